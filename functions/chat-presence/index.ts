@@ -1,0 +1,4 @@
+import { lambdaEntry } from '../core/wiring';
+import { createChatPresenceHandler } from './handler';
+
+export const handler = lambdaEntry(createChatPresenceHandler);

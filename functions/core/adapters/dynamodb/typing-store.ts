@@ -1,0 +1,175 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type {
+  ClientTypingKey,
+  ClientTypingStore,
+  ManagerTyping,
+  ManagerTypingKey,
+  ManagerTypingStore,
+} from '../../ports/typing-store';
+import { epochSeconds, isConditionFailure, type TableRef } from './table';
+
+/** Typing items outlive their window by an hour, only so that TTL cleans them up; reads use the times inside. */
+const KEEP_AFTER_MS = 60 * 60 * 1000;
+
+const clientKey = (key: ClientTypingKey) => ({
+  pk: `TYPING#${key.scopeId}#${key.conversationId}#${key.senderId}`,
+  sk: 'CLIENT',
+});
+
+export class DynamoClientTypingStore implements ClientTypingStore {
+  constructor(private readonly table: TableRef) {}
+
+  async start(key: ClientTypingKey, window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number }): Promise<{ claimed: boolean }> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: clientKey(key),
+          UpdateExpression: 'SET activeUntilMs = :until, nextCallAtMs = :next, expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(nextCallAtMs) OR nextCallAtMs <= :now',
+          ExpressionAttributeValues: {
+            ':until': window.activeUntilMs,
+            ':next': window.nextCallAtMs,
+            ':now': window.nowMs,
+            ':exp': epochSeconds(window.activeUntilMs + KEEP_AFTER_MS),
+          },
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    // A Kommo call already covers now: only extend how long typing lasts (never shorten it).
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: clientKey(key),
+          UpdateExpression: 'SET activeUntilMs = :until, expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(activeUntilMs) OR activeUntilMs < :until',
+          ExpressionAttributeValues: { ':until': window.activeUntilMs, ':exp': epochSeconds(window.activeUntilMs + KEEP_AFTER_MS) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    return { claimed: false };
+  }
+
+  async stop(key: ClientTypingKey, nowMs: number): Promise<void> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: clientKey(key),
+          UpdateExpression: 'SET activeUntilMs = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': nowMs },
+        }),
+      );
+    } catch (error) {
+      // Nothing to stop.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async claimRefresh(key: ClientTypingKey, nowMs: number, nextCallAtMs: number): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: clientKey(key),
+          UpdateExpression: 'SET nextCallAtMs = :next',
+          ConditionExpression: 'activeUntilMs > :now AND nextCallAtMs <= :now',
+          ExpressionAttributeValues: { ':now': nowMs, ':next': nextCallAtMs },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+const managerKey = (key: ManagerTypingKey) => ({
+  pk: `MTYPING#${key.scopeId}#${key.kommoConversationId}#${key.userId}`,
+  sk: 'MANAGER',
+});
+
+export class DynamoManagerTypingStore implements ManagerTypingStore {
+  constructor(private readonly table: TableRef) {}
+
+  async renew(typing: ManagerTyping, nowMs: number): Promise<{ moved: boolean }> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: managerKey(typing),
+          UpdateExpression: 'SET deadlineMs = :deadline, accountId = :account, conversationId = :conversation, expiresAt = :exp',
+          // `<=` so that a retried hook re-arms its timer; an older hook never moves the deadline back.
+          ConditionExpression: 'attribute_not_exists(deadlineMs) OR deadlineMs <= :deadline',
+          ExpressionAttributeValues: {
+            ':deadline': typing.deadlineMs,
+            ':account': typing.accountId,
+            ':conversation': typing.conversationId,
+            ':exp': epochSeconds(Math.max(typing.deadlineMs, nowMs) + KEEP_AFTER_MS),
+          },
+        }),
+      );
+      return { moved: true };
+    } catch (error) {
+      if (isConditionFailure(error)) return { moved: false };
+      throw error;
+    }
+  }
+
+  async get(key: ManagerTypingKey): Promise<ManagerTyping | undefined> {
+    const { Item } = await this.table.doc.send(new GetCommand({ TableName: this.table.tableName, Key: managerKey(key), ConsistentRead: true }));
+    return Item ? toManagerTyping(key, Item) : undefined;
+  }
+
+  async claimStop(key: ManagerTypingKey, deadlineMs: number): Promise<ManagerTyping | undefined> {
+    try {
+      const { Attributes } = await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: managerKey(key),
+          UpdateExpression: 'SET stoppedForMs = :deadline',
+          ConditionExpression: 'deadlineMs = :deadline AND (attribute_not_exists(stoppedForMs) OR stoppedForMs <> :deadline)',
+          ExpressionAttributeValues: { ':deadline': deadlineMs },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ? toManagerTyping(key, Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async releaseStop(key: ManagerTypingKey, deadlineMs: number): Promise<void> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: managerKey(key),
+          UpdateExpression: 'REMOVE stoppedForMs',
+          ConditionExpression: 'stoppedForMs = :deadline',
+          ExpressionAttributeValues: { ':deadline': deadlineMs },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}
+
+function toManagerTyping(key: ManagerTypingKey, item: Record<string, unknown>): ManagerTyping {
+  return {
+    ...key,
+    accountId: String(item.accountId),
+    conversationId: typeof item.conversationId === 'string' ? item.conversationId : null,
+    deadlineMs: Number(item.deadlineMs),
+  };
+}

@@ -1,0 +1,35 @@
+import { OutboundCallError, type Party } from '../../ports/outbound';
+
+export interface HttpCall {
+  party: Party;
+  url: string;
+  method: 'POST' | 'DELETE' | 'GET';
+  headers: Record<string, string>;
+  body: string | Buffer;
+  timeoutMs: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/** One HTTP call with a hard timeout. Network failures and timeouts become a status-less `OutboundCallError`. */
+export async function sendHttp(call: HttpCall): Promise<HttpAnswer> {
+  try {
+    const response = await fetch(call.url, {
+      method: call.method,
+      headers: call.headers,
+      body: call.body,
+      signal: AbortSignal.timeout(call.timeoutMs),
+      redirect: 'error',
+    });
+    return { status: response.status, text: await response.text() };
+  } catch (error) {
+    const reason =
+      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+        ? `timed out after ${call.timeoutMs} ms`
+        : `network error: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`;
+    throw new OutboundCallError(call.party, `${call.party} ${call.method} ${new URL(call.url).pathname} ${reason}`);
+  }
+}

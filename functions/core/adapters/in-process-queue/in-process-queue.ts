@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Clock } from '../../ports/clock';
+import type { DeadLetter, DeadLetterSender, SendOptions, WorkQueue } from '../../ports/queue';
+import { clampDelay } from '../sqs/sqs-queue';
+
+/** The part of an SQS-triggered Lambda the queue needs: a batch in, the failed message ids out. */
+export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+
+export interface InProcessQueueOptions {
+  name: string;
+  clock: Clock;
+  /** Seconds a received message stays hidden before it is delivered again (SQS `VisibilityTimeout`). */
+  visibilityTimeoutSeconds: number;
+  /** Receives after which a message goes to the dead-letter queue (SQS redrive `maxReceiveCount`). */
+  maxReceiveCount: number;
+  /** Messages per consumer invocation (Lambda event source `batchSize`). */
+  batchSize: number;
+  deadLetterQueue?: InProcessQueue<unknown>;
+  /** Called after every send, so a real-time runner can wake up. */
+  onSend?: () => void;
+}
+
+interface StoredMessage {
+  messageId: string;
+  body: string;
+  sentAt: number;
+  visibleAt: number;
+  receiveCount: number;
+}
+
+/**
+ * An in-process stand-in for an SQS queue with a Lambda consumer, for the local runtime and tests:
+ * the same delays, redelivery after the visibility timeout, partial batch failures and redrive to a
+ * dead-letter queue after `maxReceiveCount` receives. Time comes from the injected clock, so tests
+ * drive timers without sleeping.
+ */
+export class InProcessQueue<T> implements WorkQueue<T> {
+  private messages: StoredMessage[] = [];
+  private consumer: QueueConsumer | undefined;
+  readonly deadLetters: DeadLetterSender<T>;
+
+  constructor(readonly options: InProcessQueueOptions) {
+    this.deadLetters = {
+      send: async (letter: DeadLetter<T>) => {
+        if (!options.deadLetterQueue) throw new Error(`${options.name} has no dead-letter queue`);
+        await options.deadLetterQueue.send(letter);
+      },
+    };
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Connects the consumer, as an SQS event source mapping connects a Lambda. */
+  attach(consumer: QueueConsumer): void {
+    this.consumer = consumer;
+  }
+
+  async send(body: T, options: SendOptions = {}): Promise<void> {
+    if (options.delaySeconds !== undefined && (options.delaySeconds < 0 || options.delaySeconds > 900)) {
+      throw new RangeError(`DelaySeconds must be 0-900, got ${options.delaySeconds}`);
+    }
+    const now = this.options.clock.now();
+    this.messages.push({
+      messageId: randomUUID(),
+      body: JSON.stringify(body),
+      sentAt: now,
+      visibleAt: now + clampDelay(options.delaySeconds) * 1000,
+      receiveCount: 0,
+    });
+    this.options.onSend?.();
+  }
+
+  /** Messages not yet deleted, visible or not. */
+  get depth(): number {
+    return this.messages.length;
+  }
+
+  /** The bodies currently held, parsed; for inspecting a dead-letter queue. */
+  peek(): unknown[] {
+    return this.messages.map((message) => JSON.parse(message.body) as unknown);
+  }
+
+  /** When the next message becomes visible, or `undefined` when the queue is empty. */
+  nextVisibleAt(): number | undefined {
+    let next: number | undefined;
+    for (const message of this.messages) if (next === undefined || message.visibleAt < next) next = message.visibleAt;
+    return next;
+  }
+
+  /**
+   * Delivers every message visible now, in batches, and applies the consumer's answer.
+   * Returns how many messages were handed to the consumer.
+   */
+  async pump(): Promise<number> {
+    if (!this.consumer) return 0;
+    const now = this.options.clock.now();
+    const visible = this.messages.filter((message) => message.visibleAt <= now);
+    let delivered = 0;
+    for (let start = 0; start < visible.length; start += this.options.batchSize) {
+      const batch: StoredMessage[] = [];
+      for (const message of visible.slice(start, start + this.options.batchSize)) {
+        if (message.receiveCount >= this.options.maxReceiveCount) {
+          await this.redrive(message);
+          continue;
+        }
+        message.receiveCount += 1;
+        message.visibleAt = now + this.options.visibilityTimeoutSeconds * 1000;
+        batch.push(message);
+      }
+      if (batch.length === 0) continue;
+      delivered += batch.length;
+      await this.deliver(batch);
+    }
+    return delivered;
+  }
+
+  private async deliver(batch: StoredMessage[]): Promise<void> {
+    const event: SQSEvent = { Records: batch.map((message) => this.toRecord(message)) };
+    let failed: Set<string>;
+    try {
+      const answer = await this.consumer!(event);
+      failed = new Set((answer?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    } catch {
+      failed = new Set(batch.map((message) => message.messageId));
+    }
+    const done = new Set(batch.filter((message) => !failed.has(message.messageId)).map((message) => message.messageId));
+    this.messages = this.messages.filter((message) => !done.has(message.messageId));
+  }
+
+  private async redrive(message: StoredMessage): Promise<void> {
+    this.messages = this.messages.filter((candidate) => candidate !== message);
+    if (this.options.deadLetterQueue) await this.options.deadLetterQueue.sendRaw(message.body);
+  }
+
+  /** Moves a message body verbatim, as SQS redrive does. */
+  async sendRaw(body: string): Promise<void> {
+    const now = this.options.clock.now();
+    this.messages.push({ messageId: randomUUID(), body, sentAt: now, visibleAt: now, receiveCount: 0 });
+  }
+
+  private toRecord(message: StoredMessage): SQSRecord {
+    return {
+      messageId: message.messageId,
+      receiptHandle: message.messageId,
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: String(message.receiveCount),
+        SentTimestamp: String(message.sentAt),
+        SenderId: 'in-process',
+        ApproximateFirstReceiveTimestamp: String(message.sentAt),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:local:000000000000:${this.options.name}`,
+      awsRegion: 'local',
+    };
+  }
+}

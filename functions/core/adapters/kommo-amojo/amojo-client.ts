@@ -1,0 +1,86 @@
+import { signAmojoRequest } from '../../domain/amojo-signature';
+import type { Clock } from '../../ports/clock';
+import { OutboundCallError, type KommoChatApi, type KommoDeliveryStatus, type KommoTyping } from '../../ports/outbound';
+import { sendHttp } from '../http/send-http';
+
+export interface AmojoClientOptions {
+  /** amojo base URL, e.g. `https://amojo.kommo.com`. */
+  baseUrl: string;
+  channelId: string;
+  channelSecret: string;
+  timeoutMs: number;
+  clock: Clock;
+}
+
+/**
+ * Kommo Chat API client. Every request is serialized once and that exact string is signed and sent
+ * (shared/kommo-chat-api.md: "Hash exactly the bytes you send").
+ */
+export class AmojoClient implements KommoChatApi {
+  constructor(private readonly options: AmojoClientOptions) {}
+
+  async typing(scopeId: string, typing: KommoTyping): Promise<void> {
+    await this.call('POST', `/v2/origin/custom/${scopeId}/typing`, {
+      conversation_id: typing.conversationId,
+      sender: { id: typing.senderId },
+    });
+  }
+
+  async deliveryStatus(scopeId: string, status: KommoDeliveryStatus): Promise<void> {
+    const body: Record<string, unknown> = { msgid: status.msgid, delivery_status: status.deliveryStatus };
+    if (status.deliveryStatus === -1) {
+      body.error_code = status.errorCode;
+      if (status.error !== undefined) body.error = status.error;
+    }
+    await this.call('POST', `/v2/origin/custom/${scopeId}/${encodeURIComponent(status.msgid)}/delivery_status`, body);
+  }
+
+  async connect(amojoAccountId: string, title: string): Promise<{ scopeId: string }> {
+    const answer = await this.call('POST', `/v2/origin/custom/${this.options.channelId}/connect`, {
+      account_id: amojoAccountId,
+      title,
+      hook_api_version: 'v2',
+    });
+    const scopeId = (answer as { scope_id?: unknown } | undefined)?.scope_id;
+    if (typeof scopeId !== 'string' || scopeId === '') {
+      throw new OutboundCallError('kommo', 'Kommo connect answered without a scope_id', 502);
+    }
+    return { scopeId };
+  }
+
+  async disconnect(amojoAccountId: string): Promise<void> {
+    await this.call('DELETE', `/v2/origin/custom/${this.options.channelId}/disconnect`, { account_id: amojoAccountId });
+  }
+
+  private async call(method: 'POST' | 'DELETE', path: string, payload: unknown): Promise<unknown> {
+    const body = JSON.stringify(payload);
+    const headers = signAmojoRequest({ method, path, body, date: new Date(this.options.clock.now()) }, this.options.channelSecret);
+    const answer = await sendHttp({
+      party: 'kommo',
+      url: this.options.baseUrl + path,
+      method,
+      headers: { ...headers },
+      body,
+      timeoutMs: this.options.timeoutMs,
+    });
+    const parsed = parseJson(answer.text);
+    if (answer.status >= 200 && answer.status < 300) return parsed;
+    const errorType = typeof parsed?.error_type === 'string' ? parsed.error_type : undefined;
+    const description = typeof parsed?.error_description === 'string' ? `: ${parsed.error_description}` : '';
+    throw new OutboundCallError('kommo', `Kommo ${method} ${pathKind(path)} answered ${answer.status}${errorType ? ` ${errorType}` : ''}${description}`, answer.status, errorType);
+  }
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The method name from a path, for messages: ids in paths are not secrets, but they are noise. */
+function pathKind(path: string): string {
+  return path.split('/').at(-1) ?? path;
+}

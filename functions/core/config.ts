@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/**
+ * The bridge's settings, named as in the external contract (CONTRACT.md, "Configuration").
+ *
+ * One schema serves every place a setting comes from: plain environment variables locally, and
+ * environment variables plus the Secrets Manager secret in AWS (see `wiring.ts`).
+ */
+
+const url = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .refine((value) => /^https?:\/\/[^\s/]+/.test(value) && URL.canParse(value), {
+      message: `${name} must be an http(s) URL`,
+    })
+    .transform((value) => value.replace(/\/+$/, ''));
+
+const int = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+/** Kommo issues the channel secret as 40 hex characters; it is used as an ASCII key, never decoded. */
+const channelSecret = z
+  .string({ error: 'KOMMO_CHANNEL_SECRET is required' })
+  .regex(/^[0-9a-fA-F]{40}$/, { message: 'KOMMO_CHANNEL_SECRET must be the 40-character hex secret Kommo issued' });
+
+/** Standard Webhooks secrets are `whsec_` followed by base64 of at least 24 random bytes. */
+const chatServiceSecret = z
+  .string({ error: 'CHAT_SERVICE_SECRET is required' })
+  .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, {
+    message: 'CHAT_SERVICE_SECRET must be "whsec_" followed by base64 of at least 24 bytes',
+  });
+
+const optionalUrl = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(url(name).optional());
+
+const optionalSecret = (name: string, min: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.string().min(min, { message: `${name} must be at least ${min} characters` }).optional());
+
+export const configSchema = z.object({
+  KOMMO_CHANNEL_ID: z
+    .string({ error: 'KOMMO_CHANNEL_ID is required' })
+    .regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)' }),
+  KOMMO_CHANNEL_SECRET: channelSecret,
+  KOMMO_API_URL: url('KOMMO_API_URL').default('https://amojo.kommo.com'),
+  CHAT_SERVICE_URL: url('CHAT_SERVICE_URL'),
+  CHAT_SERVICE_SECRET: chatServiceSecret,
+  KOMMO_HOOK_FORWARD_URL: optionalUrl('KOMMO_HOOK_FORWARD_URL'),
+  KOMMO_CLIENT_SECRET: optionalSecret('KOMMO_CLIENT_SECRET', 16),
+  KOMMO_REDIRECT_URI: optionalUrl('KOMMO_REDIRECT_URI'),
+  ADMIN_TOKEN: optionalSecret('ADMIN_TOKEN', 24),
+  TYPING_REFRESH_SECONDS: int('TYPING_REFRESH_SECONDS', 1, 4, 4),
+  KOMMO_TIMEOUT_MS: int('KOMMO_TIMEOUT_MS', 100, 30_000, 3_000),
+  CHAT_SERVICE_TIMEOUT_MS: int('CHAT_SERVICE_TIMEOUT_MS', 100, 30_000, 5_000),
+  DELIVERY_MAX_ATTEMPTS: int('DELIVERY_MAX_ATTEMPTS', 1, 20, 8),
+});
+
+export type BridgeConfig = z.output<typeof configSchema>;
+
+/** The names of the settings that are secrets: never logged, and kept in Secrets Manager in AWS. */
+export const secretSettingNames = [
+  'KOMMO_CHANNEL_SECRET',
+  'CHAT_SERVICE_SECRET',
+  'KOMMO_CLIENT_SECRET',
+  'ADMIN_TOKEN',
+] as const satisfies readonly (keyof BridgeConfig)[];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Validates the settings and returns them typed. A missing or malformed value throws a `ConfigError`
+ * whose message is one line naming the variable; values are never echoed, so secrets cannot leak.
+ */
+export function loadConfig(source: Record<string, string | undefined>): BridgeConfig {
+  const result = configSchema.safeParse(source);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const variable = String(issue?.path[0] ?? 'configuration');
+  const message = issue?.message?.startsWith(variable) ? issue.message : `${variable}: ${issue?.message ?? 'invalid'}`;
+  throw new ConfigError(`Configuration error: ${message}`);
+}

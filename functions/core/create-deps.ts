@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { StandardWebhooksChatService, HttpHookForwarder } from './adapters/chat-service/chat-service-client';
+import { DynamoPresenceStore } from './adapters/dynamodb/presence-store';
+import { DynamoReplayStore } from './adapters/dynamodb/replay-store';
+import { documentClient, type TableRef } from './adapters/dynamodb/table';
+import { DynamoClientTypingStore, DynamoManagerTypingStore } from './adapters/dynamodb/typing-store';
+import { AmojoClient } from './adapters/kommo-amojo/amojo-client';
+import type { BridgeConfig } from './config';
+import type { BridgeDeps, BridgeQueues } from './deps';
+import type { Clock } from './ports/clock';
+import type { Log, Metrics } from './ports/telemetry';
+
+export interface DepsParts {
+  config: BridgeConfig;
+  clock: Clock;
+  log: Log;
+  metrics: Metrics;
+  dynamo: DynamoDBClient;
+  tableName: string;
+  queues: BridgeQueues;
+  random?: () => number;
+  newId?: () => string;
+}
+
+/** Builds the ports from their parts; the one place that knows which adapter serves which port. */
+export function createDeps(parts: DepsParts): BridgeDeps {
+  const table: TableRef = { doc: documentClient(parts.dynamo), tableName: parts.tableName };
+  const { config, clock } = parts;
+  return {
+    config,
+    clock,
+    log: parts.log,
+    metrics: parts.metrics,
+    random: parts.random ?? Math.random,
+    newId: parts.newId ?? (() => randomUUID().replaceAll('-', '')),
+    replays: new DynamoReplayStore(table),
+    clientTyping: new DynamoClientTypingStore(table),
+    managerTyping: new DynamoManagerTypingStore(table),
+    presence: new DynamoPresenceStore(table),
+    queues: parts.queues,
+    kommo: new AmojoClient({
+      baseUrl: config.KOMMO_API_URL,
+      channelId: config.KOMMO_CHANNEL_ID,
+      channelSecret: config.KOMMO_CHANNEL_SECRET,
+      timeoutMs: config.KOMMO_TIMEOUT_MS,
+      clock,
+    }),
+    chatService: new StandardWebhooksChatService({
+      url: config.CHAT_SERVICE_URL,
+      secret: config.CHAT_SERVICE_SECRET,
+      timeoutMs: config.CHAT_SERVICE_TIMEOUT_MS,
+      clock,
+    }),
+    hookForwarder: new HttpHookForwarder({ url: config.KOMMO_HOOK_FORWARD_URL, timeoutMs: config.CHAT_SERVICE_TIMEOUT_MS }),
+  };
+}

@@ -1,0 +1,39 @@
+import type { BridgeConfig } from './config';
+import type { Clock } from './ports/clock';
+import type { ChatServiceClient, HookForwarder, KommoChatApi } from './ports/outbound';
+import type { WorkQueue } from './ports/queue';
+import type { PresenceStore } from './ports/presence-store';
+import type { ReplayStore } from './ports/replay-store';
+import type { ClientTypingStore, ManagerTypingStore } from './ports/typing-store';
+import type { Log, Metrics } from './ports/telemetry';
+import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
+
+export interface BridgeQueues {
+  hooks: WorkQueue<KommoHookJob>;
+  events: WorkQueue<EventJob>;
+  kommoStatus: WorkQueue<StatusSyncJob>;
+  timers: WorkQueue<TimerJob>;
+}
+
+/**
+ * Everything a use case may touch, as ports. Lambda entries build it from the environment
+ * (`wiring.ts`); the local runtime and tests build it with in-process queues and a controllable clock.
+ */
+export interface BridgeDeps {
+  config: BridgeConfig;
+  clock: Clock;
+  /** Uniform in [0, 1); jitter for retries. */
+  random: () => number;
+  /** A new unique id (event ids). */
+  newId: () => string;
+  log: Log;
+  metrics: Metrics;
+  replays: ReplayStore;
+  clientTyping: ClientTypingStore;
+  managerTyping: ManagerTypingStore;
+  presence: PresenceStore;
+  queues: BridgeQueues;
+  kommo: KommoChatApi;
+  chatService: ChatServiceClient;
+  hookForwarder: HookForwarder;
+}

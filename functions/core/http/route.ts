@@ -1,0 +1,24 @@
+import middy from '@middy/core';
+import type { BridgeDeps } from '../deps';
+import type { ApiEvent, ApiResult } from './api';
+import { bodyLimit, chatServiceAuth, flushMetrics, jsonErrors } from './middleware';
+
+export type RouteAuth = 'chat-service' | 'none';
+
+/**
+ * An HTTP API handler: JSON errors, the 64 KiB limit, the route's authentication, then the route.
+ * Routes that verify their own signature (Kommo hooks) use `auth: 'none'` and check it first thing.
+ */
+export function httpHandler(deps: BridgeDeps, auth: 'chat-service', route: Route): ReturnType<typeof build>;
+export function httpHandler(deps: Pick<BridgeDeps, 'log' | 'metrics'>, auth: 'none', route: Route): ReturnType<typeof build>;
+export function httpHandler(deps: Pick<BridgeDeps, 'log' | 'metrics'> & Partial<BridgeDeps>, auth: RouteAuth, route: Route) {
+  return build(deps, auth === 'chat-service' ? chatServiceAuth(deps as BridgeDeps) : undefined, route);
+}
+
+type Route = (event: ApiEvent) => Promise<ApiResult>;
+
+function build(deps: Pick<BridgeDeps, 'log' | 'metrics'>, auth: ReturnType<typeof chatServiceAuth> | undefined, route: Route) {
+  const handler = middy<ApiEvent, ApiResult>().use(flushMetrics(deps.metrics)).use(jsonErrors(deps.log)).use(bodyLimit());
+  if (auth) handler.use(auth);
+  return handler.handler(route);
+}

@@ -1,0 +1,67 @@
+import type { OutboundEvent } from '../domain/outbound-event';
+
+/** Which party an outbound call went to; part of every failure, log line and metric. */
+export type Party = 'kommo' | 'chat-service' | 'hook-forward';
+
+/**
+ * A failed call to another party. `status` is the HTTP status, absent for network errors and
+ * timeouts; `errorType` is Kommo's `error_type` (e.g. `ORIGIN_INVALID_SIGNATURE`) when it sent one.
+ */
+export class OutboundCallError extends Error {
+  override readonly name = 'OutboundCallError';
+  constructor(
+    readonly party: Party,
+    message: string,
+    readonly status?: number,
+    readonly errorType?: string,
+  ) {
+    super(message);
+  }
+
+  /** Network errors, timeouts, 429 and 5xx may succeed later; anything else is final. */
+  get retryable(): boolean {
+    return this.status === undefined || this.status === 429 || this.status >= 500;
+  }
+}
+
+export interface KommoTyping {
+  /** The chat service's conversation id (Kommo's `conversation_id`). */
+  conversationId: string;
+  /** The chat service's id of the client who types (Kommo's `sender.id`). */
+  senderId: string;
+}
+
+/** Kommo's delivery_status values: 1 delivered, 2 read, -1 error. */
+export type KommoDeliveryCode = 1 | 2 | -1;
+
+export interface KommoDeliveryStatus {
+  msgid: string;
+  deliveryStatus: KommoDeliveryCode;
+  errorCode?: number;
+  error?: string;
+}
+
+/** The amojo methods the bridge calls. Every method throws `OutboundCallError` on failure. */
+export interface KommoChatApi {
+  typing(scopeId: string, typing: KommoTyping): Promise<void>;
+  deliveryStatus(scopeId: string, status: KommoDeliveryStatus): Promise<void>;
+  connect(amojoAccountId: string, title: string): Promise<{ scopeId: string }>;
+  disconnect(amojoAccountId: string): Promise<void>;
+}
+
+/** Delivers signed events to `CHAT_SERVICE_URL`; throws `OutboundCallError`. */
+export interface ChatServiceClient {
+  deliver(event: OutboundEvent): Promise<void>;
+}
+
+export interface ForwardedHook {
+  scopeId: string;
+  rawBody: Buffer;
+  signature: string;
+}
+
+/** Forwards Kommo hooks the bridge does not consume, byte for byte; throws `OutboundCallError`. */
+export interface HookForwarder {
+  readonly enabled: boolean;
+  forward(hook: ForwardedHook): Promise<void>;
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** The bodies carried by each queue (functions/manifest.ts). Consumers validate them: a queue is an input too. */
+
+const id = z.string().min(1).max(256);
+const attempt = z.number().int().min(1);
+
+/** A Kommo hook accepted by the intake: the raw bytes (base64) so that forwarding is byte-exact. */
+export const kommoHookJobSchema = z.object({
+  scopeId: id,
+  accountId: id,
+  receivedAtMs: z.number(),
+  signature: z.string().min(1),
+  rawBody: z.base64(),
+  attempt,
+});
+export type KommoHookJob = z.infer<typeof kommoHookJobSchema>;
+
+export const outboundEventSchema = z.object({
+  type: z.enum(['typing.started', 'typing.stopped', 'presence.changed', 'conversation.read']),
+  id: id,
+  timestamp: z.string(),
+  data: z.looseObject({ scope_id: z.string(), account_id: z.string() }),
+});
+
+export const eventJobSchema = z.object({ event: outboundEventSchema, attempt });
+export type EventJob = z.infer<typeof eventJobSchema>;
+
+/** "Bring Kommo up to date with this message's status record" (the record holds what to send). */
+export const statusSyncJobSchema = z.object({ scopeId: id, msgid: id, attempt });
+export type StatusSyncJob = z.infer<typeof statusSyncJobSchema>;
+
+export const clientTypingRefreshSchema = z.object({
+  kind: z.literal('client-typing-refresh'),
+  scopeId: id,
+  conversationId: id,
+  senderId: id,
+});
+
+export const managerTypingExpirySchema = z.object({
+  kind: z.literal('manager-typing-expiry'),
+  scopeId: id,
+  kommoConversationId: id,
+  userId: id,
+  /** The deadline this timer was set for; a renewal moves the item's deadline and sets its own timer. */
+  expiresAtMs: z.number(),
+});
+
+export const presenceExpirySchema = z.object({
+  kind: z.literal('presence-expiry'),
+  scopeId: id,
+  clientId: id,
+  deadlineMs: z.number(),
+});
+
+export const timerJobSchema = z.discriminatedUnion('kind', [clientTypingRefreshSchema, managerTypingExpirySchema, presenceExpirySchema]);
+export type TimerJob = z.infer<typeof timerJobSchema>;

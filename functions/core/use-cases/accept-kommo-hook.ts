@@ -1,0 +1,56 @@
+import { verifyKommoHookSignature } from '../domain/amojo-signature';
+import { invalid, unauthenticated } from '../domain/errors';
+import { classifyHook, hookAccountId } from '../domain/kommo-hooks';
+import { parseScope } from '../domain/scope';
+import type { BridgeDeps } from '../deps';
+
+export interface IncomingKommoHook {
+  scopeId: string | undefined;
+  rawBody: Buffer;
+  signature: string | undefined;
+}
+
+export type HookIntake = { outcome: 'accepted'; kind: string } | { outcome: 'dropped'; reason: string };
+
+/**
+ * Kommo waits at most 5 s for a 200 and never retries a hook, so the intake only verifies, validates
+ * and queues; everything slow happens in the hook worker after the answer. Any refusal happens before
+ * the queue, so a refused hook leaves no trace.
+ */
+export async function acceptKommoHook(deps: Pick<BridgeDeps, 'config' | 'clock' | 'queues' | 'metrics' | 'log'>, incoming: IncomingKommoHook): Promise<HookIntake> {
+  const scope = parseScope(incoming.scopeId, deps.config.KOMMO_CHANNEL_ID);
+  if (!verifyKommoHookSignature(incoming.rawBody, incoming.signature, deps.config.KOMMO_CHANNEL_SECRET)) {
+    deps.metrics.count('KommoHookRejected');
+    throw unauthenticated(incoming.signature ? 'invalid_signature' : 'missing_signature', 'X-Signature must be the HMAC-SHA1 of the raw body with the channel secret');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(incoming.rawBody.toString('utf8'));
+  } catch {
+    throw invalid('invalid_json', 'The hook body must be valid JSON');
+  }
+  const classified = classifyHook(body);
+  if (!classified.success) {
+    const issue = classified.error.issues[0];
+    throw invalid('invalid_hook', `${issue?.path.map(String).join('.') || 'body'}: ${issue?.message ?? 'not a Kommo hook'}`);
+  }
+  const hook = classified.data;
+  if (hookAccountId(hook) !== scope.accountId) {
+    throw invalid('account_mismatch', 'account_id in the hook does not match the account of scope_id');
+  }
+  const now = deps.clock.now();
+  if (hook.kind === 'typing' && hook.hook.action.typing.expired_at * 1000 <= now) {
+    deps.log.info('typing hook already expired; dropped', { scopeId: scope.scopeId });
+    return { outcome: 'dropped', reason: 'expired' };
+  }
+  await deps.queues.hooks.send({
+    scopeId: scope.scopeId,
+    accountId: scope.accountId,
+    receivedAtMs: now,
+    signature: incoming.signature!,
+    rawBody: incoming.rawBody.toString('base64'),
+    attempt: 1,
+  });
+  deps.metrics.count('KommoHookAccepted');
+  return { outcome: 'accepted', kind: hook.kind };
+}

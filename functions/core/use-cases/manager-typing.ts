@@ -1,0 +1,67 @@
+import type { TypingHook } from '../domain/kommo-hooks';
+import { managerTypingEventId, secondsUntil } from '../domain/typing-session';
+import type { BridgeDeps } from '../deps';
+import type { ManagerTyping, ManagerTypingKey } from '../ports/typing-store';
+import { emitEvent } from './outbound-events';
+
+export type ManagerTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'queues' | 'log' | 'managerTyping'>;
+
+function eventData(typing: ManagerTyping) {
+  return {
+    scope_id: typing.scopeId,
+    account_id: typing.accountId,
+    conversation_id: typing.conversationId,
+    kommo_conversation_id: typing.kommoConversationId,
+    user_id: typing.userId,
+    expires_at: new Date(typing.deadlineMs).toISOString(),
+  };
+}
+
+/**
+ * A manager-typing hook: every hook is announced as `typing.started`; the deadline only moves forward,
+ * and each move sets a timer at the new deadline that decides whether typing stopped.
+ */
+export async function managerTypingHook(deps: ManagerTypingDeps, scopeId: string, hook: TypingHook): Promise<void> {
+  const typingAction = hook.action.typing;
+  const typing: ManagerTyping = {
+    scopeId,
+    accountId: hook.account_id,
+    kommoConversationId: typingAction.conversation.id,
+    conversationId: typingAction.conversation.client_id ?? null,
+    userId: typingAction.user.id,
+    deadlineMs: typingAction.expired_at * 1000,
+  };
+  const now = deps.clock.now();
+  const { moved } = await deps.managerTyping.renew(typing, now);
+  await emitEvent(deps, 'typing.started', eventData(typing), { id: managerTypingEventId('started', typing, typing.deadlineMs) });
+  if (moved) await scheduleExpiryCheck(deps, typing, typing.deadlineMs);
+}
+
+async function scheduleExpiryCheck(deps: ManagerTypingDeps, key: ManagerTypingKey, deadlineMs: number): Promise<void> {
+  await deps.queues.timers.send(
+    { kind: 'manager-typing-expiry', scopeId: key.scopeId, kommoConversationId: key.kommoConversationId, userId: key.userId, expiresAtMs: deadlineMs },
+    { delaySeconds: Math.min(900, secondsUntil(deadlineMs, deps.clock.now())) },
+  );
+}
+
+/**
+ * The timer at a deadline: if no renewal moved it, exactly one `typing.stopped` is claimed and sent.
+ * A renewal set its own timer, so this one does nothing.
+ */
+export async function managerTypingDeadline(deps: ManagerTypingDeps, key: ManagerTypingKey, deadlineMs: number): Promise<'stopped' | 'renewed' | 'early' | 'already-stopped'> {
+  const current = await deps.managerTyping.get(key);
+  if (!current || current.deadlineMs !== deadlineMs) return 'renewed';
+  if (deps.clock.now() < deadlineMs) {
+    await scheduleExpiryCheck(deps, key, deadlineMs);
+    return 'early';
+  }
+  const claimed = await deps.managerTyping.claimStop(key, deadlineMs);
+  if (!claimed) return 'already-stopped';
+  try {
+    await emitEvent(deps, 'typing.stopped', eventData(claimed), { id: managerTypingEventId('stopped', key, deadlineMs) });
+  } catch (error) {
+    await deps.managerTyping.releaseStop(key, deadlineMs);
+    throw error;
+  }
+  return 'stopped';
+}

@@ -1,0 +1,4 @@
+import { lambdaEntry } from '../core/wiring';
+import { createEventDispatcherHandler } from './handler';
+
+export const handler = lambdaEntry(createEventDispatcherHandler);

@@ -1,0 +1,130 @@
+/**
+ * What the bridge is made of: its functions, their routes and queues. The CDK stack (infra/) and the
+ * local runtime (local/) both read this one list, so what runs locally is what is deployed.
+ */
+
+export type QueueName = 'hooks' | 'events' | 'kommo-status' | 'timers';
+
+export interface QueueSpec {
+  name: QueueName;
+  /** Environment variables holding the queue's and its dead-letter queue's URLs in Lambda. */
+  urlVariable: string;
+  deadLetterUrlVariable: string;
+  /** Consumer function (a folder under functions/). */
+  consumer: FunctionName;
+  batchSize: number;
+  /** Receives before SQS moves a message to the DLQ; the bridge dead-letters with a reason long before that. */
+  maxReceiveCount: number;
+  /** Consumer Lambda timeout; the queue's visibility timeout is six times this (AWS guidance for SQS event sources). */
+  consumerTimeoutSeconds: number;
+  /** What the queue carries, for people reading the stack. */
+  purpose: string;
+}
+
+export const queues: readonly QueueSpec[] = [
+  {
+    name: 'hooks',
+    urlVariable: 'HOOKS_QUEUE_URL',
+    deadLetterUrlVariable: 'HOOKS_DLQ_URL',
+    consumer: 'hook-worker',
+    batchSize: 10,
+    maxReceiveCount: 5,
+    consumerTimeoutSeconds: 30,
+    purpose: 'Kommo hooks accepted by /kommo/{scope_id}, processed after the 200',
+  },
+  {
+    name: 'events',
+    urlVariable: 'EVENTS_QUEUE_URL',
+    deadLetterUrlVariable: 'EVENTS_DLQ_URL',
+    consumer: 'event-dispatcher',
+    batchSize: 10,
+    maxReceiveCount: 5,
+    consumerTimeoutSeconds: 30,
+    purpose: 'signed events to the chat service (typing, presence, reads)',
+  },
+  {
+    name: 'kommo-status',
+    urlVariable: 'KOMMO_STATUS_QUEUE_URL',
+    deadLetterUrlVariable: 'KOMMO_STATUS_DLQ_URL',
+    consumer: 'kommo-status-sender',
+    batchSize: 10,
+    maxReceiveCount: 5,
+    consumerTimeoutSeconds: 30,
+    purpose: 'delivery-status updates to send to Kommo, in order per message',
+  },
+  {
+    name: 'timers',
+    urlVariable: 'TIMERS_QUEUE_URL',
+    deadLetterUrlVariable: 'TIMERS_DLQ_URL',
+    consumer: 'timer-worker',
+    batchSize: 10,
+    maxReceiveCount: 5,
+    consumerTimeoutSeconds: 30,
+    purpose: 'delayed checks: typing refresh, typing expiry, presence expiry',
+  },
+];
+
+export type FunctionName =
+  | 'kommo-hook'
+  | 'chat-typing'
+  | 'chat-status'
+  | 'chat-presence'
+  | 'not-found'
+  | 'hook-worker'
+  | 'event-dispatcher'
+  | 'kommo-status-sender'
+  | 'timer-worker';
+
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+
+export interface HttpRoute {
+  method: HttpMethod;
+  /** API Gateway HTTP API route path, with `{name}` parameters. */
+  path: string;
+  function: FunctionName;
+}
+
+export const httpRoutes: readonly HttpRoute[] = [
+  { method: 'POST', path: '/kommo/{scope_id}', function: 'kommo-hook' },
+  { method: 'POST', path: '/chat/{scope_id}/typing', function: 'chat-typing' },
+  { method: 'POST', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status' },
+  { method: 'GET', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status' },
+  { method: 'POST', path: '/chat/{scope_id}/presence', function: 'chat-presence' },
+  { method: 'GET', path: '/chat/{scope_id}/presence/{client_id}', function: 'chat-presence' },
+];
+
+/** Everything else (API Gateway `$default`): the contract's JSON 404 and 405. */
+export const fallbackFunction: FunctionName = 'not-found';
+
+export interface FunctionSpec {
+  name: FunctionName;
+  description: string;
+  /** Queues it sends to (their URL variables are set, and send rights granted). */
+  sendsTo: readonly QueueName[];
+  /** Queues whose dead-letter queue it writes its own dead letters to. */
+  deadLettersTo: readonly QueueName[];
+  /** Table access. */
+  table: 'read' | 'read-write' | 'none';
+  /** Whether it needs the bridge secret (channel secret, chat-service secret, …). */
+  secret: boolean;
+  timeoutSeconds: number;
+  memoryMb: number;
+}
+
+const http = { timeoutSeconds: 10, memoryMb: 512 } as const;
+const consumerSettings = (queue: QueueName) => {
+  const spec = queues.find((candidate) => candidate.name === queue)!;
+  return { timeoutSeconds: spec.consumerTimeoutSeconds, memoryMb: 512 };
+};
+
+export const functions: readonly FunctionSpec[] = [
+  { name: 'kommo-hook', description: 'Kommo webhook intake: verify, accept, answer 200', sendsTo: ['hooks'], deadLettersTo: [], table: 'none', secret: true, ...http },
+  { name: 'chat-typing', description: 'Client typing from the chat service', sendsTo: ['timers'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
+  { name: 'chat-status', description: 'Delivery status from the chat service, and its query', sendsTo: ['kommo-status'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
+  { name: 'chat-presence', description: 'Client presence heartbeats and queries', sendsTo: ['timers'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
+  { name: 'not-found', description: 'JSON 404/405 for every other route', sendsTo: [], deadLettersTo: [], table: 'none', secret: false, timeoutSeconds: 3, memoryMb: 256 },
+  { name: 'hook-worker', description: 'Processes accepted Kommo hooks', sendsTo: ['hooks', 'events', 'timers'], deadLettersTo: ['hooks'], table: 'read-write', secret: true, ...consumerSettings('hooks') },
+  { name: 'event-dispatcher', description: 'Delivers signed events to the chat service', sendsTo: ['events'], deadLettersTo: ['events'], table: 'none', secret: true, ...consumerSettings('events') },
+  { name: 'kommo-status-sender', description: 'Sends delivery statuses to Kommo in order', sendsTo: ['kommo-status'], deadLettersTo: ['kommo-status'], table: 'read-write', secret: true, ...consumerSettings('kommo-status') },
+  { name: 'timer-worker', description: 'Typing refresh, typing expiry and presence expiry checks', sendsTo: ['timers', 'events'], deadLettersTo: ['timers'], table: 'read-write', secret: true, ...consumerSettings('timers') },
+];

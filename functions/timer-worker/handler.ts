@@ -1,0 +1,21 @@
+import type { BridgeDeps } from '../core/deps';
+import { queueHandler } from '../core/queue-consumer';
+import { timerJobSchema, type TimerJob } from '../core/queue-messages';
+import { refreshClientTyping } from '../core/use-cases/client-typing';
+import { managerTypingDeadline } from '../core/use-cases/manager-typing';
+import { presenceDeadline } from '../core/use-cases/presence';
+
+/** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
+export const createTimerWorkerHandler = (deps: BridgeDeps) =>
+  queueHandler(deps, { queue: deps.queues.timers, schema: timerJobSchema, process: (job) => runTimer(deps, job) });
+
+function runTimer(deps: BridgeDeps, job: TimerJob): Promise<unknown> {
+  switch (job.kind) {
+    case 'client-typing-refresh':
+      return refreshClientTyping(deps, { scopeId: job.scopeId, conversationId: job.conversationId, senderId: job.senderId });
+    case 'manager-typing-expiry':
+      return managerTypingDeadline(deps, { scopeId: job.scopeId, kommoConversationId: job.kommoConversationId, userId: job.userId }, job.expiresAtMs);
+    case 'presence-expiry':
+      return presenceDeadline(deps, { scopeId: job.scopeId, clientId: job.clientId }, job.deadlineMs);
+  }
+}

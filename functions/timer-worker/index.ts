@@ -1,0 +1,4 @@
+import { lambdaEntry } from '../core/wiring';
+import { createTimerWorkerHandler } from './handler';
+
+export const handler = lambdaEntry(createTimerWorkerHandler);

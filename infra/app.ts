@@ -1,0 +1,13 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { BridgeStack } from './bridge-stack';
+
+const app = new App();
+
+new BridgeStack(app, 'KommoLiveBridge', {
+  description: 'Kommo Live Bridge: typing, presence and delivery status between Kommo chats and a messenger',
+});
+
+// cdk-nag v3 is a policy-validation plugin: every finding that is not acknowledged next to its
+// resource (with a reason) is reported by `cdk synth` and fails it.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

