@@ -12,6 +12,7 @@ export default defineConfig({
     env: {
       AWS_REGION: 'local',
       AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_DEV: 'false',
       CDK_DISABLE_CLI_TELEMETRY: 'true',

@@ -237,6 +237,7 @@ export class BridgeStack extends Stack {
   /** One route per manifest entry, and `$default` (every other path or method) to the fallback function. */
   private declareApi(throttle: ApiThrottleSettings, logRetention: logs.RetentionDays): apigwv2.HttpApi {
     const api = new apigwv2.HttpApi(this, 'Api', {
+      apiName: this.stackName,
       description: 'Kommo Live Bridge: Kommo hooks and chat-service calls',
       // The default stage is declared below, with throttling and access logs.
       createDefaultStage: false,

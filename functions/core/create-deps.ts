@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StandardWebhooksChatService, HttpHookForwarder } from './adapters/chat-service/chat-service-client';
 import { DynamoPresenceStore } from './adapters/dynamodb/presence-store';
 import { DynamoReplayStore } from './adapters/dynamodb/replay-store';
+import { DynamoStatusStore } from './adapters/dynamodb/status-store';
 import { documentClient, type TableRef } from './adapters/dynamodb/table';
 import { DynamoClientTypingStore, DynamoManagerTypingStore } from './adapters/dynamodb/typing-store';
 import { AmojoClient } from './adapters/kommo-amojo/amojo-client';
@@ -38,6 +39,7 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     clientTyping: new DynamoClientTypingStore(table),
     managerTyping: new DynamoManagerTypingStore(table),
     presence: new DynamoPresenceStore(table),
+    statuses: new DynamoStatusStore(table),
     queues: parts.queues,
     kommo: new AmojoClient({
       baseUrl: config.KOMMO_API_URL,

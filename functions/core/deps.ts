@@ -4,6 +4,7 @@ import type { ChatServiceClient, HookForwarder, KommoChatApi } from './ports/out
 import type { WorkQueue } from './ports/queue';
 import type { PresenceStore } from './ports/presence-store';
 import type { ReplayStore } from './ports/replay-store';
+import type { StatusStore } from './ports/status-store';
 import type { ClientTypingStore, ManagerTypingStore } from './ports/typing-store';
 import type { Log, Metrics } from './ports/telemetry';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
@@ -32,6 +33,7 @@ export interface BridgeDeps {
   clientTyping: ClientTypingStore;
   managerTyping: ManagerTypingStore;
   presence: PresenceStore;
+  statuses: StatusStore;
   queues: BridgeQueues;
   kommo: KommoChatApi;
   chatService: ChatServiceClient;

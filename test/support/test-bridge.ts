@@ -58,7 +58,8 @@ export async function givenBridge(settings: Partial<Record<keyof BridgeConfig, s
   });
   const dynamo = localDynamoClient(inject('dynamoEndpoint'));
   const tableName = `bridge-${randomUUID()}`;
-  await createBridgeTable(dynamo, tableName);
+  // No TTL deletion: DynamoDB Local would reap by the wall clock, and this bridge runs on a manual one.
+  await createBridgeTable(dynamo, tableName, { ttl: false });
   const metrics = new CountingMetrics();
   const log = new RecordingLog({ level: 'silent' });
   let ids = 0;

@@ -37,8 +37,16 @@ export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
 }
 
+export interface CreateTableOptions {
+  /**
+   * Turn on TTL deletion (default true). DynamoDB Local deletes expired items by the wall clock, so
+   * tests that run on a manual clock turn it off: their item times are not wall-clock times.
+   */
+  ttl?: boolean;
+}
+
 /** Creates the table (idempotent) with the keys and TTL the CDK stack declares. */
-export async function createBridgeTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function createBridgeTable(client: DynamoDBClient, tableName: string, options: CreateTableOptions = {}): Promise<void> {
   try {
     await client.send(
       new CreateTableCommand({
@@ -63,6 +71,7 @@ export async function createBridgeTable(client: DynamoDBClient, tableName: strin
     if (Table?.TableStatus === 'ACTIVE') break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  if (options.ttl === false) return;
   await client.send(
     new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }),
   );

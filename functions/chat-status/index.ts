@@ -1,0 +1,4 @@
+import { lambdaEntry } from '../core/wiring';
+import { createChatStatusHandler } from './handler';
+
+export const handler = lambdaEntry(createChatStatusHandler);

@@ -1,0 +1,202 @@
+import {
+  currentEntry,
+  isSyncStuck,
+  kommoDeliveryStatus,
+  nextEntryForKommo,
+  statusView,
+  type DeliveryStatus,
+  type StatusEntry,
+  type StatusRecord,
+  type StatusUpdate,
+  type StatusView,
+} from '../domain/delivery-status';
+import { BridgeError, notFound } from '../domain/errors';
+import { MAX_QUEUE_DELAY_SECONDS } from '../domain/retry-policy';
+import type { BridgeDeps } from '../deps';
+import { OutboundCallError } from '../ports/outbound';
+import type { WorkQueue } from '../ports/queue';
+import type { StatusKey } from '../ports/status-store';
+import type { StatusSyncJob } from '../queue-messages';
+import { retryOrDeadLetter } from './retry-or-dead-letter';
+
+export type DeliveryStatusDeps = Pick<
+  BridgeDeps,
+  'config' | 'clock' | 'random' | 'newId' | 'queues' | 'kommo' | 'metrics' | 'log' | 'statuses'
+>;
+
+/**
+ * How long a sync job holds a message: twice the consumer's 30 s timeout (functions/manifest.ts), so a
+ * lease never lapses while its holder can still be running, yet a crashed holder blocks only a minute.
+ */
+export const SYNC_LEASE_MS = 60_000;
+
+/**
+ * SQS delays are whole seconds counted on SQS's clock, not ours: a retry job that arrives less than a
+ * second before its entry's backoff ends is the retry itself, on time, and is let through.
+ */
+const BACKOFF_TOLERANCE_MS = 1_000;
+
+/**
+ * A status report from the chat service. It is applied only if it moves the status forward (one
+ * conditional write decides), then a sync job is queued; the answer never waits for Kommo.
+ * A stale or repeated report changes nothing, except that it re-queues the sync of a record whose
+ * job was evidently never queued, so a retry by the chat service repairs a failed earlier request.
+ */
+export async function updateDeliveryStatus(
+  deps: DeliveryStatusDeps,
+  key: StatusKey,
+  update: StatusUpdate,
+): Promise<{ applied: boolean; status: DeliveryStatus }> {
+  const now = deps.clock.now();
+  const { applied, record } = await deps.statuses.apply(key, update, now);
+  if (applied) {
+    deps.metrics.count('StatusApplied');
+    deps.log.info('delivery status applied', { scopeId: key.scopeId, msgid: key.msgid, status: update.status });
+    await queueSync(deps, key, now);
+  } else {
+    deps.metrics.count('StatusIgnored');
+    // Of any number of repeats finding the record stuck, the one that moves `syncRequestedAtMs` re-queues.
+    if (isSyncStuck(record, now) && (await deps.statuses.setSyncRequestedAt(key, record.syncRequestedAtMs, now))) {
+      deps.log.warn('delivery status sync was stuck; queued again', { scopeId: key.scopeId, msgid: key.msgid });
+      await queueSync(deps, key, now);
+    }
+  }
+  return { applied, status: currentEntry(record).status };
+}
+
+export async function readDeliveryStatus(deps: Pick<DeliveryStatusDeps, 'clock' | 'statuses'>, key: StatusKey): Promise<StatusView> {
+  const record = await deps.statuses.read(key, deps.clock.now());
+  if (!record) throw notFound('unknown_message', 'No delivery status is recorded for this msgid');
+  return statusView(record);
+}
+
+/**
+ * Queues the sync job. If that fails the record stays written, so the request fails with 503 and the
+ * record is marked as never queued: the chat service's retry then finds it stuck and queues it.
+ */
+async function queueSync(deps: DeliveryStatusDeps, key: StatusKey, requestedAtMs: number): Promise<void> {
+  try {
+    await deps.queues.kommoStatus.send({ scopeId: key.scopeId, msgid: key.msgid, attempt: 1 });
+  } catch (error) {
+    deps.log.error('delivery status stored but its sync could not be queued', {
+      scopeId: key.scopeId,
+      msgid: key.msgid,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    await deps.statuses.setSyncRequestedAt(key, requestedAtMs, 0).catch(() => false);
+    throw new BridgeError('unavailable', 'queue_unavailable', 'The status was stored but could not be queued for Kommo; send the same request again');
+  }
+}
+
+export type SyncOutcome = 'up-to-date' | 'absent' | 'lease-held' | 'lease-lost' | 'waiting' | 'retrying';
+
+/**
+ * A `kommo-status` job: brings Kommo up to date with the message's record. Under a lease (so one job
+ * at a time talks to Kommo about a message), it sends every unsettled entry in `seq` order, settling
+ * each before the next: acknowledged; refused for good on 400/403/404 (recorded, then the next one);
+ * or, on network errors, 429 and 5xx, retried with backoff until the attempts run out, when the job
+ * goes to the dead-letter queue with its reason and the entry is marked so later entries go on.
+ * A job with nothing to send does nothing, so repeated and duplicate jobs are harmless.
+ */
+export async function syncDeliveryStatus(deps: DeliveryStatusDeps, job: StatusSyncJob): Promise<SyncOutcome> {
+  const key: StatusKey = { scopeId: job.scopeId, msgid: job.msgid };
+  const owner = deps.newId();
+  const startedAt = deps.clock.now();
+  const lease = await deps.statuses.takeLease(key, owner, startedAt, startedAt + SYNC_LEASE_MS);
+  if (!lease.leased) {
+    if (lease.reason !== 'held') return lease.reason;
+    // Another job is sending now; this one comes back shortly (jittered 1-2 s) rather than be dropped.
+    await deps.queues.kommoStatus.send(job, { delaySeconds: 1 + Math.round(deps.random()) });
+    return 'lease-held';
+  }
+  try {
+    return await sendUnsettled(deps, key, owner, job, lease.record);
+  } catch (error) {
+    await deps.statuses.releaseLease(key, owner).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function sendUnsettled(
+  deps: DeliveryStatusDeps,
+  key: StatusKey,
+  owner: string,
+  job: StatusSyncJob,
+  leased: StatusRecord,
+): Promise<SyncOutcome> {
+  let record: StatusRecord | undefined = leased;
+  while (record) {
+    const entry = nextEntryForKommo(record);
+    if (!entry) {
+      await deps.statuses.releaseLease(key, owner);
+      return 'up-to-date';
+    }
+    const now = deps.clock.now();
+    if (entry.kommo.nextAttemptAtMs !== undefined && entry.kommo.nextAttemptAtMs - now >= BACKOFF_TOLERANCE_MS) {
+      // In backoff (this job came early, e.g. for a newer update): later entries wait their turn.
+      await deps.statuses.releaseLease(key, owner);
+      const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(1, Math.ceil((entry.kommo.nextAttemptAtMs - now) / 1000)));
+      await deps.queues.kommoStatus.send(job, { delaySeconds });
+      return 'waiting';
+    }
+    const attempts = entry.kommo.attempts + 1;
+    try {
+      await deps.kommo.deliveryStatus(key.scopeId, kommoDeliveryStatus(key.msgid, entry));
+    } catch (error) {
+      if (!(error instanceof OutboundCallError)) throw error;
+      deps.metrics.count('KommoCallFailed');
+      if (error.status === 403) deps.metrics.count('KommoCallForbidden');
+      if (!error.retryable) {
+        deps.log.warn('Kommo refused a delivery status; not retried', { msgid: key.msgid, seq: entry.seq, status: error.status, errorType: error.errorType });
+        record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'refused', attempts, lastError: error.message });
+        continue;
+      }
+      const failed = await handleRetryableFailure(deps, key, owner, job, entry, attempts, error);
+      if (failed !== 'dead-lettered') return failed;
+      record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'dead-lettered', attempts });
+      continue;
+    }
+    deps.metrics.count('KommoCallSucceeded');
+    record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'acknowledged', attempts });
+  }
+  // A settle found the lease gone (it outlived SYNC_LEASE_MS): the new holder carries on from the record.
+  return 'lease-lost';
+}
+
+/**
+ * Records the failed call, then retries with backoff or dead-letters. Attempts are counted per entry on
+ * the record, not per job, so duplicate jobs for a message share one retry budget.
+ */
+async function handleRetryableFailure(
+  deps: DeliveryStatusDeps,
+  key: StatusKey,
+  owner: string,
+  job: StatusSyncJob,
+  entry: StatusEntry,
+  attempts: number,
+  error: OutboundCallError,
+): Promise<'retrying' | 'dead-lettered' | 'lease-lost'> {
+  if (!(await deps.statuses.recordFailedAttempt(key, owner, entry.seq, { attempts, lastError: error.message }))) return 'lease-lost';
+  // retryOrDeadLetter picks the delay; the record keeps it as the entry's backoff, so early jobs wait for it.
+  let retryDueAtMs = 0;
+  const queue: WorkQueue<StatusSyncJob> = {
+    send: async (body, options) => {
+      retryDueAtMs = deps.clock.now() + (options?.delaySeconds ?? 0) * 1000;
+      await deps.queues.kommoStatus.send(body, options);
+    },
+    deadLetters: deps.queues.kommoStatus.deadLetters,
+  };
+  // The reason in the dead-letter queue names the update, not only the message.
+  const described = new OutboundCallError(
+    error.party,
+    `delivery status "${entry.status}" (update ${entry.seq}) of message ${key.msgid}: ${error.message}`,
+    error.status,
+    error.errorType,
+  );
+  const outcome = await retryOrDeadLetter(deps, queue, { ...job, attempt: attempts }, described);
+  if (outcome === 'retrying') {
+    await deps.statuses.postpone(key, owner, entry.seq, retryDueAtMs);
+    return 'retrying';
+  }
+  return 'dead-lettered';
+}

@@ -1,0 +1,4 @@
+import { lambdaEntry } from '../core/wiring';
+import { createKommoStatusSenderHandler } from './handler';
+
+export const handler = lambdaEntry(createKommoStatusSenderHandler);

@@ -1,0 +1,28 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+/**
+ * Sandbox mode writes its fresh dev settings here (git-ignored) so that `npm run send` can sign
+ * requests for the running bridge. They are throwaway values for the local sandbox only.
+ */
+export const DEV_SETTINGS_FILE = new URL('../.local-data/sandbox.json', import.meta.url);
+
+export interface DevSettings {
+  url: string;
+  scopeId: string;
+  accountId: string;
+  channelSecret: string;
+  chatServiceSecret: string;
+}
+
+export function writeDevSettings(settings: DevSettings): void {
+  mkdirSync(new URL('.', DEV_SETTINGS_FILE), { recursive: true });
+  writeFileSync(DEV_SETTINGS_FILE, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function readDevSettings(): DevSettings {
+  try {
+    return JSON.parse(readFileSync(DEV_SETTINGS_FILE, 'utf8')) as DevSettings;
+  } catch {
+    throw new Error('No running sandbox found: start the bridge with `npm start` (sandbox mode) first.');
+  }
+}

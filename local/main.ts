@@ -1,0 +1,76 @@
+import { ConfigError } from '../functions/core/config';
+import { writeDevSettings } from './dev-settings';
+import { signedKommoHook } from './requests';
+import { SANDBOX_ACCOUNT_ID, startLocalRuntime } from './runtime';
+
+/**
+ * `npm start`. Prints what it serves and, in sandbox mode, the dev secrets and requests to paste.
+ * Ctrl-C stops everything, DynamoDB Local included.
+ */
+// Local machines may run Node 20; the deployed Lambdas run the newest Node runtime, so the SDK's notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+const port = Number(process.env.PORT ?? 3000);
+
+async function main(): Promise<void> {
+  const runtime = await startLocalRuntime({ env: process.env, port, print, logLevel: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'info' });
+  const shutdown = async (signal: string) => {
+    print(`\n${signal}: stopping the bridge, the sandboxes and DynamoDB Local…`);
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  print(`Kommo Live Bridge is listening on ${runtime.url} (${runtime.mode} mode)`);
+  if (runtime.mode === 'configured') {
+    print(`Kommo API: ${runtime.config.KOMMO_API_URL}   chat service: ${runtime.config.CHAT_SERVICE_URL}`);
+    return;
+  }
+  const { config } = runtime;
+  const scopeId = runtime.scopeId!;
+  writeDevSettings({ url: runtime.url, scopeId, accountId: SANDBOX_ACCOUNT_ID, channelSecret: config.KOMMO_CHANNEL_SECRET, chatServiceSecret: config.CHAT_SERVICE_SECRET });
+  const hookBody = JSON.stringify({
+    account_id: SANDBOX_ACCOUNT_ID,
+    time: 1639572261,
+    message: {
+      conversation: { id: 'kommo-chat-1', client_id: 'c-1' },
+      timestamp: 1639572260,
+      message: { id: 'msg-1', type: 'text', text: 'Hello from Kommo' },
+    },
+  });
+  const hookHeaders = signedKommoHook(config.KOMMO_CHANNEL_SECRET, hookBody);
+  const tampered = hookBody.replace('Hello', 'Hellp');
+  print(`
+Sandbox mode: Kommo and the chat service are simulated in this process; secrets are fresh dev values.
+  KOMMO_CHANNEL_ID     ${config.KOMMO_CHANNEL_ID}
+  KOMMO_CHANNEL_SECRET ${config.KOMMO_CHANNEL_SECRET}
+  CHAT_SERVICE_SECRET  ${config.CHAT_SERVICE_SECRET}
+  scope_id             ${scopeId}
+  Kommo sandbox        ${config.KOMMO_API_URL}
+  chat-service sink    ${config.CHAT_SERVICE_URL}
+
+Try (in another terminal):
+  # a signed Kommo hook → 200
+  curl -s -X POST ${runtime.url}/kommo/${scopeId} -H 'content-type: application/json' -H 'x-signature: ${hookHeaders['x-signature']}' -d '${hookBody}'
+  # the same hook with one byte changed → 401
+  curl -s -X POST ${runtime.url}/kommo/${scopeId} -H 'content-type: application/json' -H 'x-signature: ${hookHeaders['x-signature']}' -d '${tampered}'
+  # a chat-service request with a bad signature → 401
+  curl -s -X POST ${runtime.url}/chat/${scopeId}/typing -H 'content-type: application/json' -H 'webhook-id: msg_1' -H "webhook-timestamp: $(date +%s)" -H 'webhook-signature: v1,bm90LWEtc2lnbmF0dXJl' -d '{"conversation_id":"c-1","sender_id":"u-7","state":"start"}'
+  # signed requests (npm run send signs them with the dev secrets):
+  npm run send -- typing c-1 u-7 start 15     # client types: Kommo shows it, refreshed every ${config.TYPING_REFRESH_SECONDS} s
+  npm run send -- typing c-1 u-7 stop
+  npm run send -- kommo-typing c-1            # a Kommo user types: typing.started, then typing.stopped
+  npm run send -- presence u-7 online 30
+  npm run send -- get-presence u-7
+  npm run send -- status msg-1 read
+  npm run send -- get-status msg-1
+Ctrl-C stops everything.
+`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : `Could not start: ${error instanceof Error ? error.message : String(error)}`}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+import { readDevSettings } from './dev-settings';
+import { kommoTypingHookBody, signedChatRequest, signedKommoHook } from './requests';
+
+/**
+ * `npm run send -- <command> …`: signed requests to the bridge running in sandbox mode.
+ */
+const usage = `usage: npm run send -- <command>
+  typing <conversation_id> <sender_id> start|stop [ttl_seconds]
+  presence <client_id> online|offline [ttl_seconds]
+  get-presence <client_id>
+  status <msgid> delivered|read|error [error_code] [error text]
+  get-status <msgid>
+  kommo-typing <conversation_id> [kommo_user_id]`;
+
+async function main(argv: string[]): Promise<void> {
+  const settings = readDevSettings();
+  const [command, ...args] = argv;
+  const chat = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const raw = body === undefined ? '' : JSON.stringify(body);
+    const response = await fetch(`${settings.url}/chat/${settings.scopeId}${path}`, {
+      method,
+      headers: signedChatRequest(settings.chatServiceSecret, raw),
+      ...(method === 'POST' ? { body: raw } : {}),
+    });
+    return report(response);
+  };
+  switch (command) {
+    case 'typing': {
+      const [conversationId, senderId, state, ttl] = args;
+      return chat('POST', '/typing', { conversation_id: conversationId, sender_id: senderId, state, ...(ttl ? { ttl_seconds: Number(ttl) } : {}) });
+    }
+    case 'presence': {
+      const [clientId, state, ttl] = args;
+      return chat('POST', '/presence', { client_id: clientId, state, ...(ttl ? { ttl_seconds: Number(ttl) } : {}) });
+    }
+    case 'get-presence':
+      return chat('GET', `/presence/${encodeURIComponent(args[0] ?? '')}`);
+    case 'status': {
+      const [msgid, status, code, ...text] = args;
+      return chat('POST', `/messages/${encodeURIComponent(msgid ?? '')}/status`, {
+        status,
+        ...(code ? { error_code: Number(code) } : {}),
+        ...(text.length > 0 ? { error: text.join(' ') } : {}),
+      });
+    }
+    case 'get-status':
+      return chat('GET', `/messages/${encodeURIComponent(args[0] ?? '')}/status`);
+    case 'kommo-typing': {
+      const [conversationId, userId] = args;
+      const body = kommoTypingHookBody(settings.accountId, {
+        kommoConversationId: `kommo-${conversationId ?? 'c-1'}`,
+        clientConversationId: conversationId ?? 'c-1',
+        userId: userId ?? 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89',
+      });
+      const response = await fetch(`${settings.url}/kommo/${settings.scopeId}`, { method: 'POST', headers: signedKommoHook(settings.channelSecret, body), body });
+      return report(response);
+    }
+    default:
+      process.stderr.write(`${usage}\n`);
+      process.exitCode = 2;
+  }
+}
+
+async function report(response: Response): Promise<void> {
+  process.stdout.write(`${response.status} ${await response.text()}\n`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

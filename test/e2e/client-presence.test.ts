@@ -1,0 +1,150 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { TEST_START } from '../support/manual-clock';
+import { givenBridge, type TestBridge } from '../support/test-bridge';
+
+let bridge: TestBridge;
+beforeEach(async () => {
+  bridge = await givenBridge();
+});
+afterEach(async () => {
+  await bridge.close();
+});
+
+const heartbeat = (clientId: string, state: 'online' | 'offline' = 'online', extra: Record<string, unknown> = {}) =>
+  bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: clientId, state, ...extra });
+const query = async (clientId: string) => (await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/${encodeURIComponent(clientId)}`)).body;
+const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
+const transitions = (clientId: string) => bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId });
+
+describe('client presence', () => {
+  it('a heartbeat makes the client online until ttl_seconds from now', async () => {
+    const response = await heartbeat('u-7', 'online', { ttl_seconds: 30 });
+
+    expect(response).toMatchObject({ status: 202, body: { ok: true } });
+    expect(await query('u-7')).toEqual({ client_id: 'u-7', online: true, last_seen_at: iso(0), expires_at: iso(30_000) });
+  });
+
+  it('no heartbeat for ttl: offline, with last_seen_at at the last heartbeat', async () => {
+    await heartbeat('u-7', 'online', { ttl_seconds: 10 });
+    await bridge.advance(4000);
+    await heartbeat('u-7', 'online', { ttl_seconds: 10 });
+    await bridge.advance(30_000);
+
+    expect(await query('u-7')).toEqual({ client_id: 'u-7', online: false, last_seen_at: iso(4000), expires_at: null });
+    expect((await transitions('u-7')).map((transition) => [transition.state, transition.atMs - TEST_START, transition.lastSeenAtMs - TEST_START])).toEqual([
+      ['online', 0, 0],
+      ['offline', 14_000, 4000],
+    ]);
+  });
+
+  it('an explicit offline ends it at once', async () => {
+    await heartbeat('u-7');
+    await bridge.advance(2000);
+
+    await heartbeat('u-7', 'offline');
+
+    expect(await query('u-7')).toEqual({ client_id: 'u-7', online: false, last_seen_at: iso(2000), expires_at: null });
+    expect((await transitions('u-7')).map((transition) => transition.state)).toEqual(['online', 'offline']);
+  });
+
+  it('an expired item that DynamoDB has not deleted yet reads as offline', async () => {
+    await heartbeat('u-7', 'online', { ttl_seconds: 10 });
+    bridge.clock.advanceBy(10_000);
+
+    const { Item } = await documentClient(bridge.dynamo).send(
+      new GetCommand({ TableName: bridge.tableName, Key: { pk: `PRESENCE#${bridge.scopeId}#u-7`, sk: 'STATE#WINDOW' } }),
+    );
+
+    expect(Item?.expiresAt).toBe((TEST_START + 10_000) / 1000);
+    expect(await query('u-7')).toMatchObject({ online: false, expires_at: null });
+  });
+
+  it('1,000 heartbeats for one client make one online transition', async () => {
+    for (let batch = 0; batch < 10; batch += 1) {
+      await Promise.all(Array.from({ length: 100 }, () => heartbeat('u-7')));
+      bridge.clock.advanceBy(100);
+    }
+    await bridge.advance(0);
+
+    expect(await transitions('u-7')).toHaveLength(1);
+    expect(bridge.metrics.get('PresenceTransition')).toBe(1);
+    expect(await query('u-7')).toMatchObject({ online: true, last_seen_at: iso(900) });
+  });
+
+  it('heartbeats that extend an open window queue nothing', async () => {
+    await heartbeat('u-7');
+    await bridge.advance(0);
+    const timersAfterFirst = bridge.bridge.queues.timers.depth;
+
+    for (let i = 0; i < 20; i += 1) await heartbeat('u-7');
+
+    expect(bridge.bridge.queues.timers.depth).toBe(timersAfterFirst);
+  });
+
+  it('keeps a client online across many windows while heartbeats continue, then goes offline once', async () => {
+    for (let second = 0; second < 600; second += 30) {
+      await heartbeat('u-7', 'online', { ttl_seconds: 60 });
+      await bridge.advance(30_000);
+    }
+    expect((await query('u-7')).online).toBe(true);
+
+    await bridge.advance(120_000);
+
+    expect((await transitions('u-7')).map((transition) => transition.state)).toEqual(['online', 'offline']);
+    expect(await query('u-7')).toMatchObject({ online: false, last_seen_at: iso(570_000) });
+  });
+
+  it('windows longer than the 900 s queue delay still end on time', async () => {
+    await heartbeat('u-7', 'online', { ttl_seconds: 3600 });
+
+    await bridge.advance(3_599_000);
+    expect((await query('u-7')).online).toBe(true);
+    await bridge.advance(2000);
+
+    expect(await query('u-7')).toMatchObject({ online: false });
+    expect((await transitions('u-7')).at(-1)).toMatchObject({ state: 'offline', atMs: TEST_START + 3_600_000 });
+  });
+
+  it('a heartbeat after a window lapsed unnoticed records the offline before the new online', async () => {
+    await heartbeat('u-7', 'online', { ttl_seconds: 10 });
+    bridge.clock.advanceBy(20_000);
+
+    await heartbeat('u-7', 'online', { ttl_seconds: 10 });
+
+    expect((await transitions('u-7')).map((transition) => [transition.state, transition.atMs - TEST_START])).toEqual([
+      ['online', 0],
+      ['offline', 10_000],
+      ['online', 20_000],
+    ]);
+  });
+
+  it('an offline for a client that is not online changes nothing', async () => {
+    const response = await heartbeat('u-9', 'offline');
+
+    expect(response.status).toBe(202);
+    expect(await transitions('u-9')).toEqual([]);
+    expect(await query('u-9')).toEqual({ client_id: 'u-9', online: false, last_seen_at: null, expires_at: null });
+  });
+
+  it('keeps clients apart', async () => {
+    await heartbeat('u-1');
+
+    expect((await query('u-1')).online).toBe(true);
+    expect((await query('u-2')).online).toBe(false);
+  });
+
+  it.each([
+    ['ttl_seconds below 10', { ttl_seconds: 9 }, 'ttl_seconds'],
+    ['ttl_seconds above 3600', { ttl_seconds: 3601 }, 'ttl_seconds'],
+    ['an unknown state', { state: 'away' }, 'state'],
+    ['a missing client_id', { client_id: undefined }, 'client_id'],
+  ])('refuses %s with a 400 naming the field, and stores nothing', async (_, change, field) => {
+    const response = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-7', state: 'online', ...change });
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.message).toContain(field);
+    expect(await query('u-7')).toMatchObject({ online: false, last_seen_at: null });
+  });
+});
