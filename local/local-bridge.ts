@@ -93,12 +93,11 @@ export class LocalBridge {
     this.deps = createDeps({ ...options, queues: bridgeQueues });
 
     const missing = functions.map((spec) => spec.name).filter((name) => !httpFunctionFactories[name] && !queueFunctionFactories[name]);
-    if (missing.length > 99) throw new Error(`local runtime has no handler for: ${missing.join(', ')}`);
-    for (const name of new Set([...httpRoutes.map((route) => route.function), fallbackFunction].filter((n) => httpFunctionFactories[n]))) {
+    if (missing.length > 0) throw new Error(`local runtime has no handler for: ${missing.join(', ')}`);
+    for (const name of new Set([...httpRoutes.map((route) => route.function), fallbackFunction])) {
       this.http.set(name, httpFunctionFactories[name]!(this.deps));
     }
     for (const spec of queueSpecs) {
-      if (!queueFunctionFactories[spec.consumer]) continue;
       const consumer = queueFunctionFactories[spec.consumer]!(this.deps);
       const context = localContext(spec.consumer);
       queues[spec.name].attach((event) => consumer(event, context));

@@ -205,7 +205,7 @@ describe('when Kommo fails', () => {
     expect(bridge.bridge.deadLetters('kommo-status')).toEqual([]);
   });
 
-  it('does not retry a 404 and shows it on the record', async () => {
+  it('does not retry a 404, shows it on the record and keeps it in the dead-letter queue', async () => {
     // Prepare
     bridge.kommo.failNext(1, 404);
 
@@ -220,7 +220,9 @@ describe('when Kommo fails', () => {
     expect(record.body).toMatchObject({ status: 'read', kommo: { delivered: false, attempts: 1 } });
     expect(record.body.kommo.last_error).toContain('404');
     expect(bridge.metrics.get('KommoCallFailed')).toBe(1);
-    expect(bridge.bridge.deadLetters('kommo-status')).toEqual([]);
+    expect(bridge.bridge.deadLetters('kommo-status')).toEqual([
+      expect.objectContaining({ attempts: 1, reason: expect.stringMatching(/^final answer: delivery status "read" \(update 1\) of message m-11: .*404/) }),
+    ]);
   });
 
   it('goes on with later updates after a refused one', async () => {

@@ -20,8 +20,3 @@ export function nextRetry(policy: RetryPolicy, attempt: number, random: () => nu
   const ceiling = Math.min(policy.capSeconds, policy.baseSeconds * 2 ** (attempt - 1), MAX_QUEUE_DELAY_SECONDS);
   return { retry: true, delaySeconds: Math.max(1, Math.round(random() * ceiling)) };
 }
-
-/** Network errors, 429 and 5xx may succeed later; any other answer is final. */
-export function isRetryableStatus(status: number | undefined): boolean {
-  return status === undefined || status === 429 || status >= 500;
-}

@@ -14,7 +14,6 @@ import { BridgeError, notFound } from '../domain/errors';
 import { MAX_QUEUE_DELAY_SECONDS } from '../domain/retry-policy';
 import type { BridgeDeps } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
-import type { WorkQueue } from '../ports/queue';
 import type { StatusKey } from '../ports/status-store';
 import type { StatusSyncJob } from '../queue-messages';
 import { retryOrDeadLetter } from './retry-or-dead-letter';
@@ -147,7 +146,9 @@ async function sendUnsettled(
       deps.metrics.count('KommoCallFailed');
       if (error.status === 403) deps.metrics.count('KommoCallForbidden');
       if (!error.retryable) {
+        // Final (400/403/404): not retried, but kept with its reason in the dead-letter queue, as nothing may be lost.
         deps.log.warn('Kommo refused a delivery status; not retried', { msgid: key.msgid, seq: entry.seq, status: error.status, errorType: error.errorType });
+        await retryOrDeadLetter(deps, deps.queues.kommoStatus, { ...job, attempt: attempts }, describeFailure(key, entry, error));
         record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'refused', attempts, lastError: error.message });
         continue;
       }
@@ -177,26 +178,21 @@ async function handleRetryableFailure(
   error: OutboundCallError,
 ): Promise<'retrying' | 'dead-lettered' | 'lease-lost'> {
   if (!(await deps.statuses.recordFailedAttempt(key, owner, entry.seq, { attempts, lastError: error.message }))) return 'lease-lost';
-  // retryOrDeadLetter picks the delay; the record keeps it as the entry's backoff, so early jobs wait for it.
-  let retryDueAtMs = 0;
-  const queue: WorkQueue<StatusSyncJob> = {
-    send: async (body, options) => {
-      retryDueAtMs = deps.clock.now() + (options?.delaySeconds ?? 0) * 1000;
-      await deps.queues.kommoStatus.send(body, options);
-    },
-    deadLetters: deps.queues.kommoStatus.deadLetters,
-  };
-  // The reason in the dead-letter queue names the update, not only the message.
-  const described = new OutboundCallError(
+  const decision = await retryOrDeadLetter(deps, deps.queues.kommoStatus, { ...job, attempt: attempts }, describeFailure(key, entry, error));
+  if (decision.outcome === 'retrying') {
+    // The record keeps the backoff, so a job that arrives early for this message waits for it.
+    await deps.statuses.postpone(key, owner, entry.seq, deps.clock.now() + decision.delaySeconds * 1000);
+    return 'retrying';
+  }
+  return 'dead-lettered';
+}
+
+/** The reason in the dead-letter queue names the update, not only the message. */
+function describeFailure(key: StatusKey, entry: StatusEntry, error: OutboundCallError): OutboundCallError {
+  return new OutboundCallError(
     error.party,
     `delivery status "${entry.status}" (update ${entry.seq}) of message ${key.msgid}: ${error.message}`,
     error.status,
     error.errorType,
   );
-  const outcome = await retryOrDeadLetter(deps, queue, { ...job, attempt: attempts }, described);
-  if (outcome === 'retrying') {
-    await deps.statuses.postpone(key, owner, entry.seq, retryDueAtMs);
-    return 'retrying';
-  }
-  return 'dead-lettered';
 }

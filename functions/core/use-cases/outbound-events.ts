@@ -31,7 +31,7 @@ export async function dispatchEvent(deps: BridgeDeps, job: EventJob): Promise<'d
     await deps.chatService.deliver(event);
   } catch (error) {
     if (!(error instanceof OutboundCallError)) throw error;
-    const outcome = await retryOrDeadLetter(deps, deps.queues.events, job, error);
+    const { outcome } = await retryOrDeadLetter(deps, deps.queues.events, job, error);
     if (outcome === 'retrying') deps.metrics.count('EventRetried');
     return outcome;
   }

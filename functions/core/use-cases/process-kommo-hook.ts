@@ -22,7 +22,7 @@ export async function processKommoHook(deps: BridgeDeps, job: KommoHookJob): Pro
     await deps.hookForwarder.forward({ scopeId: job.scopeId, rawBody, signature: job.signature });
   } catch (error) {
     if (!(error instanceof OutboundCallError)) throw error;
-    return retryOrDeadLetter(deps, deps.queues.hooks, job, error);
+    return (await retryOrDeadLetter(deps, deps.queues.hooks, job, error)).outcome;
   }
   deps.metrics.count('HookForwarded');
   return 'forwarded';

@@ -8,7 +8,7 @@ export function deliveryPolicy(maxAttempts: number): RetryPolicy {
   return { maxAttempts, baseSeconds: 2, capSeconds: 300 };
 }
 
-export type FailureOutcome = 'retrying' | 'dead-lettered';
+export type FailureOutcome = { outcome: 'retrying'; delaySeconds: number } | { outcome: 'dead-lettered' };
 
 /**
  * What to do after a failed call to another party: retryable failures go back on the queue with a
@@ -27,11 +27,11 @@ export async function retryOrDeadLetter<T extends { attempt: number }>(
   if (decision.retry) {
     await queue.send({ ...job, attempt: job.attempt + 1 }, { delaySeconds: decision.delaySeconds });
     deps.log.info('call failed; will retry', { party: error.party, status: error.status, attempt: job.attempt, delaySeconds: decision.delaySeconds });
-    return 'retrying';
+    return { outcome: 'retrying', delaySeconds: decision.delaySeconds };
   }
   const reason = error.retryable ? `gave up after ${job.attempt} attempts: ${error.message}` : `final answer: ${error.message}`;
   await queue.deadLetters.send({ reason, failedAt: new Date(deps.clock.now()).toISOString(), attempts: job.attempt, message: job });
   deps.metrics.count('DeadLettered');
   deps.log.warn('dead-lettered', { party: error.party, status: error.status, attempts: job.attempt, reason });
-  return 'dead-lettered';
+  return { outcome: 'dead-lettered' };
 }
