@@ -9,8 +9,11 @@ import {
   verifyKommoHookSignature,
 } from '../../functions/core/domain/amojo-signature';
 
-/** Kommo's official signing vectors (shared/kommo-vectors.json), read as shipped. */
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/kommo-vectors.json', import.meta.url), 'utf8')) as {
+/**
+ * Kommo's official signing vectors, a byte-for-byte copy of the project's shared/kommo-vectors.json
+ * (expected values printed in the official amoCRM chat guide), kept in the repo so any clone can run it.
+ */
+const vectors = JSON.parse(readFileSync(new URL('../fixtures/kommo-vectors.json', import.meta.url), 'utf8')) as {
   channel_secret: string;
   content_type: string;
   requests: { name: string; method: string; path: string; date: string; body: string; content_md5: string; x_signature: string }[];
