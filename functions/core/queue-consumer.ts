@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { BridgeDeps } from './deps';
 import { flushMetrics } from './http/middleware';
 import type { WorkQueue } from './ports/queue';
@@ -10,6 +10,21 @@ export interface QueueConsumerOptions<S extends z.ZodType> {
   queue: WorkQueue<z.output<S>>;
   schema: S;
   process: (job: z.output<S>, record: SQSRecord) => Promise<unknown>;
+}
+
+/** What the bridge writes to a dead-letter queue (ports/queue.ts `DeadLetter`). */
+const deadLetterSchema = z.object({ reason: z.string(), failedAt: z.string(), attempts: z.number(), message: z.unknown() });
+
+/**
+ * A dead letter moved back to its queue (SQS "start DLQ redrive" after the cause was fixed) is the
+ * original job again, with a fresh retry budget.
+ */
+function unwrapRedriven(body: unknown): { body: unknown; redriven: boolean } {
+  const letter = deadLetterSchema.safeParse(body);
+  if (!letter.success) return { body, redriven: false };
+  const message = letter.data.message;
+  const fresh = message !== null && typeof message === 'object' && 'attempt' in message ? { ...message, attempt: 1 } : message;
+  return { body: fresh, redriven: true };
 }
 
 /**
@@ -25,7 +40,9 @@ export function queueHandler<S extends z.ZodType>(deps: BridgeDeps, options: Que
     } catch {
       body = record.body;
     }
-    const parsed = options.schema.safeParse(body);
+    const unwrapped = unwrapRedriven(body);
+    if (unwrapped.redriven) deps.log.info('redriven dead letter taken up again', { messageId: record.messageId });
+    const parsed = options.schema.safeParse(unwrapped.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       await options.queue.deadLetters.send({

@@ -159,3 +159,19 @@ describe('outbound event delivery', () => {
     expect(bridge.bridge.deadLetters('events')).toHaveLength(0);
   });
 });
+
+describe('redriving dead letters', () => {
+  it('delivers a dead-lettered event once it is moved back to its queue, with a fresh retry budget', async () => {
+    bridge.sink.setDown(true);
+    const event = await emitEvent(bridge.deps, 'conversation.read', { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', read_at: new Date(TEST_START).toISOString() });
+    await bridge.advance(60 * 60 * 1000);
+    const [letter] = bridge.bridge.deadLetters('events');
+    bridge.sink.setDown(false);
+
+    // What SQS redrive does: the dead letter's body, verbatim, back on the source queue.
+    await bridge.bridge.queues.events.sendRaw(JSON.stringify(letter));
+    await bridge.advance(0);
+
+    expect(bridge.sink.events.map((received) => received.id)).toEqual([event.id]);
+  });
+});
