@@ -9,7 +9,7 @@ import type { WorkQueue } from './ports/queue';
 export interface QueueConsumerOptions<S extends z.ZodType> {
   queue: WorkQueue<z.output<S>>;
   schema: S;
-  process: (job: z.output<S>, record: SQSRecord) => Promise<unknown>;
+  process: (job: z.output<S>, record: SQSRecord, delivery: { redriven: boolean }) => Promise<unknown>;
 }
 
 /** What the bridge writes to a dead-letter queue (ports/queue.ts `DeadLetter`). */
@@ -55,7 +55,7 @@ export function queueHandler<S extends z.ZodType>(deps: BridgeDeps, options: Que
       deps.log.warn('malformed queue message dead-lettered', { messageId: record.messageId });
       return;
     }
-    await options.process(parsed.data, record);
+    await options.process(parsed.data, record, { redriven: unwrapped.redriven });
   };
   return middy<SQSEvent, SQSBatchResponse>()
     .use(flushMetrics(deps.metrics))

@@ -298,3 +298,24 @@ describe('when Kommo fails', () => {
     expect(bridge.kommo.deliveryStatusCalls()[0]!.at).toBeGreaterThanOrEqual(bridge.kommo.rejected[0]!.at + 1000);
   });
 });
+
+describe('redriving a dead-lettered status', () => {
+  it('sends the current status once the operator moves the dead letter back, and never an older one', async () => {
+    // Prepare: delivered reaches Kommo, read is dead-lettered while Kommo is down.
+    await postStatus('m-90', { status: 'delivered' });
+    await bridge.advance(AFTER_THE_QUEUE_RUNS_MS);
+    bridge.kommo.setDown(true);
+    await postStatus('m-90', { status: 'read' });
+    await bridge.advance(PAST_THE_RETRY_BUDGET_MS);
+    const [letter] = bridge.bridge.deadLetters('kommo-status');
+    bridge.kommo.setDown(false);
+
+    // Act: what SQS redrive does, the dead letter verbatim back on its queue.
+    await bridge.bridge.queues['kommo-status'].sendRaw(JSON.stringify(letter));
+    await bridge.advance(AFTER_THE_QUEUE_RUNS_MS);
+
+    // Assess
+    expect(kommoBodies().map((body) => body.delivery_status)).toEqual([1, 2]);
+    expect((await getStatus('m-90')).body).toMatchObject({ status: 'read', kommo: { delivered: true, attempts: 1 } });
+  });
+});

@@ -46,4 +46,10 @@ export interface StatusStore {
   ): Promise<StatusRecord | undefined>;
   /** Gives the lease up if `owner` still holds it. */
   releaseLease(key: StatusKey, owner: string): Promise<void>;
+  /**
+   * After an operator redrove a dead letter: if the current (latest) update was settled as refused or
+   * dead-lettered, it becomes unsent again with a fresh attempt count. Only the latest one, so Kommo
+   * never receives an older status after a newer one. True when it reopened something.
+   */
+  reopenLatestUndelivered(key: StatusKey, nowMs: number): Promise<boolean>;
 }

@@ -97,8 +97,12 @@ export type SyncOutcome = 'up-to-date' | 'absent' | 'lease-held' | 'lease-lost' 
  * goes to the dead-letter queue with its reason and the entry is marked so later entries go on.
  * A job with nothing to send does nothing, so repeated and duplicate jobs are harmless.
  */
-export async function syncDeliveryStatus(deps: DeliveryStatusDeps, job: StatusSyncJob): Promise<SyncOutcome> {
+export async function syncDeliveryStatus(deps: DeliveryStatusDeps, job: StatusSyncJob, delivery: { redriven?: boolean } = {}): Promise<SyncOutcome> {
   const key: StatusKey = { scopeId: job.scopeId, msgid: job.msgid };
+  // A dead letter the operator moved back after fixing the cause: give the current status another go.
+  if (delivery.redriven && (await deps.statuses.reopenLatestUndelivered(key, deps.clock.now()))) {
+    deps.log.info('redriven delivery status reopened', { scopeId: key.scopeId, msgid: key.msgid });
+  }
   const owner = deps.newId();
   const startedAt = deps.clock.now();
   const lease = await deps.statuses.takeLease(key, owner, startedAt, startedAt + SYNC_LEASE_MS);

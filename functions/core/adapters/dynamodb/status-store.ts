@@ -269,6 +269,25 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   /** Runs a conditional write; false when its condition did not hold. */
+  async reopenLatestUndelivered(key: StatusKey, nowMs: number): Promise<boolean> {
+    const item = await this.readItem(key);
+    if (!item || !isLive(item as { expiresAt?: number }, nowMs)) return false;
+    const seq = (item.history as StoredEntry[]).length;
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: itemKey(key),
+        UpdateExpression: `SET kommoSettledSeq = :previous, ${kommoPath(seq, 'attempts')} = :zero REMOVE ${kommoPath(seq, 'outcome')}, ${kommoPath(seq, 'nextAttemptAtMs')}`,
+        // Still the latest entry, settled without reaching Kommo, and no sync job at work.
+        ConditionExpression:
+          `size(#history) = :seq AND kommoSettledSeq = :seq AND ${kommoPath(seq, 'outcome')} IN (:refused, :deadLettered) ` +
+          'AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs < :now)',
+        ExpressionAttributeNames: { '#history': names['#history'], '#kommo': names['#kommo'] },
+        ExpressionAttributeValues: { ':seq': seq, ':previous': seq - 1, ':zero': 0, ':refused': 'refused', ':deadLettered': 'dead-lettered', ':now': nowMs },
+      }),
+    );
+  }
+
   private async conditionally(command: UpdateCommand): Promise<boolean> {
     try {
       await this.table.doc.send(command);
