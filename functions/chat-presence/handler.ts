@@ -3,23 +3,16 @@ import { PRESENCE_TTL } from '../core/domain/presence-window';
 import { parseScope } from '../core/domain/scope';
 import type { BridgeDeps } from '../core/deps';
 import { json, parseJsonBody, pathParameter, rawBody, validate } from '../core/http/api';
+import { identifier, seconds } from '../core/http/fields';
 import { httpHandler } from '../core/http/route';
 import { clientOffline, clientOnline, readPresence } from '../core/use-cases/presence';
 
-const clientId = z
-  .string({ error: 'client_id is required and must be a string' })
-  .min(1, { message: 'client_id must be 1-128 characters' })
-  .max(128, { message: 'client_id must be 1-128 characters' });
+const clientId = identifier('client_id');
 
 export const presenceRequestSchema = z.strictObject({
   client_id: clientId,
   state: z.enum(['online', 'offline'], { error: 'state must be "online" or "offline"' }),
-  ttl_seconds: z
-    .number({ error: 'ttl_seconds must be a number' })
-    .int({ message: 'ttl_seconds must be a whole number' })
-    .min(PRESENCE_TTL.min, { message: `ttl_seconds must be ${PRESENCE_TTL.min}-${PRESENCE_TTL.max}` })
-    .max(PRESENCE_TTL.max, { message: `ttl_seconds must be ${PRESENCE_TTL.min}-${PRESENCE_TTL.max}` })
-    .default(PRESENCE_TTL.default),
+  ttl_seconds: seconds('ttl_seconds', PRESENCE_TTL),
 });
 
 /** `POST /chat/{scope_id}/presence` (heartbeats and offline) and `GET /chat/{scope_id}/presence/{client_id}`. */

@@ -10,14 +10,12 @@ import {
 import { parseScope } from '../core/domain/scope';
 import type { BridgeDeps } from '../core/deps';
 import { json, parseJsonBody, pathParameter, rawBody, validate } from '../core/http/api';
+import { identifier } from '../core/http/fields';
 import { httpHandler } from '../core/http/route';
 import { readDeliveryStatus, updateDeliveryStatus } from '../core/use-cases/delivery-status';
 
 /** Kommo's message id, from the outgoing-message hook. */
-export const msgidSchema = z
-  .string({ error: 'msgid is required' })
-  .min(1, { message: 'msgid must be 1-128 characters' })
-  .max(128, { message: 'msgid must be 1-128 characters' });
+export const msgidSchema = identifier('msgid');
 
 const errorCodeRange = `${DELIVERY_ERROR_CODES[0]}-${DELIVERY_ERROR_CODES.at(-1)}`;
 

@@ -189,7 +189,8 @@ export class CloudAssembly {
   private parameterValue(name: string, parameter: TemplateParameter, given: string | undefined): string {
     const value = given ?? (parameter.Default === undefined ? undefined : String(parameter.Default));
     if (value === undefined) throw new Error(`parameter ${name} has no default: give it a value`);
-    if (parameter.AllowedPattern !== undefined && !new RegExp(parameter.AllowedPattern).test(value)) {
+    // CloudFormation matches AllowedPattern against the whole value.
+    if (parameter.AllowedPattern !== undefined && !new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value)) {
       throw new Error(`parameter ${name}: ${JSON.stringify(value)} does not match ${parameter.AllowedPattern}`);
     }
     if (parameter.Type === 'Number') {

@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inject } from 'vitest';
+import { expect } from 'vitest';
+import { createBridgeTable } from '../../functions/core/adapters/dynamodb/table';
+import { CountingMetrics, RecordingLog } from '../../functions/core/adapters/telemetry/in-memory';
+import { signKommoHook } from '../../functions/core/domain/amojo-signature';
+import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
+import { loadConfig, type BridgeConfig } from '../../functions/core/config';
+import { queues as queueSpecs, type QueueName } from '../../functions/manifest';
+import { localDynamoClient } from '../../local/dynamodb-local';
+import { LocalBridge } from '../../local/local-bridge';
+import { ChatServiceSink } from '../../local/sandbox/chat-service-sink';
+import { KommoSandbox } from '../../local/sandbox/kommo-sandbox';
+import { ManualClock, TEST_START } from './manual-clock';
+import { testSecrets, type ChatRequestOptions, type TestBridge, type TestResponse } from './test-bridge';
+
+/**
+ * Support for the hostile-input and failure suite (test/hostile): what a request left behind, the
+ * contract's error shape, DynamoDB fault injection, bounded concurrency, and a bridge that can run on
+ * a DynamoDB Local of its own or without logging (for load).
+ */
+
+/** A log that keeps nothing: under load, per-request log lines only cost time. */
+export class DiscardingLog extends RecordingLog {
+  override debug(): void {}
+  override info(): void {}
+  override warn(): void {}
+  override error(): void {}
+}
+
+export interface BridgeOptions {
+  /** DynamoDB client to run on; by default one for the run's shared DynamoDB Local. */
+  dynamo?: DynamoDBClient;
+  settings?: Partial<Record<keyof BridgeConfig, string>>;
+  /** Keep no log lines (load tests). */
+  quiet?: boolean;
+}
+
+/**
+ * The same bridge as `givenBridge()` (test/support/test-bridge.ts), with a choice of DynamoDB client
+ * and log. The table is created without TTL deletion, since the bridge runs on a manual clock.
+ */
+export async function givenBridgeWith(options: BridgeOptions = {}): Promise<TestBridge> {
+  const clock = new ManualClock(TEST_START);
+  const secrets = testSecrets();
+  const channelId = 'c0ffee00-0000-4000-8000-000000000001';
+  const accountId = '52e591f7-c98f-4255-8495-827210138c81';
+  const scopeId = `${channelId}_${accountId}`;
+  const kommo = new KommoSandbox({ channelId, channelSecret: secrets.channelSecret, clock });
+  const sink = new ChatServiceSink({ secret: secrets.chatServiceSecret, clock });
+  const [kommoUrl, sinkUrl] = await Promise.all([kommo.start(), sink.start()]);
+  const config = loadConfig({
+    KOMMO_CHANNEL_ID: channelId,
+    KOMMO_CHANNEL_SECRET: secrets.channelSecret,
+    KOMMO_API_URL: kommoUrl,
+    CHAT_SERVICE_URL: sinkUrl,
+    CHAT_SERVICE_SECRET: secrets.chatServiceSecret,
+    ...options.settings,
+  });
+  const ownsClient = options.dynamo === undefined;
+  const dynamo = options.dynamo ?? localDynamoClient(inject('dynamoEndpoint'));
+  const tableName = `bridge-${randomUUID()}`;
+  await createBridgeTable(dynamo, tableName, { ttl: false });
+  const metrics = new CountingMetrics();
+  const log = options.quiet ? new DiscardingLog({ level: 'silent' }) : new RecordingLog({ level: 'silent' });
+  let ids = 0;
+  const bridge = new LocalBridge({
+    config,
+    clock,
+    dynamo,
+    tableName,
+    log,
+    metrics,
+    scheduling: 'manual',
+    random: () => 0.5,
+    newId: () => `test${String((ids += 1)).padStart(6, '0')}`,
+  });
+  const verifier = new StandardWebhookVerifier(secrets.chatServiceSecret);
+  let webhookIds = 0;
+
+  async function send(method: string, url: string, headers: Record<string, string>, body: Buffer): Promise<TestResponse> {
+    const result = await bridge.invoke({ method, url, headers, body });
+    return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined, headers: result.headers ?? {} };
+  }
+
+  return {
+    bridge,
+    deps: bridge.deps,
+    clock,
+    kommo,
+    sink,
+    metrics,
+    log,
+    config,
+    secrets,
+    channelId,
+    accountId,
+    scopeId,
+    dynamo,
+    tableName,
+    async chat(method: 'GET' | 'POST', path: string, body?: unknown, options: ChatRequestOptions = {}): Promise<TestResponse> {
+      const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(body === undefined ? '' : JSON.stringify(body));
+      const webhookId = options.webhookId ?? `msg_${(webhookIds += 1)}`;
+      const timestamp = options.timestampSeconds ?? Math.floor(clock.now() / 1000);
+      const signer = options.secret ? new StandardWebhookVerifier(options.secret) : verifier;
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'webhook-id': webhookId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signer.sign(webhookId, timestamp, raw.toString('utf8')),
+        ...options.headers,
+      };
+      return send(method, path, headers, raw);
+    },
+    async kommoHook(body: unknown, options: { signature?: string | null; scope?: string; rawBody?: string | Buffer } = {}): Promise<TestResponse> {
+      const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(JSON.stringify(body));
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      const signature = options.signature === undefined ? signKommoHook(raw, secrets.channelSecret) : options.signature;
+      if (signature !== null) headers['x-signature'] = signature;
+      return send('POST', `/kommo/${options.scope ?? scopeId}`, headers, raw);
+    },
+    send,
+    async advance(ms: number): Promise<void> {
+      const target = clock.now() + ms;
+      for (;;) {
+        await bridge.settle();
+        const next = bridge.nextDueAt();
+        if (next === undefined || next > target) break;
+        clock.set(Math.max(next, clock.now()));
+      }
+      clock.set(target);
+      await bridge.settle();
+    },
+    async close(): Promise<void> {
+      await bridge.stop();
+      await Promise.all([kommo.close(), sink.close()]);
+      if (ownsClient) dynamo.destroy();
+    },
+  };
+}
+
+/** CONTRACT.md: every error is `{"error": {"code", "message"}}` with a 4xx status, and nothing else. */
+export function expectContractError(response: TestResponse, statuses?: readonly number[]): void {
+  if (statuses) expect(statuses, `status ${response.status} ${JSON.stringify(response.body)}`).toContain(response.status);
+  expect(response.status, JSON.stringify(response.body)).toBeGreaterThanOrEqual(400);
+  expect(response.status, JSON.stringify(response.body)).toBeLessThan(500);
+  expectErrorBody(response);
+}
+
+/** The error body alone: two strings under `error`, no stack, no other key. */
+export function expectErrorBody(response: TestResponse): void {
+  expect(String(response.headers['content-type'])).toMatch(/^application\/json/);
+  expect(Object.keys(response.body ?? {})).toEqual(['error']);
+  expect(Object.keys(response.body.error).sort()).toEqual(['code', 'message']);
+  expect(response.body.error.code).toMatch(/^[a-z][a-z_]*$/);
+  expect(typeof response.body.error.message).toBe('string');
+  expect(response.body.error.message.length).toBeGreaterThan(0);
+  expect(JSON.stringify(response.body)).not.toMatch(/stack|\n\s+at |\.ts:\d+|node_modules/i);
+}
+
+/** Every item of a table, as DynamoDB returns them. */
+export async function tableItems(client: DynamoDBClient, tableName: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** A Standard Webhooks replay record (`WEBHOOK#<webhook-id>`), written for every authenticated `/chat/...` request. */
+export interface ReplayRecord {
+  webhookId: string;
+  state: string | undefined;
+  statusCode: number | undefined;
+}
+
+/** Everything a request can leave behind: stored items, queued messages, dead letters, calls to other parties. */
+export interface BridgeTrace {
+  /** `pk|sk` of every item that is not a replay record. */
+  items: string[];
+  replays: ReplayRecord[];
+  queued: Record<QueueName, number>;
+  deadLetters: Record<QueueName, number>;
+  kommoCalls: number;
+  kommoRefusals: number;
+  chatEvents: number;
+  chatRefusals: number;
+}
+
+export async function traceOf(bridge: TestBridge, client: DynamoDBClient = bridge.dynamo): Promise<BridgeTrace> {
+  const items: string[] = [];
+  const replays: ReplayRecord[] = [];
+  for (const item of await tableItems(client, bridge.tableName)) {
+    const pk = item.pk?.S ?? '';
+    if (pk.startsWith('WEBHOOK#')) {
+      replays.push({ webhookId: pk.slice('WEBHOOK#'.length), state: item.state?.S, statusCode: item.statusCode?.N === undefined ? undefined : Number(item.statusCode.N) });
+    } else {
+      items.push(`${pk}|${item.sk?.S ?? ''}`);
+    }
+  }
+  const queued = {} as Record<QueueName, number>;
+  const deadLetters = {} as Record<QueueName, number>;
+  for (const { name } of queueSpecs) {
+    queued[name] = bridge.bridge.queues[name].depth;
+    deadLetters[name] = bridge.bridge.deadLetterQueues[name].depth;
+  }
+  return {
+    items: items.sort(),
+    replays: replays.sort((a, b) => a.webhookId.localeCompare(b.webhookId)),
+    queued,
+    deadLetters,
+    kommoCalls: bridge.kommo.calls.length,
+    kommoRefusals: bridge.kommo.rejected.length,
+    chatEvents: bridge.sink.events.length,
+    chatRefusals: bridge.sink.rejected.length,
+  };
+}
+
+/** What changed between two traces; `NO_CHANGE` when nothing did (new replay records are listed apart). */
+export function changesBetween(before: BridgeTrace, after: BridgeTrace) {
+  const known = new Set(before.items);
+  const knownReplays = new Set(before.replays.map((replay) => replay.webhookId));
+  const delta = (a: Record<QueueName, number>, b: Record<QueueName, number>) =>
+    Object.fromEntries(queueSpecs.map(({ name }) => [name, b[name] - a[name]]).filter(([, change]) => change !== 0));
+  return {
+    effects: {
+      newItems: after.items.filter((item) => !known.has(item)),
+      queued: delta(before.queued, after.queued),
+      deadLetters: delta(before.deadLetters, after.deadLetters),
+      kommoCalls: after.kommoCalls - before.kommoCalls,
+      kommoRefusals: after.kommoRefusals - before.kommoRefusals,
+      chatEvents: after.chatEvents - before.chatEvents,
+      chatRefusals: after.chatRefusals - before.chatRefusals,
+    },
+    newReplays: after.replays.filter((replay) => !knownReplays.has(replay.webhookId)),
+  };
+}
+
+/** The effects of a request that changed nothing. */
+export const NO_EFFECT = { newItems: [], queued: {}, deadLetters: {}, kommoCalls: 0, kommoRefusals: 0, chatEvents: 0, chatRefusals: 0 };
+
+/** Runs `tasks` with at most `limit` in flight; results keep the tasks' order. */
+export async function runBounded<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results = new Array<T>(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next;
+      next += 1;
+      results[index] = await tasks[index]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}
+
+export type FaultMode = 'request-lost' | 'answer-lost';
+
+/**
+ * Fault injection on a DynamoDB client (every adapter of the bridge shares its middleware stack):
+ * while armed, the `nth` command either never reaches DynamoDB (`request-lost`, as on a refused
+ * connection) or is applied and its answer lost (`answer-lost`, as on a timeout after the write).
+ * Either way the caller sees a network error, once. `commands` lists what ran while armed.
+ */
+export class DynamoFaults {
+  readonly commands: string[] = [];
+  private armed = false;
+  private failAt = 0;
+  private mode: FaultMode = 'request-lost';
+
+  constructor(client: DynamoDBClient) {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!this.armed) return next(args);
+        const name = String((context as { commandName?: string }).commandName ?? 'command').replace(/Command$/, '');
+        this.commands.push(name);
+        if (this.commands.length !== this.failAt) return next(args);
+        const fault = Object.assign(new Error('connect ECONNREFUSED (injected fault)'), { name: 'NetworkingError', $metadata: {} });
+        if (this.mode === 'request-lost') throw fault;
+        await next(args);
+        throw fault;
+      },
+      { step: 'initialize', name: `injectedDynamoFault-${randomUUID()}` },
+    );
+  }
+
+  /** Counts commands from now on and fails the `nth` (1-based; 0 fails none). */
+  arm(nth: number, mode: FaultMode = 'request-lost'): void {
+    this.commands.length = 0;
+    this.failAt = nth;
+    this.mode = mode;
+    this.armed = true;
+  }
+
+  disarm(): string[] {
+    this.armed = false;
+    return [...this.commands];
+  }
+}
