@@ -1,10 +1,9 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import type { OutboundEvent, OutboundEventType } from '../../functions/core/domain/outbound-event';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
 import { systemClock, type Clock } from '../../functions/core/ports/clock';
+import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, type ScriptedAnswer } from './sandbox-server';
 
 /**
  * A stand-in for the chat service's event endpoint (CONTRACT.md, "Bridge → chat service"), for the local
@@ -53,12 +52,7 @@ export interface ChatServiceRefusal {
   at: number;
 }
 
-/** Replaces normal handling: `body` defaults to a contract error body for `status`. */
-export interface ScriptedChatServiceAnswer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+export type ScriptedChatServiceAnswer = ScriptedAnswer;
 
 /** Returns an answer to script one delivery, or `undefined` to let the sink handle it normally. */
 export type ChatServiceScript = (event: ReceivedChatEvent) => ScriptedChatServiceAnswer | undefined;
@@ -81,7 +75,7 @@ type Verdict = { accepted: ReceivedChatEvent } | { refused: Refusal };
 
 const refuse = (status: number, code: string, reason: string): Verdict => ({ refused: { status, code, reason } });
 
-export class ChatServiceSink {
+export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
   /** Events accepted, each once however often it was delivered, oldest first. */
   readonly events: ReceivedChatEvent[] = [];
   /** Requests refused by a rule or answered from a script, oldest first. */
@@ -92,70 +86,19 @@ export class ChatServiceSink {
   private readonly verifier: StandardWebhookVerifier;
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
-  private script: ChatServiceScript | undefined;
-  private readonly pendingFailures: number[] = [];
-  private latencyMs = 0;
-  private down = false;
-  private server: Server | undefined;
-  private closing = new AbortController();
 
   constructor(options: ChatServiceSinkOptions) {
+    const log = options.log ?? (() => {});
+    super({
+      name: 'chat service sink',
+      maxBodyBytes: CHAT_SERVICE_SINK_MAX_BODY_BYTES,
+      path: CHAT_SERVICE_SINK_PATH,
+      internalErrorBody: { error: { code: 'internal', message: 'sandbox failure' } },
+      log,
+    });
     this.verifier = new StandardWebhookVerifier(options.secret);
     this.clock = options.clock ?? systemClock;
-    this.log = options.log ?? (() => {});
-  }
-
-  /** Listens and returns the URL to use as `CHAT_SERVICE_URL`, e.g. `http://127.0.0.1:43122/events`. */
-  async start(port = 0, host = '127.0.0.1'): Promise<string> {
-    if (this.server) throw new Error('ChatServiceSink is already started');
-    const server = createServer((request, response) => void this.answer(request, response));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.closing = new AbortController();
-    const { port: boundPort } = server.address() as AddressInfo;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}${CHAT_SERVICE_SINK_PATH}`;
-  }
-
-  /** Stops listening and drops every open socket (keep-alive ones too), and any answer still delayed. */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.closing.abort();
-    await new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
-      server.closeAllConnections();
-    });
-  }
-
-  /**
-   * Scripts answers for deliveries that passed the signature and body checks, duplicates included;
-   * `undefined` from the script (or no script) means normal handling. Scripted deliveries are not
-   * recorded in `events` (a later redelivery of the same id will be): they land in `rejected`.
-   */
-  respondWith(script: ChatServiceScript | undefined): void {
-    this.script = script;
-  }
-
-  /** The next `count` valid deliveries are answered `status` and not recorded. Runs before `respondWith`. */
-  failNext(count: number, status = 503): void {
-    for (let i = 0; i < count; i += 1) this.pendingFailures.push(status);
-  }
-
-  /** Every answer waits this long (real time). The event is recorded before the wait, as on a slow real server. */
-  setLatency(ms: number): void {
-    this.latencyMs = ms;
-  }
-
-  /** While down, every request's socket is destroyed without an answer: clients see a network error. */
-  setDown(down: boolean): void {
-    this.down = down;
+    this.log = log;
   }
 
   eventsOfType(type: OutboundEventType): ReceivedChatEvent[] {
@@ -167,62 +110,39 @@ export class ChatServiceSink {
     this.events.length = 0;
     this.rejected.length = 0;
     this.duplicates = 0;
-    this.pendingFailures.length = 0;
-    this.script = undefined;
-    this.latencyMs = 0;
-    this.down = false;
+    this.resetFaults();
   }
 
-  private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    try {
-      if (this.down) {
-        request.socket.destroy();
-        return;
-      }
-      const path = (request.url ?? '/').split('?')[0] ?? '/';
-      const httpMethod = request.method ?? 'GET';
-      const webhookId = singleHeader(request.headers, 'webhook-id');
-      const body = await readBody(request, CHAT_SERVICE_SINK_MAX_BODY_BYTES);
-      const verdict =
-        body === undefined
-          ? refuse(413, 'too_large', `body is larger than ${CHAT_SERVICE_SINK_MAX_BODY_BYTES} bytes`)
-          : this.judge(httpMethod, path, request.headers, body);
-
-      let status: number;
-      let answerBody: unknown;
-      let headers: Record<string, string> = {};
-      if ('refused' in verdict) {
-        const { refused } = verdict;
-        this.rejected.push({ ...refused, httpMethod, path, webhookId, scripted: false, at: this.clock.now() });
-        this.log(`chat service refuses ${httpMethod} ${path}: ${refused.status} ${refused.code} (${refused.reason})`);
-        status = refused.status;
-        answerBody = { error: { code: refused.code, message: refused.reason } };
-        if (refused.status === 405) headers = { allow: 'POST' };
-      } else {
-        const event = verdict.accepted;
-        const scripted = this.scriptedAnswer(event);
-        if (scripted) {
-          const code = `scripted_${scripted.status}`;
-          this.rejected.push({ status: scripted.status, code, httpMethod, path, webhookId, reason: 'scripted answer', scripted: true, at: event.receivedAt });
-          this.log(`chat service answers ${event.type} ${event.id} with a scripted ${scripted.status}; nothing is recorded`);
-          status = scripted.status;
-          answerBody = scripted.body ?? (scripted.status >= 400 ? { error: { code, message: 'scripted failure' } } : { ok: true });
-          headers = scripted.headers ?? {};
-        } else {
-          this.record(event);
-          status = 200;
-          answerBody = { ok: true };
-        }
-      }
-
-      if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal: this.closing.signal });
-      writeJson(response, status, answerBody, headers);
-    } catch (error) {
-      if (this.closing.signal.aborted) return;
-      this.log(`chat service sink failed on ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`);
-      if (response.headersSent) response.destroy();
-      else writeJson(response, 500, { error: { code: 'internal', message: 'sandbox failure' } }, {});
+  protected answer({ method: httpMethod, path, headers, body }: SandboxRequest): SandboxAnswer {
+    const webhookId = singleHeader(headers, 'webhook-id');
+    const verdict =
+      body === undefined
+        ? refuse(413, 'too_large', `body is larger than ${CHAT_SERVICE_SINK_MAX_BODY_BYTES} bytes`)
+        : this.judge(httpMethod, path, headers, body);
+    if ('refused' in verdict) {
+      const { refused } = verdict;
+      this.rejected.push({ ...refused, httpMethod, path, webhookId, scripted: false, at: this.clock.now() });
+      this.log(`chat service refuses ${httpMethod} ${path}: ${refused.status} ${refused.code} (${refused.reason})`);
+      return {
+        status: refused.status,
+        body: { error: { code: refused.code, message: refused.reason } },
+        ...(refused.status === 405 ? { headers: { allow: 'POST' } } : {}),
+      };
     }
+    const event = verdict.accepted;
+    const scripted = this.scriptedAnswer(event);
+    if (scripted) {
+      const code = `scripted_${scripted.status}`;
+      this.rejected.push({ status: scripted.status, code, httpMethod, path, webhookId, reason: 'scripted answer', scripted: true, at: event.receivedAt });
+      this.log(`chat service answers ${event.type} ${event.id} with a scripted ${scripted.status}; nothing is recorded`);
+      return {
+        status: scripted.status,
+        body: scripted.body ?? (scripted.status >= 400 ? { error: { code, message: 'scripted failure' } } : { ok: true }),
+        headers: scripted.headers ?? {},
+      };
+    }
+    this.record(event);
+    return { status: 200, body: { ok: true } };
   }
 
   private judge(httpMethod: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Verdict {
@@ -258,12 +178,6 @@ export class ChatServiceSink {
       return refuse(400, 'invalid_event', 'data.expires_at: typing.started must carry an ISO-8601 expires_at');
     }
     return { accepted: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp, receivedAt: this.clock.now() } };
-  }
-
-  private scriptedAnswer(event: ReceivedChatEvent): ScriptedChatServiceAnswer | undefined {
-    const failure = this.pendingFailures.shift();
-    if (failure !== undefined) return { status: failure };
-    return this.script?.(event);
   }
 
   private record(event: ReceivedChatEvent): void {
@@ -315,28 +229,4 @@ function isIsoTimestamp(value: unknown): value is string {
 
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
-}
-
-function singleHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** The whole body, or `undefined` when it is over `limit`; an oversized body is still drained so the socket stays usable. */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    request.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-function writeJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
 }

@@ -1,10 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { AMOJO_CONTENT_TYPE, amojoStringToSign, contentMd5, hexSignatureMatches, parseAmojoDate } from '../../functions/core/domain/amojo-signature';
 import { systemClock, type Clock } from '../../functions/core/ports/clock';
+import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, type ScriptedAnswer } from './sandbox-server';
 
 /**
  * A stand-in for Kommo's Chat API (amojo) that refuses what Kommo refuses, for the local runtime and
@@ -79,12 +78,7 @@ export interface KommoRefusal {
   at: number;
 }
 
-/** Replaces normal handling: `body` defaults to a Kommo-shaped error body for `status`. */
-export interface ScriptedKommoAnswer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+export type ScriptedKommoAnswer = ScriptedAnswer;
 
 /** Returns an answer to script one call, or `undefined` to let the sandbox handle it normally. */
 export type KommoScript = (call: KommoSandboxCall) => ScriptedKommoAnswer | undefined;
@@ -118,7 +112,7 @@ type Verdict = { accepted: KommoSandboxCall } | { refused: Refusal };
 
 const refuse = (status: number, errorType: string, reason: string): Verdict => ({ refused: { status, errorType, reason } });
 
-export class KommoSandbox {
+export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
   /** Calls Kommo accepted and applied, oldest first. */
   readonly calls: KommoSandboxCall[] = [];
   /** Requests refused by a rule or answered from a script, oldest first. */
@@ -129,70 +123,14 @@ export class KommoSandbox {
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly connectedScopes = new Set<string>();
-  private script: KommoScript | undefined;
-  private readonly pendingFailures: number[] = [];
-  private latencyMs = 0;
-  private down = false;
-  private server: Server | undefined;
-  private closing = new AbortController();
 
   constructor(options: KommoSandboxOptions) {
+    const log = options.log ?? (() => {});
+    super({ name: 'Kommo sandbox', maxBodyBytes: KOMMO_SANDBOX_MAX_BODY_BYTES, internalErrorBody: kommoErrorBody(500, 'INTERNAL_SERVER_ERROR', 'sandbox failure'), log });
     this.channelId = options.channelId;
     this.channelSecret = options.channelSecret;
     this.clock = options.clock ?? systemClock;
-    this.log = options.log ?? (() => {});
-  }
-
-  /** Listens and returns the base URL to use as `KOMMO_API_URL`, e.g. `http://127.0.0.1:43121`. */
-  async start(port = 0, host = '127.0.0.1'): Promise<string> {
-    if (this.server) throw new Error('KommoSandbox is already started');
-    const server = createServer((request, response) => void this.answer(request, response));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.closing = new AbortController();
-    const { port: boundPort } = server.address() as AddressInfo;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  }
-
-  /** Stops listening and drops every open socket (keep-alive ones too), and any answer still delayed. */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.closing.abort();
-    await new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
-      server.closeAllConnections();
-    });
-  }
-
-  /**
-   * Scripts answers for calls that passed the channel, signature and body checks; `undefined` from the
-   * script (or no script) means normal handling. Scripted calls are not applied: they land in `rejected`.
-   */
-  respondWith(script: KommoScript | undefined): void {
-    this.script = script;
-  }
-
-  /** The next `count` valid calls are answered `status` (Kommo-shaped body) and not applied. Runs before `respondWith`. */
-  failNext(count: number, status = 503): void {
-    for (let i = 0; i < count; i += 1) this.pendingFailures.push(status);
-  }
-
-  /** Every answer waits this long (real time). The call is applied before the wait, as on a slow real server. */
-  setLatency(ms: number): void {
-    this.latencyMs = ms;
-  }
-
-  /** While down, every request's socket is destroyed without an answer: clients see a network error. */
-  setDown(down: boolean): void {
-    this.down = down;
+    this.log = log;
   }
 
   /** Whether `connect` was called for this scope and no `disconnect` since. */
@@ -215,59 +153,38 @@ export class KommoSandbox {
     this.calls.length = 0;
     this.rejected.length = 0;
     this.connectedScopes.clear();
-    this.pendingFailures.length = 0;
-    this.script = undefined;
-    this.latencyMs = 0;
-    this.down = false;
+    this.resetFaults();
   }
 
-  private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    try {
-      if (this.down) {
-        request.socket.destroy();
-        return;
-      }
-      const path = (request.url ?? '/').split('?')[0] ?? '/';
-      const httpMethod = request.method ?? 'GET';
-      const body = await readBody(request, KOMMO_SANDBOX_MAX_BODY_BYTES);
-      const verdict =
-        body === undefined
-          ? refuse(413, 'REQUEST_ENTITY_TOO_LARGE', `body is larger than ${KOMMO_SANDBOX_MAX_BODY_BYTES} bytes`)
-          : this.judge(httpMethod, path, request.headers, body);
-
-      let status: number;
-      let answerBody: unknown;
-      let headers: Record<string, string> = {};
-      if ('refused' in verdict) {
-        const { refused } = verdict;
-        this.rejected.push({ ...refused, httpMethod, path, scripted: false, at: this.clock.now() });
-        this.log(`Kommo refuses ${httpMethod} ${path}: ${refused.status} ${refused.errorType} (${refused.reason})`);
-        status = refused.status;
-        answerBody = kommoErrorBody(refused.status, refused.errorType, refused.reason);
-        if (refused.status === 405) headers = { allow: routeHttpMethod(path) ?? '' };
-      } else {
-        const call = verdict.accepted;
-        const scripted = this.scriptedAnswer(call);
-        if (scripted) {
-          const errorType = errorTypeOf(scripted.body) ?? defaultErrorType(scripted.status);
-          this.rejected.push({ status: scripted.status, errorType, httpMethod, path, reason: 'scripted answer', scripted: true, at: call.at });
-          this.log(`Kommo answers ${call.method} with a scripted ${scripted.status} ${errorType}; nothing changes in Kommo`);
-          status = scripted.status;
-          answerBody = scripted.body ?? (scripted.status >= 400 ? kommoErrorBody(scripted.status, errorType, 'scripted failure') : {});
-          headers = scripted.headers ?? {};
-        } else {
-          [status, answerBody] = this.apply(call);
-        }
-      }
-
-      if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal: this.closing.signal });
-      writeJson(response, status, answerBody, headers);
-    } catch (error) {
-      if (this.closing.signal.aborted) return;
-      this.log(`Kommo sandbox failed on ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`);
-      if (response.headersSent) response.destroy();
-      else writeJson(response, 500, kommoErrorBody(500, 'INTERNAL_SERVER_ERROR', 'sandbox failure'), {});
+  protected answer({ method: httpMethod, path, headers, body }: SandboxRequest): SandboxAnswer {
+    const verdict =
+      body === undefined
+        ? refuse(413, 'REQUEST_ENTITY_TOO_LARGE', `body is larger than ${KOMMO_SANDBOX_MAX_BODY_BYTES} bytes`)
+        : this.judge(httpMethod, path, headers, body);
+    if ('refused' in verdict) {
+      const { refused } = verdict;
+      this.rejected.push({ ...refused, httpMethod, path, scripted: false, at: this.clock.now() });
+      this.log(`Kommo refuses ${httpMethod} ${path}: ${refused.status} ${refused.errorType} (${refused.reason})`);
+      return {
+        status: refused.status,
+        body: kommoErrorBody(refused.status, refused.errorType, refused.reason),
+        ...(refused.status === 405 ? { headers: { allow: routeHttpMethod(path) ?? '' } } : {}),
+      };
     }
+    const call = verdict.accepted;
+    const scripted = this.scriptedAnswer(call);
+    if (scripted) {
+      const errorType = errorTypeOf(scripted.body) ?? defaultErrorType(scripted.status);
+      this.rejected.push({ status: scripted.status, errorType, httpMethod, path, reason: 'scripted answer', scripted: true, at: call.at });
+      this.log(`Kommo answers ${call.method} with a scripted ${scripted.status} ${errorType}; nothing changes in Kommo`);
+      return {
+        status: scripted.status,
+        body: scripted.body ?? (scripted.status >= 400 ? kommoErrorBody(scripted.status, errorType, 'scripted failure') : {}),
+        headers: scripted.headers ?? {},
+      };
+    }
+    const [status, answerBody] = this.apply(call);
+    return { status, body: answerBody };
   }
 
   private judge(httpMethod: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Verdict {
@@ -338,12 +255,6 @@ export class KommoSandbox {
       return 'X-Signature is not the lowercase hex HMAC-SHA1 of method, Content-MD5, Content-Type, Date and path';
     }
     return undefined;
-  }
-
-  private scriptedAnswer(call: KommoSandboxCall): ScriptedKommoAnswer | undefined {
-    const failure = this.pendingFailures.shift();
-    if (failure !== undefined) return { status: failure };
-    return this.script?.(call);
   }
 
   /** Applies an accepted call and returns Kommo's answer. */
@@ -449,32 +360,4 @@ function defaultErrorType(status: number): string {
 function errorTypeOf(body: unknown): string | undefined {
   const value = body !== null && typeof body === 'object' ? (body as { error_type?: unknown }).error_type : undefined;
   return typeof value === 'string' ? value : undefined;
-}
-
-function singleHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** The whole body, or `undefined` when it is over `limit`; an oversized body is still drained so the socket stays usable. */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    request.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-function writeJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
-  if (body === undefined) {
-    response.writeHead(status, headers).end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
 }
