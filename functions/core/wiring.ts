@@ -25,10 +25,10 @@ const sqs = new SQSClient({});
 /** How long a fetched secret is reused before Secrets Manager is asked again. */
 const SECRET_CACHE_SECONDS = 300;
 
-async function settings(): Promise<Record<string, string | undefined>> {
+async function settings(forceFetch: boolean): Promise<Record<string, string | undefined>> {
   const secretArn = process.env.BRIDGE_SECRET_ARN;
   if (!secretArn) return process.env;
-  const secret = await getSecret<Record<string, unknown>>(secretArn, { transform: 'json', maxAge: SECRET_CACHE_SECONDS });
+  const secret = await getSecret<Record<string, unknown>>(secretArn, { transform: 'json', maxAge: SECRET_CACHE_SECONDS, forceFetch });
   const fromSecret: Record<string, string> = {};
   for (const name of secretSettingNames) {
     const value = secret?.[name];
@@ -42,8 +42,8 @@ function queueFromEnvironment(name: QueueName): WorkQueue<never> {
   return new SqsWorkQueue<never>(sqs, process.env[spec.urlVariable], process.env[spec.deadLetterUrlVariable]);
 }
 
-async function productionDeps(): Promise<BridgeDeps> {
-  const config = loadConfig(await settings());
+async function productionDeps(forceFetch: boolean): Promise<BridgeDeps> {
+  const config = loadConfig(await settings(forceFetch));
   const queues: BridgeQueues = {
     hooks: queueFromEnvironment('hooks'),
     events: queueFromEnvironment('events'),
@@ -60,8 +60,9 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
  * gives full CPU); a configuration error is logged once as one line naming the variable.
  */
 export function lambdaEntry<E, R>(factory: (deps: BridgeDeps) => Handler<E, R>): Handler<E, R> {
-  const start = () => {
-    const building = productionDeps().then(factory);
+  // A retry after a failed start reads the secret afresh: the cache would hand back the value that failed.
+  const start = (retry: boolean) => {
+    const building = productionDeps(retry).then(factory);
     building.catch((error: unknown) => {
       log.error(error instanceof ConfigError ? error.message : 'the function could not start', {
         ...(error instanceof ConfigError ? {} : { error: error instanceof Error ? error.message : String(error) }),
@@ -69,10 +70,10 @@ export function lambdaEntry<E, R>(factory: (deps: BridgeDeps) => Handler<E, R>):
     });
     return building;
   };
-  let ready = start();
+  let ready = start(false);
   return async (event, context) => {
     // A failed start (say, the secret not filled in yet) is tried again rather than cached for the container's life.
-    const handler = await ready.catch(() => (ready = start()));
+    const handler = await ready.catch(() => (ready = start(true)));
     return handler(event, context);
   };
 }

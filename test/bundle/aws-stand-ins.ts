@@ -283,6 +283,13 @@ export class SecretsManagerStandIn {
     return arn;
   }
 
+  /** What `put-secret-value` does: a new current value for an existing secret. */
+  updateSecret(arn: string, secretString: string): void {
+    const secret = this.secrets.find((candidate) => candidate.arn === arn);
+    if (!secret) throw new Error(`no secret ${arn}`);
+    Object.assign(secret, { secretString, versionId: randomUUID(), createdAtMs: Date.now() });
+  }
+
   get refused(): readonly RefusedAwsRequest[] {
     return this.service.refused;
   }

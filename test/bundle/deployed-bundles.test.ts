@@ -1,0 +1,631 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createBridgeTable, documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { signKommoHook } from '../../functions/core/domain/amojo-signature';
+import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
+import type { ApiResult } from '../../functions/core/http/api';
+import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from '../../functions/core/queue-messages';
+import { functions as functionSpecs, queues as queueSpecs, type FunctionName, type QueueName } from '../../functions/manifest';
+import { toApiGatewayEvent } from '../../local/api-gateway-event';
+import { ChatServiceSink } from '../../local/sandbox/chat-service-sink';
+import { KommoSandbox } from '../../local/sandbox/kommo-sandbox';
+import { testSecrets } from '../support/test-bridge';
+import { SecretsManagerStandIn, SqsStandIn, type SentMessage } from './aws-stand-ins';
+import { CloudAssembly, synthesize, type PhysicalValues, type TemplateFunction } from './cloud-assembly';
+import { DeployedFunction, InvocationFailed } from './deployed-function';
+
+/**
+ * What we deploy is what we tested: the bundles `cdk synth` put in the cloud assembly (the ones
+ * `cdk deploy` uploads), each started in its own Node.js process with exactly the environment its
+ * template gives it, tokens resolved to local stand-ins, and run with real requests against DynamoDB
+ * Local, a Kommo sandbox and a chat-service sink that verify signatures as the real parties do.
+ */
+
+const REGION = 'eu-central-1';
+const ACCOUNT_ID = '000000000000';
+/** Lambda hands every function temporary role credentials; fixed fake ones stand in (DynamoDB Local keys its data by them). */
+const credentials = {
+  AWS_ACCESS_KEY_ID: 'ASIABUNDLETEST000000',
+  AWS_SECRET_ACCESS_KEY: 'bundle-test-fake-secret-access-key',
+  AWS_SESSION_TOKEN: 'bundle-test-fake-session-token',
+};
+
+const channelId = 'c0ffee00-0000-4000-8000-0000000b0d1e';
+const accountId = '52e591f7-c98f-4255-8495-827210138c81';
+const scopeId = `${channelId}_${accountId}`;
+const secrets = testSecrets();
+const chatService = new StandardWebhookVerifier(secrets.chatServiceSecret);
+
+const kommo = new KommoSandbox({ channelId, channelSecret: secrets.channelSecret });
+const sink = new ChatServiceSink({ secret: secrets.chatServiceSecret });
+const sqs = new SqsStandIn({ region: REGION, accessKeyId: credentials.AWS_ACCESS_KEY_ID });
+const secretsManager = new SecretsManagerStandIn({ region: REGION, accessKeyId: credentials.AWS_ACCESS_KEY_ID });
+
+let outdir: string;
+let assembly: CloudAssembly;
+let dynamo: DynamoDBClient;
+let tableName: string;
+let physical: PhysicalValues;
+let secretArn: string;
+/** Everything the test adds to a function's template environment, and nothing else. */
+let awsAccess: Record<string, string>;
+/** The value of every generated secret setting, to prove none reaches a log line. */
+let secretValues: string[];
+const templateFunctions = new Map<FunctionName, TemplateFunction>();
+const running = new Map<FunctionName, DeployedFunction>();
+const extraProcesses: DeployedFunction[] = [];
+const queueUrls = new Map<string, string>();
+const timings: Record<string, number> = {};
+
+const pascalCase = (name: string) => name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+const nameOf = (logicalId: string) => [...templateFunctions].find(([, fn]) => fn.logicalId === logicalId)?.[0];
+const deployed = (name: FunctionName) => running.get(name)!;
+
+/** The queue a manifest queue's URL variable points at in the template, as a URL of the SQS stand-in. */
+function queueUrl(name: QueueName): string {
+  const variable = queueSpecs.find((spec) => spec.name === name)!.urlVariable;
+  for (const fn of templateFunctions.values()) {
+    const value = fn.environment[variable];
+    if (value !== undefined) return assembly.resolve(value, physical, variable);
+  }
+  throw new Error(`no function has ${variable}`);
+}
+
+/** The function's template environment with every token resolved, plus region, credentials and the SDK's endpoint variables. */
+function environmentOf(fn: TemplateFunction, resolution: PhysicalValues = physical): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [variable, value] of Object.entries(fn.environment)) {
+    environment[variable] = assembly.resolve(value, resolution, `${fn.logicalId} ${variable}`);
+  }
+  const clashes = Object.keys(awsAccess).filter((variable) => variable in environment);
+  if (clashes.length > 0) throw new Error(`${fn.logicalId} sets ${clashes.join(', ')}, which Lambda reserves`);
+  return { ...environment, ...awsAccess };
+}
+
+function startFunction(name: FunctionName, resolution?: PhysicalValues): Promise<DeployedFunction> {
+  const fn = templateFunctions.get(name)!;
+  return DeployedFunction.start({
+    name,
+    taskRoot: fn.codeDirectory,
+    handler: fn.handler,
+    environment: environmentOf(fn, resolution),
+    timeoutSeconds: fn.timeoutSeconds,
+    memoryMb: fn.memoryMb,
+  });
+}
+
+/** Like the one CloudFormation generates: 48 letters and digits. */
+const anAdminToken = () => randomBytes(36).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+
+/** The bridge secret as the stack creates it (template plus generated key), with the values the operator fills in. */
+function bridgeSecret(filledIn: Readonly<Record<string, string>>, generated: string, options: { withoutKey?: string } = {}): string {
+  const secretId = Object.entries(assembly.resources).find(([, resource]) => resource.Type === 'AWS::SecretsManager::Secret')![0];
+  const { template, generatedKey } = assembly.generatedSecretTemplate(secretId);
+  const secret: Record<string, string> = { ...template, [generatedKey]: generated, ...filledIn };
+  if (options.withoutKey !== undefined) delete secret[options.withoutKey];
+  return JSON.stringify(secret);
+}
+
+beforeAll(async () => {
+  // Prepare: the assembly `cdk synth` writes, exactly as `cdk deploy` would upload it.
+  const synthStarted = Date.now();
+  outdir = mkdtempSync(join(tmpdir(), 'bridge-assembly-'));
+  await synthesize(outdir);
+  timings.synthMs = Date.now() - synthStarted;
+  assembly = new CloudAssembly(outdir);
+  for (const fn of assembly.functions()) {
+    const name = functionSpecs.find((spec) => fn.constructPath.includes(`/${pascalCase(spec.name)}Function/`))?.name;
+    if (!name) throw new Error(`${fn.constructPath} is no function of the manifest`);
+    templateFunctions.set(name, fn);
+  }
+
+  // The parties and services the bundles talk to.
+  const [kommoUrl, sinkUrl, sqsEndpoint, secretsManagerEndpoint] = await Promise.all([kommo.start(), sink.start(), sqs.start(), secretsManager.start()]);
+  const dynamoEndpoint = inject('dynamoEndpoint');
+  dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: REGION, credentials: { accessKeyId: credentials.AWS_ACCESS_KEY_ID, secretAccessKey: credentials.AWS_SECRET_ACCESS_KEY } });
+  tableName = `${assembly.stackName}-bundle-test-${randomUUID()}`;
+  // TTL on, as deployed: the bundles run on the wall clock, like DynamoDB Local's reaper.
+  await createBridgeTable(dynamo, tableName);
+  for (const [logicalId, resource] of Object.entries(assembly.resources)) {
+    if (resource.Type === 'AWS::SQS::Queue') queueUrls.set(logicalId, sqs.addQueue(sqsEndpoint, ACCOUNT_ID, `${assembly.stackName}-${logicalId}`));
+  }
+  const adminToken = anAdminToken();
+  secretValues = [secrets.channelSecret, secrets.chatServiceSecret, secrets.chatServiceSecret.slice('whsec_'.length), adminToken];
+  secretArn = secretsManager.putSecret(
+    REGION,
+    ACCOUNT_ID,
+    `${assembly.stackName}-BridgeSecret`,
+    bridgeSecret({ KOMMO_CHANNEL_SECRET: secrets.channelSecret, CHAT_SERVICE_SECRET: secrets.chatServiceSecret }, adminToken),
+  );
+  physical = {
+    // `cdk deploy --parameters …`; parameters not given keep their defaults (KommoHookForwardUrl, TypingRefreshSeconds).
+    parameters: { KommoChannelId: channelId, ChatServiceUrl: sinkUrl, KommoApiUrl: kommoUrl },
+    resources: {
+      'AWS::SQS::Queue': (logicalId) => queueUrls.get(logicalId)!,
+      'AWS::DynamoDB::Table': () => tableName,
+      'AWS::SecretsManager::Secret': () => secretArn,
+    },
+  };
+  awsAccess = {
+    AWS_REGION: REGION,
+    ...credentials,
+    // The SDK's standard per-service endpoint variables (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManagerEndpoint,
+  };
+
+  // Every function as a warm container: loaded once (init reads the secret), invoked by the tests.
+  const startStarted = Date.now();
+  await Promise.all(functionSpecs.map(async (spec) => running.set(spec.name, await startFunction(spec.name))));
+  timings.startMs = Date.now() - startStarted;
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([...running.values(), ...extraProcesses].map((fn) => fn.stop()));
+  await Promise.all([kommo.close(), sink.close(), sqs.close(), secretsManager.close()]);
+  if (dynamo) {
+    await dynamo.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+    dynamo.destroy();
+  }
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+  console.info(`bundle test: cdk synth ${timings.synthMs} ms, nine bundles started in ${timings.startMs} ms`);
+});
+
+interface ApiAnswer {
+  /** The function the template routes the request to. */
+  functionName: FunctionName | undefined;
+  status: number;
+  headers: Record<string, unknown>;
+  body: any;
+}
+
+interface HttpRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The payload 2.0 event API Gateway delivers for a request. */
+const apiEvent = (request: HttpRequest) =>
+  toApiGatewayEvent({ method: request.method, url: request.path, headers: request.headers, body: Buffer.from(request.body) }, Date.now()).event;
+
+/** A request as API Gateway delivers it: its event, to the function the template's route integrates. */
+async function callApi(request: HttpRequest): Promise<ApiAnswer> {
+  const event = apiEvent(request);
+  const functionName = nameOf(assembly.functionForRoute(event.routeKey));
+  const result = await deployed(functionName!).invoke<ApiResult>(event);
+  return { functionName, status: result.statusCode, headers: result.headers ?? {}, body: result.body ? JSON.parse(result.body) : undefined };
+}
+
+/** A `/chat/...` request signed by the chat service (Standard Webhooks). */
+function chatServiceRequest(method: 'GET' | 'POST', path: string, body?: unknown): HttpRequest {
+  const raw = body === undefined ? '' : JSON.stringify(body);
+  const webhookId = `msg_${randomUUID()}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signature = chatService.sign(webhookId, timestamp, raw);
+  return {
+    method,
+    path,
+    headers: { 'content-type': 'application/json', 'webhook-id': webhookId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature },
+    body: raw,
+  };
+}
+
+/** A Kommo hook to `/kommo/{scope_id}`, signed with `channelSecret` (the real one unless forging). */
+function kommoHookRequest(hook: unknown, channelSecret = secrets.channelSecret): HttpRequest {
+  const raw = JSON.stringify(hook);
+  return { method: 'POST', path: `/kommo/${scopeId}`, headers: { 'content-type': 'application/json', 'x-signature': signKommoHook(raw, channelSecret) }, body: raw };
+}
+
+const callAsChatService = (method: 'GET' | 'POST', path: string, body?: unknown) => callApi(chatServiceRequest(method, path, body));
+const callAsKommo = (hook: unknown, channelSecret?: string) => callApi(kommoHookRequest(hook, channelSecret));
+
+/** A manager-typing hook as Kommo sends it (shared/kommo-chat-api.md). */
+function typingHook(conversation: { kommoId: string; clientId: string }, expiresInSeconds: number) {
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  return {
+    account_id: accountId,
+    time: nowSeconds,
+    action: {
+      typing: {
+        user: { id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89' },
+        conversation: { id: conversation.kommoId, client_id: conversation.clientId },
+        expired_at: nowSeconds + expiresInSeconds,
+      },
+    },
+  };
+}
+
+const aConversation = () => ({ kommoId: randomUUID(), clientId: `c-${randomUUID()}` });
+
+/** What runs while `act` runs: every SendMessage the stand-in accepted. */
+async function messagesSentDuring<T>(act: () => Promise<T>): Promise<{ result: T; sent: SentMessage[] }> {
+  const before = sqs.sent.length;
+  const result = await act();
+  return { result, sent: sqs.sent.slice(before) };
+}
+
+const bodyOf = <T>(message: SentMessage) => JSON.parse(message.body) as T;
+
+/** A message put on a queue by hand, as if a producer had sent it. */
+function aQueuedMessage(queue: QueueName, body: unknown): SentMessage {
+  return { queueUrl: queueUrl(queue), body: JSON.stringify(body), delaySeconds: 0, sentAtMs: Date.now(), messageId: randomUUID() };
+}
+
+/**
+ * Delivers messages of one queue the way Lambda's SQS event source does: to the function the
+ * template maps to that queue, once their `DelaySeconds` have passed, as one SQS event.
+ */
+async function deliver(messages: SentMessage[]): Promise<{ consumer: FunctionName | undefined; response: SQSBatchResponse }> {
+  const urls = new Set(messages.map((message) => message.queueUrl));
+  expect(urls.size, 'one queue per batch').toBe(1);
+  const queueLogicalId = [...queueUrls].find(([, url]) => urls.has(url))![0];
+  const mapping = assembly.consumerOf(queueLogicalId);
+  expect(mapping.reportsItemFailures).toBe(true);
+  expect(messages.length).toBeLessThanOrEqual(mapping.batchSize);
+  const dueAt = Math.max(...messages.map((message) => message.sentAtMs + message.delaySeconds * 1000));
+  if (dueAt > Date.now()) await sleep(dueAt - Date.now() + 20);
+  const queueName = [...urls][0]!.split('/').at(-1)!;
+  const records = messages.map(
+    (message): SQSRecord => ({
+      messageId: message.messageId,
+      receiptHandle: randomBytes(48).toString('base64'),
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(message.sentAtMs),
+        SenderId: 'AROABUNDLETEST:producer',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: createHash('md5').update(message.body).digest('hex'),
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${queueName}`,
+      awsRegion: REGION,
+    }),
+  );
+  const consumer = nameOf(mapping.functionLogicalId);
+  const response = await deployed(consumer!).invoke<SQSBatchResponse>({ Records: records } satisfies SQSEvent);
+  return { consumer, response };
+}
+
+describe('the assembly', () => {
+  it('holds one bundle per manifest function', () => {
+    expect([...templateFunctions.keys()].sort()).toEqual(functionSpecs.map((spec) => spec.name).sort());
+    expect(new Set([...templateFunctions.values()].map((fn) => fn.codeDirectory)).size).toBe(functionSpecs.length);
+  });
+
+  it.each(functionSpecs)('$name runs with exactly its template environment, plus region, credentials and SDK endpoints', (spec) => {
+    const fromTemplate = Object.keys(templateFunctions.get(spec.name)!.environment);
+    expect(deployed(spec.name).environmentNames).toEqual([...fromTemplate, ...Object.keys(awsAccess)].sort());
+  });
+
+  it('every bundle that needs the secret reads it from Secrets Manager at init, once, by the ARN in its environment', async () => {
+    // Init starts the read at module load; it may still be under way when the module has loaded.
+    const withSecret = functionSpecs.filter((spec) => spec.secret).length;
+    await vi.waitFor(() => expect(secretsManager.requested).toHaveLength(withSecret), { timeout: 10_000 });
+    expect(new Set(secretsManager.requested)).toEqual(new Set([secretArn]));
+  });
+});
+
+describe('kommo-hook', () => {
+  it('answers a signed typing hook with 200 and queues exactly one hook job', async () => {
+    // Prepare
+    const conversation = aConversation();
+    const hook = typingHook(conversation, 5);
+
+    // Act
+    const { result: answer, sent } = await messagesSentDuring(() => callAsKommo(hook));
+
+    // Assess
+    expect(answer).toMatchObject({ functionName: 'kommo-hook', status: 200, body: { ok: true } });
+    expect(sent.map((message) => message.queueUrl)).toEqual([queueUrl('hooks')]);
+    const job = bodyOf<KommoHookJob>(sent[0]!);
+    expect(job).toMatchObject({ scopeId, accountId, attempt: 1 });
+    expect(JSON.parse(Buffer.from(job.rawBody, 'base64').toString('utf8'))).toEqual(hook);
+  });
+
+  it('refuses a forged hook with 401 and queues nothing', async () => {
+    // Act
+    const { result: answer, sent } = await messagesSentDuring(() => callAsKommo(typingHook(aConversation(), 5), randomBytes(20).toString('hex')));
+
+    // Assess
+    expect(answer).toMatchObject({ functionName: 'kommo-hook', status: 401, body: { error: { code: 'invalid_signature' } } });
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('chat-typing', () => {
+  it('a signed start: 202, one Kommo typing call, a refresh timer queued and the typing window stored', async () => {
+    // Prepare
+    const conversationId = `c-${randomUUID()}`;
+    const senderId = 'u-7';
+    const callsBefore = kommo.typingCalls().length;
+
+    // Act
+    const { result: answer, sent } = await messagesSentDuring(() =>
+      callAsChatService('POST', `/chat/${scopeId}/typing`, { conversation_id: conversationId, sender_id: senderId, state: 'start', ttl_seconds: 6 }),
+    );
+
+    // Assess
+    expect(answer).toMatchObject({ functionName: 'chat-typing', status: 202, body: { ok: true } });
+    expect(kommo.typingCalls().slice(callsBefore).map((call) => [call.scopeId, call.body])).toEqual([
+      [scopeId, { conversation_id: conversationId, sender: { id: senderId } }],
+    ]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ queueUrl: queueUrl('timers'), delaySeconds: 4 });
+    expect(bodyOf<TimerJob>(sent[0]!)).toEqual({ kind: 'client-typing-refresh', scopeId, conversationId, senderId });
+    const { Item } = await documentClient(dynamo).send(
+      new GetCommand({ TableName: tableName, Key: { pk: `TYPING#${scopeId}#${conversationId}#${senderId}`, sk: 'CLIENT' } }),
+    );
+    expect(Item?.activeUntilMs).toBeGreaterThan(Date.now());
+    expect(Item?.expiresAt).toBeGreaterThan(Date.now() / 1000);
+  });
+});
+
+describe('chat-status', () => {
+  it('POST stores the status and queues its sync (202); GET then answers it (200)', async () => {
+    // Prepare
+    const msgid = `msg-${randomUUID()}`;
+    const path = `/chat/${scopeId}/messages/${msgid}/status`;
+
+    // Act
+    const { result: posted, sent } = await messagesSentDuring(() => callAsChatService('POST', path, { status: 'read' }));
+    const read = await callAsChatService('GET', path);
+
+    // Assess
+    expect(posted).toMatchObject({ functionName: 'chat-status', status: 202, body: { ok: true, applied: true, status: 'read' } });
+    expect(sent.map((message) => [message.queueUrl, bodyOf(message)])).toEqual([[queueUrl('kommo-status'), { scopeId, msgid, attempt: 1 }]]);
+    expect(read).toMatchObject({ functionName: 'chat-status', status: 200, body: { msgid, status: 'read', kommo: { delivered: false, attempts: 0 } } });
+    expect(Date.parse(read.body.updated_at)).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
+
+describe('chat-presence', () => {
+  it('POST online (202) opens a window with its expiry timer; GET then answers online (200)', async () => {
+    // Prepare
+    const clientId = `client-${randomUUID()}`;
+
+    // Act
+    const { result: posted, sent } = await messagesSentDuring(() =>
+      callAsChatService('POST', `/chat/${scopeId}/presence`, { client_id: clientId, state: 'online', ttl_seconds: 60 }),
+    );
+    const read = await callAsChatService('GET', `/chat/${scopeId}/presence/${clientId}`);
+
+    // Assess
+    expect(posted).toMatchObject({ functionName: 'chat-presence', status: 202, body: { ok: true } });
+    expect(sent.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob>(message).kind])).toEqual([[queueUrl('timers'), 60, 'presence-expiry']]);
+    expect(read).toMatchObject({ functionName: 'chat-presence', status: 200, body: { client_id: clientId, online: true } });
+    expect(Date.parse(read.body.expires_at) - Date.parse(read.body.last_seen_at)).toBe(60_000);
+  });
+});
+
+describe('not-found', () => {
+  it.each([
+    { request: 'GET /nowhere', method: 'GET', path: '/nowhere', status: 404, code: 'unknown_route' },
+    { request: 'DELETE on the typing route', method: 'DELETE', path: `/chat/${scopeId}/typing`, status: 405, code: 'method_not_allowed' },
+  ])('$request: $status with the JSON error shape', async ({ method, path, status, code }) => {
+    // Act
+    const answer = await callApi({ method, path, headers: {}, body: '' });
+
+    // Assess
+    expect(answer).toMatchObject({ functionName: 'not-found', status, body: { error: { code, message: expect.any(String) } } });
+    expect(Object.keys(answer.body)).toEqual(['error']);
+    expect(String(answer.headers['content-type'])).toMatch(/^application\/json/);
+  });
+});
+
+describe('queue consumers', () => {
+  it('hook-worker: a queued typing hook becomes a typing.started event and an expiry timer', async () => {
+    // Prepare: the job kommo-hook queued for a signed hook.
+    const conversation = aConversation();
+    const { sent: hookJobs } = await messagesSentDuring(() => callAsKommo(typingHook(conversation, 5)));
+
+    // Act
+    const { result: delivery, sent } = await messagesSentDuring(() => deliver(hookJobs));
+
+    // Assess
+    expect(delivery).toEqual({ consumer: 'hook-worker', response: { batchItemFailures: [] } });
+    const events = sent.filter((message) => message.queueUrl === queueUrl('events')).map((message) => bodyOf<EventJob>(message));
+    expect(events).toEqual([
+      {
+        attempt: 1,
+        event: expect.objectContaining({
+          type: 'typing.started',
+          data: expect.objectContaining({ scope_id: scopeId, conversation_id: conversation.clientId, kommo_conversation_id: conversation.kommoId }),
+        }),
+      },
+    ]);
+    const timers = sent.filter((message) => message.queueUrl === queueUrl('timers'));
+    expect(timers.map((message) => bodyOf<TimerJob>(message).kind)).toEqual(['manager-typing-expiry']);
+    expect(timers[0]!.delaySeconds).toBeGreaterThanOrEqual(4);
+  });
+
+  it('event-dispatcher: a queued event reaches the chat service, signed', async () => {
+    // Prepare
+    const job: EventJob = {
+      attempt: 1,
+      event: {
+        type: 'conversation.read',
+        id: `evt_${randomUUID().replaceAll('-', '')}`,
+        timestamp: new Date().toISOString(),
+        data: { scope_id: scopeId, account_id: accountId, conversation_id: 'c-1', kommo_conversation_id: randomUUID(), user_id: randomUUID(), read_at: new Date().toISOString() },
+      },
+    };
+
+    // Act
+    const delivery = await deliver([aQueuedMessage('events', job)]);
+
+    // Assess
+    expect(delivery).toEqual({ consumer: 'event-dispatcher', response: { batchItemFailures: [] } });
+    expect(sink.events.filter((event) => event.id === job.event.id)).toEqual([expect.objectContaining({ type: 'conversation.read', data: job.event.data })]);
+  });
+
+  it('timer-worker: at the deadline of a typing that was not renewed, typing.stopped goes out, once', async () => {
+    // Prepare: a manager typing that ends within 3 s, through kommo-hook and hook-worker, then typing.started delivered.
+    const conversation = aConversation();
+    const { sent: hookJobs } = await messagesSentDuring(() => callAsKommo(typingHook(conversation, 3)));
+    const { sent: fromHookWorker } = await messagesSentDuring(() => deliver(hookJobs));
+    const started = fromHookWorker.filter((message) => message.queueUrl === queueUrl('events'));
+    const expiryTimers = fromHookWorker.filter((message) => message.queueUrl === queueUrl('timers'));
+    await deliver(started);
+
+    // Act: the timer, delivered no earlier than its DelaySeconds allow.
+    const { result: delivery, sent } = await messagesSentDuring(() => deliver(expiryTimers));
+
+    // Assess
+    expect(delivery).toEqual({ consumer: 'timer-worker', response: { batchItemFailures: [] } });
+    expect(sent.map((message) => [message.queueUrl, bodyOf<EventJob>(message).event.type])).toEqual([[queueUrl('events'), 'typing.stopped']]);
+    await deliver(sent);
+    const received = sink.events.filter((event) => event.data.kommo_conversation_id === conversation.kommoId);
+    expect(received.map((event) => [event.type, event.data.conversation_id])).toEqual([
+      ['typing.started', conversation.clientId],
+      ['typing.stopped', conversation.clientId],
+    ]);
+  });
+
+  it('kommo-status-sender: a queued status sync reaches Kommo, and the status shows it delivered', async () => {
+    // Prepare: the sync job chat-status queued.
+    const msgid = `msg-${randomUUID()}`;
+    const path = `/chat/${scopeId}/messages/${msgid}/status`;
+    const { sent: syncJobs } = await messagesSentDuring(() => callAsChatService('POST', path, { status: 'delivered' }));
+    expect(syncJobs.map((message) => bodyOf<StatusSyncJob>(message))).toEqual([{ scopeId, msgid, attempt: 1 }]);
+
+    // Act
+    const delivery = await deliver(syncJobs);
+
+    // Assess
+    expect(delivery).toEqual({ consumer: 'kommo-status-sender', response: { batchItemFailures: [] } });
+    expect(kommo.deliveryStatusCalls().filter((call) => call.msgid === msgid).map((call) => [call.scopeId, call.body])).toEqual([
+      [scopeId, { msgid, delivery_status: 1 }],
+    ]);
+    const read = await callAsChatService('GET', path);
+    expect(read.body).toMatchObject({ status: 'delivered', kommo: { delivered: true, attempts: 1 } });
+  });
+});
+
+describe('a bundle whose secret lacks a setting', () => {
+  it.each([
+    {
+      name: 'chat-typing' as const,
+      variable: 'CHAT_SERVICE_SECRET',
+      state: 'without the key',
+      secret: () => bridgeSecret({ KOMMO_CHANNEL_SECRET: secrets.channelSecret }, anAdminToken(), { withoutKey: 'CHAT_SERVICE_SECRET' }),
+      request: () => chatServiceRequest('POST', `/chat/${scopeId}/typing`, { conversation_id: 'c-1', sender_id: 'u-7', state: 'start' }),
+    },
+    {
+      name: 'kommo-hook' as const,
+      variable: 'KOMMO_CHANNEL_SECRET',
+      state: 'with the key still empty, as deployed',
+      secret: () => bridgeSecret({ CHAT_SERVICE_SECRET: secrets.chatServiceSecret }, anAdminToken()),
+      request: () => kommoHookRequest(typingHook(aConversation(), 5)),
+    },
+  ])('$name, its secret $state: a valid request fails, and the log names $variable in one line without secret values', async ({ name, variable, secret, request }) => {
+    // Prepare: the same bundle and environment, the secret ARN resolving to a secret not (fully) filled in.
+    const incompleteSecretArn = secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-Incomplete-${name}`, secret());
+    const incomplete = await startFunction(name, { ...physical, resources: { ...physical.resources, 'AWS::SecretsManager::Secret': () => incompleteSecretArn } });
+    extraProcesses.push(incomplete);
+    const kommoCallsBefore = kommo.calls.length;
+
+    // Act
+    const { result: outcome, sent } = await messagesSentDuring(() => incomplete.invoke(apiEvent(request())).catch((error: unknown) => error));
+
+    // Assess
+    expect(outcome).toBeInstanceOf(InvocationFailed);
+    expect(outcome).toMatchObject({ errorType: 'ConfigError', errorMessage: expect.stringContaining(variable) });
+    const errors = incomplete.structuredLogs().filter((entry) => entry.level === 'ERROR');
+    expect(errors.length).toBeGreaterThan(0);
+    for (const entry of errors) {
+      expect(entry.message).toMatch(new RegExp(`^Configuration error: ${variable} [^\\n]+$`));
+      expect(entry).not.toHaveProperty('error');
+      expect(entry).not.toHaveProperty('stack');
+    }
+    for (const secretValue of secretValues) expect(incomplete.logLines.join('\n')).not.toContain(secretValue);
+    expect(sent).toEqual([]);
+    expect(kommo.calls.length).toBe(kommoCallsBefore);
+  });
+});
+
+describe('a secret filled in after deploy', () => {
+  it('is picked up by the next invocation of a container that failed to start, without a redeploy', async () => {
+    // Prepare: kommo-hook started against the secret as deployed (KOMMO_CHANNEL_SECRET still empty).
+    const arn = secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-FilledLater`, bridgeSecret({ CHAT_SERVICE_SECRET: secrets.chatServiceSecret }, anAdminToken()));
+    const container = await startFunction('kommo-hook', { ...physical, resources: { ...physical.resources, 'AWS::SecretsManager::Secret': () => arn } });
+    extraProcesses.push(container);
+    const first = await container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))).catch((error: unknown) => error);
+
+    // Act: the operator runs put-secret-value; the same warm container gets the next hook.
+    secretsManager.updateSecret(arn, bridgeSecret({ KOMMO_CHANNEL_SECRET: secrets.channelSecret, CHAT_SERVICE_SECRET: secrets.chatServiceSecret }, anAdminToken()));
+    const { result: second } = await messagesSentDuring(() => container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))));
+
+    // Assess
+    expect(first).toBeInstanceOf(InvocationFailed);
+    expect(second).toMatchObject({ statusCode: 200, body: JSON.stringify({ ok: true }) });
+  });
+});
+
+describe('after every invocation above', () => {
+  // After the bundles' tests on purpose: these read what every invocation above left behind.
+  it('no bundle wrote a secret value to its log', () => {
+    const everyLine = [...running.values(), ...extraProcesses].flatMap((fn) => fn.logLines);
+    expect(everyLine.length).toBeGreaterThan(0);
+    for (const secretValue of secretValues) expect(everyLine.filter((line) => line.includes(secretValue))).toEqual([]);
+  });
+
+  it('the AWS stand-ins refused nothing the bundles sent', () => {
+    expect([...sqs.refused, ...secretsManager.refused]).toEqual([]);
+  });
+});
+
+describe('the AWS stand-ins', () => {
+  const sdkCredentials = { accessKeyId: credentials.AWS_ACCESS_KEY_ID, secretAccessKey: credentials.AWS_SECRET_ACCESS_KEY };
+
+  it.each([
+    {
+      request: 'SQS GetQueueUrl (not modelled)',
+      send: () => new SQSClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SQS, region: REGION, credentials: sdkCredentials }).send(new GetQueueUrlCommand({ QueueName: 'any' })),
+      error: 'UnknownOperationException',
+    },
+    {
+      request: 'SQS SendMessage to a queue not in the template',
+      send: () =>
+        new SQSClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SQS, region: REGION, credentials: sdkCredentials }).send(
+          new SendMessageCommand({ QueueUrl: `${awsAccess.AWS_ENDPOINT_URL_SQS}/${ACCOUNT_ID}/elsewhere`, MessageBody: '{}' }),
+        ),
+      error: 'QueueDoesNotExist',
+    },
+    {
+      request: 'SQS SendMessage with message attributes (not modelled)',
+      send: () =>
+        new SQSClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SQS, region: REGION, credentials: sdkCredentials }).send(
+          new SendMessageCommand({ QueueUrl: queueUrl('events'), MessageBody: '{}', MessageAttributes: { a: { DataType: 'String', StringValue: 'b' } } }),
+        ),
+      error: 'InvalidParameterValue',
+    },
+    {
+      request: 'Secrets Manager GetSecretValue of another secret',
+      send: () =>
+        new SecretsManagerClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SECRETS_MANAGER, region: REGION, credentials: sdkCredentials }).send(
+          new GetSecretValueCommand({ SecretId: 'another-secret' }),
+        ),
+      error: 'ResourceNotFoundException',
+    },
+  ])('refuse $request with an AWS error the SDK recognises', async ({ send, error }) => {
+    // Act
+    const outcome = await send().catch((failure: unknown) => failure);
+
+    // Assess
+    expect(outcome).toMatchObject({ name: error, $metadata: { httpStatusCode: 400 } });
+  });
+});
