@@ -60,7 +60,7 @@ export const queues: readonly QueueSpec[] = [
     batchSize: 10,
     maxReceiveCount: 5,
     consumerTimeoutSeconds: 30,
-    purpose: 'delayed checks: typing refresh, typing expiry, presence expiry',
+    purpose: 'delayed checks: typing refresh, typing expiry, client and Kommo user presence expiry',
   },
 ];
 
@@ -69,13 +69,16 @@ export type FunctionName =
   | 'chat-typing'
   | 'chat-status'
   | 'chat-presence'
+  | 'widget'
+  | 'admin'
   | 'not-found'
   | 'hook-worker'
   | 'event-dispatcher'
   | 'kommo-status-sender'
   | 'timer-worker';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+/** `OPTIONS` only for CORS preflights of the widget routes (the API itself has no CORS configuration). */
+export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
 
 export interface HttpRoute {
   method: HttpMethod;
@@ -91,6 +94,14 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status' },
   { method: 'POST', path: '/chat/{scope_id}/presence', function: 'chat-presence' },
   { method: 'GET', path: '/chat/{scope_id}/presence/{client_id}', function: 'chat-presence' },
+  { method: 'POST', path: '/widget/presence', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/presence', function: 'widget' },
+  { method: 'GET', path: '/widget/clients/{client_id}/presence', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/clients/{client_id}/presence', function: 'widget' },
+  { method: 'POST', path: '/widget/conversations/{conversation_id}/read', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/conversations/{conversation_id}/read', function: 'widget' },
+  { method: 'POST', path: '/admin/connect', function: 'admin' },
+  { method: 'POST', path: '/admin/disconnect', function: 'admin' },
 ];
 
 /** Everything else (API Gateway `$default`): the contract's JSON 404 and 405. */
@@ -122,9 +133,11 @@ export const functions: readonly FunctionSpec[] = [
   { name: 'chat-typing', description: 'Client typing from the chat service', sendsTo: ['timers'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
   { name: 'chat-status', description: 'Delivery status from the chat service, and its query', sendsTo: ['kommo-status'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
   { name: 'chat-presence', description: 'Client presence heartbeats and queries', sendsTo: ['timers'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
+  { name: 'widget', description: 'Kommo widget: Kommo users\' presence and reads, client presence queries', sendsTo: ['timers', 'events'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
+  { name: 'admin', description: 'Operator: connect and disconnect Kommo accounts', sendsTo: [], deadLettersTo: [], table: 'read-write', secret: true, ...http },
   { name: 'not-found', description: 'JSON 404/405 for every other route', sendsTo: [], deadLettersTo: [], table: 'none', secret: false, timeoutSeconds: 3, memoryMb: 256 },
   { name: 'hook-worker', description: 'Processes accepted Kommo hooks', sendsTo: ['hooks', 'events', 'timers'], deadLettersTo: ['hooks'], table: 'read-write', secret: true, ...consumerSettings('hooks') },
   { name: 'event-dispatcher', description: 'Delivers signed events to the chat service', sendsTo: ['events'], deadLettersTo: ['events'], table: 'none', secret: true, ...consumerSettings('events') },
   { name: 'kommo-status-sender', description: 'Sends delivery statuses to Kommo in order', sendsTo: ['kommo-status'], deadLettersTo: ['kommo-status'], table: 'read-write', secret: true, ...consumerSettings('kommo-status') },
-  { name: 'timer-worker', description: 'Typing refresh, typing expiry and presence expiry checks', sendsTo: ['timers', 'events'], deadLettersTo: ['timers'], table: 'read-write', secret: true, ...consumerSettings('timers') },
+  { name: 'timer-worker', description: 'Typing refresh, typing expiry and presence expiry checks (clients and Kommo users)', sendsTo: ['timers', 'events'], deadLettersTo: ['timers'], table: 'read-write', secret: true, ...consumerSettings('timers') },
 ];

@@ -53,7 +53,9 @@ export interface BridgeStackProps extends StackProps {
 const callerAuthentication: Readonly<Record<string, string>> = {
   kommo: 'Kommo signs every hook with X-Signature (HMAC-SHA1 of the raw body with the channel secret); the handler verifies it before anything is stored, queued or forwarded.',
   chat: 'The chat service signs every request with Standard Webhooks (HMAC-SHA256 over webhook-id, timestamp and raw body with CHAT_SERVICE_SECRET, 5-minute window); the handler verifies it.',
-  widget: 'The Kommo widget sends a Kommo one-time token (HS256 JWT with KOMMO_CLIENT_SECRET) in X-Auth-Token; the handler verifies it.',
+  widget:
+    'The Kommo widget sends a Kommo one-time token (HS256 JWT with KOMMO_CLIENT_SECRET) in X-Auth-Token; the handler verifies it. ' +
+    'OPTIONS preflights carry no token by design (CORS); they only answer CORS headers to Kommo account origins and read or write nothing.',
   admin: 'Operator calls carry the bearer ADMIN_TOKEN from the bridge secret; the handler verifies it.',
 };
 
@@ -167,12 +169,21 @@ export class BridgeStack extends Stack {
       minValue: 1,
       maxValue: 4,
     });
+    const kommoRedirectUri = new CfnParameter(this, 'KommoRedirectUri', {
+      type: 'String',
+      description:
+        "The Kommo integration's redirect URI (KOMMO_REDIRECT_URI): widget one-time tokens carry its origin as aud. Empty: the widget function does not start.",
+      default: '',
+      allowedPattern: '^(https?://\\S+)?$',
+      constraintDescription: 'empty, or an http(s) URL',
+    });
     return {
       KOMMO_CHANNEL_ID: kommoChannelId.valueAsString,
       CHAT_SERVICE_URL: chatServiceUrl.valueAsString,
       KOMMO_API_URL: kommoApiUrl.valueAsString,
       KOMMO_HOOK_FORWARD_URL: kommoHookForwardUrl.valueAsString,
       TYPING_REFRESH_SECONDS: Token.asString(typingRefreshSeconds.value),
+      KOMMO_REDIRECT_URI: kommoRedirectUri.valueAsString,
     };
   }
 
@@ -238,7 +249,7 @@ export class BridgeStack extends Stack {
   private declareApi(throttle: ApiThrottleSettings, logRetention: logs.RetentionDays): apigwv2.HttpApi {
     const api = new apigwv2.HttpApi(this, 'Api', {
       apiName: this.stackName,
-      description: 'Kommo Live Bridge: Kommo hooks and chat-service calls',
+      description: 'Kommo Live Bridge: Kommo hooks, chat-service, Kommo widget and operator calls',
       // The default stage is declared below, with throttling and access logs.
       createDefaultStage: false,
     });

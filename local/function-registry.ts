@@ -1,9 +1,11 @@
 import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
+import { createAdminHandler } from '../functions/admin/handler';
 import { createChatPresenceHandler } from '../functions/chat-presence/handler';
 import { createChatStatusHandler } from '../functions/chat-status/handler';
 import { createChatTypingHandler } from '../functions/chat-typing/handler';
+import { ConfigError } from '../functions/core/config';
 import type { BridgeDeps } from '../functions/core/deps';
-import type { ApiEvent, ApiResult } from '../functions/core/http/api';
+import { json, type ApiEvent, type ApiResult } from '../functions/core/http/api';
 import { createEventDispatcherHandler } from '../functions/event-dispatcher/handler';
 import { createHookWorkerHandler } from '../functions/hook-worker/handler';
 import { createKommoHookHandler } from '../functions/kommo-hook/handler';
@@ -11,9 +13,28 @@ import { createKommoStatusSenderHandler } from '../functions/kommo-status-sender
 import type { FunctionName } from '../functions/manifest';
 import { createNotFoundHandler } from '../functions/not-found/handler';
 import { createTimerWorkerHandler } from '../functions/timer-worker/handler';
+import { createWidgetHandler } from '../functions/widget/handler';
 
 export type HttpFunction = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 export type QueueFunction = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * For functions that need settings the others do not (the widget's and the operator's). In Lambda
+ * such a function alone fails to start, logging one line naming the setting (functions/core/wiring.ts),
+ * and its routes fail while every other function runs. Locally all functions share one process, so
+ * the line is logged at start-up and the function's routes answer 503 with it instead.
+ */
+function unlessUnconfigured(factory: (deps: BridgeDeps) => HttpFunction): (deps: BridgeDeps) => HttpFunction {
+  return (deps) => {
+    try {
+      return factory(deps);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      deps.log.warn(error.message);
+      return async () => json(503, { error: { code: 'not_configured', message: error.message } });
+    }
+  };
+}
 
 /**
  * The same handler factories the Lambda entries (`functions/<name>/index.ts`) use, keyed by the
@@ -24,6 +45,8 @@ export const httpFunctionFactories: Partial<Record<FunctionName, (deps: BridgeDe
   'chat-typing': createChatTypingHandler,
   'chat-status': createChatStatusHandler,
   'chat-presence': createChatPresenceHandler,
+  widget: unlessUnconfigured(createWidgetHandler),
+  admin: unlessUnconfigured(createAdminHandler),
   'not-found': createNotFoundHandler,
 };
 

@@ -1,7 +1,8 @@
 import { ConfigError } from '../functions/core/config';
 import { writeDevSettings } from './dev-settings';
+import { signKommoWidgetToken } from './kommo-widget-token';
 import { signedKommoHook } from './requests';
-import { SANDBOX_ACCOUNT_ID, startLocalRuntime } from './runtime';
+import { SANDBOX_ACCOUNT_ID, SANDBOX_KOMMO_SUBDOMAIN, startLocalRuntime } from './runtime';
 
 /**
  * `npm start`. Prints what it serves and, in sandbox mode, the dev secrets and requests to paste.
@@ -41,6 +42,19 @@ async function main(): Promise<void> {
     },
   });
   const hookHeaders = signedKommoHook(config.KOMMO_CHANNEL_SECRET, hookBody);
+  // A dev token lives 8 h instead of Kommo's 30 min, so the printed requests keep working for a session.
+  const widgetTokenTtlSeconds = 8 * 60 * 60;
+  const widgetToken = await signKommoWidgetToken({
+    clientSecret: config.KOMMO_CLIENT_SECRET!,
+    redirectUri: config.KOMMO_REDIRECT_URI!,
+    kommoAccountId: runtime.kommoAccountId!,
+    kommoUserId: 7001,
+    subdomain: SANDBOX_KOMMO_SUBDOMAIN,
+    nowMs: Date.now(),
+    ttlSeconds: widgetTokenTtlSeconds,
+  });
+  const kommoOrigin = `https://${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`;
+  const widgetHeaders = `-H 'origin: ${kommoOrigin}' -H 'x-auth-token: ${widgetToken}'`;
   const tampered = hookBody.replace('Hello', 'Hellp');
   print(`
 Sandbox mode: Kommo and the chat service are simulated in this process; secrets are fresh dev values.
@@ -66,6 +80,26 @@ Try (in another terminal):
   npm run send -- get-presence u-7
   npm run send -- status msg-1 read
   npm run send -- get-status msg-1
+
+Kommo widget (widget/ holds its source): the sandbox integration's dev settings, and Kommo account
+${runtime.kommoAccountId} already connected to ${scopeId} with POST /admin/connect.
+  KOMMO_CLIENT_SECRET  ${config.KOMMO_CLIENT_SECRET}
+  KOMMO_REDIRECT_URI   ${config.KOMMO_REDIRECT_URI}
+  ADMIN_TOKEN          ${config.ADMIN_TOKEN}
+Requests as the widget sends them from ${kommoOrigin} (one-time token of Kommo user 7001, valid ${widgetTokenTtlSeconds / 3600} h):
+  # heartbeat: the user is in conversation c-1 (presence.changed online once; offline after 90 s without one)
+  curl -s -X POST ${runtime.url}/widget/presence -H 'content-type: application/json' ${widgetHeaders} -d '{"conversation_id":"c-1","state":"online"}'
+  # the user left the conversation (presence.changed offline)
+  curl -s -X POST ${runtime.url}/widget/presence -H 'content-type: application/json' ${widgetHeaders} -d '{"conversation_id":"c-1","state":"offline"}'
+  # the user opened conversation c-1 (conversation.read)
+  curl -s -X POST ${runtime.url}/widget/conversations/c-1/read ${widgetHeaders}
+  # is client u-7 online? (after npm run send -- presence u-7 online 30)
+  curl -s ${runtime.url}/widget/clients/u-7/presence ${widgetHeaders}
+  # the browser's CORS preflight
+  curl -s -i -X OPTIONS ${runtime.url}/widget/presence -H 'origin: ${kommoOrigin}' -H 'access-control-request-method: POST' -H 'access-control-request-headers: x-auth-token,content-type'
+  # operator: connect or disconnect another account
+  curl -s -X POST ${runtime.url}/admin/connect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"amojo_account_id":"<amojo id>","kommo_account_id":<number>,"title":"My channel"}'
+  curl -s -X POST ${runtime.url}/admin/disconnect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"kommo_account_id":${runtime.kommoAccountId}}'
 Ctrl-C stops everything.
 `);
 }

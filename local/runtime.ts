@@ -12,6 +12,11 @@ import { KommoSandbox } from './sandbox/kommo-sandbox';
 /** The channel id the sandbox uses; any value works, this one reads as what it is. */
 export const SANDBOX_CHANNEL_ID = '5a4db0c5-0000-4000-8000-00000000c4a7';
 export const SANDBOX_ACCOUNT_ID = '52e591f7-c98f-4255-8495-827210138c81';
+/** The sandbox account's numeric Kommo id (what widget tokens carry) and its subdomain. */
+export const SANDBOX_KOMMO_ACCOUNT_ID = 30_000_001;
+export const SANDBOX_KOMMO_SUBDOMAIN = 'sandbox';
+/** A redirect URI for the sandbox integration: only its origin matters (the `aud` of widget tokens). */
+export const SANDBOX_REDIRECT_URI = 'https://bridge.example.com/kommo/oauth';
 
 export interface LocalRuntimeOptions {
   /** Settings as environment variables. Without `KOMMO_CHANNEL_ID` the runtime starts in sandbox mode. */
@@ -31,6 +36,8 @@ export interface LocalRuntime {
   kommo?: KommoSandbox;
   sink?: ChatServiceSink;
   scopeId?: string;
+  /** Sandbox mode: the Kommo account `/admin/connect` bound to `scopeId` at start. */
+  kommoAccountId?: number;
   stop(): Promise<void>;
 }
 
@@ -69,6 +76,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         KOMMO_API_URL: kommoUrl,
         CHAT_SERVICE_URL: sinkUrl,
         CHAT_SERVICE_SECRET: chatServiceSecret,
+        KOMMO_CLIENT_SECRET: randomBytes(32).toString('base64url'),
+        KOMMO_REDIRECT_URI: SANDBOX_REDIRECT_URI,
+        ADMIN_TOKEN: randomBytes(32).toString('base64url'),
       };
     }
     const config = loadConfig(env);
@@ -82,6 +92,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     cleanups.push(() => bridge.stop());
     const server: RunningHttpServer = await serveBridge(bridge, { port: options.port });
     cleanups.push(() => server.close());
+    if (kommo) await connectSandboxAccount(bridge, config);
     return {
       mode: kommo ? 'sandbox' : 'configured',
       url: server.url,
@@ -90,11 +101,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       metrics,
       ...(kommo ? { kommo } : {}),
       ...(sink ? { sink } : {}),
-      ...(kommo ? { scopeId: `${SANDBOX_CHANNEL_ID}_${SANDBOX_ACCOUNT_ID}` } : {}),
+      ...(kommo ? { scopeId: `${SANDBOX_CHANNEL_ID}_${SANDBOX_ACCOUNT_ID}`, kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID } : {}),
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * The operator step, done for the sandbox account through the real route: Kommo's `connect` (the
+ * sandbox records it) and the binding of the numeric account id that widget tokens carry.
+ */
+async function connectSandboxAccount(bridge: LocalBridge, config: BridgeConfig): Promise<void> {
+  const answer = await bridge.invoke({
+    method: 'POST',
+    url: '/admin/connect',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${config.ADMIN_TOKEN}` },
+    body: Buffer.from(JSON.stringify({ amojo_account_id: SANDBOX_ACCOUNT_ID, kommo_account_id: SANDBOX_KOMMO_ACCOUNT_ID, title: 'Kommo Live Bridge sandbox' })),
+  });
+  if (answer.statusCode !== 200) throw new Error(`the sandbox account could not be connected: ${answer.statusCode} ${answer.body}`);
 }

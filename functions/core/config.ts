@@ -99,3 +99,18 @@ export function loadConfig(source: Record<string, string | undefined>): BridgeCo
   const message = issue?.message?.startsWith(variable) ? issue.message : `${variable}: ${issue?.message ?? 'invalid'}`;
   throw new ConfigError(`Configuration error: ${message}`);
 }
+
+/** The settings in `names`, no longer optional. */
+export type RequiredSettings<K extends keyof BridgeConfig> = { [P in K]-?: NonNullable<BridgeConfig[P]> };
+
+/**
+ * Settings that only some functions need (the widget's and the operator's). The functions that need
+ * them call this when they start, so a missing one stops only them, with one line naming it and
+ * what it is for; every other function starts without it.
+ */
+export function requireSettings<K extends keyof BridgeConfig>(config: BridgeConfig, names: readonly K[], purpose: string): BridgeConfig & RequiredSettings<K> {
+  for (const name of names) {
+    if (config[name] === undefined) throw new ConfigError(`Configuration error: ${name} is required for ${purpose}`);
+  }
+  return config as BridgeConfig & RequiredSettings<K>;
+}

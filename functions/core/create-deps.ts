@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StandardWebhooksChatService, HttpHookForwarder } from './adapters/chat-service/chat-service-client';
+import { DynamoAccountBindingStore } from './adapters/dynamodb/account-binding-store';
+import { DynamoKommoUserPresenceStore } from './adapters/dynamodb/kommo-user-presence-store';
 import { DynamoPresenceStore } from './adapters/dynamodb/presence-store';
 import { DynamoReplayStore } from './adapters/dynamodb/replay-store';
 import { DynamoStatusStore } from './adapters/dynamodb/status-store';
@@ -40,6 +42,8 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     managerTyping: new DynamoManagerTypingStore(table),
     presence: new DynamoPresenceStore(table),
     statuses: new DynamoStatusStore(table),
+    accountBindings: new DynamoAccountBindingStore(table),
+    kommoUserPresence: new DynamoKommoUserPresenceStore(table),
     queues: parts.queues,
     kommo: new AmojoClient({
       baseUrl: config.KOMMO_API_URL,

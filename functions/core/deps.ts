@@ -2,6 +2,8 @@ import type { BridgeConfig } from './config';
 import type { Clock } from './ports/clock';
 import type { ChatServiceClient, HookForwarder, KommoChatApi } from './ports/outbound';
 import type { WorkQueue } from './ports/queue';
+import type { AccountBindingStore } from './ports/account-binding-store';
+import type { KommoUserPresenceStore } from './ports/kommo-user-presence-store';
 import type { PresenceStore } from './ports/presence-store';
 import type { ReplayStore } from './ports/replay-store';
 import type { StatusStore } from './ports/status-store';
@@ -34,6 +36,10 @@ export interface BridgeDeps {
   managerTyping: ManagerTypingStore;
   presence: PresenceStore;
   statuses: StatusStore;
+  /** Kommo accounts connected by `/admin/connect`, for widget requests. */
+  accountBindings: AccountBindingStore;
+  /** Kommo users' presence in conversations, reported by the widget. */
+  kommoUserPresence: KommoUserPresenceStore;
   queues: BridgeQueues;
   kommo: KommoChatApi;
   chatService: ChatServiceClient;

@@ -51,7 +51,26 @@ export const presenceExpirySchema = z.object({
   scopeId: id,
   clientId: id,
   deadlineMs: z.number(),
+  /** Which timer chain this is: only the window's current chain re-arms, so duplicates die out. */
+  timerId: id.optional(),
 });
 
-export const timerJobSchema = z.discriminatedUnion('kind', [clientTypingRefreshSchema, managerTypingExpirySchema, presenceExpirySchema]);
+/** The end of a Kommo user's online window in a conversation (widget presence). */
+export const kommoUserPresenceExpirySchema = z.object({
+  kind: z.literal('kommo-user-presence-expiry'),
+  scopeId: id,
+  accountId: id,
+  conversationId: id,
+  userId: id,
+  /** The window this timer belongs to; a later window sets its own timer, so this one then does nothing. */
+  windowId: id,
+  deadlineMs: z.number(),
+});
+
+export const timerJobSchema = z.discriminatedUnion('kind', [
+  clientTypingRefreshSchema,
+  managerTypingExpirySchema,
+  presenceExpirySchema,
+  kommoUserPresenceExpirySchema,
+]);
 export type TimerJob = z.infer<typeof timerJobSchema>;

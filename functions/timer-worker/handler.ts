@@ -3,6 +3,7 @@ import { queueHandler } from '../core/queue-consumer';
 import { timerJobSchema, type TimerJob } from '../core/queue-messages';
 import { refreshClientTyping } from '../core/use-cases/client-typing';
 import { managerTypingDeadline } from '../core/use-cases/manager-typing';
+import { kommoUserWindowEnd } from '../core/use-cases/kommo-user-presence';
 import { presenceDeadline } from '../core/use-cases/presence';
 
 /** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
@@ -16,6 +17,8 @@ function runTimer(deps: BridgeDeps, job: TimerJob): Promise<unknown> {
     case 'manager-typing-expiry':
       return managerTypingDeadline(deps, { scopeId: job.scopeId, kommoConversationId: job.kommoConversationId, userId: job.userId }, job.expiresAtMs);
     case 'presence-expiry':
-      return presenceDeadline(deps, { scopeId: job.scopeId, clientId: job.clientId }, job.deadlineMs);
+      return presenceDeadline(deps, { scopeId: job.scopeId, clientId: job.clientId }, job.deadlineMs, job.timerId);
+    case 'kommo-user-presence-expiry':
+      return kommoUserWindowEnd(deps, { scopeId: job.scopeId, accountId: job.accountId, conversationId: job.conversationId, userId: job.userId }, job.windowId);
   }
 }

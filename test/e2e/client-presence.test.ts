@@ -83,6 +83,18 @@ describe('client presence', () => {
     expect(bridge.bridge.queues.timers.depth).toBe(timersAfterFirst);
   });
 
+  it('racing first heartbeats leave one timer chain, however many timers they armed', async () => {
+    await Promise.all(Array.from({ length: 20 }, () => heartbeat('u-7', 'online', { ttl_seconds: 10 })));
+
+    for (let window = 0; window < 3; window += 1) {
+      await heartbeat('u-7', 'online', { ttl_seconds: 10 });
+      await bridge.advance(10_000);
+    }
+    await heartbeat('u-7', 'online', { ttl_seconds: 10 });
+
+    expect(bridge.bridge.queues.timers.depth).toBe(1);
+  });
+
   it('keeps a client online across many windows while heartbeats continue, then goes offline once', async () => {
     for (let second = 0; second < 600; second += 30) {
       await heartbeat('u-7', 'online', { ttl_seconds: 60 });

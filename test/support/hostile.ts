@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { expect } from 'vitest';
 import { createBridgeTable } from '../../functions/core/adapters/dynamodb/table';
@@ -173,16 +173,23 @@ export async function tableItems(client: DynamoDBClient, tableName: string): Pro
 
 /** A Standard Webhooks replay record (`WEBHOOK#<webhook-id>`), written for every authenticated `/chat/...` request. */
 export interface ReplayRecord {
-  webhookId: string;
   state: string | undefined;
   statusCode: number | undefined;
+}
+
+export async function replayRecord(bridge: TestBridge, webhookId: string, client: DynamoDBClient = bridge.dynamo): Promise<ReplayRecord | undefined> {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: bridge.tableName, Key: { pk: { S: `WEBHOOK#${webhookId}` }, sk: { S: 'REQUEST' } }, ConsistentRead: true }),
+  );
+  return Item ? { state: Item.state?.S, statusCode: Item.statusCode?.N === undefined ? undefined : Number(Item.statusCode.N) } : undefined;
 }
 
 /** Everything a request can leave behind: stored items, queued messages, dead letters, calls to other parties. */
 export interface BridgeTrace {
   /** `pk|sk` of every item that is not a replay record. */
   items: string[];
-  replays: ReplayRecord[];
+  /** How many replay records (`WEBHOOK#…`) the table holds. */
+  replays: number;
   queued: Record<QueueName, number>;
   deadLetters: Record<QueueName, number>;
   kommoCalls: number;
@@ -191,17 +198,21 @@ export interface BridgeTrace {
   chatRefusals: number;
 }
 
+/** The keys of every item (one consistent scan, keys only). */
+async function itemKeys(client: DynamoDBClient, tableName: string): Promise<string[]> {
+  const keys: string[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true, ProjectionExpression: 'pk, sk' }));
+    for (const item of page.Items ?? []) keys.push(`${item.pk?.S ?? ''}|${item.sk?.S ?? ''}`);
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return keys;
+}
+
 export async function traceOf(bridge: TestBridge, client: DynamoDBClient = bridge.dynamo): Promise<BridgeTrace> {
-  const items: string[] = [];
-  const replays: ReplayRecord[] = [];
-  for (const item of await tableItems(client, bridge.tableName)) {
-    const pk = item.pk?.S ?? '';
-    if (pk.startsWith('WEBHOOK#')) {
-      replays.push({ webhookId: pk.slice('WEBHOOK#'.length), state: item.state?.S, statusCode: item.statusCode?.N === undefined ? undefined : Number(item.statusCode.N) });
-    } else {
-      items.push(`${pk}|${item.sk?.S ?? ''}`);
-    }
-  }
+  const keys = await itemKeys(client, bridge.tableName);
+  const effects = keys.filter((key) => !key.startsWith('WEBHOOK#'));
   const queued = {} as Record<QueueName, number>;
   const deadLetters = {} as Record<QueueName, number>;
   for (const { name } of queueSpecs) {
@@ -209,8 +220,8 @@ export async function traceOf(bridge: TestBridge, client: DynamoDBClient = bridg
     deadLetters[name] = bridge.bridge.deadLetterQueues[name].depth;
   }
   return {
-    items: items.sort(),
-    replays: replays.sort((a, b) => a.webhookId.localeCompare(b.webhookId)),
+    items: effects.sort(),
+    replays: keys.length - effects.length,
     queued,
     deadLetters,
     kommoCalls: bridge.kommo.calls.length,
@@ -220,10 +231,9 @@ export async function traceOf(bridge: TestBridge, client: DynamoDBClient = bridg
   };
 }
 
-/** What changed between two traces; `NO_CHANGE` when nothing did (new replay records are listed apart). */
+/** What changed between two traces: the effects (`NO_EFFECT` when none) and how many replay records were added. */
 export function changesBetween(before: BridgeTrace, after: BridgeTrace) {
   const known = new Set(before.items);
-  const knownReplays = new Set(before.replays.map((replay) => replay.webhookId));
   const delta = (a: Record<QueueName, number>, b: Record<QueueName, number>) =>
     Object.fromEntries(queueSpecs.map(({ name }) => [name, b[name] - a[name]]).filter(([, change]) => change !== 0));
   return {
@@ -236,12 +246,41 @@ export function changesBetween(before: BridgeTrace, after: BridgeTrace) {
       chatEvents: after.chatEvents - before.chatEvents,
       chatRefusals: after.chatRefusals - before.chatRefusals,
     },
-    newReplays: after.replays.filter((replay) => !knownReplays.has(replay.webhookId)),
+    newReplays: after.replays - before.replays,
   };
 }
 
 /** The effects of a request that changed nothing. */
 export const NO_EFFECT = { newItems: [], queued: {}, deadLetters: {}, kommoCalls: 0, kommoRefusals: 0, chatEvents: 0, chatRefusals: 0 };
+
+export type Observed<T> = { result: T } & ReturnType<typeof changesBetween>;
+
+/** Runs `act` and reports what it changed. */
+export async function observe<T>(bridge: TestBridge, act: () => Promise<T>): Promise<Observed<T>> {
+  const before = await traceOf(bridge);
+  const result = await act();
+  return { result, ...changesBetween(before, await traceOf(bridge)) };
+}
+
+/**
+ * `observe` for a property's runs, one table scan per run: each run's trace is the next run's
+ * starting point, so a run is judged by its own changes even after an earlier run failed (which keeps
+ * fast-check's shrinking honest). Anything done to the bridge outside `observe` needs a `rebase()`.
+ */
+export async function watchBridge(bridge: TestBridge) {
+  let last = await traceOf(bridge);
+  return {
+    async observe<T>(act: () => Promise<T>): Promise<Observed<T>> {
+      const before = last;
+      const result = await act();
+      last = await traceOf(bridge);
+      return { result, ...changesBetween(before, last) };
+    },
+    async rebase(): Promise<void> {
+      last = await traceOf(bridge);
+    },
+  };
+}
 
 /** Runs `tasks` with at most `limit` in flight; results keep the tasks' order. */
 export async function runBounded<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {

@@ -9,6 +9,7 @@ import { localDynamoClient } from '../../local/dynamodb-local';
 import { LocalBridge } from '../../local/local-bridge';
 import { ChatServiceSink } from '../../local/sandbox/chat-service-sink';
 import { KommoSandbox } from '../../local/sandbox/kommo-sandbox';
+import { signKommoWidgetToken } from '../../local/kommo-widget-token';
 import { ManualClock, TEST_START } from './manual-clock';
 
 export interface TestResponse {
@@ -32,8 +33,13 @@ export function testSecrets() {
   return {
     channelSecret: randomBytes(20).toString('hex'),
     chatServiceSecret: `whsec_${randomBytes(32).toString('base64')}`,
+    kommoClientSecret: randomBytes(32).toString('base64url'),
+    adminToken: randomBytes(32).toString('base64url'),
   };
 }
+
+/** The integration's redirect URI in tests; widget tokens carry its origin as `aud`. */
+export const TEST_REDIRECT_URI = 'https://bridge.example.com/kommo/oauth';
 
 /**
  * Given: the whole bridge in-process (real handlers, DynamoDB Local, in-process queues), a Kommo
@@ -54,6 +60,9 @@ export async function givenBridge(settings: Partial<Record<keyof BridgeConfig, s
     KOMMO_API_URL: kommoUrl,
     CHAT_SERVICE_URL: sinkUrl,
     CHAT_SERVICE_SECRET: secrets.chatServiceSecret,
+    KOMMO_CLIENT_SECRET: secrets.kommoClientSecret,
+    KOMMO_REDIRECT_URI: TEST_REDIRECT_URI,
+    ADMIN_TOKEN: secrets.adminToken,
     ...settings,
   });
   const dynamo = localDynamoClient(inject('dynamoEndpoint'));
@@ -166,4 +175,83 @@ export function typingHook(bridge: Pick<TestBridge, 'accountId' | 'clock'>, over
       },
     },
   };
+}
+
+/** The Kommo account and user the widget helpers speak for, and the page they run on. */
+export const TEST_KOMMO_ACCOUNT_ID = 31_000_001;
+export const TEST_KOMMO_USER_ID = 7001;
+export const TEST_KOMMO_ORIGIN = 'https://testaccount.kommo.com';
+
+export interface WidgetTokenOptions {
+  kommoAccountId?: number;
+  kommoUserId?: number;
+  /** Signs with another secret (a forged token). */
+  secret?: string;
+  ttlSeconds?: number;
+  /** Claims to add or replace. */
+  claims?: Record<string, unknown>;
+}
+
+/** A Kommo one-time token as `$authorizedAjax` sends it, for the bridge's configured integration. */
+export function widgetToken(bridge: Pick<TestBridge, 'config' | 'clock'>, options: WidgetTokenOptions = {}): Promise<string> {
+  const clientSecret = options.secret ?? bridge.config.KOMMO_CLIENT_SECRET;
+  const redirectUri = bridge.config.KOMMO_REDIRECT_URI ?? TEST_REDIRECT_URI;
+  if (clientSecret === undefined) throw new Error('This bridge has no KOMMO_CLIENT_SECRET: pass `secret`, or use givenBridge()');
+  return signKommoWidgetToken({
+    clientSecret,
+    redirectUri,
+    kommoAccountId: options.kommoAccountId ?? TEST_KOMMO_ACCOUNT_ID,
+    kommoUserId: options.kommoUserId ?? TEST_KOMMO_USER_ID,
+    subdomain: 'testaccount',
+    nowMs: bridge.clock.now(),
+    ttlSeconds: options.ttlSeconds,
+    claims: options.claims,
+  });
+}
+
+export interface WidgetRequestOptions extends WidgetTokenOptions {
+  /** The whole X-Auth-Token header; `null` sends none. Default: a valid token. */
+  token?: string | null;
+  /** The page's origin; `null` sends no Origin header. */
+  origin?: string | null;
+  headers?: Record<string, string>;
+  rawBody?: string | Buffer;
+}
+
+/** A `/widget/...` request as the Kommo widget sends it from an account page. */
+export async function widgetRequest(
+  bridge: Pick<TestBridge, 'config' | 'clock' | 'send'>,
+  method: 'GET' | 'POST' | 'OPTIONS',
+  path: string,
+  body?: unknown,
+  options: WidgetRequestOptions = {},
+): Promise<TestResponse> {
+  const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(body === undefined ? '' : JSON.stringify(body));
+  const headers: Record<string, string> = {};
+  if (raw.length > 0) headers['content-type'] = 'application/json';
+  const origin = options.origin === undefined ? TEST_KOMMO_ORIGIN : options.origin;
+  if (origin !== null) headers.origin = origin;
+  const token = options.token === undefined ? await widgetToken(bridge, options) : options.token;
+  if (token !== null) headers['x-auth-token'] = token;
+  return bridge.send(method, path, { ...headers, ...options.headers }, raw);
+}
+
+/** A `/admin/...` request with the bridge's ADMIN_TOKEN, unless `authorization` says otherwise (`null`: none). */
+export function adminRequest(
+  bridge: Pick<TestBridge, 'config' | 'send'>,
+  path: string,
+  body: unknown,
+  options: { authorization?: string | null; rawBody?: string } = {},
+): Promise<TestResponse> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const authorization = options.authorization === undefined ? `Bearer ${bridge.config.ADMIN_TOKEN}` : options.authorization;
+  if (authorization !== null) headers.authorization = authorization;
+  return bridge.send('POST', path, headers, Buffer.from(options.rawBody ?? JSON.stringify(body)));
+}
+
+/** Given: the test account connected with `/admin/connect`, its Kommo account bound to the bridge's scope. */
+export async function givenConnectedAccount(bridge: TestBridge, kommoAccountId = TEST_KOMMO_ACCOUNT_ID): Promise<TestResponse> {
+  const response = await adminRequest(bridge, '/admin/connect', { amojo_account_id: bridge.accountId, kommo_account_id: kommoAccountId, title: 'Test channel' });
+  if (response.status !== 200) throw new Error(`admin connect failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return response;
 }

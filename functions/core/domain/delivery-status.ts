@@ -78,12 +78,6 @@ export interface StatusRecord {
 /** How long a status record is kept after its last update (DynamoDB TTL; reads check the time themselves). */
 export const STATUS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
-/**
- * A sync job normally runs within moments of being queued (or of its backoff). An update still unsettled
- * this long after that, with no job holding the record, is taken as stuck: its job was never queued.
- */
-export const STUCK_SYNC_AFTER_MS = 10_000;
-
 export function currentEntry(record: StatusRecord): StatusEntry {
   return record.history[record.history.length - 1]!;
 }
@@ -93,13 +87,17 @@ export function nextEntryForKommo(record: StatusRecord): StatusEntry | undefined
   return record.history.find((entry) => entry.seq > record.kommoSettledSeq);
 }
 
-/** Whether an unsettled entry has waited well past the time its sync job was due, with nobody working on it. */
-export function isSyncStuck(record: StatusRecord, nowMs: number): boolean {
+/**
+ * Whether a repeated update should queue the message's sync again: an update is unsettled, no job holds
+ * the record, and it is not waiting out a backoff (that retry is already queued). The earlier request's
+ * write may have landed while its answer, or its queue send, was lost; sync jobs are idempotent, so an
+ * extra one costs a queue message, never a second Kommo call.
+ */
+export function syncMayBeMissing(record: StatusRecord, nowMs: number): boolean {
   const next = nextEntryForKommo(record);
   if (!next) return false;
   if (record.leaseUntilMs !== undefined && record.leaseUntilMs >= nowMs) return false;
-  const dueAtMs = Math.max(record.syncRequestedAtMs, next.kommo.nextAttemptAtMs ?? 0);
-  return nowMs - dueAtMs >= STUCK_SYNC_AFTER_MS;
+  return (next.kommo.nextAttemptAtMs ?? 0) <= nowMs;
 }
 
 export const kommoDeliveryCode: Readonly<Record<DeliveryStatus, KommoDeliveryCode>> = { delivered: 1, read: 2, error: -1 };

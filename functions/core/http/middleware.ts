@@ -27,7 +27,7 @@ export function bodyLimit(): HttpMiddleware {
   return {
     before: async (request) => {
       const event = request.event;
-      const size = event.body ? (event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body)) : 0;
+      const size = event.body ? Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : 0;
       if (size > MAX_BODY_BYTES) {
         throw new BridgeError('too_large', 'body_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes`);
       }
@@ -59,7 +59,7 @@ export function chatServiceAuth(deps: Pick<BridgeDeps, 'config' | 'clock' | 'rep
         deps.clock.now(),
       );
       if (!verdict.ok) throw unauthenticated(verdict.code, verdict.message);
-      const claim = await deps.replays.claim(verdict.webhookId, deps.clock.now(), REPLAY_RECORD_SECONDS);
+      const claim = await deps.replays.claim(verdict.webhookId, deps.clock.now());
       if (claim.state === 'answered') {
         return {
           statusCode: claim.answer.statusCode,
@@ -75,7 +75,12 @@ export function chatServiceAuth(deps: Pick<BridgeDeps, 'config' | 'clock' | 'rep
     after: async (request) => {
       const webhookId = claimed.get(request);
       if (webhookId === undefined || !request.response) return;
-      await deps.replays.answer(webhookId, { statusCode: request.response.statusCode, body: request.response.body }, deps.clock.now(), REPLAY_RECORD_SECONDS);
+      try {
+        await deps.replays.answer(webhookId, { statusCode: request.response.statusCode, body: request.response.body }, deps.clock.now(), REPLAY_RECORD_SECONDS);
+      } catch (error) {
+        // The request took effect: answer it truly. Its claim lapses on its own, so a retry is processed again.
+        deps.log.warn('could not record the answer for a webhook-id', { error: error instanceof Error ? error.message : String(error) });
+      }
     },
     onError: async (request) => {
       const webhookId = claimed.get(request);

@@ -10,7 +10,12 @@ export interface ClientTypingStore {
    * Extends typing to `activeUntilMs` and, when no Kommo call covers `nowMs` any more, claims the
    * window up to `nextCallAtMs`. Exactly one of any number of concurrent callers claims a window.
    */
-  start(key: ClientTypingKey, window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number }): Promise<{ claimed: boolean }>;
+  start(
+    key: ClientTypingKey,
+    window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number },
+    /** The request's id: its retry (same id) after a lost answer finds the window claimed by itself. */
+    requestId: string,
+  ): Promise<{ claimed: boolean }>;
   /** Ends typing now: no refresh claims succeed after it. */
   stop(key: ClientTypingKey, nowMs: number): Promise<void>;
   /** Claims the refresh window up to `nextCallAtMs` if typing is still active and the current window is over. */

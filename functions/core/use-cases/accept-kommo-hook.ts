@@ -10,6 +10,9 @@ export interface IncomingKommoHook {
   signature: string | undefined;
 }
 
+/** Kommo's `expired_at` is start + 5 s; an hour leaves room for clock skew and refuses nonsense (or dates no Date can hold). */
+const MAX_TYPING_AHEAD_MS = 60 * 60 * 1000;
+
 export type HookIntake = { outcome: 'accepted'; kind: string } | { outcome: 'dropped'; reason: string };
 
 /**
@@ -39,6 +42,9 @@ export async function acceptKommoHook(deps: Pick<BridgeDeps, 'config' | 'clock' 
     throw invalid('account_mismatch', 'account_id in the hook does not match the account of scope_id');
   }
   const now = deps.clock.now();
+  if (hook.kind === 'typing' && hook.hook.action.typing.expired_at * 1000 > now + MAX_TYPING_AHEAD_MS) {
+    throw invalid('invalid_hook', 'action.typing.expired_at: Kommo sets it 5 s after the typing started; this one is more than an hour ahead');
+  }
   if (hook.kind === 'typing' && hook.hook.action.typing.expired_at * 1000 <= now) {
     deps.log.info('typing hook already expired; dropped', { scopeId: scope.scopeId });
     return { outcome: 'dropped', reason: 'expired' };

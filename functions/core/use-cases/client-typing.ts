@@ -10,10 +10,10 @@ export type ClientTypingDeps = Pick<BridgeDeps, 'config' | 'clock' | 'queues' | 
  * conditional write, calls Kommo's typing method at once and sets a refresh timer; every other `start`
  * only extends how long typing lasts. So a hundred starts a second cost one call per window.
  */
-export async function startClientTyping(deps: ClientTypingDeps, key: ClientTypingKey, ttlSeconds: number): Promise<{ kommoCalled: boolean }> {
+export async function startClientTyping(deps: ClientTypingDeps, key: ClientTypingKey, ttlSeconds: number, requestId: string): Promise<{ kommoCalled: boolean }> {
   const now = deps.clock.now();
   const window = clientTypingWindow(now, ttlSeconds, deps.config.TYPING_REFRESH_SECONDS);
-  const { claimed } = await deps.clientTyping.start(key, { nowMs: now, ...window });
+  const { claimed } = await deps.clientTyping.start(key, { nowMs: now, ...window }, requestId);
   if (!claimed) {
     deps.metrics.count('TypingStartCoalesced');
     return { kommoCalled: false };

@@ -1,6 +1,6 @@
 import {
   currentEntry,
-  isSyncStuck,
+  syncMayBeMissing,
   kommoDeliveryStatus,
   nextEntryForKommo,
   statusView,
@@ -55,8 +55,8 @@ export async function updateDeliveryStatus(
   } else {
     deps.metrics.count('StatusIgnored');
     // Of any number of repeats finding the record stuck, the one that moves `syncRequestedAtMs` re-queues.
-    if (isSyncStuck(record, now) && (await deps.statuses.setSyncRequestedAt(key, record.syncRequestedAtMs, now))) {
-      deps.log.warn('delivery status sync was stuck; queued again', { scopeId: key.scopeId, msgid: key.msgid });
+    if (syncMayBeMissing(record, now) && (await deps.statuses.setSyncRequestedAt(key, record.syncRequestedAtMs, now))) {
+      deps.log.info('delivery status sync queued again by a repeated update', { scopeId: key.scopeId, msgid: key.msgid });
       await queueSync(deps, key, now);
     }
   }

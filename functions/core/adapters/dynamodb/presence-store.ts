@@ -1,9 +1,12 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { LAST_SEEN_RETENTION_MS, type PresenceRecord } from '../../domain/presence-window';
 import type { PresenceKey, PresenceStore, PresenceTransition } from '../../ports/presence-store';
-import { epochSeconds, isConditionFailure, type TableRef } from './table';
+import { epochSeconds, isConditionFailure, partitionKey, type TableRef } from './table';
 
-const pk = (key: PresenceKey) => `PRESENCE#${key.scopeId}#${key.clientId}`;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+const pk = (key: PresenceKey) => partitionKey('PRESENCE', key.scopeId, key.clientId);
 /** `STATE#…` items sort together, so one query reads both and none of the transition log. */
 const WINDOW = 'STATE#WINDOW';
 const SEEN = 'STATE#SEEN';
@@ -13,12 +16,17 @@ const TRANSITION = 'TRANSITION#';
 const transitionSk = (transition: PresenceTransition) =>
   `${TRANSITION}${String(transition.atMs).padStart(15, '0')}#${transition.state === 'offline' ? 0 : 1}`;
 
+interface StoredWindow {
+  onlineUntilMs: number;
+  lastSeenAtMs: number;
+}
+
 export class DynamoPresenceStore implements PresenceStore {
   constructor(private readonly table: TableRef) {}
 
-  async extend(key: PresenceKey, nowMs: number, onlineUntilMs: number): Promise<boolean> {
+  async extend(key: PresenceKey, nowMs: number, onlineUntilMs: number) {
     try {
-      await this.table.doc.send(
+      const { Attributes } = await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.tableName,
           Key: { pk: pk(key), sk: WINDOW },
@@ -26,6 +34,64 @@ export class DynamoPresenceStore implements PresenceStore {
           // Only an open window is extended; a lapsed one (even if TTL has not deleted it) needs a transition.
           ConditionExpression: 'onlineUntilMs > :now',
           ExpressionAttributeValues: { ':until': onlineUntilMs, ':now': nowMs, ':exp': Math.ceil(onlineUntilMs / 1000) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { extended: true as const, timerArmed: typeof Attributes?.timerId === 'string' };
+    } catch (error) {
+      if (isConditionFailure(error)) return { extended: false as const };
+      throw error;
+    }
+  }
+
+  async open(key: PresenceKey, nowMs: number, onlineUntilMs: number) {
+    const previous = await this.window(key);
+    if (previous && previous.onlineUntilMs > nowMs) return { opened: false, transitions: [] };
+    const transitions: PresenceTransition[] = [];
+    // The window ended before its timer ran (the timer is due, not lost): its offline comes first.
+    if (previous) transitions.push({ state: 'offline', atMs: previous.onlineUntilMs, lastSeenAtMs: previous.lastSeenAtMs });
+    transitions.push({ state: 'online', atMs: nowMs, lastSeenAtMs: nowMs });
+    const opened = await this.transact([
+      {
+        Put: {
+          TableName: this.table.tableName,
+          Item: { pk: pk(key), sk: WINDOW, onlineUntilMs, lastSeenAtMs: nowMs, openedAtMs: nowMs, expiresAt: Math.ceil(onlineUntilMs / 1000) },
+          // Exactly the state read above: a racing opener or heartbeat makes this one lose.
+          ConditionExpression: previous ? 'onlineUntilMs = :previous' : 'attribute_not_exists(pk)',
+          ...(previous ? { ExpressionAttributeValues: { ':previous': previous.onlineUntilMs } } : {}),
+        },
+      },
+      ...this.logItems(key, transitions),
+    ]);
+    return { opened, transitions: opened ? transitions : [] };
+  }
+
+  async markTimerArmed(key: PresenceKey, timerId: string): Promise<void> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: pk(key), sk: WINDOW },
+          UpdateExpression: 'SET timerId = :id',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':id': timerId },
+        }),
+      );
+    } catch (error) {
+      // The window closed meanwhile: its timer has nothing left to do.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async passTimerOn(key: PresenceKey, fromTimerId: string, toTimerId: string): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: pk(key), sk: WINDOW },
+          UpdateExpression: 'SET timerId = :to',
+          ConditionExpression: 'timerId = :from',
+          ExpressionAttributeValues: { ':from': fromTimerId, ':to': toTimerId },
         }),
       );
       return true;
@@ -35,100 +101,22 @@ export class DynamoPresenceStore implements PresenceStore {
     }
   }
 
-  async open(key: PresenceKey, nowMs: number, onlineUntilMs: number) {
-    try {
-      const { Attributes } = await this.table.doc.send(
-        new PutCommand({
-          TableName: this.table.tableName,
-          Item: { pk: pk(key), sk: WINDOW, onlineUntilMs, lastSeenAtMs: nowMs, openedAtMs: nowMs, expiresAt: Math.ceil(onlineUntilMs / 1000) },
-          ConditionExpression: 'attribute_not_exists(pk) OR onlineUntilMs <= :now',
-          ExpressionAttributeValues: { ':now': nowMs },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      const lapsed =
-        Attributes && typeof Attributes.onlineUntilMs === 'number'
-          ? { onlineUntilMs: Attributes.onlineUntilMs, lastSeenAtMs: Number(Attributes.lastSeenAtMs) }
-          : undefined;
-      return lapsed ? { opened: true, lapsed } : { opened: true };
-    } catch (error) {
-      if (isConditionFailure(error)) return { opened: false };
-      throw error;
-    }
-  }
-
-  async closeNow(key: PresenceKey, nowMs: number): Promise<{ closed: boolean; lastSeenAtMs?: number }> {
-    try {
-      const { Attributes } = await this.table.doc.send(
-        new DeleteCommand({
-          TableName: this.table.tableName,
-          Key: { pk: pk(key), sk: WINDOW },
-          ConditionExpression: 'onlineUntilMs > :now',
-          ExpressionAttributeValues: { ':now': nowMs },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      return { closed: true, lastSeenAtMs: Number(Attributes?.lastSeenAtMs ?? nowMs) };
-    } catch (error) {
-      if (isConditionFailure(error)) return { closed: false };
-      throw error;
-    }
+  async closeNow(key: PresenceKey, nowMs: number): Promise<PresenceTransition | undefined> {
+    const window = await this.window(key);
+    if (!window || window.onlineUntilMs <= nowMs) return undefined;
+    const offline: PresenceTransition = { state: 'offline', atMs: nowMs, lastSeenAtMs: nowMs };
+    return (await this.close(key, window, offline)) ? offline : undefined;
   }
 
   async closeExpired(key: PresenceKey, nowMs: number) {
-    const { Item } = await this.table.doc.send(
-      new GetCommand({ TableName: this.table.tableName, Key: { pk: pk(key), sk: WINDOW }, ConsistentRead: true }),
-    );
-    if (!Item) return { closed: false };
-    const onlineUntilMs = Number(Item.onlineUntilMs);
-    if (onlineUntilMs > nowMs) return { closed: false, stillOpenUntilMs: onlineUntilMs };
-    try {
-      await this.table.doc.send(
-        new DeleteCommand({
-          TableName: this.table.tableName,
-          Key: { pk: pk(key), sk: WINDOW },
-          // Not extended or reopened since we read it.
-          ConditionExpression: 'onlineUntilMs = :until',
-          ExpressionAttributeValues: { ':until': onlineUntilMs },
-        }),
-      );
-      return { closed: true, onlineUntilMs, lastSeenAtMs: Number(Item.lastSeenAtMs) };
-    } catch (error) {
-      if (isConditionFailure(error)) return { closed: false };
-      throw error;
-    }
-  }
-
-  async recordTransition(key: PresenceKey, transition: PresenceTransition): Promise<void> {
-    const keepUntil = epochSeconds(transition.atMs + LAST_SEEN_RETENTION_MS);
-    await this.table.doc.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.table.tableName,
-              Key: { pk: pk(key), sk: SEEN },
-              UpdateExpression: 'SET lastSeenAtMs = :seen, #state = :state, changedAtMs = :at, expiresAt = :exp',
-              ConditionExpression: 'attribute_not_exists(lastSeenAtMs) OR lastSeenAtMs <= :seen',
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: { ':seen': transition.lastSeenAtMs, ':state': transition.state, ':at': transition.atMs, ':exp': keepUntil },
-            },
-          },
-          {
-            Put: {
-              TableName: this.table.tableName,
-              Item: { pk: pk(key), sk: transitionSk(transition), ...transition, expiresAt: keepUntil },
-            },
-          },
-        ],
-      }),
-    ).catch(async (error: unknown) => {
-      // The transaction fails as a whole if last-seen would move back (an older transition recorded late); keep the log entry anyway.
-      if (!(error instanceof Error && error.name === 'TransactionCanceledException')) throw error;
-      await this.table.doc.send(
-        new PutCommand({ TableName: this.table.tableName, Item: { pk: pk(key), sk: transitionSk(transition), ...transition, expiresAt: keepUntil } }),
-      );
-    });
+    const window = await this.window(key);
+    if (!window) return { gone: true as const };
+    if (window.onlineUntilMs > nowMs) return { stillOpenUntilMs: window.onlineUntilMs };
+    const offline: PresenceTransition = { state: 'offline', atMs: window.onlineUntilMs, lastSeenAtMs: window.lastSeenAtMs };
+    if (await this.close(key, window, offline)) return { closed: offline };
+    // Extended or reopened meanwhile: whoever did that owns the window now.
+    const now = await this.window(key);
+    return now ? { stillOpenUntilMs: now.onlineUntilMs } : { gone: true as const };
   }
 
   async read(key: PresenceKey): Promise<PresenceRecord> {
@@ -162,5 +150,63 @@ export class DynamoPresenceStore implements PresenceStore {
       }),
     );
     return Items.map((item) => ({ state: item.state as PresenceTransition['state'], atMs: Number(item.atMs), lastSeenAtMs: Number(item.lastSeenAtMs) }));
+  }
+
+  private async window(key: PresenceKey): Promise<StoredWindow | undefined> {
+    const { Item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: { pk: pk(key), sk: WINDOW }, ConsistentRead: true }),
+    );
+    return Item ? { onlineUntilMs: Number(Item.onlineUntilMs), lastSeenAtMs: Number(Item.lastSeenAtMs) } : undefined;
+  }
+
+  /** Deletes the window exactly as read and records its offline, in one transaction. */
+  private close(key: PresenceKey, window: StoredWindow, offline: PresenceTransition): Promise<boolean> {
+    return this.transact([
+      {
+        Delete: {
+          TableName: this.table.tableName,
+          Key: { pk: pk(key), sk: WINDOW },
+          ConditionExpression: 'onlineUntilMs = :until',
+          ExpressionAttributeValues: { ':until': window.onlineUntilMs },
+        },
+      },
+      ...this.logItems(key, [offline]),
+    ]);
+  }
+
+  /** The transition entries and the last-seen item they leave behind (the latest transition's). */
+  private logItems(key: PresenceKey, transitions: PresenceTransition[]): TransactItem[] {
+    const latest = transitions[transitions.length - 1]!;
+    const keepUntil = epochSeconds(latest.atMs + LAST_SEEN_RETENTION_MS);
+    return [
+      ...transitions.map(
+        (transition): TransactItem => ({
+          Put: { TableName: this.table.tableName, Item: { pk: pk(key), sk: transitionSk(transition), ...transition, expiresAt: keepUntil } },
+        }),
+      ),
+      {
+        Update: {
+          TableName: this.table.tableName,
+          Key: { pk: pk(key), sk: SEEN },
+          UpdateExpression: 'SET lastSeenAtMs = :seen, #state = :state, changedAtMs = :at, expiresAt = :exp',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':seen': latest.lastSeenAtMs, ':state': latest.state, ':at': latest.atMs, ':exp': keepUntil },
+        },
+      },
+    ];
+  }
+
+  /** False when a condition in the transaction failed (someone else changed the window first). */
+  private async transact(items: TransactItem[]): Promise<boolean> {
+    try {
+      await this.table.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'TransactionCanceledException') {
+        const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return false;
+      }
+      throw error;
+    }
   }
 }

@@ -11,7 +11,7 @@ import {
   type StatusUpdate,
 } from '../../domain/delivery-status';
 import type { ApplyOutcome, LeaseOutcome, StatusKey, StatusStore } from '../../ports/status-store';
-import { epochSeconds, isConditionFailure, isLive, type TableRef } from './table';
+import { epochSeconds, isConditionFailure, isLive, partitionKey, type TableRef } from './table';
 
 /**
  * One item per message: `STATUS#<scope>#<msgid>` / `MESSAGE`. Scope ids never contain `#`, so the key
@@ -19,7 +19,7 @@ import { epochSeconds, isConditionFailure, isLive, type TableRef } from './table
  * forward-only condition), the history of applied updates with Kommo's progress on each, how far Kommo
  * is settled, and the sync lease.
  */
-const itemKey = (key: StatusKey) => ({ pk: `STATUS#${key.scopeId}#${key.msgid}`, sk: 'MESSAGE' });
+const itemKey = (key: StatusKey) => ({ pk: partitionKey('STATUS', key.scopeId, key.msgid), sk: 'MESSAGE' });
 
 /** `status`, `error` and friends are DynamoDB reserved words; every attribute in expressions goes by a name. */
 const names = {

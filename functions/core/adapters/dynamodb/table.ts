@@ -26,6 +26,14 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
+/**
+ * A partition key from a kind and id parts, joined by `#`. Parts come from callers (the chat service's
+ * ids may hold anything), so `%` and `#` inside a part are escaped: `(a#b, c)` and `(a, b#c)` stay apart.
+ */
+export function partitionKey(kind: string, ...parts: string[]): string {
+  return [kind, ...parts.map((part) => part.replaceAll('%', '%25').replaceAll('#', '%23'))].join('#');
+}
+
 export const epochSeconds = (ms: number) => Math.floor(ms / 1000);
 
 /** True for a live item: one without `expiresAt`, or whose `expiresAt` is still ahead of `nowMs`. */

@@ -6,38 +6,43 @@ import type {
   ManagerTypingKey,
   ManagerTypingStore,
 } from '../../ports/typing-store';
-import { epochSeconds, isConditionFailure, type TableRef } from './table';
+import { epochSeconds, isConditionFailure, partitionKey, type TableRef } from './table';
 
 /** Typing items outlive their window by an hour, only so that TTL cleans them up; reads use the times inside. */
 const KEEP_AFTER_MS = 60 * 60 * 1000;
 
 const clientKey = (key: ClientTypingKey) => ({
-  pk: `TYPING#${key.scopeId}#${key.conversationId}#${key.senderId}`,
+  pk: partitionKey('TYPING', key.scopeId, key.conversationId, key.senderId),
   sk: 'CLIENT',
 });
 
 export class DynamoClientTypingStore implements ClientTypingStore {
   constructor(private readonly table: TableRef) {}
 
-  async start(key: ClientTypingKey, window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number }): Promise<{ claimed: boolean }> {
+  async start(key: ClientTypingKey, window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number }, requestId: string): Promise<{ claimed: boolean }> {
     try {
       await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.tableName,
           Key: clientKey(key),
-          UpdateExpression: 'SET activeUntilMs = :until, nextCallAtMs = :next, expiresAt = :exp',
+          UpdateExpression: 'SET activeUntilMs = :until, nextCallAtMs = :next, claimedBy = :request, expiresAt = :exp',
           ConditionExpression: 'attribute_not_exists(nextCallAtMs) OR nextCallAtMs <= :now',
           ExpressionAttributeValues: {
             ':until': window.activeUntilMs,
             ':next': window.nextCallAtMs,
+            ':request': requestId,
             ':now': window.nowMs,
             ':exp': epochSeconds(window.activeUntilMs + KEEP_AFTER_MS),
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return { claimed: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      // This very request claimed the window before, and its answer was lost: it is still the claimant.
+      const current = (error as { Item?: Record<string, { S?: string }> }).Item;
+      if (current?.claimedBy?.S === requestId) return { claimed: true };
     }
     // A Kommo call already covers now: only extend how long typing lasts (never shorten it).
     try {
@@ -93,7 +98,7 @@ export class DynamoClientTypingStore implements ClientTypingStore {
 }
 
 const managerKey = (key: ManagerTypingKey) => ({
-  pk: `MTYPING#${key.scopeId}#${key.kommoConversationId}#${key.userId}`,
+  pk: partitionKey('MTYPING', key.scopeId, key.kommoConversationId, key.userId),
   sk: 'MANAGER',
 });
 

@@ -1,0 +1,4 @@
+import { lambdaEntry } from '../core/wiring';
+import { createAdminHandler } from './handler';
+
+export const handler = lambdaEntry(createAdminHandler);

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import type { KommoUserPresenceKey, KommoUserWindow } from '../ports/kommo-user-presence-store';
+
+/**
+ * A Kommo user's presence in a conversation, as the widget reports it (CONTRACT.md, "Kommo widget →
+ * bridge"): heartbeats every 30 s keep the user online; 90 s without one, and the user is offline.
+ * Three heartbeats fit in a window, so one lost heartbeat (a slow network, a busy tab) never flips
+ * the user offline.
+ */
+export const KOMMO_USER_HEARTBEAT_SECONDS = 30;
+export const KOMMO_USER_OFFLINE_AFTER_SECONDS = 90;
+
+export type KommoUserPresenceState = 'online' | 'offline';
+
+/** The end of the window a heartbeat at `nowMs` opens, or extends the open one to. */
+export function kommoUserOnlineUntil(nowMs: number): number {
+  return nowMs + KOMMO_USER_OFFLINE_AFTER_SECONDS * 1000;
+}
+
+/**
+ * How long a window item outlives its end (its `expiresAt`): the timer at the end must still find
+ * it to send the `offline`, even when the timers queue runs late, and DynamoDB TTL may delete an
+ * item any time after `expiresAt`.
+ */
+export const KOMMO_USER_WINDOW_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * `presence.changed` ids derive from the window they open or close: whichever of the explicit
+ * `offline`, the timer or a later heartbeat notices the end of a window, and however often a retry
+ * repeats it, the chat service receives one `webhook-id` per transition and can drop repeats.
+ */
+export function kommoUserPresenceEventId(state: KommoUserPresenceState, key: KommoUserPresenceKey, window: Pick<KommoUserWindow, 'windowId'>): string {
+  const digest = createHash('sha256')
+    .update([state, key.scopeId, key.userId, key.conversationId, window.windowId].join('\n'))
+    .digest('hex');
+  return `evt_prs_${digest.slice(0, 32)}`;
+}
+
+/** The `presence.changed` event's data (CONTRACT.md, "Bridge → chat service"). */
+export function kommoUserPresenceData(key: KommoUserPresenceKey, state: KommoUserPresenceState, atMs: number) {
+  return {
+    scope_id: key.scopeId,
+    account_id: key.accountId,
+    conversation_id: key.conversationId,
+    user_id: key.userId,
+    state,
+    at: new Date(atMs).toISOString(),
+  };
+}

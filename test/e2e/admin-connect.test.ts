@@ -1,0 +1,247 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { kommoErrorBody } from '../../local/sandbox/kommo-sandbox';
+import { adminRequest, givenBridge, TEST_KOMMO_ACCOUNT_ID, widgetRequest, type TestBridge, type TestResponse } from '../support/test-bridge';
+
+let bridge: TestBridge;
+beforeEach(async () => {
+  bridge = await givenBridge();
+});
+afterEach(async () => {
+  await bridge.close();
+});
+
+const OTHER_AMOJO_ID = '0d6a7c1e-5d0b-4c47-9d4f-3f4f0f2a9b11';
+const connect = (body: Record<string, unknown> = {}, options: { authorization?: string | null } = {}) =>
+  adminRequest(bridge, '/admin/connect', { amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'My channel', ...body }, options);
+const disconnect = (body: Record<string, unknown>, options: { authorization?: string | null } = {}) => adminRequest(bridge, '/admin/disconnect', body, options);
+const heartbeat = (kommoAccountId = TEST_KOMMO_ACCOUNT_ID) =>
+  widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' }, { kommoAccountId });
+
+async function storedItems(): Promise<string[]> {
+  const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
+  return Items.map((item) => `${item.pk} ${item.sk}`).sort();
+}
+
+const bindingItems = (kommoAccountId: number, amojoAccountId: string) => [`ACCOUNT#${kommoAccountId} BINDING`, `AMOJO_ACCOUNT#${amojoAccountId} BINDING`].sort();
+
+function expectContractError(response: TestResponse, status: number, code?: string) {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  expect(Object.keys(response.body)).toEqual(['error']);
+  expect(response.body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
+}
+
+describe('POST /admin/connect', () => {
+  it('calls Kommo connect, binds the scope to the Kommo account, and the widget works for it', async () => {
+    // Act
+    const response = await connect();
+    const widget = await heartbeat();
+    await bridge.advance(0);
+
+    // Assess
+    expect(response).toMatchObject({
+      status: 200,
+      body: { ok: true, scope_id: bridge.scopeId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, amojo_account_id: bridge.accountId },
+    });
+    expect(bridge.kommo.calls).toEqual([
+      { method: 'connect', scopeId: bridge.scopeId, body: { account_id: bridge.accountId, title: 'My channel', hook_api_version: 'v2' }, at: bridge.clock.now() },
+    ]);
+    expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(true);
+    expect(await storedItems()).toEqual(expect.arrayContaining(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId)));
+    expect(widget.status).toBe(202);
+    expect(bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.scope_id, event.data.account_id, event.data.state])).toEqual([
+      [bridge.scopeId, bridge.accountId, 'online'],
+    ]);
+  });
+
+  it('connects the same pair again (Kommo requires it after every reinstallation)', async () => {
+    await connect();
+
+    const again = await connect({ title: 'Renamed' });
+
+    expect(again.status).toBe(200);
+    expect(bridge.kommo.calls.map((call) => [call.method, call.body])).toEqual([
+      ['connect', { account_id: bridge.accountId, title: 'My channel', hook_api_version: 'v2' }],
+      ['connect', { account_id: bridge.accountId, title: 'Renamed', hook_api_version: 'v2' }],
+    ]);
+    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
+  });
+
+  it.each([
+    ['the Kommo account to another amojo account', { amojo_account_id: OTHER_AMOJO_ID }],
+    ['the amojo account to another Kommo account', { kommo_account_id: 31_000_002 }],
+  ])('refuses to bind %s with 409 before calling Kommo', async (_, change) => {
+    // Prepare
+    await connect();
+    const callsBefore = bridge.kommo.calls.length;
+
+    // Act
+    const response = await connect(change);
+
+    // Assess
+    expectContractError(response, 409, 'account_bound_elsewhere');
+    expect(bridge.kommo.calls).toHaveLength(callsBefore);
+    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
+  });
+
+  it('answers 502 with Kommo\'s error type when Kommo refuses, and binds nothing', async () => {
+    // Prepare
+    bridge.kommo.respondWith((call) => (call.method === 'connect' ? { status: 403, body: kommoErrorBody(403, 'ORIGIN_INVALID_SIGNATURE', 'invalid signature') } : undefined));
+
+    // Act
+    const response = await connect();
+
+    // Assess
+    expect(response.status).toBe(502);
+    expect(response.body).toEqual({ error: { code: 'kommo_call_failed', message: expect.stringContaining('403 ORIGIN_INVALID_SIGNATURE') } });
+    expect(await storedItems()).toEqual([]);
+    expectContractError(await heartbeat(), 403, 'account_not_connected');
+  });
+
+  it('answers 502 when Kommo cannot be reached, and binds nothing', async () => {
+    bridge.kommo.setDown(true);
+
+    const response = await connect();
+
+    expect(response.status).toBe(502);
+    expect(response.body.error).toMatchObject({ code: 'kommo_call_failed', message: expect.stringContaining('network error') });
+    expect(await storedItems()).toEqual([]);
+  });
+
+  it.each([
+    ['a kommo_account_id given as a string', { kommo_account_id: '31000001' }, 'kommo_account_id'],
+    ['a kommo_account_id that is not whole', { kommo_account_id: 3.5 }, 'kommo_account_id'],
+    ['a negative kommo_account_id', { kommo_account_id: -1 }, 'kommo_account_id'],
+    ['no kommo_account_id', { kommo_account_id: undefined }, 'kommo_account_id'],
+    ['no amojo_account_id', { amojo_account_id: undefined }, 'amojo_account_id'],
+    ['an amojo_account_id with a slash', { amojo_account_id: '../other' }, 'amojo_account_id'],
+    ['no title', { title: undefined }, 'title'],
+    ['a blank title', { title: '   ' }, 'title'],
+    ['an unknown field', { scope_id: 'x' }, 'scope_id'],
+  ])('refuses %s with a 400 naming it, without calling Kommo or storing anything', async (_, change, named) => {
+    const response = await connect(change);
+
+    expectContractError(response, 400);
+    expect(response.body.error.message).toContain(named);
+    expect(bridge.kommo.calls).toEqual([]);
+    expect(await storedItems()).toEqual([]);
+  });
+
+  it('refuses a body that is not JSON with a 400', async () => {
+    const response = await adminRequest(bridge, '/admin/connect', undefined, { rawBody: '{"amojo_account_id":' });
+
+    expectContractError(response, 400, 'invalid_json');
+    expect(bridge.kommo.calls).toEqual([]);
+  });
+});
+
+describe('admin authentication', () => {
+  const routes = [
+    ['POST /admin/connect', () => ({ amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'My channel' }), '/admin/connect'],
+    ['POST /admin/disconnect', () => ({ amojo_account_id: bridge.accountId }), '/admin/disconnect'],
+  ] as const;
+
+  describe.each(routes)('%s', (_, body, path) => {
+    it.each([
+      ['no Authorization', null, 'missing_admin_token'],
+      ['a wrong bearer token', 'Bearer not-the-admin-token-0123456789', 'invalid_admin_token'],
+      ['the token without "Bearer"', 'ADMIN', 'invalid_admin_token'],
+      ['the token as Basic credentials', 'Basic ADMIN', 'invalid_admin_token'],
+    ])('refuses %s with 401: no Kommo call, nothing stored', async (__, authorization, code) => {
+      const response = await adminRequest(bridge, path, body(), { authorization: authorization?.replace('ADMIN', bridge.config.ADMIN_TOKEN!) ?? null });
+
+      expectContractError(response, 401, code);
+      expect(bridge.kommo.calls).toEqual([]);
+      expect(await storedItems()).toEqual([]);
+    });
+
+    it('checks the token before the body: a bad body without the token is 401', async () => {
+      const response = await adminRequest(bridge, path, undefined, { authorization: null, rawBody: 'not json' });
+
+      expectContractError(response, 401, 'missing_admin_token');
+    });
+  });
+});
+
+describe('POST /admin/disconnect', () => {
+  it.each([
+    ['kommo_account_id', () => ({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID })],
+    ['amojo_account_id', () => ({ amojo_account_id: bridge.accountId })],
+  ])('by %s: calls Kommo disconnect and removes the binding, so the widget gets 403', async (_, body) => {
+    // Prepare
+    await connect();
+    expect((await heartbeat()).status).toBe(202);
+    const itemsBefore = await storedItems();
+
+    // Act
+    const response = await disconnect(body());
+
+    // Assess
+    expect(response).toMatchObject({ status: 200, body: { ok: true, amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID } });
+    expect(bridge.kommo.calls.at(-1)).toMatchObject({ method: 'disconnect', body: { account_id: bridge.accountId } });
+    expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(false);
+    expect(await storedItems()).toEqual(itemsBefore.filter((item) => !bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId).includes(item)));
+    expectContractError(await heartbeat(), 403, 'account_not_connected');
+  });
+
+  it('by amojo_account_id without a binding (connected with the operator command): calls Kommo disconnect', async () => {
+    const response = await disconnect({ amojo_account_id: OTHER_AMOJO_ID });
+
+    expect(response).toMatchObject({ status: 200, body: { ok: true, amojo_account_id: OTHER_AMOJO_ID, kommo_account_id: null } });
+    expect(bridge.kommo.calls).toMatchObject([{ method: 'disconnect', body: { account_id: OTHER_AMOJO_ID } }]);
+  });
+
+  it('by an unknown kommo_account_id: 404, and no Kommo call', async () => {
+    const response = await disconnect({ kommo_account_id: 31_000_999 });
+
+    expectContractError(response, 404, 'account_not_connected');
+    expect(bridge.kommo.calls).toEqual([]);
+  });
+
+  it('when Kommo refuses: 502 with its error type, and the binding stays', async () => {
+    // Prepare
+    await connect();
+    bridge.kommo.respondWith((call) => (call.method === 'disconnect' ? { status: 404, body: kommoErrorBody(404, 'ORIGIN_NOT_REGISTERED', 'not registered') } : undefined));
+
+    // Act
+    const response = await disconnect({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID });
+
+    // Assess
+    expect(response.status).toBe(502);
+    expect(response.body.error.message).toContain('404 ORIGIN_NOT_REGISTERED');
+    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
+    expect((await heartbeat()).status).toBe(202);
+  });
+
+  it.each([
+    ['both ids', { kommo_account_id: TEST_KOMMO_ACCOUNT_ID, amojo_account_id: 'x' }],
+    ['neither id', {}],
+    ['a kommo_account_id given as a string', { kommo_account_id: String(TEST_KOMMO_ACCOUNT_ID) }],
+  ])('refuses %s with a 400, without calling Kommo', async (_, body) => {
+    await connect();
+    const callsBefore = bridge.kommo.calls.length;
+
+    const response = await disconnect(body);
+
+    expectContractError(response, 400);
+    expect(bridge.kommo.calls).toHaveLength(callsBefore);
+    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
+  });
+});
+
+describe('a bridge without ADMIN_TOKEN', () => {
+  it('answers the admin routes 503 naming the setting, while everything else works', async () => {
+    const unconfigured = await givenBridge({ ADMIN_TOKEN: '' });
+    try {
+      const response = await adminRequest(unconfigured, '/admin/connect', { amojo_account_id: unconfigured.accountId, kommo_account_id: 1, title: 't' }, { authorization: 'Bearer anything' });
+      const chat = await unconfigured.chat('GET', `/chat/${unconfigured.scopeId}/presence/u-7`);
+
+      expect(response).toMatchObject({ status: 503, body: { error: { code: 'not_configured', message: 'Configuration error: ADMIN_TOKEN is required for the /admin/... routes' } } });
+      expect(unconfigured.kommo.calls).toEqual([]);
+      expect(chat.status).toBe(200);
+    } finally {
+      await unconfigured.close();
+    }
+  });
+});

@@ -1,0 +1,486 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { kommoUserHeartbeat } from '../../functions/core/use-cases/kommo-user-presence';
+import { TEST_START } from '../support/manual-clock';
+import {
+  givenBridge,
+  givenConnectedAccount,
+  TEST_KOMMO_ORIGIN,
+  widgetRequest,
+  type TestBridge,
+  type TestResponse,
+  type WidgetRequestOptions,
+} from '../support/test-bridge';
+
+let bridge: TestBridge;
+beforeEach(async () => {
+  bridge = await givenBridge();
+  await givenConnectedAccount(bridge);
+});
+afterEach(async () => {
+  await bridge.close();
+});
+
+const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
+const presence = (state: 'online' | 'offline', conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
+  widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: conversationId, state }, options);
+const read = (conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
+  widgetRequest(bridge, 'POST', `/widget/conversations/${encodeURIComponent(conversationId)}/read`, undefined, options);
+const clientPresence = (clientId: string, options: WidgetRequestOptions = {}) =>
+  widgetRequest(bridge, 'GET', `/widget/clients/${encodeURIComponent(clientId)}/presence`, undefined, options);
+
+/** What the chat service received, in order: `[state, conversation, user, at]`. */
+const presenceChanges = () =>
+  bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.conversation_id, event.data.user_id, event.data.at]);
+
+/** Every item in the table but the account binding `givenConnectedAccount` made. */
+async function storedBeyondBinding(): Promise<string[]> {
+  const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
+  return Items.map((item) => `${item.pk} ${item.sk}`).filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT)#/.test(key));
+}
+
+async function expectNothingStoredOrQueued(): Promise<void> {
+  expect(bridge.bridge.queues.events.depth).toBe(0);
+  expect(bridge.bridge.queues.timers.depth).toBe(0);
+  expect(await storedBeyondBinding()).toEqual([]);
+}
+
+function expectContractError(response: TestResponse, status: number, code?: string) {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  expect(Object.keys(response.body)).toEqual(['error']);
+  expect(response.body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
+}
+
+describe('Kommo user presence (POST /widget/presence)', () => {
+  it('a heartbeat: 202, and the chat service hears presence.changed online once', async () => {
+    // Act
+    const response = await presence('online');
+    await bridge.advance(0);
+
+    // Assess
+    expect(response).toMatchObject({ status: 202, body: { ok: true } });
+    const events = bridge.sink.eventsOfType('presence.changed');
+    expect(events).toHaveLength(1);
+    expect(events[0]!.data).toEqual({
+      scope_id: bridge.scopeId,
+      account_id: bridge.accountId,
+      conversation_id: 'c-1',
+      user_id: '7001',
+      state: 'online',
+      at: iso(0),
+    });
+  });
+
+  it('10 heartbeats, every 30 s: still one presence.changed, and no offline while they continue', async () => {
+    // Act
+    for (let beat = 0; beat < 10; beat += 1) {
+      expect((await presence('online')).status).toBe(202);
+      await bridge.advance(30_000);
+    }
+
+    // Assess
+    expect(presenceChanges()).toEqual([['online', 'c-1', '7001', iso(0)]]);
+  });
+
+  it('90 s without a heartbeat: one presence.changed offline, at the end of the window', async () => {
+    // Prepare
+    await presence('online');
+    await bridge.advance(30_000);
+    await presence('online');
+
+    // Act
+    await bridge.advance(89_000);
+    const beforeTheEnd = presenceChanges().length;
+    await bridge.advance(2_000);
+    await bridge.advance(600_000);
+
+    // Assess
+    expect(beforeTheEnd).toBe(1);
+    expect(presenceChanges()).toEqual([
+      ['online', 'c-1', '7001', iso(0)],
+      ['offline', 'c-1', '7001', iso(120_000)],
+    ]);
+    expect(bridge.sink.duplicates).toBe(0);
+  });
+
+  it('an explicit offline: presence.changed offline at once, and the timer adds nothing later', async () => {
+    // Prepare
+    await presence('online');
+    await bridge.advance(10_000);
+
+    // Act
+    const response = await presence('offline');
+    await bridge.advance(0);
+    const atOnce = presenceChanges();
+    await bridge.advance(300_000);
+
+    // Assess
+    expect(response).toMatchObject({ status: 202, body: { ok: true } });
+    expect(atOnce).toEqual([
+      ['online', 'c-1', '7001', iso(0)],
+      ['offline', 'c-1', '7001', iso(10_000)],
+    ]);
+    expect(presenceChanges()).toEqual(atOnce);
+  });
+
+  it('an offline for a user who is not online changes nothing', async () => {
+    const response = await presence('offline');
+    await bridge.advance(0);
+
+    expect(response.status).toBe(202);
+    expect(presenceChanges()).toEqual([]);
+    await expectNothingStoredOrQueued();
+  });
+
+  it('back after silence: online again, each window announced once', async () => {
+    // Prepare
+    await presence('online');
+    await bridge.advance(200_000);
+
+    // Act
+    await presence('online');
+    await bridge.advance(0);
+
+    // Assess
+    expect(presenceChanges()).toEqual([
+      ['online', 'c-1', '7001', iso(0)],
+      ['offline', 'c-1', '7001', iso(90_000)],
+      ['online', 'c-1', '7001', iso(200_000)],
+    ]);
+  });
+
+  it('a window that ended before its timer ran: the next heartbeat reports its offline, then the new online, each once', async () => {
+    // Prepare: time passes without the queues delivering anything (the timer is late).
+    await presence('online');
+    await bridge.advance(0);
+    bridge.clock.advanceBy(100_000);
+
+    // Act
+    await presence('online');
+    await bridge.advance(0);
+    await bridge.advance(300_000);
+
+    // Assess
+    expect(presenceChanges()).toEqual([
+      ['online', 'c-1', '7001', iso(0)],
+      ['offline', 'c-1', '7001', iso(90_000)],
+      ['online', 'c-1', '7001', iso(100_000)],
+      ['offline', 'c-1', '7001', iso(190_000)],
+    ]);
+  });
+
+  it('20 concurrent heartbeats make one presence.changed', async () => {
+    const responses = await Promise.all(Array.from({ length: 20 }, () => presence('online')));
+    await bridge.advance(0);
+
+    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(202));
+    expect(presenceChanges()).toHaveLength(1);
+  });
+
+  it('keeps users and conversations apart', async () => {
+    // Act
+    await presence('online', 'c-1');
+    await presence('online', 'c-2');
+    await presence('online', 'c-1', { kommoUserId: 7002 });
+    await bridge.advance(5_000);
+    await presence('offline', 'c-2');
+    await bridge.advance(0);
+
+    // Assess
+    expect(presenceChanges()).toEqual([
+      ['online', 'c-1', '7001', iso(0)],
+      ['online', 'c-2', '7001', iso(0)],
+      ['online', 'c-1', '7002', iso(0)],
+      ['offline', 'c-2', '7001', iso(5_000)],
+    ]);
+  });
+
+  it('the chat service receives events signed and de-duplicable: one webhook-id per transition', async () => {
+    await presence('online');
+    await presence('offline');
+    await bridge.advance(0);
+
+    const ids = bridge.sink.eventsOfType('presence.changed').map((event) => event.id);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+    expect(bridge.sink.rejected).toEqual([]);
+  });
+});
+
+describe('Kommo user presence when a heartbeat fails half-way', () => {
+  type Deps = TestBridge['deps'];
+  const lost = new Error('the connection was lost');
+  /** The call is made, then its answer is lost: the caller sees an error, the effect happened. */
+  const answerLost = <A extends unknown[]>(call: (...args: A) => Promise<unknown>) => async (...args: A): Promise<never> => {
+    await call(...args);
+    throw lost;
+  };
+  const refused = async (): Promise<never> => {
+    throw lost;
+  };
+  const faults: [string, (deps: Deps) => Deps][] = [
+    ['the events queue refuses the online event', (deps) => ({ ...deps, queues: { ...deps.queues, events: { ...deps.queues.events, send: refused } } })],
+    ['the timers queue refuses the timer', (deps) => ({ ...deps, queues: { ...deps.queues, timers: { ...deps.queues.timers, send: refused } } })],
+    ['SQS loses its answer to the online event', (deps) => ({ ...deps, queues: { ...deps.queues, events: { ...deps.queues.events, send: answerLost(deps.queues.events.send.bind(deps.queues.events)) } } })],
+    ['DynamoDB loses its answer to the open', (deps) => ({ ...deps, kommoUserPresence: wrapStore(deps, { open: answerLost(deps.kommoUserPresence.open.bind(deps.kommoUserPresence)) }) })],
+    ['DynamoDB loses the marking as announced', (deps) => ({ ...deps, kommoUserPresence: wrapStore(deps, { markAnnounced: refused }) })],
+    ['DynamoDB loses its answer to the marking as announced', (deps) => ({ ...deps, kommoUserPresence: wrapStore(deps, { markAnnounced: answerLost(deps.kommoUserPresence.markAnnounced.bind(deps.kommoUserPresence)) }) })],
+  ];
+  function wrapStore(deps: Deps, replaced: Partial<Deps['kommoUserPresence']>): Deps['kommoUserPresence'] {
+    const store = deps.kommoUserPresence;
+    return {
+      extend: store.extend.bind(store),
+      open: store.open.bind(store),
+      markAnnounced: store.markAnnounced.bind(store),
+      read: store.read.bind(store),
+      close: store.close.bind(store),
+      ...replaced,
+    };
+  }
+
+  it.each(faults)('%s: the heartbeat fails, the next one 30 s later announces online once, and offline follows once', async (_, withFault) => {
+    // Prepare
+    const key = { scopeId: bridge.scopeId, accountId: bridge.accountId, conversationId: 'c-1', userId: '7001' };
+
+    // Act
+    const failed = await kommoUserHeartbeat(withFault(bridge.deps), key).catch((error: Error) => error);
+    await bridge.advance(30_000);
+    const next = await presence('online');
+    await bridge.advance(600_000);
+
+    // Assess
+    expect(failed).toBe(lost);
+    expect(next.status).toBe(202);
+    expect(presenceChanges()).toEqual([
+      ['online', 'c-1', '7001', iso(0)],
+      ['offline', 'c-1', '7001', iso(120_000)],
+    ]);
+  });
+});
+
+describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
+  it('emits conversation.read for the token\'s user, read up to now', async () => {
+    // Prepare
+    bridge.clock.advanceBy(42_000);
+
+    // Act
+    const response = await read('c-1');
+    await bridge.advance(0);
+
+    // Assess
+    expect(response).toMatchObject({ status: 202, body: { ok: true } });
+    expect(bridge.sink.eventsOfType('conversation.read').map((event) => event.data)).toEqual([
+      { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', user_id: '7001', read_at: iso(42_000) },
+    ]);
+  });
+
+  it('takes the conversation id from the path, %-decoded', async () => {
+    await read('chat/with space#1');
+    await bridge.advance(0);
+
+    expect(bridge.sink.eventsOfType('conversation.read')[0]!.data.conversation_id).toBe('chat/with space#1');
+  });
+});
+
+describe('client presence for the widget (GET /widget/clients/{client_id}/presence)', () => {
+  it('answers what the chat-side presence query answers', async () => {
+    // Prepare
+    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-7', state: 'online', ttl_seconds: 30 });
+    await bridge.advance(5_000);
+
+    // Act
+    const fromWidget = await clientPresence('u-7');
+    const fromChat = await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/u-7`);
+
+    // Assess
+    expect(fromWidget.status).toBe(200);
+    expect(fromWidget.body).toEqual(fromChat.body);
+    expect(fromWidget.body).toEqual({ client_id: 'u-7', online: true, last_seen_at: iso(0), expires_at: iso(30_000) });
+  });
+
+  it('a client never seen is offline', async () => {
+    const response = await clientPresence('u-unknown');
+
+    expect(response).toMatchObject({ status: 200, body: { client_id: 'u-unknown', online: false, last_seen_at: null, expires_at: null } });
+  });
+});
+
+const routes = [
+  ['POST /widget/presence', (options: WidgetRequestOptions) => presence('online', 'c-1', options)],
+  ['POST /widget/conversations/{conversation_id}/read', (options: WidgetRequestOptions) => read('c-1', options)],
+  ['GET /widget/clients/{client_id}/presence', (options: WidgetRequestOptions) => clientPresence('u-7', options)],
+] as const;
+
+describe('widget authentication', () => {
+  const badTokens: [string, WidgetRequestOptions, string][] = [
+    ['no X-Auth-Token', { token: null }, 'missing_token'],
+    ['a token signed with another secret', { secret: 'another-integration-secret-0123456789' }, 'invalid_token'],
+    ['an expired token', { ttlSeconds: -120 }, 'token_expired'],
+    ['a token for another integration', { claims: { aud: 'https://other.example.com' } }, 'invalid_token_audience'],
+    ['a token without user_id', { claims: { user_id: undefined } }, 'invalid_token_claims'],
+    ['garbage', { token: 'Bearer abc' }, 'invalid_token'],
+  ];
+
+  describe.each(routes)('%s', (_, call) => {
+    it.each(badTokens)('refuses %s with 401, and nothing is stored or queued', async (__, options, code) => {
+      // Act
+      const response = await call(options);
+
+      // Assess
+      expectContractError(response, 401, code);
+      await expectNothingStoredOrQueued();
+    });
+
+    it('refuses a valid token of an account no one connected with 403, and nothing is stored or queued', async () => {
+      const response = await call({ kommoAccountId: 31_000_999 });
+
+      expectContractError(response, 403, 'account_not_connected');
+      expect(response.body.error.message).toContain('/admin/connect');
+      await expectNothingStoredOrQueued();
+    });
+  });
+});
+
+describe('widget input', () => {
+  it.each([
+    ['an unknown state', { conversation_id: 'c-1', state: 'away' }, 'state'],
+    ['no state', { conversation_id: 'c-1' }, 'state'],
+    ['no conversation_id', { state: 'online' }, 'conversation_id'],
+    ['an empty conversation_id', { conversation_id: '', state: 'online' }, 'conversation_id'],
+    ['a conversation_id over 128 characters', { conversation_id: 'c'.repeat(129), state: 'online' }, 'conversation_id'],
+    ['a conversation_id that is a number', { conversation_id: 1, state: 'online' }, 'conversation_id'],
+    ['an unknown field', { conversation_id: 'c-1', state: 'online', ttl_seconds: 60 }, 'ttl_seconds'],
+    ['an array', [{ conversation_id: 'c-1', state: 'online' }], 'object'],
+  ])('POST /widget/presence refuses %s with a 400 naming it, storing and queuing nothing', async (_, body, named) => {
+    const response = await widgetRequest(bridge, 'POST', '/widget/presence', body);
+
+    expectContractError(response, 400);
+    expect(response.body.error.message).toContain(named);
+    await expectNothingStoredOrQueued();
+  });
+
+  it.each([
+    ['not JSON', '{"conversation_id":', 400, 'invalid_json'],
+    ['no body', '', 400, 'invalid_json'],
+    ['a body over 64 KiB', JSON.stringify({ conversation_id: 'c-1', state: 'online', pad: 'x'.repeat(70_000) }), 413, 'body_too_large'],
+  ])('POST /widget/presence refuses %s', async (_, raw, status, code) => {
+    const response = await widgetRequest(bridge, 'POST', '/widget/presence', undefined, { rawBody: raw, headers: { 'content-type': 'application/json' } });
+
+    expectContractError(response, status, code);
+    await expectNothingStoredOrQueued();
+  });
+
+  it.each([
+    ['read', () => read('c'.repeat(129)), 'conversation_id'],
+    ['client presence', () => clientPresence('u'.repeat(129)), 'client_id'],
+  ])('%s refuses a path id over 128 characters with a 400 naming it', async (_, call, named) => {
+    const response = await call();
+
+    expectContractError(response, 400);
+    expect(response.body.error.message).toContain(named);
+    await expectNothingStoredOrQueued();
+  });
+
+  it('a wrong method on a widget route is a 405', async () => {
+    const response = await widgetRequest(bridge, 'GET', '/widget/presence');
+
+    expectContractError(response, 405, 'method_not_allowed');
+  });
+});
+
+describe('CORS', () => {
+  const corsHeaders = (response: TestResponse) =>
+    Object.fromEntries(Object.entries(response.headers).filter(([name]) => name.startsWith('access-control-') || name === 'vary'));
+
+  it.each(['https://testaccount.kommo.com', 'https://shop.amocrm.ru', 'https://shop.amocrm.com'])(
+    'echoes the Kommo account origin %s on answers',
+    async (origin) => {
+      const response = await presence('online', 'c-1', { origin });
+
+      expect(response.status).toBe(202);
+      expect(corsHeaders(response)).toEqual({ 'access-control-allow-origin': origin, vary: 'Origin' });
+    },
+  );
+
+  it.each([
+    ['401', { token: null }, 401],
+    ['403', { kommoAccountId: 31_000_999 }, 403],
+    ['400', { rawBody: '[]' }, 400],
+  ] as const)('echoes it on %s error answers too, so the widget can read them', async (_, options, status) => {
+    const response = await presence('online', 'c-1', options);
+
+    expect(response.status).toBe(status);
+    expect(corsHeaders(response)).toEqual({ 'access-control-allow-origin': TEST_KOMMO_ORIGIN, vary: 'Origin' });
+  });
+
+  it.each([
+    ['another site', 'https://evil.example'],
+    ['a look-alike', 'https://testaccount.kommo.com.evil.example'],
+    ['plain http', 'http://testaccount.kommo.com'],
+    ['no Origin (a server, not a browser)', null],
+  ])('gives %s no CORS header (the token still decides the answer)', async (_, origin) => {
+    const response = await presence('online', 'c-1', { origin });
+
+    expect(response.status).toBe(202);
+    expect(corsHeaders(response)).toEqual({});
+  });
+
+  it.each(['/widget/presence', '/widget/clients/u-7/presence', '/widget/conversations/c-1/read'])(
+    'answers the preflight of %s for a Kommo account origin, without a token',
+    async (path) => {
+      const response = await widgetRequest(bridge, 'OPTIONS', path, undefined, {
+        token: null,
+        headers: { 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-auth-token,content-type' },
+      });
+
+      expect(response.status).toBe(204);
+      expect(corsHeaders(response)).toEqual({
+        'access-control-allow-origin': TEST_KOMMO_ORIGIN,
+        vary: 'Origin',
+        'access-control-allow-methods': 'GET, POST',
+        'access-control-allow-headers': 'X-Auth-Token, Content-Type',
+        'access-control-max-age': '600',
+      });
+      await expectNothingStoredOrQueued();
+    },
+  );
+
+  it.each([
+    ['another site', 'https://evil.example'],
+    ['no Origin', null],
+  ])('refuses the preflight from %s with a 403 and no CORS header', async (_, origin) => {
+    const response = await widgetRequest(bridge, 'OPTIONS', '/widget/presence', undefined, { token: null, origin });
+
+    expectContractError(response, 403, 'origin_not_allowed');
+    expect(corsHeaders(response)).toEqual({});
+  });
+
+  it('other routes have no CORS, even for a Kommo account origin', async () => {
+    const chat = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-7', state: 'online' }, { headers: { origin: TEST_KOMMO_ORIGIN } });
+    const preflight = await bridge.send('OPTIONS', `/chat/${bridge.scopeId}/presence`, { origin: TEST_KOMMO_ORIGIN }, Buffer.alloc(0));
+
+    expect(chat.status).toBe(202);
+    expect(corsHeaders(chat)).toEqual({});
+    expect(preflight.status).toBe(405);
+    expect(corsHeaders(preflight)).toEqual({});
+  });
+});
+
+describe('a bridge without the widget settings', () => {
+  it('answers the widget routes 503 naming the missing setting, while the chat routes work', async () => {
+    // Prepare
+    const unconfigured = await givenBridge({ KOMMO_CLIENT_SECRET: '' });
+    try {
+      // Act
+      const widget = await widgetRequest(unconfigured, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' }, { secret: 'any-secret-at-all-0123456789' });
+      const chat = await unconfigured.chat('POST', `/chat/${unconfigured.scopeId}/presence`, { client_id: 'u-7', state: 'online' });
+
+      // Assess
+      expect(widget).toMatchObject({ status: 503, body: { error: { code: 'not_configured', message: 'Configuration error: KOMMO_CLIENT_SECRET is required for the /widget/... routes' } } });
+      expect(chat.status).toBe(202);
+    } finally {
+      await unconfigured.close();
+    }
+  });
+});

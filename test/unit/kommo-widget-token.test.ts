@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { generateKeyPair, SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { BridgeError } from '../../functions/core/domain/errors';
+import { kommoWidgetTokenRules, verifyKommoWidgetToken } from '../../functions/core/domain/kommo-widget-token';
+import { signKommoWidgetToken } from '../../local/kommo-widget-token';
+import { TEST_START } from '../support/manual-clock';
+
+const clientSecret = randomBytes(32).toString('base64url');
+const redirectUri = 'https://bridge.example.com/kommo/oauth';
+const rules = kommoWidgetTokenRules(clientSecret, redirectUri);
+const nowSeconds = TEST_START / 1000;
+
+/** A token as Kommo makes it at TEST_START, with one thing changed. */
+const kommoToken = (change: { secret?: string; claims?: Record<string, unknown> } = {}) =>
+  signKommoWidgetToken({
+    clientSecret: change.secret ?? clientSecret,
+    redirectUri,
+    kommoAccountId: 31_000_001,
+    kommoUserId: 7001,
+    subdomain: 'testaccount',
+    nowMs: TEST_START,
+    claims: change.claims,
+  });
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const validClaims = { aud: 'https://bridge.example.com', exp: nowSeconds + 1800, nbf: nowSeconds, account_id: 31_000_001, user_id: 7001 };
+
+async function refusal(token: string | Promise<string> | undefined): Promise<BridgeError> {
+  try {
+    await verifyKommoWidgetToken(await token, rules, TEST_START);
+  } catch (error) {
+    if (error instanceof BridgeError) return error;
+    throw error;
+  }
+  throw new Error('expected the token to be refused');
+}
+
+describe('Kommo widget one-time tokens', () => {
+  it('accepts a token as Kommo makes it and names its account and user', async () => {
+    // Act
+    const identity = await verifyKommoWidgetToken(await kommoToken(), rules, TEST_START);
+
+    // Assess
+    expect(identity).toEqual({ kommoAccountId: 31_000_001, kommoUserId: 7001 });
+  });
+
+  it('takes aud from the origin of the redirect URI, default port left out', () => {
+    expect(kommoWidgetTokenRules(clientSecret, 'https://bridge.example.com:443/oauth/kommo?x=1').audience).toBe('https://bridge.example.com');
+    expect(kommoWidgetTokenRules(clientSecret, 'http://127.0.0.1:3000/oauth').audience).toBe('http://127.0.0.1:3000');
+  });
+
+  it.each([
+    ['expired 59 s ago', { exp: nowSeconds - 59 }],
+    ['valid from 59 s ahead', { nbf: nowSeconds + 59 }],
+    ['issued 59 s ahead', { iat: nowSeconds + 59 }],
+    ['an aud list that holds the origin', { aud: ['https://other.example.com', 'https://bridge.example.com'] }],
+  ])('accepts a token %s (within the 60 s leeway)', async (_, claims) => {
+    const identity = await verifyKommoWidgetToken(await kommoToken({ claims }), rules, TEST_START);
+
+    expect(identity.kommoAccountId).toBe(31_000_001);
+  });
+
+  it.each([
+    ['no token', () => undefined, 'missing_token'],
+    ['an empty token', () => '', 'missing_token'],
+    ['a token signed with another secret', () => kommoToken({ secret: randomBytes(32).toString('base64url') }), 'invalid_token'],
+    ['a token that is not a JWT', () => 'not-a-jwt', 'invalid_token'],
+    ['a token whose signature was cut off', async () => (await kommoToken()).split('.').slice(0, 2).join('.') + '.', 'invalid_token'],
+    ['a token whose payload was changed after signing', async () => {
+      const [header, , signature] = (await kommoToken()).split('.');
+      return `${header}.${base64url({ ...validClaims, account_id: 31_000_002 })}.${signature}`;
+    }, 'invalid_token'],
+    ['alg none', () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(validClaims)}.`, 'invalid_token'],
+    ['alg RS256', async () => {
+      const { privateKey } = await generateKeyPair('RS256');
+      return new SignJWT(validClaims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
+    }, 'invalid_token'],
+    ['alg HS512 with the right secret', () => new SignJWT(validClaims).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(clientSecret)), 'invalid_token'],
+    ['aud of another integration', () => kommoToken({ claims: { aud: 'https://other.example.com' } }), 'invalid_token_audience'],
+    ['aud with the path of the redirect URI', () => kommoToken({ claims: { aud: redirectUri } }), 'invalid_token_audience'],
+    ['no aud', () => kommoToken({ claims: { aud: undefined } }), 'invalid_token_audience'],
+    ['expired 61 s ago (beyond the leeway)', () => kommoToken({ claims: { exp: nowSeconds - 61 } }), 'token_expired'],
+    ['valid from 61 s ahead (beyond the leeway)', () => kommoToken({ claims: { nbf: nowSeconds + 61 } }), 'token_not_yet_valid'],
+    ['no exp', () => kommoToken({ claims: { exp: undefined } }), 'invalid_token_claims'],
+    ['exp that is not a number', () => kommoToken({ claims: { exp: String(nowSeconds + 1800) } }), 'invalid_token_claims'],
+    ['no account_id', () => kommoToken({ claims: { account_id: undefined } }), 'invalid_token_claims'],
+    ['no user_id', () => kommoToken({ claims: { user_id: undefined } }), 'invalid_token_claims'],
+    ['account_id as a string', () => kommoToken({ claims: { account_id: '31000001' } }), 'invalid_token_claims'],
+    ['user_id that is not a whole number', () => kommoToken({ claims: { user_id: 70.5 } }), 'invalid_token_claims'],
+    ['account_id 0', () => kommoToken({ claims: { account_id: 0 } }), 'invalid_token_claims'],
+  ])('refuses %s with a 401 naming the rule', async (_, token, code) => {
+    // Act
+    const error = await refusal(token());
+
+    // Assess
+    expect(error).toMatchObject({ kind: 'unauthenticated', code });
+    expect(error.message).toContain('X-Auth-Token');
+    expect(error.message).not.toContain(clientSecret);
+  });
+});
