@@ -113,13 +113,18 @@ export class LocalBridge {
     return result;
   }
 
-  /** Delivers every queue message that is visible now, and what those deliveries queue in turn, until none is left. */
-  async settle(maxRounds = 10_000): Promise<void> {
-    for (let round = 0; round < maxRounds; round += 1) {
+  /**
+   * Delivers every queue message that is visible now, and what those deliveries queue in turn, until
+   * none is left. One batch per queue in turn, as separate consumers would, so a burst on one queue
+   * does not hold the others back; stops early once the bridge is stopping.
+   */
+  async settle(maxRounds = 1_000_000): Promise<void> {
+    for (let round = 0; round < maxRounds && !this.stopped; round += 1) {
       let delivered = 0;
-      for (const queue of Object.values(this.queues)) delivered += await queue.pump();
+      for (const queue of Object.values(this.queues)) delivered += await queue.pump(1);
       if (delivered === 0) return;
     }
+    if (this.stopped) return;
     throw new Error('queues did not settle: a message keeps producing messages');
   }
 

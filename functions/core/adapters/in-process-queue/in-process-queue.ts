@@ -91,15 +91,16 @@ export class InProcessQueue<T> implements WorkQueue<T> {
   }
 
   /**
-   * Delivers every message visible now, in batches, and applies the consumer's answer.
-   * Returns how many messages were handed to the consumer.
+   * Delivers the messages visible now, in batches (at most `maxBatches`), and applies the consumer's
+   * answer. Returns how many messages were handed to the consumer.
    */
-  async pump(): Promise<number> {
+  async pump(maxBatches = Number.POSITIVE_INFINITY): Promise<number> {
     if (!this.consumer) return 0;
     const now = this.options.clock.now();
     const visible = this.messages.filter((message) => message.visibleAt <= now);
     let delivered = 0;
-    for (let start = 0; start < visible.length; start += this.options.batchSize) {
+    let batches = 0;
+    for (let start = 0; start < visible.length && batches < maxBatches; start += this.options.batchSize) {
       const batch: StoredMessage[] = [];
       for (const message of visible.slice(start, start + this.options.batchSize)) {
         if (message.receiveCount >= this.options.maxReceiveCount) {
@@ -111,6 +112,7 @@ export class InProcessQueue<T> implements WorkQueue<T> {
         batch.push(message);
       }
       if (batch.length === 0) continue;
+      batches += 1;
       delivered += batch.length;
       await this.deliver(batch);
     }
