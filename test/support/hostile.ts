@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { inject } from 'vitest';
 import { expect } from 'vitest';
-import { createBridgeTable } from '../../functions/core/adapters/dynamodb/table';
-import { CountingMetrics, RecordingLog } from '../../functions/core/adapters/telemetry/in-memory';
-import { signKommoHook } from '../../functions/core/domain/amojo-signature';
-import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
-import { loadConfig, type BridgeConfig } from '../../functions/core/config';
+import { RecordingLog } from '../../functions/core/adapters/telemetry/in-memory';
+import type { BridgeConfig } from '../../functions/core/config';
 import { queues as queueSpecs, type QueueName } from '../../functions/manifest';
-import { localDynamoClient } from '../../local/dynamodb-local';
-import { LocalBridge } from '../../local/local-bridge';
-import { ChatServiceSink } from '../../local/sandbox/chat-service-sink';
-import { KommoSandbox } from '../../local/sandbox/kommo-sandbox';
-import { ManualClock, TEST_START } from './manual-clock';
-import { testSecrets, type ChatRequestOptions, type TestBridge, type TestResponse } from './test-bridge';
+import { givenBridge, type TestBridge, type TestResponse } from './test-bridge';
 
 /**
  * Support for the hostile-input and failure suite (test/hostile): what a request left behind, the
@@ -37,107 +28,12 @@ export interface BridgeOptions {
   quiet?: boolean;
 }
 
-/**
- * The same bridge as `givenBridge()` (test/support/test-bridge.ts), with a choice of DynamoDB client
- * and log. The table is created without TTL deletion, since the bridge runs on a manual clock.
- */
-export async function givenBridgeWith(options: BridgeOptions = {}): Promise<TestBridge> {
-  const clock = new ManualClock(TEST_START);
-  const secrets = testSecrets();
-  const channelId = 'c0ffee00-0000-4000-8000-000000000001';
-  const accountId = '52e591f7-c98f-4255-8495-827210138c81';
-  const scopeId = `${channelId}_${accountId}`;
-  const kommo = new KommoSandbox({ channelId, channelSecret: secrets.channelSecret, clock });
-  const sink = new ChatServiceSink({ secret: secrets.chatServiceSecret, clock });
-  const [kommoUrl, sinkUrl] = await Promise.all([kommo.start(), sink.start()]);
-  const config = loadConfig({
-    KOMMO_CHANNEL_ID: channelId,
-    KOMMO_CHANNEL_SECRET: secrets.channelSecret,
-    KOMMO_API_URL: kommoUrl,
-    CHAT_SERVICE_URL: sinkUrl,
-    CHAT_SERVICE_SECRET: secrets.chatServiceSecret,
-    ...options.settings,
+/** `givenBridge()` with a choice of DynamoDB client and log; the widget and admin settings stay on. */
+export function givenBridgeWith(options: BridgeOptions = {}): Promise<TestBridge> {
+  return givenBridge(options.settings, {
+    ...(options.dynamo ? { dynamo: options.dynamo } : {}),
+    ...(options.quiet ? { log: new DiscardingLog({ level: 'silent' }) } : {}),
   });
-  const ownsClient = options.dynamo === undefined;
-  const dynamo = options.dynamo ?? localDynamoClient(inject('dynamoEndpoint'));
-  const tableName = `bridge-${randomUUID()}`;
-  await createBridgeTable(dynamo, tableName, { ttl: false });
-  const metrics = new CountingMetrics();
-  const log = options.quiet ? new DiscardingLog({ level: 'silent' }) : new RecordingLog({ level: 'silent' });
-  let ids = 0;
-  const bridge = new LocalBridge({
-    config,
-    clock,
-    dynamo,
-    tableName,
-    log,
-    metrics,
-    scheduling: 'manual',
-    random: () => 0.5,
-    newId: () => `test${String((ids += 1)).padStart(6, '0')}`,
-  });
-  const verifier = new StandardWebhookVerifier(secrets.chatServiceSecret);
-  let webhookIds = 0;
-
-  async function send(method: string, url: string, headers: Record<string, string>, body: Buffer): Promise<TestResponse> {
-    const result = await bridge.invoke({ method, url, headers, body });
-    return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined, headers: result.headers ?? {} };
-  }
-
-  return {
-    bridge,
-    deps: bridge.deps,
-    clock,
-    kommo,
-    sink,
-    metrics,
-    log,
-    config,
-    secrets,
-    channelId,
-    accountId,
-    scopeId,
-    dynamo,
-    tableName,
-    async chat(method: 'GET' | 'POST', path: string, body?: unknown, options: ChatRequestOptions = {}): Promise<TestResponse> {
-      const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(body === undefined ? '' : JSON.stringify(body));
-      const webhookId = options.webhookId ?? `msg_${(webhookIds += 1)}`;
-      const timestamp = options.timestampSeconds ?? Math.floor(clock.now() / 1000);
-      const signer = options.secret ? new StandardWebhookVerifier(options.secret) : verifier;
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        'webhook-id': webhookId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signer.sign(webhookId, timestamp, raw.toString('utf8')),
-        ...options.headers,
-      };
-      return send(method, path, headers, raw);
-    },
-    async kommoHook(body: unknown, options: { signature?: string | null; scope?: string; rawBody?: string | Buffer } = {}): Promise<TestResponse> {
-      const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(JSON.stringify(body));
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      const signature = options.signature === undefined ? signKommoHook(raw, secrets.channelSecret) : options.signature;
-      if (signature !== null) headers['x-signature'] = signature;
-      return send('POST', `/kommo/${options.scope ?? scopeId}`, headers, raw);
-    },
-    send,
-    async advance(ms: number): Promise<void> {
-      const target = clock.now() + ms;
-      for (;;) {
-        await bridge.settle();
-        const next = bridge.nextDueAt();
-        if (next === undefined || next > target) break;
-        clock.set(Math.max(next, clock.now()));
-      }
-      clock.set(target);
-      await bridge.settle();
-    },
-    async close(): Promise<void> {
-      await bridge.stop();
-      await Promise.all([kommo.close(), sink.close()]);
-      if (ownsClient) dynamo.destroy();
-    },
-  };
 }
 
 /** CONTRACT.md: every error is `{"error": {"code", "message"}}` with a 4xx status, and nothing else. */

@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createBridgeTable } from '../../functions/core/adapters/dynamodb/table';
@@ -45,7 +46,11 @@ export const TEST_REDIRECT_URI = 'https://bridge.example.com/kommo/oauth';
  * Given: the whole bridge in-process (real handlers, DynamoDB Local, in-process queues), a Kommo
  * sandbox and a chat-service sink that verify signatures like the real parties, and a manual clock.
  */
-export async function givenBridge(settings: Partial<Record<keyof BridgeConfig, string>> = {}) {
+export async function givenBridge(
+  settings: Partial<Record<keyof BridgeConfig, string>> = {},
+  /** Another DynamoDB client (a DynamoDB Local of the test's own), and another log (a quiet one for load). */
+  options: { dynamo?: DynamoDBClient; log?: RecordingLog } = {},
+) {
   const clock = new ManualClock(TEST_START);
   const secrets = testSecrets();
   const channelId = 'c0ffee00-0000-4000-8000-000000000001';
@@ -65,12 +70,13 @@ export async function givenBridge(settings: Partial<Record<keyof BridgeConfig, s
     ADMIN_TOKEN: secrets.adminToken,
     ...settings,
   });
-  const dynamo = localDynamoClient(inject('dynamoEndpoint'));
+  const ownsClient = options.dynamo === undefined;
+  const dynamo = options.dynamo ?? localDynamoClient(inject('dynamoEndpoint'));
   const tableName = `bridge-${randomUUID()}`;
   // No TTL deletion: DynamoDB Local would reap by the wall clock, and this bridge runs on a manual one.
   await createBridgeTable(dynamo, tableName, { ttl: false });
   const metrics = new CountingMetrics();
-  const log = new RecordingLog({ level: 'silent' });
+  const log = options.log ?? new RecordingLog({ level: 'silent' });
   let ids = 0;
   const bridge = new LocalBridge({
     config,
@@ -152,7 +158,7 @@ export async function givenBridge(settings: Partial<Record<keyof BridgeConfig, s
     async close(): Promise<void> {
       await bridge.stop();
       await Promise.all([kommo.close(), sink.close()]);
-      dynamo.destroy();
+      if (ownsClient) dynamo.destroy();
     },
   };
 }
