@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signKommoHook } from '../../functions/core/domain/amojo-signature';
-import { givenBridge, typingHook, type TestBridge } from '../support/test-bridge';
+import { givenBridge, messageHook, typingHook, type TestBridge } from '../support/test-bridge';
 
 let bridge: TestBridge;
 beforeEach(async () => {
@@ -10,18 +10,6 @@ afterEach(async () => {
   await bridge.close();
 });
 
-const messageHook = (accountId: string) => ({
-  account_id: accountId,
-  time: 1639572261,
-  message: {
-    receiver: { id: 'r-1', client_id: 'u-7' },
-    sender: { id: 'kommo-user-1' },
-    conversation: { id: 'kommo-chat-1', client_id: 'c-1' },
-    timestamp: 1639572260,
-    msec_timestamp: 1639572260980,
-    message: { id: 'msg-1', type: 'text', text: 'Hello' },
-  },
-});
 
 describe('POST /kommo/{scope_id}', () => {
   it('accepts a signed hook with 200 and queues it before any other party is called', async () => {

@@ -10,7 +10,7 @@ import { ForwardTarget } from '../support/forward-target';
 import { DynamoFaults, expectErrorBody, givenBridgeWith, type FaultMode } from '../support/hostile';
 import { propertyRuns } from '../support/hostile-arbitraries';
 import { TEST_START } from '../support/manual-clock';
-import { givenBridge, typingHook, type TestBridge, type TestResponse } from '../support/test-bridge';
+import { givenBridge, messageHook, typingHook, type TestBridge, type TestResponse } from '../support/test-bridge';
 
 /**
  * The other parties fail and the bridge holds: DynamoDB gone (the process stopped, or one call lost),
@@ -18,17 +18,6 @@ import { givenBridge, typingHook, type TestBridge, type TestResponse } from '../
  * and leave no partial state; nothing accepted is lost; everything recovers.
  */
 
-const messageHook = (accountId: string, id = 'msg-1') => ({
-  account_id: accountId,
-  time: 1_795_000_000,
-  message: {
-    receiver: { id: 'r-1', client_id: 'u-7' },
-    sender: { id: 'kommo-user-1' },
-    conversation: { id: 'kommo-chat-1', client_id: 'c-1' },
-    timestamp: 1_795_000_000,
-    message: { id, type: 'text', text: 'Hello' },
-  },
-});
 
 /** A 5xx of the contract: JSON, the generic message, nothing of the cause. */
 function expectOpaque5xx(response: TestResponse): void {

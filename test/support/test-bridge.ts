@@ -261,3 +261,19 @@ export async function givenConnectedAccount(bridge: TestBridge, kommoAccountId =
   if (response.status !== 200) throw new Error(`admin connect failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response;
 }
+
+/** An outgoing-message hook (v2) as Kommo sends it (shared/kommo-chat-api.md): one the bridge forwards, never consumes. */
+export function messageHook(accountId: string, messageId = 'msg-1') {
+  return {
+    account_id: accountId,
+    time: 1639572261,
+    message: {
+      receiver: { id: 'r-1', client_id: 'u-7' },
+      sender: { id: 'kommo-user-1' },
+      conversation: { id: 'kommo-chat-1', client_id: 'c-1' },
+      timestamp: 1639572260,
+      msec_timestamp: 1639572260980,
+      message: { id: messageId, type: 'text', text: 'Hello' },
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { KOMMO_USER_WINDOW_RETENTION_MS } from '../../domain/kommo-user-presence';
 import type { KommoUserPresenceKey, KommoUserPresenceStore, KommoUserWindow, StoredKommoUserWindow } from '../../ports/kommo-user-presence-store';
-import { epochSeconds, isConditionFailure, partitionKey, type TableRef } from './table';
+import { epochSeconds, isConditionFailure, partitionKey, type TableRef, writeIf } from './table';
 
 /**
  * The scope and the numeric user id hold no `#`, so the conversation id (which may) goes last and
@@ -27,23 +27,18 @@ export class DynamoKommoUserPresenceStore implements KommoUserPresenceStore {
   constructor(private readonly table: TableRef) {}
 
   async extend(key: KommoUserPresenceKey, nowMs: number, onlineUntilMs: number): Promise<boolean> {
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { pk: pk(key), sk: WINDOW },
-          UpdateExpression: 'SET onlineUntilMs = :until, lastSeenAtMs = :now, expiresAt = :exp',
-          // Only an open window is extended: one that ended (even if its timer has not run) is a
-          // transition, and one not announced yet is the transition of a heartbeat that failed half-way.
-          ConditionExpression: 'onlineUntilMs > :now AND announced = :yes',
-          ExpressionAttributeValues: { ':until': onlineUntilMs, ':now': nowMs, ':exp': keepUntil(onlineUntilMs), ':yes': true },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: pk(key), sk: WINDOW },
+        UpdateExpression: 'SET onlineUntilMs = :until, lastSeenAtMs = :now, expiresAt = :exp',
+        // Only an open window is extended: one that ended (even if its timer has not run) is a
+        // transition, and one not announced yet is the transition of a heartbeat that failed half-way.
+        ConditionExpression: 'onlineUntilMs > :now AND announced = :yes',
+        ExpressionAttributeValues: { ':until': onlineUntilMs, ':now': nowMs, ':exp': keepUntil(onlineUntilMs), ':yes': true },
+      }),
+    );
   }
 
   async open(key: KommoUserPresenceKey, window: KommoUserWindow, nowMs: number): Promise<{ opened: false } | { opened: true; lapsed?: KommoUserWindow }> {
@@ -68,20 +63,17 @@ export class DynamoKommoUserPresenceStore implements KommoUserPresenceStore {
   }
 
   async markAnnounced(key: KommoUserPresenceKey, windowId: string): Promise<void> {
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { pk: pk(key), sk: WINDOW },
-          UpdateExpression: 'SET announced = :yes',
-          ConditionExpression: 'windowId = :window',
-          ExpressionAttributeValues: { ':yes': true, ':window': windowId },
-        }),
-      );
-    } catch (error) {
-      // The window already ended and went (an offline, or its timer): there is nothing left to mark.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // Not written when the window already ended and went (an offline, or its timer): nothing left to mark.
+    await writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: pk(key), sk: WINDOW },
+        UpdateExpression: 'SET announced = :yes',
+        ConditionExpression: 'windowId = :window',
+        ExpressionAttributeValues: { ':yes': true, ':window': windowId },
+      }),
+    );
   }
 
   async read(key: KommoUserPresenceKey): Promise<StoredKommoUserWindow | undefined> {
@@ -92,19 +84,14 @@ export class DynamoKommoUserPresenceStore implements KommoUserPresenceStore {
   }
 
   async close(key: KommoUserPresenceKey, windowId: string): Promise<boolean> {
-    try {
-      await this.table.doc.send(
-        new DeleteCommand({
-          TableName: this.table.tableName,
-          Key: { pk: pk(key), sk: WINDOW },
-          ConditionExpression: 'windowId = :window',
-          ExpressionAttributeValues: { ':window': windowId },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return writeIf(
+      this.table,
+      new DeleteCommand({
+        TableName: this.table.tableName,
+        Key: { pk: pk(key), sk: WINDOW },
+        ConditionExpression: 'windowId = :window',
+        ExpressionAttributeValues: { ':window': windowId },
+      }),
+    );
   }
 }

@@ -2,7 +2,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { LAST_SEEN_RETENTION_MS, type PresenceRecord } from '../../domain/presence-window';
 import type { PresenceKey, PresenceStore, PresenceTransition } from '../../ports/presence-store';
-import { epochSeconds, isConditionFailure, partitionKey, type TableRef } from './table';
+import { epochSeconds, isConditionFailure, partitionKey, type TableRef, writeIf } from './table';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -67,38 +67,30 @@ export class DynamoPresenceStore implements PresenceStore {
   }
 
   async markTimerArmed(key: PresenceKey, timerId: string): Promise<void> {
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { pk: pk(key), sk: WINDOW },
-          UpdateExpression: 'SET timerId = :id',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':id': timerId },
-        }),
-      );
-    } catch (error) {
-      // The window closed meanwhile: its timer has nothing left to do.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // Not written when the window closed meanwhile: its timer has nothing left to do.
+    await writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: pk(key), sk: WINDOW },
+        UpdateExpression: 'SET timerId = :id',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':id': timerId },
+      }),
+    );
   }
 
   async passTimerOn(key: PresenceKey, fromTimerId: string, toTimerId: string): Promise<boolean> {
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { pk: pk(key), sk: WINDOW },
-          UpdateExpression: 'SET timerId = :to',
-          ConditionExpression: 'timerId = :from',
-          ExpressionAttributeValues: { ':from': fromTimerId, ':to': toTimerId },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: pk(key), sk: WINDOW },
+        UpdateExpression: 'SET timerId = :to',
+        ConditionExpression: 'timerId = :from',
+        ExpressionAttributeValues: { ':from': fromTimerId, ':to': toTimerId },
+      }),
+    );
   }
 
   async closeNow(key: PresenceKey, nowMs: number): Promise<PresenceTransition | undefined> {

@@ -11,7 +11,7 @@ import {
   type StatusUpdate,
 } from '../../domain/delivery-status';
 import type { ApplyOutcome, LeaseOutcome, StatusKey, StatusStore } from '../../ports/status-store';
-import { epochSeconds, isConditionFailure, isLive, partitionKey, type TableRef } from './table';
+import { epochSeconds, isConditionFailure, isLive, partitionKey, type TableRef, writeIf } from './table';
 
 /**
  * One item per message: `STATUS#<scope>#<msgid>` / `MESSAGE`. Scope ids never contain `#`, so the key
@@ -77,7 +77,8 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   async setSyncRequestedAt(key: StatusKey, expectedMs: number, nextMs: number): Promise<boolean> {
-    return this.conditionally(
+    return writeIf(
+      this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: itemKey(key),
@@ -114,7 +115,8 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   async recordFailedAttempt(key: StatusKey, owner: string, seq: number, failure: { attempts: number; lastError: string }): Promise<boolean> {
-    return this.conditionally(
+    return writeIf(
+      this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: itemKey(key),
@@ -127,7 +129,8 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   async postpone(key: StatusKey, owner: string, seq: number, nextAttemptAtMs: number): Promise<boolean> {
-    return this.conditionally(
+    return writeIf(
+      this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: itemKey(key),
@@ -172,7 +175,8 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   async releaseLease(key: StatusKey, owner: string): Promise<void> {
-    await this.conditionally(
+    await writeIf(
+      this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: itemKey(key),
@@ -273,7 +277,8 @@ export class DynamoStatusStore implements StatusStore {
     const item = await this.readItem(key);
     if (!item || !isLive(item as { expiresAt?: number }, nowMs)) return false;
     const seq = (item.history as StoredEntry[]).length;
-    return this.conditionally(
+    return writeIf(
+      this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: itemKey(key),
@@ -286,16 +291,6 @@ export class DynamoStatusStore implements StatusStore {
         ExpressionAttributeValues: { ':seq': seq, ':previous': seq - 1, ':zero': 0, ':refused': 'refused', ':deadLettered': 'dead-lettered', ':now': nowMs },
       }),
     );
-  }
-
-  private async conditionally(command: UpdateCommand): Promise<boolean> {
-    try {
-      await this.table.doc.send(command);
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
   }
 }
 

@@ -6,7 +6,7 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, type DeleteCommand, type PutCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * The single table. Every item has a string `pk` and `sk`; items that expire carry `expiresAt`
@@ -51,6 +51,18 @@ export interface CreateTableOptions {
    * tests that run on a manual clock turn it off: their item times are not wall-clock times.
    */
   ttl?: boolean;
+}
+
+/** Sends a conditional write; false when its condition decided against it (another writer got there first). */
+export async function writeIf(table: TableRef, command: UpdateCommand | PutCommand | DeleteCommand): Promise<boolean> {
+  try {
+    // One call for the three command types: `send` is overloaded per command, not over their union.
+    await table.doc.send(command as UpdateCommand);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 /** Creates the table (idempotent) with the keys and TTL the CDK stack declares. */

@@ -6,7 +6,7 @@ import type {
   ManagerTypingKey,
   ManagerTypingStore,
 } from '../../ports/typing-store';
-import { epochSeconds, isConditionFailure, partitionKey, type TableRef } from './table';
+import { epochSeconds, isConditionFailure, partitionKey, type TableRef, writeIf } from './table';
 
 /** Typing items outlive their window by an hour, only so that TTL cleans them up; reads use the times inside. */
 const KEEP_AFTER_MS = 60 * 60 * 1000;
@@ -45,55 +45,44 @@ export class DynamoClientTypingStore implements ClientTypingStore {
       if (current?.claimedBy?.S === requestId) return { claimed: true };
     }
     // A Kommo call already covers now: only extend how long typing lasts (never shorten it).
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: clientKey(key),
-          UpdateExpression: 'SET activeUntilMs = :until, expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(activeUntilMs) OR activeUntilMs < :until',
-          ExpressionAttributeValues: { ':until': window.activeUntilMs, ':exp': epochSeconds(window.activeUntilMs + KEEP_AFTER_MS) },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: clientKey(key),
+        UpdateExpression: 'SET activeUntilMs = :until, expiresAt = :exp',
+        ConditionExpression: 'attribute_not_exists(activeUntilMs) OR activeUntilMs < :until',
+        ExpressionAttributeValues: { ':until': window.activeUntilMs, ':exp': epochSeconds(window.activeUntilMs + KEEP_AFTER_MS) },
+      }),
+    );
     return { claimed: false };
   }
 
   async stop(key: ClientTypingKey, nowMs: number): Promise<void> {
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: clientKey(key),
-          UpdateExpression: 'SET activeUntilMs = :now',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':now': nowMs },
-        }),
-      );
-    } catch (error) {
-      // Nothing to stop.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // No item: nothing was typing, so there is nothing to stop.
+    await writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: clientKey(key),
+        UpdateExpression: 'SET activeUntilMs = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': nowMs },
+      }),
+    );
   }
 
   async claimRefresh(key: ClientTypingKey, nowMs: number, nextCallAtMs: number): Promise<boolean> {
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: clientKey(key),
-          UpdateExpression: 'SET nextCallAtMs = :next',
-          ConditionExpression: 'activeUntilMs > :now AND nextCallAtMs <= :now',
-          ExpressionAttributeValues: { ':now': nowMs, ':next': nextCallAtMs },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: clientKey(key),
+        UpdateExpression: 'SET nextCallAtMs = :next',
+        ConditionExpression: 'activeUntilMs > :now AND nextCallAtMs <= :now',
+        ExpressionAttributeValues: { ':now': nowMs, ':next': nextCallAtMs },
+      }),
+    );
   }
 }
 
@@ -154,19 +143,16 @@ export class DynamoManagerTypingStore implements ManagerTypingStore {
   }
 
   async releaseStop(key: ManagerTypingKey, deadlineMs: number): Promise<void> {
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: managerKey(key),
-          UpdateExpression: 'REMOVE stoppedForMs',
-          ConditionExpression: 'stoppedForMs = :deadline',
-          ExpressionAttributeValues: { ':deadline': deadlineMs },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: managerKey(key),
+        UpdateExpression: 'REMOVE stoppedForMs',
+        ConditionExpression: 'stoppedForMs = :deadline',
+        ExpressionAttributeValues: { ':deadline': deadlineMs },
+      }),
+    );
   }
 }
 
