@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The load runs (npm run test:load, vitest.load.config.ts): their duration depends on the machine.
+    exclude: [...configDefaults.exclude, 'test/load/**'],
     // DynamoDB Local starts once per run; every test file makes its own table.
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,

@@ -114,14 +114,14 @@ async function synthesizeBundles(outdir: string): Promise<FunctionBundle[]> {
 
 /**
  * The function's environment from the template, with tokens replaced by plausible values: parameters
- * by their default (or a valid dummy), resources (queues, table) by dummies. `BRIDGE_SECRET_ARN` is
- * dropped and the secret settings are given as variables instead, so nothing calls Secrets Manager.
+ * by their default (or a valid dummy), resources (queues, table) by dummies. The `*_SECRET_ARN`
+ * variables are dropped and the secret settings are given as variables instead, so nothing calls Secrets Manager.
  */
 function deployedEnvironment(variables: Record<string, unknown>, parameters: Record<string, { Default?: unknown }>): Record<string, string> {
   const dummies = dummySettings();
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(variables)) {
-    if (name === 'BRIDGE_SECRET_ARN') continue;
+    if (name.endsWith('_SECRET_ARN')) continue;
     if (typeof value === 'string') environment[name] = value;
     else if (/_(QUEUE|DLQ)_URL$/.test(name)) {
       environment[name] = `https://sqs.eu-west-1.amazonaws.com/000000000000/${name.toLowerCase()}`;
@@ -153,6 +153,7 @@ function dummySettings(): Record<string, string> {
     KOMMO_API_URL: 'https://amojo.kommo.com',
     CHAT_SERVICE_URL: 'https://chat.example.com/kommo-events',
     CHAT_SERVICE_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+    CHAT_SERVICE_SECRET_PREVIOUS: '',
     KOMMO_CLIENT_SECRET: 'bench-client-secret-0123456789abcdef',
     KOMMO_REDIRECT_URI: 'https://bridge.example.com/kommo/oauth',
     ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef',

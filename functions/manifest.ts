@@ -1,3 +1,6 @@
+import type { ItemKind } from './core/adapters/dynamodb/item-kinds';
+import type { SecretGroup } from './core/config';
+
 /**
  * What the bridge is made of: its functions, their routes and queues. The CDK stack (infra/) and the
  * local runtime (local/) both read this one list, so what runs locally is what is deployed.
@@ -114,13 +117,30 @@ export interface FunctionSpec {
   sendsTo: readonly QueueName[];
   /** Queues whose dead-letter queue it writes its own dead letters to. */
   deadLettersTo: readonly QueueName[];
-  /** Table access. */
-  table: 'read' | 'read-write' | 'none';
-  /** Whether it needs the bridge secret (channel secret, chat-service secret, …). */
-  secret: boolean;
+  /**
+   * The table items it may touch, by kind (functions/core/adapters/dynamodb/item-kinds.ts): read only,
+   * or read and write. IAM grants exactly these (`dynamodb:LeadingKeys`), and the local runtime refuses
+   * anything else the same way.
+   */
+  table: 'none' | TableAccess;
+  /** The secrets it reads (functions/core/config.ts, `secretGroups`); each is a Secrets Manager secret of its own. */
+  secrets: readonly SecretGroup[];
   timeoutSeconds: number;
   memoryMb: number;
 }
+
+export interface TableAccess {
+  read: readonly ItemKind[];
+  readWrite: readonly ItemKind[];
+}
+
+/** The environment variable holding each secret's ARN in Lambda; set only for the functions that hold it. */
+export const secretArnVariables: Readonly<Record<SecretGroup, string>> = {
+  'kommo-channel': 'KOMMO_CHANNEL_SECRET_ARN',
+  'chat-service': 'CHAT_SERVICE_SECRET_ARN',
+  'kommo-integration': 'KOMMO_INTEGRATION_SECRET_ARN',
+  admin: 'ADMIN_SECRET_ARN',
+};
 
 const http = { timeoutSeconds: 10, memoryMb: 512 } as const;
 const consumerSettings = (queue: QueueName) => {
@@ -129,15 +149,107 @@ const consumerSettings = (queue: QueueName) => {
 };
 
 export const functions: readonly FunctionSpec[] = [
-  { name: 'kommo-hook', description: 'Kommo webhook intake: verify, accept, answer 200', sendsTo: ['hooks'], deadLettersTo: [], table: 'none', secret: true, ...http },
-  { name: 'chat-typing', description: 'Client typing from the chat service', sendsTo: ['timers'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
-  { name: 'chat-status', description: 'Delivery status from the chat service, and its query', sendsTo: ['kommo-status'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
-  { name: 'chat-presence', description: 'Client presence heartbeats and queries', sendsTo: ['timers'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
-  { name: 'widget', description: 'Kommo widget: Kommo users\' presence and reads, client presence queries', sendsTo: ['timers', 'events'], deadLettersTo: [], table: 'read-write', secret: true, ...http },
-  { name: 'admin', description: 'Operator: connect and disconnect Kommo accounts', sendsTo: [], deadLettersTo: [], table: 'read-write', secret: true, ...http },
-  { name: 'not-found', description: 'JSON 404/405 for every other route', sendsTo: [], deadLettersTo: [], table: 'none', secret: false, timeoutSeconds: 3, memoryMb: 256 },
-  { name: 'hook-worker', description: 'Processes accepted Kommo hooks', sendsTo: ['hooks', 'events', 'timers'], deadLettersTo: ['hooks'], table: 'read-write', secret: true, ...consumerSettings('hooks') },
-  { name: 'event-dispatcher', description: 'Delivers signed events to the chat service', sendsTo: ['events'], deadLettersTo: ['events'], table: 'none', secret: true, ...consumerSettings('events') },
-  { name: 'kommo-status-sender', description: 'Sends delivery statuses to Kommo in order', sendsTo: ['kommo-status'], deadLettersTo: ['kommo-status'], table: 'read-write', secret: true, ...consumerSettings('kommo-status') },
-  { name: 'timer-worker', description: 'Typing refresh, typing expiry and presence expiry checks (clients and Kommo users)', sendsTo: ['timers', 'events'], deadLettersTo: ['timers'], table: 'read-write', secret: true, ...consumerSettings('timers') },
+  {
+    name: 'kommo-hook',
+    description: 'Kommo webhook intake: verify, accept, answer 200',
+    sendsTo: ['hooks'],
+    deadLettersTo: [],
+    table: 'none',
+    secrets: ['kommo-channel'],
+    ...http,
+  },
+  {
+    name: 'chat-typing',
+    description: 'Client typing from the chat service',
+    sendsTo: ['timers'],
+    deadLettersTo: [],
+    table: { read: [], readWrite: ['replay', 'clientTyping'] },
+    // The first typing call goes to Kommo from the request itself, so "typing" shows at once.
+    secrets: ['chat-service', 'kommo-channel'],
+    ...http,
+  },
+  {
+    name: 'chat-status',
+    description: 'Delivery status from the chat service, and its query',
+    sendsTo: ['kommo-status'],
+    deadLettersTo: [],
+    table: { read: [], readWrite: ['replay', 'status'] },
+    secrets: ['chat-service'],
+    ...http,
+  },
+  {
+    name: 'chat-presence',
+    description: 'Client presence heartbeats and queries',
+    sendsTo: ['timers'],
+    deadLettersTo: [],
+    table: { read: [], readWrite: ['replay', 'presence'] },
+    secrets: ['chat-service'],
+    ...http,
+  },
+  {
+    name: 'widget',
+    description: "Kommo widget: Kommo users' presence and reads, client presence queries",
+    sendsTo: ['timers', 'events'],
+    deadLettersTo: [],
+    table: { read: ['accountByKommo', 'presence'], readWrite: ['widgetToken', 'kommoUserPresence'] },
+    secrets: ['kommo-integration'],
+    ...http,
+  },
+  {
+    name: 'admin',
+    description: 'Operator: connect and disconnect Kommo accounts',
+    sendsTo: [],
+    deadLettersTo: [],
+    table: { read: [], readWrite: ['accountByKommo', 'accountByAmojo'] },
+    secrets: ['admin', 'kommo-channel'],
+    ...http,
+  },
+  {
+    name: 'not-found',
+    description: 'JSON 404/405 for every other route',
+    sendsTo: [],
+    deadLettersTo: [],
+    table: 'none',
+    secrets: [],
+    timeoutSeconds: 3,
+    memoryMb: 256,
+  },
+  {
+    name: 'hook-worker',
+    description: 'Processes accepted Kommo hooks',
+    sendsTo: ['hooks', 'events', 'timers'],
+    deadLettersTo: ['hooks'],
+    table: { read: [], readWrite: ['managerTyping'] },
+    // Forwarded hooks keep Kommo's own X-Signature; the worker signs nothing itself.
+    secrets: [],
+    ...consumerSettings('hooks'),
+  },
+  {
+    name: 'event-dispatcher',
+    description: 'Delivers signed events to the chat service',
+    sendsTo: ['events'],
+    deadLettersTo: ['events'],
+    table: 'none',
+    secrets: ['chat-service'],
+    ...consumerSettings('events'),
+  },
+  {
+    name: 'kommo-status-sender',
+    description: 'Sends delivery statuses to Kommo in order',
+    sendsTo: ['kommo-status'],
+    deadLettersTo: ['kommo-status'],
+    table: { read: [], readWrite: ['status'] },
+    secrets: ['kommo-channel'],
+    ...consumerSettings('kommo-status'),
+  },
+  {
+    name: 'timer-worker',
+    description: 'Typing refresh, typing expiry and presence expiry checks (clients and Kommo users)',
+    sendsTo: ['timers', 'events'],
+    deadLettersTo: ['timers'],
+    table: { read: [], readWrite: ['clientTyping', 'managerTyping', 'presence', 'kommoUserPresence'] },
+    // Typing refreshes are calls to Kommo.
+    secrets: ['kommo-channel'],
+    ...consumerSettings('timers'),
+  },
 ];

@@ -1,20 +1,23 @@
-import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, SecretValue, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { itemKinds, type ItemKind } from '../functions/core/adapters/dynamodb/item-kinds';
 import { TABLE_KEYS, TTL_ATTRIBUTE } from '../functions/core/adapters/dynamodb/table';
-import { secretSettingNames } from '../functions/core/config';
+import { secretGroups, type SecretGroup } from '../functions/core/config';
 import {
   fallbackFunction,
   functions as functionSpecs,
   httpRoutes,
   queues as queueSpecs,
+  secretArnVariables,
   type FunctionName,
   type FunctionSpec,
   type HttpRoute,
@@ -82,8 +85,8 @@ const pascalCase = (name: string) => name.replace(/(^|-)([a-z])/g, (_match, _das
 export class BridgeStack extends Stack {
   /** The single table (`pk`/`sk`, TTL on `expiresAt`). */
   readonly table: dynamodb.Table;
-  /** The secret holding the bridge's secret settings as JSON. */
-  readonly secret: secretsmanager.Secret;
+  /** The secrets holding the bridge's secret settings as JSON, one per group of holders (functions/core/config.ts). */
+  readonly secrets: ReadonlyMap<SecretGroup, secretsmanager.Secret>;
   /** Each manifest queue with its dead-letter queue. */
   readonly queues: ReadonlyMap<QueueName, BridgeQueue>;
   /** Each manifest function. */
@@ -108,7 +111,7 @@ export class BridgeStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.secret = this.declareSecret();
+    this.secrets = this.declareSecrets();
 
     this.queues = new Map(
       queueSpecs.map((spec) => [spec.name, new BridgeQueue(this, `${pascalCase(spec.name)}Queue`, { spec })] as const),
@@ -188,33 +191,41 @@ export class BridgeStack extends Stack {
   }
 
   /**
-   * The secret settings, one JSON object. Created with a generated admin token and empty values
-   * for the secrets other parties issue, so nothing secret is in the template; the operator fills
-   * those in after deploy, and the functions refuse to start until they are valid.
+   * The secret settings: one secret per group of holders, each a JSON object, so a function can read
+   * only what it uses. Created with a generated admin token and empty values for the secrets other
+   * parties issue, so nothing secret is in the template; the operator fills those in after deploy,
+   * and the functions holding them refuse to start until they are valid.
    */
-  private declareSecret(): secretsmanager.Secret {
-    const generatedKey = 'ADMIN_TOKEN';
-    const secret = new secretsmanager.Secret(this, 'BridgeSecret', {
-      description: `Kommo Live Bridge secret settings, JSON with keys ${secretSettingNames.join(', ')}. Fill in after deploy.`,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify(
-          Object.fromEntries(secretSettingNames.filter((name) => name !== generatedKey).map((name) => [name, ''])),
-        ),
-        generateStringKey: generatedKey,
-        excludePunctuation: true,
-        passwordLength: 48,
-      },
-      // The values were entered by hand and some were issued by Kommo; a stack replacement must not lose them.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The channel secret and client secret are issued by Kommo and the chat-service secret is shared with the ' +
-        'integrator; none can be rotated by a Lambda without the other party. The functions re-read the secret ' +
-        'every 5 minutes, so a manual rotation needs no redeploy.',
-    });
-    return secret;
+  private declareSecrets(): ReadonlyMap<SecretGroup, secretsmanager.Secret> {
+    const descriptions: Readonly<Record<SecretGroup, string>> = {
+      'kommo-channel': 'the channel secret Kommo issued',
+      'chat-service': 'the Standard Webhooks secret shared with the chat service, and the previous one during a rotation',
+      'kommo-integration': "the Kommo integration's secret key (widget one-time tokens)",
+      admin: 'the operator token for /admin/... (generated)',
+    };
+    const secrets = new Map<SecretGroup, secretsmanager.Secret>();
+    for (const group of Object.keys(secretGroups) as SecretGroup[]) {
+      const keys: readonly string[] = secretGroups[group];
+      const empty = Object.fromEntries(keys.map((key) => [key, SecretValue.unsafePlainText('')]));
+      const secret = new secretsmanager.Secret(this, `${pascalCase(group)}Secret`, {
+        description: `Kommo Live Bridge: ${descriptions[group]}. JSON with keys ${keys.join(', ')}.`,
+        ...(group === 'admin'
+          ? { generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'ADMIN_TOKEN', excludePunctuation: true, passwordLength: 48 } }
+          : // Empty placeholders only: the values are entered after deploy and never pass through the template.
+            { secretObjectValue: empty }),
+        // The values were entered by hand and some were issued by Kommo; a stack replacement must not lose them.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The channel secret and client secret are issued by Kommo and the chat-service secret is shared with the ' +
+          'integrator; none can be rotated by a Lambda without the other party. The functions re-read their secrets ' +
+          'every 5 minutes, so a manual rotation needs no redeploy (docs: rotating secrets).',
+      });
+      secrets.set(group, secret);
+    }
+    return secrets;
   }
 
   /** A function with exactly the access the manifest gives it, and the settings that go with it. */
@@ -225,24 +236,47 @@ export class BridgeStack extends Stack {
   ): BridgeFunction {
     const environment: Record<string, string> = {};
     if (spec.table !== 'none') environment.TABLE_NAME = this.table.tableName;
+    // Every function but the 404 answer validates the bridge's settings at start.
+    if (spec.name !== fallbackFunction) Object.assign(environment, settings);
+    for (const group of spec.secrets) environment[secretArnVariables[group]] = this.secretNamed(group).secretArn;
     for (const name of spec.sendsTo) {
       environment[this.queueSpecNamed(name).urlVariable] = this.queueNamed(name).queue.queueUrl;
     }
     for (const name of spec.deadLettersTo) {
       environment[this.queueSpecNamed(name).deadLetterUrlVariable] = this.queueNamed(name).deadLetterQueue.queueUrl;
     }
-    if (spec.secret) Object.assign(environment, settings, { BRIDGE_SECRET_ARN: this.secret.secretArn });
 
     const bridgeFunction = new BridgeFunction(this, `${pascalCase(spec.name)}Function`, { spec, environment, logRetention });
     const lambdaFunction = bridgeFunction.function;
 
-    if (spec.table === 'read') this.table.grantReadData(lambdaFunction);
-    if (spec.table === 'read-write') this.table.grantReadWriteData(lambdaFunction);
+    if (spec.table !== 'none') this.grantItems(lambdaFunction, spec.table.read, spec.table.readWrite);
     for (const name of spec.sendsTo) this.queueNamed(name).queue.grantSendMessages(lambdaFunction);
     for (const name of spec.deadLettersTo) this.queueNamed(name).deadLetterQueue.grantSendMessages(lambdaFunction);
-    if (spec.secret) this.secret.grantRead(lambdaFunction);
+    for (const group of spec.secrets) this.secretNamed(group).grantRead(lambdaFunction);
 
     return bridgeFunction;
+  }
+
+  /**
+   * Item-level access to the kinds of items a function uses, and to no other: IAM checks the partition
+   * key of every item a call touches against `dynamodb:LeadingKeys` (every key of the table starts with
+   * its kind, functions/core/adapters/dynamodb/item-kinds.ts). Only item-level actions are granted, so
+   * there is no Scan, which has no leading key to check.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+   */
+  private grantItems(grantee: iam.IGrantable, read: readonly ItemKind[], readWrite: readonly ItemKind[]): void {
+    const statement = (actions: string[], kinds: readonly ItemKind[]) =>
+      new iam.PolicyStatement({
+        actions: actions.map((action) => `dynamodb:${action}`),
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': kinds.map((kind) => `${itemKinds[kind]}#*`) } },
+      });
+    const readActions = ['GetItem', 'BatchGetItem', 'Query', 'ConditionCheckItem'];
+    const grants: iam.PolicyStatement[] = [];
+    const readable = [...new Set([...read, ...readWrite])];
+    if (readable.length > 0) grants.push(statement(readActions, readable));
+    if (readWrite.length > 0) grants.push(statement(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'], readWrite));
+    for (const grant of grants) grantee.grantPrincipal.addToPrincipalPolicy(grant);
   }
 
   /** One route per manifest entry, and `$default` (every other path or method) to the fallback function. */
@@ -383,10 +417,12 @@ export class BridgeStack extends Stack {
       description: 'Base URL for the chat service: it calls <this>{scope_id}/typing, …/messages/{msgid}/status and …/presence.',
       value: `${this.api.apiEndpoint}/chat/`,
     });
-    new CfnOutput(this, 'BridgeSecretName', {
-      description: `Secrets Manager secret to fill in after deploy (JSON keys ${secretSettingNames.join(', ')}).`,
-      value: this.secret.secretName,
-    });
+    for (const [group, secret] of this.secrets) {
+      new CfnOutput(this, `${pascalCase(group)}SecretName`, {
+        description: `Secrets Manager secret to fill in after deploy (JSON keys ${secretGroups[group].join(', ')}).`,
+        value: secret.secretName,
+      });
+    }
   }
 
   private queueSpecNamed(name: QueueName) {
@@ -399,6 +435,12 @@ export class BridgeStack extends Stack {
     const queue = this.queues.get(name);
     if (!queue) throw new Error(`The manifest names queue "${name}" but does not declare it`);
     return queue;
+  }
+
+  private secretNamed(group: SecretGroup): secretsmanager.Secret {
+    const secret = this.secrets.get(group);
+    if (!secret) throw new Error(`The manifest names secret "${group}" but the stack does not declare it`);
+    return secret;
   }
 
   private functionNamed(name: FunctionName): BridgeFunction {

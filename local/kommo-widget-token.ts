@@ -20,7 +20,7 @@ export interface KommoWidgetTokenOptions {
 /**
  * A one-time token as Kommo makes it for a widget's `$authorizedAjax` (kommo-chat-api.md, "Widgets
  * and one-time tokens"): for the sandbox's ready-to-paste requests and for tests. Only Kommo makes
- * real ones.
+ * real ones. Every call mints a new `jti`, as Kommo does per request: the bridge accepts each token once.
  */
 export function signKommoWidgetToken(options: KommoWidgetTokenOptions): Promise<string> {
   const nowSeconds = Math.floor(options.nowMs / 1000);

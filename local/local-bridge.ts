@@ -10,6 +10,7 @@ import type { Log, Metrics } from '../functions/core/ports/telemetry';
 import { fallbackFunction, functions, httpRoutes, queues as queueSpecs, type FunctionName, type QueueName } from '../functions/manifest';
 import { toApiGatewayEvent, type LocalRequest } from './api-gateway-event';
 import { httpFunctionFactories, queueFunctionFactories, type HttpFunction } from './function-registry';
+import { enforceTableGrants, runningFunction } from './table-grants';
 
 export interface LocalBridgeOptions {
   config: BridgeConfig;
@@ -90,6 +91,8 @@ export class LocalBridge {
       kommoStatus: queues['kommo-status'] as BridgeQueues['kommoStatus'],
       timers: queues.timers as BridgeQueues['timers'],
     };
+    // Each function may touch only the items its manifest entry grants, as IAM enforces in AWS.
+    enforceTableGrants(options.dynamo);
     this.deps = createDeps({ ...options, queues: bridgeQueues });
 
     const missing = functions.map((spec) => spec.name).filter((name) => !httpFunctionFactories[name] && !queueFunctionFactories[name]);
@@ -100,7 +103,7 @@ export class LocalBridge {
     for (const spec of queueSpecs) {
       const consumer = queueFunctionFactories[spec.consumer]!(this.deps);
       const context = localContext(spec.consumer);
-      queues[spec.name].attach((event) => consumer(event, context));
+      queues[spec.name].attach((event) => runningFunction.run(spec.consumer, () => consumer(event, context)));
     }
   }
 
@@ -108,7 +111,7 @@ export class LocalBridge {
   async invoke(request: LocalRequest): Promise<ApiResult> {
     const { event, functionName } = toApiGatewayEvent(request, this.options.clock.now());
     const name = functionName === '$default' ? fallbackFunction : functionName;
-    const result = await this.http.get(name)!(event, localContext(name));
+    const result = await runningFunction.run(name, () => this.http.get(name)!(event, localContext(name)));
     this.wake();
     return result;
   }

@@ -2,11 +2,16 @@ import { AmojoClient } from '../functions/core/adapters/kommo-amojo/amojo-client
 import { configSchema, ConfigError } from '../functions/core/config';
 import { systemClock } from '../functions/core/ports/clock';
 import { OutboundCallError } from '../functions/core/ports/outbound';
+import { connectKommoChannel } from '../functions/core/use-cases/account-connection';
 
 /**
  * `npm run kommo -- connect <amojo_account_id> [title]` / `disconnect <amojo_account_id>`: the operator
  * step Kommo requires after every (re)installation of the integration in an account. Reads
  * KOMMO_CHANNEL_ID, KOMMO_CHANNEL_SECRET and KOMMO_API_URL from the environment.
+ *
+ * Kommo's part alone, through the same step `/admin/connect` takes: it runs where the bridge's table
+ * is out of reach, so it neither claims nor binds accounts. An account bound with `/admin/connect` is
+ * disconnected with `/admin/disconnect`, which removes its binding too.
  */
 const settingsSchema = configSchema.pick({ KOMMO_CHANNEL_ID: true, KOMMO_CHANNEL_SECRET: true, KOMMO_API_URL: true, KOMMO_TIMEOUT_MS: true });
 
@@ -22,6 +27,7 @@ async function main([command, accountId, ...titleWords]: string[]): Promise<void
     throw new ConfigError(`Configuration error: ${String(issue?.path[0])}: ${issue?.message}`);
   }
   const settings = parsed.data;
+  if (settings.KOMMO_CHANNEL_SECRET === undefined) throw new ConfigError('Configuration error: KOMMO_CHANNEL_SECRET is required');
   const kommo = new AmojoClient({
     baseUrl: settings.KOMMO_API_URL,
     channelId: settings.KOMMO_CHANNEL_ID,
@@ -30,7 +36,7 @@ async function main([command, accountId, ...titleWords]: string[]): Promise<void
     clock: systemClock,
   });
   if (command === 'connect') {
-    const { scopeId } = await kommo.connect(accountId, titleWords.join(' ') || 'Kommo Live Bridge');
+    const { scopeId } = await connectKommoChannel({ config: settings, kommo }, accountId, titleWords.join(' ') || 'Kommo Live Bridge');
     process.stdout.write(`connected: scope_id ${scopeId}\n`);
   } else {
     await kommo.disconnect(accountId);

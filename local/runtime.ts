@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createBridgeTable } from '../functions/core/adapters/dynamodb/table';
 import { CountingMetrics, RecordingLog, type LogLevel } from '../functions/core/adapters/telemetry/in-memory';
-import { loadConfig, type BridgeConfig } from '../functions/core/config';
+import { loadConfig, type AllFunctionsConfig } from '../functions/core/config';
 import { systemClock, type Clock } from '../functions/core/ports/clock';
 import { startDynamoDbLocal, type RunningDynamoDb } from './dynamodb-local';
 import { serveBridge, type RunningHttpServer } from './http-server';
@@ -30,7 +30,7 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   mode: 'sandbox' | 'configured';
   url: string;
-  config: BridgeConfig;
+  config: AllFunctionsConfig;
   bridge: LocalBridge;
   metrics: CountingMetrics;
   kommo?: KommoSandbox;
@@ -114,7 +114,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
  * The operator step, done for the sandbox account through the real route: Kommo's `connect` (the
  * sandbox records it) and the binding of the numeric account id that widget tokens carry.
  */
-async function connectSandboxAccount(bridge: LocalBridge, config: BridgeConfig): Promise<void> {
+async function connectSandboxAccount(bridge: LocalBridge, config: AllFunctionsConfig): Promise<void> {
   const answer = await bridge.invoke({
     method: 'POST',
     url: '/admin/connect',

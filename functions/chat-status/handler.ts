@@ -10,12 +10,12 @@ import {
 import { parseScope } from '../core/domain/scope';
 import type { BridgeDeps } from '../core/deps';
 import { json, parseJsonBody, pathParameter, rawBody, validate } from '../core/http/api';
-import { identifier } from '../core/http/fields';
+import { pathSegmentIdentifier, wellFormed } from '../core/http/fields';
 import { httpHandler } from '../core/http/route';
 import { readDeliveryStatus, updateDeliveryStatus } from '../core/use-cases/delivery-status';
 
 /** Kommo's message id, from the outgoing-message hook. */
-export const msgidSchema = identifier('msgid');
+export const msgidSchema = pathSegmentIdentifier('msgid');
 
 const errorCodeRange = `${DELIVERY_ERROR_CODES[0]}-${DELIVERY_ERROR_CODES.at(-1)}`;
 
@@ -25,8 +25,7 @@ const errorCode = z
   .refine((code): code is DeliveryErrorCode => (DELIVERY_ERROR_CODES as number[]).includes(code), { message: errorCodeRule });
 
 /** Kommo shows the text to its user; characters are counted as code points, so an emoji is one. */
-const errorText = z
-  .string({ error: 'error must be a string' })
+const errorText = wellFormed(z.string({ error: 'error must be a string' }), 'error')
   .refine((text) => /\S/.test(text), { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters of text, not blank` })
   .refine((text) => [...text].length <= ERROR_TEXT_MAX_CHARS, { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters` });
 

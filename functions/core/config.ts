@@ -55,14 +55,33 @@ const optionalSecret = (name: string, min: number) =>
     .transform((value) => (value === '' ? undefined : value))
     .pipe(z.string().min(min, { message: `${name} must be at least ${min} characters` }).optional());
 
+/** The previous chat-service secret, set only while a rotation is under way; empty means none. */
+const previousChatServiceSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value))
+  .pipe(
+    z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, {
+        message: 'CHAT_SERVICE_SECRET_PREVIOUS must be empty, or "whsec_" followed by base64 of at least 24 bytes',
+      })
+      .optional(),
+  );
+
+/**
+ * The channel secret and the chat-service secret are optional here because in AWS each function reads
+ * only the secrets it uses (see `secretGroups`); `loadConfig` requires the ones its caller holds.
+ */
 export const configSchema = z.object({
   KOMMO_CHANNEL_ID: z
     .string({ error: 'KOMMO_CHANNEL_ID is required' })
     .regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)' }),
-  KOMMO_CHANNEL_SECRET: channelSecret,
+  KOMMO_CHANNEL_SECRET: channelSecret.optional(),
   KOMMO_API_URL: url('KOMMO_API_URL').default('https://amojo.kommo.com'),
   CHAT_SERVICE_URL: url('CHAT_SERVICE_URL'),
-  CHAT_SERVICE_SECRET: chatServiceSecret,
+  CHAT_SERVICE_SECRET: chatServiceSecret.optional(),
+  CHAT_SERVICE_SECRET_PREVIOUS: previousChatServiceSecret,
   KOMMO_HOOK_FORWARD_URL: optionalUrl('KOMMO_HOOK_FORWARD_URL'),
   KOMMO_CLIENT_SECRET: optionalSecret('KOMMO_CLIENT_SECRET', 16),
   KOMMO_REDIRECT_URI: optionalUrl('KOMMO_REDIRECT_URI'),
@@ -75,13 +94,38 @@ export const configSchema = z.object({
 
 export type BridgeConfig = z.output<typeof configSchema>;
 
+/**
+ * The secret settings, grouped by who holds them. In AWS each group is a Secrets Manager secret of its
+ * own, and a function may read only the groups its manifest entry names (functions/manifest.ts): the
+ * Kommo hook intake cannot read the admin token, the widget cannot read the channel secret.
+ */
+export const secretGroups = {
+  /** Issued by Kommo with the channel: verifies Kommo's hooks and signs every call to amojo. */
+  'kommo-channel': ['KOMMO_CHANNEL_SECRET'],
+  /** Shared with the chat service: verifies its requests and signs the events sent to it. */
+  'chat-service': ['CHAT_SERVICE_SECRET', 'CHAT_SERVICE_SECRET_PREVIOUS'],
+  /** The Kommo integration's secret key: verifies the widget's one-time tokens. */
+  'kommo-integration': ['KOMMO_CLIENT_SECRET'],
+  /** The operator's bearer token for `/admin/...`. */
+  admin: ['ADMIN_TOKEN'],
+} as const satisfies Readonly<Record<string, readonly (keyof BridgeConfig)[]>>;
+
+export type SecretGroup = keyof typeof secretGroups;
+export type SecretSettingName = (typeof secretGroups)[SecretGroup][number];
+
 /** The names of the settings that are secrets: never logged, and kept in Secrets Manager in AWS. */
-export const secretSettingNames = [
-  'KOMMO_CHANNEL_SECRET',
-  'CHAT_SERVICE_SECRET',
-  'KOMMO_CLIENT_SECRET',
-  'ADMIN_TOKEN',
-] as const satisfies readonly (keyof BridgeConfig)[];
+export const secretSettingNames: readonly SecretSettingName[] = Object.values(secretGroups).flat();
+
+/**
+ * The secrets every function of the bridge needs when one process runs them all (locally, in tests).
+ * In AWS a function requires only those of the groups it holds (`requiredSecretsOf`).
+ */
+export const ALL_FUNCTIONS_SECRETS = ['KOMMO_CHANNEL_SECRET', 'CHAT_SERVICE_SECRET'] as const satisfies readonly SecretSettingName[];
+
+/** The secrets a holder of `groups` must have for its settings to be valid (the other ones are required by the routes that use them). */
+export function requiredSecretsOf(groups: readonly SecretGroup[]): SecretSettingName[] {
+  return ALL_FUNCTIONS_SECRETS.filter((name) => groups.some((group) => (secretGroups[group] as readonly string[]).includes(name)));
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -91,13 +135,27 @@ export class ConfigError extends Error {
  * Validates the settings and returns them typed. A missing or malformed value throws a `ConfigError`
  * whose message is one line naming the variable; values are never echoed, so secrets cannot leak.
  */
-export function loadConfig(source: Record<string, string | undefined>): BridgeConfig {
+/** The settings when one process runs every function (locally, in tests): the channel and chat-service secrets are there. */
+export type AllFunctionsConfig = BridgeConfig & RequiredSettings<(typeof ALL_FUNCTIONS_SECRETS)[number]>;
+
+export function loadConfig(source: Record<string, string | undefined>): AllFunctionsConfig;
+/** `requiredSecrets`: the secrets that must be present (in Lambda, those of the groups the function holds). */
+export function loadConfig(source: Record<string, string | undefined>, requiredSecrets: readonly SecretSettingName[]): BridgeConfig;
+export function loadConfig(
+  source: Record<string, string | undefined>,
+  requiredSecrets: readonly SecretSettingName[] = ALL_FUNCTIONS_SECRETS,
+): BridgeConfig {
   const result = configSchema.safeParse(source);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const variable = String(issue?.path[0] ?? 'configuration');
-  const message = issue?.message?.startsWith(variable) ? issue.message : `${variable}: ${issue?.message ?? 'invalid'}`;
-  throw new ConfigError(`Configuration error: ${message}`);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'configuration');
+    const message = issue?.message?.startsWith(variable) ? issue.message : `${variable}: ${issue?.message ?? 'invalid'}`;
+    throw new ConfigError(`Configuration error: ${message}`);
+  }
+  for (const name of requiredSecrets) {
+    if (result.data[name] === undefined) throw new ConfigError(`Configuration error: ${name} is required`);
+  }
+  return result.data;
 }
 
 /** The settings in `names`, no longer optional. */

@@ -3,6 +3,7 @@ import type { Clock } from './ports/clock';
 import type { ChatServiceClient, HookForwarder, KommoChatApi } from './ports/outbound';
 import type { WorkQueue } from './ports/queue';
 import type { AccountBindingStore } from './ports/account-binding-store';
+import type { WidgetTokenStore } from './ports/widget-token-store';
 import type { KommoUserPresenceStore } from './ports/kommo-user-presence-store';
 import type { PresenceStore } from './ports/presence-store';
 import type { ReplayStore } from './ports/replay-store';
@@ -38,6 +39,8 @@ export interface BridgeDeps {
   statuses: StatusStore;
   /** Kommo accounts connected by `/admin/connect`, for widget requests. */
   accountBindings: AccountBindingStore;
+  /** Widget one-time tokens already used, so each is accepted once. */
+  widgetTokens: WidgetTokenStore;
   /** Kommo users' presence in conversations, reported by the widget. */
   kommoUserPresence: KommoUserPresenceStore;
   queues: BridgeQueues;

@@ -65,6 +65,8 @@ export const kommoUserPresenceExpirySchema = z.object({
   /** The window this timer belongs to; a later window sets its own timer, so this one then does nothing. */
   windowId: id,
   deadlineMs: z.number(),
+  /** Which timer chain this is: only the one the window names queues the next, so copies die out. */
+  timerId: id.optional(),
 });
 
 export const timerJobSchema = z.discriminatedUnion('kind', [

@@ -19,6 +19,6 @@ function runTimer(deps: BridgeDeps, job: TimerJob): Promise<unknown> {
     case 'presence-expiry':
       return presenceDeadline(deps, { scopeId: job.scopeId, clientId: job.clientId }, job.deadlineMs, job.timerId);
     case 'kommo-user-presence-expiry':
-      return kommoUserWindowEnd(deps, { scopeId: job.scopeId, accountId: job.accountId, conversationId: job.conversationId, userId: job.userId }, job.windowId);
+      return kommoUserWindowEnd(deps, { scopeId: job.scopeId, accountId: job.accountId, conversationId: job.conversationId, userId: job.userId }, job.windowId, job.timerId);
   }
 }

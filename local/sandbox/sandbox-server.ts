@@ -44,6 +44,7 @@ export abstract class SandboxServer<Call> {
   private script: ((call: Call) => ScriptedAnswer | undefined) | undefined;
   private readonly pendingFailures: number[] = [];
   private latencyMs = 0;
+  private held: { answers: Promise<void>; release: () => void } | undefined;
   private down = false;
   private server: Server | undefined;
   private closing = new AbortController();
@@ -97,6 +98,21 @@ export abstract class SandboxServer<Call> {
     this.latencyMs = ms;
   }
 
+  /**
+   * Holds every answer (the call is applied first, as with latency) until the returned function is
+   * called: a call stays in flight exactly as long as a test needs, however fast or slow the machine.
+   */
+  holdAnswers(): () => void {
+    let release!: () => void;
+    const answers = new Promise<void>((resolve) => (release = resolve));
+    const held = { answers, release };
+    this.held = held;
+    return () => {
+      if (this.held === held) this.held = undefined;
+      release();
+    };
+  }
+
   /** While down, every request's socket is destroyed without an answer: clients see a network error. */
   setDown(down: boolean): void {
     this.down = down;
@@ -107,6 +123,8 @@ export abstract class SandboxServer<Call> {
     this.pendingFailures.length = 0;
     this.script = undefined;
     this.latencyMs = 0;
+    this.held?.release();
+    this.held = undefined;
     this.down = false;
   }
 
@@ -134,6 +152,7 @@ export abstract class SandboxServer<Call> {
         body,
       });
       if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal: this.closing.signal });
+      if (this.held) await untilReleased(this.held.answers, this.closing.signal);
       writeJson(response, answer.status, answer.body, answer.headers ?? {});
     } catch (error) {
       if (this.closing.signal.aborted) return;
@@ -142,6 +161,19 @@ export abstract class SandboxServer<Call> {
       else writeJson(response, 500, this.settings.internalErrorBody, {});
     }
   }
+}
+
+/** Waits for `answers` to be released, or rejects when the sandbox closes first. */
+function untilReleased(answers: Promise<void>, closing: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (closing.aborted) return reject(closing.reason);
+    const onClose = () => reject(closing.reason);
+    closing.addEventListener('abort', onClose, { once: true });
+    void answers.then(() => {
+      closing.removeEventListener('abort', onClose);
+      resolve();
+    });
+  });
 }
 
 export function singleHeader(headers: IncomingHttpHeaders, name: string): string | undefined {

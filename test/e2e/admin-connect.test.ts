@@ -1,7 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/core/adapters/dynamodb/table';
-import { kommoErrorBody } from '../../local/sandbox/kommo-sandbox';
+import { kommoErrorBody, type KommoSandboxCall } from '../../local/sandbox/kommo-sandbox';
 import { adminRequest, givenBridge, TEST_KOMMO_ACCOUNT_ID, widgetRequest, type TestBridge, type TestResponse } from '../support/test-bridge';
 
 let bridge: TestBridge;
@@ -30,6 +30,33 @@ function expectContractError(response: TestResponse, status: number, code?: stri
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(Object.keys(response.body)).toEqual(['error']);
   expect(response.body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
+}
+
+const kommoCalls = <M extends 'connect' | 'disconnect'>(method: M) =>
+  bridge.kommo.calls.filter((call): call is Extract<KommoSandboxCall, { method: M }> => call.method === method);
+
+/**
+ * Holds the bridge's first `method` call to Kommo after the sandbox has applied it, until `release()`:
+ * a connect or disconnect stays in progress while the test sends others. Later calls pass at once.
+ */
+function holdFirstKommoAnswer(method: 'connect' | 'disconnect') {
+  const kommo = bridge.deps.kommo as unknown as Record<typeof method, (...args: unknown[]) => Promise<unknown>>;
+  const call = kommo[method].bind(kommo);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const held = new Promise<void>((resolve) => (reached = resolve));
+  let holding = false;
+  kommo[method] = async (...args) => {
+    const answer = await call(...args);
+    if (!holding) {
+      holding = true;
+      reached();
+      await released;
+    }
+    return answer;
+  };
+  return { held, release };
 }
 
 describe('POST /admin/connect', () => {
@@ -133,6 +160,143 @@ describe('POST /admin/connect', () => {
 
     expectContractError(response, 400, 'invalid_json');
     expect(bridge.kommo.calls).toEqual([]);
+  });
+});
+
+describe('concurrent connects and disconnects', () => {
+  const otherAmojoId = (index: number) => `0d6a7c1e-5d0b-4c47-9d4f-${String(index).padStart(12, '0')}`;
+
+  it.each([
+    ['one Kommo account with ten amojo accounts', (index: number) => ({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID, amojo_account_id: otherAmojoId(index) })],
+    ['one amojo account with ten Kommo accounts', (index: number) => ({ kommo_account_id: 31_000_100 + index, amojo_account_id: bridge.accountId })],
+    ['the same pair ten times', () => ({})],
+  ])('10 concurrent connects of %s: exactly one reaches Kommo and is bound, the nine others are 409', async (_, pair) => {
+    // Prepare: the first connect to reach Kommo stays in progress until the nine others have their answers.
+    const hold = holdFirstKommoAnswer('connect');
+    const answered: TestResponse[] = [];
+    const requests = Array.from({ length: 10 }, (__, index) =>
+      connect(pair(index)).then((response) => {
+        answered.push(response);
+        if (answered.length === 9) hold.release();
+        return response;
+      }),
+    );
+
+    // Act
+    const responses = await Promise.all(requests);
+
+    // Assess
+    const winners = responses.filter((response) => response.status === 200);
+    expect(winners).toHaveLength(1);
+    for (const loser of responses.filter((response) => response.status !== 200)) expectContractError(loser, 409, 'account_change_in_progress');
+    const { kommo_account_id: kommoAccountId, amojo_account_id: amojoAccountId } = winners[0]!.body;
+    expect(kommoCalls('connect').map((call) => call.body.account_id)).toEqual([amojoAccountId]);
+    expect(await storedItems()).toEqual(bindingItems(kommoAccountId, amojoAccountId));
+    expect((await heartbeat(kommoAccountId)).status).toBe(202);
+  });
+
+  it('a disconnect while the account\'s first connect is at Kommo is 409; the connect ends bound and connected', async () => {
+    // Prepare
+    const hold = holdFirstKommoAnswer('connect');
+    const connecting = connect();
+    await hold.held;
+
+    // Act
+    const byAmojo = await disconnect({ amojo_account_id: bridge.accountId });
+    const byKommo = await disconnect({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID });
+    hold.release();
+    const connected = await connecting;
+
+    // Assess
+    expectContractError(byAmojo, 409, 'account_change_in_progress');
+    expectContractError(byKommo, 404, 'account_not_connected');
+    expect(connected.status).toBe(200);
+    expect(kommoCalls('disconnect')).toEqual([]);
+    expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(true);
+    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
+  });
+
+  it.each([
+    ['kommo_account_id', () => ({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID })],
+    ['amojo_account_id', () => ({ amojo_account_id: bridge.accountId })],
+  ])('a disconnect by %s while a reconnect is at Kommo is 409; the reconnect ends bound and connected', async (_, body) => {
+    // Prepare
+    await connect();
+    const hold = holdFirstKommoAnswer('connect');
+    const reconnecting = connect({ title: 'Renamed' });
+    await hold.held;
+
+    // Act
+    const response = await disconnect(body());
+    hold.release();
+    const reconnected = await reconnecting;
+
+    // Assess
+    expectContractError(response, 409, 'account_change_in_progress');
+    expect(reconnected.status).toBe(200);
+    expect(kommoCalls('disconnect')).toEqual([]);
+    expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(true);
+    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
+  });
+
+  it('a reconnect while a disconnect is at Kommo is 409 and never reaches Kommo; the disconnect ends unbound and disconnected', async () => {
+    // Prepare
+    await connect();
+    const hold = holdFirstKommoAnswer('disconnect');
+    const disconnecting = disconnect({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID });
+    await hold.held;
+
+    // Act
+    const response = await connect();
+    hold.release();
+    const disconnected = await disconnecting;
+
+    // Assess
+    expectContractError(response, 409, 'account_change_in_progress');
+    expect(disconnected.status).toBe(200);
+    expect(kommoCalls('connect')).toHaveLength(1);
+    expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(false);
+    expect(await storedItems()).toEqual([]);
+    expectContractError(await heartbeat(), 403, 'account_not_connected');
+  });
+
+  it('a connect that died after claiming the accounts blocks them for 60 s of the bridge\'s clock, no longer', async () => {
+    // Prepare: the claim a connect makes before calling Kommo, left behind as if its function had crashed.
+    await bridge.deps.accountBindings.claimToConnect({ kommoAccountId: TEST_KOMMO_ACCOUNT_ID, amojoAccountId: bridge.accountId }, { claimId: 'crashed', nowMs: bridge.clock.now() });
+
+    // Act
+    const atOnce = await connect();
+    bridge.clock.advanceBy(59_999);
+    const justBefore = await connect();
+    bridge.clock.advanceBy(1);
+    const after = await connect();
+
+    // Assess
+    expectContractError(atOnce, 409, 'account_change_in_progress');
+    expectContractError(justBefore, 409, 'account_change_in_progress');
+    expect(after.status).toBe(200);
+    expect(kommoCalls('connect')).toHaveLength(1);
+    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
+  });
+
+  it('a connect whose binding write fails gives its claim back: the retry right after connects', async () => {
+    // Prepare
+    const store = bridge.deps.accountBindings;
+    const bindClaimed = store.bindClaimed.bind(store);
+    store.bindClaimed = async () => {
+      store.bindClaimed = bindClaimed;
+      throw new Error('DynamoDB is unavailable');
+    };
+
+    // Act
+    const failed = await connect();
+    const retried = await connect();
+
+    // Assess
+    expectContractError(failed, 500);
+    expect(retried.status).toBe(200);
+    expect(kommoCalls('connect')).toHaveLength(2);
+    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
   });
 });
 

@@ -10,7 +10,9 @@ import {
   widgetRequest,
   type TestBridge,
   type TestResponse,
+  widgetToken,
   type WidgetRequestOptions,
+  type WidgetTokenOptions,
 } from '../support/test-bridge';
 
 let bridge: TestBridge;
@@ -34,10 +36,22 @@ const clientPresence = (clientId: string, options: WidgetRequestOptions = {}) =>
 const presenceChanges = () =>
   bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.conversation_id, event.data.user_id, event.data.at]);
 
-/** Every item in the table but the account binding `givenConnectedAccount` made. */
-async function storedBeyondBinding(): Promise<string[]> {
+async function storedItems(): Promise<Record<string, unknown>[]> {
   const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
-  return Items.map((item) => `${item.pk} ${item.sk}`).filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT)#/.test(key));
+  return Items;
+}
+
+/**
+ * Every item in the table but the account binding `givenConnectedAccount` made and the used tokens:
+ * a request with a valid token uses it up even when it is refused afterwards (see "one-time tokens").
+ */
+async function storedBeyondBinding(): Promise<string[]> {
+  return (await storedItems()).map((item) => `${item.pk} ${item.sk}`).filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT|WIDGET_TOKEN)#/.test(key));
+}
+
+/** The used-token items, as `[key, expiresAt]`. */
+async function usedTokens(): Promise<[string, unknown][]> {
+  return (await storedItems()).filter((item) => String(item.pk).startsWith('WIDGET_TOKEN#')).map((item) => [`${item.pk} ${item.sk}`, item.expiresAt]);
 }
 
 async function expectNothingStoredOrQueued(): Promise<void> {
@@ -233,6 +247,7 @@ describe('Kommo user presence when a heartbeat fails half-way', () => {
       extend: store.extend.bind(store),
       open: store.open.bind(store),
       markAnnounced: store.markAnnounced.bind(store),
+      passTimerOn: store.passTimerOn.bind(store),
       read: store.read.bind(store),
       close: store.close.bind(store),
       ...replaced,
@@ -319,6 +334,10 @@ describe('widget authentication', () => {
     ['an expired token', { ttlSeconds: -120 }, 'token_expired'],
     ['a token for another integration', { claims: { aud: 'https://other.example.com' } }, 'invalid_token_audience'],
     ['a token without user_id', { claims: { user_id: undefined } }, 'invalid_token_claims'],
+    ['a token without jti', { claims: { jti: undefined } }, 'invalid_token_claims'],
+    ['a token without iss', { claims: { iss: undefined } }, 'invalid_token_issuer'],
+    ['a token whose iss is not a Kommo account', { claims: { iss: 'https://testaccount.example.com' } }, 'invalid_token_issuer'],
+    ['a token whose iss is another account than its subdomain claim', { claims: { iss: 'https://otheraccount.kommo.com' } }, 'invalid_token_issuer'],
     ['garbage', { token: 'Bearer abc' }, 'invalid_token'],
   ];
 
@@ -339,6 +358,98 @@ describe('widget authentication', () => {
       expect(response.body.error.message).toContain('/admin/connect');
       await expectNothingStoredOrQueued();
     });
+  });
+});
+
+describe('one-time tokens', () => {
+  /** A token minted now with a known jti, as Kommo mints one per `$authorizedAjax` call. */
+  const tokenWithId = (jti: string, options: WidgetTokenOptions = {}) => widgetToken(bridge, { ...options, claims: { jti, ...options.claims } });
+  const conversationReads = () => bridge.sink.eventsOfType('conversation.read').map((event) => event.data.conversation_id);
+
+  it('the first request uses the token up, remembered until the token\'s exp plus the 60 s leeway', async () => {
+    const response = await read('c-1', { token: await tokenWithId('f3c1e7a2-0b7d-4d3e-9a41-5c2b8e6d1a01') });
+
+    expect(response.status).toBe(202);
+    expect(await usedTokens()).toEqual([['WIDGET_TOKEN#f3c1e7a2-0b7d-4d3e-9a41-5c2b8e6d1a01 USED', TEST_START / 1000 + 30 * 60 + 60]]);
+  });
+
+  it.each(routes)('a token already used is 401 token_replayed on %s, and nothing reaches the chat service', async (_, call) => {
+    // Prepare: the token's first use, on a route that changes nothing.
+    const token = await widgetToken(bridge);
+    expect((await clientPresence('u-7', { token })).status).toBe(200);
+    const usedBefore = await usedTokens();
+
+    // Act
+    const replayed = await call({ token });
+    await bridge.advance(0);
+
+    // Assess
+    expectContractError(replayed, 401, 'token_replayed');
+    expect(bridge.sink.events).toEqual([]);
+    await expectNothingStoredOrQueued();
+    expect(await usedTokens()).toEqual(usedBefore);
+  });
+
+  it('a replay changes nothing after a first use that did: one conversation.read, once', async () => {
+    const token = await widgetToken(bridge);
+
+    const first = await read('c-1', { token });
+    const replayed = await read('c-2', { token });
+    await bridge.advance(0);
+
+    expect(first.status).toBe(202);
+    expectContractError(replayed, 401, 'token_replayed');
+    expect(conversationReads()).toEqual(['c-1']);
+  });
+
+  it('10 concurrent requests with one token: exactly one is served, the nine others are token_replayed', async () => {
+    // Prepare
+    const token = await widgetToken(bridge);
+
+    // Act
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, index) => read(`c-${index}`, { token })));
+    await bridge.advance(0);
+
+    // Assess
+    expect(responses.filter((response) => response.status === 202)).toHaveLength(1);
+    for (const refused of responses.filter((response) => response.status !== 202)) expectContractError(refused, 401, 'token_replayed');
+    expect(conversationReads()).toHaveLength(1);
+  });
+
+  it('a forged token does not use up the jti it names: the real token with that jti is still served', async () => {
+    const jti = '0b9d2c44-7e0f-4c3a-8f52-6a1d3e9b2c77';
+
+    const forged = await read('c-1', { token: await tokenWithId(jti, { secret: 'another-integration-secret-0123456789' }) });
+    const real = await read('c-1', { token: await tokenWithId(jti) });
+
+    expectContractError(forged, 401, 'invalid_token');
+    expect(real.status).toBe(202);
+  });
+
+  it('a CORS preflight carrying the token does not use it up', async () => {
+    const token = await widgetToken(bridge);
+
+    const preflight = await widgetRequest(bridge, 'OPTIONS', '/widget/presence', undefined, { token, headers: { 'access-control-request-method': 'POST' } });
+    const request = await presence('online', 'c-1', { token });
+
+    expect(preflight.status).toBe(204);
+    expect(request.status).toBe(202);
+  });
+
+  it('a request refused for its body has used its token (Kommo mints a new one per request)', async () => {
+    const token = await widgetToken(bridge);
+
+    const refused = await widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'away' }, { token });
+    const again = await presence('online', 'c-1', { token });
+
+    expectContractError(refused, 400);
+    expectContractError(again, 401, 'token_replayed');
+  });
+
+  it('a token of an account that is not connected is refused with 403 without being used up', async () => {
+    await read('c-1', { kommoAccountId: 31_000_999 });
+
+    expect(await usedTokens()).toEqual([]);
   });
 });
 

@@ -227,7 +227,7 @@ describe('replayed webhook-ids', () => {
     expect(await replayRecord(bridge, 'msg_twenty')).toEqual({ state: 'answered', statusCode: route.status });
   });
 
-  it('a webhook-id reused on another route, with a validly signed other body, gets the first answer and changes nothing', async () => {
+  it('a webhook-id reused on another route, with a validly signed other body, is refused with 409 webhook_id_used and changes nothing', async () => {
     // Prepare
     const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, { conversation_id: 'c-1', sender_id: 'u-1', state: 'start' }, { webhookId: 'msg_reused' });
     bridge.clock.advanceBy(1000);
@@ -236,8 +236,12 @@ describe('replayed webhook-ids', () => {
     const outcome = await observe(bridge, () => bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_reused' }));
 
     // Assess
-    expect(outcome.result).toMatchObject({ status: first.status, body: first.body, headers: { 'webhook-replayed': 'true' } });
+    expect(first.status).toBe(202);
+    expectContractError(outcome.result, [409]);
+    expect(outcome.result.body.error.code).toBe('webhook_id_used');
+    expect(outcome.result.headers['webhook-replayed']).toBeUndefined();
     expect(outcome.effects).toEqual(NO_EFFECT);
+    expect(await replayRecord(bridge, 'msg_reused')).toEqual({ state: 'answered', statusCode: 202 });
     expect((await bridge.chat('GET', `/chat/${bridge.scopeId}/messages/m-1/status`)).status).toBe(404);
   });
 

@@ -7,7 +7,9 @@ import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fallbackFunction, functions, httpRoutes, queues, type FunctionName, type FunctionSpec, type QueueName } from '../../functions/manifest';
+import { itemKinds } from '../../functions/core/adapters/dynamodb/item-kinds';
+import { secretGroups, type SecretGroup } from '../../functions/core/config';
+import { fallbackFunction, functions, httpRoutes, queues, secretArnVariables, type FunctionName, type QueueName } from '../../functions/manifest';
 import { BridgeStack } from '../../infra/bridge-stack';
 
 /** The same feature flags `cdk synth` uses, so the template under test is the one deployed. */
@@ -28,7 +30,7 @@ const newestNodeRuntime = Runtime.ALL.filter((runtime) => /^nodejs\d+\.x$/.test(
   (a, b) => Number.parseInt(b.name.slice('nodejs'.length), 10) - Number.parseInt(a.name.slice('nodejs'.length), 10),
 )[0]!;
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string }>;
 
 let app: App;
@@ -40,18 +42,23 @@ const logicalId = (construct: IConstruct) => stack.getLogicalId(construct.node.d
 const functionId = (name: FunctionName) => logicalId(stack.functions.get(name)!.function);
 const queueId = (name: QueueName) => logicalId(stack.queues.get(name)!.queue);
 const deadLetterQueueId = (name: QueueName) => logicalId(stack.queues.get(name)!.deadLetterQueue);
+const secretId = (group: SecretGroup) => logicalId(stack.secrets.get(group)!);
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const environmentOf = (name: FunctionName): Record<string, unknown> =>
   resources[functionId(name)]!.Properties!.Environment.Variables;
 
-/** Every (action, resource) pair the function's role allows, resources as JSON for comparison. */
-function permissionsOf(name: FunctionName): { action: string; resource: string }[] {
+/** Every statement of the function's role's policies. */
+function statementsOf(name: FunctionName): Statement[] {
   const roleId = logicalId(stack.functions.get(name)!.role);
-  const statements = Object.values(resources)
+  return Object.values(resources)
     .filter((resource) => resource.Type === 'AWS::IAM::Policy')
     .filter((policy) => JSON.stringify(policy.Properties!.Roles).includes(`"${roleId}"`))
     .flatMap((policy) => policy.Properties!.PolicyDocument.Statement as Statement[]);
-  return statements.flatMap((statement) => {
+}
+
+/** Every (action, resource) pair the function's role allows, resources as JSON for comparison. */
+function permissionsOf(name: FunctionName): { action: string; resource: string }[] {
+  return statementsOf(name).flatMap((statement) => {
     expect(statement.Effect).toBe('Allow');
     const actions = [statement.Action].flat();
     const resourceList = [statement.Resource].flat().filter((resource) => JSON.stringify(resource) !== '{"Ref":"AWS::NoValue"}');
@@ -211,7 +218,7 @@ describe('functions', () => {
 
   it.each(functions)('$name: no environment variable looks like a secret', (spec) => {
     const names = Object.keys(environmentOf(spec.name));
-    const secretLooking = names.filter((name) => /SECRET|TOKEN|PASSWORD|PRIVATE_KEY/.test(name) && name !== 'BRIDGE_SECRET_ARN');
+    const secretLooking = names.filter((name) => /SECRET|TOKEN|PASSWORD|PRIVATE_KEY/.test(name) && !name.endsWith('_SECRET_ARN'));
     expect(secretLooking).toEqual([]);
   });
 
@@ -233,22 +240,22 @@ describe('functions', () => {
     if (spec.table === 'none') expect(environment).not.toHaveProperty('TABLE_NAME');
     else expect(environment.TABLE_NAME).toEqual({ Ref: logicalId(stack.table) });
 
-    if (spec.secret) {
-      expect(environment.BRIDGE_SECRET_ARN).toEqual({ Ref: logicalId(stack.secret) });
+    const secretArnNames = Object.keys(environment).filter((name) => name.endsWith('_SECRET_ARN'));
+    expect(secretArnNames.sort()).toEqual(spec.secrets.map((group) => secretArnVariables[group]).sort());
+    for (const group of spec.secrets) expect(environment[secretArnVariables[group]]).toEqual({ Ref: secretId(group) });
+    if (spec.name !== fallbackFunction) {
       for (const [variable, parameter] of Object.entries(secretSettingParameters)) {
         expect(environment[variable]).toEqual({ Ref: parameter });
       }
     } else {
-      expect(Object.keys(environment)).not.toContain('BRIDGE_SECRET_ARN');
       for (const variable of Object.keys(secretSettingParameters)) expect(environment).not.toHaveProperty(variable);
     }
   });
 });
 
 describe('least privilege', () => {
-  const tableArn = () => JSON.stringify(arnOf(logicalId(stack.table)));
   const dynamoActions = (name: FunctionName) => permissionsOf(name).filter((permission) => permission.action.startsWith('dynamodb:'));
-  const tableAccess = (table: FunctionSpec['table']) => functions.filter((spec) => spec.table === table);
+  const withTable = functions.flatMap((spec) => (spec.table === 'none' ? [] : [{ name: spec.name, ...spec.table }]));
 
   it('kommo-hook has no DynamoDB permissions', () => {
     expect(dynamoActions('kommo-hook')).toEqual([]);
@@ -263,20 +270,47 @@ describe('least privilege', () => {
     expect(beyondLogsAndTracing).toEqual([]);
   });
 
-  it.each(tableAccess('none'))('$name (table: none) has no DynamoDB permissions', (spec) => {
+  it.each(functions.filter((spec) => spec.table === 'none'))('$name (table: none) has no DynamoDB permissions', (spec) => {
     expect(dynamoActions(spec.name)).toEqual([]);
   });
 
-  it.each(tableAccess('read'))('$name (table: read) may read the table but not write it', (spec) => {
-    expect(resourcesAllowed(spec.name, 'dynamodb:GetItem')).toEqual(new Set([tableArn()]));
-    expect(resourcesAllowed(spec.name, 'dynamodb:PutItem').size).toBe(0);
+  /** The item kinds (partition-key prefixes) an action is allowed on, from the statements' LeadingKeys conditions. */
+  function kindsAllowed(name: FunctionName, action: string): string[] {
+    const kinds = statementsOf(name)
+      .filter((statement) => [statement.Action].flat().includes(action))
+      .flatMap((statement) => {
+        // Every DynamoDB statement must be bounded by leading keys: a statement without the condition would open every item.
+        expect(statement.Resource, `${name} ${action}`).toEqual(arnOf(logicalId(stack.table)));
+        const leadingKeys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+        expect(Object.keys(statement.Condition ?? {}), `${name} ${action}: the condition`).toEqual(['ForAllValues:StringLike']);
+        return [leadingKeys].flat() as string[];
+      });
+    return [...new Set(kinds)].sort();
+  }
+  const patternsOf = (kinds: readonly (keyof typeof itemKinds)[]) => [...new Set(kinds.map((kind) => `${itemKinds[kind]}#*`))].sort();
+
+  it.each(withTable)('$name reads only the item kinds its manifest entry names', (spec) => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem']) {
+      expect(kindsAllowed(spec.name, action), action).toEqual(patternsOf([...spec.read, ...spec.readWrite]));
+    }
   });
 
-  it.each(tableAccess('read-write'))('$name (table: read-write) may read and write the table, and only it', (spec) => {
-    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
-      expect(resourcesAllowed(spec.name, action), action).toEqual(new Set([tableArn()]));
+  it.each(withTable)('$name writes only the item kinds its manifest entry names as read-write', (spec) => {
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect(kindsAllowed(spec.name, action), action).toEqual(patternsOf(spec.readWrite));
     }
-    expect(new Set(dynamoActions(spec.name).map((permission) => permission.resource))).toEqual(new Set([tableArn()]));
+  });
+
+  it.each(withTable)('$name: no Scan and no table-level action (they have no leading key to check)', (spec) => {
+    const actions = new Set(dynamoActions(spec.name).map((permission) => permission.action));
+    for (const action of ['dynamodb:Scan', 'dynamodb:DescribeTable', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable']) expect(actions.has(action), action).toBe(false);
+  });
+
+  it('account bindings are written only by admin, and read only by admin and the widget', () => {
+    const writers = functions.filter((spec) => kindsAllowed(spec.name, 'dynamodb:PutItem').includes('ACCOUNT#*')).map((spec) => spec.name);
+    const readers = functions.filter((spec) => kindsAllowed(spec.name, 'dynamodb:GetItem').includes('ACCOUNT#*')).map((spec) => spec.name);
+    expect(writers).toEqual(['admin']);
+    expect(readers.sort()).toEqual(['admin', 'widget']);
   });
 
   it.each(functions)('$name may send only to its manifest queues and dead-letter queues', (spec) => {
@@ -287,9 +321,19 @@ describe('least privilege', () => {
     expect(resourcesAllowed(spec.name, 'sqs:SendMessage')).toEqual(expected);
   });
 
-  it.each(functions)('$name reads the bridge secret only if the manifest says so', (spec) => {
-    const expected = spec.secret ? new Set([JSON.stringify({ Ref: logicalId(stack.secret) })]) : new Set();
+  it.each(functions)('$name reads exactly the secrets its manifest entry names', (spec) => {
+    const expected = new Set(spec.secrets.map((group) => JSON.stringify({ Ref: secretId(group) })));
     expect(resourcesAllowed(spec.name, 'secretsmanager:GetSecretValue')).toEqual(expected);
+  });
+
+  it.each([
+    ['kommo-hook', 'admin'],
+    ['kommo-hook', 'chat-service'],
+    ['widget', 'kommo-channel'],
+    ['event-dispatcher', 'admin'],
+    ['hook-worker', 'kommo-channel'],
+  ] as const)('%s cannot read the %s secret', (name, group) => {
+    expect(resourcesAllowed(name, 'secretsmanager:GetSecretValue').has(JSON.stringify({ Ref: secretId(group) }))).toBe(false);
   });
 
   it.each(functions)('$name: no managed policy, and Resource "*" only for the X-Ray actions', (spec) => {
@@ -299,21 +343,23 @@ describe('least privilege', () => {
   });
 });
 
-describe('bridge secret', () => {
-  it('is generated with placeholders, so no secret value is in the template, and retained', () => {
-    template.hasResource('AWS::SecretsManager::Secret', {
-      DeletionPolicy: 'Retain',
-      Properties: {
-        SecretString: Match.absent(),
-        GenerateSecretString: { GenerateStringKey: 'ADMIN_TOKEN', SecretStringTemplate: Match.anyValue() },
-      },
-    });
-    const secretProperties = resources[logicalId(stack.secret)]!.Properties!;
-    expect(JSON.parse(secretProperties.GenerateSecretString.SecretStringTemplate)).toEqual({
-      KOMMO_CHANNEL_SECRET: '',
-      CHAT_SERVICE_SECRET: '',
-      KOMMO_CLIENT_SECRET: '',
-    });
+describe('bridge secrets', () => {
+  it.each(Object.keys(secretGroups) as SecretGroup[])('%s: one secret of its own, with empty or generated values only, retained', (group) => {
+    const secret = resources[secretId(group)]!;
+    expect(secret.DeletionPolicy).toBe('Retain');
+    const properties = secret.Properties!;
+    if (group === 'admin') {
+      expect(properties.SecretString).toBeUndefined();
+      expect(properties.GenerateSecretString).toMatchObject({ GenerateStringKey: 'ADMIN_TOKEN', SecretStringTemplate: '{}' });
+    } else {
+      expect(properties.GenerateSecretString).toBeUndefined();
+      expect(JSON.parse(properties.SecretString)).toEqual(Object.fromEntries(secretGroups[group].map((key) => [key, ''])));
+    }
+  });
+
+  it('no two groups share a setting', () => {
+    const names = Object.values(secretGroups).flat();
+    expect(new Set(names).size).toBe(names.length);
   });
 });
 
@@ -371,7 +417,7 @@ describe('alarms', () => {
 describe('outputs', () => {
   const joined = (name: string) => JSON.stringify(template.findOutputs(name)[name]?.Value);
 
-  it.each(['ApiUrl', 'KommoWebhookUrl', 'ChatServiceBaseUrl', 'BridgeSecretName'])('%s exists', (name) => {
+  it.each(['ApiUrl', 'KommoWebhookUrl', 'ChatServiceBaseUrl', 'KommoChannelSecretName', 'ChatServiceSecretName', 'KommoIntegrationSecretName', 'AdminSecretName'])('%s exists', (name) => {
     template.hasOutput(name, { Value: Match.anyValue() });
   });
 

@@ -175,6 +175,26 @@ describe('the sync lease', () => {
     expect((await store.read(key, TEST_START + 61_000))?.kommoSettledSeq).toBe(0);
   });
 
+  it('renewed by its holder, is still held when it would have lapsed; once another job holds it, the old holder cannot renew it', async () => {
+    // Prepare
+    const key = aMessage();
+    await store.apply(key, read, TEST_START);
+    await store.takeLease(key, 'slow-job', TEST_START, TEST_START + 60_000);
+
+    // Act
+    const renewed = await store.renewLease(key, 'slow-job', TEST_START + 118_000);
+    const pastTheFirstLease = await store.takeLease(key, 'new-job', TEST_START + 61_000, TEST_START + 121_000);
+    const afterRenewalLapsed = await store.takeLease(key, 'new-job', TEST_START + 119_000, TEST_START + 179_000);
+    const renewedByTheOldHolder = await store.renewLease(key, 'slow-job', TEST_START + 200_000);
+
+    // Assess
+    expect(renewed).toBe(true);
+    expect(pastTheFirstLease).toEqual({ leased: false, reason: 'held' });
+    expect(afterRenewalLapsed.leased).toBe(true);
+    expect(renewedByTheOldHolder).toBe(false);
+    expect((await store.read(key, TEST_START + 119_000))?.leaseUntilMs).toBe(TEST_START + 179_000);
+  });
+
   it('is not taken when Kommo is up to date', async () => {
     // Prepare
     const key = aMessage();

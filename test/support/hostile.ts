@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import { RecordingLog } from '../../functions/core/adapters/telemetry/in-memory';
 import type { BridgeConfig } from '../../functions/core/config';
 import { queues as queueSpecs, type QueueName } from '../../functions/manifest';
+import type { SandboxServer } from '../../local/sandbox/sandbox-server';
 import { givenBridge, type TestBridge, type TestResponse } from './test-bridge';
 
 /**
@@ -108,7 +109,8 @@ async function itemKeys(client: DynamoDBClient, tableName: string): Promise<stri
 
 export async function traceOf(bridge: TestBridge, client: DynamoDBClient = bridge.dynamo): Promise<BridgeTrace> {
   const keys = await itemKeys(client, bridge.tableName);
-  const effects = keys.filter((key) => !key.startsWith('WEBHOOK#'));
+  // Replay records: claimed webhook ids, and used widget one-time tokens (a widget request uses its token even when refused for its input).
+  const effects = keys.filter((key) => !key.startsWith('WEBHOOK#') && !key.startsWith('WIDGET_TOKEN#'));
   const queued = {} as Record<QueueName, number>;
   const deadLetters = {} as Record<QueueName, number>;
   for (const { name } of queueSpecs) {
@@ -235,4 +237,18 @@ export class DynamoFaults {
     this.armed = false;
     return [...this.commands];
   }
+}
+
+/**
+ * The next call `sandbox` accepts, which it then answers as usual (held, if its answers are held): the
+ * moment a test knows a call is in flight. Replaces the sandbox's `respondWith` script.
+ */
+export function nextAcceptedCall<Call>(sandbox: SandboxServer<Call>): Promise<Call> {
+  return new Promise((resolve) =>
+    sandbox.respondWith((call) => {
+      sandbox.respondWith(undefined);
+      resolve(call);
+      return undefined;
+    }),
+  );
 }

@@ -124,7 +124,7 @@ export async function givenBridge(
         'content-type': 'application/json',
         'webhook-id': webhookId,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signer.sign(webhookId, timestamp, raw.toString('utf8')),
+        'webhook-signature': signer.sign(webhookId, timestamp, raw),
         ...options.headers,
       };
       return send(method, path, headers, raw);

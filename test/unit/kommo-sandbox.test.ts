@@ -370,6 +370,32 @@ describe('KommoSandbox fault injection', () => {
     expect(response.status).toBe(204);
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(45);
   });
+
+  it('holdAnswers applies the call at once and answers it only when released', async () => {
+    // Prepare
+    const release = sandbox.holdAnswers();
+    const arrived = new Promise<void>((resolve) =>
+      sandbox.respondWith(() => {
+        resolve();
+        return undefined;
+      }),
+    );
+    let answered = false;
+
+    // Act
+    const response = send(typingRequest()).then((answer) => {
+      answered = true;
+      return answer;
+    });
+    await arrived;
+    const answeredWhileHeld = answered;
+    release();
+
+    // Assess
+    expect(answeredWhileHeld).toBe(false);
+    expect((await response).status).toBe(204);
+    expect(sandbox.typingCalls()).toHaveLength(1);
+  });
 });
 
 function withoutHeader(request: KommoRequest, name: string): KommoRequest {

@@ -24,7 +24,15 @@ const kommoToken = (change: { secret?: string; claims?: Record<string, unknown> 
   });
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const validClaims = { aud: 'https://bridge.example.com', exp: nowSeconds + 1800, nbf: nowSeconds, account_id: 31_000_001, user_id: 7001 };
+const validClaims = {
+  iss: 'https://testaccount.kommo.com',
+  aud: 'https://bridge.example.com',
+  jti: '4f1a6a3e-2a8e-4c8b-9d51-1f6c3a2b7e90',
+  exp: nowSeconds + 1800,
+  nbf: nowSeconds,
+  account_id: 31_000_001,
+  user_id: 7001,
+};
 
 async function refusal(token: string | Promise<string> | undefined): Promise<BridgeError> {
   try {
@@ -37,12 +45,28 @@ async function refusal(token: string | Promise<string> | undefined): Promise<Bri
 }
 
 describe('Kommo widget one-time tokens', () => {
-  it('accepts a token as Kommo makes it and names its account and user', async () => {
+  it('accepts a token as Kommo makes it and names its account, its user, its jti and until when it is usable', async () => {
     // Act
-    const identity = await verifyKommoWidgetToken(await kommoToken(), rules, TEST_START);
+    const identity = await verifyKommoWidgetToken(await kommoToken({ claims: { jti: validClaims.jti } }), rules, TEST_START);
 
     // Assess
-    expect(identity).toEqual({ kommoAccountId: 31_000_001, kommoUserId: 7001 });
+    expect(identity).toEqual({ kommoAccountId: 31_000_001, kommoUserId: 7001, tokenId: validClaims.jti, usableUntilSeconds: nowSeconds + 1800 + 60 });
+  });
+
+  it('mints a fresh jti for every token', async () => {
+    const ids = await Promise.all(Array.from({ length: 5 }, async () => (await verifyKommoWidgetToken(await kommoToken(), rules, TEST_START)).tokenId));
+
+    expect(new Set(ids).size).toBe(5);
+  });
+
+  it.each([
+    ['an amoCRM account', { iss: 'https://shop.amocrm.ru', subdomain: 'shop' }],
+    ['an amoCRM .com account', { iss: 'https://shop.amocrm.com', subdomain: 'shop' }],
+    ['no subdomain claim', { iss: 'https://testaccount.kommo.com', subdomain: undefined }],
+  ])('accepts iss of %s', async (_, claims) => {
+    const identity = await verifyKommoWidgetToken(await kommoToken({ claims }), rules, TEST_START);
+
+    expect(identity.kommoAccountId).toBe(31_000_001);
   });
 
   it('takes aud from the origin of the redirect URI, default port left out', () => {
@@ -89,6 +113,18 @@ describe('Kommo widget one-time tokens', () => {
     ['account_id as a string', () => kommoToken({ claims: { account_id: '31000001' } }), 'invalid_token_claims'],
     ['user_id that is not a whole number', () => kommoToken({ claims: { user_id: 70.5 } }), 'invalid_token_claims'],
     ['account_id 0', () => kommoToken({ claims: { account_id: 0 } }), 'invalid_token_claims'],
+    ['no jti', () => kommoToken({ claims: { jti: undefined } }), 'invalid_token_claims'],
+    ['an empty jti', () => kommoToken({ claims: { jti: '' } }), 'invalid_token_claims'],
+    ['a jti that is not a string', () => kommoToken({ claims: { jti: 42 } }), 'invalid_token_claims'],
+    ['a jti over 128 characters', () => kommoToken({ claims: { jti: 'j'.repeat(129) } }), 'invalid_token_claims'],
+    ['no iss', () => kommoToken({ claims: { iss: undefined } }), 'invalid_token_issuer'],
+    ['iss of another host', () => kommoToken({ claims: { iss: 'https://testaccount.example.com' } }), 'invalid_token_issuer'],
+    ['iss of a look-alike host', () => kommoToken({ claims: { iss: 'https://testaccount.kommo.com.evil.example' } }), 'invalid_token_issuer'],
+    ['iss over plain http', () => kommoToken({ claims: { iss: 'http://testaccount.kommo.com' } }), 'invalid_token_issuer'],
+    ['iss with a path', () => kommoToken({ claims: { iss: 'https://testaccount.kommo.com/api' } }), 'invalid_token_issuer'],
+    ['iss that is a list', () => kommoToken({ claims: { iss: ['https://testaccount.kommo.com'] } }), 'invalid_token_issuer'],
+    ['iss of another account than its subdomain claim', () => kommoToken({ claims: { iss: 'https://otheraccount.kommo.com' } }), 'invalid_token_issuer'],
+    ['a subdomain claim that is not a string', () => kommoToken({ claims: { subdomain: 7 } }), 'invalid_token_issuer'],
   ])('refuses %s with a 401 naming the rule', async (_, token, code) => {
     // Act
     const error = await refusal(token());

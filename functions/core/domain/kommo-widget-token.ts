@@ -1,11 +1,14 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { unauthenticated, type BridgeError } from './errors';
+import { isKommoAccountOrigin } from './kommo-origin';
 
 /**
  * Kommo one-time tokens: what a widget's `self.$authorizedAjax` puts in `X-Auth-Token`
  * (kommo-chat-api.md, "Widgets and one-time tokens"). A JWT signed HS256 with the integration's
- * secret key, `aud` = scheme://host of the integration's redirect URI, `exp` about 30 min after
- * `iat`, and Kommo's numeric `account_id` and `user_id`.
+ * secret key, `iss` = the account's address (`https://<subdomain>.kommo.com`), `aud` = scheme://host
+ * of the integration's redirect URI, a `jti` (UUID) per token, `exp` about 30 min after `iat`, and
+ * Kommo's numeric `account_id` and `user_id`. Single use (CONTRACT.md, v2): Kommo mints a fresh one
+ * for every `$authorizedAjax` call, so the bridge accepts each `jti` once (`use-cases/widget-caller.ts`).
  */
 
 /** CONTRACT.md: `exp` and `nbf` are enforced with 60 s of leeway for clock differences with Kommo. */
@@ -26,12 +29,23 @@ export interface KommoWidgetIdentity {
   kommoUserId: number;
 }
 
+/** A token that passed every check: who it speaks for, and what is needed to accept it only once. */
+export interface VerifiedWidgetToken extends KommoWidgetIdentity {
+  /** The token's `jti`. */
+  tokenId: string;
+  /** Epoch seconds until which the token would still be accepted (`exp` plus the leeway): how long its use must be remembered. */
+  usableUntilSeconds: number;
+}
+
+/** Kommo's `jti` is a UUID; anything from 1 to 128 printable ASCII characters is taken, nothing longer goes into a table key. */
+const TOKEN_ID = /^[\x21-\x7e]{1,128}$/;
+
 export function kommoWidgetTokenRules(clientSecret: string, redirectUri: string): KommoWidgetTokenRules {
   return { key: new TextEncoder().encode(clientSecret), audience: new URL(redirectUri).origin };
 }
 
 /** Verifies the token at `nowMs` (the bridge's clock); any failure is a 401 naming the rule. */
-export async function verifyKommoWidgetToken(token: string | undefined, rules: KommoWidgetTokenRules, nowMs: number): Promise<KommoWidgetIdentity> {
+export async function verifyKommoWidgetToken(token: string | undefined, rules: KommoWidgetTokenRules, nowMs: number): Promise<VerifiedWidgetToken> {
   if (token === undefined || token === '') {
     throw unauthenticated('missing_token', 'X-Auth-Token is required: the Kommo one-time token the widget sends with $authorizedAjax');
   }
@@ -43,8 +57,9 @@ export async function verifyKommoWidgetToken(token: string | undefined, rules: K
       audience: rules.audience,
       clockTolerance: WIDGET_TOKEN_LEEWAY_SECONDS,
       currentDate: new Date(nowMs),
-      // A token without `exp` would never expire; Kommo always sets it.
-      requiredClaims: ['exp'],
+      // Without `exp` a token would never expire, without `jti` it could not be used only once, without
+      // `iss` it would name no account; Kommo sets all three.
+      requiredClaims: ['exp', 'jti', 'iss'],
     }));
   } catch (error) {
     throw tokenRefusal(error);
@@ -54,7 +69,30 @@ export async function verifyKommoWidgetToken(token: string | undefined, rules: K
   if (!isKommoId(kommoAccountId) || !isKommoId(kommoUserId)) {
     throw unauthenticated('invalid_token_claims', 'X-Auth-Token must carry Kommo\'s numeric account_id and user_id claims');
   }
-  return { kommoAccountId, kommoUserId };
+  if (typeof payload.jti !== 'string' || !TOKEN_ID.test(payload.jti)) {
+    throw unauthenticated('invalid_token_claims', 'X-Auth-Token claim jti must be the token\'s id (1-128 printable characters)');
+  }
+  checkIssuer(payload);
+  // `exp` is required above, and jose has checked it is a number.
+  return { kommoAccountId, kommoUserId, tokenId: payload.jti, usableUntilSeconds: (payload.exp as number) + WIDGET_TOKEN_LEEWAY_SECONDS };
+}
+
+/**
+ * `iss` is the address of the account the token was minted in: an account page origin, whose first
+ * label is the account's subdomain, so it must equal the `subdomain` claim when the token has one.
+ */
+function checkIssuer(payload: JWTPayload): void {
+  const issuer = payload.iss;
+  if (typeof issuer !== 'string' || !isKommoAccountOrigin(issuer)) {
+    throw unauthenticated(
+      'invalid_token_issuer',
+      'X-Auth-Token iss must be the Kommo account\'s address: https://<subdomain>.kommo.com (or .amocrm.com, .amocrm.ru)',
+    );
+  }
+  const subdomain = new URL(issuer).hostname.split('.')[0];
+  if (payload.subdomain !== undefined && payload.subdomain !== subdomain) {
+    throw unauthenticated('invalid_token_issuer', 'X-Auth-Token iss must be the address of the account its subdomain claim names');
+  }
 }
 
 function isKommoId(value: unknown): value is number {
@@ -71,6 +109,9 @@ function tokenRefusal(error: unknown): BridgeError {
     }
     if (error.claim === 'aud') {
       return unauthenticated('invalid_token_audience', 'X-Auth-Token aud must be the origin of the integration\'s redirect URI (KOMMO_REDIRECT_URI)');
+    }
+    if (error.claim === 'iss') {
+      return unauthenticated('invalid_token_issuer', 'X-Auth-Token iss is required: the Kommo account\'s address');
     }
     return unauthenticated('invalid_token_claims', `X-Auth-Token claim ${error.claim} is missing or malformed`);
   }

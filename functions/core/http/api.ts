@@ -51,11 +51,18 @@ export function pathParameter(event: ApiEvent, name: string): string | undefined
   return value === undefined ? undefined : value;
 }
 
+/**
+ * JSON text is UTF-8 (RFC 8259): a body that is not is refused, not decoded lossily, which would turn
+ * every invalid byte into U+FFFD and make `"u-\xff"` and `"u-\xfe"` the same id. A BOM is kept, so
+ * JSON.parse refuses it as before.
+ */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Parses a JSON body and validates it; every failure is a 400 naming the field or rule. */
 export function parseJsonBody<S extends z.ZodType>(body: Buffer, schema: S): z.output<S> {
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(strictUtf8.decode(body));
   } catch {
     throw invalid('invalid_json', 'The body must be valid JSON (UTF-8)');
   }

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import type middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { requireSettings } from '../config';
 import { BridgeError, unauthenticated } from '../domain/errors';
 import { StandardWebhookVerifier } from '../domain/standard-webhooks';
 import type { BridgeDeps } from '../deps';
+import type { WebhookRequest } from '../ports/replay-store';
 import type { Log } from '../ports/telemetry';
 import { errorAnswer, header, MAX_BODY_BYTES, rawBody, type ApiEvent, type ApiResult } from './api';
 
@@ -39,13 +42,29 @@ export function bodyLimit(): HttpMiddleware {
 export const REPLAY_RECORD_SECONDS = 15 * 60;
 
 /**
- * Standard Webhooks authentication for `/chat/...` routes, with replay protection: the first request
- * with a `webhook-id` claims it; repeats get the first answer again and change nothing. A request that
- * failed on our side (5xx) releases its claim so the chat service's retry is processed.
+ * What a request targets and carries: method, route, path parameters (as the route reads them, so
+ * `u%2D1` and `u-1` are the same target) and the SHA-256 of the raw body. A Standard Webhooks signature
+ * does not cover the method or the path; this binds a `webhook-id` to the one request it was signed for.
+ */
+export function requestFingerprint(event: ApiEvent, body: Buffer): string {
+  const parameters = Object.entries(event.pathParameters ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const bodyHash = createHash('sha256').update(body).digest('hex');
+  return createHash('sha256').update(JSON.stringify([event.requestContext.http.method, event.routeKey, parameters, bodyHash])).digest('hex');
+}
+
+/**
+ * Standard Webhooks authentication for `/chat/...` routes, with replay protection. A `webhook-id` is
+ * single use across the whole API: the first request with it claims it; a repeat of that same request
+ * gets the first answer again and changes nothing; the id with any other request (another route, scope,
+ * method or body) is refused with 409 `webhook_id_used`, whichever was first, even while the first
+ * runs. A request that failed on our side (5xx) releases its claim so the chat service's retry of that
+ * same request is processed.
  */
 export function chatServiceAuth(deps: Pick<BridgeDeps, 'config' | 'clock' | 'replays' | 'log'>): HttpMiddleware {
-  const verifier = new StandardWebhookVerifier(deps.config.CHAT_SERVICE_SECRET);
-  const claimed = new WeakMap<object, string>();
+  const { CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS } = requireSettings(deps.config, ['CHAT_SERVICE_SECRET'], 'the /chat/... routes');
+  // During a rotation requests signed with the previous secret are accepted too (README, "Rotating secrets").
+  const verifier = new StandardWebhookVerifier(CHAT_SERVICE_SECRET_PREVIOUS === undefined ? CHAT_SERVICE_SECRET : [CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS]);
+  const claimed = new WeakMap<object, WebhookRequest>();
   return {
     before: async (request) => {
       const event = request.event;
@@ -59,7 +78,11 @@ export function chatServiceAuth(deps: Pick<BridgeDeps, 'config' | 'clock' | 'rep
         deps.clock.now(),
       );
       if (!verdict.ok) throw unauthenticated(verdict.code, verdict.message);
-      const claim = await deps.replays.claim(verdict.webhookId, deps.clock.now());
+      const webhookRequest: WebhookRequest = { webhookId: verdict.webhookId, fingerprint: requestFingerprint(event, rawBody(event)) };
+      const claim = await deps.replays.claim(webhookRequest, deps.clock.now(), REPLAY_RECORD_SECONDS);
+      if (claim.state === 'used_elsewhere') {
+        throw new BridgeError('conflict', 'webhook_id_used', 'This webhook-id was already used for another request (another route, scope, method or body); every request needs its own webhook-id');
+      }
       if (claim.state === 'answered') {
         return {
           statusCode: claim.answer.statusCode,
@@ -70,27 +93,27 @@ export function chatServiceAuth(deps: Pick<BridgeDeps, 'config' | 'clock' | 'rep
       if (claim.state === 'in_progress') {
         throw new BridgeError('conflict', 'request_in_progress', 'A request with this webhook-id is still being processed; retry shortly');
       }
-      claimed.set(request, verdict.webhookId);
+      claimed.set(request, webhookRequest);
     },
     after: async (request) => {
-      const webhookId = claimed.get(request);
-      if (webhookId === undefined || !request.response) return;
+      const webhookRequest = claimed.get(request);
+      if (webhookRequest === undefined || !request.response) return;
       try {
-        await deps.replays.answer(webhookId, { statusCode: request.response.statusCode, body: request.response.body }, deps.clock.now(), REPLAY_RECORD_SECONDS);
+        await deps.replays.answer(webhookRequest, { statusCode: request.response.statusCode, body: request.response.body }, deps.clock.now(), REPLAY_RECORD_SECONDS);
       } catch (error) {
         // The request took effect: answer it truly. Its claim lapses on its own, so a retry is processed again.
         deps.log.warn('could not record the answer for a webhook-id', { error: error instanceof Error ? error.message : String(error) });
       }
     },
     onError: async (request) => {
-      const webhookId = claimed.get(request);
-      if (webhookId === undefined) return;
+      const webhookRequest = claimed.get(request);
+      if (webhookRequest === undefined) return;
       const answer = errorAnswer(request.error);
       try {
         if (answer.statusCode < 500) {
-          await deps.replays.answer(webhookId, { statusCode: answer.statusCode, body: answer.body }, deps.clock.now(), REPLAY_RECORD_SECONDS);
+          await deps.replays.answer(webhookRequest, { statusCode: answer.statusCode, body: answer.body }, deps.clock.now(), REPLAY_RECORD_SECONDS);
         } else {
-          await deps.replays.release(webhookId);
+          await deps.replays.release(webhookRequest);
         }
       } catch (error) {
         deps.log.warn('could not record the answer for a webhook-id', { error: error instanceof Error ? error.message : String(error) });

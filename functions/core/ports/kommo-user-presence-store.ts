@@ -16,6 +16,11 @@ export interface KommoUserWindow {
   openedAtMs: number;
   onlineUntilMs: number;
   lastSeenAtMs: number;
+  /**
+   * The window's timer chain: the one end-of-window timer that may queue the next (absent on windows
+   * written before windows named their timer).
+   */
+  timerId?: string;
 }
 
 export interface StoredKommoUserWindow extends KommoUserWindow {
@@ -38,6 +43,12 @@ export interface KommoUserPresenceStore {
   /** Records that window `windowId`'s online event and timer are queued. */
   markAnnounced(key: KommoUserPresenceKey, windowId: string): Promise<void>;
   read(key: KommoUserPresenceKey): Promise<StoredKommoUserWindow | undefined>;
+  /**
+   * Hands window `windowId`'s timer chain from `fromTimerId` (the timer it named when read; `undefined`
+   * when it named none) to `toTimerId`, already queued. False when the window is gone or no longer
+   * names `fromTimerId`: another timer took the chain.
+   */
+  passTimerOn(key: KommoUserPresenceKey, windowId: string, fromTimerId: string | undefined, toTimerId: string): Promise<boolean>;
   /** Removes window `windowId` if it is still the current one; false when it was not. */
   close(key: KommoUserPresenceKey, windowId: string): Promise<boolean>;
 }

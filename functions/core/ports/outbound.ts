@@ -41,10 +41,15 @@ export interface KommoDeliveryStatus {
   error?: string;
 }
 
+/** When a call is given up as timed out, on the bridge's clock (epoch ms); by default `KOMMO_TIMEOUT_MS` after it starts. */
+export interface CallDeadline {
+  deadlineAtMs?: number;
+}
+
 /** The amojo methods the bridge calls. Every method throws `OutboundCallError` on failure. */
 export interface KommoChatApi {
   typing(scopeId: string, typing: KommoTyping): Promise<void>;
-  deliveryStatus(scopeId: string, status: KommoDeliveryStatus): Promise<void>;
+  deliveryStatus(scopeId: string, status: KommoDeliveryStatus, call?: CallDeadline): Promise<void>;
   connect(amojoAccountId: string, title: string): Promise<{ scopeId: string }>;
   disconnect(amojoAccountId: string): Promise<void>;
 }

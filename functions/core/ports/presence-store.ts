@@ -20,27 +20,30 @@ export interface PresenceTransition {
  * when a request dies half-way or its answer is lost.
  */
 export interface PresenceStore {
+  /** Extends an open window: one conditional write. False when no window is open (a transition is due). */
+  extend(key: PresenceKey, nowMs: number, onlineUntilMs: number): Promise<boolean>;
   /**
-   * Extends an open window: one conditional write. `extended: false` when no window is open (a
-   * transition is due); `timerArmed: false` when the window's expiry timer was never confirmed set.
+   * Opens a window whose timer chain is `timerId` (already queued) and records the online transition
+   * (and the offline of a window that lapsed unnoticed) at once. Exactly one of racing openers wins;
+   * returns the transitions it recorded.
    */
-  extend(key: PresenceKey, nowMs: number, onlineUntilMs: number): Promise<{ extended: false } | { extended: true; timerArmed: boolean }>;
+  open(key: PresenceKey, nowMs: number, onlineUntilMs: number, timerId: string): Promise<{ opened: boolean; transitions: PresenceTransition[] }>;
   /**
-   * Opens a window and records the online transition (and the offline of a window that lapsed
-   * unnoticed) at once. Exactly one of racing openers wins; returns the transitions it recorded.
+   * Hands the window's timer chain from `fromTimerId` (the timer the window named when read;
+   * `undefined` for a window written before windows named their timer) to `toTimerId`, already
+   * queued. False when the window no longer names `fromTimerId`: another timer took the chain.
    */
-  open(key: PresenceKey, nowMs: number, onlineUntilMs: number): Promise<{ opened: boolean; transitions: PresenceTransition[] }>;
-  /** Notes that the window's expiry timer `timerId` is queued: it is now the window's timer chain. */
-  markTimerArmed(key: PresenceKey, timerId: string): Promise<void>;
-  /**
-   * Hands the window's timer chain from `fromTimerId` to `toTimerId`; false when `fromTimerId` is not
-   * the current chain (a duplicate timer), which then ends.
-   */
-  passTimerOn(key: PresenceKey, fromTimerId: string, toTimerId: string): Promise<boolean>;
+  passTimerOn(key: PresenceKey, fromTimerId: string | undefined, toTimerId: string): Promise<boolean>;
   /** Closes the window now, if open, and records the offline; returns the transition when it did. */
   closeNow(key: PresenceKey, nowMs: number): Promise<PresenceTransition | undefined>;
-  /** Closes a window whose end has passed and records the offline at its end; or says until when it is still open. */
-  closeExpired(key: PresenceKey, nowMs: number): Promise<{ closed: PresenceTransition } | { stillOpenUntilMs: number } | { gone: true }>;
+  /**
+   * Closes a window whose end has passed and records the offline at its end; or says until when it
+   * is still open, and which timer it names (none for a window written before windows named theirs).
+   */
+  closeExpired(
+    key: PresenceKey,
+    nowMs: number,
+  ): Promise<{ closed: PresenceTransition } | { stillOpenUntilMs: number; timerId: string | undefined } | { gone: true }>;
   /** Everything about a client in one read. */
   read(key: PresenceKey): Promise<PresenceRecord>;
   /** The client's transition log, oldest first. */

@@ -30,6 +30,8 @@ export interface StatusStore {
   setSyncRequestedAt(key: StatusKey, expectedMs: number, nextMs: number): Promise<boolean>;
   /** Takes the record for `owner` until `untilMs` if it has entries for Kommo and no live lease. */
   takeLease(key: StatusKey, owner: string, nowMs: number, untilMs: number): Promise<LeaseOutcome>;
+  /** Extends `owner`'s lease to `untilMs`; false when another job holds it now (or the record is gone). */
+  renewLease(key: StatusKey, owner: string, untilMs: number): Promise<boolean>;
   /** Records a failed call for entry `seq`; false when `owner` lost the lease. */
   recordFailedAttempt(key: StatusKey, owner: string, seq: number, failure: { attempts: number; lastError: string }): Promise<boolean>;
   /** Sets entry `seq`'s backoff and gives the lease up; false when `owner` had lost it. */

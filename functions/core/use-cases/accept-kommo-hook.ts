@@ -1,3 +1,4 @@
+import { requireSettings } from '../config';
 import { verifyKommoHookSignature } from '../domain/amojo-signature';
 import { invalid, unauthenticated } from '../domain/errors';
 import { classifyHook, hookAccountId } from '../domain/kommo-hooks';
@@ -22,7 +23,7 @@ export type HookIntake = { outcome: 'accepted'; kind: string } | { outcome: 'dro
  */
 export async function acceptKommoHook(deps: Pick<BridgeDeps, 'config' | 'clock' | 'queues' | 'metrics' | 'log'>, incoming: IncomingKommoHook): Promise<HookIntake> {
   const scope = parseScope(incoming.scopeId, deps.config.KOMMO_CHANNEL_ID);
-  if (!verifyKommoHookSignature(incoming.rawBody, incoming.signature, deps.config.KOMMO_CHANNEL_SECRET)) {
+  if (!verifyKommoHookSignature(incoming.rawBody, incoming.signature, requireSettings(deps.config, ['KOMMO_CHANNEL_SECRET'], 'Kommo hooks').KOMMO_CHANNEL_SECRET)) {
     deps.metrics.count('KommoHookRejected');
     throw unauthenticated(incoming.signature ? 'invalid_signature' : 'missing_signature', 'X-Signature must be the HMAC-SHA1 of the raw body with the channel secret');
   }

@@ -30,6 +30,15 @@ export type DeliveryStatusDeps = Pick<
 export const SYNC_LEASE_MS = 60_000;
 
 /**
+ * How long the lease must outlast a Kommo call's deadline when the call starts (renewed if it would not).
+ * Another job may take the lease only once it has lapsed, so by then every call of the old holder has
+ * been given up on the same clock: a status is sent again only when the earlier call's outcome is
+ * unknown (it timed out), never while its answer can still arrive. The margin covers clock skew
+ * between Lambdas and a timer that fires late.
+ */
+export const LEASE_MARGIN_MS = 10_000;
+
+/**
  * SQS delays are whole seconds counted on SQS's clock, not ours: a retry job that arrives less than a
  * second before its entry's backoff ends is the retry itself, on time, and is let through.
  */
@@ -91,8 +100,9 @@ export type SyncOutcome = 'up-to-date' | 'absent' | 'lease-held' | 'lease-lost' 
 
 /**
  * A `kommo-status` job: brings Kommo up to date with the message's record. Under a lease (so one job
- * at a time talks to Kommo about a message), it sends every unsettled entry in `seq` order, settling
- * each before the next: acknowledged; refused for good on 400/403/404 (recorded, then the next one);
+ * at a time talks to Kommo about a message; each call ends at a deadline the lease outlasts, see
+ * LEASE_MARGIN_MS), it sends every unsettled entry in `seq` order, settling each before the next:
+ * acknowledged; refused for good on 400/403/404 (recorded, then the next one);
  * or, on network errors, 429 and 5xx, retried with backoff until the attempts run out, when the job
  * goes to the dead-letter queue with its reason and the entry is marked so later entries go on.
  * A job with nothing to send does nothing, so repeated and duplicate jobs are harmless.
@@ -113,7 +123,7 @@ export async function syncDeliveryStatus(deps: DeliveryStatusDeps, job: StatusSy
     return 'lease-held';
   }
   try {
-    return await sendUnsettled(deps, key, owner, job, lease.record);
+    return await sendUnsettled(deps, key, owner, startedAt + SYNC_LEASE_MS, job, lease.record);
   } catch (error) {
     await deps.statuses.releaseLease(key, owner).catch(() => undefined);
     throw error;
@@ -124,9 +134,11 @@ async function sendUnsettled(
   deps: DeliveryStatusDeps,
   key: StatusKey,
   owner: string,
+  leasedUntilMs: number,
   job: StatusSyncJob,
   leased: StatusRecord,
 ): Promise<SyncOutcome> {
+  let leaseUntilMs = leasedUntilMs;
   let record: StatusRecord | undefined = leased;
   while (record) {
     const entry = nextEntryForKommo(record);
@@ -142,9 +154,15 @@ async function sendUnsettled(
       await deps.queues.kommoStatus.send(job, { delaySeconds });
       return 'waiting';
     }
+    // Whatever KOMMO_TIMEOUT_MS says, a call fits in a fresh lease with the margin to spare.
+    const deadlineAtMs = now + Math.min(deps.config.KOMMO_TIMEOUT_MS, SYNC_LEASE_MS - LEASE_MARGIN_MS);
+    if (leaseUntilMs < deadlineAtMs + LEASE_MARGIN_MS) {
+      if (!(await deps.statuses.renewLease(key, owner, now + SYNC_LEASE_MS))) return 'lease-lost';
+      leaseUntilMs = now + SYNC_LEASE_MS;
+    }
     const attempts = entry.kommo.attempts + 1;
     try {
-      await deps.kommo.deliveryStatus(key.scopeId, kommoDeliveryStatus(key.msgid, entry));
+      await deps.kommo.deliveryStatus(key.scopeId, kommoDeliveryStatus(key.msgid, entry), { deadlineAtMs });
     } catch (error) {
       if (!(error instanceof OutboundCallError)) throw error;
       deps.metrics.count('KommoCallFailed');

@@ -25,7 +25,9 @@ const ANNOUNCING_MS = 10_000;
  * A window is announced (its timer and online event queued) after it opened, and marked so. A
  * heartbeat that fails half-way (or whose answer from DynamoDB or SQS was lost) leaves the window
  * open but unannounced; no heartbeat merely extends such a window, so the widget's next heartbeat
- * announces it, with the same event ids, and the chat service drops what it already had.
+ * announces it, with the same event ids and the same timer, and the chat service drops what it
+ * already had. A timer queued twice is two copies of the window's one chain, which the first hand-on
+ * makes one again (see `kommoUserWindowEnd`).
  */
 export async function kommoUserHeartbeat(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey): Promise<'extended' | 'went-online'> {
   const now = deps.clock.now();
@@ -33,7 +35,7 @@ export async function kommoUserHeartbeat(deps: KommoUserPresenceDeps, key: Kommo
   // Racing heartbeats: one opens the window, the others find it open and extend it.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     if (await deps.kommoUserPresence.extend(key, now, onlineUntilMs)) return 'extended';
-    const window: KommoUserWindow = { windowId: deps.newId(), openedAtMs: now, onlineUntilMs, lastSeenAtMs: now };
+    const window: KommoUserWindow = { windowId: deps.newId(), timerId: deps.newId(), openedAtMs: now, onlineUntilMs, lastSeenAtMs: now };
     const outcome = await deps.kommoUserPresence.open(key, window, now);
     if (outcome.opened) {
       await announce(deps, key, window, outcome.lapsed);
@@ -56,7 +58,7 @@ export async function kommoUserHeartbeat(deps: KommoUserPresenceDeps, key: Kommo
  * window that nothing would end.
  */
 async function announce(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey, window: KommoUserWindow, lapsed: KommoUserWindow | undefined): Promise<void> {
-  await scheduleWindowEnd(deps, key, window, window.onlineUntilMs);
+  await scheduleWindowEnd(deps, key, window.windowId, window.timerId, window.onlineUntilMs);
   // The window before ended without its timer having run yet (it is due, not lost): its offline comes first.
   if (lapsed) await emitTransition(deps, key, 'offline', lapsed, lapsed.onlineUntilMs);
   await emitTransition(deps, key, 'online', window, window.openedAtMs);
@@ -82,17 +84,28 @@ export async function kommoUserLeft(deps: KommoUserPresenceDeps, key: KommoUserP
  * The timer at a window's end: the user went offline then unless heartbeats extended the window
  * (then it waits for the new end) or the window is no longer there (the user left, or a later
  * window with its own timer replaced it).
+ *
+ * The window names its one timer chain, and only that timer acts, by the rule client presence's
+ * timers follow (`presenceDeadline`): checked before queueing, so a timer the window does not name
+ * (a copy delivered after the chain moved on, the stray next timer of a copy that lost the hand-on)
+ * ends without queueing; queued before handed on by a conditional write, so copies of the named
+ * timer that run together queue one next timer each but only one becomes the chain, and a crash in
+ * between leaves this timer named, for SQS to deliver again.
  */
 export async function kommoUserWindowEnd(
   deps: KommoUserPresenceDeps,
   key: KommoUserPresenceKey,
   windowId: string,
-): Promise<'went-offline' | 'extended' | 'gone'> {
+  timerId?: string,
+): Promise<'went-offline' | 'extended' | 'gone' | 'duplicate'> {
   const window = await deps.kommoUserPresence.read(key);
   if (!window || window.windowId !== windowId) return 'gone';
+  // A window written before windows named their timer is adopted by the first timer to hand it on.
+  if (window.timerId !== undefined && window.timerId !== timerId) return 'duplicate';
   if (window.onlineUntilMs > deps.clock.now()) {
-    await scheduleWindowEnd(deps, key, window, window.onlineUntilMs);
-    return 'extended';
+    const next = deps.newId();
+    await scheduleWindowEnd(deps, key, window.windowId, next, window.onlineUntilMs);
+    return (await deps.kommoUserPresence.passTimerOn(key, window.windowId, window.timerId, next)) ? 'extended' : 'duplicate';
   }
   // The event before the removal: if removing fails, the redelivered timer sends the same event id again.
   await emitTransition(deps, key, 'offline', window, window.onlineUntilMs);
@@ -106,9 +119,15 @@ async function emitTransition(deps: KommoUserPresenceDeps, key: KommoUserPresenc
 }
 
 /** SQS delays stop at 900 s; the 90-s window fits, the cap keeps that true if the window ever grows. */
-async function scheduleWindowEnd(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey, window: KommoUserWindow, deadlineMs: number): Promise<void> {
+async function scheduleWindowEnd(
+  deps: KommoUserPresenceDeps,
+  key: KommoUserPresenceKey,
+  windowId: string,
+  timerId: string | undefined,
+  deadlineMs: number,
+): Promise<void> {
   await deps.queues.timers.send(
-    { kind: 'kommo-user-presence-expiry', ...key, windowId: window.windowId, deadlineMs },
+    { kind: 'kommo-user-presence-expiry', ...key, windowId, deadlineMs, ...(timerId === undefined ? {} : { timerId }) },
     { delaySeconds: Math.min(900, secondsUntil(deadlineMs, deps.clock.now())) },
   );
 }

@@ -7,24 +7,21 @@ export type PresenceDeps = Pick<BridgeDeps, 'clock' | 'queues' | 'metrics' | 'lo
 
 /**
  * A heartbeat. Extending an open window is one conditional write and nothing else; only a client
- * that was offline costs more: the window opens with its transition (one transaction), and a timer is
- * set for the window's end. A heartbeat that finds the timer never confirmed (the request that opened
- * the window died half-way) sets it then.
+ * that was offline costs more: a timer for the window's end is queued, then the window opens naming
+ * that timer, with its transition (one transaction). The timer first, so that an open window always
+ * names a timer that is queued; a heartbeat that dies in between (or loses the race to open) leaves a
+ * timer no window names, which ends when it runs.
  */
 export async function clientOnline(deps: PresenceDeps, key: PresenceKey, ttlSeconds: number): Promise<'extended' | 'went-online'> {
   const now = deps.clock.now();
   const onlineUntilMs = now + ttlSeconds * 1000;
-  // Racing heartbeats: one opens the window, the others find it open and extend it.
+  // Racing heartbeats: one opens the window, the others find it open and extend it (their timers end unused).
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    const extension = await deps.presence.extend(key, now, onlineUntilMs);
-    if (extension.extended) {
-      if (!extension.timerArmed) await armDeadline(deps, key, onlineUntilMs);
-      return 'extended';
-    }
-    const { opened, transitions } = await deps.presence.open(key, now, onlineUntilMs);
+    if (await deps.presence.extend(key, now, onlineUntilMs)) return 'extended';
+    const timerId = await scheduleDeadline(deps, key, onlineUntilMs);
+    const { opened, transitions } = await deps.presence.open(key, now, onlineUntilMs, timerId);
     if (!opened) continue;
     for (const transition of transitions) announce(deps, key, transition);
-    await armDeadline(deps, key, onlineUntilMs);
     return 'went-online';
   }
   throw new Error('presence window contended beyond retries');
@@ -40,8 +37,22 @@ export async function clientOffline(deps: PresenceDeps, key: PresenceKey): Promi
 
 /**
  * The timer at a window's end: closes it unless heartbeats extended it, in which case it waits for the
- * new end. Only the window's own timer chain waits on; a duplicate timer (two heartbeats that both
- * armed one, or a redelivered message) ends here.
+ * new end. The window names its one timer chain, and only that timer queues the next. A send to SQS
+ * and a write to DynamoDB never happen as one, and SQS delivers at least once, so:
+ *
+ * - Checked before queueing: a timer the window does not name (a racing heartbeat's, a leftover of a
+ *   step that failed, a copy SQS delivered twice after the chain moved on) ends without queueing, so
+ *   a stray timer never starts a chain of its own.
+ * - Queued before handed on: the next timer is queued, then a conditional write moves the window's
+ *   name from this timer to it. Copies of the named timer that run together all pass the check and
+ *   each queues a next one, but only one write moves the name; the others' next timers are strays
+ *   and end at their turn. Never two chains.
+ * - A crash between the two leaves the window naming this timer, which SQS delivers again (or, once
+ *   dead-lettered, a redrive): it passes the check and queues anew, and the one queued before the
+ *   crash is a stray. A crash after the write leaves the next timer named and queued, and this one,
+ *   delivered again, no longer named. Never no chain.
+ *
+ * Closing needs no chain: the window's end is closed by one transaction, whichever timer gets there.
  */
 export async function presenceDeadline(
   deps: PresenceDeps,
@@ -54,13 +65,11 @@ export async function presenceDeadline(
     announce(deps, key, outcome.closed);
     return 'went-offline';
   }
-  if ('stillOpenUntilMs' in outcome) {
-    const next = await scheduleDeadline(deps, key, Math.max(outcome.stillOpenUntilMs, deadlineMs));
-    // Queued first, handed on second: a crash in between leaves the old chain to be retried, not lost.
-    if (timerId !== undefined && !(await deps.presence.passTimerOn(key, timerId, next))) return 'duplicate';
-    return 'extended';
-  }
-  return 'gone';
+  if ('gone' in outcome) return 'gone';
+  // A window written before windows named their timer is adopted by the first timer to hand it on.
+  if (outcome.timerId !== undefined && outcome.timerId !== timerId) return 'duplicate';
+  const next = await scheduleDeadline(deps, key, Math.max(outcome.stillOpenUntilMs, deadlineMs));
+  return (await deps.presence.passTimerOn(key, outcome.timerId, next)) ? 'extended' : 'duplicate';
 }
 
 export async function readPresence(deps: PresenceDeps, key: PresenceKey): Promise<PresenceView> {
@@ -70,10 +79,6 @@ export async function readPresence(deps: PresenceDeps, key: PresenceKey): Promis
 function announce(deps: PresenceDeps, key: PresenceKey, transition: PresenceTransition): void {
   deps.metrics.count('PresenceTransition');
   deps.log.info('presence changed', { scopeId: key.scopeId, clientId: key.clientId, state: transition.state });
-}
-
-async function armDeadline(deps: PresenceDeps, key: PresenceKey, onlineUntilMs: number): Promise<void> {
-  await deps.presence.markTimerArmed(key, await scheduleDeadline(deps, key, onlineUntilMs));
 }
 
 /** SQS delays stop at 900 s; a longer window is checked in steps, each re-arming the next. */

@@ -1,5 +1,5 @@
 import { requireSettings, type BridgeConfig } from '../config';
-import { forbidden } from '../domain/errors';
+import { forbidden, unauthenticated } from '../domain/errors';
 import { kommoWidgetTokenRules, verifyKommoWidgetToken, type KommoWidgetTokenRules } from '../domain/kommo-widget-token';
 import type { Scope } from '../domain/scope';
 import type { BridgeDeps } from '../deps';
@@ -20,16 +20,25 @@ export function widgetTokenRulesFrom(config: BridgeConfig): KommoWidgetTokenRule
   return kommoWidgetTokenRules(settings.KOMMO_CLIENT_SECRET, settings.KOMMO_REDIRECT_URI);
 }
 
-/** Verifies the one-time token (401) and finds the scope its account is bound to (403 when none). */
+/**
+ * Verifies the one-time token (401), finds the scope its account is bound to (403 when none), then
+ * uses the token up: a second request with its `jti` is 401 `token_replayed`. The use is recorded only
+ * after the signature and claims passed, so a forged token cannot use up a real one's `jti`, and before
+ * the route does anything. A request that the route then refuses (a bad body) has still used its token:
+ * Kommo mints a fresh token for every `$authorizedAjax` call, so the widget never sends one twice.
+ */
 export async function authenticateWidgetCaller(
-  deps: Pick<BridgeDeps, 'clock' | 'accountBindings'>,
+  deps: Pick<BridgeDeps, 'clock' | 'accountBindings' | 'widgetTokens'>,
   rules: KommoWidgetTokenRules,
   token: string | undefined,
 ): Promise<WidgetCaller> {
-  const identity = await verifyKommoWidgetToken(token, rules, deps.clock.now());
-  const binding = await deps.accountBindings.byKommoAccount(identity.kommoAccountId);
+  const verified = await verifyKommoWidgetToken(token, rules, deps.clock.now());
+  const binding = await deps.accountBindings.byKommoAccount(verified.kommoAccountId);
   if (!binding) {
-    throw forbidden('account_not_connected', `Kommo account ${identity.kommoAccountId} is not connected to this bridge; an operator connects it with POST /admin/connect`);
+    throw forbidden('account_not_connected', `Kommo account ${verified.kommoAccountId} is not connected to this bridge; an operator connects it with POST /admin/connect`);
   }
-  return { scope: { scopeId: binding.scopeId, accountId: binding.amojoAccountId }, ...identity };
+  if (!(await deps.widgetTokens.claim(verified.tokenId, verified.usableUntilSeconds, deps.clock.now()))) {
+    throw unauthenticated('token_replayed', 'X-Auth-Token was already used: a Kommo one-time token is accepted once; the widget must ask Kommo for a new one');
+  }
+  return { scope: { scopeId: binding.scopeId, accountId: binding.amojoAccountId }, kommoAccountId: verified.kommoAccountId, kommoUserId: verified.kommoUserId };
 }

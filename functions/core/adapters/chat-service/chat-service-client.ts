@@ -1,23 +1,26 @@
 import { Webhook } from 'standardwebhooks';
 import type { OutboundEvent } from '../../domain/outbound-event';
-import type { Clock } from '../../ports/clock';
+import { deadlineSignal, type Clock } from '../../ports/clock';
 import { OutboundCallError, type ChatServiceClient, type ForwardedHook, type HookForwarder } from '../../ports/outbound';
 import { sendHttp } from '../http/send-http';
 
 export interface ChatServiceClientOptions {
   url: string;
-  /** `whsec_…` Standard Webhooks secret. */
-  secret: string;
+  /**
+   * `whsec_…` Standard Webhooks secrets: the current one first, then the previous one while a rotation
+   * is under way. Each signs the event; Standard Webhooks carries several signatures, space-separated.
+   */
+  secrets: readonly [string, ...string[]];
   timeoutMs: number;
   clock: Clock;
 }
 
 /** Posts events to the chat service, signed with Standard Webhooks; `webhook-id` is the event id. */
 export class StandardWebhooksChatService implements ChatServiceClient {
-  private readonly webhook: Webhook;
+  private readonly webhooks: readonly Webhook[];
 
   constructor(private readonly options: ChatServiceClientOptions) {
-    this.webhook = new Webhook(options.secret);
+    this.webhooks = options.secrets.map((secret) => new Webhook(secret));
   }
 
   async deliver(event: OutboundEvent): Promise<void> {
@@ -31,10 +34,12 @@ export class StandardWebhooksChatService implements ChatServiceClient {
         'content-type': 'application/json',
         'webhook-id': event.id,
         'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-        'webhook-signature': this.webhook.sign(event.id, timestamp, body),
+        'webhook-signature': this.webhooks.map((webhook) => webhook.sign(event.id, timestamp, body)).join(' '),
       },
       body,
       timeoutMs: this.options.timeoutMs,
+      // On the bridge's clock, which also times the retry after a timeout: a busy machine alone never times a call out in tests.
+      signal: deadlineSignal(this.options.clock, timestamp.getTime() + this.options.timeoutMs),
     });
     if (answer.status < 200 || answer.status >= 300) {
       throw new OutboundCallError('chat-service', `chat service answered ${answer.status} to ${event.type}`, answer.status);

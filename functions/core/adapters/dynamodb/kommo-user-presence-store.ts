@@ -7,7 +7,7 @@ import { epochSeconds, isConditionFailure, partitionKey, type TableRef, writeIf 
  * The scope and the numeric user id hold no `#`, so the conversation id (which may) goes last and
  * no two keys can spell the same partition key.
  */
-const pk = (key: KommoUserPresenceKey) => partitionKey('KOMMO_USER_PRESENCE', key.scopeId, key.userId, key.conversationId);
+const pk = (key: KommoUserPresenceKey) => partitionKey('kommoUserPresence', key.scopeId, key.userId, key.conversationId);
 const WINDOW = 'WINDOW';
 
 const keepUntil = (onlineUntilMs: number) => epochSeconds(onlineUntilMs + KOMMO_USER_WINDOW_RETENTION_MS);
@@ -19,6 +19,7 @@ function windowOf(item: Record<string, unknown> | undefined): StoredKommoUserWin
     openedAtMs: Number(item.openedAtMs),
     onlineUntilMs: Number(item.onlineUntilMs),
     lastSeenAtMs: Number(item.lastSeenAtMs),
+    ...(typeof item.timerId === 'string' ? { timerId: item.timerId } : {}),
     announced: item.announced === true,
   };
 }
@@ -72,6 +73,20 @@ export class DynamoKommoUserPresenceStore implements KommoUserPresenceStore {
         UpdateExpression: 'SET announced = :yes',
         ConditionExpression: 'windowId = :window',
         ExpressionAttributeValues: { ':yes': true, ':window': windowId },
+      }),
+    );
+  }
+
+  async passTimerOn(key: KommoUserPresenceKey, windowId: string, fromTimerId: string | undefined, toTimerId: string): Promise<boolean> {
+    return writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: pk(key), sk: WINDOW },
+        UpdateExpression: 'SET timerId = :to',
+        // A window that names no timer yet is adopted once.
+        ConditionExpression: `windowId = :window AND ${fromTimerId === undefined ? 'attribute_not_exists(timerId)' : 'timerId = :from'}`,
+        ExpressionAttributeValues: { ':window': windowId, ':to': toTimerId, ...(fromTimerId === undefined ? {} : { ':from': fromTimerId }) },
       }),
     );
   }

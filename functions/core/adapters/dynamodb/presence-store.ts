@@ -2,11 +2,11 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { LAST_SEEN_RETENTION_MS, type PresenceRecord } from '../../domain/presence-window';
 import type { PresenceKey, PresenceStore, PresenceTransition } from '../../ports/presence-store';
-import { epochSeconds, isConditionFailure, partitionKey, type TableRef, writeIf } from './table';
+import { epochSeconds, partitionKey, type TableRef, writeIf } from './table';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-const pk = (key: PresenceKey) => partitionKey('PRESENCE', key.scopeId, key.clientId);
+const pk = (key: PresenceKey) => partitionKey('presence', key.scopeId, key.clientId);
 /** `STATE#…` items sort together, so one query reads both and none of the transition log. */
 const WINDOW = 'STATE#WINDOW';
 const SEEN = 'STATE#SEEN';
@@ -19,32 +19,28 @@ const transitionSk = (transition: PresenceTransition) =>
 interface StoredWindow {
   onlineUntilMs: number;
   lastSeenAtMs: number;
+  /** The window's timer chain: the one expiry timer that may queue the next (absent on windows written before). */
+  timerId: string | undefined;
 }
 
 export class DynamoPresenceStore implements PresenceStore {
   constructor(private readonly table: TableRef) {}
 
-  async extend(key: PresenceKey, nowMs: number, onlineUntilMs: number) {
-    try {
-      const { Attributes } = await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { pk: pk(key), sk: WINDOW },
-          UpdateExpression: 'SET onlineUntilMs = :until, lastSeenAtMs = :now, expiresAt = :exp',
-          // Only an open window is extended; a lapsed one (even if TTL has not deleted it) needs a transition.
-          ConditionExpression: 'onlineUntilMs > :now',
-          ExpressionAttributeValues: { ':until': onlineUntilMs, ':now': nowMs, ':exp': Math.ceil(onlineUntilMs / 1000) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { extended: true as const, timerArmed: typeof Attributes?.timerId === 'string' };
-    } catch (error) {
-      if (isConditionFailure(error)) return { extended: false as const };
-      throw error;
-    }
+  async extend(key: PresenceKey, nowMs: number, onlineUntilMs: number): Promise<boolean> {
+    return writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: pk(key), sk: WINDOW },
+        UpdateExpression: 'SET onlineUntilMs = :until, lastSeenAtMs = :now, expiresAt = :exp',
+        // Only an open window is extended; a lapsed one (even if TTL has not deleted it) needs a transition.
+        ConditionExpression: 'onlineUntilMs > :now',
+        ExpressionAttributeValues: { ':until': onlineUntilMs, ':now': nowMs, ':exp': Math.ceil(onlineUntilMs / 1000) },
+      }),
+    );
   }
 
-  async open(key: PresenceKey, nowMs: number, onlineUntilMs: number) {
+  async open(key: PresenceKey, nowMs: number, onlineUntilMs: number, timerId: string) {
     const previous = await this.window(key);
     if (previous && previous.onlineUntilMs > nowMs) return { opened: false, transitions: [] };
     const transitions: PresenceTransition[] = [];
@@ -55,7 +51,7 @@ export class DynamoPresenceStore implements PresenceStore {
       {
         Put: {
           TableName: this.table.tableName,
-          Item: { pk: pk(key), sk: WINDOW, onlineUntilMs, lastSeenAtMs: nowMs, openedAtMs: nowMs, expiresAt: Math.ceil(onlineUntilMs / 1000) },
+          Item: { pk: pk(key), sk: WINDOW, onlineUntilMs, lastSeenAtMs: nowMs, openedAtMs: nowMs, timerId, expiresAt: Math.ceil(onlineUntilMs / 1000) },
           // Exactly the state read above: a racing opener or heartbeat makes this one lose.
           ConditionExpression: previous ? 'onlineUntilMs = :previous' : 'attribute_not_exists(pk)',
           ...(previous ? { ExpressionAttributeValues: { ':previous': previous.onlineUntilMs } } : {}),
@@ -66,29 +62,16 @@ export class DynamoPresenceStore implements PresenceStore {
     return { opened, transitions: opened ? transitions : [] };
   }
 
-  async markTimerArmed(key: PresenceKey, timerId: string): Promise<void> {
-    // Not written when the window closed meanwhile: its timer has nothing left to do.
-    await writeIf(
-      this.table,
-      new UpdateCommand({
-        TableName: this.table.tableName,
-        Key: { pk: pk(key), sk: WINDOW },
-        UpdateExpression: 'SET timerId = :id',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':id': timerId },
-      }),
-    );
-  }
-
-  async passTimerOn(key: PresenceKey, fromTimerId: string, toTimerId: string): Promise<boolean> {
+  async passTimerOn(key: PresenceKey, fromTimerId: string | undefined, toTimerId: string): Promise<boolean> {
     return writeIf(
       this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: { pk: pk(key), sk: WINDOW },
         UpdateExpression: 'SET timerId = :to',
-        ConditionExpression: 'timerId = :from',
-        ExpressionAttributeValues: { ':from': fromTimerId, ':to': toTimerId },
+        // A window that names no timer yet is adopted once; `attribute_exists(pk)` keeps a closed one from coming back.
+        ConditionExpression: fromTimerId === undefined ? 'attribute_exists(pk) AND attribute_not_exists(timerId)' : 'timerId = :from',
+        ExpressionAttributeValues: { ':to': toTimerId, ...(fromTimerId === undefined ? {} : { ':from': fromTimerId }) },
       }),
     );
   }
@@ -103,12 +86,12 @@ export class DynamoPresenceStore implements PresenceStore {
   async closeExpired(key: PresenceKey, nowMs: number) {
     const window = await this.window(key);
     if (!window) return { gone: true as const };
-    if (window.onlineUntilMs > nowMs) return { stillOpenUntilMs: window.onlineUntilMs };
+    if (window.onlineUntilMs > nowMs) return { stillOpenUntilMs: window.onlineUntilMs, timerId: window.timerId };
     const offline: PresenceTransition = { state: 'offline', atMs: window.onlineUntilMs, lastSeenAtMs: window.lastSeenAtMs };
     if (await this.close(key, window, offline)) return { closed: offline };
     // Extended or reopened meanwhile: whoever did that owns the window now.
     const now = await this.window(key);
-    return now ? { stillOpenUntilMs: now.onlineUntilMs } : { gone: true as const };
+    return now ? { stillOpenUntilMs: now.onlineUntilMs, timerId: now.timerId } : { gone: true as const };
   }
 
   async read(key: PresenceKey): Promise<PresenceRecord> {
@@ -148,7 +131,8 @@ export class DynamoPresenceStore implements PresenceStore {
     const { Item } = await this.table.doc.send(
       new GetCommand({ TableName: this.table.tableName, Key: { pk: pk(key), sk: WINDOW }, ConsistentRead: true }),
     );
-    return Item ? { onlineUntilMs: Number(Item.onlineUntilMs), lastSeenAtMs: Number(Item.lastSeenAtMs) } : undefined;
+    if (!Item) return undefined;
+    return { onlineUntilMs: Number(Item.onlineUntilMs), lastSeenAtMs: Number(Item.lastSeenAtMs), timerId: typeof Item.timerId === 'string' ? Item.timerId : undefined };
   }
 
   /** Deletes the window exactly as read and records its offline, in one transaction. */

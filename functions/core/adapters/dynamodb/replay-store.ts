@@ -1,6 +1,6 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ReplayClaim, ReplayStore, StoredAnswer } from '../../ports/replay-store';
-import { epochSeconds, isConditionFailure, type TableRef } from './table';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ReplayClaim, ReplayStore, StoredAnswer, WebhookRequest } from '../../ports/replay-store';
+import { epochSeconds, isConditionFailure, partitionKey, writeIf, type TableRef } from './table';
 
 /**
  * An unanswered claim lapses after twice the HTTP functions' 10 s timeout: if the request died, or the
@@ -8,21 +8,36 @@ import { epochSeconds, isConditionFailure, type TableRef } from './table';
  */
 export const IN_PROGRESS_CLAIM_SECONDS = 20;
 
-const key = (webhookId: string) => ({ pk: `WEBHOOK#${webhookId}`, sk: 'REQUEST' });
+/** One item per id, whatever the route or scope: the id is single use across the whole API. */
+const key = (webhookId: string) => ({ pk: partitionKey('replay', webhookId), sk: 'REQUEST' });
 
-/** Standard Webhooks ids seen on `/chat/...` requests, with the answer given, kept past the 5-minute window. */
+/**
+ * Standard Webhooks ids seen on `/chat/...` requests, each bound to the request it came with (its
+ * fingerprint) and the answer given, kept past the 5-minute window. The binding outlives a lapsed or
+ * released claim: only the same request may take the id again.
+ */
 export class DynamoReplayStore implements ReplayStore {
   constructor(private readonly table: TableRef) {}
 
-  async claim(webhookId: string, nowMs: number): Promise<ReplayClaim> {
+  async claim(request: WebhookRequest, nowMs: number, ttlSeconds: number): Promise<ReplayClaim> {
+    const now = epochSeconds(nowMs);
     try {
       await this.table.doc.send(
         new PutCommand({
           TableName: this.table.tableName,
-          Item: { ...key(webhookId), state: 'in_progress', expiresAt: epochSeconds(nowMs) + IN_PROGRESS_CLAIM_SECONDS },
-          // An expired claim that TTL has not deleted yet does not count.
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-          ExpressionAttributeValues: { ':now': epochSeconds(nowMs) },
+          Item: {
+            ...key(request.webhookId),
+            fingerprint: request.fingerprint,
+            state: 'in_progress',
+            leaseUntil: now + IN_PROGRESS_CLAIM_SECONDS,
+            expiresAt: now + ttlSeconds,
+          },
+          // An expired record that TTL has not deleted yet does not count; the same request may take
+          // back a claim that was released (5xx) or whose lease lapsed.
+          ConditionExpression:
+            'attribute_not_exists(pk) OR expiresAt <= :now OR (fingerprint = :fingerprint AND (#state = :released OR (#state = :inProgress AND leaseUntil <= :now)))',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':now': now, ':fingerprint': request.fingerprint, ':released': 'released', ':inProgress': 'in_progress' },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -30,31 +45,46 @@ export class DynamoReplayStore implements ReplayStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const existing = (error as { Item?: Record<string, { S?: string; N?: string }> }).Item;
-      if (existing?.state?.S === 'answered' && existing.statusCode?.N && existing.body?.S !== undefined) {
+      if (existing?.fingerprint?.S !== request.fingerprint) return { state: 'used_elsewhere' };
+      if (existing.state?.S === 'answered' && existing.statusCode?.N && existing.body?.S !== undefined) {
         return { state: 'answered', answer: { statusCode: Number(existing.statusCode.N), body: existing.body.S } };
       }
       return { state: 'in_progress' };
     }
   }
 
-  async answer(webhookId: string, answer: StoredAnswer, nowMs: number, ttlSeconds: number): Promise<void> {
-    await this.table.doc.send(
+  async answer(request: WebhookRequest, answer: StoredAnswer, nowMs: number, ttlSeconds: number): Promise<void> {
+    // Conditional: a record bound to another request (the claim expired long ago) is not overwritten.
+    await writeIf(
+      this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
-        Key: key(webhookId),
-        UpdateExpression: 'SET #state = :answered, statusCode = :status, #body = :body, expiresAt = :exp',
+        Key: key(request.webhookId),
+        UpdateExpression: 'SET #state = :answered, statusCode = :status, #body = :body, expiresAt = :exp REMOVE leaseUntil',
+        ConditionExpression: 'fingerprint = :fingerprint',
         ExpressionAttributeNames: { '#state': 'state', '#body': 'body' },
         ExpressionAttributeValues: {
           ':answered': 'answered',
           ':status': answer.statusCode,
           ':body': answer.body,
           ':exp': epochSeconds(nowMs) + ttlSeconds,
+          ':fingerprint': request.fingerprint,
         },
       }),
     );
   }
 
-  async release(webhookId: string): Promise<void> {
-    await this.table.doc.send(new DeleteCommand({ TableName: this.table.tableName, Key: key(webhookId) }));
+  async release(request: WebhookRequest): Promise<void> {
+    await writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: key(request.webhookId),
+        UpdateExpression: 'SET #state = :released REMOVE leaseUntil',
+        ConditionExpression: 'fingerprint = :fingerprint AND #state = :inProgress',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':released': 'released', ':inProgress': 'in_progress', ':fingerprint': request.fingerprint },
+      }),
+    );
   }
 }

@@ -19,7 +19,7 @@ import { epochSeconds, isConditionFailure, isLive, partitionKey, type TableRef, 
  * forward-only condition), the history of applied updates with Kommo's progress on each, how far Kommo
  * is settled, and the sync lease.
  */
-const itemKey = (key: StatusKey) => ({ pk: partitionKey('STATUS', key.scopeId, key.msgid), sk: 'MESSAGE' });
+const itemKey = (key: StatusKey) => ({ pk: partitionKey('status', key.scopeId, key.msgid), sk: 'MESSAGE' });
 
 /** `status`, `error` and friends are DynamoDB reserved words; every attribute in expressions goes by a name. */
 const names = {
@@ -112,6 +112,19 @@ export class DynamoStatusStore implements StatusStore {
     if (record.kommoSettledSeq >= record.history.length) return { leased: false, reason: 'up-to-date' };
     // Held, or released in the moment since our write: either way, someone is on it or the caller tries again.
     return { leased: false, reason: 'held' };
+  }
+
+  async renewLease(key: StatusKey, owner: string, untilMs: number): Promise<boolean> {
+    return writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: itemKey(key),
+        UpdateExpression: 'SET leaseUntilMs = :until',
+        ConditionExpression: 'leaseOwner = :owner',
+        ExpressionAttributeValues: { ':until': untilMs, ':owner': owner },
+      }),
+    );
   }
 
   async recordFailedAttempt(key: StatusKey, owner: string, seq: number, failure: { attempts: number; lastError: string }): Promise<boolean> {

@@ -7,6 +7,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, type DeleteCommand, type PutCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { itemKinds, type ItemKind } from './item-kinds';
 
 /**
  * The single table. Every item has a string `pk` and `sk`; items that expire carry `expiresAt`
@@ -30,8 +31,8 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
  * A partition key from a kind and id parts, joined by `#`. Parts come from callers (the chat service's
  * ids may hold anything), so `%` and `#` inside a part are escaped: `(a#b, c)` and `(a, b#c)` stay apart.
  */
-export function partitionKey(kind: string, ...parts: string[]): string {
-  return [kind, ...parts.map((part) => part.replaceAll('%', '%25').replaceAll('#', '%23'))].join('#');
+export function partitionKey(kind: ItemKind, ...parts: string[]): string {
+  return [itemKinds[kind], ...parts.map((part) => part.replaceAll('%', '%25').replaceAll('#', '%23'))].join('#');
 }
 
 export const epochSeconds = (ms: number) => Math.floor(ms / 1000);

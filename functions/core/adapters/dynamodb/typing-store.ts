@@ -12,7 +12,7 @@ import { epochSeconds, isConditionFailure, partitionKey, type TableRef, writeIf 
 const KEEP_AFTER_MS = 60 * 60 * 1000;
 
 const clientKey = (key: ClientTypingKey) => ({
-  pk: partitionKey('TYPING', key.scopeId, key.conversationId, key.senderId),
+  pk: partitionKey('clientTyping', key.scopeId, key.conversationId, key.senderId),
   sk: 'CLIENT',
 });
 
@@ -87,7 +87,7 @@ export class DynamoClientTypingStore implements ClientTypingStore {
 }
 
 const managerKey = (key: ManagerTypingKey) => ({
-  pk: partitionKey('MTYPING', key.scopeId, key.kommoConversationId, key.userId),
+  pk: partitionKey('managerTyping', key.scopeId, key.kommoConversationId, key.userId),
   sk: 'MANAGER',
 });
 

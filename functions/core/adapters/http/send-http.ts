@@ -6,7 +6,10 @@ export interface HttpCall {
   method: 'POST' | 'DELETE' | 'GET';
   headers: Record<string, string>;
   body: string | Buffer;
+  /** How long the call may take; also what a timeout's message says. */
   timeoutMs: number;
+  /** Ends the call instead of a real-time timer of `timeoutMs`, e.g. a deadline on the bridge's clock. */
+  signal?: AbortSignal;
 }
 
 export interface HttpAnswer {
@@ -21,7 +24,7 @@ export async function sendHttp(call: HttpCall): Promise<HttpAnswer> {
       method: call.method,
       headers: call.headers,
       body: call.body,
-      signal: AbortSignal.timeout(call.timeoutMs),
+      signal: call.signal ?? AbortSignal.timeout(call.timeoutMs),
       redirect: 'error',
     });
     return { status: response.status, text: await response.text() };

@@ -1,6 +1,6 @@
 import { signAmojoRequest } from '../../domain/amojo-signature';
-import type { Clock } from '../../ports/clock';
-import { OutboundCallError, type KommoChatApi, type KommoDeliveryStatus, type KommoTyping } from '../../ports/outbound';
+import { deadlineSignal, type Clock } from '../../ports/clock';
+import { OutboundCallError, type CallDeadline, type KommoChatApi, type KommoDeliveryStatus, type KommoTyping } from '../../ports/outbound';
 import { sendHttp } from '../http/send-http';
 
 export interface AmojoClientOptions {
@@ -8,6 +8,7 @@ export interface AmojoClientOptions {
   baseUrl: string;
   channelId: string;
   channelSecret: string;
+  /** How long a call may take, counted on `clock` (the clock leases and backoffs use). */
   timeoutMs: number;
   clock: Clock;
 }
@@ -20,23 +21,23 @@ export class AmojoClient implements KommoChatApi {
   constructor(private readonly options: AmojoClientOptions) {}
 
   async typing(scopeId: string, typing: KommoTyping): Promise<void> {
-    await this.call('POST', `/v2/origin/custom/${scopeId}/typing`, {
+    await this.call('POST', customChannelPath(scopeId, 'typing'), {
       conversation_id: typing.conversationId,
       sender: { id: typing.senderId },
     });
   }
 
-  async deliveryStatus(scopeId: string, status: KommoDeliveryStatus): Promise<void> {
+  async deliveryStatus(scopeId: string, status: KommoDeliveryStatus, call: CallDeadline = {}): Promise<void> {
     const body: Record<string, unknown> = { msgid: status.msgid, delivery_status: status.deliveryStatus };
     if (status.deliveryStatus === -1) {
       body.error_code = status.errorCode;
       if (status.error !== undefined) body.error = status.error;
     }
-    await this.call('POST', `/v2/origin/custom/${scopeId}/${encodeURIComponent(status.msgid)}/delivery_status`, body);
+    await this.call('POST', customChannelPath(scopeId, status.msgid, 'delivery_status'), body, call);
   }
 
   async connect(amojoAccountId: string, title: string): Promise<{ scopeId: string }> {
-    const answer = await this.call('POST', `/v2/origin/custom/${this.options.channelId}/connect`, {
+    const answer = await this.call('POST', customChannelPath(this.options.channelId, 'connect'), {
       account_id: amojoAccountId,
       title,
       hook_api_version: 'v2',
@@ -49,19 +50,24 @@ export class AmojoClient implements KommoChatApi {
   }
 
   async disconnect(amojoAccountId: string): Promise<void> {
-    await this.call('DELETE', `/v2/origin/custom/${this.options.channelId}/disconnect`, { account_id: amojoAccountId });
+    await this.call('DELETE', customChannelPath(this.options.channelId, 'disconnect'), { account_id: amojoAccountId });
   }
 
-  private async call(method: 'POST' | 'DELETE', path: string, payload: unknown): Promise<unknown> {
+  private async call(method: 'POST' | 'DELETE', path: string, payload: unknown, { deadlineAtMs }: CallDeadline = {}): Promise<unknown> {
     const body = JSON.stringify(payload);
-    const headers = signAmojoRequest({ method, path, body, date: new Date(this.options.clock.now()) }, this.options.channelSecret);
+    const startedAt = this.options.clock.now();
+    const headers = signAmojoRequest({ method, path, body, date: new Date(startedAt) }, this.options.channelSecret);
+    // On the bridge's clock, not a real-time timer: a delivery-status call must be over before its sync
+    // lease runs out, and the lease is measured on that clock (use-cases/delivery-status.ts).
+    const deadline = deadlineAtMs ?? startedAt + this.options.timeoutMs;
     const answer = await sendHttp({
       party: 'kommo',
       url: this.options.baseUrl + path,
       method,
       headers: { ...headers },
       body,
-      timeoutMs: this.options.timeoutMs,
+      timeoutMs: deadline - startedAt,
+      signal: deadlineSignal(this.options.clock, deadline),
     });
     const parsed = parseJson(answer.text);
     if (answer.status >= 200 && answer.status < 300) return parsed;
@@ -69,6 +75,20 @@ export class AmojoClient implements KommoChatApi {
     const description = typeof parsed?.error_description === 'string' ? `: ${parsed.error_description}` : '';
     throw new OutboundCallError('kommo', `Kommo ${method} ${pathKind(path)} answered ${answer.status}${errorType ? ` ${errorType}` : ''}${description}`, answer.status, errorType);
   }
+}
+
+/**
+ * `/v2/origin/custom/` and `segments`, each percent-encoded. A segment that is empty, `.` or `..`, or
+ * holds a `/`, is refused rather than sent: URL normalisation (or Kommo's router) would turn it into
+ * another path, and the request would be signed for one path and reach another.
+ */
+export function customChannelPath(...segments: string[]): string {
+  for (const segment of segments) {
+    if (segment === '' || segment === '.' || segment === '..' || segment.includes('/')) {
+      throw new Error(`Refusing to build a Kommo path from the segment ${JSON.stringify(segment)}: it is empty, a dot segment or holds "/"`);
+    }
+  }
+  return `/v2/origin/custom/${segments.map(encodeURIComponent).join('/')}`;
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {

@@ -1,0 +1,34 @@
+/**
+ * What each item of the single table is, by the first part of its partition key (`<KIND>#…`). Every
+ * store writes only its own kinds, and each function is granted only the kinds its manifest entry
+ * names: in AWS through IAM's `dynamodb:LeadingKeys` condition (infra/bridge-stack.ts), locally by the
+ * same check in the local runtime, so a function that touches a kind it was not granted fails in tests.
+ */
+export const itemKinds = {
+  /** A claimed chat-service `webhook-id` and its first answer. */
+  replay: 'WEBHOOK',
+  /** A client's typing window in a conversation. */
+  clientTyping: 'TYPING',
+  /** A Kommo user's typing in a chat, from Kommo's typing hooks. */
+  managerTyping: 'MTYPING',
+  /** A client's online window and last-seen time. */
+  presence: 'PRESENCE',
+  /** A message's delivery status and its progress towards Kommo. */
+  status: 'STATUS',
+  /** A Kommo user's presence in a conversation, from the widget. */
+  kommoUserPresence: 'KOMMO_USER_PRESENCE',
+  /** The binding of a Kommo (numeric) account to its scope. */
+  accountByKommo: 'ACCOUNT',
+  /** The same binding, by the account's amojo id. */
+  accountByAmojo: 'AMOJO_ACCOUNT',
+  /** A used widget one-time token (`jti`). */
+  widgetToken: 'WIDGET_TOKEN',
+} as const;
+
+export type ItemKind = keyof typeof itemKinds;
+
+/** The kind of a partition key, or undefined for a key no store writes. */
+export function itemKindOf(partitionKey: string): ItemKind | undefined {
+  const prefix = partitionKey.slice(0, partitionKey.indexOf('#'));
+  return (Object.keys(itemKinds) as ItemKind[]).find((kind) => itemKinds[kind] === prefix);
+}
