@@ -1,0 +1,28 @@
+/**
+ * The conversation directory: which Kommo chat (amojo chat id, `kommo_conversation_id`) is which
+ * chat-service conversation and client, per scope. The widget only sees Kommo's ids; the chat
+ * service only knows its own. Learned from every Kommo hook and from the chat service's
+ * `PUT /chat/{scope_id}/conversations/{conversation_id}`.
+ */
+export interface ConversationEntry {
+  scopeId: string;
+  /** Kommo's (amojo) chat id: `conversation.id` in hooks. */
+  kommoConversationId: string;
+  /** The chat service's conversation id: `conversation.client_id` in hooks; absent for chats Kommo started ("write first") until the chat service registers it. */
+  conversationId?: string;
+  /** The chat service's id of the client in that conversation, when known. */
+  clientId?: string;
+}
+
+export type LearnOutcome = 'stored' | 'unchanged' | 'conflict';
+
+export interface ConversationDirectory {
+  /**
+   * Records what a hook or the chat service taught, with conditional writes: known fields are filled
+   * in, never overwritten with other values. `conflict` when the Kommo chat is already mapped to
+   * another `conversationId` (or client), in which case nothing changes.
+   */
+  learn(entry: ConversationEntry, nowMs: number): Promise<LearnOutcome>;
+  /** The entry for a Kommo chat of the scope, or undefined when the scope never saw it. */
+  byKommoConversation(scopeId: string, kommoConversationId: string): Promise<ConversationEntry | undefined>;
+}
