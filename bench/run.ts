@@ -8,7 +8,9 @@ import { benchTarget } from './bridge-client';
 import { measureColdStart } from './cold-start';
 import { BenchResults, formatMarkdownTable, formatTable } from './figures';
 import { measureLatency, warmUp } from './latency';
+import { measureLivePresence } from './live-channel';
 import { measureThroughput } from './throughput';
+import { measureStatusPolls } from './status-polls';
 import { measureTypingCalls } from './typing-calls';
 
 /**
@@ -22,11 +24,11 @@ process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
-const SECTIONS = ['typing', 'latency', 'throughput', 'cold-start'] as const;
+const SECTIONS = ['typing', 'latency', 'live', 'throughput', 'status-polls', 'cold-start'] as const;
 /** `BENCH_SECTIONS=typing,latency npm run bench` runs only those (results.json then holds only them). */
 const selected = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(',')).split(',').map((name) => name.trim()));
 const runs = (name: (typeof SECTIONS)[number]) => selected.has(name);
-const SECTION_ORDER = ['typing calls', 'latency', 'throughput', 'cold start'];
+const SECTION_ORDER = ['typing calls', 'latency', 'live channel', 'throughput', 'status polls', 'cold start'];
 
 const LEGEND = `Legend
   typing calls  Client typing for 12 s, (a) a start every 100 ms, (b) one start (ttl 15 s) and a stop after 12 s.
@@ -34,8 +36,14 @@ const LEGEND = `Legend
                 lower bound = ceil(12 s / 5 s display). "typing shown" = share of the 12 s that Kommo showed typing.
   latency       Sequential samples with fresh ids, measured from request send to the sandbox recording the
                 call or event (performance.now(), same process). Loopback, DynamoDB Local: relative, not AWS figures.
+  live channel  A widget on the live channel (ticket from POST /widget/live, a real WebSocket on the HTTP port) watches a
+                chat; the chat service turns its client online and offline in turn, 200 times: from sending the signed
+                presence request to the client.presence frame arriving on the socket (performance.now(), same process).
   throughput    autocannon, 50 connections, 10 s of signed Kommo typing hooks. The bridge, both sandboxes and
                 autocannon share one Node process, so RSS and req/s are for all of them together.
+  status polls  Delivery status pulled from the chat service (CHAT_SERVICE_STATUS_URL): signed status queries the sink
+                verified for a message delivered at 2 s and read at 1 min, the bridge's backing-off schedule beside a
+                fixed 2-s poller; the whole bridge runs on a manual clock, so times are simulated, counts real.
   cold start    Bundles synthesized by the CDK app (exactly what deploys); module init = require() of the bundle
                 plus the config/client building it starts at load, median of 20 fresh Node processes (local Node,
                 not Lambda's; Node start-up and the Secrets Manager fetch excluded).`;
@@ -67,7 +75,7 @@ async function main(): Promise<number> {
   if (loadAtStart > cpus().length) say(`  warning: the machine is busy (load average ${loadAtStart.toFixed(1)} on ${cpus().length} CPUs); timings will be noisy`);
 
   let runtime: LocalRuntime | undefined;
-  const needsRuntime = runs('typing') || runs('latency') || runs('throughput');
+  const needsRuntime = runs('typing') || runs('latency') || runs('live') || runs('throughput');
   if (needsRuntime) await section('starting the local runtime (DynamoDB Local, Kommo sandbox, chat-service sink)', async () => {
     runtime = await startLocalRuntime({
       env: {},
@@ -104,11 +112,16 @@ async function main(): Promise<number> {
         measureTypingCalls(results, target, clock, { runId, refreshSeconds: runtime!.config.TYPING_REFRESH_SECONDS, log: say }),
       );
       if (runs('latency')) await section('latency (200 samples per path)', () => measureLatency(results, target, clock, { runId, log: say }));
+      if (runs('live')) await section('live channel (200 client presence transitions pushed to a watching widget)', () =>
+        measureLivePresence(results, target, runtime!, { runId, log: say }),
+      );
       if (runs('throughput')) await section('throughput (autocannon, 50 connections, 10 s)', () => measureThroughput(results, target, runtime!, clock, { runId, log: say }));
     } finally {
       await section('stopping the local runtime', () => runtime!.stop());
     }
   }
+
+  if (runs('status-polls')) await section('status polls (a simulated day on a manual clock: bridge schedule beside a fixed 2-s poller)', () => measureStatusPolls(results, say));
 
   // Last, once the runtime is stopped: CDK bundling blocks the event loop and the child processes want the
   // CPUs, and loading aws-cdk-lib would inflate the RSS the throughput section reports.

@@ -63,7 +63,7 @@ export const queues: readonly QueueSpec[] = [
     batchSize: 10,
     maxReceiveCount: 5,
     consumerTimeoutSeconds: 30,
-    purpose: 'delayed checks: typing refresh, typing expiry, client and Kommo user presence expiry',
+    purpose: 'delayed checks: typing refresh, typing expiry, client and Kommo user presence expiry, delivery status polls',
   },
 ];
 
@@ -72,43 +72,94 @@ export type FunctionName =
   | 'chat-typing'
   | 'chat-status'
   | 'chat-presence'
+  | 'chat-conversations'
   | 'widget'
   | 'admin'
+  | 'kommo-install'
   | 'not-found'
   | 'hook-worker'
   | 'event-dispatcher'
   | 'kommo-status-sender'
-  | 'timer-worker';
+  | 'timer-worker'
+  | 'live';
 
 /** `OPTIONS` only for CORS preflights of the widget routes (the API itself has no CORS configuration). */
-export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS';
 
 export interface HttpRoute {
   method: HttpMethod;
   /** API Gateway HTTP API route path, with `{name}` parameters. */
   path: string;
   function: FunctionName;
+  /**
+   * Chat-service routes only: whether a request claims its `webhook-id` (one conditional write, single
+   * use across the whole API) or only has its signature and 5-minute timestamp checked. Claimed where a
+   * repeat would do harm; `idempotent` where a repeat inside the timestamp window only extends what is
+   * already there, or only reads (the contract's "Replay protection").
+   */
+  replay?: 'claimed' | 'idempotent';
 }
 
 export const httpRoutes: readonly HttpRoute[] = [
   { method: 'POST', path: '/kommo/{scope_id}', function: 'kommo-hook' },
-  { method: 'POST', path: '/chat/{scope_id}/typing', function: 'chat-typing' },
-  { method: 'POST', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status' },
-  { method: 'GET', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status' },
-  { method: 'POST', path: '/chat/{scope_id}/presence', function: 'chat-presence' },
-  { method: 'GET', path: '/chat/{scope_id}/presence/{client_id}', function: 'chat-presence' },
+  { method: 'POST', path: '/chat/{scope_id}/typing', function: 'chat-typing', replay: 'idempotent' },
+  { method: 'POST', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status', replay: 'claimed' },
+  { method: 'GET', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status', replay: 'idempotent' },
+  { method: 'POST', path: '/chat/{scope_id}/presence', function: 'chat-presence', replay: 'idempotent' },
+  { method: 'GET', path: '/chat/{scope_id}/presence/{client_id}', function: 'chat-presence', replay: 'idempotent' },
+  { method: 'PUT', path: '/chat/{scope_id}/conversations/{conversation_id}', function: 'chat-conversations', replay: 'claimed' },
   { method: 'POST', path: '/widget/presence', function: 'widget' },
   { method: 'OPTIONS', path: '/widget/presence', function: 'widget' },
   { method: 'GET', path: '/widget/clients/{client_id}/presence', function: 'widget' },
   { method: 'OPTIONS', path: '/widget/clients/{client_id}/presence', function: 'widget' },
   { method: 'POST', path: '/widget/conversations/{conversation_id}/read', function: 'widget' },
   { method: 'OPTIONS', path: '/widget/conversations/{conversation_id}/read', function: 'widget' },
+  { method: 'GET', path: '/widget/chats/{kommo_conversation_id}', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/chats/{kommo_conversation_id}', function: 'widget' },
+  { method: 'POST', path: '/widget/chats/{kommo_conversation_id}/presence', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/chats/{kommo_conversation_id}/presence', function: 'widget' },
+  { method: 'POST', path: '/widget/chats/{kommo_conversation_id}/read', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/chats/{kommo_conversation_id}/read', function: 'widget' },
+  { method: 'POST', path: '/widget/live', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/live', function: 'widget' },
   { method: 'POST', path: '/admin/connect', function: 'admin' },
   { method: 'POST', path: '/admin/disconnect', function: 'admin' },
+  { method: 'GET', path: '/kommo/install', function: 'kommo-install' },
+  { method: 'GET', path: '/kommo/uninstall', function: 'kommo-install' },
 ];
 
 /** Everything else (API Gateway `$default`): the contract's JSON 404 and 405. */
 export const fallbackFunction: FunctionName = 'not-found';
+
+/** The live channel's route keys on API Gateway's WebSocket API: every frame a client sends reaches `$default`. */
+export type WebSocketRouteKey = '$connect' | '$disconnect' | '$default';
+
+export interface WebSocketRoute {
+  routeKey: WebSocketRouteKey;
+  function: FunctionName;
+}
+
+/** The live channel (WebSocket): in AWS an API Gateway WebSocket API, locally the HTTP server's port. */
+export const webSocketRoutes: readonly WebSocketRoute[] = [
+  { routeKey: '$connect', function: 'live' },
+  { routeKey: '$disconnect', function: 'live' },
+  { routeKey: '$default', function: 'live' },
+];
+
+/** The live channel's path: the WebSocket API's stage in AWS (`wss://…/live`), and the path on the local server. */
+export const liveChannelPath = 'live';
+
+/**
+ * What a function does with the live channel: hands out its address (the widget's `POST /widget/live`),
+ * or pushes frames to its connections (`execute-api:ManageConnections` on this API's connections).
+ */
+export interface LiveChannelUse {
+  address?: boolean;
+  push?: boolean;
+}
+
+/** The environment variables carrying the live channel's address and its Management API endpoint in Lambda. */
+export const liveChannelVariables = { address: 'LIVE_CHANNEL_URL', push: 'LIVE_CONNECTIONS_ENDPOINT' } as const;
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -125,6 +176,8 @@ export interface FunctionSpec {
   table: 'none' | TableAccess;
   /** The secrets it reads (functions/core/config.ts, `secretGroups`); each is a Secrets Manager secret of its own. */
   secrets: readonly SecretGroup[];
+  /** Its use of the live channel, if any. */
+  liveChannel?: LiveChannelUse;
   timeoutSeconds: number;
   memoryMb: number;
 }
@@ -163,7 +216,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Client typing from the chat service',
     sendsTo: ['timers'],
     deadLettersTo: [],
-    table: { read: [], readWrite: ['replay', 'clientTyping'] },
+    // Typing requests are idempotent: no webhook-id claims (replay records).
+    table: { read: [], readWrite: ['clientTyping'] },
     // The first typing call goes to Kommo from the request itself, so "typing" shows at once.
     secrets: ['chat-service', 'kommo-channel'],
     ...http,
@@ -182,7 +236,19 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Client presence heartbeats and queries',
     sendsTo: ['timers'],
     deadLettersTo: [],
-    table: { read: [], readWrite: ['replay', 'presence'] },
+    // A presence transition is pushed to the live connections watching the client; a gone one's watcher is removed.
+    // Heartbeats and queries are idempotent: no webhook-id claims (replay records).
+    table: { read: [], readWrite: ['presence', 'liveWatcher'] },
+    secrets: ['chat-service'],
+    liveChannel: { push: true },
+    ...http,
+  },
+  {
+    name: 'chat-conversations',
+    description: 'The chat service registers which Kommo chat each of its conversations is',
+    sendsTo: [],
+    deadLettersTo: [],
+    table: { read: [], readWrite: ['replay', 'conversation'] },
     secrets: ['chat-service'],
     ...http,
   },
@@ -191,8 +257,10 @@ export const functions: readonly FunctionSpec[] = [
     description: "Kommo widget: Kommo users' presence and reads, client presence queries",
     sendsTo: ['timers', 'events'],
     deadLettersTo: [],
-    table: { read: ['accountByKommo', 'presence'], readWrite: ['widgetToken', 'kommoUserPresence'] },
+    table: { read: ['accountByKommo', 'presence', 'conversation'], readWrite: ['widgetToken', 'kommoUserPresence', 'liveTicket'] },
     secrets: ['kommo-integration'],
+    // `POST /widget/live` answers the live channel's URL with a ticket.
+    liveChannel: { address: true },
     ...http,
   },
   {
@@ -203,6 +271,20 @@ export const functions: readonly FunctionSpec[] = [
     table: { read: [], readWrite: ['accountByKommo', 'accountByAmojo'] },
     secrets: ['admin', 'kommo-channel'],
     ...http,
+  },
+  {
+    name: 'kommo-install',
+    description: "Kommo integration's redirect URI and disable hook: connects an account on install, disconnects it on uninstall",
+    sendsTo: [],
+    deadLettersTo: [],
+    // The account bindings, as admin has; an install's code is claimed like a webhook-id, so a reload is answered once.
+    table: { read: [], readWrite: ['replay', 'accountByKommo', 'accountByAmojo'] },
+    // The integration's secret exchanges codes and verifies the disable hook; the channel secret signs Kommo's connect and disconnect.
+    secrets: ['kommo-integration', 'kommo-channel'],
+    // Two calls to the account's host (10 s budget together) and Kommo's connect (KOMMO_TIMEOUT_MS): more than the 10 s of
+    // the other HTTP functions, and under the 20 s an unanswered replay claim holds (adapters/dynamodb/replay-store.ts).
+    timeoutSeconds: 15,
+    memoryMb: 512,
   },
   {
     name: 'not-found',
@@ -219,8 +301,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Processes accepted Kommo hooks',
     sendsTo: ['hooks', 'events', 'timers'],
     deadLettersTo: ['hooks'],
-    table: { read: [], readWrite: ['managerTyping'] },
-    // Forwarded hooks keep Kommo's own X-Signature; the worker signs nothing itself.
+    table: { read: [], readWrite: ['managerTyping', 'conversation', 'statusPoll'] },
+    // Forwarded hooks keep Kommo's own X-Signature, and a status poll it starts is queued, not made: it signs nothing itself.
     secrets: [],
     ...consumerSettings('hooks'),
   },
@@ -244,12 +326,28 @@ export const functions: readonly FunctionSpec[] = [
   },
   {
     name: 'timer-worker',
-    description: 'Typing refresh, typing expiry and presence expiry checks (clients and Kommo users)',
-    sendsTo: ['timers', 'events'],
+    description: 'Typing refresh, typing expiry and presence expiry checks (clients and Kommo users), delivery status polls',
+    sendsTo: ['timers', 'events', 'kommo-status'],
     deadLettersTo: ['timers'],
-    table: { read: [], readWrite: ['clientTyping', 'managerTyping', 'presence', 'kommoUserPresence'] },
-    // Typing refreshes are calls to Kommo.
-    secrets: ['kommo-channel'],
+    table: { read: [], readWrite: ['clientTyping', 'managerTyping', 'presence', 'kommoUserPresence', 'statusPoll', 'status', 'liveWatcher'] },
+    // Typing refreshes are calls to Kommo; status polls are signed queries to the chat service.
+    secrets: ['kommo-channel', 'chat-service'],
+    // A client presence window that ends is pushed to the live connections watching the client.
+    liveChannel: { push: true },
     ...consumerSettings('timers'),
+  },
+  {
+    name: 'live',
+    description: "The widget's live channel (WebSocket): connect with a ticket, watch chats, ping, disconnect",
+    // A watch is the Kommo user's presence in the chat: its timers and presence.changed events.
+    sendsTo: ['timers', 'events'],
+    deadLettersTo: [],
+    table: {
+      read: ['presence', 'conversation'],
+      readWrite: ['liveTicket', 'liveConnection', 'liveWatch', 'liveWatcher', 'kommoUserPresence'],
+    },
+    secrets: [],
+    liveChannel: { push: true },
+    ...http,
   },
 ];

@@ -1,7 +1,8 @@
-import { CfnOutput, CfnParameter, Duration, RemovalPolicy, SecretValue, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnCondition, CfnElement, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, SecretValue, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,12 +17,16 @@ import {
   fallbackFunction,
   functions as functionSpecs,
   httpRoutes,
+  liveChannelPath,
+  liveChannelVariables,
   queues as queueSpecs,
   secretArnVariables,
   type FunctionName,
   type FunctionSpec,
   type HttpRoute,
   type QueueName,
+  type WebSocketRouteKey,
+  webSocketRoutes,
 } from '../functions/manifest';
 import { BridgeFunction, powertools } from './constructs/bridge-function';
 import { BridgeQueue } from './constructs/bridge-queue';
@@ -46,6 +51,20 @@ export interface BridgeStackProps extends StackProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
+   * a frame every 30 s, plus one per chat it starts or stops watching.
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly liveChannelThrottle?: ApiThrottleSettings;
+  /**
+   * Whether the stack sets the region's API Gateway account setting to a CloudWatch Logs role (kept
+   * when the stack is deleted). A WebSocket stage with access logs cannot be created while the account
+   * names no such role ("CloudWatch Logs role ARN must be set in account settings to enable logging");
+   * HTTP APIs do not need it. Set false when the account already names one.
+   * @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
 }
 
 /**
@@ -62,7 +81,33 @@ const callerAuthentication: Readonly<Record<string, string>> = {
   admin: 'Operator calls carry the bearer ADMIN_TOKEN from the bridge secret; the handler verifies it.',
 };
 
+/**
+ * How the live channel's routes authenticate. API Gateway authorizes a WebSocket connection only at
+ * `$connect`; the ticket in its URL is the credential, because browsers cannot set headers on a
+ * WebSocket handshake.
+ */
+const liveChannelAuthentication: Readonly<Record<WebSocketRouteKey, string>> = {
+  $connect:
+    'The connect URL must carry a ticket that POST /widget/live issued after verifying the caller\'s Kommo one-time token: 256 random bits, ' +
+    'single use (claimed by a conditional delete) and valid 60 s. The $connect handler answers 401 without one, and API Gateway refuses the handshake.',
+  $disconnect:
+    'API Gateway sends $disconnect only for connections that $connect accepted with a valid ticket; the handler only ends what that connection started.',
+  $default:
+    'Frames arrive only on connections that $connect accepted with a valid ticket; the handler acts only for the Kommo user and account that ticket was bound to.',
+};
+
+/** Routes whose caller authenticates otherwise than the rest of their family. */
+const routeAuthentication: Readonly<Record<string, string>> = {
+  'GET /kommo/install':
+    "Kommo's redirect after an install (the integration's Redirect URI) carries a single-use authorization code. The handler exchanges it only at " +
+    "the account host named by referer, once checked to be a Kommo account host, with the integration's secret key; a forged request connects nothing and makes no outbound call.",
+  'GET /kommo/uninstall':
+    "Kommo signs the disable hook: signature is the HMAC-SHA256 of client_uuid|account_id with the integration's secret key (KOMMO_CLIENT_SECRET); the handler checks client_uuid and the signature in constant time before anything changes.",
+};
+
 function authenticationOf(route: HttpRoute): string {
+  const own = routeAuthentication[`${route.method} ${route.path}`];
+  if (own) return own;
   const family = route.path.split('/')[1] ?? '';
   const how = callerAuthentication[family];
   if (!how) {
@@ -93,11 +138,19 @@ export class BridgeStack extends Stack {
   readonly functions: ReadonlyMap<FunctionName, BridgeFunction>;
   /** The HTTP API in front of the functions. */
   readonly api: apigwv2.HttpApi;
+  /** The live channel (CONTRACT.md, "Live channel for the widget"): a WebSocket API in front of the live function. */
+  readonly liveApi: apigwv2.WebSocketApi;
+  /** The live channel's stage: its `wss://` URL is what `POST /widget/live` answers, its callback URL what pushes go to. */
+  readonly liveStage: apigwv2.WebSocketStage;
+  /** The integration's Redirect URI: the KommoRedirectUri parameter, or this API's install route. */
+  private redirectUri!: string;
 
   constructor(scope: Construct, id: string, props: BridgeStackProps = {}) {
     super(scope, id, props);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
+    // Before the settings: the install routes' URLs are the API's own.
+    this.api = this.declareApi(props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 }, logRetention);
     const settings = this.declareSettings();
 
     this.table = new dynamodb.Table(this, 'Table', {
@@ -117,9 +170,17 @@ export class BridgeStack extends Stack {
       queueSpecs.map((spec) => [spec.name, new BridgeQueue(this, `${pascalCase(spec.name)}Queue`, { spec })] as const),
     );
 
+    // Before the functions: their environment names the live channel's URLs.
+    [this.liveApi, this.liveStage] = this.declareLiveChannel(
+      props.liveChannelThrottle ?? { rateLimit: 100, burstLimit: 200 },
+      logRetention,
+      props.apiGatewayCloudWatchRole ?? true,
+    );
+
     this.functions = new Map(
       functionSpecs.map((spec) => [spec.name, this.declareFunction(spec, settings, logRetention)] as const),
     );
+    this.routeLiveChannel();
 
     for (const spec of queueSpecs) {
       this.functionNamed(spec.consumer).function.addEventSource(
@@ -127,7 +188,7 @@ export class BridgeStack extends Stack {
       );
     }
 
-    this.api = this.declareApi(props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 }, logRetention);
+    this.routeApi();
     this.declareAlarms();
     this.declareOutputs();
   }
@@ -164,6 +225,14 @@ export class BridgeStack extends Stack {
       allowedPattern: '^(https?://\\S+)?$',
       constraintDescription: 'empty, or an http(s) URL',
     });
+    const chatServiceStatusUrl = new CfnParameter(this, 'ChatServiceStatusUrl', {
+      type: 'String',
+      description:
+        "Optional: the chat service's delivery-status URL with {msgid} (CHAT_SERVICE_STATUS_URL), polled after each message a Kommo user sends. Empty: statuses are only pushed.",
+      default: '',
+      allowedPattern: '^(https?://[^\\s/?#{}]+[/?][^\\s]*\\{msgid\\}\\S*)?$',
+      constraintDescription: 'empty, or an http(s) URL with {msgid} in its path or query',
+    });
     const typingRefreshSeconds = new CfnParameter(this, 'TypingRefreshSeconds', {
       type: 'Number',
       description: 'Seconds between the typing calls that keep "typing" shown in Kommo (TYPING_REFRESH_SECONDS).',
@@ -175,18 +244,45 @@ export class BridgeStack extends Stack {
     const kommoRedirectUri = new CfnParameter(this, 'KommoRedirectUri', {
       type: 'String',
       description:
-        "The Kommo integration's redirect URI (KOMMO_REDIRECT_URI): widget one-time tokens carry its origin as aud. Empty: the widget function does not start.",
+        "The Kommo integration's Redirect URI (KOMMO_REDIRECT_URI), exactly as registered in Kommo: installs exchange their code with it, and widget " +
+        "one-time tokens carry its origin as aud. Empty: this API's own /kommo/install (the KommoRedirectUri output); set it when Kommo knows the " +
+        'bridge by another name (a custom domain routed to this API).',
       default: '',
       allowedPattern: '^(https?://\\S+)?$',
       constraintDescription: 'empty, or an http(s) URL',
     });
+    const kommoClientId = new CfnParameter(this, 'KommoClientId', {
+      type: 'String',
+      description:
+        "The Kommo integration's id (KOMMO_CLIENT_ID), from the integration's keys in Kommo. Empty: /kommo/install and /kommo/uninstall answer 503, not configured.",
+      default: '',
+      allowedPattern: '^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$',
+      constraintDescription: 'empty, or the integration id (a UUID)',
+    });
+    const kommoAccountUrl = new CfnParameter(this, 'KommoAccountUrl', {
+      type: 'String',
+      description:
+        "Optional: where an install reaches the Kommo account's own API (KOMMO_ACCOUNT_URL), a URL with {subdomain}, for a stand-in of Kommo. " +
+        'Empty: the account\'s own host (https://<subdomain>.kommo.com, or the account\'s amoCRM domain).',
+      default: '',
+      allowedPattern: '^(https?://[^\\s?#{}]*\\{subdomain\\}[^\\s?#{}]*)?$',
+      constraintDescription: 'empty, or an http(s) URL with {subdomain}, without query or fragment',
+    });
+    const installRoute = httpRoutes.find((route) => route.function === 'kommo-install' && route.path.endsWith('/install'));
+    if (!installRoute) throw new Error('The manifest has no install route for kommo-install, so the stack has no Redirect URI to default to');
+    // One value for the code exchange and for the widget tokens' aud, so the two cannot disagree.
+    const redirectUriGiven = new CfnCondition(this, 'KommoRedirectUriGiven', { expression: Fn.conditionNot(Fn.conditionEquals(kommoRedirectUri.valueAsString, '')) });
+    this.redirectUri = Token.asString(Fn.conditionIf(redirectUriGiven.logicalId, kommoRedirectUri.valueAsString, `${this.apiUrl()}${installRoute.path}`));
     return {
       KOMMO_CHANNEL_ID: kommoChannelId.valueAsString,
       CHAT_SERVICE_URL: chatServiceUrl.valueAsString,
       KOMMO_API_URL: kommoApiUrl.valueAsString,
       KOMMO_HOOK_FORWARD_URL: kommoHookForwardUrl.valueAsString,
+      CHAT_SERVICE_STATUS_URL: chatServiceStatusUrl.valueAsString,
       TYPING_REFRESH_SECONDS: Token.asString(typingRefreshSeconds.value),
-      KOMMO_REDIRECT_URI: kommoRedirectUri.valueAsString,
+      KOMMO_REDIRECT_URI: this.redirectUri,
+      KOMMO_CLIENT_ID: kommoClientId.valueAsString,
+      KOMMO_ACCOUNT_URL: kommoAccountUrl.valueAsString,
     };
   }
 
@@ -245,6 +341,8 @@ export class BridgeStack extends Stack {
     for (const name of spec.deadLettersTo) {
       environment[this.queueSpecNamed(name).deadLetterUrlVariable] = this.queueNamed(name).deadLetterQueue.queueUrl;
     }
+    if (spec.liveChannel?.address) environment[liveChannelVariables.address] = this.liveStage.url;
+    if (spec.liveChannel?.push) environment[liveChannelVariables.push] = this.liveStage.callbackUrl;
 
     const bridgeFunction = new BridgeFunction(this, `${pascalCase(spec.name)}Function`, { spec, environment, logRetention });
     const lambdaFunction = bridgeFunction.function;
@@ -253,6 +351,17 @@ export class BridgeStack extends Stack {
     for (const name of spec.sendsTo) this.queueNamed(name).queue.grantSendMessages(lambdaFunction);
     for (const name of spec.deadLettersTo) this.queueNamed(name).deadLetterQueue.grantSendMessages(lambdaFunction);
     for (const group of spec.secrets) this.secretNamed(group).grantRead(lambdaFunction);
+    // execute-api:ManageConnections on this stage's connections only.
+    if (spec.liveChannel?.push) {
+      this.liveStage.grantManagementApiAccess(lambdaFunction);
+      const apiId = this.getLogicalId(this.liveApi.node.defaultChild as CfnElement);
+      Validations.of(bridgeFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${liveChannelPath}/*/@connections/*]`,
+        reason:
+          'Connection ids are made by API Gateway at each $connect and known only at run time; the wildcard spans the connections of this ' +
+          'API\'s live stage (POST @connections/{id}) and nothing else.',
+      });
+    }
 
     return bridgeFunction;
   }
@@ -279,7 +388,7 @@ export class BridgeStack extends Stack {
     for (const grant of grants) grantee.grantPrincipal.addToPrincipalPolicy(grant);
   }
 
-  /** One route per manifest entry, and `$default` (every other path or method) to the fallback function. */
+  /** The HTTP API and its throttled stage with access logs; its routes are added once the functions exist (`routeApi`). */
   private declareApi(throttle: ApiThrottleSettings, logRetention: logs.RetentionDays): apigwv2.HttpApi {
     const api = new apigwv2.HttpApi(this, 'Api', {
       apiName: this.stackName,
@@ -319,6 +428,20 @@ export class BridgeStack extends Stack {
       },
     });
 
+    return api;
+  }
+
+  /**
+   * The API's base URL, made of its id, region and URL suffix rather than its `ApiEndpoint` attribute,
+   * so that functions may carry it (`$default` stage: no path).
+   */
+  private apiUrl(): string {
+    return `https://${this.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`;
+  }
+
+  /** One route per manifest entry, and `$default` (every other path or method) to the fallback function. */
+  private routeApi(): void {
+    const api = this.api;
     const integrations = new Map<FunctionName, HttpLambdaIntegration>();
     const integrationFor = (name: FunctionName) => {
       let integration = integrations.get(name);
@@ -349,8 +472,89 @@ export class BridgeStack extends Stack {
       id: 'AwsSolutions-APIG4',
       reason: 'The $default route only answers the contract\'s JSON 404/405 for unknown routes; it reads and writes no data and holds no secret.',
     });
+  }
 
-    return api;
+  /**
+   * The live channel's WebSocket API and its throttled stage with access logs; its routes are added
+   * once the functions exist (`routeLiveChannel`).
+   */
+  private declareLiveChannel(
+    throttle: ApiThrottleSettings,
+    logRetention: logs.RetentionDays,
+    setAccountLogsRole: boolean,
+  ): [apigwv2.WebSocketApi, apigwv2.WebSocketStage] {
+    const api = new apigwv2.WebSocketApi(this, 'LiveApi', {
+      apiName: `${this.stackName}-live`,
+      description: "Kommo Live Bridge: the Kommo widget's live channel (client presence of the chats it watches)",
+    });
+    const accessLogs = new logs.LogGroup(this, 'LiveApiAccessLogs', { retention: logRetention });
+    const stage = new apigwv2.WebSocketStage(this, 'LiveStage', {
+      webSocketApi: api,
+      stageName: liveChannelPath,
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        // WebSocket API context variables; never the query string, which carries the ticket.
+        // https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-logging.html
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            eventType: '$context.eventType',
+            routeKey: '$context.routeKey',
+            connectionId: '$context.connectionId',
+            messageId: '$context.messageId',
+            status: '$context.status',
+            sourceIp: '$context.identity.sourceIp',
+            userAgent: '$context.identity.userAgent',
+            integrationLatency: '$context.integrationLatency',
+            error: '$context.error.message',
+          }),
+        ),
+      },
+    });
+    if (setAccountLogsRole) stage.node.addDependency(this.declareApiGatewayLogsRole());
+    return [api, stage];
+  }
+
+  /**
+   * The region's API Gateway account setting, naming a role API Gateway writes CloudWatch logs with.
+   * The setting is shared by every REST and WebSocket API of the account in the region, so the role
+   * has the permissions AWS documents for it and outlives the stack: deleting the stack must not
+   * leave the setting naming a role that no longer exists.
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+   */
+  private declareApiGatewayLogsRole(): apigateway.CfnAccount {
+    const role = new iam.Role(this, 'ApiGatewayLogsRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'API Gateway (this account and region) writes REST and WebSocket API logs to CloudWatch Logs with this role',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+    });
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        'AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the API Gateway account setting; the role serves every REST and ' +
+        'WebSocket API of the account in this region, whose log groups API Gateway names itself, so no narrower policy fits all of them.',
+    });
+    const account = new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return account;
+  }
+
+  /** One route per manifest WebSocket route, each to its function. */
+  private routeLiveChannel(): void {
+    const integrations = new Map<FunctionName, WebSocketLambdaIntegration>();
+    for (const route of webSocketRoutes) {
+      let integration = integrations.get(route.function);
+      if (!integration) {
+        integration = new WebSocketLambdaIntegration(`Live${pascalCase(route.function)}Integration`, this.functionNamed(route.function).function);
+        integrations.set(route.function, integration);
+      }
+      const webSocketRoute = this.liveApi.addRoute(route.routeKey, { integration });
+      Validations.of(webSocketRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: liveChannelAuthentication[route.routeKey] });
+    }
   }
 
   /**
@@ -412,6 +616,21 @@ export class BridgeStack extends Stack {
     new CfnOutput(this, 'KommoWebhookUrl', {
       description: 'Register exactly this as the channel webhook URL in Kommo; Kommo substitutes :scope_id itself.',
       value: `${this.api.apiEndpoint}${kommoHookRoute.path.replace('{scope_id}', ':scope_id')}`,
+    });
+    new CfnOutput(this, 'LiveChannelUrl', {
+      description: "The widget's live channel (WebSocket); the widget gets it, with a ticket, from POST /widget/live.",
+      value: this.liveStage.url,
+    });
+    const uninstallRoute = httpRoutes.find((route) => route.function === 'kommo-install' && route.path.endsWith('/uninstall'));
+    if (!uninstallRoute) throw new Error('The manifest has no uninstall route for kommo-install, so there is no disable hook URL to output');
+    // Not "KommoRedirectUri": CloudFormation wants logical ids unique across parameters and outputs.
+    new CfnOutput(this, 'KommoIntegrationRedirectUri', {
+      description: "Register exactly this as the Kommo integration's Redirect URI (installs connect the account there; widget tokens carry its origin).",
+      value: this.redirectUri,
+    });
+    new CfnOutput(this, 'KommoDisableHookUrl', {
+      description: "Register this as the Kommo integration's disable hook URL (uninstalls disconnect the account there).",
+      value: `${this.apiUrl()}${uninstallRoute.path}`,
     });
     new CfnOutput(this, 'ChatServiceBaseUrl', {
       description: 'Base URL for the chat service: it calls <this>{scope_id}/typing, …/messages/{msgid}/status and …/presence.',

@@ -12,6 +12,8 @@ export interface DevSettings {
   accountId: string;
   channelSecret: string;
   chatServiceSecret: string;
+  /** The sink's status URL (the bridge's CHAT_SERVICE_STATUS_URL), where `chat-status` sets a message's status. */
+  chatServiceStatusUrl?: string;
 }
 
 export function writeDevSettings(settings: DevSettings): void {

@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
 import { createAdminHandler } from '../functions/admin/handler';
+import { createChatConversationsHandler } from '../functions/chat-conversations/handler';
 import { createChatPresenceHandler } from '../functions/chat-presence/handler';
 import { createChatStatusHandler } from '../functions/chat-status/handler';
 import { createChatTypingHandler } from '../functions/chat-typing/handler';
@@ -9,7 +10,9 @@ import { json, type ApiEvent, type ApiResult } from '../functions/core/http/api'
 import { createEventDispatcherHandler } from '../functions/event-dispatcher/handler';
 import { createHookWorkerHandler } from '../functions/hook-worker/handler';
 import { createKommoHookHandler } from '../functions/kommo-hook/handler';
+import { createKommoInstallHandler } from '../functions/kommo-install/handler';
 import { createKommoStatusSenderHandler } from '../functions/kommo-status-sender/handler';
+import { createLiveHandler, type LiveEvent, type LiveResult } from '../functions/live/handler';
 import type { FunctionName } from '../functions/manifest';
 import { createNotFoundHandler } from '../functions/not-found/handler';
 import { createTimerWorkerHandler } from '../functions/timer-worker/handler';
@@ -17,6 +20,7 @@ import { createWidgetHandler } from '../functions/widget/handler';
 
 export type HttpFunction = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 export type QueueFunction = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+export type WebSocketFunction = (event: LiveEvent, context: Context) => Promise<LiveResult>;
 
 /**
  * For functions that need settings the others do not (the widget's and the operator's). In Lambda
@@ -45,8 +49,11 @@ export const httpFunctionFactories: Partial<Record<FunctionName, (deps: BridgeDe
   'chat-typing': createChatTypingHandler,
   'chat-status': createChatStatusHandler,
   'chat-presence': createChatPresenceHandler,
+  'chat-conversations': createChatConversationsHandler,
   widget: unlessUnconfigured(createWidgetHandler),
   admin: unlessUnconfigured(createAdminHandler),
+  // Never fails to start: without the integration's settings its routes answer 503 themselves.
+  'kommo-install': createKommoInstallHandler,
   'not-found': createNotFoundHandler,
 };
 
@@ -55,4 +62,9 @@ export const queueFunctionFactories: Partial<Record<FunctionName, (deps: BridgeD
   'event-dispatcher': createEventDispatcherHandler,
   'kommo-status-sender': createKommoStatusSenderHandler,
   'timer-worker': createTimerWorkerHandler,
+};
+
+/** The functions behind the live channel's WebSocket routes (`webSocketRoutes` in the manifest). */
+export const webSocketFunctionFactories: Partial<Record<FunctionName, (deps: BridgeDeps) => WebSocketFunction>> = {
+  live: createLiveHandler,
 };

@@ -7,9 +7,11 @@ import type { BridgeDeps, BridgeQueues } from '../functions/core/deps';
 import type { ApiResult } from '../functions/core/http/api';
 import type { Clock } from '../functions/core/ports/clock';
 import type { Log, Metrics } from '../functions/core/ports/telemetry';
-import { fallbackFunction, functions, httpRoutes, queues as queueSpecs, type FunctionName, type QueueName } from '../functions/manifest';
+import type { LiveEvent, LiveResult } from '../functions/live/handler';
+import { fallbackFunction, functions, httpRoutes, queues as queueSpecs, webSocketRoutes, type FunctionName, type QueueName } from '../functions/manifest';
 import { toApiGatewayEvent, type LocalRequest } from './api-gateway-event';
-import { httpFunctionFactories, queueFunctionFactories, type HttpFunction } from './function-registry';
+import { httpFunctionFactories, queueFunctionFactories, webSocketFunctionFactories, type HttpFunction, type WebSocketFunction } from './function-registry';
+import { LocalLiveGateway } from './live-gateway';
 import { enforceTableGrants, runningFunction } from './table-grants';
 
 export interface LocalBridgeOptions {
@@ -54,7 +56,10 @@ export class LocalBridge {
   readonly deps: BridgeDeps;
   readonly queues: Record<QueueName, InProcessQueue<unknown>>;
   readonly deadLetterQueues: Record<QueueName, InProcessQueue<unknown>>;
+  /** The live channel (API Gateway's WebSocket API and its Management API, locally). */
+  readonly live: LocalLiveGateway;
   private readonly http = new Map<FunctionName, HttpFunction>();
+  private readonly webSocket = new Map<FunctionName, WebSocketFunction>();
   private timer: NodeJS.Timeout | undefined;
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
@@ -93,13 +98,20 @@ export class LocalBridge {
     };
     // Each function may touch only the items its manifest entry grants, as IAM enforces in AWS.
     enforceTableGrants(options.dynamo);
-    this.deps = createDeps({ ...options, queues: bridgeQueues });
+    this.live = new LocalLiveGateway(clock);
+    this.deps = createDeps({ ...options, queues: bridgeQueues, liveConnections: this.live });
 
-    const missing = functions.map((spec) => spec.name).filter((name) => !httpFunctionFactories[name] && !queueFunctionFactories[name]);
+    const missing = functions
+      .map((spec) => spec.name)
+      .filter((name) => !httpFunctionFactories[name] && !queueFunctionFactories[name] && !webSocketFunctionFactories[name]);
     if (missing.length > 0) throw new Error(`local runtime has no handler for: ${missing.join(', ')}`);
     for (const name of new Set([...httpRoutes.map((route) => route.function), fallbackFunction])) {
       this.http.set(name, httpFunctionFactories[name]!(this.deps));
     }
+    for (const name of new Set(webSocketRoutes.map((route) => route.function))) {
+      this.webSocket.set(name, webSocketFunctionFactories[name]!(this.deps));
+    }
+    this.live.attach((event) => this.invokeLive(event));
     for (const spec of queueSpecs) {
       const consumer = queueFunctionFactories[spec.consumer]!(this.deps);
       const context = localContext(spec.consumer);
@@ -114,6 +126,16 @@ export class LocalBridge {
     const result = await runningFunction.run(name, () => this.http.get(name)!(event, localContext(name)));
     this.wake();
     return result;
+  }
+
+  /** Delivers one live-channel event to the function its WebSocket route names, as API Gateway would. */
+  async invokeLive(event: LiveEvent): Promise<LiveResult> {
+    const route = webSocketRoutes.find((candidate) => candidate.routeKey === event.requestContext.routeKey) ?? webSocketRoutes.find((candidate) => candidate.routeKey === '$default')!;
+    try {
+      return await runningFunction.run(route.function, () => this.webSocket.get(route.function)!(event, localContext(route.function)));
+    } finally {
+      this.wake();
+    }
   }
 
   /**

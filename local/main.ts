@@ -2,7 +2,7 @@ import { ConfigError } from '../functions/core/config';
 import { writeDevSettings } from './dev-settings';
 import { signKommoWidgetToken } from './kommo-widget-token';
 import { signedKommoHook } from './requests';
-import { SANDBOX_ACCOUNT_ID, SANDBOX_KOMMO_SUBDOMAIN, startLocalRuntime } from './runtime';
+import { SANDBOX_ACCOUNT_ID, SANDBOX_CHAT, SANDBOX_KOMMO_SUBDOMAIN, startLocalRuntime } from './runtime';
 
 /**
  * `npm start`. Prints what it serves and, in sandbox mode, the dev secrets and requests to paste.
@@ -25,13 +25,21 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   print(`Kommo Live Bridge is listening on ${runtime.url} (${runtime.mode} mode)`);
+  if (runtime.sandboxPageUrl) print(`Kommo account page with the widget (sandbox): ${runtime.sandboxPageUrl}`);
   if (runtime.mode === 'configured') {
     print(`Kommo API: ${runtime.config.KOMMO_API_URL}   chat service: ${runtime.config.CHAT_SERVICE_URL}`);
     return;
   }
   const { config } = runtime;
   const scopeId = runtime.scopeId!;
-  writeDevSettings({ url: runtime.url, scopeId, accountId: SANDBOX_ACCOUNT_ID, channelSecret: config.KOMMO_CHANNEL_SECRET, chatServiceSecret: config.CHAT_SERVICE_SECRET });
+  writeDevSettings({
+    url: runtime.url,
+    scopeId,
+    accountId: SANDBOX_ACCOUNT_ID,
+    channelSecret: config.KOMMO_CHANNEL_SECRET,
+    chatServiceSecret: config.CHAT_SERVICE_SECRET,
+    ...(config.CHAT_SERVICE_STATUS_URL !== undefined ? { chatServiceStatusUrl: config.CHAT_SERVICE_STATUS_URL } : {}),
+  });
   const hookBody = JSON.stringify({
     account_id: SANDBOX_ACCOUNT_ID,
     time: 1639572261,
@@ -67,6 +75,7 @@ Sandbox mode: Kommo and the chat service are simulated in this process; secrets 
   scope_id             ${scopeId}
   Kommo sandbox        ${config.KOMMO_API_URL}
   chat-service sink    ${config.CHAT_SERVICE_URL}
+  status URL (polled)  ${config.CHAT_SERVICE_STATUS_URL}
 
 Try (in another terminal):
   # a signed Kommo hook → 200
@@ -83,6 +92,9 @@ Try (in another terminal):
   npm run send -- get-presence u-7
   npm run send -- status msg-1 read
   npm run send -- get-status msg-1
+  # the Kommo message hook above (msg-1) starts polling the chat service for its status: 1 s, then 2 s, 5 s, 15 s, 1 min, …
+  npm run send -- chat-status msg-1 delivered # the chat service now says delivered: the next poll brings it to Kommo
+  npm run send -- chat-status msg-1 read      # … then read, and polling stops
 
 Kommo widget (widget/ holds its source): the sandbox integration's dev settings, and Kommo account
 ${runtime.kommoAccountId} already connected to ${scopeId} with POST /admin/connect.
@@ -104,6 +116,24 @@ and accepted once each, so each request works once: a repeat is 401 token_replay
   # operator: connect or disconnect another account
   curl -s -X POST ${runtime.url}/admin/connect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"amojo_account_id":"<amojo id>","kommo_account_id":<number>,"title":"My channel"}'
   curl -s -X POST ${runtime.url}/admin/disconnect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"kommo_account_id":${runtime.kommoAccountId}}'
+
+Installs from Kommo, no ids to look up (KOMMO_CLIENT_ID ${config.KOMMO_CLIENT_ID}; the Kommo sandbox stands in for the account's
+own host at ${config.KOMMO_ACCOUNT_URL}). Open in a browser, or curl:
+  # an admin of ${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com allowed the integration: Kommo's redirect (a fresh code, single use, 20 min) connects the account
+  ${runtime.installUrl!()}
+  # the integration was disabled: Kommo's signed disable hook disconnects the account and removes its binding
+  ${runtime.uninstallUrl}
+  # a second install link (its own code), to connect again after the uninstall
+  ${runtime.installUrl!()}
+
+The widget in a browser: a stand-in of the Kommo account's pages (only what Kommo offers widgets) runs
+the real widget/script.js against this bridge. Open its lead card (chat ${SANDBOX_CHAT.kommoConversationId} = conversation ${SANDBOX_CHAT.conversationId}, client ${SANDBOX_CHAT.clientId}):
+  ${runtime.sandboxPageUrl}
+then watch the card's right column, the chat and the "Chat service received" log while you run:
+  npm run send -- presence ${SANDBOX_CHAT.clientId} online 30     # the mark turns "Client online" (and back after 30 s)
+  npm run send -- presence ${SANDBOX_CHAT.clientId} offline       # "Client last seen …"
+  npm run send -- typing ${SANDBOX_CHAT.conversationId} ${SANDBOX_CHAT.clientId} start 15   # the chat shows "The client is typing…"
+  # "Simulate a client message" in the card: the widget reads it (conversation.read); leave the card: presence.changed offline
 Ctrl-C stops everything.
 `);
 }

@@ -1,13 +1,18 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createBridgeTable } from '../functions/core/adapters/dynamodb/table';
 import { CountingMetrics, RecordingLog, type LogLevel } from '../functions/core/adapters/telemetry/in-memory';
 import { loadConfig, type AllFunctionsConfig } from '../functions/core/config';
+import { signKommoDisableHook } from '../functions/core/domain/kommo-disable-hook';
 import { systemClock, type Clock } from '../functions/core/ports/clock';
 import { startDynamoDbLocal, type RunningDynamoDb } from './dynamodb-local';
 import { serveBridge, type RunningHttpServer } from './http-server';
+import { signKommoWidgetToken } from './kommo-widget-token';
 import { LocalBridge } from './local-bridge';
+import { signedChatRequest } from './requests';
 import { ChatServiceSink } from './sandbox/chat-service-sink';
-import { KommoSandbox } from './sandbox/kommo-sandbox';
+import { KommoAccountStandIn } from './sandbox/kommo-account';
+import { DEFAULT_TYPING_DURATION_MS, KommoSandbox } from './sandbox/kommo-sandbox';
 
 /** The channel id the sandbox uses; any value works, this one reads as what it is. */
 export const SANDBOX_CHANNEL_ID = '5a4db0c5-0000-4000-8000-00000000c4a7';
@@ -15,8 +20,23 @@ export const SANDBOX_ACCOUNT_ID = '52e591f7-c98f-4255-8495-827210138c81';
 /** The sandbox account's numeric Kommo id (what widget tokens carry) and its subdomain. */
 export const SANDBOX_KOMMO_ACCOUNT_ID = 30_000_001;
 export const SANDBOX_KOMMO_SUBDOMAIN = 'sandbox';
-/** A redirect URI for the sandbox integration: only its origin matters (the `aud` of widget tokens). */
-export const SANDBOX_REDIRECT_URI = 'https://bridge.example.com/kommo/oauth';
+/**
+ * The sandbox integration's Redirect URI, as registered in the Kommo sandbox: installs send it with
+ * their code, widget tokens carry its origin. Kommo only sends the admin's browser there, so it need
+ * not be this server's own address.
+ */
+export const SANDBOX_REDIRECT_URI = 'https://bridge.example.com/kommo/install';
+/** The sandbox integration's id (KOMMO_CLIENT_ID, the disable hook's client_uuid). */
+export const SANDBOX_CLIENT_ID = '0b7a3c1e-5a4d-4000-8000-00000000c4a7';
+/**
+ * The sandbox Kommo account's page (`/sandbox/kommo`): one Kommo user, a lead whose contact has a
+ * chat with client u-7, registered as conversation c-1 (the ids `npm run send` uses by default; Kommo's
+ * chat id is the one `npm run send -- kommo-typing c-1` sends).
+ */
+export const SANDBOX_KOMMO_USER = { id: 7001, amojoId: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89', name: 'Sandbox Kommo user' };
+export const SANDBOX_CHAT = { kommoConversationId: 'kommo-c-1', conversationId: 'c-1', clientId: 'u-7' };
+export const SANDBOX_LEAD_ID = 1001;
+const SANDBOX_CONTACT_ID = 2001;
 
 export interface LocalRuntimeOptions {
   /** Settings as environment variables. Without `KOMMO_CHANNEL_ID` the runtime starts in sandbox mode. */
@@ -25,6 +45,8 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   print?: (line: string) => void;
   logLevel?: LogLevel;
+  /** A DynamoDB Local already running (tests share one); by default the runtime starts its own. */
+  dynamo?: DynamoDBClient;
 }
 
 export interface LocalRuntime {
@@ -38,6 +60,16 @@ export interface LocalRuntime {
   scopeId?: string;
   /** Sandbox mode: the Kommo account `/admin/connect` bound to `scopeId` at start. */
   kommoAccountId?: number;
+  /** Sandbox mode: the Kommo account's stand-in pages running the widget, and their URL. */
+  kommoAccount?: KommoAccountStandIn;
+  sandboxPageUrl?: string;
+  /**
+   * Sandbox mode: Kommo's redirect after an admin of the sandbox account allowed the integration (a
+   * fresh code each time, single use, valid 20 minutes): opening it connects the account.
+   */
+  installUrl?: () => string;
+  /** Sandbox mode: Kommo's disable hook for the sandbox account, signed as Kommo signs it. */
+  uninstallUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -65,7 +97,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (!isConfigured(env)) {
       const channelSecret = randomBytes(20).toString('hex');
       const chatServiceSecret = `whsec_${randomBytes(32).toString('base64')}`;
-      kommo = new KommoSandbox({ channelId: SANDBOX_CHANNEL_ID, channelSecret, clock, log: (line) => print(`[kommo sandbox] ${line}`) });
+      const integrationSecret = randomBytes(32).toString('base64url');
+      kommo = new KommoSandbox({
+        channelId: SANDBOX_CHANNEL_ID,
+        channelSecret,
+        clock,
+        log: (line) => print(`[kommo sandbox] ${line}`),
+        // The sandbox account's own host, where installs exchange their code.
+        integration: { clientId: SANDBOX_CLIENT_ID, clientSecret: integrationSecret, redirectUri: SANDBOX_REDIRECT_URI },
+        accounts: [{ id: SANDBOX_KOMMO_ACCOUNT_ID, subdomain: SANDBOX_KOMMO_SUBDOMAIN, amojoId: SANDBOX_ACCOUNT_ID, name: 'Sandbox account' }],
+      });
       sink = new ChatServiceSink({ secret: chatServiceSecret, clock, log: (line) => print(`[chat service] ${line}`) });
       const [kommoUrl, sinkUrl] = await Promise.all([kommo.start(), sink.start()]);
       cleanups.push(() => kommo!.close(), () => sink!.close());
@@ -76,23 +117,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         KOMMO_API_URL: kommoUrl,
         CHAT_SERVICE_URL: sinkUrl,
         CHAT_SERVICE_SECRET: chatServiceSecret,
-        KOMMO_CLIENT_SECRET: randomBytes(32).toString('base64url'),
+        // The sink keeps message statuses too (`npm run send -- chat-status`), so the bridge polls them as it would the chat service's.
+        CHAT_SERVICE_STATUS_URL: sink.statusUrlTemplate,
+        KOMMO_CLIENT_SECRET: integrationSecret,
         KOMMO_REDIRECT_URI: SANDBOX_REDIRECT_URI,
+        KOMMO_CLIENT_ID: SANDBOX_CLIENT_ID,
+        KOMMO_ACCOUNT_URL: kommo.accountUrlTemplate,
         ADMIN_TOKEN: randomBytes(32).toString('base64url'),
       };
     }
     const config = loadConfig(env);
-    const dynamo: RunningDynamoDb = await startDynamoDbLocal();
-    cleanups.push(() => dynamo.stop());
+    let dynamoClient = options.dynamo;
+    if (!dynamoClient) {
+      const dynamo: RunningDynamoDb = await startDynamoDbLocal();
+      cleanups.push(() => dynamo.stop());
+      dynamoClient = dynamo.client;
+    }
     const tableName = `kommo-live-bridge-${randomUUID().slice(0, 8)}`;
-    await createBridgeTable(dynamo.client, tableName);
+    await createBridgeTable(dynamoClient, tableName);
     const metrics = new CountingMetrics();
     const log = new RecordingLog({ level: options.logLevel ?? 'info', print: (line) => print(`[bridge] ${line}`) });
-    const bridge = new LocalBridge({ config, clock, dynamo: dynamo.client, tableName, log, metrics, scheduling: 'realtime' });
+    const bridge = new LocalBridge({ config, clock, dynamo: dynamoClient, tableName, log, metrics, scheduling: 'realtime' });
     cleanups.push(() => bridge.stop());
-    const server: RunningHttpServer = await serveBridge(bridge, { port: options.port });
+    // The sandbox's Kommo account page is served by this local server only, under a prefix of its own.
+    let kommoAccount: KommoAccountStandIn | undefined;
+    const localPages = kommo ? { prefixes: KommoAccountStandIn.prefixes, handle: (request: { method: string; url: string; body: Buffer }) => kommoAccount?.handle(request) ?? Promise.resolve(undefined) } : undefined;
+    const server: RunningHttpServer = await serveBridge(bridge, { port: options.port, ...(localPages ? { localPages } : {}) });
     cleanups.push(() => server.close());
-    if (kommo) await connectSandboxAccount(bridge, config);
+    if (kommo && sink) {
+      await connectSandboxAccount(bridge, config);
+      await registerSandboxChat(bridge, config, clock);
+      kommoAccount = sandboxKommoAccount(config, clock, server.url, kommo, sink);
+      cleanups.push(async () => kommoAccount?.close());
+    }
     return {
       mode: kommo ? 'sandbox' : 'configured',
       url: server.url,
@@ -102,6 +159,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ...(kommo ? { kommo } : {}),
       ...(sink ? { sink } : {}),
       ...(kommo ? { scopeId: `${SANDBOX_CHANNEL_ID}_${SANDBOX_ACCOUNT_ID}`, kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID } : {}),
+      ...(kommoAccount ? { kommoAccount, sandboxPageUrl: `${server.url}${kommoAccount.cardPath('leads', SANDBOX_LEAD_ID)}` } : {}),
+      ...(kommo ? sandboxInstallUrls(server.url, config, kommo) : {}),
       stop,
     };
   } catch (error) {
@@ -122,4 +181,60 @@ async function connectSandboxAccount(bridge: LocalBridge, config: AllFunctionsCo
     body: Buffer.from(JSON.stringify({ amojo_account_id: SANDBOX_ACCOUNT_ID, kommo_account_id: SANDBOX_KOMMO_ACCOUNT_ID, title: 'Kommo Live Bridge sandbox' })),
   });
   if (answer.statusCode !== 200) throw new Error(`the sandbox account could not be connected: ${answer.statusCode} ${answer.body}`);
+}
+
+/**
+ * What Kommo sends for the sandbox account: the redirect after an install (the account's referer, a
+ * code the Kommo sandbox issues, platform 2 = kommo.com) and the signed disable hook.
+ */
+function sandboxInstallUrls(bridgeUrl: string, config: AllFunctionsConfig, kommo: KommoSandbox): Pick<LocalRuntime, 'installUrl' | 'uninstallUrl'> {
+  const accountId = String(SANDBOX_KOMMO_ACCOUNT_ID);
+  const signature = signKommoDisableHook(SANDBOX_CLIENT_ID, accountId, config.KOMMO_CLIENT_SECRET!);
+  return {
+    installUrl: () =>
+      `${bridgeUrl}/kommo/install?${new URLSearchParams({ code: kommo.issueAuthorizationCode(SANDBOX_KOMMO_SUBDOMAIN), referer: `${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`, platform: '2' })}`,
+    uninstallUrl: `${bridgeUrl}/kommo/uninstall?${new URLSearchParams({ account_id: accountId, client_uuid: SANDBOX_CLIENT_ID, signature })}`,
+  };
+}
+
+/** The chat service's part for the sandbox chat: it registers which Kommo chat its conversation c-1 is. */
+async function registerSandboxChat(bridge: LocalBridge, config: AllFunctionsConfig, clock: Clock): Promise<void> {
+  const body = JSON.stringify({ kommo_conversation_id: SANDBOX_CHAT.kommoConversationId, client_id: SANDBOX_CHAT.clientId });
+  const answer = await bridge.invoke({
+    method: 'PUT',
+    url: `/chat/${SANDBOX_CHANNEL_ID}_${SANDBOX_ACCOUNT_ID}/conversations/${SANDBOX_CHAT.conversationId}`,
+    headers: signedChatRequest(config.CHAT_SERVICE_SECRET, body, clock.now()),
+    body: Buffer.from(body),
+  });
+  if (answer.statusCode !== 200) throw new Error(`the sandbox chat could not be registered: ${answer.statusCode} ${answer.body}`);
+}
+
+/**
+ * The sandbox account's pages with the real widget: its Bridge URL is this server (same origin), its
+ * one-time tokens are minted here with the dev integration secret, and the page also shows Kommo's
+ * typing indicator (the Kommo sandbox's typing calls) and the events the chat-service sink received.
+ */
+function sandboxKommoAccount(config: AllFunctionsConfig, clock: Clock, bridgeUrl: string, kommo: KommoSandbox, sink: ChatServiceSink): KommoAccountStandIn {
+  return new KommoAccountStandIn({
+    account: { id: SANDBOX_KOMMO_ACCOUNT_ID, subdomain: SANDBOX_KOMMO_SUBDOMAIN, amojoId: SANDBOX_ACCOUNT_ID },
+    user: SANDBOX_KOMMO_USER,
+    leads: [{ id: SANDBOX_LEAD_ID, name: `Order #${SANDBOX_LEAD_ID} (client ${SANDBOX_CHAT.clientId})`, contactIds: [SANDBOX_CONTACT_ID] }],
+    contacts: [{ id: SANDBOX_CONTACT_ID, name: `Client ${SANDBOX_CHAT.clientId}` }],
+    chats: [{ chatId: SANDBOX_CHAT.kommoConversationId, contactId: SANDBOX_CONTACT_ID, clientConversationId: SANDBOX_CHAT.conversationId }],
+    settings: { bridge_url: bridgeUrl },
+    mintToken: () =>
+      signKommoWidgetToken({
+        clientSecret: config.KOMMO_CLIENT_SECRET!,
+        redirectUri: config.KOMMO_REDIRECT_URI!,
+        kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID,
+        kommoUserId: SANDBOX_KOMMO_USER.id,
+        subdomain: SANDBOX_KOMMO_SUBDOMAIN,
+        nowMs: clock.now(),
+      }),
+    nowMs: () => clock.now(),
+    observe: {
+      typing: () => kommo.typingCalls().map((call) => ({ conversationId: call.body.conversation_id, untilMs: call.at + (call.body.duration_ms ?? DEFAULT_TYPING_DURATION_MS) })),
+      chatServiceEvents: () => sink.events.map((event) => ({ type: event.type, data: event.data as Record<string, unknown> })),
+    },
+  });
 }

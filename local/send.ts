@@ -1,3 +1,4 @@
+import { statusUrlFor } from '../functions/core/config';
 import { readDevSettings } from './dev-settings';
 import { kommoTypingHookBody, signedChatRequest, signedKommoHook } from './requests';
 
@@ -10,17 +11,19 @@ const usage = `usage: npm run send -- <command>
   get-presence <client_id>
   status <msgid> delivered|read|error [error_code] [error text]
   get-status <msgid>
+  conversation <conversation_id> <kommo_conversation_id> <client_id>   (registers which Kommo chat the conversation is)
+  chat-status <msgid> sent|delivered|read|error [error_code] [error text]   (what the chat service answers when the bridge polls)
   kommo-typing <conversation_id> [kommo_user_id]`;
 
 async function main(argv: string[]): Promise<void> {
   const settings = readDevSettings();
   const [command, ...args] = argv;
-  const chat = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  const chat = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
     const raw = body === undefined ? '' : JSON.stringify(body);
     const response = await fetch(`${settings.url}/chat/${settings.scopeId}${path}`, {
       method,
       headers: signedChatRequest(settings.chatServiceSecret, raw),
-      ...(method === 'POST' ? { body: raw } : {}),
+      ...(method === 'GET' ? {} : { body: raw }),
     });
     return report(response);
   };
@@ -45,6 +48,18 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'get-status':
       return chat('GET', `/messages/${encodeURIComponent(args[0] ?? '')}/status`);
+    case 'conversation': {
+      const [conversationId, kommoConversationId, clientId] = args;
+      return chat('PUT', `/conversations/${encodeURIComponent(conversationId ?? '')}`, { kommo_conversation_id: kommoConversationId, client_id: clientId });
+    }
+    case 'chat-status': {
+      // The sink stands in for the chat service: this sets what it answers to the bridge's next status query.
+      if (!settings.chatServiceStatusUrl) throw new Error('The running sandbox polls no status URL: restart it with `npm start`.');
+      const [msgid, status, code, ...text] = args;
+      const raw = JSON.stringify({ status, ...(code ? { error_code: Number(code) } : {}), ...(text.length > 0 ? { error: text.join(' ') } : {}) });
+      const url = statusUrlFor(settings.chatServiceStatusUrl, msgid ?? '');
+      return report(await fetch(url, { method: 'PUT', headers: signedChatRequest(settings.chatServiceSecret, raw), body: raw }));
+    }
     case 'kommo-typing': {
       const [conversationId, userId] = args;
       const body = kommoTypingHookBody(settings.accountId, {

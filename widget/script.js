@@ -1,94 +1,718 @@
 /**
- * Kommo Live Bridge widget. While a Kommo user has a chat open it tells the bridge (and through it
- * the chat service) that the user is in that chat, that the chat was read, and it shows whether the
- * chat's client is online. Every call goes through `self.$authorizedAjax`, which adds Kommo's
- * one-time token (X-Auth-Token) that the bridge verifies.
+ * Kommo Live Bridge widget.
+ *
+ * In a lead or contact card it finds the card's chats through the account's own CRM API, asks the
+ * bridge which of them belong to this channel, and then, while the card is open in a visible tab:
+ * - shows in the card's right column whether the chat's client is online, live from the bridge's
+ *   WebSocket (the watch of a chat is also what tells the chat service that this Kommo user is in it);
+ * - marks the chat read (POST /widget/chats/{id}/read) when it is opened, and again when a client
+ *   message arrives while it stays open.
+ * Every bridge call goes through `self.$authorizedAjax`, which adds Kommo's one-time token.
+ *
+ * Kommo loads this file as it is, so it is written in ES5 syntax (no let/const, arrows or templates).
  */
 define(['jquery'], function ($) {
-  // The bridge keeps a user online for 90 s after a heartbeat: one every 30 s survives a lost one.
+  'use strict';
+
+  // The bridge counts a live socket as gone after 90 s without a frame: a ping every 30 s survives a lost one.
+  var PING_MS = 30 * 1000;
+  // Without the live channel the widget falls back to heartbeats, which the bridge keeps for 90 s.
   var HEARTBEAT_MS = 30 * 1000;
-  // Kommo has no event for "a chat was opened" (no widget location for the chat inbox), so the page is looked at.
-  var WATCH_MS = 2 * 1000;
+  // At most one conversation.read per 30 s per Kommo user and chat, whatever triggers it.
+  var READ_EVERY_MS = 30 * 1000;
+  // A client message seen in Kommo's talk events is read this long after it arrives (well within 5 s),
+  // so that a burst of messages costs one read.
+  var READ_AFTER_MESSAGE_MS = 2 * 1000;
+  // Retries after the bridge (or the CRM API) failed: 1 s, 2 s, 4 s … up to 1 min, with jitter.
+  var RETRY_MIN_MS = 1000;
+  var RETRY_MAX_MS = 60 * 1000;
+  // The CRM API allows 7 requests per second per account: a lead's chats are looked up for a few contacts only,
+  // and a card's chats are asked about (one bridge request each) up to a bound the live channel also keeps (20 watches).
+  var MAX_CONTACTS = 5;
+  var MAX_CHATS = 10;
+  var REQUEST_TIMEOUT_MS = 15 * 1000;
+
+  // Kommo's own front-end reads `body.payload.{type, model}` on `inbox:talks`; these codes are not
+  // documented, so they only make a read come sooner: the periodic read mark stays as the fallback.
+  var TALK_EVENT_CREATE = 119;
+  var TALK_EVENT_UPDATES = [127, 128, 134];
+  var TALK_EVENT_UNREAD = 126;
+  var TALK_EVENT_KNOWN = [119, 120, 125, 126, 127, 128, 134];
 
   /**
-   * The open chat, as the chat service knows it: `{ conversationId, clientId }`, or null when no chat
-   * is open. ADAPT THIS to your account: Kommo's pages show Kommo's own chat id, not the ids of your
-   * chat service. This version reads them from data attributes of the open chat's element, which
-   * your integration has to provide (for instance from a lead field, or a lookup by Kommo's chat id).
+   * The bridge's base URL from the widget's settings, or null when it is not one: https (API Gateway),
+   * or plain http only on the loopback interface (the local sandbox). Never a Kommo account host, so
+   * a wrong setting cannot send requests to Kommo's own origin.
    */
-  function findOpenChat() {
-    var chat = document.querySelector('[data-klb-conversation-id]');
-    if (!chat) return null;
-    return {
-      conversationId: chat.getAttribute('data-klb-conversation-id'),
-      clientId: chat.getAttribute('data-klb-client-id'),
-    };
+  function bridgeBaseUrl(value) {
+    if (typeof value !== 'string') return null;
+    var text = value.replace(/^\s+|\s+$/g, '');
+    if (!text) return null;
+    var url;
+    try {
+      url = new URL(text);
+    } catch (error) {
+      return null;
+    }
+    if (url.username || url.password || url.search || url.hash) return null;
+    var host = url.hostname.toLowerCase();
+    var loopback = host === '127.0.0.1' || host === 'localhost';
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return null;
+    if (/(^|\.)(kommo\.com|amocrm\.ru|amocrm\.com)$/.test(host)) return null;
+    return url.origin + url.pathname.replace(/\/+$/, '');
+  }
+
+  function contains(list, value) {
+    for (var i = 0; i < list.length; i += 1) if (list[i] === value) return true;
+    return false;
+  }
+
+  function keys(object) {
+    var names = [];
+    for (var name in object) if (Object.prototype.hasOwnProperty.call(object, name)) names.push(name);
+    return names;
+  }
+
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
+
+  function retryDelay(attempt) {
+    var ceiling = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * Math.pow(2, attempt));
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  /** An HTTP status from a jqXHR (0 when the request never got an answer). */
+  function statusOf(xhr) {
+    return xhr && typeof xhr.status === 'number' ? xhr.status : 0;
+  }
+
+  /**
+   * Runs a jQuery ajax call (`$.ajax` or `self.$authorizedAjax`) and calls back once:
+   * `done(body)` for a 2xx answer, `failed(status, errorCode)` otherwise (the contract's `error.code`). Only `.then(ok, fail)` is used, which
+   * every jQuery since 1.8 offers on jqXHR.
+   */
+  function ajax(run, options, done, failed) {
+    var settled = false;
+    function once(callback, value) {
+      if (settled) return;
+      settled = true;
+      callback(value);
+    }
+    var request;
+    try {
+      request = run(options);
+    } catch (error) {
+      once(failed, 0);
+      return;
+    }
+    request.then(
+      function (body) {
+        once(done, body);
+      },
+      function (xhr) {
+        var status = statusOf(xhr);
+        // An empty 2xx answer fails JSON parsing in jQuery, but it is still a success.
+        if (status >= 200 && status < 300) return once(done, undefined);
+        if (settled) return;
+        settled = true;
+        var answer = xhr && xhr.responseJSON;
+        failed(status, answer && answer.error && typeof answer.error.code === 'string' ? answer.error.code : undefined);
+      }
+    );
   }
 
   return function () {
     var self = this;
-    var open = null; // the chat the user is in: { conversationId, clientId }
-    var timers = [];
-    var badge = null;
 
-    function bridge(method, path, body) {
-      var base = String(self.get_settings().bridge_url || '').replace(/\/+$/, '');
-      return self.$authorizedAjax({
-        url: base + path,
-        method: method,
-        dataType: 'json',
-        contentType: body ? 'application/json' : undefined,
-        data: body ? JSON.stringify(body) : undefined,
-      });
+    var state = {
+      base: null, // the bridge's base URL, null while the setting is missing or invalid
+      card: null, // { entity: 'leads' | 'contacts', id } of the open card
+      generation: 0, // bumped on every page change; answers for an older page are dropped
+      chats: {}, // Kommo chat id → { mapping, presence } for the card's chats of this channel
+      discoveryAttempt: 0,
+      discoveryTimer: null,
+      readTimers: {}, // chat id → timer of the next read
+      lastReadAt: {}, // chat id → when this tab last sent a read
+      talkEventsSeen: false,
+      unlistenTalks: null,
+      readMarkTimer: null,
+    };
+
+    var live = {
+      socket: null,
+      connecting: false,
+      unavailable: false, // the bridge has no live channel: heartbeats instead
+      attempt: 0,
+      retryTimer: null,
+      pingTimer: null,
+      watched: {}, // chat id → true once the watch frame is sent on this socket
+      heartbeatTimer: null,
+    };
+
+    function account() {
+      return APP.constant('account') || {};
     }
 
-    function report(conversationId, state) {
-      return bridge('POST', '/widget/presence', { conversation_id: conversationId, state: state });
+    function userAmojoId() {
+      var user = APP.constant('user') || {};
+      return typeof user.amojo_id === 'string' && user.amojo_id ? user.amojo_id : undefined;
     }
 
-    function showClientPresence() {
-      if (!open || !open.clientId) return;
-      bridge('GET', '/widget/clients/' + encodeURIComponent(open.clientId) + '/presence').then(function (presence) {
-        var words = self.i18n('presence');
-        badge = badge || $('<div class="klb-presence"></div>').css({ position: 'fixed', right: 16, bottom: 16, padding: '4px 10px', borderRadius: 12, background: '#fff', boxShadow: '0 1px 4px rgba(0,0,0,.2)', zIndex: 1000 }).appendTo('body');
-        var text = presence.online ? words.online : presence.last_seen_at ? words.last_seen + ' ' + new Date(presence.last_seen_at).toLocaleString() : words.offline;
-        badge.text(text).css('color', presence.online ? '#2e7d32' : '#757575');
-      });
+    function words(key) {
+      var value = self.i18n(key);
+      return value && typeof value === 'object' ? value : {};
     }
 
-    /** The chat on the page changed: leave the old one, enter (and read) the new one. */
+    function visible() {
+      return document.visibilityState === 'visible';
+    }
+
+    function chatIds() {
+      return keys(state.chats);
+    }
+
+    // ---- the bridge -------------------------------------------------------------------------------
+
+    function bridge(method, path, body, done, failed) {
+      if (!state.base) return failed(0);
+      ajax(
+        function (options) {
+          return self.$authorizedAjax(options);
+        },
+        {
+          url: state.base + path,
+          type: method,
+          method: method,
+          dataType: 'json',
+          contentType: body === undefined ? undefined : 'application/json',
+          data: body === undefined ? undefined : JSON.stringify(body),
+          timeout: REQUEST_TIMEOUT_MS,
+        },
+        done,
+        failed
+      );
+    }
+
+    function chatPath(chatId, suffix) {
+      return '/widget/chats/' + encodeURIComponent(chatId) + (suffix || '');
+    }
+
+    // ---- the account's CRM API (same origin, the user's session) ----------------------------------
+
+    function crm(path, done, failed) {
+      ajax(
+        function (options) {
+          return $.ajax(options);
+        },
+        { url: path, type: 'GET', method: 'GET', dataType: 'json', timeout: REQUEST_TIMEOUT_MS },
+        done,
+        failed
+      );
+    }
+
+    /** The open card, when it is a saved lead or contact (`APP.data.current_card.id` is 0 for a new one). */
+    function openCard() {
+      if (typeof APP.isCard !== 'function' || !APP.isCard()) return null;
+      var entity = APP.getBaseEntity();
+      var card = APP.data && APP.data.current_card;
+      var id = card && Number(card.id);
+      if ((entity !== 'leads' && entity !== 'contacts') || !id) return null;
+      return { entity: entity, id: id };
+    }
+
+    function chatIdsOfContacts(contactIds, done, failed) {
+      if (contactIds.length === 0) return done([]);
+      var query = [];
+      for (var i = 0; i < contactIds.length; i += 1) query.push('contact_id[]=' + encodeURIComponent(contactIds[i]));
+      crm(
+        '/api/v4/contacts/chats?' + query.join('&'),
+        function (body) {
+          // 204 (no chats) comes without a body.
+          var chats = (body && body._embedded && body._embedded.chats) || [];
+          var ids = [];
+          for (var j = 0; j < chats.length; j += 1) {
+            var id = chats[j] && chats[j].chat_id;
+            if (typeof id === 'string' && id && !contains(ids, id) && ids.length < MAX_CHATS) ids.push(id);
+          }
+          done(ids);
+        },
+        failed
+      );
+    }
+
+    function chatIdsOfCard(card, done, failed) {
+      if (card.entity === 'contacts') return chatIdsOfContacts([card.id], done, failed);
+      crm(
+        '/api/v4/leads/' + encodeURIComponent(card.id) + '?with=contacts',
+        function (lead) {
+          var contacts = (lead && lead._embedded && lead._embedded.contacts) || [];
+          var ids = [];
+          for (var i = 0; i < contacts.length && ids.length < MAX_CONTACTS; i += 1) {
+            if (contacts[i] && contacts[i].id) ids.push(contacts[i].id);
+          }
+          chatIdsOfContacts(ids, done, failed);
+        },
+        failed
+      );
+    }
+
+    // ---- following the page -----------------------------------------------------------------------
+
+    function sameCard(a, b) {
+      return (!a && !b) || (!!a && !!b && a.entity === b.entity && a.id === b.id);
+    }
+
+    /** Kommo changed the page: leave the chats of the card that is gone, find those of the new one. */
     function follow() {
-      var now = findOpenChat();
-      if ((now && now.conversationId) === (open && open.conversationId)) return;
-      if (open) report(open.conversationId, 'offline');
-      open = now;
-      if (badge) badge.text('');
-      if (!open) return;
-      report(open.conversationId, 'online');
-      bridge('POST', '/widget/conversations/' + encodeURIComponent(open.conversationId) + '/read');
-      showClientPresence();
+      var card = openCard();
+      if (!sameCard(card, state.card)) {
+        leaveChats();
+        state.card = card;
+        state.generation += 1;
+        state.discoveryAttempt = 0;
+        if (card) discover(state.generation);
+      }
+      renderPanel();
     }
 
-    function heartbeat() {
-      // A chat in a background tab is not being looked at: no heartbeat, and the bridge lets the user go offline.
-      if (!open || document.visibilityState !== 'visible') return;
-      report(open.conversationId, 'online');
-      showClientPresence();
+    function discover(generation) {
+      clearTimeout(state.discoveryTimer);
+      state.discoveryTimer = null;
+      if (!state.base || generation !== state.generation) return;
+      var retry = function () {
+        if (generation !== state.generation) return;
+        state.discoveryTimer = setTimeout(function () {
+          discover(generation);
+        }, retryDelay(state.discoveryAttempt));
+        state.discoveryAttempt += 1;
+      };
+      chatIdsOfCard(
+        state.card,
+        function (ids) {
+          if (generation !== state.generation) return;
+          lookUpChats(generation, ids, retry);
+        },
+        retry
+      );
     }
 
+    /** Asks the bridge about each chat; 404 means the chat is not this channel's. Any other failure retries them all. */
+    function lookUpChats(generation, ids, retry) {
+      var pending = ids.length;
+      var found = {};
+      var failed = false;
+      if (pending === 0) return;
+      var settle = function () {
+        pending -= 1;
+        if (pending > 0 || generation !== state.generation) return;
+        if (failed) return retry();
+        state.discoveryAttempt = 0;
+        enterChats(found);
+      };
+      for (var i = 0; i < ids.length; i += 1) {
+        (function (chatId) {
+          bridge(
+            'GET',
+            chatPath(chatId),
+            undefined,
+            function (mapping) {
+              if (mapping && mapping.kommo_conversation_id === chatId) found[chatId] = { mapping: mapping, presence: mapping.client_presence || null, presenceKnown: true };
+              settle();
+            },
+            function (status) {
+              if (status !== 404) failed = true;
+              settle();
+            }
+          );
+        })(ids[i]);
+      }
+    }
+
+    function enterChats(found) {
+      state.chats = found;
+      renderPanel();
+      if (chatIds().length === 0) return;
+      if (visible()) {
+        var ids = chatIds();
+        for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0);
+      }
+      connect();
+    }
+
+    function leaveChats() {
+      var ids = chatIds();
+      for (var i = 0; i < ids.length; i += 1) if (state.readTimers[ids[i]]) clearTimeout(state.readTimers[ids[i]].timer);
+      state.readTimers = {};
+      if (live.heartbeatTimer) {
+        for (var j = 0; j < ids.length; j += 1) heartbeat(ids[j], 'offline');
+      }
+      state.chats = {};
+      clearTimeout(state.discoveryTimer);
+      state.discoveryTimer = null;
+      syncLive();
+    }
+
+    // ---- reads --------------------------------------------------------------------------------------
+
+    function readKey(chatId) {
+      return 'klb:read:' + (userAmojoId() || '') + ':' + chatId;
+    }
+
+    /** When this user last read the chat, in this tab or another one of the same browser. */
+    function lastReadAt(chatId) {
+      var stored = 0;
+      try {
+        stored = Number(window.localStorage.getItem(readKey(chatId))) || 0;
+      } catch (error) {
+        stored = 0;
+      }
+      return Math.max(stored, state.lastReadAt[chatId] || 0);
+    }
+
+    function rememberRead(chatId, at) {
+      state.lastReadAt[chatId] = at;
+      try {
+        window.localStorage.setItem(readKey(chatId), String(at));
+      } catch (error) {
+        // Private mode or a full storage: this tab's memory still keeps the pace.
+      }
+    }
+
+    /** Reads the chat after `delayMs`, or later when a read was sent less than 30 s before that. */
+    function requestRead(chatId, delayMs) {
+      if (!state.chats[chatId] || !visible()) return;
+      var now = Date.now();
+      var at = Math.max(now + delayMs, lastReadAt(chatId) + READ_EVERY_MS);
+      var pending = state.readTimers[chatId];
+      if (pending && pending.at <= at) return;
+      if (pending) clearTimeout(pending.timer);
+      state.readTimers[chatId] = {
+        at: at,
+        timer: setTimeout(function () {
+          delete state.readTimers[chatId];
+          if (!state.chats[chatId] || !visible()) return;
+          if (lastReadAt(chatId) + READ_EVERY_MS > Date.now()) return requestRead(chatId, 0);
+          rememberRead(chatId, Date.now());
+          bridge('POST', chatPath(chatId, '/read'), readBody(), function () {}, function () {
+            // Not read after all: the next trigger (a message, the read mark, the tab shown again) tries again.
+            rememberRead(chatId, 0);
+          });
+        }, Math.max(0, at - now)),
+      };
+    }
+
+    function readBody() {
+      var user = userAmojoId();
+      return user ? { user_amojo_id: user } : {};
+    }
+
+    /** A talk event from Kommo's push channel: a client message in an open chat is read soon. */
+    function onTalkEvent(message) {
+      var body = message && message.body !== undefined ? message.body : message;
+      if (typeof body === 'string') {
+        try {
+          body = JSON.parse(body);
+        } catch (error) {
+          return;
+        }
+      }
+      var payload = body && body.payload;
+      var type = payload && Number(payload.type);
+      var model = (payload && payload.model) || {};
+      if (!contains(TALK_EVENT_KNOWN, type)) return;
+      state.talkEventsSeen = true;
+      var chatId = model.chat_id;
+      if (typeof chatId !== 'string' || !state.chats[chatId]) return;
+      var clientWrote = type === TALK_EVENT_CREATE || type === TALK_EVENT_UNREAD || (contains(TALK_EVENT_UPDATES, type) && model.is_read !== true);
+      if (clientWrote) requestRead(chatId, READ_AFTER_MESSAGE_MS);
+    }
+
+    function listenToTalks() {
+      if (state.unlistenTalks || typeof self.listenSocketChannel !== 'function') return;
+      try {
+        state.unlistenTalks = self.listenSocketChannel('inbox:talks:' + account().id, [], onTalkEvent);
+      } catch (error) {
+        state.unlistenTalks = null;
+      }
+    }
+
+    /**
+     * The fallback when talk events never came (their format is Kommo's internal): while a chat stays
+     * open and visible it is marked read every 30 s, so a client message is read within that.
+     */
+    function readMark() {
+      if (state.talkEventsSeen || !visible()) return;
+      var ids = chatIds();
+      for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0);
+    }
+
+    // ---- the live channel ---------------------------------------------------------------------------
+
+    function wantLive() {
+      return !!state.base && visible() && chatIds().length > 0;
+    }
+
+    function connect() {
+      if (!wantLive()) return syncLive();
+      if (live.unavailable) return startHeartbeats();
+      if (live.socket || live.connecting || live.retryTimer) return syncLive();
+      live.connecting = true;
+      bridge(
+        'POST',
+        '/widget/live',
+        {},
+        function (answer) {
+          live.connecting = false;
+          if (!wantLive()) return;
+          if (!answer || typeof answer.url !== 'string' || typeof window.WebSocket !== 'function') return useHeartbeats();
+          openSocket(answer.url);
+        },
+        function (status, code) {
+          live.connecting = false;
+          // A bridge without the live channel (an older one: 404, or one deployed without it) still takes heartbeats.
+          if (status === 404 || status === 405 || code === 'not_configured') return useHeartbeats();
+          forgetPresence();
+          retryLive();
+        }
+      );
+    }
+
+    function retryLive() {
+      clearTimeout(live.retryTimer);
+      live.retryTimer = setTimeout(function () {
+        live.retryTimer = null;
+        connect();
+      }, retryDelay(live.attempt));
+      live.attempt += 1;
+    }
+
+    function openSocket(url) {
+      var socket;
+      try {
+        socket = new window.WebSocket(url);
+      } catch (error) {
+        return retryLive();
+      }
+      live.socket = socket;
+      live.watched = {};
+      socket.onopen = function () {
+        if (live.socket !== socket) return;
+        syncLive();
+        live.pingTimer = setInterval(function () {
+          send(socket, { action: 'ping' });
+        }, PING_MS);
+      };
+      socket.onmessage = function (event) {
+        if (live.socket !== socket) return;
+        var frame;
+        try {
+          frame = JSON.parse(event.data);
+        } catch (error) {
+          return;
+        }
+        if (frame && frame.type === 'client.presence') {
+          live.attempt = 0;
+          showPresence(frame.kommo_conversation_id, frame);
+        }
+      };
+      socket.onclose = function () {
+        if (live.socket !== socket) return;
+        clearInterval(live.pingTimer);
+        live.socket = null;
+        live.watched = {};
+        // What was shown may be stale now: nothing is better than a wrong "online".
+        forgetPresence();
+        if (wantLive()) retryLive();
+      };
+    }
+
+    function send(socket, frame) {
+      if (socket.readyState !== 1) return false;
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+
+    /** Watches the card's chats on the socket, unwatches the others; closes the socket when nothing is watched. */
+    function syncLive() {
+      if (live.heartbeatTimer && !wantLive()) stopHeartbeats();
+      var socket = live.socket;
+      if (!socket) return;
+      if (!wantLive()) {
+        live.socket = null;
+        clearInterval(live.pingTimer);
+        for (var gone in live.watched) send(socket, { action: 'unwatch', kommo_conversation_id: gone });
+        live.watched = {};
+        socket.close(1000, 'nothing to watch');
+        return;
+      }
+      var ids = chatIds();
+      for (var i = 0; i < ids.length; i += 1) {
+        if (live.watched[ids[i]]) continue;
+        var frame = { action: 'watch', kommo_conversation_id: ids[i] };
+        var user = userAmojoId();
+        if (user) frame.user_amojo_id = user;
+        if (send(socket, frame)) live.watched[ids[i]] = true;
+      }
+      for (var watched in live.watched) {
+        if (state.chats[watched]) continue;
+        send(socket, { action: 'unwatch', kommo_conversation_id: watched });
+        delete live.watched[watched];
+      }
+    }
+
+    function useHeartbeats() {
+      live.unavailable = true;
+      startHeartbeats();
+    }
+
+    function heartbeat(chatId, presenceState) {
+      var body = readBody();
+      body.state = presenceState;
+      bridge('POST', chatPath(chatId, '/presence'), body, function (answer) {
+        if (presenceState === 'online' && answer && answer.client_presence !== undefined) showPresence(chatId, answer.client_presence);
+      }, function () {
+        if (presenceState === 'online' && state.chats[chatId]) forgetPresence();
+      });
+    }
+
+    function startHeartbeats() {
+      if (live.heartbeatTimer || !wantLive()) return;
+      var beat = function () {
+        var ids = chatIds();
+        for (var i = 0; i < ids.length; i += 1) heartbeat(ids[i], 'online');
+      };
+      live.heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
+      beat();
+    }
+
+    function stopHeartbeats() {
+      clearInterval(live.heartbeatTimer);
+      live.heartbeatTimer = null;
+      var ids = chatIds();
+      for (var i = 0; i < ids.length; i += 1) heartbeat(ids[i], 'offline');
+    }
+
+    // ---- the panel in the card's right column -----------------------------------------------------
+
+    function showPresence(chatId, presence) {
+      var chat = state.chats[chatId];
+      if (!chat) return;
+      chat.presence = presence && typeof presence === 'object' ? presence : null;
+      chat.presenceKnown = true;
+      renderPanel();
+    }
+
+    function forgetPresence() {
+      var ids = chatIds();
+      for (var i = 0; i < ids.length; i += 1) state.chats[ids[i]].presenceKnown = false;
+      renderPanel();
+    }
+
+    function lastSeenText(iso) {
+      var at = new Date(iso);
+      if (isNaN(at.getTime())) return '';
+      var sameDay = at.toDateString() === new Date().toDateString();
+      var time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      return sameDay ? time : at.toLocaleDateString() + ' ' + time;
+    }
+
+    function markHtml(chatId, chat, label) {
+      var presence = chat.presence;
+      var text = words('presence');
+      var online = !!(presence && presence.online);
+      var line = online ? text.online : presence && presence.last_seen_at ? text.last_seen + ' ' + lastSeenText(presence.last_seen_at) : text.offline;
+      return (
+        '<div class="klb-mark" data-klb-chat="' + escapeHtml(chatId) + '" data-klb-state="' + (online ? 'online' : 'offline') + '">' +
+        '<span class="klb-dot" style="display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px;background:' + (online ? '#2e7d32' : '#9e9e9e') + '"></span>' +
+        (label ? escapeHtml(label) + ': ' : '') + escapeHtml(line || '') +
+        '</div>'
+      );
+    }
+
+    function panelHtml() {
+      if (!state.card) return '';
+      if (!state.base) return '<div class="klb-settings-error" style="color:#c62828">' + escapeHtml(words('errors').bridge_url || '') + '</div>';
+      var ids = chatIds();
+      var html = '';
+      for (var i = 0; i < ids.length; i += 1) {
+        var chat = state.chats[ids[i]];
+        if (!chat.presenceKnown) continue;
+        html += markHtml(ids[i], chat, ids.length > 1 ? words('presence').chat + ' ' + (i + 1) : '');
+      }
+      return html;
+    }
+
+    /** The widget's block in the card's right column (amoCRM's `render_template`), created once per card view. */
+    function panel() {
+      var existing = document.querySelector('.klb-panel');
+      if (existing) return existing;
+      if (!state.card || typeof self.render_template !== 'function') return null;
+      self.render_template({ caption: { class_name: 'klb-caption' }, body: '', render: '<div class="klb-panel"></div>' });
+      return document.querySelector('.klb-panel');
+    }
+
+    function renderPanel() {
+      var html = panelHtml();
+      var element = html ? panel() : document.querySelector('.klb-panel');
+      if (element) element.innerHTML = html;
+    }
+
+    // ---- life cycle -----------------------------------------------------------------------------------
+
+    function onVisibility() {
+      if (visible()) {
+        var ids = chatIds();
+        for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0);
+        connect();
+      } else {
+        // A chat in a background tab is not being looked at: the watch ends, reads wait.
+        var pending = keys(state.readTimers);
+        for (var j = 0; j < pending.length; j += 1) clearTimeout(state.readTimers[pending[j]].timer);
+        state.readTimers = {};
+        syncLive();
+      }
+    }
+
+    function onPageHide() {
+      state.card = null;
+      leaveChats();
+    }
+
+    var started = false;
     function start() {
-      if (timers.length > 0) return;
-      timers.push(setInterval(follow, WATCH_MS), setInterval(heartbeat, HEARTBEAT_MS));
+      if (started) return;
+      started = true;
+      state.base = bridgeBaseUrl((self.get_settings() || {}).bridge_url);
+      $(document).on('page:changed', follow);
+      document.addEventListener('visibilitychange', onVisibility);
+      window.addEventListener('pagehide', onPageHide);
+      // A page restored from the back-forward cache left its chats at pagehide: find them again.
+      window.addEventListener('pageshow', follow);
+      listenToTalks();
+      state.readMarkTimer = setInterval(readMark, READ_EVERY_MS);
       follow();
     }
 
     function stop() {
-      timers.forEach(clearInterval);
-      timers = [];
-      if (open) report(open.conversationId, 'offline');
-      open = null;
-      if (badge) badge.remove();
-      badge = null;
+      if (!started) return;
+      started = false;
+      $(document).off('page:changed', follow);
+      document.removeEventListener('visibilitychange', onVisibility);
+      window.removeEventListener('pagehide', onPageHide);
+      window.removeEventListener('pageshow', follow);
+      clearInterval(state.readMarkTimer);
+      if (state.unlistenTalks) state.unlistenTalks();
+      state.unlistenTalks = null;
+      state.card = null;
+      state.generation += 1;
+      leaveChats();
+      clearTimeout(live.retryTimer);
+      live.retryTimer = null;
+      var element = document.querySelector('.klb-panel');
+      if (element) element.innerHTML = '';
     }
 
     this.callbacks = {
@@ -105,7 +729,22 @@ define(['jquery'], function ($) {
       settings: function () {
         return true;
       },
-      onSave: function () {
+      /** Refuses to save a Bridge URL the widget could not use (Kommo shows the settings form again). */
+      onSave: function (data) {
+        var fields = (data && data.fields) || {};
+        if (data && data.active === 'N') return true;
+        var base = bridgeBaseUrl(fields.bridge_url);
+        if (!base) {
+          window.alert(words('errors').bridge_url || 'Bridge URL');
+          return false;
+        }
+        if (started && base !== state.base) {
+          // The new address applies at once: the open card is looked up again there.
+          state.card = null;
+          leaveChats();
+          state.base = base;
+          follow();
+        }
         return true;
       },
       destroy: function () {

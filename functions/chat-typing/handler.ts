@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CLIENT_TYPING_TTL } from '../core/domain/typing-session';
 import { parseScope } from '../core/domain/scope';
 import type { BridgeDeps } from '../core/deps';
-import { header, json, parseJsonBody, pathParameter, rawBody } from '../core/http/api';
+import { json, parseJsonBody, pathParameter, rawBody } from '../core/http/api';
 import { identifier, seconds } from '../core/http/fields';
 import { httpHandler } from '../core/http/route';
 import { startClientTyping, stopClientTyping } from '../core/use-cases/client-typing';
@@ -20,8 +20,7 @@ export const createChatTypingHandler = (deps: BridgeDeps) =>
     const scope = parseScope(pathParameter(event, 'scope_id'), deps.config.KOMMO_CHANNEL_ID);
     const request = parseJsonBody(rawBody(event), typingRequestSchema);
     const key = { scopeId: scope.scopeId, conversationId: request.conversation_id, senderId: request.sender_id };
-    // The chat-service auth has verified webhook-id; a retry of this request carries the same one.
-    if (request.state === 'start') await startClientTyping(deps, key, request.ttl_seconds, header(event, 'webhook-id')!);
+    if (request.state === 'start') await startClientTyping(deps, key, request.ttl_seconds);
     else await stopClientTyping(deps, key);
     return json(202, { ok: true });
   });

@@ -55,6 +55,94 @@ const optionalSecret = (name: string, min: number) =>
     .transform((value) => (value === '' ? undefined : value))
     .pipe(z.string().min(min, { message: `${name} must be at least ${min} characters` }).optional());
 
+/** The placeholder of `CHAT_SERVICE_STATUS_URL`. */
+export const MSGID_PLACEHOLDER = '{msgid}';
+
+/**
+ * Where the bridge asks the chat service for a message's delivery status: an http(s) URL template with
+ * `{msgid}` (percent-encoded when filled in) in its path or query, never in its host. Empty means no polling.
+ */
+const statusUrlTemplate = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value))
+  .pipe(
+    z
+      .string()
+      .refine((value) => value.includes(MSGID_PLACEHOLDER), { message: `CHAT_SERVICE_STATUS_URL must contain ${MSGID_PLACEHOLDER}, where the message id goes` })
+      .refine((value) => isStatusUrlTemplate(value), {
+        message: `CHAT_SERVICE_STATUS_URL must be an http(s) URL with ${MSGID_PLACEHOLDER} in its path or query`,
+      })
+      .optional(),
+  );
+
+/** The status URL for one message: `{msgid}` percent-encoded, so no message id can reach another path or query. */
+export function statusUrlFor(template: string, msgid: string): string {
+  return template.replaceAll(MSGID_PLACEHOLDER, encodeURIComponent(msgid));
+}
+
+function isStatusUrlTemplate(template: string): boolean {
+  const filled = [statusUrlFor(template, 'a'), statusUrlFor(template, 'b')];
+  if (!filled.every((candidate) => /^https?:\/\/[^\s/?#]+/.test(candidate) && URL.canParse(candidate))) return false;
+  // Two different ids give the same host: the id is in the path or query, not the host.
+  const [first, second] = filled.map((candidate) => new URL(candidate));
+  return first!.host === second!.host && !/\s/.test(template);
+}
+
+/** The placeholder of `KOMMO_ACCOUNT_URL`: the account's subdomain, the first label of the install's `referer`. */
+export const SUBDOMAIN_PLACEHOLDER = '{subdomain}';
+
+/**
+ * Where the bridge reaches a Kommo account's own API (the OAuth token exchange and `/api/v4/account`):
+ * an http(s) URL template with `{subdomain}`, without query or fragment (paths are appended). Empty
+ * means the account's own host, as its install named it (`https://<subdomain>.kommo.com`, or the
+ * amoCRM domain of an amoCRM account); a template sends every account to one stand-in (tests, the
+ * sandbox), so it must name the account.
+ */
+const accountUrlTemplate = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value?.replace(/\/+$/, '')))
+  .pipe(
+    z
+      .string()
+      .refine((value) => value.includes(SUBDOMAIN_PLACEHOLDER), { message: `KOMMO_ACCOUNT_URL must contain ${SUBDOMAIN_PLACEHOLDER}, where the account's subdomain goes` })
+      .refine((value) => isAccountUrlTemplate(value), { message: 'KOMMO_ACCOUNT_URL must be an http(s) URL without a query or fragment' })
+      .optional(),
+  );
+
+function isAccountUrlTemplate(template: string): boolean {
+  if (/[\s?#]/.test(template)) return false;
+  return ['a', 'b0-c'].every((subdomain) => {
+    const filled = template.replaceAll(SUBDOMAIN_PLACEHOLDER, subdomain);
+    return /^https?:\/\/[^/]+/.test(filled) && URL.canParse(filled) && !/[{}]/.test(filled);
+  });
+}
+
+/**
+ * The base URL of a Kommo account's API: the template with the account's subdomain (one DNS label,
+ * checked before it gets here), or the account's own host over https.
+ */
+export function kommoAccountUrlFor(template: string | undefined, account: { host: string; subdomain: string }): string {
+  return template === undefined ? `https://${account.host}` : template.replaceAll(SUBDOMAIN_PLACEHOLDER, account.subdomain);
+}
+
+/** Kommo's integration id (`client_id` of the OAuth exchange, the disable hook's `client_uuid`) is a UUID. */
+const integrationId = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value))
+  .pipe(
+    z
+      .string()
+      .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+        message: 'KOMMO_CLIENT_ID must be the integration id Kommo shows in the integration\'s keys (a UUID)',
+      })
+      // Kommo writes UUIDs in lower case, in the disable hook's client_uuid too.
+      .transform((value) => value.toLowerCase())
+      .optional(),
+  );
+
 /** The previous chat-service secret, set only while a rotation is under way; empty means none. */
 const previousChatServiceSecret = z
   .string()
@@ -83,8 +171,11 @@ export const configSchema = z.object({
   CHAT_SERVICE_SECRET: chatServiceSecret.optional(),
   CHAT_SERVICE_SECRET_PREVIOUS: previousChatServiceSecret,
   KOMMO_HOOK_FORWARD_URL: optionalUrl('KOMMO_HOOK_FORWARD_URL'),
+  CHAT_SERVICE_STATUS_URL: statusUrlTemplate,
   KOMMO_CLIENT_SECRET: optionalSecret('KOMMO_CLIENT_SECRET', 16),
   KOMMO_REDIRECT_URI: optionalUrl('KOMMO_REDIRECT_URI'),
+  KOMMO_CLIENT_ID: integrationId,
+  KOMMO_ACCOUNT_URL: accountUrlTemplate,
   ADMIN_TOKEN: optionalSecret('ADMIN_TOKEN', 24),
   TYPING_REFRESH_SECONDS: int('TYPING_REFRESH_SECONDS', 1, 4, 4),
   KOMMO_TIMEOUT_MS: int('KOMMO_TIMEOUT_MS', 100, 30_000, 3_000),
@@ -104,7 +195,7 @@ export const secretGroups = {
   'kommo-channel': ['KOMMO_CHANNEL_SECRET'],
   /** Shared with the chat service: verifies its requests and signs the events sent to it. */
   'chat-service': ['CHAT_SERVICE_SECRET', 'CHAT_SERVICE_SECRET_PREVIOUS'],
-  /** The Kommo integration's secret key: verifies the widget's one-time tokens. */
+  /** The Kommo integration's secret key: verifies the widget's one-time tokens and the disable hook, and exchanges install codes. */
   'kommo-integration': ['KOMMO_CLIENT_SECRET'],
   /** The operator's bearer token for `/admin/...`. */
   admin: ['ADMIN_TOKEN'],

@@ -1,13 +1,17 @@
 import type { BridgeConfig } from './config';
 import type { Clock } from './ports/clock';
-import type { ChatServiceClient, HookForwarder, KommoChatApi } from './ports/outbound';
+import type { ChatServiceClient, ChatServiceStatusSource, HookForwarder, KommoChatApi } from './ports/outbound';
 import type { WorkQueue } from './ports/queue';
 import type { AccountBindingStore } from './ports/account-binding-store';
+import type { ConversationDirectory } from './ports/conversation-directory';
+import type { KommoAccountApi } from './ports/kommo-account-api';
+import type { LiveChannelStore, LiveConnections } from './ports/live-channel';
 import type { WidgetTokenStore } from './ports/widget-token-store';
 import type { KommoUserPresenceStore } from './ports/kommo-user-presence-store';
 import type { PresenceStore } from './ports/presence-store';
 import type { ReplayStore } from './ports/replay-store';
 import type { StatusStore } from './ports/status-store';
+import type { StatusPollStore } from './ports/status-poll-store';
 import type { ClientTypingStore, ManagerTypingStore } from './ports/typing-store';
 import type { Log, Metrics } from './ports/telemetry';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
@@ -37,14 +41,26 @@ export interface BridgeDeps {
   managerTyping: ManagerTypingStore;
   presence: PresenceStore;
   statuses: StatusStore;
+  /** Messages whose delivery status is polled from the chat service, each naming its one poll timer. */
+  statusPolls: StatusPollStore;
   /** Kommo accounts connected by `/admin/connect`, for widget requests. */
   accountBindings: AccountBindingStore;
   /** Widget one-time tokens already used, so each is accepted once. */
   widgetTokens: WidgetTokenStore;
   /** Kommo users' presence in conversations, reported by the widget. */
   kommoUserPresence: KommoUserPresenceStore;
+  /** Which Kommo chat is which chat-service conversation and client, per scope (learned from hooks and registrations). */
+  conversations: ConversationDirectory;
+  /** Live-channel tickets, connections and the chats they watch. */
+  live: LiveChannelStore;
+  /** The live channel's connections: where clients connect, and pushes to them. */
+  liveConnections: LiveConnections;
   queues: BridgeQueues;
   kommo: KommoChatApi;
+  /** Kommo accounts' own API (OAuth code exchange, account details), for installs. */
+  kommoAccounts: KommoAccountApi;
   chatService: ChatServiceClient;
   hookForwarder: HookForwarder;
+  /** Delivery statuses asked of the chat service (`CHAT_SERVICE_STATUS_URL`); disabled when unset. */
+  chatServiceStatuses: ChatServiceStatusSource;
 }

@@ -69,10 +69,22 @@ export const kommoUserPresenceExpirySchema = z.object({
   timerId: id.optional(),
 });
 
+/** The next poll of a message's delivery status at `CHAT_SERVICE_STATUS_URL`. */
+export const statusPollSchema = z.object({
+  kind: z.literal('status-poll'),
+  scopeId: id,
+  msgid: id,
+  /** Which timer chain this is: only the one the message's poll item names polls and queues the next. */
+  timerId: id,
+  /** When the poll is due; a wait longer than SQS allows is covered in steps, each queueing the next. */
+  dueAtMs: z.number(),
+});
+
 export const timerJobSchema = z.discriminatedUnion('kind', [
   clientTypingRefreshSchema,
   managerTypingExpirySchema,
   presenceExpirySchema,
   kommoUserPresenceExpirySchema,
+  statusPollSchema,
 ]);
 export type TimerJob = z.infer<typeof timerJobSchema>;

@@ -2,13 +2,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
+import { ApiGatewayLiveConnections, managementApiClient } from './adapters/api-gateway/live-connections';
 import { SecretSettings, secretsManagerReader } from './adapters/secrets-manager/secret-settings';
 import { SqsWorkQueue } from './adapters/sqs/sqs-queue';
 import { powertoolsLog, powertoolsMetrics } from './adapters/telemetry/powertools';
 import { ConfigError, loadConfig, requiredSecretsOf, type BridgeConfig, type SecretGroup } from './config';
 import { createDeps } from './create-deps';
 import type { BridgeDeps, BridgeQueues } from './deps';
-import { queues as queueSpecs, secretArnVariables, type QueueName } from '../manifest';
+import { liveChannelVariables, queues as queueSpecs, secretArnVariables, type QueueName } from '../manifest';
 import { systemClock } from './ports/clock';
 import type { WorkQueue } from './ports/queue';
 import type { Log } from './ports/telemetry';
@@ -77,6 +78,12 @@ const log = powertoolsLog();
 const metrics = powertoolsMetrics();
 const dynamo = new DynamoDBClient({});
 const sqs = new SQSClient({});
+// Set by the stack only for the functions whose manifest entry uses the live channel that way.
+const liveConnectionsEndpoint = process.env[liveChannelVariables.push];
+const liveConnections = new ApiGatewayLiveConnections({
+  address: process.env[liveChannelVariables.address] || undefined,
+  ...(liveConnectionsEndpoint ? { client: managementApiClient(liveConnectionsEndpoint) } : {}),
+});
 
 function heldSecretArns(): Partial<Record<SecretGroup, string>> {
   const arns: Partial<Record<SecretGroup, string>> = {};
@@ -99,7 +106,7 @@ function productionDeps(config: BridgeConfig): BridgeDeps {
     kommoStatus: queueFromEnvironment('kommo-status'),
     timers: queueFromEnvironment('timers'),
   };
-  return createDeps({ config, clock: systemClock, log, metrics, dynamo, tableName: process.env.TABLE_NAME ?? '', queues });
+  return createDeps({ config, clock: systemClock, log, metrics, dynamo, tableName: process.env.TABLE_NAME ?? '', queues, liveConnections });
 }
 
 /** The Lambda entry of a function: `export const handler = lambdaEntry(createXHandler)`. */

@@ -5,6 +5,7 @@ import { refreshClientTyping } from '../core/use-cases/client-typing';
 import { managerTypingDeadline } from '../core/use-cases/manager-typing';
 import { kommoUserWindowEnd } from '../core/use-cases/kommo-user-presence';
 import { presenceDeadline } from '../core/use-cases/presence';
+import { statusPollTimer } from '../core/use-cases/status-poll';
 
 /** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
 export const createTimerWorkerHandler = (deps: BridgeDeps) =>
@@ -20,5 +21,7 @@ function runTimer(deps: BridgeDeps, job: TimerJob): Promise<unknown> {
       return presenceDeadline(deps, { scopeId: job.scopeId, clientId: job.clientId }, job.deadlineMs, job.timerId);
     case 'kommo-user-presence-expiry':
       return kommoUserWindowEnd(deps, { scopeId: job.scopeId, accountId: job.accountId, conversationId: job.conversationId, userId: job.userId }, job.windowId, job.timerId);
+    case 'status-poll':
+      return statusPollTimer(deps, { scopeId: job.scopeId, msgid: job.msgid }, job.timerId, job.dueAtMs);
   }
 }

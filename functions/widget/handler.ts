@@ -5,23 +5,35 @@ import { identifier } from '../core/http/fields';
 import { widgetHttpHandler } from '../core/http/widget-route';
 import { notFound } from '../core/domain/errors';
 import { conversationRead } from '../core/use-cases/conversation-read';
+import { knownKommoChat, registeredConversationId } from '../core/use-cases/conversation-directory';
 import { kommoUserHeartbeat, kommoUserLeft } from '../core/use-cases/kommo-user-presence';
+import { issueLiveTicket } from '../core/use-cases/live-channel';
 import { readPresence } from '../core/use-cases/presence';
 import { authenticateWidgetCaller, widgetTokenRulesFrom, type WidgetCaller } from '../core/use-cases/widget-caller';
 
 const conversationId = identifier('conversation_id');
 const clientId = identifier('client_id');
+const kommoConversationId = identifier('kommo_conversation_id');
+const state = z.enum(['online', 'offline'], { error: 'state must be "online" or "offline"' });
+/** `APP.constant('user').amojo_id`: the Kommo user's amojo id, which events carry as `user_id`. */
+const userAmojoId = identifier('user_amojo_id').optional();
 
-export const widgetPresenceRequestSchema = z.strictObject({
-  conversation_id: conversationId,
-  state: z.enum(['online', 'offline'], { error: 'state must be "online" or "offline"' }),
-});
+export const widgetPresenceRequestSchema = z.strictObject({ conversation_id: conversationId, state, user_amojo_id: userAmojoId });
+export const widgetChatPresenceRequestSchema = z.strictObject({ state, user_amojo_id: userAmojoId });
+export const widgetReadRequestSchema = z.strictObject({ user_amojo_id: userAmojoId });
+
+/** A read's body is optional (`$authorizedAjax` may post nothing); when there is one, it is strict JSON. */
+function readRequest(event: ApiEvent): z.output<typeof widgetReadRequestSchema> {
+  const body = rawBody(event);
+  return body.length === 0 ? {} : parseJsonBody(body, widgetReadRequestSchema);
+}
 
 type WidgetRoute = (event: ApiEvent, caller: WidgetCaller) => Promise<ApiResult>;
 
 /**
- * The Kommo widget's routes (CONTRACT.md, "Kommo widget → bridge"), and their CORS preflights.
- * Without KOMMO_CLIENT_SECRET or KOMMO_REDIRECT_URI the function does not start.
+ * The Kommo widget's routes (CONTRACT.md, "Kommo widget → bridge", and "Widget routes, v2", which
+ * name a chat by Kommo's id), and their CORS preflights. Without KOMMO_CLIENT_SECRET or
+ * KOMMO_REDIRECT_URI the function does not start.
  */
 export const createWidgetHandler = (deps: BridgeDeps) => {
   const tokenRules = widgetTokenRulesFrom(deps.config);
@@ -31,13 +43,21 @@ export const createWidgetHandler = (deps: BridgeDeps) => {
     conversationId: conversation,
     userId: String(caller.kommoUserId),
   });
+  const presenceOf = async (user: ReturnType<typeof userIn>, request: { state: 'online' | 'offline' }, labels: { kommoConversationId?: string; userAmojoId?: string }) => {
+    if (request.state === 'online') await kommoUserHeartbeat(deps, user, labels);
+    else await kommoUserLeft(deps, user);
+  };
+  /** The client's presence for the widget: one Query, and none when no client id is known. */
+  const clientPresence = async (caller: WidgetCaller, client: string | undefined) => {
+    if (client === undefined) return null;
+    const { client_id: _, ...view } = await readPresence(deps, { scopeId: caller.scope.scopeId, clientId: client });
+    return view;
+  };
 
   const routes: Record<string, WidgetRoute> = {
     'POST /widget/presence': async (event, caller) => {
       const request = parseJsonBody(rawBody(event), widgetPresenceRequestSchema);
-      const key = userIn(caller, request.conversation_id);
-      if (request.state === 'online') await kommoUserHeartbeat(deps, key);
-      else await kommoUserLeft(deps, key);
+      await presenceOf(userIn(caller, request.conversation_id), request, { userAmojoId: request.user_amojo_id });
       return json(202, { ok: true });
     },
     'GET /widget/clients/{client_id}/presence': async (event, caller) => {
@@ -46,9 +66,42 @@ export const createWidgetHandler = (deps: BridgeDeps) => {
     },
     'POST /widget/conversations/{conversation_id}/read': async (event, caller) => {
       const conversation = validate(pathParameter(event, 'conversation_id'), conversationId);
-      await conversationRead(deps, { scope: caller.scope, conversationId: conversation, userId: String(caller.kommoUserId) });
+      const request = readRequest(event);
+      await conversationRead(deps, { scope: caller.scope, conversationId: conversation, kommoUserId: caller.kommoUserId, userAmojoId: request.user_amojo_id });
       return json(202, { ok: true });
     },
+    'GET /widget/chats/{kommo_conversation_id}': async (event, caller) => {
+      const chat = await knownKommoChat(deps, caller.scope, validate(pathParameter(event, 'kommo_conversation_id'), kommoConversationId));
+      return json(200, {
+        kommo_conversation_id: chat.kommoConversationId,
+        conversation_id: chat.conversationId ?? null,
+        client_id: chat.clientId ?? null,
+        client_presence: await clientPresence(caller, chat.clientId),
+      });
+    },
+    'POST /widget/chats/{kommo_conversation_id}/presence': async (event, caller) => {
+      const kommoChat = validate(pathParameter(event, 'kommo_conversation_id'), kommoConversationId);
+      const request = parseJsonBody(rawBody(event), widgetChatPresenceRequestSchema);
+      const chat = await knownKommoChat(deps, caller.scope, kommoChat);
+      await presenceOf(userIn(caller, registeredConversationId(chat)), request, { kommoConversationId: chat.kommoConversationId, userAmojoId: request.user_amojo_id });
+      // The client's presence rides on the answer, so a widget heartbeat needs no second request.
+      return json(202, { ok: true, client_presence: await clientPresence(caller, chat.clientId) });
+    },
+    'POST /widget/chats/{kommo_conversation_id}/read': async (event, caller) => {
+      const kommoChat = validate(pathParameter(event, 'kommo_conversation_id'), kommoConversationId);
+      const request = readRequest(event);
+      const chat = await knownKommoChat(deps, caller.scope, kommoChat);
+      await conversationRead(deps, {
+        scope: caller.scope,
+        conversationId: registeredConversationId(chat),
+        kommoConversationId: chat.kommoConversationId,
+        kommoUserId: caller.kommoUserId,
+        userAmojoId: request.user_amojo_id,
+      });
+      return json(202, { ok: true });
+    },
+    // The live channel's URL with a ticket for one connect (CONTRACT.md, "Live channel for the widget").
+    'POST /widget/live': async (_event, caller) => json(200, await issueLiveTicket(deps, caller)),
   };
 
   return widgetHttpHandler(deps, async (event) => {

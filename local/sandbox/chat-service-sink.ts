@@ -17,6 +17,14 @@ import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, t
  * Then scripted answers apply (`failNext`, `respondWith`); a redelivered `webhook-id` is answered 200
  * again but recorded once, because delivery is at least once and receivers de-duplicate on it.
  * Error bodies follow the contract: `{"error": {"code", "message"}}`.
+ *
+ * It also keeps the delivery status of messages, as the chat service would for the messages Kommo
+ * users send, at `/messages/{msgid}/status` (`statusUrlTemplate`, the bridge's `CHAT_SERVICE_STATUS_URL`):
+ * - `GET`, the bridge's status query: Standard Webhooks over the empty body, verified like an event
+ *   (401 otherwise); answers 200 `{"status", "error_code"?, "error"?}` or 404 for a message it has no
+ *   status for. Every verified query is recorded (`statusQueries`); `answerStatusQueriesWith` scripts them.
+ * - `PUT` `{"status": "sent"|"delivered"|"read"|"error", "error_code"?, "error"?}`, signed the same way:
+ *   sets a message's status, as the chat service's own backend would (`npm run send -- chat-status`).
  */
 
 export const CHAT_SERVICE_SINK_PATH = '/events';
@@ -39,6 +47,30 @@ export interface ReceivedChatEvent {
   timestamp: string;
   receivedAt: number;
 }
+
+/** Where the sink keeps message statuses; `{msgid}` is filled in percent-encoded. */
+export const CHAT_SERVICE_STATUS_PATH = '/messages/{msgid}/status';
+const STATUS_PATH = /^\/messages\/([^/]+)\/status$/;
+
+/** A message's delivery status as the chat service answers it (CONTRACT.md, "Delivery status pulled from the chat service"). */
+export const messageStatusSchema = z.strictObject({
+  status: z.enum(['sent', 'delivered', 'read', 'error']),
+  error_code: z.number().int().min(901).max(905).optional(),
+  error: z.string().min(1).max(500).optional(),
+});
+export type SinkMessageStatus = z.infer<typeof messageStatusSchema>;
+
+/** A status query the sink verified; `answered` is the HTTP status it got. */
+export interface ChatStatusQuery {
+  msgid: string;
+  webhookId: string;
+  /** Sink clock when the query arrived. */
+  at: number;
+  answered: number;
+}
+
+/** Returns an answer to script one status query, or `undefined` to answer from the message's status. */
+export type ChatStatusQueryScript = (query: Omit<ChatStatusQuery, 'answered'>) => ScriptedChatServiceAnswer | undefined;
 
 /** A request the sink refused, or answered from a script (`scripted: true`). */
 export interface ChatServiceRefusal {
@@ -82,6 +114,11 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
   readonly rejected: ChatServiceRefusal[] = [];
   /** How many deliveries repeated an already recorded `webhook-id`. */
   duplicates = 0;
+  /** Status queries that passed the signature check, oldest first. */
+  readonly statusQueries: ChatStatusQuery[] = [];
+  private readonly messageStatuses = new Map<string, SinkMessageStatus>();
+  private statusScript: ChatStatusQueryScript | undefined;
+  private baseUrl: string | undefined;
 
   private readonly verifier: StandardWebhookVerifier;
   private readonly clock: Clock;
@@ -101,6 +138,33 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
     this.log = log;
   }
 
+  override async start(port?: number, host?: string): Promise<string> {
+    const url = await super.start(port, host);
+    this.baseUrl = url.slice(0, -CHAT_SERVICE_SINK_PATH.length);
+    return url;
+  }
+
+  /** The bridge's `CHAT_SERVICE_STATUS_URL` for this sink (once started). */
+  get statusUrlTemplate(): string {
+    if (this.baseUrl === undefined) throw new Error('the chat service sink is not started');
+    return `${this.baseUrl}${CHAT_SERVICE_STATUS_PATH}`;
+  }
+
+  /** Sets the status the sink answers for a message, as its `PUT` does. */
+  setMessageStatus(msgid: string, status: SinkMessageStatus): void {
+    this.messageStatuses.set(msgid, messageStatusSchema.parse(status));
+  }
+
+  /** Status queries for one message, oldest first. */
+  statusQueriesFor(msgid: string): ChatStatusQuery[] {
+    return this.statusQueries.filter((query) => query.msgid === msgid);
+  }
+
+  /** Scripts answers to verified status queries (`undefined` from the script, or no script: the message's status). */
+  answerStatusQueriesWith(script: ChatStatusQueryScript | undefined): void {
+    this.statusScript = script;
+  }
+
   eventsOfType(type: OutboundEventType): ReceivedChatEvent[] {
     return this.events.filter((event) => event.type === type);
   }
@@ -110,10 +174,16 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
     this.events.length = 0;
     this.rejected.length = 0;
     this.duplicates = 0;
+    this.statusQueries.length = 0;
+    this.messageStatuses.clear();
+    this.statusScript = undefined;
     this.resetFaults();
   }
 
-  protected answer({ method: httpMethod, path, headers, body }: SandboxRequest): SandboxAnswer {
+  protected answer(request: SandboxRequest): SandboxAnswer {
+    const statusPath = STATUS_PATH.exec(request.path);
+    if (statusPath) return this.answerStatusResource(request, statusPath[1]!);
+    const { method: httpMethod, path, headers, body } = request;
     const webhookId = singleHeader(headers, 'webhook-id');
     const verdict =
       body === undefined
@@ -143,6 +213,63 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
     }
     this.record(event);
     return { status: 200, body: { ok: true } };
+  }
+
+  /** `GET` (the bridge's query) or `PUT` (setting a status) of `/messages/{msgid}/status`. */
+  private answerStatusResource({ method: httpMethod, path, headers, body }: SandboxRequest, encodedMsgid: string): SandboxAnswer {
+    const webhookId = singleHeader(headers, 'webhook-id');
+    const refused = (status: number, code: string, reason: string): SandboxAnswer => {
+      this.rejected.push({ status, code, reason, httpMethod, path, webhookId, scripted: false, at: this.clock.now() });
+      this.log(`chat service refuses ${httpMethod} ${path}: ${status} ${code} (${reason})`);
+      return { status, body: { error: { code, message: reason } }, ...(status === 405 ? { headers: { allow: 'GET, PUT' } } : {}) };
+    };
+    if (body === undefined) return refused(413, 'too_large', `body is larger than ${CHAT_SERVICE_SINK_MAX_BODY_BYTES} bytes`);
+    if (httpMethod !== 'GET' && httpMethod !== 'PUT') return refused(405, 'method_not_allowed', `${path} takes GET or PUT, not ${httpMethod}`);
+    let msgid: string;
+    try {
+      msgid = decodeURIComponent(encodedMsgid);
+    } catch {
+      return refused(400, 'invalid_msgid', 'the msgid in the path is not valid percent-encoding');
+    }
+    const verdict = this.verifier.verify(
+      {
+        'webhook-id': webhookId,
+        'webhook-timestamp': singleHeader(headers, 'webhook-timestamp'),
+        'webhook-signature': singleHeader(headers, 'webhook-signature'),
+      },
+      body,
+      this.clock.now(),
+    );
+    if (!verdict.ok) return refused(401, verdict.code, verdict.message);
+    if (httpMethod === 'PUT') return this.putMessageStatus(msgid, body, refused);
+
+    const at = this.clock.now();
+    if (body.length > 0) return refused(400, 'unexpected_body', 'a status query (GET) must have no body');
+    const scripted = this.statusScript?.({ msgid, webhookId: verdict.webhookId, at });
+    if (scripted) {
+      this.statusQueries.push({ msgid, webhookId: verdict.webhookId, at, answered: scripted.status });
+      this.log(`chat service answers the status query of ${msgid} with a scripted ${scripted.status}`);
+      return { status: scripted.status, body: scripted.body, headers: scripted.headers ?? {}, ...(scripted.rawBody !== undefined ? { rawBody: scripted.rawBody } : {}) };
+    }
+    const status = this.messageStatuses.get(msgid);
+    this.statusQueries.push({ msgid, webhookId: verdict.webhookId, at, answered: status ? 200 : 404 });
+    this.log(`chat service ← status query of ${msgid}: ${status ? status.status : 'not known'}`);
+    if (!status) return { status: 404, body: { error: { code: 'unknown_message', message: `no status is known for message ${msgid}` } } };
+    return { status: 200, body: status };
+  }
+
+  private putMessageStatus(msgid: string, body: Buffer, refused: (status: number, code: string, reason: string) => SandboxAnswer): SandboxAnswer {
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      return refused(400, 'invalid_json', 'body is not valid JSON');
+    }
+    const parsed = messageStatusSchema.safeParse(json);
+    if (!parsed.success) return refused(400, 'invalid_status', describeIssues(parsed.error));
+    this.messageStatuses.set(msgid, parsed.data);
+    this.log(`chat service: message ${msgid} is now ${parsed.data.status}`);
+    return { status: 200, body: { ok: true, msgid, ...parsed.data } };
   }
 
   private judge(httpMethod: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Verdict {
@@ -194,7 +321,8 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
 /** What a chat-service user would see, e.g. `Kommo user fb0f… types in conversation c7 until 10:00:05Z`. */
 function describeEvent(event: ReceivedChatEvent): string {
   const { data } = event;
-  const user = `Kommo user ${shortId(data.user_id)}`;
+  // The widget's events name the user by the numeric CRM id alone when the widget did not send the amojo id.
+  const user = typeof data.user_id !== 'string' && typeof data.kommo_user_id === 'number' ? `Kommo user #${data.kommo_user_id}` : `Kommo user ${shortId(data.user_id)}`;
   const conversation =
     typeof data.conversation_id === 'string'
       ? `conversation ${data.conversation_id}`

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { AMOJO_CONTENT_TYPE, amojoStringToSign, contentMd5, hexSignatureMatches, parseAmojoDate } from '../../functions/core/domain/amojo-signature';
@@ -21,6 +21,13 @@ import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, t
  *
  * Simplification: per-account calls need a scope of this channel (`<channel_id>_<account id>`), not a
  * scope that was `connect`ed first, so tests and the local runtime can start without an operator step.
+ *
+ * It also stands in for Kommo accounts' own hosts (kommo-interface.md, "Installation (OAuth) and
+ * uninstall"), each at `/accounts/<subdomain>` (`accountUrlTemplate`, the bridge's KOMMO_ACCOUNT_URL):
+ * `POST …/oauth2/access_token` exchanges a code this sandbox issued (`issueAuthorizationCode`, what
+ * Kommo's redirect carries) once, within 20 minutes, for the registered integration's exact
+ * `client_id`, `client_secret` and `redirect_uri`, and answers 400 otherwise; `GET …/api/v4/account`
+ * answers the account for an access token it issued to that account, and 401 otherwise.
  */
 
 /** Kommo answers 413 well before this in practice; 1 MiB is far above any body the bridge sends. */
@@ -30,7 +37,7 @@ export const KOMMO_SANDBOX_MAX_BODY_BYTES = 1024 * 1024;
 export const AMOJO_DATE_TOLERANCE_MS = 15 * 60 * 1000;
 
 /** Kommo shows "typing" for 5 s per call unless `duration_ms` says otherwise (Russian reference). */
-const DEFAULT_TYPING_DURATION_MS = 5000;
+export const DEFAULT_TYPING_DURATION_MS = 5000;
 
 const connectBody = z.object({
   account_id: z.string().min(1),
@@ -53,6 +60,41 @@ const deliveryStatusBody = z.object({
   error: z.string().optional(),
 });
 
+/** Kommo's authorization codes live 20 minutes (kommo-interface.md). */
+export const AUTHORIZATION_CODE_LIFETIME_MS = 20 * 60 * 1000;
+
+/** What the token endpoint answers as `expires_in` (Kommo's access tokens live a day). */
+export const ACCESS_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+
+/** Where the sandbox serves each account's own API: `<sandbox URL>/accounts/<subdomain>`. */
+const ACCOUNTS_PATH = '/accounts/';
+
+const tokenRequestBody = z.object({
+  client_id: z.string(),
+  client_secret: z.string(),
+  grant_type: z.string(),
+  code: z.string(),
+  redirect_uri: z.string(),
+});
+
+/** The Kommo integration installs are for, as registered in Kommo (its keys and Redirect URI). */
+export interface SandboxIntegration {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+}
+
+/** A Kommo account: its numeric id (widget tokens' `account_id`), subdomain and Chat API (amojo) id. */
+export interface SandboxKommoAccount {
+  id: number;
+  subdomain: string;
+  amojoId: string;
+  name?: string;
+}
+
+/** The token request as recorded: everything but the client secret. */
+export type KommoTokenRequest = Omit<z.infer<typeof tokenRequestBody>, 'client_secret'>;
+
 export type KommoConnectBody = z.infer<typeof connectBody>;
 export type KommoDisconnectBody = z.infer<typeof disconnectBody>;
 export type KommoTypingBody = z.infer<typeof typingBody>;
@@ -63,7 +105,11 @@ export type KommoSandboxCall =
   | { method: 'connect'; scopeId: string; body: KommoConnectBody; at: number }
   | { method: 'disconnect'; scopeId: string; body: KommoDisconnectBody; at: number }
   | { method: 'typing'; scopeId: string; body: KommoTypingBody; at: number }
-  | { method: 'delivery_status'; scopeId: string; msgid: string; body: KommoDeliveryStatusBody; at: number };
+  | { method: 'delivery_status'; scopeId: string; msgid: string; body: KommoDeliveryStatusBody; at: number }
+  /** An account's token endpoint exchanged a code (`POST /accounts/<subdomain>/oauth2/access_token`). */
+  | { method: 'oauth_token'; subdomain: string; body: KommoTokenRequest; at: number }
+  /** An account's API answered who it is (`GET /accounts/<subdomain>/api/v4/account`); `body` is its query (a GET has no body), like every call's. */
+  | { method: 'account'; subdomain: string; body: { with: string | undefined }; accessToken: string; at: number };
 
 export type KommoMethod = KommoSandboxCall['method'];
 
@@ -90,11 +136,20 @@ export interface KommoSandboxOptions {
   clock?: Clock;
   /** Receives one line per accepted or refused call; silent by default. */
   log?: (line: string) => void;
+  /** The integration whose installs the accounts' token endpoints take; without it every exchange is refused. */
+  integration?: SandboxIntegration;
+  /** The accounts served under `/accounts/<subdomain>` (more with `addAccount`). */
+  accounts?: readonly SandboxKommoAccount[];
 }
 
 /** Kommo's error body shape, e.g. `{"status":0,"error_code":403,"error_type":"ORIGIN_INVALID_SIGNATURE",…}`. */
 export function kommoErrorBody(status: number, errorType: string, description: string) {
   return { status: 0, error_code: status, error_type: errorType, error_description: description };
+}
+
+/** An OAuth error as Kommo's token endpoint and API answer it (`title`, `type`, `status`, `detail`, `hint`). */
+export function kommoOAuthErrorBody(status: number, errorType: string, detail: string) {
+  return { title: errorType, type: `https://httpstatus.es/${status}`, status, detail, hint: detail };
 }
 
 type Route =
@@ -123,6 +178,13 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly connectedScopes = new Set<string>();
+  private readonly integration: SandboxIntegration | undefined;
+  private readonly accounts = new Map<string, SandboxKommoAccount>();
+  /** Codes issued, by code: for which account, when, and whether exchanged. */
+  private readonly codes = new Map<string, { subdomain: string; issuedAt: number; used: boolean }>();
+  /** Access tokens issued, by token. */
+  private readonly accessTokens = new Map<string, { subdomain: string; expiresAt: number }>();
+  private baseUrl: string | undefined;
 
   constructor(options: KommoSandboxOptions) {
     const log = options.log ?? (() => {});
@@ -131,6 +193,39 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
     this.channelSecret = options.channelSecret;
     this.clock = options.clock ?? systemClock;
     this.log = log;
+    this.integration = options.integration;
+    for (const account of options.accounts ?? []) this.addAccount(account);
+  }
+
+  override async start(port?: number, host?: string): Promise<string> {
+    this.baseUrl = await super.start(port, host);
+    return this.baseUrl;
+  }
+
+  /** The bridge's KOMMO_ACCOUNT_URL for this sandbox (once started): every account at `/accounts/<subdomain>`. */
+  get accountUrlTemplate(): string {
+    if (this.baseUrl === undefined) throw new Error('the Kommo sandbox is not started');
+    return `${this.baseUrl}${ACCOUNTS_PATH}{subdomain}`;
+  }
+
+  addAccount(account: SandboxKommoAccount): void {
+    this.accounts.set(account.subdomain, account);
+  }
+
+  /**
+   * What Kommo puts in its redirect when an admin of the account allows the integration: a fresh code,
+   * single use, valid 20 minutes on the sandbox clock.
+   */
+  issueAuthorizationCode(subdomain: string): string {
+    if (!this.integration) throw new Error('the Kommo sandbox has no integration: pass `integration` to issue codes');
+    if (!this.accounts.has(subdomain)) throw new Error(`the Kommo sandbox has no account "${subdomain}"`);
+    const code = `def50200${randomBytes(96).toString('hex')}`;
+    this.codes.set(code, { subdomain, issuedAt: this.clock.now(), used: false });
+    return code;
+  }
+
+  oauthTokenCalls(): Extract<KommoSandboxCall, { method: 'oauth_token' }>[] {
+    return this.calls.filter((call): call is Extract<KommoSandboxCall, { method: 'oauth_token' }> => call.method === 'oauth_token');
   }
 
   /** Whether `connect` was called for this scope and no `disconnect` since. */
@@ -153,22 +248,27 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
     this.calls.length = 0;
     this.rejected.length = 0;
     this.connectedScopes.clear();
+    this.codes.clear();
+    this.accessTokens.clear();
     this.resetFaults();
   }
 
-  protected answer({ method: httpMethod, path, headers, body }: SandboxRequest): SandboxAnswer {
+  protected answer({ method: httpMethod, path, query, headers, body }: SandboxRequest): SandboxAnswer {
+    const accountApi = path.startsWith(ACCOUNTS_PATH);
     const verdict =
       body === undefined
         ? refuse(413, 'REQUEST_ENTITY_TOO_LARGE', `body is larger than ${KOMMO_SANDBOX_MAX_BODY_BYTES} bytes`)
-        : this.judge(httpMethod, path, headers, body);
+        : accountApi
+          ? this.judgeAccountApi(httpMethod, path, query, headers, body)
+          : this.judge(httpMethod, path, headers, body);
     if ('refused' in verdict) {
       const { refused } = verdict;
       this.rejected.push({ ...refused, httpMethod, path, scripted: false, at: this.clock.now() });
       this.log(`Kommo refuses ${httpMethod} ${path}: ${refused.status} ${refused.errorType} (${refused.reason})`);
       return {
         status: refused.status,
-        body: kommoErrorBody(refused.status, refused.errorType, refused.reason),
-        ...(refused.status === 405 ? { headers: { allow: routeHttpMethod(path) ?? '' } } : {}),
+        body: accountApi ? kommoOAuthErrorBody(refused.status, refused.errorType, refused.reason) : kommoErrorBody(refused.status, refused.errorType, refused.reason),
+        ...(refused.status === 405 ? { headers: { allow: (accountApi ? matchAccountRoute(path)?.httpMethod : routeHttpMethod(path)) ?? '' } } : {}),
       };
     }
     const call = verdict.accepted;
@@ -234,6 +334,45 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
     }
   }
 
+  /** An account's own API: the token endpoint and the account read (see the class comment). */
+  private judgeAccountApi(httpMethod: string, path: string, query: URLSearchParams, headers: IncomingHttpHeaders, body: Buffer): Verdict {
+    const route = matchAccountRoute(path);
+    if (!route) return refuse(404, 'NOT_FOUND', `no Kommo account API at ${path}`);
+    if (httpMethod !== route.httpMethod) return refuse(405, 'METHOD_NOT_ALLOWED', `${path} takes ${route.httpMethod}, not ${httpMethod}`);
+    // A subdomain with no account is a host that does not exist.
+    if (!this.accounts.has(route.subdomain)) return refuse(404, 'NOT_FOUND', `no Kommo account "${route.subdomain}"`);
+    const at = this.clock.now();
+    if (route.method === 'account') {
+      const token = /^Bearer (\S+)$/.exec(singleHeader(headers, 'authorization') ?? '')?.[1];
+      const issued = token === undefined ? undefined : this.accessTokens.get(token);
+      if (!issued || issued.subdomain !== route.subdomain) return refuse(401, 'Unauthorized', 'Authorization must be "Bearer <an access token this account issued>"');
+      if (issued.expiresAt <= at) return refuse(401, 'Unauthorized', 'the access token has expired');
+      return { accepted: { method: 'account', subdomain: route.subdomain, body: { with: query.get('with') ?? undefined }, accessToken: token!, at } };
+    }
+    const contentType = singleHeader(headers, 'content-type') ?? '';
+    if (!/^application\/json\b/i.test(contentType)) return refuse(400, 'invalid_request', `the token request must be JSON, got Content-Type ${contentType || 'none'}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      return refuse(400, 'invalid_request', 'body is not valid JSON');
+    }
+    const parsed = tokenRequestBody.safeParse(json);
+    if (!parsed.success) return refuse(400, 'invalid_request', describeIssues(parsed.error));
+    const request = parsed.data;
+    const integration = this.integration;
+    if (!integration || request.client_id !== integration.clientId) return refuse(400, 'invalid_client', `client_id ${request.client_id} is no integration of this sandbox`);
+    if (!sameText(request.client_secret, integration.clientSecret)) return refuse(400, 'invalid_client', 'client_secret is not the integration\'s secret key');
+    if (request.grant_type !== 'authorization_code') return refuse(400, 'unsupported_grant_type', `grant_type must be authorization_code, got ${request.grant_type}`);
+    if (request.redirect_uri !== integration.redirectUri) return refuse(400, 'invalid_client', 'redirect_uri differs from the Redirect URI registered for the integration');
+    const code = this.codes.get(request.code);
+    if (!code || code.subdomain !== route.subdomain) return refuse(400, 'invalid_grant', 'Cannot decrypt the authorization code: this account never issued it');
+    if (code.used) return refuse(400, 'invalid_grant', 'Authorization code has been revoked: it was already exchanged');
+    if (at - code.issuedAt > AUTHORIZATION_CODE_LIFETIME_MS) return refuse(400, 'invalid_grant', 'Authorization code has expired');
+    const { client_secret: _, ...recorded } = request;
+    return { accepted: { method: 'oauth_token', subdomain: route.subdomain, body: recorded, at } };
+  }
+
   /** Why the request's signature headers fail Kommo's check, or `undefined` when they pass. */
   private signatureProblem(httpMethod: string, path: string, headers: IncomingHttpHeaders, body: Buffer): string | undefined {
     const date = singleHeader(headers, 'date');
@@ -277,8 +416,54 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
       case 'delivery_status':
         this.log(`Kommo marks message ${call.msgid} as ${describeDeliveryStatus(call.body)}`);
         return [200, {}];
+      case 'oauth_token': {
+        this.codes.get(call.body.code)!.used = true;
+        const accessToken = randomBytes(48).toString('base64url');
+        this.accessTokens.set(accessToken, { subdomain: call.subdomain, expiresAt: call.at + ACCESS_TOKEN_LIFETIME_SECONDS * 1000 });
+        this.log(`Kommo account ${call.subdomain} exchanges an authorization code for the integration's access token`);
+        return [
+          200,
+          {
+            token_type: 'Bearer',
+            expires_in: ACCESS_TOKEN_LIFETIME_SECONDS,
+            server_time: Math.floor(call.at / 1000),
+            access_token: accessToken,
+            refresh_token: randomBytes(48).toString('base64url'),
+          },
+        ];
+      }
+      case 'account': {
+        const account = this.accounts.get(call.subdomain)!;
+        const withAmojoId = (call.body.with ?? '').split(',').includes('amojo_id');
+        this.log(`Kommo account ${call.subdomain} answers who it is (id ${account.id}${withAmojoId ? `, amojo id ${account.amojoId}` : ''})`);
+        return [
+          200,
+          {
+            id: account.id,
+            name: account.name ?? account.subdomain,
+            subdomain: account.subdomain,
+            country: 'US',
+            currency: 'USD',
+            ...(withAmojoId ? { amojo_id: account.amojoId } : {}),
+            _links: { self: { href: `https://${account.subdomain}.kommo.com/api/v4/account` } },
+          },
+        ];
+      }
     }
   }
+}
+
+/** An account API route: `/accounts/<subdomain>/oauth2/access_token` or `/accounts/<subdomain>/api/v4/account`. */
+function matchAccountRoute(path: string): { method: 'oauth_token' | 'account'; httpMethod: 'POST' | 'GET'; subdomain: string } | undefined {
+  const match = /^\/accounts\/([a-z0-9-]+)\/(oauth2\/access_token|api\/v4\/account)$/.exec(path);
+  if (!match) return undefined;
+  return match[2] === 'oauth2/access_token' ? { method: 'oauth_token', httpMethod: 'POST', subdomain: match[1]! } : { method: 'account', httpMethod: 'GET', subdomain: match[1]! };
+}
+
+function sameText(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const routePattern = /^\/v2\/origin\/custom\/([^/]+)\/(?:(connect|disconnect|typing)|([^/]+)\/delivery_status)$/;

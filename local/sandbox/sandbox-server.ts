@@ -7,12 +7,16 @@ export interface ScriptedAnswer {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Sent as is instead of `body` (e.g. text that is not JSON, as a broken server might send). */
+  rawBody?: string;
 }
 
 export interface SandboxRequest {
   method: string;
   /** Path without the query string. */
   path: string;
+  /** The query string's parameters (empty when there is none). */
+  query: URLSearchParams;
   headers: IncomingHttpHeaders;
   /** The body, or `undefined` when it was over the sandbox's limit. */
   body: Buffer | undefined;
@@ -22,6 +26,8 @@ export interface SandboxAnswer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as is instead of `body`. */
+  rawBody?: string;
 }
 
 export interface SandboxServerOptions {
@@ -148,12 +154,14 @@ export abstract class SandboxServer<Call> {
       const answer = this.answer({
         method: request.method ?? 'GET',
         path: (request.url ?? '/').split('?')[0] ?? '/',
+        query: new URLSearchParams((request.url ?? '').includes('?') ? (request.url ?? '').slice((request.url ?? '').indexOf('?') + 1) : ''),
         headers: request.headers,
         body,
       });
       if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal: this.closing.signal });
       if (this.held) await untilReleased(this.held.answers, this.closing.signal);
-      writeJson(response, answer.status, answer.body, answer.headers ?? {});
+      if (answer.rawBody !== undefined) writeRaw(response, answer.status, answer.rawBody, answer.headers ?? {});
+      else writeJson(response, answer.status, answer.body, answer.headers ?? {});
     } catch (error) {
       if (this.closing.signal.aborted) return;
       this.settings.log(`${this.settings.name} failed on ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`);
@@ -202,5 +210,9 @@ function writeJson(response: ServerResponse, status: number, body: unknown, head
     return;
   }
   const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
+}
+
+function writeRaw(response: ServerResponse, status: number, text: string, headers: Record<string, string>): void {
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
 }

@@ -3,8 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * Local stand-ins for the two AWS services the bridge calls that no local engine serves (DynamoDB has
- * DynamoDB Local): SQS `SendMessage` and Secrets Manager `GetSecretValue`. The bundled AWS SDK reaches
+ * Local stand-ins for the AWS services the bridge calls that no local engine serves (DynamoDB has
+ * DynamoDB Local): SQS `SendMessage` and Secrets Manager `GetSecretValue` (below), and API Gateway's
+ * Management API `PostToConnection` (`ApiGatewayManagementStandIn`, at the end). The bundled AWS SDK reaches
  * them through the SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables, so they speak the wire
  * protocol the bundled clients send (AWS JSON 1.0 for SQS, JSON 1.1 for Secrets Manager, both over
  * SigV4-signed POSTs) and refuse, with an AWS-style 400, anything they do not model rather than
@@ -300,5 +301,82 @@ export class SecretsManagerStandIn {
 
   close(): Promise<void> {
     return this.service.close();
+  }
+}
+
+/** A frame the Management API accepted for a connection. */
+export interface PostedFrame {
+  /** The stage in the endpoint's path (`/live/@connections/…`). */
+  stage: string;
+  connectionId: string;
+  /** The frame as sent (the bridge's are JSON text). */
+  data: string;
+}
+
+/**
+ * API Gateway's Management API for WebSocket connections: `PostToConnection` only (REST-JSON,
+ * `POST /{stage}/@connections/{connectionId}` with the frame as the raw body, SigV4 for
+ * `execute-api`). A connection marked gone answers 410 `GoneException`, as API Gateway does for a
+ * connection that closed; anything else it does not model is refused with a 400.
+ */
+export class ApiGatewayManagementStandIn {
+  readonly posted: PostedFrame[] = [];
+  readonly refused: RefusedAwsRequest[] = [];
+  private readonly goneConnections = new Set<string>();
+  private server: Server | undefined;
+
+  constructor(private readonly options: StandInOptions) {}
+
+  /** From now on the connection answers 410, as one that closed. */
+  gone(connectionId: string): void {
+    this.goneConnections.add(connectionId);
+  }
+
+  postedTo(connectionId: string): unknown[] {
+    return this.posted.filter((frame) => frame.connectionId === connectionId).map((frame) => JSON.parse(frame.data));
+  }
+
+  async start(): Promise<string> {
+    const server = createServer((request, response) => void this.answer(request, response));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const error = (status: number, type: string, message: string) => {
+      if (status === 400) this.refused.push({ target: `${request.method} ${request.url}`, type, message });
+      const body = JSON.stringify({ message });
+      response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type, 'x-amzn-requestid': randomUUID(), 'content-length': String(Buffer.byteLength(body)) }).end(body);
+    };
+    const scope = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(header(request, 'authorization') ?? '');
+    if (!scope || scope[1] !== this.options.accessKeyId || scope[2] !== this.options.region || scope[3] !== 'execute-api') {
+      error(400, 'IncompleteSignatureException', `expected a SigV4 signature by ${this.options.accessKeyId} for ${this.options.region}/execute-api, got ${scope ? scope.slice(1).join('/') : 'none'}`);
+      return;
+    }
+    const target = /^\/([^/]+)\/@connections\/([^/?]+)$/.exec(request.url ?? '');
+    if (request.method !== 'POST' || !target) {
+      error(400, 'UnsupportedOperation', `this stand-in serves POST /{stage}/@connections/{connectionId} (PostToConnection), not ${request.method} ${request.url}`);
+      return;
+    }
+    const connectionId = decodeURIComponent(target[2]!);
+    if (this.goneConnections.has(connectionId)) {
+      error(410, 'GoneException', `Connection ${connectionId} is gone`);
+      return;
+    }
+    this.posted.push({ stage: target[1]!, connectionId, data: Buffer.concat(chunks).toString('utf8') });
+    response.writeHead(200, { 'x-amzn-requestid': randomUUID(), 'content-length': '0' }).end();
   }
 }

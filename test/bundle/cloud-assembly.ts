@@ -66,12 +66,20 @@ export interface PhysicalValues {
   parameters: Readonly<Record<string, string>>;
   /** `Ref` of a resource, by type (`Ref` of a queue is its URL, of a table its name, of a secret its ARN). */
   resources: Readonly<Record<string, (logicalId: string) => string>>;
+  /** `Ref` of a pseudo parameter (`AWS::Region`, `AWS::URLSuffix`), for values the template joins. */
+  pseudoParameters?: Readonly<Record<string, string>>;
+  /**
+   * Where a joined URL's origin is served here, as DNS would point it: e.g. the WebSocket stage's
+   * `https://<api>.execute-api.<region>.amazonaws.com` callback origin to the Management API stand-in.
+   */
+  origins?: Readonly<Record<string, string>>;
 }
 
 export class CloudAssembly {
   readonly stackName: string;
   readonly resources: Readonly<Record<string, TemplateResource>>;
   private readonly parameters: Readonly<Record<string, TemplateParameter>>;
+  private readonly conditions: Readonly<Record<string, Intrinsic>>;
   private readonly assetDirectories: ReadonlyMap<string, string>;
 
   constructor(readonly directory: string) {
@@ -84,9 +92,11 @@ export class CloudAssembly {
     const template = readJson(join(directory, stack.properties.templateFile!)) as {
       Resources: Record<string, TemplateResource>;
       Parameters?: Record<string, TemplateParameter>;
+      Conditions?: Record<string, Intrinsic>;
     };
     this.resources = template.Resources;
     this.parameters = template.Parameters ?? {};
+    this.conditions = template.Conditions ?? {};
 
     // The asset manifest maps each file asset's S3 object key to the assembly directory it is built from.
     const directories = new Map<string, string>();
@@ -124,16 +134,29 @@ export class CloudAssembly {
   }
 
   /**
-   * A template value as CloudFormation would resolve it at deploy time. Only literals and `Ref`s are
-   * understood; any other intrinsic fails loudly, so the test never runs a bundle with a guessed value.
+   * A template value as CloudFormation would resolve it at deploy time. Only literals, `Ref`s,
+   * `Fn::Join`s of them and `Fn::If` on a condition of `Fn::Equals` / `Fn::Not` are understood; any
+   * other intrinsic fails loudly, so the test never runs a bundle with a guessed value.
    */
   resolve(value: Intrinsic, physical: PhysicalValues, where: string): string {
     if (typeof value === 'string' || typeof value === 'number') return String(value);
+    const choice = (value as { 'Fn::If'?: unknown })['Fn::If'];
+    if (Object.keys(value).length === 1 && Array.isArray(choice) && choice.length === 3 && typeof choice[0] === 'string') {
+      return this.resolve((this.holds(choice[0], physical, where) ? choice[1] : choice[2]) as Intrinsic, physical, where);
+    }
+    const join = (value as { 'Fn::Join'?: unknown })['Fn::Join'];
+    if (Object.keys(value).length === 1 && Array.isArray(join) && join.length === 2 && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      const joined = (join[1] as Intrinsic[]).map((part) => this.resolve(part, physical, where)).join(join[0]);
+      const origin = Object.keys(physical.origins ?? {}).find((candidate) => joined.startsWith(`${candidate}/`));
+      return origin === undefined ? joined : `${physical.origins![origin]}${joined.slice(origin.length)}`;
+    }
     const keys = Object.keys(value);
     if (keys.length !== 1 || keys[0] !== 'Ref' || typeof value.Ref !== 'string') {
       throw new Error(`${where}: the bundle test resolves literals and Ref only, not ${JSON.stringify(value)}`);
     }
     const name = value.Ref;
+    const pseudo = physical.pseudoParameters?.[name];
+    if (pseudo !== undefined) return pseudo;
     const parameter = this.parameters[name];
     if (parameter) return this.parameterValue(name, parameter, physical.parameters[name]);
     const resource = this.resources[name];
@@ -142,11 +165,22 @@ export class CloudAssembly {
     return resolveRef(name);
   }
 
+  /** Whether a template condition holds (`Fn::Equals` of resolvable values, `Fn::Not` of another). */
+  private holds(condition: string | Intrinsic, physical: PhysicalValues, where: string): boolean {
+    const expression = typeof condition === 'string' ? this.conditions[condition] : condition;
+    if (expression === undefined || typeof expression !== 'object') throw new Error(`${where}: no condition ${JSON.stringify(condition)} in the template`);
+    const equals = (expression as { 'Fn::Equals'?: unknown })['Fn::Equals'];
+    if (Array.isArray(equals) && equals.length === 2) {
+      return this.resolve(equals[0] as Intrinsic, physical, where) === this.resolve(equals[1] as Intrinsic, physical, where);
+    }
+    const not = (expression as { 'Fn::Not'?: unknown })['Fn::Not'];
+    if (Array.isArray(not) && not.length === 1) return !this.holds(not[0] as Intrinsic, physical, where);
+    throw new Error(`${where}: the bundle test evaluates Fn::Equals and Fn::Not only, not ${JSON.stringify(expression)}`);
+  }
+
   /** The logical id of the function behind an HTTP API route key (`POST /kommo/{scope_id}`, `$default`). */
   functionForRoute(routeKey: string): string {
-    const routes = Object.values(this.resources).filter(
-      (resource) => resource.Type === 'AWS::ApiGatewayV2::Route' && resource.Properties?.RouteKey === routeKey,
-    );
+    const routes = this.routesOf('HTTP', routeKey);
     if (routes.length !== 1) throw new Error(`expected one route ${routeKey} in the template, found ${routes.length}`);
     // Target: {"Fn::Join": ["", ["integrations/", {"Ref": "<integration>"}]]}
     const target = JSON.stringify(routes[0]!.Properties!.Target);
@@ -158,6 +192,34 @@ export class CloudAssembly {
       throw new Error(`route ${routeKey}: the test builds payload 2.0 proxy events, the integration is ${IntegrationType} ${PayloadFormatVersion}`);
     }
     return (IntegrationUri as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  }
+
+  /** The logical id of the function behind a WebSocket API route key (`$connect`, `$disconnect`, `$default`). */
+  functionForWebSocketRoute(routeKey: string): string {
+    const routes = this.routesOf('WEBSOCKET', routeKey);
+    if (routes.length !== 1) throw new Error(`expected one WebSocket route ${routeKey} in the template, found ${routes.length}`);
+    const target = JSON.stringify(routes[0]!.Properties!.Target);
+    const integrationId = /"integrations\/",\{"Ref":"([^"]+)"\}/.exec(target)?.[1];
+    const integration = integrationId === undefined ? undefined : this.resources[integrationId];
+    if (integration?.Type !== 'AWS::ApiGatewayV2::Integration' || integration.Properties?.IntegrationType !== 'AWS_PROXY') {
+      throw new Error(`WebSocket route ${routeKey}: no Lambda proxy integration in target ${target}`);
+    }
+    // IntegrationUri: arn:…:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations
+    const functionId = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(JSON.stringify(integration.Properties.IntegrationUri))?.[1];
+    if (functionId === undefined) throw new Error(`WebSocket route ${routeKey}: the integration names no function`);
+    return functionId;
+  }
+
+  /** The routes with `routeKey` of the template's API of that protocol. */
+  private routesOf(protocol: 'HTTP' | 'WEBSOCKET', routeKey: string): TemplateResource[] {
+    const apis = new Set(
+      Object.entries(this.resources)
+        .filter(([, resource]) => resource.Type === 'AWS::ApiGatewayV2::Api' && resource.Properties?.ProtocolType === protocol)
+        .map(([id]) => id),
+    );
+    return Object.values(this.resources).filter(
+      (resource) => resource.Type === 'AWS::ApiGatewayV2::Route' && resource.Properties?.RouteKey === routeKey && apis.has((resource.Properties?.ApiId as { Ref?: string })?.Ref ?? ''),
+    );
   }
 
   /** The function an SQS event source mapping feeds from a queue, and its batch settings. */

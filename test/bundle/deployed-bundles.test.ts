@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +17,14 @@ import type { ApiResult } from '../../functions/core/http/api';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from '../../functions/core/queue-messages';
 import { functions as functionSpecs, queues as queueSpecs, type FunctionName, type QueueName } from '../../functions/manifest';
 import { toApiGatewayEvent } from '../../local/api-gateway-event';
+import { newConnectionId, toWebSocketEvent } from '../../local/websocket-event';
+import { DynamoLiveChannelStore } from '../../functions/core/adapters/dynamodb/live-channel-store';
+import type { LiveResult } from '../../functions/live/handler';
+import type { WebSocketRouteKey } from '../../functions/manifest';
 import { ChatServiceSink } from '../../local/sandbox/chat-service-sink';
 import { KommoSandbox } from '../../local/sandbox/kommo-sandbox';
 import { testSecrets } from '../support/test-bridge';
-import { SecretsManagerStandIn, SqsStandIn, type SentMessage } from './aws-stand-ins';
+import { ApiGatewayManagementStandIn, SecretsManagerStandIn, SqsStandIn, type SentMessage } from './aws-stand-ins';
 import { CloudAssembly, synthesize, type PhysicalValues, type TemplateFunction } from './cloud-assembly';
 import { DeployedFunction, InvocationFailed } from './deployed-function';
 
@@ -46,10 +50,24 @@ const scopeId = `${channelId}_${accountId}`;
 const secrets = testSecrets();
 const chatService = new StandardWebhookVerifier(secrets.chatServiceSecret);
 
-const kommo = new KommoSandbox({ channelId, channelSecret: secrets.channelSecret });
+/** What `Ref` of the HTTP API resolves to once deployed: its API id (its URL is the integration's default Redirect URI). */
+const HTTP_API_ID = 'httpapi0b0d';
+/** The Kommo integration installs are for, and the account that installs it. */
+const integrationId = '6c1b9e2a-3f4d-4a5b-8c7d-0000000b0d1e';
+const installingAccount = { id: 32_000_001, subdomain: 'bundleaccount', amojoId: '7d2f0c1e-5d0b-4c47-9d4f-00000000b0d1' };
+
+const kommo = new KommoSandbox({
+  channelId,
+  channelSecret: secrets.channelSecret,
+  integration: { clientId: integrationId, clientSecret: secrets.kommoClientSecret, redirectUri: `https://${HTTP_API_ID}.execute-api.eu-central-1.amazonaws.com/kommo/install` },
+  accounts: [installingAccount],
+});
 const sink = new ChatServiceSink({ secret: secrets.chatServiceSecret });
 const sqs = new SqsStandIn({ region: REGION, accessKeyId: credentials.AWS_ACCESS_KEY_ID });
 const secretsManager = new SecretsManagerStandIn({ region: REGION, accessKeyId: credentials.AWS_ACCESS_KEY_ID });
+const managementApi = new ApiGatewayManagementStandIn({ region: REGION, accessKeyId: credentials.AWS_ACCESS_KEY_ID });
+/** What `Ref` of the live channel's WebSocket API resolves to once deployed: its API id. */
+const LIVE_API_ID = 'liveapi0b0d';
 
 let outdir: string;
 let assembly: CloudAssembly;
@@ -159,7 +177,13 @@ beforeAll(async () => {
   }
 
   // The parties and services the bundles talk to.
-  const [kommoUrl, sinkUrl, sqsEndpoint, secretsManagerEndpoint] = await Promise.all([kommo.start(), sink.start(), sqs.start(), secretsManager.start()]);
+  const [kommoUrl, sinkUrl, sqsEndpoint, secretsManagerEndpoint, managementApiEndpoint] = await Promise.all([
+    kommo.start(),
+    sink.start(),
+    sqs.start(),
+    secretsManager.start(),
+    managementApi.start(),
+  ]);
   const dynamoEndpoint = inject('dynamoEndpoint');
   dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: REGION, credentials: { accessKeyId: credentials.AWS_ACCESS_KEY_ID, secretAccessKey: credentials.AWS_SECRET_ACCESS_KEY } });
   tableName = `${assembly.stackName}-bundle-test-${randomUUID()}`;
@@ -169,11 +193,11 @@ beforeAll(async () => {
     if (resource.Type === 'AWS::SQS::Queue') queueUrls.set(logicalId, sqs.addQueue(sqsEndpoint, ACCOUNT_ID, `${assembly.stackName}-${logicalId}`));
   }
   const adminToken = anAdminToken();
-  secretValues = [secrets.channelSecret, secrets.chatServiceSecret, secrets.chatServiceSecret.slice('whsec_'.length), adminToken];
+  secretValues = [secrets.channelSecret, secrets.chatServiceSecret, secrets.chatServiceSecret.slice('whsec_'.length), adminToken, secrets.kommoClientSecret];
   const filledIn: Readonly<Record<SecretGroup, string>> = {
     'kommo-channel': groupSecret('kommo-channel', { KOMMO_CHANNEL_SECRET: secrets.channelSecret }),
     'chat-service': groupSecret('chat-service', { CHAT_SERVICE_SECRET: secrets.chatServiceSecret }),
-    'kommo-integration': groupSecret('kommo-integration', {}),
+    'kommo-integration': groupSecret('kommo-integration', { KOMMO_CLIENT_SECRET: secrets.kommoClientSecret }),
     admin: groupSecret('admin', {}, { generated: adminToken }),
   };
   for (const [group, value] of Object.entries(filledIn) as [SecretGroup, string][]) {
@@ -181,12 +205,24 @@ beforeAll(async () => {
   }
   physical = {
     // `cdk deploy --parameters …`; parameters not given keep their defaults (KommoHookForwardUrl, TypingRefreshSeconds).
-    parameters: { KommoChannelId: channelId, ChatServiceUrl: sinkUrl, KommoApiUrl: kommoUrl },
+    // KommoRedirectUri is left out: it defaults to this API's /kommo/install.
+    parameters: {
+      KommoChannelId: channelId,
+      ChatServiceUrl: sinkUrl,
+      KommoApiUrl: kommoUrl,
+      ChatServiceStatusUrl: sink.statusUrlTemplate,
+      KommoClientId: integrationId,
+      KommoAccountUrl: kommo.accountUrlTemplate,
+    },
     resources: {
       'AWS::SQS::Queue': (logicalId) => queueUrls.get(logicalId)!,
       'AWS::DynamoDB::Table': () => tableName,
       'AWS::SecretsManager::Secret': (logicalId) => secretArns.get(groupOfSecret(logicalId))!,
+      'AWS::ApiGatewayV2::Api': (logicalId) => (assembly.resources[logicalId]?.Properties?.ProtocolType === 'WEBSOCKET' ? LIVE_API_ID : HTTP_API_ID),
     },
+    pseudoParameters: { 'AWS::Region': REGION, 'AWS::URLSuffix': 'amazonaws.com' },
+    // The stage's callback URL is on the API's own host; here that host is the Management API stand-in.
+    origins: { [`https://${LIVE_API_ID}.execute-api.${REGION}.amazonaws.com`]: managementApiEndpoint },
   };
   awsAccess = {
     AWS_REGION: REGION,
@@ -205,7 +241,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([...running.values(), ...extraProcesses].map((fn) => fn.stop()));
-  await Promise.all([kommo.close(), sink.close(), sqs.close(), secretsManager.close()]);
+  await Promise.all([kommo.close(), sink.close(), sqs.close(), secretsManager.close(), managementApi.close()]);
   if (dynamo) {
     await dynamo.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
     dynamo.destroy();
@@ -238,11 +274,13 @@ async function callApi(request: HttpRequest): Promise<ApiAnswer> {
   const event = apiEvent(request);
   const functionName = nameOf(assembly.functionForRoute(event.routeKey));
   const result = await deployed(functionName!).invoke<ApiResult>(event);
-  return { functionName, status: result.statusCode, headers: result.headers ?? {}, body: result.body ? JSON.parse(result.body) : undefined };
+  // Pages (the install route's) stay text; every other answer is JSON.
+  const page = String(result.headers?.['content-type'] ?? '').startsWith('text/html');
+  return { functionName, status: result.statusCode, headers: result.headers ?? {}, body: result.body ? (page ? result.body : JSON.parse(result.body)) : undefined };
 }
 
 /** A `/chat/...` request signed by the chat service (Standard Webhooks). */
-function chatServiceRequest(method: 'GET' | 'POST', path: string, body?: unknown): HttpRequest {
+function chatServiceRequest(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): HttpRequest {
   const raw = body === undefined ? '' : JSON.stringify(body);
   const webhookId = `msg_${randomUUID()}`;
   const timestamp = Math.floor(Date.now() / 1000);
@@ -261,7 +299,7 @@ function kommoHookRequest(hook: unknown, channelSecret = secrets.channelSecret):
   return { method: 'POST', path: `/kommo/${scopeId}`, headers: { 'content-type': 'application/json', 'x-signature': signKommoHook(raw, channelSecret) }, body: raw };
 }
 
-const callAsChatService = (method: 'GET' | 'POST', path: string, body?: unknown) => callApi(chatServiceRequest(method, path, body));
+const callAsChatService = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => callApi(chatServiceRequest(method, path, body));
 const callAsKommo = (hook: unknown, channelSecret?: string) => callApi(kommoHookRequest(hook, channelSecret));
 
 /** A manager-typing hook as Kommo sends it (shared/kommo-chat-api.md). */
@@ -448,6 +486,59 @@ describe('chat-presence', () => {
   });
 });
 
+describe('kommo-install', () => {
+  const bindingItem = async () =>
+    (await documentClient(dynamo).send(new GetCommand({ TableName: tableName, Key: { pk: `ACCOUNT#${installingAccount.id}`, sk: 'BINDING' }, ConsistentRead: true }))).Item;
+  const installPath = (code: string) => `/kommo/install?code=${encodeURIComponent(code)}&referer=${installingAccount.subdomain}.kommo.com&platform=2`;
+
+  it('takes this API\'s own /kommo/install as the Redirect URI when KommoRedirectUri is left empty', () => {
+    expect(environmentOf(templateFunctions.get('kommo-install')!).KOMMO_REDIRECT_URI).toBe(`https://${HTTP_API_ID}.execute-api.${REGION}.amazonaws.com/kommo/install`);
+  });
+
+  it('an install connects the account (code exchanged at its host, then Kommo connect); the disable hook disconnects it', async () => {
+    // Prepare
+    const code = kommo.issueAuthorizationCode(installingAccount.subdomain);
+    const callsBefore = kommo.calls.length;
+
+    // Act
+    const installed = await callApi({ method: 'GET', path: installPath(code), headers: { accept: 'text/html' }, body: '' });
+    const bound = await bindingItem();
+    const accountId = String(installingAccount.id);
+    const signature = createHmac('sha256', secrets.kommoClientSecret).update(`${integrationId}|${accountId}`).digest('hex');
+    const uninstalled = await callApi({ method: 'GET', path: `/kommo/uninstall?account_id=${accountId}&client_uuid=${integrationId}&signature=${signature}`, headers: {}, body: '' });
+
+    // Assess
+    expect(installed).toMatchObject({ functionName: 'kommo-install', status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } });
+    expect(installed.body).toContain('<h1>Connected</h1>');
+    const calls = kommo.calls.slice(callsBefore);
+    expect(calls.map((call) => call.method)).toEqual(['oauth_token', 'account', 'connect', 'disconnect']);
+    expect(calls[2]!.body).toMatchObject({ account_id: installingAccount.amojoId });
+    expect(bound).toMatchObject({ kommoAccountId: installingAccount.id, amojoAccountId: installingAccount.amojoId, scopeId: `${channelId}_${installingAccount.amojoId}` });
+    expect(uninstalled).toMatchObject({ functionName: 'kommo-install', status: 200, body: { ok: true, kommo_account_id: installingAccount.id, disconnected: true } });
+    expect(await bindingItem()).toBeUndefined();
+    // The code and the access token are secrets too: checked against every log line below.
+    secretValues.push(code, (calls[1] as { accessToken: string }).accessToken);
+  });
+
+  it('without KommoClientId, both routes answer 503 and call no one', async () => {
+    // Prepare: the same bundle, deployed with the parameter left empty.
+    const unconfigured = await startFunction('kommo-install', { ...physical, parameters: { ...physical.parameters, KommoClientId: '' } });
+    extraProcesses.push(unconfigured);
+    const callsBefore = kommo.calls.length;
+
+    // Act
+    const installed = await unconfigured.invoke<ApiResult>(apiEvent({ method: 'GET', path: installPath('def50200x'), headers: {}, body: '' }));
+    const uninstalled = await unconfigured.invoke<ApiResult>(apiEvent({ method: 'GET', path: '/kommo/uninstall?account_id=1&client_uuid=x&signature=y', headers: {}, body: '' }));
+
+    // Assess
+    expect(installed).toMatchObject({ statusCode: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
+    expect(installed.body).toContain('KOMMO_CLIENT_ID not set');
+    expect(uninstalled.statusCode).toBe(503);
+    expect(JSON.parse(uninstalled.body)).toMatchObject({ error: { code: 'not_configured' } });
+    expect(kommo.calls.length).toBe(callsBefore);
+  });
+});
+
 describe('not-found', () => {
   it.each([
     { request: 'GET /nowhere', method: 'GET', path: '/nowhere', status: 404, code: 'unknown_route' },
@@ -552,6 +643,132 @@ describe('queue consumers', () => {
   });
 });
 
+describe('delivery status pulled from the chat service', () => {
+  it('hook-worker starts a poll for an outgoing message; timer-worker asks the chat service, signed, and queues the status for Kommo', async () => {
+    // Prepare: the chat service has the message delivered; Kommo's outgoing-message hook arrives.
+    const msgid = `msg-${randomUUID()}`;
+    sink.setMessageStatus(msgid, { status: 'delivered' });
+    const hook = {
+      account_id: accountId,
+      time: Math.floor(Date.now() / 1000),
+      message: { conversation: { id: randomUUID(), client_id: 'c-1' }, message: { id: msgid, type: 'text', text: 'Hello' } },
+    };
+    const { sent: hookJobs } = await messagesSentDuring(() => callAsKommo(hook));
+
+    // Act
+    const { result: hookDelivery, sent: firstPoll } = await messagesSentDuring(() => deliver(hookJobs));
+    const { result: pollDelivery, sent: afterPoll } = await messagesSentDuring(() => deliver(firstPoll));
+
+    // Assess
+    expect(hookDelivery).toEqual({ consumer: 'hook-worker', response: { batchItemFailures: [] } });
+    expect(firstPoll.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob>(message).kind])).toEqual([[queueUrl('timers'), 1, 'status-poll']]);
+    expect(pollDelivery).toEqual({ consumer: 'timer-worker', response: { batchItemFailures: [] } });
+    expect(sink.statusQueriesFor(msgid).map((query) => query.answered)).toEqual([200]);
+    const syncJobs = afterPoll.filter((message) => message.queueUrl === queueUrl('kommo-status'));
+    expect(syncJobs.map((message) => bodyOf<StatusSyncJob>(message))).toEqual([{ scopeId, msgid, attempt: 1 }]);
+    expect(afterPoll.filter((message) => message.queueUrl === queueUrl('timers')).map((message) => [message.delaySeconds, bodyOf<TimerJob>(message).kind])).toEqual([[2, 'status-poll']]);
+    await deliver(syncJobs);
+    expect(kommo.deliveryStatusCalls().filter((call) => call.msgid === msgid).map((call) => call.body)).toEqual([{ msgid, delivery_status: 1 }]);
+  });
+});
+
+describe('live channel (WebSocket API)', () => {
+  const liveStore = () => new DynamoLiveChannelStore({ doc: documentClient(dynamo), tableName });
+
+  /** An event of the live channel's WebSocket API, to the function the template routes its key to. */
+  async function callLive(routeKey: WebSocketRouteKey, connection: { connectionId: string; connectedAtMs: number; ticket?: string }, frame?: unknown) {
+    const event = toWebSocketEvent(
+      routeKey,
+      { ...connection, handshake: { url: `/live${connection.ticket === undefined ? '' : `?ticket=${encodeURIComponent(connection.ticket)}`}`, headers: { host: `${LIVE_API_ID}.execute-api.${REGION}.amazonaws.com` } } },
+      Date.now(),
+      frame === undefined ? undefined : { data: Buffer.from(JSON.stringify(frame)), binary: false },
+    );
+    const functionName = nameOf(assembly.functionForWebSocketRoute(routeKey));
+    return { functionName, result: await deployed(functionName!).invoke<LiveResult>(event) };
+  }
+
+  /** A ticket as `POST /widget/live` stores it, for the sandbox account's Kommo user. */
+  async function aTicket(): Promise<string> {
+    const ticketId = randomBytes(32).toString('base64url');
+    await liveStore().issueTicket({ ticketId, validUntilMs: Date.now() + 60_000, scopeId, accountId, kommoAccountId: 31_000_001, kommoUserId: 7001 });
+    return ticketId;
+  }
+
+  async function aConnection() {
+    const connection = { connectionId: newConnectionId(), connectedAtMs: Date.now() };
+    const { result } = await callLive('$connect', { ...connection, ticket: await aTicket() });
+    expect(result.statusCode).toBe(200);
+    return connection;
+  }
+
+  it('$connect: refused 401 without a ticket, accepted with one (once), and the connection recorded', async () => {
+    // Prepare
+    const ticket = await aTicket();
+    const connection = { connectionId: newConnectionId(), connectedAtMs: Date.now() };
+
+    // Act
+    const without = await callLive('$connect', { connectionId: newConnectionId(), connectedAtMs: Date.now() });
+    const accepted = await callLive('$connect', { ...connection, ticket });
+    const again = await callLive('$connect', { connectionId: newConnectionId(), connectedAtMs: Date.now(), ticket });
+
+    // Assess
+    expect(without).toMatchObject({ functionName: 'live', result: { statusCode: 401 } });
+    expect(JSON.parse(without.result.body!)).toMatchObject({ error: { code: 'ticket_required' } });
+    expect(accepted).toEqual({ functionName: 'live', result: { statusCode: 200 } });
+    expect(JSON.parse(again.result.body!)).toMatchObject({ error: { code: 'invalid_ticket' } });
+    expect(await liveStore().connection(connection.connectionId, Date.now())).toMatchObject({ scopeId, kommoUserId: 7001 });
+  });
+
+  it('$default: a ping is answered pong, a bad frame with an error frame, both through the Management API; $disconnect forgets the connection', async () => {
+    // Prepare
+    const connection = await aConnection();
+
+    // Act
+    const ping = await callLive('$default', connection, { action: 'ping' });
+    const bad = await callLive('$default', connection, { action: 'subscribe' });
+    const unknownChat = await callLive('$default', connection, { action: 'watch', kommo_conversation_id: randomUUID() });
+    const disconnect = await callLive('$disconnect', connection);
+
+    // Assess
+    for (const answer of [ping, bad, unknownChat, disconnect]) expect(answer).toEqual({ functionName: 'live', result: { statusCode: 200 } });
+    expect(managementApi.posted.filter((frame) => frame.connectionId === connection.connectionId).map((frame) => frame.stage)).toEqual(['live', 'live', 'live']);
+    expect(managementApi.postedTo(connection.connectionId)).toEqual([
+      { type: 'pong' },
+      { type: 'error', code: 'invalid_field', message: expect.any(String) },
+      { type: 'error', code: 'unknown_conversation', message: expect.any(String) },
+    ]);
+    expect(await liveStore().connection(connection.connectionId, Date.now())).toBeUndefined();
+  });
+
+  it('chat-presence pushes a watched client\'s transition to the watching connection, and forgets a connection API Gateway says is gone', async () => {
+    // Prepare: a chat the chat service registered, watched by a live connection.
+    const conversationId = `c-${randomUUID()}`;
+    const clientId = `client-${randomUUID()}`;
+    const kommoConversationId = randomUUID();
+    const registered = await callAsChatService('PUT', `/chat/${scopeId}/conversations/${conversationId}`, { kommo_conversation_id: kommoConversationId, client_id: clientId });
+    expect(registered).toMatchObject({ functionName: 'chat-conversations', status: 200 });
+    const connection = await aConnection();
+    const { sent: fromWatch } = await messagesSentDuring(() => callLive('$default', connection, { action: 'watch', kommo_conversation_id: kommoConversationId }));
+
+    // Act
+    await callAsChatService('POST', `/chat/${scopeId}/presence`, { client_id: clientId, state: 'online', ttl_seconds: 60 });
+    managementApi.gone(connection.connectionId);
+    const offline = await callAsChatService('POST', `/chat/${scopeId}/presence`, { client_id: clientId, state: 'offline' });
+
+    // Assess
+    expect(fromWatch.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob | EventJob>(message)])).toEqual([
+      [queueUrl('timers'), 90, expect.objectContaining({ kind: 'kommo-user-presence-expiry' })],
+      [queueUrl('events'), 0, expect.objectContaining({ event: expect.objectContaining({ type: 'presence.changed' }) })],
+    ]);
+    expect(managementApi.postedTo(connection.connectionId)).toEqual([
+      expect.objectContaining({ type: 'client.presence', kommo_conversation_id: kommoConversationId, conversation_id: conversationId, client_id: clientId, online: false }),
+      expect.objectContaining({ type: 'client.presence', client_id: clientId, online: true }),
+    ]);
+    expect(offline).toMatchObject({ functionName: 'chat-presence', status: 202 });
+    expect(await liveStore().watchersOf(scopeId, clientId, Date.now())).toEqual([]);
+  });
+});
+
 describe('a bundle whose secret lacks a setting', () => {
   it.each([
     {
@@ -623,7 +840,7 @@ describe('after every invocation above', () => {
   });
 
   it('the AWS stand-ins refused nothing the bundles sent', () => {
-    expect([...sqs.refused, ...secretsManager.refused]).toEqual([]);
+    expect([...sqs.refused, ...secretsManager.refused, ...managementApi.refused]).toEqual([]);
   });
 });
 

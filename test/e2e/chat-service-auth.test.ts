@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { replayRecord } from '../support/hostile';
 import { givenBridge, type TestBridge } from '../support/test-bridge';
 
 let bridge: TestBridge;
@@ -47,25 +48,41 @@ describe('Standard Webhooks authentication on /chat/...', () => {
     expect(bridge.kommo.typingCalls()).toHaveLength(0);
   });
 
-  it('answers a replayed webhook-id with the first answer and no second effect', async () => {
-    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, start, { webhookId: 'msg_replayed' });
+  it('answers a replayed webhook-id on a claimed route (a status update) with the first answer and no second effect', async () => {
+    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_replayed' });
     bridge.clock.advanceBy(5_000);
 
-    const replay = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, start, { webhookId: 'msg_replayed' });
+    const replay = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_replayed' });
+    await bridge.advance(60_000);
 
-    expect(first.status).toBe(202);
+    expect(first).toMatchObject({ status: 202, body: { ok: true, applied: true } });
     expect(replay).toMatchObject({ status: 202, body: first.body, headers: { 'webhook-replayed': 'true' } });
+    expect(bridge.kommo.deliveryStatusCalls()).toHaveLength(1);
+    expect(await replayRecord(bridge, 'msg_replayed')).toEqual({ state: 'answered', statusCode: 202 });
+  });
+
+  it('processes a repeated typing start again (typing is not claimed): the same answer, no second Kommo call, no replay record', async () => {
+    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, start, { webhookId: 'msg_repeated' });
+    bridge.clock.advanceBy(1_000);
+
+    const repeat = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, start, { webhookId: 'msg_repeated' });
+    await bridge.advance(0);
+
+    expect(first).toMatchObject({ status: 202, body: { ok: true } });
+    expect(repeat).toMatchObject({ status: 202, body: first.body });
+    expect(repeat.headers['webhook-replayed']).toBeUndefined();
     expect(bridge.kommo.typingCalls()).toHaveLength(1);
+    expect(await replayRecord(bridge, 'msg_repeated')).toBeUndefined();
   });
 
   it('replays a first answer that was an error, too', async () => {
-    const bad = { ...start, state: 'maybe' };
-    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, bad, { webhookId: 'msg_bad' });
+    const bad = { status: 'seen' };
+    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, bad, { webhookId: 'msg_bad' });
 
-    const replay = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, bad, { webhookId: 'msg_bad' });
+    const replay = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, bad, { webhookId: 'msg_bad' });
 
     expect(first).toMatchObject({ status: 400, body: { error: { code: 'invalid_field' } } });
-    expect(replay).toMatchObject({ status: 400, body: first.body });
+    expect(replay).toMatchObject({ status: 400, body: first.body, headers: { 'webhook-replayed': 'true' } });
   });
 
   it('answers 404 for a scope of another channel, after authentication', async () => {

@@ -175,3 +175,31 @@ describe('redriving dead letters', () => {
     expect(bridge.sink.events.map((received) => received.id)).toEqual([event.id]);
   });
 });
+
+describe("Kommo's typing cadence", () => {
+  // Kommo renews the hook every 5 s with expired_at = its time + 5 s; the renewal lands around the deadline.
+  it.each([
+    ['half a second before the deadline', -500],
+    ['at the deadline', 0],
+    ['one second after the deadline', 1000],
+  ])('a renewal that lands %s never makes a stop between renewals', async (_when, landsAfterDeadlineMs) => {
+    // Prepare: the first hook at t=0 (expired_at = 5 s).
+    await bridge.kommoHook(typingHook(bridge));
+    let deadlineMs = TEST_START + 5000;
+
+    // Act: five renewals, each landing relative to the deadline it renews, each expiring 5 s after it was sent.
+    for (let renewal = 0; renewal < 5; renewal += 1) {
+      await bridge.advance(deadlineMs + landsAfterDeadlineMs - bridge.clock.now());
+      const sentAtSeconds = deadlineMs / 1000;
+      await bridge.kommoHook(typingHook(bridge, { expiredAtSeconds: sentAtSeconds + 5 }));
+      deadlineMs = (sentAtSeconds + 5) * 1000;
+    }
+    await bridge.advance(deadlineMs - bridge.clock.now() + 30_000);
+
+    // Assess: six starts, then one stop, within 2 s of the last expires_at.
+    expect(types()).toEqual([...Array(6).fill('typing.started'), 'typing.stopped']);
+    const lateness = bridge.sink.eventsOfType('typing.stopped')[0]!.receivedAt - deadlineMs;
+    expect(lateness).toBeGreaterThanOrEqual(0);
+    expect(lateness).toBeLessThanOrEqual(2000);
+  });
+});

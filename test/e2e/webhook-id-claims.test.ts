@@ -6,10 +6,12 @@ import { givenBridge, type TestBridge, type TestResponse } from '../support/test
 
 /**
  * A Standard Webhooks signature covers the webhook-id, the timestamp and the body, not the method or
- * the path. So a `webhook-id` is single use across the whole API: it belongs to the first request that
- * came with it (method, route, path parameters, body bytes); a repeat of that request gets the first
- * answer back; the same signed headers and body sent anywhere else are refused with 409
- * `webhook_id_used`, and change nothing.
+ * the path. So on the routes whose repeat would change something (the manifest's `replay: 'claimed'`:
+ * status updates and conversation registrations) a `webhook-id` is single use across the whole API: it
+ * belongs to the first request that came with it (method, route, path parameters, body bytes); a
+ * repeat of that request gets the first answer back; the same signed headers and body sent anywhere
+ * else are refused with 409 `webhook_id_used`, and change nothing. The idempotent routes (typing,
+ * presence heartbeats, GETs) claim no id: a repeat inside the timestamp window is processed again.
  */
 
 let bridge: TestBridge;
@@ -97,37 +99,39 @@ describe('a webhook-id is single use across the whole API', () => {
     expect(bridge.kommo.deliveryStatusCalls().map((call) => call.msgid)).toEqual(['m-1']);
   });
 
-  it('a signed GET (empty body) replayed to another GET route, or for another client, is 409 webhook_id_used and reads nothing', async () => {
-    // Prepare: the record of m-1 exists, so a processed read would answer it.
-    await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' });
-    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-2', state: 'online' });
-    const read = signed(undefined, 'msg_get');
-    const first = await sendTo('GET', `/chat/${bridge.scopeId}/presence/u-1`, read);
+  it('a signed conversation registration replayed for another conversation, or to the status route, is 409 webhook_id_used and stores nothing', async () => {
+    // Prepare
+    const registration = signed({ kommo_conversation_id: 'kommo-chat-1', client_id: 'u-1' }, 'msg_register');
+    const first = await sendTo('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, registration);
+    const recordBefore = await replayItem('msg_register');
 
     // Act
-    const otherRoute = await observe(bridge, () => sendTo('GET', `/chat/${bridge.scopeId}/messages/m-1/status`, read));
-    const otherClient = await observe(bridge, () => sendTo('GET', `/chat/${bridge.scopeId}/presence/u-2`, read));
+    const otherConversation = await observe(bridge, () => sendTo('PUT', `/chat/${bridge.scopeId}/conversations/c-2`, registration));
+    const otherScopeToo = await observe(bridge, () => sendTo('PUT', `/chat/${otherScope()}/conversations/c-1`, registration));
+    const otherRoute = await observe(bridge, () => sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, registration));
 
     // Assess
-    expect(first).toMatchObject({ status: 200, body: { client_id: 'u-1', online: false } });
-    for (const outcome of [otherRoute, otherClient]) {
+    expect(first).toMatchObject({ status: 200, body: { ok: true } });
+    for (const outcome of [otherConversation, otherScopeToo, otherRoute]) {
       expectWebhookIdUsed(outcome.result);
-      expect(JSON.stringify(outcome.result.body)).not.toMatch(/m-1|u-2/);
       expect(outcome.effects).toEqual(NO_EFFECT);
+      expect(outcome.newReplays).toBe(0);
     }
+    expect(await replayItem('msg_register')).toEqual(recordBefore);
+    expect(await bridge.deps.conversations.byKommoConversation(bridge.scopeId, 'kommo-chat-1')).toMatchObject({ conversationId: 'c-1' });
   });
 
-  it('the same signed request sent with another method is 409 webhook_id_used', async () => {
-    // Prepare: a GET signs the empty body, so the same headers are a valid signature for an empty POST.
-    const read = signed(undefined, 'msg_method');
-    const first = await sendTo('GET', `/chat/${bridge.scopeId}/messages/m-1/status`, read);
+  it('the same signed request sent with another method, to the other claimed route, is 409 webhook_id_used', async () => {
+    // Prepare: the signature covers neither method nor path, so a registration's headers and body also sign a POST.
+    const registration = signed({ kommo_conversation_id: 'kommo-chat-1', client_id: 'u-1' }, 'msg_method');
+    const first = await sendTo('PUT', `/chat/${bridge.scopeId}/conversations/m-1`, registration);
     const recordBefore = await replayItem('msg_method');
 
     // Act
-    const asPost = await observe(bridge, () => sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, read));
+    const asPost = await observe(bridge, () => sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, registration));
 
     // Assess
-    expect(first.status).toBe(404);
+    expect(first.status).toBe(200);
     expectWebhookIdUsed(asPost.result);
     expect(asPost.effects).toEqual(NO_EFFECT);
     expect(await replayItem('msg_method')).toEqual(recordBefore);
@@ -135,17 +139,20 @@ describe('a webhook-id is single use across the whole API', () => {
 
   it('an id whose first request was refused with a 4xx is used up for every other request too', async () => {
     // Prepare
-    const bad = signed({ client_id: 'u-1', state: 'away' }, 'msg_bad');
-    const first = await sendTo('POST', `/chat/${bridge.scopeId}/presence`, bad);
+    const bad = signed({ status: 'seen' }, 'msg_bad');
+    const first = await sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, bad);
 
     // Act
-    const elsewhere = await observe(bridge, () => sendTo('POST', `/chat/${otherScope()}/presence`, bad));
-    const repeat = await sendTo('POST', `/chat/${bridge.scopeId}/presence`, bad);
+    const elsewhere = await observe(bridge, () => sendTo('POST', `/chat/${otherScope()}/messages/m-1/status`, bad));
+    const otherRoute = await observe(bridge, () => sendTo('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, bad));
+    const repeat = await sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, bad);
 
     // Assess
     expect(first).toMatchObject({ status: 400, body: { error: { code: 'invalid_field' } } });
-    expectWebhookIdUsed(elsewhere.result);
-    expect(elsewhere.effects).toEqual(NO_EFFECT);
+    for (const outcome of [elsewhere, otherRoute]) {
+      expectWebhookIdUsed(outcome.result);
+      expect(outcome.effects).toEqual(NO_EFFECT);
+    }
     expect(repeat).toMatchObject({ status: 400, body: first.body, headers: { 'webhook-replayed': 'true' } });
   });
 
@@ -170,14 +177,64 @@ describe('a webhook-id is single use across the whole API', () => {
 
   it('a repeat re-signed with a fresh timestamp (a Standard Webhooks retry) is still the same request', async () => {
     // Prepare
-    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-1', state: 'online' }, { webhookId: 'msg_retry' });
+    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_retry' });
     await bridge.advance(2 * 60_000);
 
     // Act
-    const retry = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-1', state: 'online' }, { webhookId: 'msg_retry' });
+    const retry = await observe(bridge, () => bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_retry' }));
+    await bridge.advance(60_000);
 
     // Assess
-    expect(retry).toMatchObject({ status: 202, body: first.body, headers: { 'webhook-replayed': 'true' } });
+    expect(retry.result).toMatchObject({ status: 202, body: first.body, headers: { 'webhook-replayed': 'true' } });
+    expect(retry.effects).toEqual(NO_EFFECT);
+    expect(bridge.kommo.deliveryStatusCalls()).toHaveLength(1);
+  });
+});
+
+describe('the idempotent routes claim no webhook-id', () => {
+  it('a presence heartbeat repeated 2 minutes later, re-signed, is processed again: it extends the window, with one online transition and no replay record', async () => {
+    // Prepare
+    const heartbeat = { client_id: 'u-1', state: 'online', ttl_seconds: 180 };
+    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, heartbeat, { webhookId: 'msg_heartbeat' });
+    await bridge.advance(2 * 60_000);
+
+    // Act
+    const repeat = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, heartbeat, { webhookId: 'msg_heartbeat' });
+    await bridge.advance(2 * 60_000);
+    const stillOnline = await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/u-1`);
+    await bridge.advance(2 * 60_000);
+
+    // Assess: without the repeat the window would have closed 3 minutes after the first heartbeat.
+    expect(repeat).toMatchObject({ status: 202, body: first.body });
+    expect(repeat.headers['webhook-replayed']).toBeUndefined();
+    expect(stillOnline.body).toMatchObject({ online: true });
+    expect((await bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId: 'u-1' })).map((transition) => transition.state)).toEqual(['online', 'offline']);
+    expect(await replayItem('msg_heartbeat')).toBeUndefined();
+  });
+
+  it('a signed GET (empty body) sent again, to another GET route or for another client, is read again and writes nothing', async () => {
+    // Prepare: the record of m-1 exists, and u-2 is online.
+    await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' });
+    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-2', state: 'online' });
+    const read = signed(undefined, 'msg_get');
+    const first = await sendTo('GET', `/chat/${bridge.scopeId}/presence/u-1`, read);
+
+    // Act
+    const again = await observe(bridge, () => sendTo('GET', `/chat/${bridge.scopeId}/presence/u-1`, read));
+    const otherRoute = await observe(bridge, () => sendTo('GET', `/chat/${bridge.scopeId}/messages/m-1/status`, read));
+    const otherClient = await observe(bridge, () => sendTo('GET', `/chat/${bridge.scopeId}/presence/u-2`, read));
+
+    // Assess: reads, inside the 5-minute window, with the chat service's own valid signature.
+    expect(first).toMatchObject({ status: 200, body: { client_id: 'u-1', online: false } });
+    expect(again.result).toMatchObject({ status: 200, body: first.body });
+    expect(otherRoute.result).toMatchObject({ status: 200, body: { msgid: 'm-1', status: 'read' } });
+    expect(otherClient.result).toMatchObject({ status: 200, body: { client_id: 'u-2', online: true } });
+    for (const outcome of [again, otherRoute, otherClient]) {
+      expect(outcome.result.headers['webhook-replayed']).toBeUndefined();
+      expect(outcome.effects).toEqual(NO_EFFECT);
+      expect(outcome.newReplays).toBe(0);
+    }
+    expect(await replayItem('msg_get')).toBeUndefined();
   });
 });
 
@@ -237,28 +294,28 @@ describe('one id sent to two targets at once', () => {
   const ROUNDS = 12;
 
   it('to two routes: exactly one is processed, the other is 409 webhook_id_used', async () => {
-    // Act: each round signs a request for each route under one id and sends both at once.
+    // Act: each round signs a request for each claimed route under one id and sends both at once.
     const rounds = await Promise.all(
       Array.from({ length: ROUNDS }, async (_, round) => {
         const webhookId = `msg_race_${round}`;
-        const [status, presence] = await Promise.all([
+        const [status, registration] = await Promise.all([
           sendTo('POST', `/chat/${bridge.scopeId}/messages/m-${round}/status`, signed({ status: 'read' }, webhookId)),
-          sendTo('POST', `/chat/${bridge.scopeId}/presence`, signed({ client_id: `u-${round}`, state: 'online' }, webhookId)),
+          sendTo('PUT', `/chat/${bridge.scopeId}/conversations/c-${round}`, signed({ kommo_conversation_id: `kommo-chat-${round}`, client_id: `u-${round}` }, webhookId)),
         ]);
-        return { round, status, presence };
+        return { round, status, registration };
       }),
     );
     await bridge.advance(60_000);
 
     // Assess
     const kommoMsgids = new Set(bridge.kommo.deliveryStatusCalls().map((call) => call.msgid));
-    for (const { round, status, presence } of rounds) {
-      const answers = [status, presence];
-      expect(answers.filter((answer) => answer.status === 202 && answer.headers['webhook-replayed'] === undefined)).toHaveLength(1);
-      expectWebhookIdUsed(answers.find((answer) => answer.status !== 202)!);
+    for (const { round, status, registration } of rounds) {
+      const answers = [status, registration];
+      expect(answers.filter((answer) => answer.status < 300 && answer.headers['webhook-replayed'] === undefined)).toHaveLength(1);
+      expectWebhookIdUsed(answers.find((answer) => answer.status >= 300)!);
       const statusProcessed = status.status === 202;
-      const wentOnline = (await bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId: `u-${round}` })).some((transition) => transition.state === 'online');
-      expect({ round, kommo: kommoMsgids.has(`m-${round}`), wentOnline }).toEqual({ round, kommo: statusProcessed, wentOnline: !statusProcessed });
+      const registered = (await bridge.deps.conversations.byKommoConversation(bridge.scopeId, `kommo-chat-${round}`)) !== undefined;
+      expect({ round, kommo: kommoMsgids.has(`m-${round}`), registered }).toEqual({ round, kommo: statusProcessed, registered: !statusProcessed });
     }
   });
 

@@ -32,9 +32,9 @@ const read = (conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
 const clientPresence = (clientId: string, options: WidgetRequestOptions = {}) =>
   widgetRequest(bridge, 'GET', `/widget/clients/${encodeURIComponent(clientId)}/presence`, undefined, options);
 
-/** What the chat service received, in order: `[state, conversation, user, at]`. */
+/** What the chat service received, in order: `[state, conversation, Kommo's numeric user id, at]`. */
 const presenceChanges = () =>
-  bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.conversation_id, event.data.user_id, event.data.at]);
+  bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.conversation_id, event.data.kommo_user_id, event.data.at]);
 
 async function storedItems(): Promise<Record<string, unknown>[]> {
   const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
@@ -80,10 +80,25 @@ describe('Kommo user presence (POST /widget/presence)', () => {
       scope_id: bridge.scopeId,
       account_id: bridge.accountId,
       conversation_id: 'c-1',
-      user_id: '7001',
+      kommo_conversation_id: null,
+      user_id: null,
+      kommo_user_id: 7001,
       state: 'online',
       at: iso(0),
     });
+  });
+
+  it('a heartbeat that names the user\'s amojo id: its events carry it as user_id, the spelling of typing events', async () => {
+    // Act
+    await widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online', user_amojo_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89' });
+    await presence('offline');
+    await bridge.advance(0);
+
+    // Assess: the offline repeats what the window's opening heartbeat said.
+    expect(bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.user_id, event.data.kommo_user_id])).toEqual([
+      ['online', 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89', 7001],
+      ['offline', 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89', 7001],
+    ]);
   });
 
   it('10 heartbeats, every 30 s: still one presence.changed, and no offline while they continue', async () => {
@@ -94,7 +109,7 @@ describe('Kommo user presence (POST /widget/presence)', () => {
     }
 
     // Assess
-    expect(presenceChanges()).toEqual([['online', 'c-1', '7001', iso(0)]]);
+    expect(presenceChanges()).toEqual([['online', 'c-1', 7001, iso(0)]]);
   });
 
   it('90 s without a heartbeat: one presence.changed offline, at the end of the window', async () => {
@@ -112,8 +127,8 @@ describe('Kommo user presence (POST /widget/presence)', () => {
     // Assess
     expect(beforeTheEnd).toBe(1);
     expect(presenceChanges()).toEqual([
-      ['online', 'c-1', '7001', iso(0)],
-      ['offline', 'c-1', '7001', iso(120_000)],
+      ['online', 'c-1', 7001, iso(0)],
+      ['offline', 'c-1', 7001, iso(120_000)],
     ]);
     expect(bridge.sink.duplicates).toBe(0);
   });
@@ -132,8 +147,8 @@ describe('Kommo user presence (POST /widget/presence)', () => {
     // Assess
     expect(response).toMatchObject({ status: 202, body: { ok: true } });
     expect(atOnce).toEqual([
-      ['online', 'c-1', '7001', iso(0)],
-      ['offline', 'c-1', '7001', iso(10_000)],
+      ['online', 'c-1', 7001, iso(0)],
+      ['offline', 'c-1', 7001, iso(10_000)],
     ]);
     expect(presenceChanges()).toEqual(atOnce);
   });
@@ -158,9 +173,9 @@ describe('Kommo user presence (POST /widget/presence)', () => {
 
     // Assess
     expect(presenceChanges()).toEqual([
-      ['online', 'c-1', '7001', iso(0)],
-      ['offline', 'c-1', '7001', iso(90_000)],
-      ['online', 'c-1', '7001', iso(200_000)],
+      ['online', 'c-1', 7001, iso(0)],
+      ['offline', 'c-1', 7001, iso(90_000)],
+      ['online', 'c-1', 7001, iso(200_000)],
     ]);
   });
 
@@ -177,10 +192,10 @@ describe('Kommo user presence (POST /widget/presence)', () => {
 
     // Assess
     expect(presenceChanges()).toEqual([
-      ['online', 'c-1', '7001', iso(0)],
-      ['offline', 'c-1', '7001', iso(90_000)],
-      ['online', 'c-1', '7001', iso(100_000)],
-      ['offline', 'c-1', '7001', iso(190_000)],
+      ['online', 'c-1', 7001, iso(0)],
+      ['offline', 'c-1', 7001, iso(90_000)],
+      ['online', 'c-1', 7001, iso(100_000)],
+      ['offline', 'c-1', 7001, iso(190_000)],
     ]);
   });
 
@@ -203,10 +218,10 @@ describe('Kommo user presence (POST /widget/presence)', () => {
 
     // Assess
     expect(presenceChanges()).toEqual([
-      ['online', 'c-1', '7001', iso(0)],
-      ['online', 'c-2', '7001', iso(0)],
-      ['online', 'c-1', '7002', iso(0)],
-      ['offline', 'c-2', '7001', iso(5_000)],
+      ['online', 'c-1', 7001, iso(0)],
+      ['online', 'c-2', 7001, iso(0)],
+      ['online', 'c-1', 7002, iso(0)],
+      ['offline', 'c-2', 7001, iso(5_000)],
     ]);
   });
 
@@ -268,8 +283,8 @@ describe('Kommo user presence when a heartbeat fails half-way', () => {
     expect(failed).toBe(lost);
     expect(next.status).toBe(202);
     expect(presenceChanges()).toEqual([
-      ['online', 'c-1', '7001', iso(0)],
-      ['offline', 'c-1', '7001', iso(120_000)],
+      ['online', 'c-1', 7001, iso(0)],
+      ['offline', 'c-1', 7001, iso(120_000)],
     ]);
   });
 });
@@ -286,8 +301,27 @@ describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
     // Assess
     expect(response).toMatchObject({ status: 202, body: { ok: true } });
     expect(bridge.sink.eventsOfType('conversation.read').map((event) => event.data)).toEqual([
-      { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', user_id: '7001', read_at: iso(42_000) },
+      { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', kommo_conversation_id: null, user_id: null, kommo_user_id: 7001, read_at: iso(42_000) },
     ]);
+  });
+
+  it('a body naming the user\'s amojo id: conversation.read carries it as user_id', async () => {
+    const response = await widgetRequest(bridge, 'POST', '/widget/conversations/c-1/read', { user_amojo_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89' });
+    await bridge.advance(0);
+
+    expect(response.status).toBe(202);
+    expect(bridge.sink.eventsOfType('conversation.read')[0]!.data).toMatchObject({ conversation_id: 'c-1', user_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89', kommo_user_id: 7001 });
+  });
+
+  it.each([
+    ['a user_amojo_id that is a number', { user_amojo_id: 7001 }],
+    ['an unknown field', { conversation_id: 'c-1' }],
+  ])('refuses a body with %s with a 400, and nothing is emitted', async (_, body) => {
+    const response = await widgetRequest(bridge, 'POST', '/widget/conversations/c-1/read', body);
+    await bridge.advance(0);
+
+    expectContractError(response, 400, 'invalid_field');
+    expect(bridge.sink.events).toEqual([]);
   });
 
   it('takes the conversation id from the path, %-decoded', async () => {
@@ -462,6 +496,8 @@ describe('widget input', () => {
     ['a conversation_id over 128 characters', { conversation_id: 'c'.repeat(129), state: 'online' }, 'conversation_id'],
     ['a conversation_id that is a number', { conversation_id: 1, state: 'online' }, 'conversation_id'],
     ['an unknown field', { conversation_id: 'c-1', state: 'online', ttl_seconds: 60 }, 'ttl_seconds'],
+    ['an empty user_amojo_id', { conversation_id: 'c-1', state: 'online', user_amojo_id: '' }, 'user_amojo_id'],
+    ['a user_amojo_id over 128 characters', { conversation_id: 'c-1', state: 'online', user_amojo_id: 'u'.repeat(129) }, 'user_amojo_id'],
     ['an array', [{ conversation_id: 'c-1', state: 'online' }], 'object'],
   ])('POST /widget/presence refuses %s with a 400 naming it, storing and queuing nothing', async (_, body, named) => {
     const response = await widgetRequest(bridge, 'POST', '/widget/presence', body);

@@ -1,21 +1,24 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signKommoHook } from '../../functions/core/domain/amojo-signature';
+import { signKommoDisableHook } from '../../functions/core/domain/kommo-disable-hook';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
-import { expectContractError, NO_EFFECT, observe, replayRecord, watchBridge } from '../support/hostile';
+import { expectContractError, NO_EFFECT, observe, replayOf, replayRecord, watchBridge } from '../support/hostile';
 import { propertyRuns } from '../support/hostile-arbitraries';
-import { givenBridge, testSecrets, typingHook, type TestBridge, type TestResponse } from '../support/test-bridge';
+import { adminRequest, givenBridge, TEST_CLIENT_ID, TEST_KOMMO_ACCOUNT_ID, testSecrets, typingHook, type TestBridge, type TestResponse } from '../support/test-bridge';
 
 /**
- * Both signatures the bridge checks, on every route that carries one: Kommo's X-Signature on
- * `/kommo/{scope_id}` and Standard Webhooks on every `/chat/...` route. What is refused changes
- * nothing; a repeated `webhook-id`, even 20 copies at once, has one effect.
+ * The signatures the bridge checks, on every route that carries one: Kommo's X-Signature on
+ * `/kommo/{scope_id}`, Standard Webhooks on every `/chat/...` route, and Kommo's disable-hook
+ * signature on `/kommo/uninstall`. What is refused changes nothing. A repeated `webhook-id`, even 20
+ * copies at once, has one effect: on a claimed route every copy gets the first answer (or a 409); on
+ * an idempotent one (the manifest's `replay`) every copy is processed again, to the same end state.
  * (test/e2e/chat-service-auth.test.ts and kommo-hook-intake.test.ts hold the basic cases for one route.)
  */
 
 interface ChatRoute {
   name: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   path: (scopeId: string) => string;
   body?: unknown;
   /** The status a valid request gets on a fresh bridge. */
@@ -28,6 +31,13 @@ const chatRoutes: ChatRoute[] = [
   { name: 'GET /chat/{scope_id}/messages/{msgid}/status', method: 'GET', path: (scope) => `/chat/${scope}/messages/m-1/status`, status: 404 },
   { name: 'POST /chat/{scope_id}/presence', method: 'POST', path: (scope) => `/chat/${scope}/presence`, body: { client_id: 'u-1', state: 'online' }, status: 202 },
   { name: 'GET /chat/{scope_id}/presence/{client_id}', method: 'GET', path: (scope) => `/chat/${scope}/presence/u-1`, status: 200 },
+  {
+    name: 'PUT /chat/{scope_id}/conversations/{conversation_id}',
+    method: 'PUT',
+    path: (scope) => `/chat/${scope}/conversations/c-1`,
+    body: { kommo_conversation_id: 'kommo-chat-1', client_id: 'u-1' },
+    status: 200,
+  },
 ];
 
 const SIX_MINUTES = 360;
@@ -178,33 +188,60 @@ describe('replayed webhook-ids', () => {
     await bridge.close();
   });
 
-  /** What a route's request changed that matters, read through the bridge's own answers and the sandboxes. */
-  async function effectsOf(route: ChatRoute) {
-    await bridge.advance(0);
-    const presence = await bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId: 'u-1' });
+  /** What a route's request changed that matters, `settleMs` later, read through the bridge's own answers and the sandboxes. */
+  async function effectsOf(route: ChatRoute, on: TestBridge = bridge, settleMs = 0) {
+    await on.advance(settleMs);
+    const presence = await on.deps.presence.transitions({ scopeId: on.scopeId, clientId: 'u-1' });
     return {
-      kommoTyping: bridge.kommo.typingCalls().length,
-      kommoStatus: bridge.kommo.deliveryStatusCalls().length,
+      kommoTyping: on.kommo.typingCalls().length,
+      kommoStatus: on.kommo.deliveryStatusCalls().length,
       presenceTransitions: presence.map((transition) => transition.state),
-      timers: bridge.bridge.queues.timers.depth,
+      conversation: await on.deps.conversations.byKommoConversation(on.scopeId, 'kommo-chat-1'),
+      timers: on.bridge.queues.timers.depth,
       route: route.name,
     };
   }
 
-  it.each(chatRoutes)('$name: 20 simultaneous copies of one signed request have one effect, and every copy gets the first answer or a 409', async (route) => {
-    // Prepare: the effect of one request, on a bridge of its own.
+  const claimedRoutes = chatRoutes.filter((route) => replayOf(route.method, route.path('{scope_id}')) === 'claimed');
+  const idempotentRoutes = chatRoutes.filter((route) => replayOf(route.method, route.path('{scope_id}')) === 'idempotent');
+
+  it('both kinds of route are covered: the status update and the conversation registration are claimed, the others idempotent', () => {
+    expect(claimedRoutes.map((route) => route.name)).toEqual(['POST /chat/{scope_id}/messages/{msgid}/status', 'PUT /chat/{scope_id}/conversations/{conversation_id}']);
+    expect(idempotentRoutes).toHaveLength(chatRoutes.length - 2);
+  });
+
+  /** The answer and effects of one request, `settleMs` later, on a bridge of its own. */
+  async function referenceOf(route: ChatRoute, settleMs = 0) {
     const reference = await givenBridge();
     const single = await reference.chat(route.method, route.path(reference.scopeId), route.body, { webhookId: 'msg_once' });
-    await reference.advance(0);
-    const referencePresence = await reference.deps.presence.transitions({ scopeId: reference.scopeId, clientId: 'u-1' });
-    const expected = {
-      kommoTyping: reference.kommo.typingCalls().length,
-      kommoStatus: reference.kommo.deliveryStatusCalls().length,
-      presenceTransitions: referencePresence.map((transition) => transition.state),
-      timers: reference.bridge.queues.timers.depth,
-      route: route.name,
-    };
+    const expected = await effectsOf(route, reference, settleMs);
     await reference.close();
+    return { single, expected };
+  }
+
+  /** Long enough for every timer a request starts to run out (typing refreshes, the presence window's end). */
+  const UNTIL_TIMERS_END = 10 * 60_000;
+
+  it.each(idempotentRoutes)('$name: 20 simultaneous copies of one signed request are each processed again, to one request\'s end state and answer, with no replay record', async (route) => {
+    // Prepare: where one request ends once its timers have run (racing presence heartbeats each queue an expiry check; the spare ones end unused).
+    const { single, expected } = await referenceOf(route, UNTIL_TIMERS_END);
+
+    // Act
+    const copies = await Promise.all(Array.from({ length: 20 }, () => bridge.chat(route.method, route.path(bridge.scopeId), route.body, { webhookId: 'msg_twenty' })));
+    const later = await bridge.chat(route.method, route.path(bridge.scopeId), route.body, { webhookId: 'msg_twenty' });
+
+    // Assess
+    expect(single.status).toBe(route.status);
+    for (const copy of [...copies, later]) {
+      expect({ status: copy.status, body: copy.body, replayed: copy.headers['webhook-replayed'] }).toEqual({ status: single.status, body: single.body, replayed: undefined });
+    }
+    expect(await effectsOf(route, bridge, UNTIL_TIMERS_END)).toEqual(expected);
+    expect(await replayRecord(bridge, 'msg_twenty')).toBeUndefined();
+  });
+
+  it.each(claimedRoutes)('$name: 20 simultaneous copies of one signed request have one effect, and every copy gets the first answer or a 409', async (route) => {
+    // Prepare: the effect of one request, on a bridge of its own.
+    const { single, expected } = await referenceOf(route);
 
     // Act
     const copies = await Promise.all(Array.from({ length: 20 }, () => bridge.chat(route.method, route.path(bridge.scopeId), route.body, { webhookId: 'msg_twenty' })));
@@ -227,22 +264,45 @@ describe('replayed webhook-ids', () => {
     expect(await replayRecord(bridge, 'msg_twenty')).toEqual({ state: 'answered', statusCode: route.status });
   });
 
-  it('a webhook-id reused on another route, with a validly signed other body, is refused with 409 webhook_id_used and changes nothing', async () => {
+  it('a webhook-id reused on another claimed route, with a validly signed other body, is refused with 409 webhook_id_used and changes nothing', async () => {
     // Prepare
-    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, { conversation_id: 'c-1', sender_id: 'u-1', state: 'start' }, { webhookId: 'msg_reused' });
+    const first = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, { kommo_conversation_id: 'kommo-chat-1', client_id: 'u-1' }, { webhookId: 'msg_reused' });
     bridge.clock.advanceBy(1000);
 
     // Act
     const outcome = await observe(bridge, () => bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_reused' }));
 
     // Assess
-    expect(first.status).toBe(202);
+    expect(first.status).toBe(200);
     expectContractError(outcome.result, [409]);
     expect(outcome.result.body.error.code).toBe('webhook_id_used');
     expect(outcome.result.headers['webhook-replayed']).toBeUndefined();
     expect(outcome.effects).toEqual(NO_EFFECT);
-    expect(await replayRecord(bridge, 'msg_reused')).toEqual({ state: 'answered', statusCode: 202 });
+    expect(outcome.newReplays).toBe(0);
+    expect(await replayRecord(bridge, 'msg_reused')).toEqual({ state: 'answered', statusCode: 200 });
     expect((await bridge.chat('GET', `/chat/${bridge.scopeId}/messages/m-1/status`)).status).toBe(404);
+  });
+
+  it('a webhook-id used on an idempotent route is not claimed: a claimed route may still use it, once', async () => {
+    // Prepare
+    const typing = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, { conversation_id: 'c-1', sender_id: 'u-1', state: 'start' }, { webhookId: 'msg_shared' });
+    bridge.clock.advanceBy(1000);
+
+    // Act
+    const status = await observe(bridge, () => bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_shared' }));
+    const elsewhere = await observe(bridge, () => bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-2/status`, { status: 'read' }, { webhookId: 'msg_shared' }));
+    await bridge.advance(60_000);
+
+    // Assess
+    expect(typing.status).toBe(202);
+    expect(status.result).toMatchObject({ status: 202, body: { ok: true, applied: true, status: 'read' } });
+    expect(status.result.headers['webhook-replayed']).toBeUndefined();
+    expect(status.newReplays).toBe(1);
+    expectContractError(elsewhere.result, [409]);
+    expect(elsewhere.result.body.error.code).toBe('webhook_id_used');
+    expect(elsewhere.effects).toEqual(NO_EFFECT);
+    expect(await replayRecord(bridge, 'msg_shared')).toEqual({ state: 'answered', statusCode: 202 });
+    expect(bridge.kommo.deliveryStatusCalls().map((call) => call.msgid)).toEqual(['m-1']);
   });
 
   it('a forged request that reuses a known webhook-id is refused, and does not learn the stored answer', async () => {
@@ -261,18 +321,19 @@ describe('replayed webhook-ids', () => {
   });
 
   it('a refused request does not use up its webhook-id: the correctly signed one is processed', async () => {
-    // Prepare
-    const body = { client_id: 'u-1', state: 'online' };
-    const refused = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, body, { webhookId: 'msg_retry', secret: testSecrets().chatServiceSecret });
+    // Prepare: on a claimed route, where a used id would be answered from its record.
+    const body = { status: 'read' };
+    const refused = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, body, { webhookId: 'msg_retry', secret: testSecrets().chatServiceSecret });
 
     // Act
-    const accepted = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, body, { webhookId: 'msg_retry' });
+    const accepted = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, body, { webhookId: 'msg_retry' });
+    await bridge.advance(60_000);
 
     // Assess
     expect(refused.status).toBe(401);
-    expect(accepted).toMatchObject({ status: 202, body: { ok: true } });
+    expect(accepted).toMatchObject({ status: 202, body: { ok: true, applied: true, status: 'read' } });
     expect(accepted.headers['webhook-replayed']).toBeUndefined();
-    expect((await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/u-1`)).body.online).toBe(true);
+    expect(bridge.kommo.deliveryStatusCalls().map((call) => call.msgid)).toEqual(['m-1']);
   });
 
   it('a replay 4 minutes later, re-signed with a fresh timestamp, still gets the first answer', async () => {
@@ -403,5 +464,51 @@ describe('Kommo X-Signature on POST /kommo/{scope_id}', () => {
       expectContractError(outcome.result as TestResponse, [401]);
       expect(outcome.effects).toEqual(NO_EFFECT);
     }
+  });
+});
+
+describe('Kommo\'s disable-hook signature on GET /kommo/uninstall', () => {
+  let bridge: TestBridge;
+  beforeEach(async () => {
+    bridge = await givenBridge();
+    await adminRequest(bridge, '/admin/connect', { amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'Test channel' });
+  });
+  afterEach(async () => {
+    await bridge.close();
+  });
+
+  const accountId = String(TEST_KOMMO_ACCOUNT_ID);
+  const hook = (signature: string, clientUuid = TEST_CLIENT_ID) => bridge.send('GET', `/kommo/uninstall?account_id=${accountId}&client_uuid=${clientUuid}&signature=${signature}`, {}, Buffer.alloc(0));
+
+  it('a signature one hex digit off, at any position, is refused with 401 and changes nothing', async () => {
+    const valid = signKommoDisableHook(TEST_CLIENT_ID, accountId, bridge.secrets.kommoClientSecret);
+    const watch = await watchBridge(bridge);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: valid.length - 1 }), fc.integer({ min: 1, max: 15 }), async (position, shift) => {
+        const digit = ((Number.parseInt(valid[position]!, 16) + shift) % 16).toString(16);
+        const outcome = await watch.observe(() => hook(`${valid.slice(0, position)}${digit}${valid.slice(position + 1)}`));
+
+        expectContractError(outcome.result, [401]);
+        expect(outcome.result.body.error.code).toBe('invalid_signature');
+        expect(outcome.effects).toEqual(NO_EFFECT);
+      }),
+      propertyRuns(40),
+    );
+  });
+
+  it.each([
+    ['the channel secret', (bridge: TestBridge) => signKommoDisableHook(TEST_CLIENT_ID, accountId, bridge.secrets.channelSecret)],
+    ['the chat-service secret', (bridge: TestBridge) => signKommoDisableHook(TEST_CLIENT_ID, accountId, bridge.secrets.chatServiceSecret)],
+    ['the admin token', (bridge: TestBridge) => signKommoDisableHook(TEST_CLIENT_ID, accountId, bridge.secrets.adminToken)],
+    ['SHA-1 instead of SHA-256', (bridge: TestBridge) => signKommoHook(`${TEST_CLIENT_ID}|${accountId}`, bridge.secrets.kommoClientSecret)],
+    ['the message in the other order', (bridge: TestBridge) => signKommoDisableHook(accountId, TEST_CLIENT_ID, bridge.secrets.kommoClientSecret)],
+  ])('signed with %s: 401, and the account stays connected', async (_, sign) => {
+    // Act
+    const outcome = await observe(bridge, () => hook(sign(bridge)));
+
+    // Assess
+    expectContractError(outcome.result, [401]);
+    expect(outcome.effects).toEqual(NO_EFFECT);
+    expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(true);
   });
 });

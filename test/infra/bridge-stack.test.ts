@@ -8,8 +8,18 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { itemKinds } from '../../functions/core/adapters/dynamodb/item-kinds';
-import { secretGroups, type SecretGroup } from '../../functions/core/config';
-import { fallbackFunction, functions, httpRoutes, queues, secretArnVariables, type FunctionName, type QueueName } from '../../functions/manifest';
+import { loadConfig, secretGroups, type SecretGroup } from '../../functions/core/config';
+import {
+  fallbackFunction,
+  functions,
+  httpRoutes,
+  liveChannelVariables,
+  queues,
+  secretArnVariables,
+  webSocketRoutes,
+  type FunctionName,
+  type QueueName,
+} from '../../functions/manifest';
 import { BridgeStack } from '../../infra/bridge-stack';
 
 /** The same feature flags `cdk synth` uses, so the template under test is the one deployed. */
@@ -22,7 +32,10 @@ const secretSettingParameters = {
   CHAT_SERVICE_URL: 'ChatServiceUrl',
   KOMMO_API_URL: 'KommoApiUrl',
   KOMMO_HOOK_FORWARD_URL: 'KommoHookForwardUrl',
+  CHAT_SERVICE_STATUS_URL: 'ChatServiceStatusUrl',
   TYPING_REFRESH_SECONDS: 'TypingRefreshSeconds',
+  KOMMO_CLIENT_ID: 'KommoClientId',
+  KOMMO_ACCOUNT_URL: 'KommoAccountUrl',
 } as const;
 
 /** The newest Node.js runtime this aws-cdk-lib offers, found the way a reader would: by version. */
@@ -68,16 +81,30 @@ function permissionsOf(name: FunctionName): { action: string; resource: string }
 const resourcesAllowed = (name: FunctionName, action: string) =>
   new Set(permissionsOf(name).filter((permission) => permission.action === action).map((permission) => permission.resource));
 
-/** The logical id of the function a route key (`POST /kommo/{scope_id}`, `$default`) invokes. */
+const httpApiId = () => logicalId(stack.api);
+const liveApiId = () => logicalId(stack.liveApi);
+const routesOf = (apiId: string) =>
+  Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route' && JSON.stringify(resource.Properties!.ApiId) === JSON.stringify({ Ref: apiId }));
+
+/** The logical id of the function a route key of the HTTP API (`POST /kommo/{scope_id}`, `$default`) invokes. */
 function functionBehindRoute(routeKey: string): string {
-  const routes = Object.values(resources).filter(
-    (resource) => resource.Type === 'AWS::ApiGatewayV2::Route' && resource.Properties!.RouteKey === routeKey,
-  );
+  const routes = routesOf(httpApiId()).filter((resource) => resource.Properties!.RouteKey === routeKey);
   expect(routes, `exactly one route ${routeKey}`).toHaveLength(1);
   const target = routes[0]!.Properties!.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
   const integration = resources[target['Fn::Join'][1][1].Ref]!;
   expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
   return (integration.Properties!.IntegrationUri as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+}
+
+/** The logical id of the function a route key of the live channel's WebSocket API (`$connect`, …) invokes. */
+function functionBehindLiveRoute(routeKey: string): string {
+  const routes = routesOf(liveApiId()).filter((resource) => resource.Properties!.RouteKey === routeKey);
+  expect(routes, `exactly one live route ${routeKey}`).toHaveLength(1);
+  const target = routes[0]!.Properties!.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+  const integration = resources[target['Fn::Join'][1][1].Ref]!;
+  expect(integration.Properties).toMatchObject({ ApiId: { Ref: liveApiId() }, IntegrationType: 'AWS_PROXY' });
+  const uri = JSON.stringify(integration.Properties!.IntegrationUri);
+  return /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(uri)![1]!;
 }
 
 beforeAll(() => {
@@ -165,7 +192,7 @@ describe('HTTP API', () => {
 
   it(`sends every other request ($default) to ${fallbackFunction}`, () => {
     expect(functionBehindRoute('$default')).toBe(functionId(fallbackFunction));
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', httpRoutes.length + 1);
+    expect(routesOf(httpApiId())).toHaveLength(httpRoutes.length + 1);
   });
 
   it('has no CORS configuration', () => {
@@ -173,7 +200,9 @@ describe('HTTP API', () => {
   });
 
   it('serves a throttled $default stage that writes JSON access logs to a log group with retention', () => {
-    const stage = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage')!;
+    const stage = Object.values(resources).find(
+      (resource) => resource.Type === 'AWS::ApiGatewayV2::Stage' && JSON.stringify(resource.Properties!.ApiId) === JSON.stringify({ Ref: httpApiId() }),
+    )!;
     expect(stage.Properties).toMatchObject({
       StageName: '$default',
       AutoDeploy: true,
@@ -182,6 +211,92 @@ describe('HTTP API', () => {
     const accessLogs = stage.Properties!.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
     expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
     expect(resources[accessLogs.DestinationArn['Fn::GetAtt'][0]]!.Properties!.RetentionInDays).toBeGreaterThan(0);
+  });
+});
+
+describe('live channel (WebSocket API)', () => {
+  const liveStage = () => resources[logicalId(stack.liveStage)]!;
+  /** `wss://<api>.execute-api.<region>.<suffix>/live` or its `https://` callback URL, as the template joins it. */
+  const stageUrl = (scheme: 'wss' | 'https') => ({
+    'Fn::Join': ['', [`${scheme}://`, { Ref: liveApiId() }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/live']],
+  });
+
+  it('is one WebSocket API besides the HTTP API, with one route per manifest WebSocket route', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 2);
+    expect(resources[liveApiId()]!.Properties).toMatchObject({ ProtocolType: 'WEBSOCKET' });
+    expect(routesOf(liveApiId()).map((route) => route.Properties!.RouteKey).sort()).toEqual(webSocketRoutes.map((route) => route.routeKey).sort());
+  });
+
+  it.each(webSocketRoutes)('$routeKey invokes $function, which API Gateway may invoke for that route', (route) => {
+    expect(functionBehindLiveRoute(route.routeKey)).toBe(functionId(route.function));
+    const permissions = Object.values(resources).filter(
+      (resource) =>
+        resource.Type === 'AWS::Lambda::Permission' &&
+        JSON.stringify(resource.Properties!.FunctionName) === JSON.stringify(arnOf(functionId(route.function))) &&
+        JSON.stringify(resource.Properties!.SourceArn).includes(`{"Ref":"${liveApiId()}"},"/*${route.routeKey}"`),
+    );
+    expect(permissions).toHaveLength(1);
+  });
+
+  it('serves a throttled stage "live" that writes JSON access logs, without the query string (it carries the ticket), to a log group with retention', () => {
+    expect(liveStage().Properties).toMatchObject({
+      ApiId: { Ref: liveApiId() },
+      StageName: 'live',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+    });
+    const accessLogs = liveStage().Properties!.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', connectionId: '$context.connectionId', status: '$context.status' });
+    expect(accessLogs.Format).not.toMatch(/querystring|ticket/i);
+    expect(resources[accessLogs.DestinationArn['Fn::GetAtt'][0]]!.Properties!.RetentionInDays).toBe(30);
+  });
+
+  it('is created after the API Gateway account setting names a CloudWatch Logs role, which outlives the stack', () => {
+    const account = Object.entries(resources).find(([, resource]) => resource.Type === 'AWS::ApiGateway::Account')!;
+    expect((liveStage() as { DependsOn?: string[] }).DependsOn).toContain(account[0]);
+    expect(account[1].DeletionPolicy).toBe('Retain');
+    const roleId = (account[1].Properties!.CloudWatchRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(resources[roleId]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Principal: { Service: 'apigateway.amazonaws.com' } }] } },
+    });
+  });
+
+  it('without the account setting when told the account already has one', () => {
+    // Prepare
+    const otherApp = new App({ context: cdkJson.context });
+    const other = new BridgeStack(otherApp, 'WithAccountRole', { apiGatewayCloudWatchRole: false, liveChannelThrottle: { rateLimit: 5, burstLimit: 10 } });
+
+    // Act
+    const otherTemplate = Template.fromStack(other);
+
+    // Assess
+    otherTemplate.resourceCountIs('AWS::ApiGateway::Account', 0);
+    otherTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 } });
+  }, 120_000);
+
+  it.each(functions)('$name: execute-api:ManageConnections on this stage\'s connections exactly when it pushes, with the callback URL to push to', (spec) => {
+    const manageConnections = [...resourcesAllowed(spec.name, 'execute-api:ManageConnections')];
+    const environment = environmentOf(spec.name);
+    if (spec.liveChannel?.push) {
+      expect(manageConnections).toHaveLength(1);
+      expect(manageConnections[0]).toContain(`{"Ref":"${liveApiId()}"},"/live/*/@connections/*"`);
+      expect(environment[liveChannelVariables.push]).toEqual(stageUrl('https'));
+    } else {
+      expect(manageConnections).toEqual([]);
+      expect(environment).not.toHaveProperty(liveChannelVariables.push);
+    }
+    if (spec.liveChannel?.address) expect(environment[liveChannelVariables.address]).toEqual(stageUrl('wss'));
+    else expect(environment).not.toHaveProperty(liveChannelVariables.address);
+  });
+
+  it('the functions that push are the live function and the two that make client presence transitions', () => {
+    expect(functions.filter((spec) => spec.liveChannel?.push).map((spec) => spec.name).sort()).toEqual(['chat-presence', 'live', 'timer-worker']);
+    expect(functions.filter((spec) => spec.liveChannel?.address).map((spec) => spec.name)).toEqual(['widget']);
+  });
+
+  it('outputs the stage URL as LiveChannelUrl', () => {
+    expect(template.findOutputs('LiveChannelUrl').LiveChannelUrl?.Value).toEqual(stageUrl('wss'));
   });
 });
 
@@ -306,11 +421,11 @@ describe('least privilege', () => {
     for (const action of ['dynamodb:Scan', 'dynamodb:DescribeTable', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable']) expect(actions.has(action), action).toBe(false);
   });
 
-  it('account bindings are written only by admin, and read only by admin and the widget', () => {
+  it('account bindings are written only by admin and kommo-install, and read only by them and the widget', () => {
     const writers = functions.filter((spec) => kindsAllowed(spec.name, 'dynamodb:PutItem').includes('ACCOUNT#*')).map((spec) => spec.name);
     const readers = functions.filter((spec) => kindsAllowed(spec.name, 'dynamodb:GetItem').includes('ACCOUNT#*')).map((spec) => spec.name);
-    expect(writers).toEqual(['admin']);
-    expect(readers.sort()).toEqual(['admin', 'widget']);
+    expect(writers.sort()).toEqual(['admin', 'kommo-install']);
+    expect(readers.sort()).toEqual(['admin', 'kommo-install', 'widget']);
   });
 
   it.each(functions)('$name may send only to its manifest queues and dead-letter queues', (spec) => {
@@ -329,6 +444,8 @@ describe('least privilege', () => {
   it.each([
     ['kommo-hook', 'admin'],
     ['kommo-hook', 'chat-service'],
+    ['kommo-install', 'admin'],
+    ['kommo-install', 'chat-service'],
     ['widget', 'kommo-channel'],
     ['event-dispatcher', 'admin'],
     ['hook-worker', 'kommo-channel'],
@@ -369,9 +486,76 @@ describe('parameters', () => {
     ['ChatServiceUrl', undefined],
     ['KommoApiUrl', 'https://amojo.kommo.com'],
     ['KommoHookForwardUrl', ''],
+    ['ChatServiceStatusUrl', ''],
     ['TypingRefreshSeconds', 4],
+    ['KommoRedirectUri', ''],
+    ['KommoClientId', ''],
+    ['KommoAccountUrl', ''],
   ] as const)('%s (default %j)', (name, defaultValue) => {
     template.hasParameter(name, { Default: defaultValue === undefined ? Match.absent() : defaultValue });
+  });
+
+  it('ChatServiceStatusUrl takes what the functions accept as CHAT_SERVICE_STATUS_URL, and refuses {msgid} outside the path or query', () => {
+    const pattern = new RegExp(template.toJSON().Parameters.ChatServiceStatusUrl.AllowedPattern as string);
+    const validSettings = { KOMMO_CHANNEL_ID: 'c0ffee00', CHAT_SERVICE_URL: 'https://chat.example/events' };
+    const accepted = ['', 'https://chat.example/kommo/messages/{msgid}/status', 'http://127.0.0.1:4000/status?msgid={msgid}'];
+    const refused = ['https://chat.example/kommo/messages/status', 'https://{msgid}.chat.example/status', 'ftp://chat.example/{msgid}', 'https://chat.example/{msgid} x'];
+    for (const value of accepted) {
+      expect(pattern.test(value), value).toBe(true);
+      if (value !== '') expect(() => loadConfig({ ...validSettings, CHAT_SERVICE_STATUS_URL: value }, []), value).not.toThrow();
+    }
+    for (const value of refused) {
+      expect(pattern.test(value), value).toBe(false);
+      expect(() => loadConfig({ ...validSettings, CHAT_SERVICE_STATUS_URL: value }, []), value).toThrow(/CHAT_SERVICE_STATUS_URL/);
+    }
+  });
+});
+
+describe('installs from Kommo', () => {
+  const apiUrl = () => ({
+    'Fn::Join': ['', ['https://', { Ref: httpApiId() }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/kommo/install']],
+  });
+
+  it('KOMMO_REDIRECT_URI is the KommoRedirectUri parameter, or this API\'s /kommo/install when it is empty, for every function alike', () => {
+    const expected = { 'Fn::If': ['KommoRedirectUriGiven', { Ref: 'KommoRedirectUri' }, apiUrl()] };
+    for (const spec of functions.filter((candidate) => candidate.name !== fallbackFunction)) expect(environmentOf(spec.name).KOMMO_REDIRECT_URI, spec.name).toEqual(expected);
+    expect(template.toJSON().Conditions.KommoRedirectUriGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'KommoRedirectUri' }, ''] }] });
+  });
+
+  it('outputs the Redirect URI the functions use, and the disable hook URL, to register in Kommo', () => {
+    expect(template.findOutputs('KommoIntegrationRedirectUri').KommoIntegrationRedirectUri?.Value).toEqual(environmentOf('kommo-install').KOMMO_REDIRECT_URI);
+    expect(JSON.stringify(template.findOutputs('KommoDisableHookUrl').KommoDisableHookUrl?.Value)).toBe(JSON.stringify(apiUrl()).replace('/kommo/install', '/kommo/uninstall'));
+  });
+
+  it('kommo-install has the time for two calls to the account\'s host and Kommo\'s connect, and holds the integration\'s and the channel\'s secrets only', () => {
+    expect(resources[functionId('kommo-install')]!.Properties!.Timeout).toBe(15);
+    expect(functions.find((spec) => spec.name === 'kommo-install')!.secrets).toEqual(['kommo-integration', 'kommo-channel']);
+  });
+
+  it('KommoClientId and KommoAccountUrl take what the functions accept as KOMMO_CLIENT_ID and KOMMO_ACCOUNT_URL', () => {
+    const parameters = template.toJSON().Parameters;
+    const validSettings = { KOMMO_CHANNEL_ID: 'c0ffee00', CHAT_SERVICE_URL: 'https://chat.example/events' };
+    const cases = [
+      { parameter: 'KommoClientId', variable: 'KOMMO_CLIENT_ID', accepted: ['5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c', '5F2A3C1E-8B7D-4E21-9C3A-1D2E3F4A5B6C'], refused: ['5f2a3c1e', 'my-integration', '5f2a3c1e8b7d4e219c3a1d2e3f4a5b6c'] },
+      {
+        parameter: 'KommoAccountUrl',
+        variable: 'KOMMO_ACCOUNT_URL',
+        accepted: ['https://{subdomain}.kommo.com', 'http://127.0.0.1:4000/accounts/{subdomain}'],
+        refused: ['https://kommo.example', 'https://{subdomain}.kommo.com/?x=1', 'ftp://{subdomain}.kommo.com', 'https://{subdomain}.kommo.{tld}'],
+      },
+    ];
+    for (const { parameter, variable, accepted, refused } of cases) {
+      const pattern = new RegExp(parameters[parameter].AllowedPattern as string);
+      expect(pattern.test(''), `${parameter} empty`).toBe(true);
+      for (const value of accepted) {
+        expect(pattern.test(value), value).toBe(true);
+        expect(() => loadConfig({ ...validSettings, [variable]: value }, []), value).not.toThrow();
+      }
+      for (const value of refused) {
+        expect(pattern.test(value), value).toBe(false);
+        expect(() => loadConfig({ ...validSettings, [variable]: value }, []), value).toThrow(new RegExp(variable));
+      }
+    }
   });
 });
 
@@ -417,7 +601,7 @@ describe('alarms', () => {
 describe('outputs', () => {
   const joined = (name: string) => JSON.stringify(template.findOutputs(name)[name]?.Value);
 
-  it.each(['ApiUrl', 'KommoWebhookUrl', 'ChatServiceBaseUrl', 'KommoChannelSecretName', 'ChatServiceSecretName', 'KommoIntegrationSecretName', 'AdminSecretName'])('%s exists', (name) => {
+  it.each(['ApiUrl', 'LiveChannelUrl', 'KommoWebhookUrl', 'KommoIntegrationRedirectUri', 'KommoDisableHookUrl', 'ChatServiceBaseUrl', 'KommoChannelSecretName', 'ChatServiceSecretName', 'KommoIntegrationSecretName', 'AdminSecretName'])('%s exists', (name) => {
     template.hasOutput(name, { Value: Match.anyValue() });
   });
 

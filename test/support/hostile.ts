@@ -3,7 +3,7 @@ import { GetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient }
 import { expect } from 'vitest';
 import { RecordingLog } from '../../functions/core/adapters/telemetry/in-memory';
 import type { BridgeConfig } from '../../functions/core/config';
-import { queues as queueSpecs, type QueueName } from '../../functions/manifest';
+import { httpRoutes, queues as queueSpecs, type HttpRoute, type QueueName } from '../../functions/manifest';
 import type { SandboxServer } from '../../local/sandbox/sandbox-server';
 import { givenBridge, type TestBridge, type TestResponse } from './test-bridge';
 
@@ -56,6 +56,31 @@ export function expectErrorBody(response: TestResponse): void {
   expect(JSON.stringify(response.body)).not.toMatch(/stack|\n\s+at |\.ts:\d+|node_modules/i);
 }
 
+/**
+ * An error page (the install route answers people, in HTML): a 4xx, UTF-8 HTML under a CSP that
+ * allows nothing but the page's own style, with no element or attribute that loads or runs anything.
+ */
+export function expectErrorPage(response: TestResponse, statuses?: readonly number[]): void {
+  const page = String(response.body);
+  if (statuses) expect(statuses, `status ${response.status} ${page}`).toContain(response.status);
+  expect(response.status, page).toBeGreaterThanOrEqual(400);
+  expect(response.status, page).toBeLessThan(500);
+  expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+  expect(String(response.headers['content-security-policy'])).toMatch(/^default-src 'none'; /);
+  expect(page).toMatch(/^<!doctype html>\n/);
+  expect(page).not.toMatch(/<(script|img|link|iframe|form|object|embed|svg)\b|<[^>]*\s(src|href|action|on\w+)=/i);
+  expect(page).not.toMatch(/stack|\n\s+at |\.ts:\d+|node_modules/i);
+}
+
+/** Routes that answer people with pages rather than programs with JSON. */
+export const PAGE_ROUTES: ReadonlySet<string> = new Set(['GET /kommo/install']);
+
+/** The error a route gives: the contract's JSON error, or an error page for a page route. */
+export function expectRouteError(routeKey: string, response: TestResponse, statuses?: readonly number[]): void {
+  if (PAGE_ROUTES.has(routeKey)) expectErrorPage(response, statuses);
+  else expectContractError(response, statuses);
+}
+
 /** Every item of a table, as DynamoDB returns them. */
 export async function tableItems(client: DynamoDBClient, tableName: string): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
@@ -68,7 +93,20 @@ export async function tableItems(client: DynamoDBClient, tableName: string): Pro
   return items;
 }
 
-/** A Standard Webhooks replay record (`WEBHOOK#<webhook-id>`), written for every authenticated `/chat/...` request. */
+/**
+ * How a `/chat/...` route is protected from replays (the manifest's `replay`): `claimed` routes write a
+ * replay record per webhook-id, `idempotent` ones only check the signature and timestamp. `path` is the
+ * route's template or a path that matches it.
+ */
+export function replayOf(method: string, path: string): NonNullable<HttpRoute['replay']> {
+  const route = httpRoutes.find(
+    (candidate) => candidate.method === method && (candidate.path === path || new RegExp(`^${candidate.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path)),
+  );
+  if (route?.replay === undefined) throw new Error(`${method} ${path} is no /chat/... route of the manifest`);
+  return route.replay;
+}
+
+/** A Standard Webhooks replay record (`WEBHOOK#<webhook-id>`), written for every authenticated request on a claimed `/chat/...` route. */
 export interface ReplayRecord {
   state: string | undefined;
   statusCode: number | undefined;

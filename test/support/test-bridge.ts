@@ -39,8 +39,11 @@ export function testSecrets() {
   };
 }
 
-/** The integration's redirect URI in tests; widget tokens carry its origin as `aud`. */
-export const TEST_REDIRECT_URI = 'https://bridge.example.com/kommo/oauth';
+/** The integration's redirect URI in tests (the bridge's install route); widget tokens carry its origin as `aud`. */
+export const TEST_REDIRECT_URI = 'https://bridge.example.com/kommo/install';
+
+/** The Kommo integration's id in tests (KOMMO_CLIENT_ID, the disable hook's client_uuid). */
+export const TEST_CLIENT_ID = '6c1b9e2a-3f4d-4a5b-8c7d-0e1f2a3b4c5d';
 
 /**
  * Given: the whole bridge in-process (real handlers, DynamoDB Local, in-process queues), a Kommo
@@ -48,15 +51,25 @@ export const TEST_REDIRECT_URI = 'https://bridge.example.com/kommo/oauth';
  */
 export async function givenBridge(
   settings: Partial<Record<keyof BridgeConfig, string>> = {},
-  /** Another DynamoDB client (a DynamoDB Local of the test's own), and another log (a quiet one for load). */
-  options: { dynamo?: DynamoDBClient; log?: RecordingLog } = {},
+  /**
+   * Another DynamoDB client (a DynamoDB Local of the test's own), and another log (a quiet one for load);
+   * `pollStatuses`: CHAT_SERVICE_STATUS_URL is the sink's status URL, so outgoing messages are polled.
+   */
+  options: { dynamo?: DynamoDBClient; log?: RecordingLog; pollStatuses?: boolean } = {},
 ) {
   const clock = new ManualClock(TEST_START);
   const secrets = testSecrets();
   const channelId = 'c0ffee00-0000-4000-8000-000000000001';
   const accountId = '52e591f7-c98f-4255-8495-827210138c81';
   const scopeId = `${channelId}_${accountId}`;
-  const kommo = new KommoSandbox({ channelId, channelSecret: secrets.channelSecret, clock });
+  // The test account's host stands in for its Kommo account too (installs exchange codes there).
+  const kommo = new KommoSandbox({
+    channelId,
+    channelSecret: secrets.channelSecret,
+    clock,
+    integration: { clientId: TEST_CLIENT_ID, clientSecret: secrets.kommoClientSecret, redirectUri: TEST_REDIRECT_URI },
+    accounts: [{ id: TEST_KOMMO_ACCOUNT_ID, subdomain: TEST_KOMMO_SUBDOMAIN, amojoId: accountId }],
+  });
   const sink = new ChatServiceSink({ secret: secrets.chatServiceSecret, clock });
   const [kommoUrl, sinkUrl] = await Promise.all([kommo.start(), sink.start()]);
   const config = loadConfig({
@@ -67,7 +80,10 @@ export async function givenBridge(
     CHAT_SERVICE_SECRET: secrets.chatServiceSecret,
     KOMMO_CLIENT_SECRET: secrets.kommoClientSecret,
     KOMMO_REDIRECT_URI: TEST_REDIRECT_URI,
+    KOMMO_CLIENT_ID: TEST_CLIENT_ID,
+    KOMMO_ACCOUNT_URL: kommo.accountUrlTemplate,
     ADMIN_TOKEN: secrets.adminToken,
+    ...(options.pollStatuses ? { CHAT_SERVICE_STATUS_URL: sink.statusUrlTemplate } : {}),
     ...settings,
   });
   const ownsClient = options.dynamo === undefined;
@@ -95,7 +111,9 @@ export async function givenBridge(
 
   async function send(method: string, url: string, headers: Record<string, string>, body: Buffer): Promise<TestResponse> {
     const result = await bridge.invoke({ method, url, headers, body });
-    return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined, headers: result.headers ?? {} };
+    // Pages (the install route's) stay text; every other answer is JSON.
+    const page = String(result.headers?.['content-type'] ?? '').startsWith('text/html');
+    return { status: result.statusCode, body: result.body ? (page ? result.body : JSON.parse(result.body)) : undefined, headers: result.headers ?? {} };
   }
 
   return {
@@ -115,7 +133,7 @@ export async function givenBridge(
     tableName,
 
     /** A `/chat/...` request signed as the chat service signs it (Standard Webhooks). */
-    async chat(method: 'GET' | 'POST', path: string, body?: unknown, options: ChatRequestOptions = {}): Promise<TestResponse> {
+    async chat(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, options: ChatRequestOptions = {}): Promise<TestResponse> {
       const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(body === undefined ? '' : JSON.stringify(body));
       const webhookId = options.webhookId ?? `msg_${(webhookIds += 1)}`;
       const timestamp = options.timestampSeconds ?? Math.floor(clock.now() / 1000);
@@ -186,7 +204,8 @@ export function typingHook(bridge: Pick<TestBridge, 'accountId' | 'clock'>, over
 /** The Kommo account and user the widget helpers speak for, and the page they run on. */
 export const TEST_KOMMO_ACCOUNT_ID = 31_000_001;
 export const TEST_KOMMO_USER_ID = 7001;
-export const TEST_KOMMO_ORIGIN = 'https://testaccount.kommo.com';
+export const TEST_KOMMO_SUBDOMAIN = 'testaccount';
+export const TEST_KOMMO_ORIGIN = `https://${TEST_KOMMO_SUBDOMAIN}.kommo.com`;
 
 export interface WidgetTokenOptions {
   kommoAccountId?: number;

@@ -108,6 +108,10 @@ describe('ChatServiceSink accepts signed events', () => {
       event: { ...typingStarted, type: 'conversation.read' as const, id: 'evt_4', data: { ...typingStarted.data, read_at: '2026-11-21T09:59:30.000Z' } },
       logLine: 'chat service ← conversation.read: Kommo user fb0f… read conversation c7 up to 09:59:30Z',
     },
+    {
+      event: { ...typingStarted, type: 'presence.changed' as const, id: 'evt_5', data: { ...typingStarted.data, user_id: null, kommo_user_id: 7001, state: 'offline' } },
+      logLine: 'chat service ← presence.changed: Kommo user #7001 is now offline in conversation c7',
+    },
   ])('records $event.type and logs what the chat service learns', async ({ event, logLine }) => {
     // Prepare
     const delivery = signedDelivery(event);

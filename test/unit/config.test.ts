@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../functions/core/config';
+import { ConfigError, kommoAccountUrlFor, loadConfig, statusUrlFor } from '../../functions/core/config';
+import { kommoAccountHost } from '../../functions/core/domain/kommo-origin';
 
 const channelSecret = randomBytes(20).toString('hex');
 const chatServiceSecret = `whsec_${randomBytes(32).toString('base64')}`;
@@ -61,5 +62,78 @@ describe('configuration', () => {
 
     expect(error.message).toContain(variable);
     expect(error.message).not.toContain(value);
+  });
+});
+
+describe('CHAT_SERVICE_STATUS_URL', () => {
+  it('is optional: unset or empty means statuses are only pushed', () => {
+    expect(loadConfig(valid).CHAT_SERVICE_STATUS_URL).toBeUndefined();
+    expect(loadConfig({ ...valid, CHAT_SERVICE_STATUS_URL: '' }).CHAT_SERVICE_STATUS_URL).toBeUndefined();
+  });
+
+  it.each(['https://chat.example/kommo/messages/{msgid}/status', 'http://127.0.0.1:4000/status?msgid={msgid}&v=2'])('accepts %s as it is', (template) => {
+    expect(loadConfig({ ...valid, CHAT_SERVICE_STATUS_URL: template }).CHAT_SERVICE_STATUS_URL).toBe(template);
+  });
+
+  it.each([
+    ['without {msgid}', 'https://chat.example/kommo/messages/status', 'must contain {msgid}'],
+    ['with {msgid} in the host', 'https://{msgid}.chat.example/status', 'in its path or query'],
+    ['not http(s)', 'ftp://chat.example/{msgid}', 'http(s) URL'],
+    ['with a space', 'https://chat.example/{msgid} /status', 'http(s) URL'],
+  ])('refuses a template %s, naming the variable and not echoing it', (_, template, rule) => {
+    const error = failure({ ...valid, CHAT_SERVICE_STATUS_URL: template });
+
+    expect(error.message).toContain('CHAT_SERVICE_STATUS_URL');
+    expect(error.message).toContain(rule);
+    expect(error.message).not.toContain(template);
+  });
+
+  it('fills {msgid} in percent-encoded, so a message id never reaches another path or query', () => {
+    expect(statusUrlFor('https://chat.example/m/{msgid}/status?id={msgid}', 'a/../b?x=1#y')).toBe(
+      'https://chat.example/m/a%2F..%2Fb%3Fx%3D1%23y/status?id=a%2F..%2Fb%3Fx%3D1%23y',
+    );
+  });
+});
+
+describe('KOMMO_CLIENT_ID and KOMMO_ACCOUNT_URL (installs from Kommo)', () => {
+  it('are optional: unset or empty means installs are not taken, and accounts are reached at their own host', () => {
+    expect(loadConfig({ ...valid, KOMMO_CLIENT_ID: '', KOMMO_ACCOUNT_URL: '' })).toMatchObject({ KOMMO_CLIENT_ID: undefined, KOMMO_ACCOUNT_URL: undefined });
+  });
+
+  it('takes the integration id as a UUID, in lower case as Kommo writes it', () => {
+    expect(loadConfig({ ...valid, KOMMO_CLIENT_ID: '5F2A3C1E-8B7D-4E21-9C3A-1D2E3F4A5B6C' }).KOMMO_CLIENT_ID).toBe('5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c');
+  });
+
+  it.each(['5f2a3c1e8b7d4e219c3a1d2e3f4a5b6c', '5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6', 'my-integration', '5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c '])('refuses KOMMO_CLIENT_ID %j', (clientId) => {
+    expect(failure({ ...valid, KOMMO_CLIENT_ID: clientId }).message).toMatch(/^Configuration error: KOMMO_CLIENT_ID must be/);
+  });
+
+  it.each([
+    ['https://{subdomain}.kommo.com', 'https://{subdomain}.kommo.com'],
+    ['http://127.0.0.1:4000/accounts/{subdomain}/', 'http://127.0.0.1:4000/accounts/{subdomain}'],
+  ])('accepts the account URL template %s', (template, stored) => {
+    expect(loadConfig({ ...valid, KOMMO_ACCOUNT_URL: template }).KOMMO_ACCOUNT_URL).toBe(stored);
+  });
+
+  it.each([
+    ['without {subdomain}', 'https://stand-in.example', 'must contain {subdomain}'],
+    ['with a query', 'https://stand-in.example/{subdomain}?x=1', 'without a query or fragment'],
+    ['not http(s)', 'ftp://{subdomain}.kommo.com', 'http(s) URL'],
+    ['with another placeholder', 'https://{subdomain}.kommo.{tld}', 'http(s) URL'],
+  ])('refuses an account URL template %s', (_, template, rule) => {
+    const error = failure({ ...valid, KOMMO_ACCOUNT_URL: template });
+
+    expect(error.message).toMatch(/^Configuration error: KOMMO_ACCOUNT_URL/);
+    expect(error.message).toContain(rule);
+  });
+
+  it.each([
+    [undefined, 'shop.kommo.com', 'https://shop.kommo.com'],
+    [undefined, 'shop.amocrm.ru', 'https://shop.amocrm.ru'],
+    [undefined, 'shop.amocrm.com', 'https://shop.amocrm.com'],
+    ['https://{subdomain}.kommo.com', 'shop.amocrm.ru', 'https://shop.kommo.com'],
+    ['http://127.0.0.1:4000/accounts/{subdomain}', 'shop.kommo.com', 'http://127.0.0.1:4000/accounts/shop'],
+  ])('with KOMMO_ACCOUNT_URL %j, the account %s is reached at %s', (template, host, url) => {
+    expect(kommoAccountUrlFor(template, kommoAccountHost(host)!)).toBe(url);
   });
 });

@@ -1,4 +1,34 @@
 /**
+ * Kommo account addresses: `<subdomain>.kommo.com`, and amoCRM's `<subdomain>.amocrm.ru` /
+ * `<subdomain>.amocrm.com` (one product; kommo-interface.md, "Installation (OAuth) and uninstall").
+ *
+ * The subdomain is one DNS label in lower case; anything else (a nested subdomain, a port, userinfo,
+ * a path, an IP literal, upper case, a look-alike suffix) is not an account address and is refused.
+ */
+const ACCOUNT_SUBDOMAIN = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const ACCOUNT_DOMAINS = ['kommo.com', 'amocrm.ru', 'amocrm.com'] as const;
+
+export type KommoAccountDomain = (typeof ACCOUNT_DOMAINS)[number];
+
+const KOMMO_ACCOUNT_HOST = new RegExp(`^(${ACCOUNT_SUBDOMAIN})\\.(${ACCOUNT_DOMAINS.map((domain) => domain.replaceAll('.', '\\.')).join('|')})$`);
+
+/** A Kommo account's host, as Kommo names it in an install redirect's `referer`. */
+export interface KommoAccountHost {
+  /** `example.kommo.com` */
+  host: string;
+  /** `example`: the account's subdomain, the host's first label. */
+  subdomain: string;
+  domain: KommoAccountDomain;
+}
+
+/** The account host `value` names, or undefined when it is not exactly a Kommo account host. */
+export function kommoAccountHost(value: string | undefined): KommoAccountHost | undefined {
+  const match = value === undefined ? null : KOMMO_ACCOUNT_HOST.exec(value);
+  if (!match) return undefined;
+  return { host: match[0], subdomain: match[1]!, domain: match[2] as KommoAccountDomain };
+}
+
+/**
  * Which browser origins may call the widget routes: a Kommo account's own pages, where the widget's
  * JavaScript runs (`https://<subdomain>.kommo.com`, and amoCRM's `amocrm.ru` / `amocrm.com`).
  * CONTRACT.md, "Kommo widget → bridge"; kommo-chat-api.md: "The backend must allow the account's
@@ -8,8 +38,6 @@
  * so anything else (another scheme, a port, a path, a nested subdomain, upper case) is not an
  * account page and is refused.
  */
-const KOMMO_ACCOUNT_ORIGIN = /^https:\/\/[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(?:kommo\.com|amocrm\.ru|amocrm\.com)$/;
-
 export function isKommoAccountOrigin(origin: string | undefined): origin is string {
-  return origin !== undefined && KOMMO_ACCOUNT_ORIGIN.test(origin);
+  return origin !== undefined && origin.startsWith('https://') && kommoAccountHost(origin.slice('https://'.length)) !== undefined;
 }

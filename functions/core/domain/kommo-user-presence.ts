@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KommoUserPresenceKey, KommoUserWindow } from '../ports/kommo-user-presence-store';
+import type { KommoUserPresenceKey, KommoUserPresenceLabels, KommoUserWindow } from '../ports/kommo-user-presence-store';
 
 /**
  * A Kommo user's presence in a conversation, as the widget reports it (CONTRACT.md, "Kommo widget →
@@ -36,13 +36,19 @@ export function kommoUserPresenceEventId(state: KommoUserPresenceState, key: Kom
   return `evt_prs_${digest.slice(0, 32)}`;
 }
 
-/** The `presence.changed` event's data (CONTRACT.md, "Bridge → chat service"). */
-export function kommoUserPresenceData(key: KommoUserPresenceKey, state: KommoUserPresenceState, atMs: number) {
+/**
+ * The `presence.changed` event's data (CONTRACT.md, "Bridge → chat service"). `user_id` is the Kommo
+ * user's amojo id, the spelling typing events use, when the widget sent it (null otherwise);
+ * `kommo_user_id` is always the numeric CRM id from the widget's token.
+ */
+export function kommoUserPresenceData(key: KommoUserPresenceKey, state: KommoUserPresenceState, atMs: number, labels: KommoUserPresenceLabels = {}) {
   return {
     scope_id: key.scopeId,
     account_id: key.accountId,
     conversation_id: key.conversationId,
-    user_id: key.userId,
+    kommo_conversation_id: labels.kommoConversationId ?? null,
+    user_id: labels.userAmojoId ?? null,
+    kommo_user_id: Number(key.userId),
     state,
     at: new Date(atMs).toISOString(),
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { httpRoutes } from '../../manifest';
 import { requireSettings } from '../config';
 import { BridgeError, unauthenticated } from '../domain/errors';
 import { StandardWebhookVerifier } from '../domain/standard-webhooks';
@@ -52,8 +53,15 @@ export function requestFingerprint(event: ApiEvent, body: Buffer): string {
   return createHash('sha256').update(JSON.stringify([event.requestContext.http.method, event.routeKey, parameters, bodyHash])).digest('hex');
 }
 
+/** Unknown routes are claimed: a route forgets to say it is idempotent, and the cost is one write, not a replay. */
+function claimsWebhookId(routeKey: string): boolean {
+  return httpRoutes.find((route) => `${route.method} ${route.path}` === routeKey)?.replay !== 'idempotent';
+}
+
 /**
- * Standard Webhooks authentication for `/chat/...` routes, with replay protection. A `webhook-id` is
+ * Standard Webhooks authentication for `/chat/...` routes, with replay protection where the route's
+ * manifest entry says a repeat would do harm (`replay: 'claimed'`); idempotent routes (typing,
+ * presence heartbeats, GETs) only check the signature and the 5-minute window. A claimed `webhook-id` is
  * single use across the whole API: the first request with it claims it; a repeat of that same request
  * gets the first answer again and changes nothing; the id with any other request (another route, scope,
  * method or body) is refused with 409 `webhook_id_used`, whichever was first, even while the first
@@ -78,6 +86,8 @@ export function chatServiceAuth(deps: Pick<BridgeDeps, 'config' | 'clock' | 'rep
         deps.clock.now(),
       );
       if (!verdict.ok) throw unauthenticated(verdict.code, verdict.message);
+      // A repeat of an idempotent request only extends what is there, or reads: no write to claim it.
+      if (!claimsWebhookId(event.routeKey)) return;
       const webhookRequest: WebhookRequest = { webhookId: verdict.webhookId, fingerprint: requestFingerprint(event, rawBody(event)) };
       const claim = await deps.replays.claim(webhookRequest, deps.clock.now(), REPLAY_RECORD_SECONDS);
       if (claim.state === 'used_elsewhere') {

@@ -9,8 +9,18 @@ export interface KommoUserPresenceKey {
   userId: string;
 }
 
+/**
+ * What a window's events say about the chat and the user besides the key: Kommo's chat id (known when
+ * the widget named the chat by it) and the Kommo user's amojo id (when the widget sent it). The
+ * heartbeat that opens a window sets them; the window's offline event repeats them.
+ */
+export interface KommoUserPresenceLabels {
+  kommoConversationId?: string;
+  userAmojoId?: string;
+}
+
 /** An online window: opened by a heartbeat after silence, extended by each heartbeat after that. */
-export interface KommoUserWindow {
+export interface KommoUserWindow extends KommoUserPresenceLabels {
   /** Names this window in its timer and its events, so neither can be confused with a later window. */
   windowId: string;
   openedAtMs: number;

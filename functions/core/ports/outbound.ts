@@ -1,4 +1,5 @@
 import type { OutboundEvent } from '../domain/outbound-event';
+import type { PolledStatus } from '../domain/status-poll';
 
 /** Which party an outbound call went to; part of every failure, log line and metric. */
 export type Party = 'kommo' | 'chat-service' | 'hook-forward';
@@ -69,4 +70,15 @@ export interface ForwardedHook {
 export interface HookForwarder {
   readonly enabled: boolean;
   forward(hook: ForwardedHook): Promise<void>;
+}
+
+/**
+ * Asks the chat service for a message's delivery status at `CHAT_SERVICE_STATUS_URL` (a signed GET).
+ * `enabled` is false when that setting is unset. Answers 200 and 404 come back as a `PolledStatus`;
+ * any other outcome (network error, timeout, any other status) throws `OutboundCallError`.
+ */
+export interface ChatServiceStatusSource {
+  readonly enabled: boolean;
+  /** `webhookId`: unique per query, so the chat service can tell two polls apart. */
+  query(msgid: string, call: { webhookId: string }): Promise<PolledStatus>;
 }

@@ -22,7 +22,25 @@ export type MetricName =
   | 'HookForwarded'
   | 'StatusApplied'
   | 'StatusIgnored'
-  | 'PresenceTransition';
+  | 'PresenceTransition'
+  /** The bridge asked CHAT_SERVICE_STATUS_URL for a message's status (one per query). */
+  | 'StatusPolled'
+  /** A status query failed (network, timeout, 429, 5xx, any other status); the next poll comes on the schedule. */
+  | 'StatusPollFailed'
+  /** The chat service's answer to a status query broke the contract; logged, and polled again on the schedule. */
+  | 'StatusPollMalformed'
+  /** A Kommo hook or the chat service taught the conversation directory something new. */
+  | 'ConversationLearned'
+  /** A Kommo hook named other chat-service ids for a Kommo chat than the directory holds; nothing changed. */
+  | 'ConversationConflict'
+  /** The directory could not be written while a hook was processed; the hook's other work went on. */
+  | 'ConversationLearnFailed'
+  /** A client presence frame reached a live connection watching the client. */
+  | 'LiveFramePushed'
+  /** A live connection watching a client was gone (API Gateway 410); its watcher was removed. */
+  | 'LiveConnectionGone'
+  /** A client presence frame could not be pushed; the presence change itself stands. */
+  | 'LivePushFailed';
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;

@@ -13,9 +13,14 @@ export interface ClientTypingStore {
   start(
     key: ClientTypingKey,
     window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number },
-    /** The request's id: its retry (same id) after a lost answer finds the window claimed by itself. */
-    requestId: string,
+    /**
+     * This attempt's own id (never the webhook-id: a repeat of a request is another start, not the
+     * claimant). The SDK's retry of a claim whose answer was lost finds the window claimed by it.
+     */
+    attemptId: string,
   ): Promise<{ claimed: boolean }>;
+  /** Gives back a window `attemptId` claimed, when the attempt failed before its Kommo call: the request's retry claims it again. */
+  release(key: ClientTypingKey, attemptId: string, nowMs: number): Promise<void>;
   /** Ends typing now: no refresh claims succeed after it. */
   stop(key: ClientTypingKey, nowMs: number): Promise<void>;
   /** Claims the refresh window up to `nextCallAtMs` if typing is still active and the current window is over. */

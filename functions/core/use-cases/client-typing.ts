@@ -3,22 +3,33 @@ import type { BridgeDeps } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
 import type { ClientTypingKey } from '../ports/typing-store';
 
-export type ClientTypingDeps = Pick<BridgeDeps, 'config' | 'clock' | 'queues' | 'kommo' | 'metrics' | 'log' | 'clientTyping'>;
+export type ClientTypingDeps = Pick<BridgeDeps, 'config' | 'clock' | 'queues' | 'kommo' | 'metrics' | 'log' | 'clientTyping' | 'newId'>;
 
 /**
  * `start`: the first one (or the first after a Kommo call's window ran out) claims the window with a
  * conditional write, calls Kommo's typing method at once and sets a refresh timer; every other `start`
- * only extends how long typing lasts. So a hundred starts a second cost one call per window.
+ * only extends how long typing lasts. So a hundred starts a second cost one call per window, and a
+ * repeat of a start (the same webhook-id: typing is not claimed) is one of them.
  */
-export async function startClientTyping(deps: ClientTypingDeps, key: ClientTypingKey, ttlSeconds: number, requestId: string): Promise<{ kommoCalled: boolean }> {
+export async function startClientTyping(deps: ClientTypingDeps, key: ClientTypingKey, ttlSeconds: number): Promise<{ kommoCalled: boolean }> {
   const now = deps.clock.now();
   const window = clientTypingWindow(now, ttlSeconds, deps.config.TYPING_REFRESH_SECONDS);
-  const { claimed } = await deps.clientTyping.start(key, { nowMs: now, ...window }, requestId);
-  if (!claimed) {
-    deps.metrics.count('TypingStartCoalesced');
-    return { kommoCalled: false };
+  const attemptId = deps.newId();
+  try {
+    const { claimed } = await deps.clientTyping.start(key, { nowMs: now, ...window }, attemptId);
+    if (!claimed) {
+      deps.metrics.count('TypingStartCoalesced');
+      return { kommoCalled: false };
+    }
+    await scheduleRefresh(deps, key);
+  } catch (error) {
+    // The window may be claimed (a write whose answer was lost) with no refresh timer and no Kommo call
+    // coming: give it back, so the chat service's retry of this 5xx shows typing at once.
+    await deps.clientTyping.release(key, attemptId, now).catch((releaseError: unknown) => {
+      deps.log.warn('could not give back a typing window', { error: releaseError instanceof Error ? releaseError.message : String(releaseError) });
+    });
+    throw error;
   }
-  await scheduleRefresh(deps, key);
   await callKommoTyping(deps, key);
   return { kommoCalled: true };
 }

@@ -6,7 +6,7 @@ import {
 } from '../domain/kommo-user-presence';
 import { secondsUntil } from '../domain/typing-session';
 import type { BridgeDeps } from '../deps';
-import type { KommoUserPresenceKey, KommoUserWindow } from '../ports/kommo-user-presence-store';
+import type { KommoUserPresenceKey, KommoUserPresenceLabels, KommoUserWindow } from '../ports/kommo-user-presence-store';
 import { emitEvent } from './outbound-events';
 
 export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'queues' | 'log' | 'kommoUserPresence'>;
@@ -28,14 +28,21 @@ const ANNOUNCING_MS = 10_000;
  * announces it, with the same event ids and the same timer, and the chat service drops what it
  * already had. A timer queued twice is two copies of the window's one chain, which the first hand-on
  * makes one again (see `kommoUserWindowEnd`).
+ *
+ * `labels` (Kommo's chat id, the user's amojo id) go into a window this heartbeat opens, and into its
+ * online and offline events; a heartbeat that extends an open window leaves that window's labels.
  */
-export async function kommoUserHeartbeat(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey): Promise<'extended' | 'went-online'> {
+export async function kommoUserHeartbeat(
+  deps: KommoUserPresenceDeps,
+  key: KommoUserPresenceKey,
+  labels: KommoUserPresenceLabels = {},
+): Promise<'extended' | 'went-online'> {
   const now = deps.clock.now();
   const onlineUntilMs = kommoUserOnlineUntil(now);
   // Racing heartbeats: one opens the window, the others find it open and extend it.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     if (await deps.kommoUserPresence.extend(key, now, onlineUntilMs)) return 'extended';
-    const window: KommoUserWindow = { windowId: deps.newId(), timerId: deps.newId(), openedAtMs: now, onlineUntilMs, lastSeenAtMs: now };
+    const window: KommoUserWindow = { windowId: deps.newId(), timerId: deps.newId(), openedAtMs: now, onlineUntilMs, lastSeenAtMs: now, ...labels };
     const outcome = await deps.kommoUserPresence.open(key, window, now);
     if (outcome.opened) {
       await announce(deps, key, window, outcome.lapsed);
@@ -114,7 +121,7 @@ export async function kommoUserWindowEnd(
 }
 
 async function emitTransition(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey, state: KommoUserPresenceState, window: KommoUserWindow, atMs: number) {
-  await emitEvent(deps, 'presence.changed', kommoUserPresenceData(key, state, atMs), { id: kommoUserPresenceEventId(state, key, window) });
+  await emitEvent(deps, 'presence.changed', kommoUserPresenceData(key, state, atMs, window), { id: kommoUserPresenceEventId(state, key, window) });
   deps.log.info('Kommo user presence changed', { scopeId: key.scopeId, userId: key.userId, state });
 }
 

@@ -6,6 +6,16 @@ import { emitEvent } from './outbound-events';
 
 export type ManagerTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'queues' | 'log' | 'managerTyping'>;
 
+/**
+ * How long after `expired_at` the bridge waits for a renewal before it says typing stopped. Kommo
+ * renews the hook every 5 s with `expired_at` = its time + 5 s, so a renewal lands at about the
+ * deadline, often a little after it; without this grace, every renewal that loses the race to the
+ * deadline check would reach the chat service as `typing.stopped` then `typing.started` (a flicker).
+ * 1.5 s covers a renewal up to 1 s late plus SQS's whole-second delays, and keeps the stop within the
+ * contract's 2 s of `expires_at`.
+ */
+export const MANAGER_TYPING_STOP_GRACE_MS = 1_500;
+
 function eventData(typing: ManagerTyping) {
   return {
     scope_id: typing.scopeId,
@@ -37,21 +47,22 @@ export async function managerTypingHook(deps: ManagerTypingDeps, scopeId: string
   if (moved) await scheduleExpiryCheck(deps, typing, typing.deadlineMs);
 }
 
+/** A timer at the deadline plus the grace; the message names the deadline it checks. */
 async function scheduleExpiryCheck(deps: ManagerTypingDeps, key: ManagerTypingKey, deadlineMs: number): Promise<void> {
   await deps.queues.timers.send(
     { kind: 'manager-typing-expiry', scopeId: key.scopeId, kommoConversationId: key.kommoConversationId, userId: key.userId, expiresAtMs: deadlineMs },
-    { delaySeconds: Math.min(900, secondsUntil(deadlineMs, deps.clock.now())) },
+    { delaySeconds: Math.min(900, secondsUntil(deadlineMs + MANAGER_TYPING_STOP_GRACE_MS, deps.clock.now())) },
   );
 }
 
 /**
- * The timer at a deadline: if no renewal moved it, exactly one `typing.stopped` is claimed and sent.
- * A renewal set its own timer, so this one does nothing.
+ * The timer at a deadline (plus the grace): if no renewal moved it, exactly one `typing.stopped` is
+ * claimed and sent. A renewal set its own timer, so this one does nothing.
  */
 export async function managerTypingDeadline(deps: ManagerTypingDeps, key: ManagerTypingKey, deadlineMs: number): Promise<'stopped' | 'renewed' | 'early' | 'already-stopped'> {
   const current = await deps.managerTyping.get(key);
   if (!current || current.deadlineMs !== deadlineMs) return 'renewed';
-  if (deps.clock.now() < deadlineMs) {
+  if (deps.clock.now() < deadlineMs + MANAGER_TYPING_STOP_GRACE_MS) {
     await scheduleExpiryCheck(deps, key, deadlineMs);
     return 'early';
   }

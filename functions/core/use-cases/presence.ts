@@ -2,8 +2,9 @@ import { presenceView, type PresenceView } from '../domain/presence-window';
 import { secondsUntil } from '../domain/typing-session';
 import type { BridgeDeps } from '../deps';
 import type { PresenceKey, PresenceTransition } from '../ports/presence-store';
+import { pushClientPresence } from './live-presence-push';
 
-export type PresenceDeps = Pick<BridgeDeps, 'clock' | 'queues' | 'metrics' | 'log' | 'presence' | 'newId'>;
+export type PresenceDeps = Pick<BridgeDeps, 'clock' | 'queues' | 'metrics' | 'log' | 'presence' | 'newId' | 'live' | 'liveConnections'>;
 
 /**
  * A heartbeat. Extending an open window is one conditional write and nothing else; only a client
@@ -22,6 +23,7 @@ export async function clientOnline(deps: PresenceDeps, key: PresenceKey, ttlSeco
     const { opened, transitions } = await deps.presence.open(key, now, onlineUntilMs, timerId);
     if (!opened) continue;
     for (const transition of transitions) announce(deps, key, transition);
+    await pushClientPresence(deps, key);
     return 'went-online';
   }
   throw new Error('presence window contended beyond retries');
@@ -32,6 +34,7 @@ export async function clientOffline(deps: PresenceDeps, key: PresenceKey): Promi
   const offline = await deps.presence.closeNow(key, deps.clock.now());
   if (!offline) return 'already-offline';
   announce(deps, key, offline);
+  await pushClientPresence(deps, key);
   return 'went-offline';
 }
 
@@ -63,6 +66,7 @@ export async function presenceDeadline(
   const outcome = await deps.presence.closeExpired(key, deps.clock.now());
   if ('closed' in outcome) {
     announce(deps, key, outcome.closed);
+    await pushClientPresence(deps, key);
     return 'went-offline';
   }
   if ('gone' in outcome) return 'gone';

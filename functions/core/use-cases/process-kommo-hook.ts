@@ -2,8 +2,10 @@ import { classifyHook } from '../domain/kommo-hooks';
 import type { BridgeDeps } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
 import type { KommoHookJob } from '../queue-messages';
+import { learnFromKommoHook } from './conversation-directory';
 import { managerTypingHook } from './manager-typing';
 import { retryOrDeadLetter } from './retry-or-dead-letter';
+import { startStatusPoll } from './status-poll';
 
 /**
  * Work on a hook after Kommo got its 200: typing hooks become events for the chat service; every
@@ -11,12 +13,18 @@ import { retryOrDeadLetter } from './retry-or-dead-letter';
  */
 export async function processKommoHook(deps: BridgeDeps, job: KommoHookJob): Promise<'typing' | 'forwarded' | 'acknowledged' | 'retrying' | 'dead-lettered'> {
   const rawBody = Buffer.from(job.rawBody, 'base64');
-  const classified = classifyHook(JSON.parse(rawBody.toString('utf8')));
+  const hook: unknown = JSON.parse(rawBody.toString('utf8'));
+  const classified = classifyHook(hook);
   if (!classified.success) throw new Error('a queued hook no longer parses; the intake validated it');
+  // First, so that the widget finds the chat by the time the chat service hears of the hook; never fails the hook.
+  await learnFromKommoHook(deps, job.scopeId, hook);
   if (classified.data.kind === 'typing') {
     await managerTypingHook(deps, job.scopeId, classified.data.hook);
     return 'typing';
   }
+  // An outgoing message: its delivery status is polled from the chat service when CHAT_SERVICE_STATUS_URL is set.
+  // Before the forward, whose failure re-queues the hook: the repeat finds the poll started and starts no other.
+  if (classified.data.kind === 'message') await startStatusPoll(deps, { scopeId: job.scopeId, receivedAtMs: job.receivedAtMs, body: hook });
   if (!deps.hookForwarder.enabled) return 'acknowledged';
   try {
     await deps.hookForwarder.forward({ scopeId: job.scopeId, rawBody, signature: job.signature });

@@ -5,7 +5,7 @@
  * same check in the local runtime, so a function that touches a kind it was not granted fails in tests.
  */
 export const itemKinds = {
-  /** A claimed chat-service `webhook-id` and its first answer. */
+  /** A claimed chat-service `webhook-id`, or a Kommo install's authorization code (by its hash), and its first answer. */
   replay: 'WEBHOOK',
   /** A client's typing window in a conversation. */
   clientTyping: 'TYPING',
@@ -15,6 +15,8 @@ export const itemKinds = {
   presence: 'PRESENCE',
   /** A message's delivery status and its progress towards Kommo. */
   status: 'STATUS',
+  /** A message whose delivery status the bridge polls from the chat service, naming its one poll timer. */
+  statusPoll: 'STATUS_POLL',
   /** A Kommo user's presence in a conversation, from the widget. */
   kommoUserPresence: 'KOMMO_USER_PRESENCE',
   /** The binding of a Kommo (numeric) account to its scope. */
@@ -23,6 +25,16 @@ export const itemKinds = {
   accountByAmojo: 'AMOJO_ACCOUNT',
   /** A used widget one-time token (`jti`). */
   widgetToken: 'WIDGET_TOKEN',
+  /** A Kommo chat of a scope and the chat service's ids for it: the conversation directory. */
+  conversation: 'CHAT',
+  /** A ticket for one connect to the live channel (WebSocket): single use, valid 60 s. */
+  liveTicket: 'LIVE_TICKET',
+  /** A live-channel connection and the Kommo user who opened it. */
+  liveConnection: 'LIVE_CONNECTION',
+  /** A chat a Kommo user's connection watches, kept per user: what to end when the connection closes. */
+  liveWatch: 'LIVE_WATCH',
+  /** The same watch kept per client of the chat: who hears that client's presence transitions. */
+  liveWatcher: 'LIVE_WATCHER',
 } as const;
 
 export type ItemKind = keyof typeof itemKinds;

@@ -20,6 +20,8 @@ function windowOf(item: Record<string, unknown> | undefined): StoredKommoUserWin
     onlineUntilMs: Number(item.onlineUntilMs),
     lastSeenAtMs: Number(item.lastSeenAtMs),
     ...(typeof item.timerId === 'string' ? { timerId: item.timerId } : {}),
+    ...(typeof item.kommoConversationId === 'string' ? { kommoConversationId: item.kommoConversationId } : {}),
+    ...(typeof item.userAmojoId === 'string' ? { userAmojoId: item.userAmojoId } : {}),
     announced: item.announced === true,
   };
 }

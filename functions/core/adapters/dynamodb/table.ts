@@ -32,7 +32,12 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
  * ids may hold anything), so `%` and `#` inside a part are escaped: `(a#b, c)` and `(a, b#c)` stay apart.
  */
 export function partitionKey(kind: ItemKind, ...parts: string[]): string {
-  return [itemKinds[kind], ...parts.map((part) => part.replaceAll('%', '%25').replaceAll('#', '%23'))].join('#');
+  return [itemKinds[kind], ...parts.map(keyPart)].join('#');
+}
+
+/** One caller-given part of a key, escaped as `partitionKey` escapes it (for sort keys made of several ids). */
+export function keyPart(part: string): string {
+  return part.replaceAll('%', '%25').replaceAll('#', '%23');
 }
 
 export const epochSeconds = (ms: number) => Math.floor(ms / 1000);

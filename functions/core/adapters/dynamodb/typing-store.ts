@@ -19,32 +19,41 @@ const clientKey = (key: ClientTypingKey) => ({
 export class DynamoClientTypingStore implements ClientTypingStore {
   constructor(private readonly table: TableRef) {}
 
-  async start(key: ClientTypingKey, window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number }, requestId: string): Promise<{ claimed: boolean }> {
-    try {
-      await this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: clientKey(key),
-          UpdateExpression: 'SET activeUntilMs = :until, nextCallAtMs = :next, claimedBy = :request, expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(nextCallAtMs) OR nextCallAtMs <= :now',
-          ExpressionAttributeValues: {
-            ':until': window.activeUntilMs,
-            ':next': window.nextCallAtMs,
-            ':request': requestId,
-            ':now': window.nowMs,
-            ':exp': epochSeconds(window.activeUntilMs + KEEP_AFTER_MS),
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // This very request claimed the window before, and its answer was lost: it is still the claimant.
-      const current = (error as { Item?: Record<string, { S?: string }> }).Item;
-      if (current?.claimedBy?.S === requestId) return { claimed: true };
-    }
-    // A Kommo call already covers now: only extend how long typing lasts (never shorten it).
+  async start(key: ClientTypingKey, window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number }, attemptId: string): Promise<{ claimed: boolean }> {
+    const expiresAt = epochSeconds(window.activeUntilMs + KEEP_AFTER_MS);
+    // The common case first, a client who goes on typing: a Kommo call already covers now, so only how
+    // long typing lasts moves. One conditional write, whether it applies or finds nothing to change.
+    const extension = await this.writeReturningOld(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: clientKey(key),
+        UpdateExpression: 'SET activeUntilMs = :until, expiresAt = :exp',
+        // Never shortened. A repeat of the request that claimed the window lands here too, and calls
+        // Kommo no more: typing is not claimed by webhook-id, so a repeat is just another start.
+        ConditionExpression: 'nextCallAtMs > :now AND activeUntilMs < :until',
+        ExpressionAttributeValues: { ':until': window.activeUntilMs, ':now': window.nowMs, ':exp': expiresAt },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    if (extension.applied) return { claimed: false };
+    const current = extension.old;
+    // Covered, and typing already lasts at least as long: nothing to do.
+    if (current && Number(current.nextCallAtMs?.N) > window.nowMs) return { claimed: false };
+
+    // No Kommo call covers now: claim the window (a racing start may claim it first).
+    const claim = await this.writeReturningOld(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: clientKey(key),
+        UpdateExpression: 'SET activeUntilMs = :until, nextCallAtMs = :next, claimedBy = :request, expiresAt = :exp',
+        ConditionExpression: 'attribute_not_exists(nextCallAtMs) OR nextCallAtMs <= :now',
+        ExpressionAttributeValues: { ':until': window.activeUntilMs, ':next': window.nextCallAtMs, ':request': attemptId, ':now': window.nowMs, ':exp': expiresAt },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    // This attempt's own claim, found by the SDK's retry of a write whose answer was lost: still the claimant.
+    if (claim.applied || claim.old?.claimedBy?.S === attemptId) return { claimed: true };
+    // A racing start claimed it: only extend how long typing lasts (never shorten it).
     await writeIf(
       this.table,
       new UpdateCommand({
@@ -52,10 +61,35 @@ export class DynamoClientTypingStore implements ClientTypingStore {
         Key: clientKey(key),
         UpdateExpression: 'SET activeUntilMs = :until, expiresAt = :exp',
         ConditionExpression: 'attribute_not_exists(activeUntilMs) OR activeUntilMs < :until',
-        ExpressionAttributeValues: { ':until': window.activeUntilMs, ':exp': epochSeconds(window.activeUntilMs + KEEP_AFTER_MS) },
+        ExpressionAttributeValues: { ':until': window.activeUntilMs, ':exp': expiresAt },
       }),
     );
     return { claimed: false };
+  }
+
+  /** A conditional write that, when its condition fails, tells why with the item as it was (no second read). */
+  private async writeReturningOld(command: UpdateCommand): Promise<{ applied: true } | { applied: false; old: Record<string, { S?: string; N?: string }> | undefined }> {
+    try {
+      await this.table.doc.send(command);
+      return { applied: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { applied: false, old: (error as { Item?: Record<string, { S?: string; N?: string }> }).Item };
+    }
+  }
+
+  async release(key: ClientTypingKey, attemptId: string, nowMs: number): Promise<void> {
+    // Only the window this attempt claimed, which no Kommo call covers then: the next start claims it.
+    await writeIf(
+      this.table,
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: clientKey(key),
+        UpdateExpression: 'SET nextCallAtMs = :now',
+        ConditionExpression: 'claimedBy = :attempt',
+        ExpressionAttributeValues: { ':now': nowMs, ':attempt': attemptId },
+      }),
+    );
   }
 
   async stop(key: ClientTypingKey, nowMs: number): Promise<void> {

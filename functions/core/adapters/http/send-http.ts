@@ -5,7 +5,8 @@ export interface HttpCall {
   url: string;
   method: 'POST' | 'DELETE' | 'GET';
   headers: Record<string, string>;
-  body: string | Buffer;
+  /** None for a GET: fetch refuses a GET with a body, even an empty one. */
+  body?: string | Buffer;
   /** How long the call may take; also what a timeout's message says. */
   timeoutMs: number;
   /** Ends the call instead of a real-time timer of `timeoutMs`, e.g. a deadline on the bridge's clock. */

@@ -1,0 +1,4 @@
+import { lambdaEntry } from '../core/wiring';
+import { createKommoInstallHandler } from './handler';
+
+export const handler = lambdaEntry(createKommoInstallHandler);

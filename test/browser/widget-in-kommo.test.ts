@@ -1,0 +1,298 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CLIENT_ID,
+  CONTACT_ID,
+  CONVERSATION_ID,
+  givenKommoPage,
+  KOMMO_CHAT_ID,
+  launchBrowser,
+  LEAD_ID,
+  OTHER_CHANNEL_CHAT_ID,
+  OTHER_CONTACT_ID,
+  USER_AMOJO_ID,
+  type KommoPage,
+} from '../support/kommo-browser';
+import { givenBridge, TEST_KOMMO_USER_ID, type TestBridge } from '../support/test-bridge';
+
+/**
+ * The real widget/script.js in headless Chromium, on a stand-in of a Kommo account's pages (Kommo's
+ * origin, only the documented widget SDK), against the whole bridge over HTTP and its live channel.
+ * Page timers run on Playwright's clock and the bridge on its manual clock: neither moves unless a
+ * test moves it, and every wait for the page is a bounded poll of something observable.
+ */
+
+/** Bound for waiting on the browser and the bridge's background delivery: generous, for a busy machine. */
+const SOON = { timeout: 15_000, interval: 50 };
+
+let browser: Browser;
+let t: TestBridge;
+let kommo: KommoPage | undefined;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+beforeEach(async () => {
+  t = await givenBridge();
+});
+afterEach(async () => {
+  await kommo?.close();
+  kommo = undefined;
+  await t.close();
+});
+
+const clientPresence = (state: 'online' | 'offline', ttlSeconds = 60) => t.chat('POST', `/chat/${t.scopeId}/presence`, { client_id: CLIENT_ID, state, ttl_seconds: ttlSeconds });
+const presenceStates = (page: KommoPage) => page.events('presence.changed').map((event) => event.data.state);
+const reads = (page: KommoPage) => page.events('conversation.read').length;
+
+describe('the widget in a Kommo account page', () => {
+  it('opening a lead card: the chat service hears the Kommo user online in the chat and the chat read; the card shows the client online', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+
+    await kommo.open('leads', LEAD_ID);
+
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    expect(await kommo.mark().textContent()).toContain('Client online');
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+    const [online] = kommo.events('presence.changed');
+    const [read] = kommo.events('conversation.read');
+    for (const event of [online!, read!]) {
+      expect(event.data).toMatchObject({ conversation_id: CONVERSATION_ID, kommo_conversation_id: KOMMO_CHAT_ID, user_id: USER_AMOJO_ID, kommo_user_id: TEST_KOMMO_USER_ID });
+    }
+    // Found through the account's own CRM API, as Kommo documents it: the lead's contacts, then their chats.
+    expect(kommo.standIn.apiRequests).toEqual(['/api/v4/leads/101?with=contacts', `/api/v4/contacts/chats?contact_id[]=${CONTACT_ID}`]);
+    expect(kommo.pageErrors).toEqual([]);
+    expect(kommo.strayRequests).toEqual([]);
+  });
+
+  it('the client goes offline and online in the chat service: the mark follows, with no bridge time passing', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    const bridgeTime = t.clock.now();
+
+    await clientPresence('offline');
+    await expect.poll(() => kommo!.markState(), SOON).toBe('offline');
+    expect(await kommo.mark().textContent()).toContain('Client last seen');
+
+    await clientPresence('online');
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    // Pushed when the presence changed: no clock move was needed (well within the contract's 1 s).
+    expect(t.clock.now()).toBe(bridgeTime);
+
+    // Silence: the presence window ends on its own timer, and that transition is pushed too.
+    await kommo.advance(60_000);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('offline');
+  });
+
+  it('leaving the card and closing the tab each make the Kommo user offline in the chat at once (the contract allows 5 s)', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    const bridgeTime = t.clock.now();
+
+    await kommo.navigate('/');
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
+    expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
+
+    await kommo.navigate(`/leads/detail/${LEAD_ID}`);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline', 'online']);
+
+    await kommo.page.close();
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline', 'online', 'offline']);
+    expect(t.clock.now()).toBe(bridgeTime);
+  });
+
+  it('while the card stays open the widget pings every 30 s, and the Kommo user stays in the chat past the bridge\'s 90 s window', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await kommo.pauseClock();
+    const pongs = () => kommo!.liveFrames.received.filter((frame) => frame.type === 'pong').length;
+
+    for (let round = 1; round <= 4; round += 1) {
+      await kommo.page.clock.runFor(30_000);
+      await expect.poll(pongs, SOON).toBe(round);
+      await kommo.advance(30_000);
+    }
+
+    expect(kommo.liveFrames.sent.filter((frame) => frame.action === 'ping')).toHaveLength(4);
+    expect(presenceStates(kommo)).toEqual(['online']);
+  });
+
+  it("a contact card works too, and a chat of another channel (the bridge answers 404) gets no mark and no watch", async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+
+    await kommo.open('contacts', CONTACT_ID);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await kommo.navigate(`/contacts/detail/${OTHER_CONTACT_ID}`);
+
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
+    await expect.poll(() => kommo!.standIn.apiRequests.at(-1), SOON).toBe(`/api/v4/contacts/chats?contact_id[]=${OTHER_CONTACT_ID}`);
+    await expect.poll(() => kommo!.page.locator('.card-title').textContent(), SOON).toBe('Client with a chat of another channel');
+    expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
+    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === OTHER_CHANNEL_CHAT_ID)).toEqual([]);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('a client message while the chat stays open and visible is read within 5 s when Kommo shows it in talk events, and reads stay one per 30 s', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+    // Kommo's talk events flow (another chat was read): the widget relies on them, not on its periodic read mark.
+    await kommo.talkEventHandled(kommo.standIn.publishTalkEvent({ body: { payload: { type: 125, model: { chat_id: OTHER_CHANNEL_CHAT_ID, is_read: true } } } }));
+    await kommo.pauseClock();
+    await kommo.page.clock.runFor(31_000);
+
+    const firstMessageAt = await kommo.pageTime();
+    await kommo.talkEventHandled(kommo.standIn.clientWrites(KOMMO_CHAT_ID));
+    await kommo.page.clock.runFor(5_000);
+    await expect.poll(() => reads(kommo!), SOON).toBe(2);
+
+    // Two more messages at once: their read waits for the end of the 30 s since the last one, and is one read.
+    await kommo.talkEventHandled(kommo.standIn.clientWrites(KOMMO_CHAT_ID));
+    await kommo.talkEventHandled(kommo.standIn.clientWrites(KOMMO_CHAT_ID));
+    await kommo.page.clock.runFor(30_000);
+    await expect.poll(() => reads(kommo!), SOON).toBe(3);
+
+    const [, secondRead, thirdRead] = kommo.readCalls();
+    expect(kommo.readCalls()).toHaveLength(3);
+    expect(secondRead! - firstMessageAt).toBeLessThanOrEqual(5_000);
+    expect(thirdRead! - secondRead!).toBeGreaterThanOrEqual(30_000);
+  });
+
+  it('without talk events, a client message is read by the read mark within 30 s while the chat stays visible', async () => {
+    kommo = await givenKommoPage(t, browser, { talkEvents: false });
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+    await kommo.pauseClock();
+
+    const messageAt = await kommo.pageTime();
+    kommo.standIn.clientWrites(KOMMO_CHAT_ID);
+    await kommo.page.clock.runFor(30_000);
+
+    await expect.poll(() => reads(kommo!), SOON).toBe(2);
+    expect(kommo.readCalls()[1]! - messageAt).toBeLessThanOrEqual(30_000);
+  });
+
+  it('a hidden tab is not in the chat: the watch ends, nothing is read until the tab shows again', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+
+    await kommo.setVisibility('hidden');
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
+    await kommo.talkEventHandled(kommo.standIn.clientWrites(KOMMO_CHAT_ID));
+    await kommo.page.clock.fastForward(40_000);
+    await kommo.setVisibility('visible');
+
+    await expect.poll(() => reads(kommo!), SOON).toBe(2);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline', 'online']);
+    // In the order the chat service got them: no read while the tab was hidden.
+    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === KOMMO_CHAT_ID).map((event) => `${event.type} ${event.data.state ?? ''}`.trim())).toEqual([
+      expect.stringMatching(/^(presence\.changed online|conversation\.read)$/),
+      expect.stringMatching(/^(presence\.changed online|conversation\.read)$/),
+      'presence.changed offline',
+      expect.stringMatching(/^(presence\.changed online|conversation\.read)$/),
+      expect.stringMatching(/^(presence\.changed online|conversation\.read)$/),
+    ]);
+  });
+
+  it('with the bridge down the page still works and the widget shows nothing; it recovers when the bridge is back', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    await kommo.stopBridge();
+
+    await kommo.open('leads', LEAD_ID);
+    // The widget asked the bridge about the card's chat, and got no answer.
+    await expect.poll(() => kommo!.standIn.authorizedCalls.some((call) => call.url.endsWith(`/widget/chats/${KOMMO_CHAT_ID}`)), SOON).toBe(true);
+    expect(await kommo.page.locator('.card-title').textContent()).toBe('Order #101');
+    expect(await kommo.page.locator('.klb-mark, .klb-settings-error').count()).toBe(0);
+
+    await kommo.startBridge();
+    await expect.poll(() => kommo!.markStateAfter(10_000), SOON).toBe('online');
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+
+    // Down again with the card open: the mark goes (it could be stale), and comes back with the bridge.
+    await kommo.stopBridge();
+    await expect.poll(() => kommo!.markState(), SOON).toBe('none');
+    await kommo.startBridge();
+    await expect.poll(() => kommo!.markStateAfter(10_000), SOON).toBe('online');
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it("a bridge without the live channel gets heartbeats instead, and the client's presence rides on their answers", async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    // An older bridge: POST /widget/live is not a route (404, with CORS as the bridge answers errors).
+    await kommo.page.route(`${kommo.bridgeUrl}/widget/live`, (route) => {
+      const origin = route.request().headers().origin ?? '';
+      const cors = { 'access-control-allow-origin': origin, 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'X-Auth-Token, Content-Type' };
+      return route.request().method() === 'OPTIONS'
+        ? route.fulfill({ status: 204, headers: cors })
+        : route.fulfill({ status: 404, headers: { ...cors, 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'unknown_route', message: 'No route' } }) });
+    });
+
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+
+    await clientPresence('offline');
+    await kommo.page.clock.fastForward(30_000);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('offline');
+
+    await kommo.navigate('/');
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
+  });
+
+  it("a one-time token is good once: the page's second request with the same token is refused", async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => kommo!.markState(), SOON).not.toBe('none');
+
+    const answers = await kommo.page.evaluate(
+      async ({ bridgeUrl, chatId }) => {
+        const { token } = (await (await fetch('/sandbox/kommo/one-time-token', { method: 'POST' })).json()) as { token: string };
+        const call = async () => {
+          const response = await fetch(`${bridgeUrl}/widget/chats/${chatId}`, { headers: { 'X-Auth-Token': token } });
+          return { status: response.status, body: await response.json() };
+        };
+        return [await call(), await call()];
+      },
+      { bridgeUrl: kommo.bridgeUrl, chatId: KOMMO_CHAT_ID },
+    );
+
+    expect(answers[0]).toMatchObject({ status: 200, body: { kommo_conversation_id: KOMMO_CHAT_ID, conversation_id: CONVERSATION_ID, client_id: CLIENT_ID } });
+    expect(answers[1]).toMatchObject({ status: 401, body: { error: { code: 'token_replayed' } } });
+  });
+
+  it('a missing Bridge URL is a settings error shown in the card: no request leaves, not even to Kommo itself; onSave refuses bad URLs', async () => {
+    kommo = await givenKommoPage(t, browser, { bridgeUrl: () => '' });
+
+    await kommo.open('leads', LEAD_ID);
+
+    await expect.poll(() => kommo!.page.locator('.klb-settings-error').textContent(), SOON).toContain('Bridge URL setting is missing or invalid');
+    expect(kommo.strayRequests).toEqual([]);
+    expect(kommo.standIn.authorizedCalls).toEqual([]);
+    expect(kommo.standIn.apiRequests).toEqual([]);
+    expect(t.sink.events).toEqual([]);
+
+    const verdicts = await kommo.page.evaluate(async () => {
+      const widget = await (globalThis as unknown as { kommoStandIn: { widget: Promise<{ callbacks: { onSave(data: unknown): boolean } }> } }).kommoStandIn.widget;
+      return ['', 'ftp://bridge.acme.io', 'http://bridge.acme.io', 'https://acme.kommo.com', 'https://bridge.acme.io/?x=1', 'https://abc123.execute-api.eu-west-1.amazonaws.com', 'http://127.0.0.1:3000'].map(
+        (url) => widget.callbacks.onSave({ active: 'Y', fields: { bridge_url: url } }),
+      );
+    });
+    expect(verdicts).toEqual([false, false, false, false, false, true, true]);
+  });
+});
