@@ -13,7 +13,12 @@ import { launchBrowser } from '../support/kommo-browser';
  * and reads move while sending the chat service's requests (what `npm run send` sends).
  */
 
-const SOON = { timeout: 15_000, interval: 50 };
+const SOON = { timeout: 45_000, interval: 50 };
+/**
+ * A test is several such waits in a row, on a machine that may be running other suites beside it:
+ * its own limit is far above what any of them needs when the machine is idle (a few seconds).
+ */
+const BROWSER_TEST_LIMITS = { timeout: 180_000 };
 
 let browser: Browser;
 let runtime: LocalRuntime;
@@ -37,7 +42,7 @@ async function send(path: string, body: unknown): Promise<number> {
 
 const sandboxEvents = (type: string) => runtime.sink!.events.filter((event) => event.type === type && event.data.kommo_conversation_id === SANDBOX_CHAT.kommoConversationId);
 
-describe('the sandbox page of npm start', () => {
+describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
   it('is served by the local server at /sandbox/kommo, never by the API: its prefixes cannot shadow a route', async () => {
     const page = await fetch(runtime.sandboxPageUrl!);
     expect(page.status).toBe(200);

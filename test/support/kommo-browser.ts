@@ -171,7 +171,16 @@ export async function givenKommoPage(t: TestBridge, browser: Browser, options: K
     readCalls: () => standIn.authorizedCalls.filter((call) => call.method === 'POST' && call.url.endsWith(`/widget/chats/${KOMMO_CHAT_ID}/read`)).map((call) => call.at),
     /** Stops the page's clock: from now on its timers fire only when the test runs the clock (`page.clock.runFor`). */
     async pauseClock() {
-      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1);
+      // The page's clock runs until paused, so "a moment from now" may already be past by the time the
+      // call lands on a busy machine: aim further ahead each time that happens.
+      for (let aheadMs = 50; ; aheadMs *= 2) {
+        try {
+          await page.clock.pauseAt((await page.evaluate(() => Date.now())) + aheadMs);
+          return;
+        } catch (error) {
+          if (aheadMs >= 60_000 || !String(error).includes('Cannot fast-forward to the past')) throw error;
+        }
+      }
     },
     /** Waits until the page has handed Kommo's talk event `seq` to its listeners. */
     async talkEventHandled(seq: number) {
