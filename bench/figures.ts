@@ -3,7 +3,7 @@
  * decide the exit code, and the table printed at the end.
  */
 
-export type Unit = 'calls' | 'ms' | '%' | 'req/s' | 'requests' | 'MB' | 'KB' | 'hooks/s' | 's';
+export type Unit = 'calls' | 'ms' | '%' | 'req/s' | 'requests' | 'MB' | 'KB' | 'hooks/s' | 's' | 'USD' | 'WRU' | 'RRU';
 
 export interface Figure {
   /** Stable, machine-friendly name, e.g. `typing.keystrokes.bridge_calls`. */

@@ -6,6 +6,7 @@ import { startLocalRuntime, type LocalRuntime } from '../local/runtime';
 import { ArrivalClock } from './arrivals';
 import { benchTarget } from './bridge-client';
 import { measureColdStart } from './cold-start';
+import { measureCost } from './cost';
 import { BenchResults, formatMarkdownTable, formatTable } from './figures';
 import { measureLatency, warmUp } from './latency';
 import { measureLivePresence } from './live-channel';
@@ -24,11 +25,11 @@ process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
-const SECTIONS = ['typing', 'latency', 'live', 'throughput', 'status-polls', 'cold-start'] as const;
+const SECTIONS = ['typing', 'latency', 'live', 'throughput', 'status-polls', 'cost', 'cold-start'] as const;
 /** `BENCH_SECTIONS=typing,latency npm run bench` runs only those (results.json then holds only them). */
 const selected = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(',')).split(',').map((name) => name.trim()));
 const runs = (name: (typeof SECTIONS)[number]) => selected.has(name);
-const SECTION_ORDER = ['typing calls', 'latency', 'live channel', 'throughput', 'status polls', 'cold start'];
+const SECTION_ORDER = ['typing calls', 'latency', 'live channel', 'throughput', 'status polls', 'cost', 'cold start'];
 
 const LEGEND = `Legend
   typing calls  Client typing for 12 s, (a) a start every 100 ms, (b) one start (ttl 15 s) and a stop after 12 s.
@@ -44,6 +45,10 @@ const LEGEND = `Legend
   status polls  Delivery status pulled from the chat service (CHAT_SERVICE_STATUS_URL): signed status queries the sink
                 verified for a message delivered at 2 s and read at 1 min, the bridge's backing-off schedule beside a
                 fixed 2-s poller; the whole bridge runs on a manual clock, so times are simulated, counts real.
+  cost          Each event type run through the whole bridge on a manual clock, its timers and queued work included:
+                API requests, Lambda invocations (queue consumers at batch size 1), SQS requests (3 per message),
+                DynamoDB units by AWS's rules, outbound calls; priced at list prices, and summed for a month of the
+                account profile (bench/cost-model.ts, docs/cost-model.md). [brackets]: the last committed figure.
   cold start    Bundles synthesized by the CDK app (exactly what deploys); module init = require() of the bundle
                 plus the config/client building it starts at load, median of 20 fresh Node processes (local Node,
                 not Lambda's; Node start-up and the Secrets Manager fetch excluded).`;
@@ -122,6 +127,7 @@ async function main(): Promise<number> {
   }
 
   if (runs('status-polls')) await section('status polls (a simulated day on a manual clock: bridge schedule beside a fixed 2-s poller)', () => measureStatusPolls(results, say));
+  if (runs('cost')) await section('cost (every event type through the whole bridge on a manual clock, priced per event and per account-month)', () => measureCost(results, say, RESULTS_FILE));
 
   // Last, once the runtime is stopped: CDK bundling blocks the event loop and the child processes want the
   // CPUs, and loading aws-cdk-lib would inflate the RSS the throughput section reports.

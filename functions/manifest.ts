@@ -189,6 +189,7 @@ export interface TableAccess {
 
 /** The environment variable holding each secret's ARN in Lambda; set only for the functions that hold it. */
 export const secretArnVariables: Readonly<Record<SecretGroup, string>> = {
+  'kommo-channel-id': 'KOMMO_CHANNEL_ID_SECRET_ARN',
   'kommo-channel': 'KOMMO_CHANNEL_SECRET_ARN',
   'chat-service': 'CHAT_SERVICE_SECRET_ARN',
   'kommo-integration': 'KOMMO_INTEGRATION_SECRET_ARN',
@@ -208,7 +209,7 @@ export const functions: readonly FunctionSpec[] = [
     sendsTo: ['hooks'],
     deadLettersTo: [],
     table: 'none',
-    secrets: ['kommo-channel'],
+    secrets: ['kommo-channel-id', 'kommo-channel'],
     ...http,
   },
   {
@@ -219,7 +220,7 @@ export const functions: readonly FunctionSpec[] = [
     // Typing requests are idempotent: no webhook-id claims (replay records).
     table: { read: [], readWrite: ['clientTyping'] },
     // The first typing call goes to Kommo from the request itself, so "typing" shows at once.
-    secrets: ['chat-service', 'kommo-channel'],
+    secrets: ['kommo-channel-id', 'chat-service', 'kommo-channel'],
     ...http,
   },
   {
@@ -228,7 +229,7 @@ export const functions: readonly FunctionSpec[] = [
     sendsTo: ['kommo-status'],
     deadLettersTo: [],
     table: { read: [], readWrite: ['replay', 'status'] },
-    secrets: ['chat-service'],
+    secrets: ['kommo-channel-id', 'chat-service'],
     ...http,
   },
   {
@@ -239,7 +240,7 @@ export const functions: readonly FunctionSpec[] = [
     // A presence transition is pushed to the live connections watching the client; a gone one's watcher is removed.
     // Heartbeats and queries are idempotent: no webhook-id claims (replay records).
     table: { read: [], readWrite: ['presence', 'liveWatcher'] },
-    secrets: ['chat-service'],
+    secrets: ['kommo-channel-id', 'chat-service'],
     liveChannel: { push: true },
     ...http,
   },
@@ -249,7 +250,7 @@ export const functions: readonly FunctionSpec[] = [
     sendsTo: [],
     deadLettersTo: [],
     table: { read: [], readWrite: ['replay', 'conversation'] },
-    secrets: ['chat-service'],
+    secrets: ['kommo-channel-id', 'chat-service'],
     ...http,
   },
   {
@@ -269,7 +270,7 @@ export const functions: readonly FunctionSpec[] = [
     sendsTo: [],
     deadLettersTo: [],
     table: { read: [], readWrite: ['accountByKommo', 'accountByAmojo'] },
-    secrets: ['admin', 'kommo-channel'],
+    secrets: ['kommo-channel-id', 'admin', 'kommo-channel'],
     ...http,
   },
   {
@@ -280,7 +281,7 @@ export const functions: readonly FunctionSpec[] = [
     // The account bindings, as admin has; an install's code is claimed like a webhook-id, so a reload is answered once.
     table: { read: [], readWrite: ['replay', 'accountByKommo', 'accountByAmojo'] },
     // The integration's secret exchanges codes and verifies the disable hook; the channel secret signs Kommo's connect and disconnect.
-    secrets: ['kommo-integration', 'kommo-channel'],
+    secrets: ['kommo-channel-id', 'kommo-integration', 'kommo-channel'],
     // Two calls to the account's host (10 s budget together) and Kommo's connect (KOMMO_TIMEOUT_MS): more than the 10 s of
     // the other HTTP functions, and under the 20 s an unanswered replay claim holds (adapters/dynamodb/replay-store.ts).
     timeoutSeconds: 15,
@@ -321,7 +322,7 @@ export const functions: readonly FunctionSpec[] = [
     sendsTo: ['kommo-status'],
     deadLettersTo: ['kommo-status'],
     table: { read: [], readWrite: ['status'] },
-    secrets: ['kommo-channel'],
+    secrets: ['kommo-channel-id', 'kommo-channel'],
     ...consumerSettings('kommo-status'),
   },
   {
@@ -331,7 +332,7 @@ export const functions: readonly FunctionSpec[] = [
     deadLettersTo: ['timers'],
     table: { read: [], readWrite: ['clientTyping', 'managerTyping', 'presence', 'kommoUserPresence', 'statusPoll', 'status', 'liveWatcher'] },
     // Typing refreshes are calls to Kommo; status polls are signed queries to the chat service.
-    secrets: ['kommo-channel', 'chat-service'],
+    secrets: ['kommo-channel-id', 'kommo-channel', 'chat-service'],
     // A client presence window that ends is pushed to the live connections watching the client.
     liveChannel: { push: true },
     ...consumerSettings('timers'),

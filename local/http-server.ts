@@ -36,8 +36,22 @@ function checkLocalPages(pages: LocalPages): void {
   }
 }
 
+/**
+ * One line per request the bridge answered, so that a request with no visible effect (a typing stop,
+ * an ignored hook, a refusal) still shows up, with the answer's body saying why.
+ */
+export function describeAnswer(method: string, url: string, status: number, body: string | undefined): string {
+  const path = url.split('?', 1)[0]!;
+  const text = (body ?? '').replace(/\s+/g, ' ').trim();
+  const shown = text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  return `${method} ${path} → ${status}${shown ? ` ${shown}` : ''}`;
+}
+
 /** Serves the bridge over HTTP on loopback, as API Gateway would in front of the Lambdas, and its live channel (WebSocket) on the same port. */
-export async function serveBridge(bridge: LocalBridge, options: { port: number; host?: string; localPages?: LocalPages }): Promise<RunningHttpServer> {
+export async function serveBridge(
+  bridge: LocalBridge,
+  options: { port: number; host?: string; localPages?: LocalPages; onAnswer?: (line: string) => void },
+): Promise<RunningHttpServer> {
   const { localPages } = options;
   if (localPages) checkLocalPages(localPages);
   const server: Server = createServer((request, response) => {
@@ -64,6 +78,7 @@ export async function serveBridge(bridge: LocalBridge, options: { port: number; 
           .then((result) => {
             response.writeHead(result.statusCode, Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)])));
             response.end(result.body);
+            options.onAnswer?.(describeAnswer(request.method ?? 'GET', url, result.statusCode, result.body));
           });
       const path = url.split('?', 1)[0]!;
       const page = localPages?.prefixes.some((prefix) => path.startsWith(prefix) || path === prefix.slice(0, -1)) ? localPages.handle({ method: request.method ?? 'GET', url, body }) : undefined;

@@ -1,8 +1,9 @@
+import { createServer } from 'node:net';
 import { ConfigError } from '../functions/core/config';
 import { writeDevSettings } from './dev-settings';
 import { signKommoWidgetToken } from './kommo-widget-token';
 import { signedKommoHook } from './requests';
-import { SANDBOX_ACCOUNT_ID, SANDBOX_CHAT, SANDBOX_KOMMO_SUBDOMAIN, startLocalRuntime } from './runtime';
+import { SANDBOX_ACCOUNT_ID, SANDBOX_CHAT, SANDBOX_KOMMO_SUBDOMAIN, startLocalRuntime, type LocalRuntime } from './runtime';
 
 /**
  * `npm start`. Prints what it serves and, in sandbox mode, the dev secrets and requests to paste.
@@ -12,22 +13,58 @@ import { SANDBOX_ACCOUNT_ID, SANDBOX_CHAT, SANDBOX_KOMMO_SUBDOMAIN, startLocalRu
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
+// When the terminal goes away (SIGHUP) its output breaks too: a failed write must not end the process
+// before DynamoDB Local is stopped.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 const port = Number(process.env.PORT ?? 3000);
 
+/**
+ * Whether something already listens on the port, tried before anything starts: a second `npm start`
+ * must not start DynamoDB Local and the sandboxes only to fail on the last step.
+ */
+async function portIsTaken(candidate: number): Promise<boolean> {
+  if (candidate === 0) return false;
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
+    probe.listen(candidate, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
+
+/** The last line of start-up: every request, hook and sandbox event is printed below it, with its time. */
+const READY_LINE = `Ready (pid ${process.pid}). Ctrl-C, or kill -TERM ${process.pid}, stops everything, DynamoDB Local included.`;
+
+/** An account of the operator example: not the sandbox account, so disconnecting it leaves the sandbox working. */
+const SECOND_ACCOUNT = { amojoId: '7f3c2a10-0000-4000-8000-0000000000a2', kommoAccountId: 30_000_002 };
+
 async function main(): Promise<void> {
-  const runtime = await startLocalRuntime({ env: process.env, port, print, logLevel: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'info' });
-  const shutdown = async (signal: string) => {
-    print(`\n${signal}: stopping the bridge, the sandboxes and DynamoDB Local…`);
-    await runtime.stop();
-    process.exit(0);
+  if (await portIsTaken(port)) {
+    process.stderr.write(`port ${port} is taken: is another \`npm start\` running? Stop it, or set PORT=… (e.g. PORT=${port + 1} npm start)\n`);
+    process.exit(1);
+  }
+  // Handlers first: a signal during start-up still stops what has started (DynamoDB Local's Java included).
+  let stopping: Promise<void> | undefined;
+  let started: Promise<LocalRuntime> | undefined;
+  const shutdown = (signal: string) => {
+    stopping ??= (async () => {
+      print(`\n${signal}: stopping the bridge, the sandboxes and DynamoDB Local…`);
+      const runtime = await started?.catch(() => undefined);
+      await runtime?.stop();
+      print('stopped.');
+      process.exit(0);
+    })();
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+  started = startLocalRuntime({ env: process.env, port, print, logLevel: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'info' });
+  const runtime = await started;
+  if (stopping) return;
 
   print(`Kommo Live Bridge is listening on ${runtime.url} (${runtime.mode} mode)`);
   if (runtime.sandboxPageUrl) print(`Kommo account page with the widget (sandbox): ${runtime.sandboxPageUrl}`);
   if (runtime.mode === 'configured') {
     print(`Kommo API: ${runtime.config.KOMMO_API_URL}   chat service: ${runtime.config.CHAT_SERVICE_URL}`);
+    print(READY_LINE);
     return;
   }
   const { config } = runtime;
@@ -113,9 +150,10 @@ and accepted once each, so each request works once: a repeat is 401 token_replay
   curl -s ${runtime.url}/widget/clients/u-7/presence ${await widgetHeaders()}
   # the browser's CORS preflight
   curl -s -i -X OPTIONS ${runtime.url}/widget/presence -H 'origin: ${kommoOrigin}' -H 'access-control-request-method: POST' -H 'access-control-request-headers: x-auth-token,content-type'
-  # operator: connect or disconnect another account
-  curl -s -X POST ${runtime.url}/admin/connect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"amojo_account_id":"<amojo id>","kommo_account_id":<number>,"title":"My channel"}'
-  curl -s -X POST ${runtime.url}/admin/disconnect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"kommo_account_id":${runtime.kommoAccountId}}'
+  # operator: connect a second Kommo account (amojo id ${SECOND_ACCOUNT.amojoId}, account ${SECOND_ACCOUNT.kommoAccountId}) to the channel → 200
+  curl -s -X POST ${runtime.url}/admin/connect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"amojo_account_id":"${SECOND_ACCOUNT.amojoId}","kommo_account_id":${SECOND_ACCOUNT.kommoAccountId},"title":"Second account"}'
+  # operator: disconnect that second account again (the sandbox account ${runtime.kommoAccountId} stays connected) → 200
+  curl -s -X POST ${runtime.url}/admin/disconnect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"kommo_account_id":${SECOND_ACCOUNT.kommoAccountId}}'
 
 Installs from Kommo, no ids to look up (KOMMO_CLIENT_ID ${config.KOMMO_CLIENT_ID}; the Kommo sandbox stands in for the account's
 own host at ${config.KOMMO_ACCOUNT_URL}). Open in a browser, or curl:
@@ -134,8 +172,8 @@ then watch the card's right column, the chat and the "Chat service received" log
   npm run send -- presence ${SANDBOX_CHAT.clientId} offline       # "Client last seen …"
   npm run send -- typing ${SANDBOX_CHAT.conversationId} ${SANDBOX_CHAT.clientId} start 15   # the chat shows "The client is typing…"
   # "Simulate a client message" in the card: the widget reads it (conversation.read); leave the card: presence.changed offline
-Ctrl-C stops everything.
 `);
+  print(READY_LINE);
 }
 
 main().catch((error: unknown) => {

@@ -27,6 +27,7 @@ async function main([command, accountId, ...titleWords]: string[]): Promise<void
     throw new ConfigError(`Configuration error: ${String(issue?.path[0])}: ${issue?.message}`);
   }
   const settings = parsed.data;
+  if (settings.KOMMO_CHANNEL_ID === undefined) throw new ConfigError('Configuration error: KOMMO_CHANNEL_ID is required');
   if (settings.KOMMO_CHANNEL_SECRET === undefined) throw new ConfigError('Configuration error: KOMMO_CHANNEL_SECRET is required');
   const kommo = new AmojoClient({
     baseUrl: settings.KOMMO_API_URL,

@@ -87,6 +87,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const print = options.print ?? (() => undefined);
   const clock = options.clock ?? systemClock;
   const cleanups: (() => Promise<void>)[] = [];
+  // Log lines carry the runtime clock's time, so a session's lines read as a timeline.
+  const printFrom = (source: string) => (line: string) => print(`${new Date(clock.now()).toISOString()} [${source}] ${line}`);
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
@@ -102,12 +104,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         channelId: SANDBOX_CHANNEL_ID,
         channelSecret,
         clock,
-        log: (line) => print(`[kommo sandbox] ${line}`),
+        log: printFrom('kommo sandbox'),
         // The sandbox account's own host, where installs exchange their code.
         integration: { clientId: SANDBOX_CLIENT_ID, clientSecret: integrationSecret, redirectUri: SANDBOX_REDIRECT_URI },
         accounts: [{ id: SANDBOX_KOMMO_ACCOUNT_ID, subdomain: SANDBOX_KOMMO_SUBDOMAIN, amojoId: SANDBOX_ACCOUNT_ID, name: 'Sandbox account' }],
       });
-      sink = new ChatServiceSink({ secret: chatServiceSecret, clock, log: (line) => print(`[chat service] ${line}`) });
+      sink = new ChatServiceSink({ secret: chatServiceSecret, clock, log: printFrom('chat service') });
       const [kommoUrl, sinkUrl] = await Promise.all([kommo.start(), sink.start()]);
       cleanups.push(() => kommo!.close(), () => sink!.close());
       env = {
@@ -136,13 +138,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const tableName = `kommo-live-bridge-${randomUUID().slice(0, 8)}`;
     await createBridgeTable(dynamoClient, tableName);
     const metrics = new CountingMetrics();
-    const log = new RecordingLog({ level: options.logLevel ?? 'info', print: (line) => print(`[bridge] ${line}`) });
+    const log = new RecordingLog({ level: options.logLevel ?? 'info', print: printFrom('bridge') });
     const bridge = new LocalBridge({ config, clock, dynamo: dynamoClient, tableName, log, metrics, scheduling: 'realtime' });
     cleanups.push(() => bridge.stop());
     // The sandbox's Kommo account page is served by this local server only, under a prefix of its own.
     let kommoAccount: KommoAccountStandIn | undefined;
     const localPages = kommo ? { prefixes: KommoAccountStandIn.prefixes, handle: (request: { method: string; url: string; body: Buffer }) => kommoAccount?.handle(request) ?? Promise.resolve(undefined) } : undefined;
-    const server: RunningHttpServer = await serveBridge(bridge, { port: options.port, ...(localPages ? { localPages } : {}) });
+    const server: RunningHttpServer = await serveBridge(bridge, { port: options.port, onAnswer: printFrom('request'), ...(localPages ? { localPages } : {}) });
     cleanups.push(() => server.close());
     if (kommo && sink) {
       await connectSandboxAccount(bridge, config);

@@ -76,11 +76,34 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** Prints the answer; a refusal (4xx) or a failure (5xx) also fails the command, so scripts notice. */
 async function report(response: Response): Promise<void> {
-  process.stdout.write(`${response.status} ${await response.text()}\n`);
+  const line = `${response.status} ${await response.text()}\n`;
+  if (response.ok) {
+    process.stdout.write(line);
+    return;
+  }
+  process.stderr.write(line);
+  process.exitCode = 1;
+}
+
+/** fetch says only "fetch failed"; its cause says whether anything listens there at all. */
+function explain(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
+  if (cause?.code === 'ECONNREFUSED') {
+    let url = 'the address in the dev settings';
+    try {
+      url = readDevSettings().url;
+    } catch {
+      // the settings were read once already; keep the generic wording
+    }
+    return `no bridge running on ${url} (start it with npm start)`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return cause?.code ? `${message} (${cause.code})` : message;
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${explain(error)}\n`);
   process.exitCode = 1;
 });

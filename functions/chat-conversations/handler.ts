@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requireSettings } from '../core/config';
 import { parseScope } from '../core/domain/scope';
 import type { BridgeDeps } from '../core/deps';
 import { json, parseJsonBody, pathParameter, rawBody, validate } from '../core/http/api';
@@ -16,7 +17,7 @@ export const conversationRegistrationSchema = z.strictObject({
 /** `PUT /chat/{scope_id}/conversations/{conversation_id}`: the chat service names the Kommo chat (and client) of one of its conversations. */
 export const createChatConversationsHandler = (deps: BridgeDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
-    const scope = parseScope(pathParameter(event, 'scope_id'), deps.config.KOMMO_CHANNEL_ID);
+    const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
     const id = validate(pathParameter(event, 'conversation_id'), conversationId);
     const request = parseJsonBody(rawBody(event), conversationRegistrationSchema);
     await registerConversation(deps, { scopeId: scope.scopeId, kommoConversationId: request.kommo_conversation_id, conversationId: id, clientId: request.client_id });

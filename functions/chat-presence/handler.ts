@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requireSettings } from '../core/config';
 import { PRESENCE_TTL } from '../core/domain/presence-window';
 import { parseScope } from '../core/domain/scope';
 import type { BridgeDeps } from '../core/deps';
@@ -18,7 +19,7 @@ export const presenceRequestSchema = z.strictObject({
 /** `POST /chat/{scope_id}/presence` (heartbeats and offline) and `GET /chat/{scope_id}/presence/{client_id}`. */
 export const createChatPresenceHandler = (deps: BridgeDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
-    const scope = parseScope(pathParameter(event, 'scope_id'), deps.config.KOMMO_CHANNEL_ID);
+    const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
     if (event.requestContext.http.method === 'GET') {
       const id = validate(pathParameter(event, 'client_id'), clientId);
       return json(200, await readPresence(deps, { scopeId: scope.scopeId, clientId: id }));

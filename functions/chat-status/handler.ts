@@ -1,3 +1,4 @@
+import { requireSettings } from '../core/config';
 import { parseScope } from '../core/domain/scope';
 import type { BridgeDeps } from '../core/deps';
 import { json, parseJsonBody, pathParameter, rawBody, validate } from '../core/http/api';
@@ -15,7 +16,7 @@ export const msgidSchema = pathSegmentIdentifier('msgid');
 /** `POST /chat/{scope_id}/messages/{msgid}/status` (a status report) and `GET` of the same path (the record). */
 export const createChatStatusHandler = (deps: BridgeDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
-    const scope = parseScope(pathParameter(event, 'scope_id'), deps.config.KOMMO_CHANNEL_ID);
+    const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
     const key = { scopeId: scope.scopeId, msgid: validate(pathParameter(event, 'msgid'), msgidSchema) };
     if (event.requestContext.http.method === 'GET') return json(200, await readDeliveryStatus(deps, key));
     const update = parseJsonBody(rawBody(event), statusRequestSchema);

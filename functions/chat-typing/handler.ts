@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requireSettings } from '../core/config';
 import { CLIENT_TYPING_TTL } from '../core/domain/typing-session';
 import { parseScope } from '../core/domain/scope';
 import type { BridgeDeps } from '../core/deps';
@@ -17,7 +18,7 @@ export const typingRequestSchema = z.strictObject({
 /** `POST /chat/{scope_id}/typing`: a client types (or stops) in the messenger. */
 export const createChatTypingHandler = (deps: BridgeDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
-    const scope = parseScope(pathParameter(event, 'scope_id'), deps.config.KOMMO_CHANNEL_ID);
+    const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
     const request = parseJsonBody(rawBody(event), typingRequestSchema);
     const key = { scopeId: scope.scopeId, conversationId: request.conversation_id, senderId: request.sender_id };
     if (request.state === 'start') await startClientTyping(deps, key, request.ttl_seconds);

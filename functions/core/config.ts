@@ -158,13 +158,14 @@ const previousChatServiceSecret = z
   );
 
 /**
- * The channel secret and the chat-service secret are optional here because in AWS each function reads
+ * The channel id, the channel secret and the chat-service secret are optional here because in AWS each function reads
  * only the secrets it uses (see `secretGroups`); `loadConfig` requires the ones its caller holds.
  */
 export const configSchema = z.object({
   KOMMO_CHANNEL_ID: z
     .string({ error: 'KOMMO_CHANNEL_ID is required' })
-    .regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)' }),
+    .regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)' })
+    .optional(),
   KOMMO_CHANNEL_SECRET: channelSecret.optional(),
   KOMMO_API_URL: url('KOMMO_API_URL').default('https://amojo.kommo.com'),
   CHAT_SERVICE_URL: url('CHAT_SERVICE_URL'),
@@ -191,6 +192,13 @@ export type BridgeConfig = z.output<typeof configSchema>;
  * Kommo hook intake cannot read the admin token, the widget cannot read the channel secret.
  */
 export const secretGroups = {
+  /**
+   * The channel id Kommo issued. Kommo issues a channel only once it knows the webhook URL, which
+   * exists only after the first deploy, so the id is filled in afterwards, like the secrets. It is a
+   * group of its own because every chat route checks scopes against it, and most of those functions
+   * must not read the channel secret.
+   */
+  'kommo-channel-id': ['KOMMO_CHANNEL_ID'],
   /** Issued by Kommo with the channel: verifies Kommo's hooks and signs every call to amojo. */
   'kommo-channel': ['KOMMO_CHANNEL_SECRET'],
   /** Shared with the chat service: verifies its requests and signs the events sent to it. */
@@ -211,7 +219,7 @@ export const secretSettingNames: readonly SecretSettingName[] = Object.values(se
  * The secrets every function of the bridge needs when one process runs them all (locally, in tests).
  * In AWS a function requires only those of the groups it holds (`requiredSecretsOf`).
  */
-export const ALL_FUNCTIONS_SECRETS = ['KOMMO_CHANNEL_SECRET', 'CHAT_SERVICE_SECRET'] as const satisfies readonly SecretSettingName[];
+export const ALL_FUNCTIONS_SECRETS = ['KOMMO_CHANNEL_ID', 'KOMMO_CHANNEL_SECRET', 'CHAT_SERVICE_SECRET'] as const satisfies readonly SecretSettingName[];
 
 /** The secrets a holder of `groups` must have for its settings to be valid (the other ones are required by the routes that use them). */
 export function requiredSecretsOf(groups: readonly SecretGroup[]): SecretSettingName[] {

@@ -117,8 +117,8 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     liveConnections: parts.liveConnections ?? new ApiGatewayLiveConnections({}),
     queues: parts.queues,
     kommo:
-      config.KOMMO_CHANNEL_SECRET === undefined
-        ? notHeld<KommoChatApi>('KOMMO_CHANNEL_SECRET', 'calls to Kommo')
+      config.KOMMO_CHANNEL_SECRET === undefined || config.KOMMO_CHANNEL_ID === undefined
+        ? notHeld<KommoChatApi>(config.KOMMO_CHANNEL_ID === undefined ? 'KOMMO_CHANNEL_ID' : 'KOMMO_CHANNEL_SECRET', 'calls to Kommo')
         : new AmojoClient({
             baseUrl: config.KOMMO_API_URL,
             channelId: config.KOMMO_CHANNEL_ID,

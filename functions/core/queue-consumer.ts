@@ -33,7 +33,8 @@ function unwrapRedriven(body: unknown): { body: unknown; redriven: boolean } {
  * schema can never succeed, so it is dead-lettered with the reason at once instead of cycling.
  */
 export function queueHandler<S extends z.ZodType>(deps: BridgeDeps, options: QueueConsumerOptions<S>) {
-  const handleRecord = async (record: SQSRecord) => {
+  const handleRecord = (record: SQSRecord) => (deps.log.during ? deps.log.during({ keys: { sqs_message_id: record.messageId } }, () => handleOne(record)) : handleOne(record));
+  const handleOne = async (record: SQSRecord) => {
     let body: unknown;
     try {
       body = JSON.parse(record.body);
@@ -62,6 +63,8 @@ export function queueHandler<S extends z.ZodType>(deps: BridgeDeps, options: Que
     .handler(async (event, context) => {
       // A processor per invocation: it holds the batch's state.
       const processor = new BatchProcessor(EventType.SQS);
-      return processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+      const run = () => processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+      // Every line carries the Lambda context; a record's lines also its SQS message id.
+      return deps.log.during ? deps.log.during({ context }, run) : run();
     });
 }

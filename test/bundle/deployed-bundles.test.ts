@@ -195,6 +195,7 @@ beforeAll(async () => {
   const adminToken = anAdminToken();
   secretValues = [secrets.channelSecret, secrets.chatServiceSecret, secrets.chatServiceSecret.slice('whsec_'.length), adminToken, secrets.kommoClientSecret];
   const filledIn: Readonly<Record<SecretGroup, string>> = {
+    'kommo-channel-id': groupSecret('kommo-channel-id', { KOMMO_CHANNEL_ID: channelId }),
     'kommo-channel': groupSecret('kommo-channel', { KOMMO_CHANNEL_SECRET: secrets.channelSecret }),
     'chat-service': groupSecret('chat-service', { CHAT_SERVICE_SECRET: secrets.chatServiceSecret }),
     'kommo-integration': groupSecret('kommo-integration', { KOMMO_CLIENT_SECRET: secrets.kommoClientSecret }),
@@ -207,7 +208,6 @@ beforeAll(async () => {
     // `cdk deploy --parameters …`; parameters not given keep their defaults (KommoHookForwardUrl, TypingRefreshSeconds).
     // KommoRedirectUri is left out: it defaults to this API's /kommo/install.
     parameters: {
-      KommoChannelId: channelId,
       ChatServiceUrl: sinkUrl,
       KommoApiUrl: kommoUrl,
       ChatServiceStatusUrl: sink.statusUrlTemplate,
@@ -414,6 +414,28 @@ describe('kommo-hook', () => {
     // Assess
     expect(answer).toMatchObject({ functionName: 'kommo-hook', status: 401, body: { error: { code: 'invalid_signature' } } });
     expect(sent).toEqual([]);
+  });
+
+  it('every line an invocation logs carries that invocation\'s Lambda request id, API Gateway request id and cold start', async () => {
+    // Prepare: hooks that expired in transit, which the function logs (at INFO) and drops.
+    const kommoHook = deployed('kommo-hook');
+    const linesBefore = kommoHook.structuredLogs().length;
+    const events = [apiEvent(kommoHookRequest(typingHook(aConversation(), -60))), apiEvent(kommoHookRequest(typingHook(aConversation(), -60)))];
+
+    // Act
+    for (const event of events) await kommoHook.invoke(event);
+
+    // Assess: the lines reach stdout apart from the answers, so wait for them (bounded).
+    const dropped = () => kommoHook.structuredLogs().slice(linesBefore).filter((line) => line.message === 'typing hook already expired; dropped');
+    for (const deadline = Date.now() + 10_000; dropped().length < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    const lines = dropped();
+    expect(lines.map((line) => line.api_gateway_request_id)).toEqual(events.map((event) => event.requestContext.requestId));
+    for (const line of lines) {
+      expect(line).toMatchObject({ function_name: 'kommo-hook', cold_start: expect.any(Boolean), function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    }
+    // The second invocation of a process is warm, whatever ran before.
+    expect(lines[1]!.cold_start).toBe(false);
+    expect(new Set(lines.map((line) => line.function_request_id)).size).toBe(2);
   });
 });
 
@@ -787,6 +809,15 @@ describe('a bundle whose secret lacks a setting', () => {
       secret: () => groupSecret('kommo-channel', {}),
       request: () => kommoHookRequest(typingHook(aConversation(), 5)),
     },
+    {
+      // Deployed before Kommo issued the channel: the id is filled in later, like the secrets.
+      name: 'chat-status' as const,
+      variable: 'KOMMO_CHANNEL_ID',
+      state: 'with the key still empty, as deployed',
+      group: 'kommo-channel-id' as const,
+      secret: () => groupSecret('kommo-channel-id', {}),
+      request: () => chatServiceRequest('POST', `/chat/${scopeId}/messages/m-unfilled/status`, { status: 'delivered' }),
+    },
   ])('$name, its $group secret $state: a valid request fails, and the log names $variable in one line without secret values', async ({ name, group, variable, secret, request }) => {
     // Prepare: the same bundle and environment, the secret ARN resolving to a secret not (fully) filled in.
     const incompleteSecretArn = secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-Incomplete-${name}`, secret());
@@ -827,6 +858,22 @@ describe('a secret filled in after deploy', () => {
 
     // Assess
     expect(first).toBeInstanceOf(InvocationFailed);
+    expect(second).toMatchObject({ statusCode: 200, body: JSON.stringify({ ok: true }) });
+  });
+
+  it('takes the channel id Kommo issued after the deploy, without a redeploy', async () => {
+    // Prepare: kommo-hook started against the channel-id secret as deployed (KOMMO_CHANNEL_ID still empty).
+    const arn = secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-ChannelIdLater`, groupSecret('kommo-channel-id', {}));
+    const container = await startFunction('kommo-hook', withSecret('kommo-channel-id', arn));
+    extraProcesses.push(container);
+    const first = await container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))).catch((error: unknown) => error);
+
+    // Act: the operator puts the channel id into its secret; the same warm container gets the next hook.
+    secretsManager.updateSecret(arn, groupSecret('kommo-channel-id', { KOMMO_CHANNEL_ID: channelId }));
+    const { result: second } = await messagesSentDuring(() => container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))));
+
+    // Assess
+    expect(first).toMatchObject({ errorType: 'ConfigError', errorMessage: expect.stringContaining('KOMMO_CHANNEL_ID') });
     expect(second).toMatchObject({ statusCode: 200, body: JSON.stringify({ ok: true }) });
   });
 });

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DynamoWriteMeter } from '../support/dynamo-writes';
+import { tableItems } from '../support/hostile';
 import { givenBridge, testSecrets, type TestBridge } from '../support/test-bridge';
 
 /** Longer than the whole retry budget at the default DELIVERY_MAX_ATTEMPTS (8: waits of 1+2+4+…+64 s with mid-range jitter). */
@@ -317,5 +319,68 @@ describe('redriving a dead-lettered status', () => {
     // Assess
     expect(kommoBodies().map((body) => body.delivery_status)).toEqual([1, 2]);
     expect((await getStatus('m-90')).body).toMatchObject({ status: 'read', kommo: { delivered: true, attempts: 1 } });
+  });
+});
+
+/** Writes counted as AWS charges them (test/support/dynamo-writes.ts); every item write is charged per started KB. */
+describe('what a status update costs in DynamoDB', () => {
+  const statusItem = async (msgid: string) =>
+    (await tableItems(bridge.dynamo, bridge.tableName)).find((item) => item.pk?.S?.startsWith('STATUS#') && item.msgid?.S === msgid);
+
+  it('stores an error\'s text once, in its history entry, and still shows it', async () => {
+    // Prepare
+    const text = 'Blocked by the recipient. '.repeat(19);
+
+    // Act
+    await postStatus('m-cost-1', { status: 'error', error_code: 905, error: text });
+    await bridge.advance(AFTER_THE_QUEUE_RUNS_MS);
+
+    // Assess
+    const item = await statusItem('m-cost-1');
+    expect(JSON.stringify(item).split(text).length - 1).toBe(1);
+    expect(item).not.toHaveProperty('error');
+    expect(item).not.toHaveProperty('errorCode');
+    expect((await getStatus('m-cost-1')).body).toMatchObject({ status: 'error', error_code: 905, error: text });
+    expect(kommoBodies()).toEqual([{ msgid: 'm-cost-1', delivery_status: -1, error_code: 905, error: text }]);
+  });
+
+  it('syncs one update to Kommo with two writes: the lease, then the settle that also gives the lease up', async () => {
+    // Prepare
+    await postStatus('m-cost-2', { status: 'delivered' });
+    const meter = new DynamoWriteMeter(bridge.dynamo);
+
+    // Act
+    await bridge.advance(AFTER_THE_QUEUE_RUNS_MS);
+
+    // Assess
+    expect(kommoBodies()).toEqual([{ msgid: 'm-cost-2', delivery_status: 1 }]);
+    expect(meter.to('STATUS#').map((write) => write.refused)).toEqual([false, false]);
+    const item = await statusItem('m-cost-2');
+    expect(item).not.toHaveProperty('leaseOwner');
+    expect(item).not.toHaveProperty('leaseUntilMs');
+  });
+
+  it('keeps the lease for an update that arrives while the latest one is being sent, and sends it too', async () => {
+    // Prepare: "read" is applied while Kommo is being told "delivered".
+    const kommo = bridge.deps.kommo;
+    const send = kommo.deliveryStatus.bind(kommo);
+    let readPosted: Promise<unknown> | undefined;
+    vi.spyOn(kommo, 'deliveryStatus').mockImplementation(async (...args) => {
+      readPosted ??= postStatus('m-cost-3', { status: 'read' });
+      await readPosted;
+      return send(...args);
+    });
+    await postStatus('m-cost-3', { status: 'delivered' });
+
+    // Act
+    await bridge.advance(AFTER_THE_QUEUE_RUNS_MS);
+
+    // Assess
+    expect(kommoBodies()).toEqual([
+      { msgid: 'm-cost-3', delivery_status: 1 },
+      { msgid: 'm-cost-3', delivery_status: 2 },
+    ]);
+    expect((await getStatus('m-cost-3')).body).toMatchObject({ status: 'read', kommo: { delivered: true, attempts: 1 } });
+    expect(await statusItem('m-cost-3')).not.toHaveProperty('leaseOwner');
   });
 });

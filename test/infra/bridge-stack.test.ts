@@ -28,7 +28,6 @@ const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.ur
 };
 
 const secretSettingParameters = {
-  KOMMO_CHANNEL_ID: 'KommoChannelId',
   CHAT_SERVICE_URL: 'ChatServiceUrl',
   KOMMO_API_URL: 'KommoApiUrl',
   KOMMO_HOOK_FORWARD_URL: 'KommoHookForwardUrl',
@@ -478,11 +477,18 @@ describe('bridge secrets', () => {
     const names = Object.values(secretGroups).flat();
     expect(new Set(names).size).toBe(names.length);
   });
+
+  it('the channel id has a secret of its own, held by every function that checks scopes or calls Kommo, so the chat routes need not read the channel secret', () => {
+    expect(secretGroups['kommo-channel-id']).toEqual(['KOMMO_CHANNEL_ID']);
+    const holders = (group: SecretGroup) => functions.filter((spec) => spec.secrets.includes(group)).map((spec) => spec.name);
+    const scopeCheckers: FunctionName[] = ['kommo-hook', 'chat-typing', 'chat-status', 'chat-presence', 'chat-conversations', 'admin', 'kommo-install'];
+    expect(holders('kommo-channel-id').sort()).toEqual([...new Set([...scopeCheckers, ...holders('kommo-channel')])].sort());
+    for (const name of ['chat-status', 'chat-presence', 'chat-conversations'] as const) expect(holders('kommo-channel'), name).not.toContain(name);
+  });
 });
 
 describe('parameters', () => {
   it.each([
-    ['KommoChannelId', undefined],
     ['ChatServiceUrl', undefined],
     ['KommoApiUrl', 'https://amojo.kommo.com'],
     ['KommoHookForwardUrl', ''],
@@ -491,8 +497,14 @@ describe('parameters', () => {
     ['KommoRedirectUri', ''],
     ['KommoClientId', ''],
     ['KommoAccountUrl', ''],
+    ['AlarmEmail', ''],
   ] as const)('%s (default %j)', (name, defaultValue) => {
     template.hasParameter(name, { Default: defaultValue === undefined ? Match.absent() : defaultValue });
+  });
+
+  it('ask for no channel id: Kommo issues the channel after the deploy, from the webhook URL the stack outputs', () => {
+    expect(Object.keys(template.toJSON().Parameters)).not.toContain('KommoChannelId');
+    for (const spec of functions) expect(environmentOf(spec.name), spec.name).not.toHaveProperty('KOMMO_CHANNEL_ID');
   });
 
   it('ChatServiceStatusUrl takes what the functions accept as CHAT_SERVICE_STATUS_URL, and refuses {msgid} outside the path or query', () => {
@@ -529,7 +541,7 @@ describe('installs from Kommo', () => {
 
   it('kommo-install has the time for two calls to the account\'s host and Kommo\'s connect, and holds the integration\'s and the channel\'s secrets only', () => {
     expect(resources[functionId('kommo-install')]!.Properties!.Timeout).toBe(15);
-    expect(functions.find((spec) => spec.name === 'kommo-install')!.secrets).toEqual(['kommo-integration', 'kommo-channel']);
+    expect(functions.find((spec) => spec.name === 'kommo-install')!.secrets).toEqual(['kommo-channel-id', 'kommo-integration', 'kommo-channel']);
   });
 
   it('KommoClientId and KommoAccountUrl take what the functions accept as KOMMO_CLIENT_ID and KOMMO_ACCOUNT_URL', () => {
@@ -598,10 +610,139 @@ describe('alarms', () => {
   });
 });
 
+describe('alarm notifications', () => {
+  const topicId = () => logicalId(stack.alarmTopic);
+
+  it('every alarm tells the alarm topic when it fires and when it is over', () => {
+    const alarms = Object.values(resources).filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBe(queues.length + functions.length + 1);
+    for (const alarm of alarms) {
+      expect(alarm.Properties!.AlarmActions, alarm.Properties!.AlarmDescription).toEqual([{ Ref: topicId() }]);
+      expect(alarm.Properties!.OKActions, alarm.Properties!.AlarmDescription).toEqual([{ Ref: topicId() }]);
+    }
+  });
+
+  it('the topic is encrypted with a rotated key CloudWatch may use, and accepts only TLS', () => {
+    const topic = resources[topicId()]!;
+    const keyId = (topic.Properties!.KmsMasterKeyId as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(resources[keyId]).toMatchObject({ Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true } });
+    const keyStatements = resources[keyId]!.Properties!.KeyPolicy.Statement as { Principal?: { Service?: string }; Action: string[] }[];
+    expect(keyStatements).toContainEqual(expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }));
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('subscribes the AlarmEmail address only when one is given', () => {
+    const subscriptions = Object.values(template.toJSON().Resources as Record<string, { Type: string; Condition?: string; Properties: Record<string, unknown> }>).filter(
+      (resource) => resource.Type === 'AWS::SNS::Subscription',
+    );
+    expect(subscriptions).toEqual([
+      expect.objectContaining({ Condition: 'AlarmEmailGiven', Properties: { TopicArn: { Ref: topicId() }, Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } } }),
+    ]);
+    expect(template.toJSON().Conditions.AlarmEmailGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmEmail' }, ''] }] });
+  });
+});
+
+describe('dashboard', () => {
+  /** The dashboard's widgets, with each token of the body as a placeholder. */
+  const widgets = () => {
+    const dashboard = Object.values(resources).find((resource) => resource.Type === 'AWS::CloudWatch::Dashboard')!;
+    const parts = (dashboard.Properties!.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const body = parts.map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replaceAll('"', "'")}>`)).join('');
+    return (JSON.parse(body) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] }).widgets.map((widget) => widget.properties);
+  };
+  const metricNamesOf = (title: RegExp) => {
+    const widget = widgets().find((candidate) => title.test(candidate.title));
+    expect(widget, String(title)).toBeDefined();
+    return widget!.metrics.map((metric) => metric[1]);
+  };
+
+  it('shows Kommo calls: succeeded, failed and forbidden', () => {
+    expect(metricNamesOf(/^Kommo calls/)).toEqual(['KommoCallSucceeded', 'KommoCallFailed', 'KommoCallForbidden']);
+  });
+
+  it('shows the typing calls made against the typing starts coalesced', () => {
+    expect(metricNamesOf(/^Typing calls/)).toEqual(['KommoTypingCall', 'TypingStartCoalesced']);
+  });
+
+  it('shows the Kommo hooks accepted and rejected', () => {
+    expect(metricNamesOf(/^Kommo hooks/)).toEqual(['KommoHookAccepted', 'KommoHookRejected']);
+  });
+
+  it('shows the dead letters waiting in every queue', () => {
+    expect(metricNamesOf(/^Dead letters/)).toEqual(queues.map(() => 'ApproximateNumberOfMessagesVisible'));
+    const labels = widgets().find((widget) => widget.title.startsWith('Dead letters'))!.metrics.map((metric) => (metric.at(-1) as { label: string }).label);
+    expect(labels).toEqual(queues.map((queue) => queue.name));
+  });
+
+  it('shows the live channel pushes', () => {
+    expect(metricNamesOf(/^Live channel pushes/)).toEqual(['LiveFramePushed', 'LiveConnectionGone', 'LivePushFailed']);
+  });
+
+  it('every bridge metric on it is one the functions publish, in their namespace and service', () => {
+    for (const widget of widgets()) {
+      for (const metric of widget.metrics.filter((candidate) => candidate[0] === 'KommoLiveBridge')) expect(metric.slice(2, 4), widget.title).toEqual(['service', 'kommo-live-bridge']);
+    }
+  });
+});
+
+describe('custom domain', () => {
+  let domainStack: BridgeStack;
+  let domainTemplate: Template;
+  const certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000';
+
+  beforeAll(() => {
+    // Prepare: a second instance of the stack, with a custom domain for the API and the live channel.
+    domainStack = new BridgeStack(new App({ context: cdkJson.context }), 'BridgeWithDomain', {
+      customDomain: { domainName: 'bridge.example.com', certificateArn, liveDomainName: 'live.bridge.example.com' },
+    });
+    // Act
+    domainTemplate = Template.fromStack(domainStack);
+  }, 120_000);
+
+  it('maps the HTTP API and the live channel to their domains, with the certificate and TLS 1.2', () => {
+    const json = domainTemplate.toJSON().Resources as Resources;
+    const idOf = (construct: IConstruct) => domainStack.getLogicalId(construct.node.defaultChild as CfnResource);
+    for (const domainName of ['bridge.example.com', 'live.bridge.example.com']) {
+      domainTemplate.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+        DomainName: domainName,
+        DomainNameConfigurations: [Match.objectLike({ CertificateArn: certificateArn, SecurityPolicy: 'TLS_1_2' })],
+      });
+    }
+    const mappings = Object.values(json).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::ApiMapping');
+    expect(mappings.map((mapping) => mapping.Properties!.ApiId).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      [{ Ref: idOf(domainStack.api) }, { Ref: idOf(domainStack.liveApi) }].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+    expect(mappings.every((mapping) => mapping.Properties!.ApiMappingKey === undefined)).toBe(true);
+  });
+
+  it('outputs the URLs to register in Kommo on the custom domain, which a redeploy keeps', () => {
+    const output = (name: string) => domainTemplate.findOutputs(name)[name]?.Value;
+    expect(output('KommoWebhookUrl')).toBe('https://bridge.example.com/kommo/:scope_id');
+    expect(output('KommoDisableHookUrl')).toBe('https://bridge.example.com/kommo/uninstall');
+    expect(output('ChatServiceBaseUrl')).toBe('https://bridge.example.com/chat/');
+    expect(output('LiveChannelUrl')).toBe('wss://live.bridge.example.com');
+    expect(JSON.stringify(output('KommoIntegrationRedirectUri'))).toContain('https://bridge.example.com/kommo/install');
+    expect(domainTemplate.findOutputs('ApiDomainTarget').ApiDomainTarget?.Value).toEqual({ 'Fn::GetAtt': [expect.any(String), 'RegionalDomainName'] });
+  });
+
+  it('gives the widget the live channel on its domain', () => {
+    const json = domainTemplate.toJSON().Resources as Resources;
+    const widgetId = domainStack.getLogicalId(domainStack.functions.get('widget')!.function.node.defaultChild as CfnResource);
+    expect(json[widgetId]!.Properties!.Environment.Variables[liveChannelVariables.address]).toBe('wss://live.bridge.example.com');
+  });
+
+  it('is cdk-nag clean too', () => {
+    const report = new AwsSolutionsChecks().validateScope(domainStack);
+    expect(report.violations.map((violation) => `${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`)).toEqual([]);
+  });
+});
+
 describe('outputs', () => {
   const joined = (name: string) => JSON.stringify(template.findOutputs(name)[name]?.Value);
 
-  it.each(['ApiUrl', 'LiveChannelUrl', 'KommoWebhookUrl', 'KommoIntegrationRedirectUri', 'KommoDisableHookUrl', 'ChatServiceBaseUrl', 'KommoChannelSecretName', 'ChatServiceSecretName', 'KommoIntegrationSecretName', 'AdminSecretName'])('%s exists', (name) => {
+  it.each(['ApiUrl', 'LiveChannelUrl', 'KommoWebhookUrl', 'KommoIntegrationRedirectUri', 'KommoDisableHookUrl', 'ChatServiceBaseUrl', 'KommoChannelIdSecretName', 'KommoChannelSecretName', 'ChatServiceSecretName', 'KommoIntegrationSecretName', 'AdminSecretName', 'TableName', 'AlarmTopicArn', 'DashboardName'])('%s exists', (name) => {
     template.hasOutput(name, { Value: Match.anyValue() });
   });
 

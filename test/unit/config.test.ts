@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, kommoAccountUrlFor, loadConfig, statusUrlFor } from '../../functions/core/config';
+import { ConfigError, kommoAccountUrlFor, loadConfig, requiredSecretsOf, statusUrlFor } from '../../functions/core/config';
 import { kommoAccountHost } from '../../functions/core/domain/kommo-origin';
 
 const channelSecret = randomBytes(20).toString('hex');
@@ -62,6 +62,21 @@ describe('configuration', () => {
 
     expect(error.message).toContain(variable);
     expect(error.message).not.toContain(value);
+  });
+});
+
+describe('KOMMO_CHANNEL_ID (filled in after deploy, in a secret of its own)', () => {
+  const { KOMMO_CHANNEL_ID: _channelId, ...withoutChannelId } = valid;
+
+  it('is required by a function holding the kommo-channel-id secret, with one line naming it', () => {
+    expect(() => loadConfig({ ...withoutChannelId, KOMMO_CHANNEL_ID: '' }, requiredSecretsOf(['kommo-channel-id', 'chat-service']))).toThrow(
+      /^Configuration error: KOMMO_CHANNEL_ID must be the channel id Kommo issued/,
+    );
+    expect(() => loadConfig(withoutChannelId, requiredSecretsOf(['kommo-channel-id', 'chat-service']))).toThrow(/^Configuration error: KOMMO_CHANNEL_ID is required$/);
+  });
+
+  it('is not required by a function that does not hold it (the widget starts before Kommo issued the channel)', () => {
+    expect(loadConfig(withoutChannelId, requiredSecretsOf(['kommo-integration'])).KOMMO_CHANNEL_ID).toBeUndefined();
   });
 });
 

@@ -1,4 +1,6 @@
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { Log } from '../ports/telemetry';
 import type { BridgeDeps } from '../deps';
 import type { ApiEvent, ApiResult } from './api';
 import { bodyLimit, chatServiceAuth, flushMetrics, jsonErrors } from './middleware';
@@ -20,5 +22,17 @@ type Route = (event: ApiEvent) => Promise<ApiResult>;
 function build(deps: Pick<BridgeDeps, 'log' | 'metrics'>, auth: ReturnType<typeof chatServiceAuth> | undefined, route: Route) {
   const handler = middy<ApiEvent, ApiResult>().use(flushMetrics(deps.metrics)).use(jsonErrors(deps.log)).use(bodyLimit());
   if (auth) handler.use(auth);
-  return handler.handler(route);
+  return invocationLog(deps.log, handler.handler(route));
+}
+
+/**
+ * Every line an HTTP invocation logs, the error middleware's included, carries the Lambda context and
+ * API Gateway's request id (what its access log and the caller's `apigw-requestid` header show).
+ */
+export function invocationLog(log: Log, handler: (event: ApiEvent, context: Context) => Promise<ApiResult>) {
+  return (event: ApiEvent, context: Context): Promise<ApiResult> => {
+    if (!log.during) return handler(event, context);
+    const requestId = event.requestContext?.requestId;
+    return log.during({ context, ...(requestId ? { keys: { api_gateway_request_id: requestId } } : {}) }, () => handler(event, context));
+  };
 }

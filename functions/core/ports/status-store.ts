@@ -38,13 +38,16 @@ export interface StatusStore {
   postpone(key: StatusKey, owner: string, seq: number, nextAttemptAtMs: number): Promise<boolean>;
   /**
    * Settles entry `seq` (the next one for Kommo) and moves past it. Returns the record as it is now,
-   * with any update applied meanwhile, or `undefined` when `owner` lost the lease.
+   * with any update applied meanwhile, or `undefined` when `owner` lost the lease. `releaseIfLatest`:
+   * when `seq` is still the latest entry, the same write gives the lease up (the record then has no
+   * `leaseUntilMs`); when a newer one arrived meanwhile, the lease is kept for it.
    */
   settle(
     key: StatusKey,
     owner: string,
     seq: number,
     settlement: { outcome: KommoOutcome; attempts: number; lastError?: string },
+    options?: { releaseIfLatest?: boolean },
   ): Promise<StatusRecord | undefined>;
   /** Gives the lease up if `owner` still holds it. */
   releaseLease(key: StatusKey, owner: string): Promise<void>;

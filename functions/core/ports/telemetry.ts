@@ -1,9 +1,17 @@
+import type { Context } from 'aws-lambda';
+
 /** Structured logging; Powertools Logger satisfies it in Lambda. Attributes must never hold a secret. */
 export interface Log {
   debug(message: string, attributes?: Record<string, unknown>): void;
   info(message: string, attributes?: Record<string, unknown>): void;
   warn(message: string, attributes?: Record<string, unknown>): void;
   error(message: string, attributes?: Record<string, unknown>): void;
+  /**
+   * Runs `work` as one invocation (with `context`) or one part of it, e.g. a batch record: every line
+   * it logs, in awaited callbacks too, carries the Lambda context (function name, request id, cold
+   * start) and `keys`, so one request's lines can be found together; nothing is left for the next.
+   */
+  during?<T>(scope: { context?: Context; keys?: Record<string, string> }, work: () => Promise<T>): Promise<T>;
 }
 
 /** Business metrics (CloudWatch EMF through Powertools in Lambda; counted in memory locally). */

@@ -22,7 +22,7 @@ export type HookIntake = { outcome: 'accepted'; kind: string } | { outcome: 'dro
  * the queue, so a refused hook leaves no trace.
  */
 export async function acceptKommoHook(deps: Pick<BridgeDeps, 'config' | 'clock' | 'queues' | 'metrics' | 'log'>, incoming: IncomingKommoHook): Promise<HookIntake> {
-  const scope = parseScope(incoming.scopeId, deps.config.KOMMO_CHANNEL_ID);
+  const scope = parseScope(incoming.scopeId, requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'Kommo hooks').KOMMO_CHANNEL_ID);
   if (!verifyKommoHookSignature(incoming.rawBody, incoming.signature, requireSettings(deps.config, ['KOMMO_CHANNEL_SECRET'], 'Kommo hooks').KOMMO_CHANNEL_SECRET)) {
     deps.metrics.count('KommoHookRejected');
     throw unauthenticated(incoming.signature ? 'invalid_signature' : 'missing_signature', 'X-Signature must be the HMAC-SHA1 of the raw body with the channel secret');

@@ -1,4 +1,4 @@
-import type { BridgeConfig } from '../config';
+import { ConfigError, type BridgeConfig } from '../config';
 import { conflict, notFound } from '../domain/errors';
 import type { BridgeDeps } from '../deps';
 import type { AccountBinding, AccountClaimRefusal, AccountKeys } from '../ports/account-binding-store';
@@ -24,7 +24,9 @@ export async function connectKommoChannel(
 ): Promise<{ scopeId: string }> {
   const { scopeId } = await deps.kommo.connect(amojoAccountId, title);
   // Every route under a scope requires this channel's prefix (CONTRACT.md, "Identifiers").
-  if (!scopeId.startsWith(`${deps.config.KOMMO_CHANNEL_ID}_`)) {
+  const { KOMMO_CHANNEL_ID } = deps.config;
+  if (KOMMO_CHANNEL_ID === undefined) throw new ConfigError('Configuration error: KOMMO_CHANNEL_ID is required for connecting a Kommo account');
+  if (!scopeId.startsWith(`${KOMMO_CHANNEL_ID}_`)) {
     throw new OutboundCallError('kommo', `Kommo connect answered scope_id ${scopeId}, which is not a scope of this channel`, 502);
   }
   return { scopeId };

@@ -143,7 +143,8 @@ async function sendUnsettled(
   while (record) {
     const entry = nextEntryForKommo(record);
     if (!entry) {
-      await deps.statuses.releaseLease(key, owner);
+      // The settle of the latest entry gave the lease up in the same write (the record no longer names it).
+      if (record.leaseUntilMs !== undefined) await deps.statuses.releaseLease(key, owner);
       return 'up-to-date';
     }
     const now = deps.clock.now();
@@ -161,6 +162,8 @@ async function sendUnsettled(
       leaseUntilMs = now + SYNC_LEASE_MS;
     }
     const attempts = entry.kommo.attempts + 1;
+    // Settling the latest entry known gives the lease up at once: one write instead of a settle and a release.
+    const releaseIfLatest = entry.seq === record.history.length;
     try {
       await deps.kommo.deliveryStatus(key.scopeId, kommoDeliveryStatus(key.msgid, entry), { deadlineAtMs });
     } catch (error) {
@@ -171,16 +174,16 @@ async function sendUnsettled(
         // Final (400/403/404): not retried, but kept with its reason in the dead-letter queue, as nothing may be lost.
         deps.log.warn('Kommo refused a delivery status; not retried', { msgid: key.msgid, seq: entry.seq, status: error.status, errorType: error.errorType });
         await retryOrDeadLetter(deps, deps.queues.kommoStatus, { ...job, attempt: attempts }, describeFailure(key, entry, error));
-        record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'refused', attempts, lastError: error.message });
+        record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'refused', attempts, lastError: error.message }, { releaseIfLatest });
         continue;
       }
       const failed = await handleRetryableFailure(deps, key, owner, job, entry, attempts, error);
       if (failed !== 'dead-lettered') return failed;
-      record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'dead-lettered', attempts });
+      record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'dead-lettered', attempts }, { releaseIfLatest });
       continue;
     }
     deps.metrics.count('KommoCallSucceeded');
-    record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'acknowledged', attempts });
+    record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'acknowledged', attempts }, { releaseIfLatest });
   }
   // A settle found the lease gone (it outlived SYNC_LEASE_MS): the new holder carries on from the record.
   return 'lease-lost';

@@ -17,16 +17,15 @@ import { epochSeconds, isConditionFailure, isLive, partitionKey, type TableRef, 
  * One item per message: `STATUS#<scope>#<msgid>` / `MESSAGE`. Scope ids never contain `#`, so the key
  * is unambiguous whatever the msgid holds. The item carries the current status and its rank (for the
  * forward-only condition), the history of applied updates with Kommo's progress on each, how far Kommo
- * is settled, and the sync lease.
+ * is settled, and the sync lease. An error's code and text live only in its history entry: the chat
+ * service's text may be 2 KB, and every write is charged per started KB of the whole item.
  */
 const itemKey = (key: StatusKey) => ({ pk: partitionKey('status', key.scopeId, key.msgid), sk: 'MESSAGE' });
 
-/** `status`, `error` and friends are DynamoDB reserved words; every attribute in expressions goes by a name. */
+/** `status` and friends are DynamoDB reserved words; every attribute in expressions goes by a name. */
 const names = {
   '#status': 'status',
   '#rank': 'rank',
-  '#errorCode': 'errorCode',
-  '#error': 'error',
   '#history': 'history',
   '#kommo': 'kommo',
 } as const;
@@ -160,6 +159,23 @@ export class DynamoStatusStore implements StatusStore {
     owner: string,
     seq: number,
     settlement: { outcome: KommoOutcome; attempts: number; lastError?: string },
+    options: { releaseIfLatest?: boolean } = {},
+  ): Promise<StatusRecord | undefined> {
+    if (options.releaseIfLatest) {
+      const released = await this.settleOnce(key, owner, seq, settlement, true);
+      if (released) return released;
+      // Refused: an update arrived meanwhile (the holder goes on to send it) or the lease is lost (the next write says which).
+    }
+    return this.settleOnce(key, owner, seq, settlement, false);
+  }
+
+  /** One conditional write; `release` also gives the lease up, and holds only while `seq` is the latest entry. */
+  private async settleOnce(
+    key: StatusKey,
+    owner: string,
+    seq: number,
+    settlement: { outcome: KommoOutcome; attempts: number; lastError?: string },
+    release: boolean,
   ): Promise<StatusRecord | undefined> {
     const sets = [`${kommoPath(seq, 'outcome')} = :outcome`, `${kommoPath(seq, 'attempts')} = :attempts`, 'kommoSettledSeq = :seq'];
     const values: Record<string, unknown> = { ':outcome': settlement.outcome, ':attempts': settlement.attempts, ':seq': seq, ':previous': seq - 1, ':owner': owner };
@@ -167,14 +183,15 @@ export class DynamoStatusStore implements StatusStore {
       sets.push(`${kommoPath(seq, 'lastError')} = :lastError`);
       values[':lastError'] = settlement.lastError;
     }
+    const removes = [kommoPath(seq, 'nextAttemptAtMs'), ...(release ? ['leaseUntilMs', 'leaseOwner'] : [])];
     try {
       const { Attributes } = await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.tableName,
           Key: itemKey(key),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${kommoPath(seq, 'nextAttemptAtMs')}`,
-          // Settled in order, one entry at a time, and only by the lease holder.
-          ConditionExpression: 'leaseOwner = :owner AND kommoSettledSeq = :previous',
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+          // Settled in order, one entry at a time, and only by the lease holder; released only with nothing left to send.
+          ConditionExpression: `leaseOwner = :owner AND kommoSettledSeq = :previous${release ? ' AND size(#history) = :seq' : ''}`,
           ExpressionAttributeNames: { '#history': names['#history'], '#kommo': names['#kommo'] },
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -207,7 +224,6 @@ export class DynamoStatusStore implements StatusStore {
    */
   private async appendIfForward(key: StatusKey, update: StatusUpdate, nowMs: number): Promise<StatusRecord | undefined> {
     const entry = storedEntry(update, nowMs);
-    const errorFields = update.status === 'error' ? ', #errorCode = :errorCode' + (update.error !== undefined ? ', #error = :error' : '') : '';
     try {
       const { Attributes } = await this.table.doc.send(
         new UpdateCommand({
@@ -216,14 +232,12 @@ export class DynamoStatusStore implements StatusStore {
           UpdateExpression:
             'SET scopeId = :scopeId, msgid = :msgid, #status = :status, #rank = :rank, updatedAtMs = :now, expiresAt = :expiresAt, ' +
             'syncRequestedAtMs = :now, kommoSettledSeq = if_not_exists(kommoSettledSeq, :zero), ' +
-            `#history = list_append(if_not_exists(#history, :noHistory), :entry)${errorFields}`,
+            '#history = list_append(if_not_exists(#history, :noHistory), :entry)',
           ConditionExpression: 'attribute_not_exists(pk) OR (#rank < :rank AND expiresAt > :nowSeconds)',
           ExpressionAttributeNames: {
             '#status': names['#status'],
             '#rank': names['#rank'],
             '#history': names['#history'],
-            ...(update.status === 'error' ? { '#errorCode': names['#errorCode'] } : {}),
-            ...(update.status === 'error' && update.error !== undefined ? { '#error': names['#error'] } : {}),
           },
           ExpressionAttributeValues: {
             ':scopeId': key.scopeId,
@@ -236,8 +250,6 @@ export class DynamoStatusStore implements StatusStore {
             ':zero': 0,
             ':noHistory': [],
             ':entry': [entry],
-            ...(update.status === 'error' ? { ':errorCode': update.errorCode } : {}),
-            ...(update.status === 'error' && update.error !== undefined ? { ':error': update.error } : {}),
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -257,7 +269,6 @@ export class DynamoStatusStore implements StatusStore {
       msgid: key.msgid,
       status: update.status,
       rank: deliveryStatusRank[update.status],
-      ...(update.status === 'error' ? { errorCode: update.errorCode, error: update.error } : {}),
       updatedAtMs: nowMs,
       expiresAt: epochSeconds(nowMs + STATUS_RETENTION_MS),
       syncRequestedAtMs: nowMs,

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics as PowertoolsMetrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Log, MetricName, Metrics } from '../../ports/telemetry';
@@ -8,11 +9,23 @@ export const METRICS_NAMESPACE = 'KommoLiveBridge';
 
 export function powertoolsLog(): Log {
   const logger = new Logger({ serviceName: SERVICE_NAME });
+  // Batch records run concurrently in one invocation, so their keys live per async flow, not on the logger.
+  const scoped = new AsyncLocalStorage<Record<string, string>>();
+  const withKeys = (attributes?: Record<string, unknown>) => ({ ...scoped.getStore(), ...attributes });
   return {
-    debug: (message, attributes) => logger.debug(message, attributes ?? {}),
-    info: (message, attributes) => logger.info(message, attributes ?? {}),
-    warn: (message, attributes) => logger.warn(message, attributes ?? {}),
-    error: (message, attributes) => logger.error(message, attributes ?? {}),
+    debug: (message, attributes) => logger.debug(message, withKeys(attributes)),
+    info: (message, attributes) => logger.info(message, withKeys(attributes)),
+    warn: (message, attributes) => logger.warn(message, withKeys(attributes)),
+    error: (message, attributes) => logger.error(message, withKeys(attributes)),
+    during: async (scope, work) => {
+      if (scope.context) {
+        // Lambda runs one invocation at a time per environment: the context replaces the previous one,
+        // and keys appended during the previous invocation go (what injectLambdaContext's resetKeys does).
+        logger.resetKeys();
+        logger.addContext(scope.context);
+      }
+      return scoped.run({ ...scoped.getStore(), ...scope.keys }, work);
+    },
   };
 }
 

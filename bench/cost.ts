@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { startDynamoDbLocal } from '../local/dynamodb-local';
+import { DynamoWriteMeter } from '../test/support/dynamo-writes';
+import { givenBridge, givenConnectedAccount, messageHook, typingHook, widgetRequest, type TestBridge } from '../test/support/test-bridge';
+import {
+  ACCOUNT_PROFILE,
+  eventCost,
+  monthlyConnectionMinutes,
+  monthlyEventCounts,
+  PRICES,
+  SQS_REQUESTS_PER_MESSAGE,
+  type EventUsage,
+} from './cost-model';
+import type { BenchResults } from './figures';
+
+/**
+ * What each kind of event costs on AWS, counted on the whole bridge (DynamoDB Local, in-process
+ * queues, the Kommo sandbox and the chat-service sink) on a manual clock: every HTTP request, queue
+ * message, DynamoDB read and write (capacity units by AWS's rules, test/support/dynamo-writes.ts) and
+ * outbound call an event causes, its timers and queued work included, priced by bench/cost-model.ts.
+ */
+
+/** Long enough for every queued job and timer an event starts (typing stops, sync jobs) to run. */
+const AFTERMATH_MS = 30_000;
+
+interface Meters {
+  dynamo: DynamoWriteMeter;
+  counts: { api: number; queueMessages: number; webSocketMessages: number };
+}
+
+/** Counts queue messages and pushed live frames of one bridge (the queues SQS would carry, dead-letter queues too). */
+function meterBridge(bridge: TestBridge, counts: Meters['counts']): void {
+  for (const queue of [...Object.values(bridge.bridge.queues), ...Object.values(bridge.bridge.deadLetterQueues)]) {
+    const send = queue.send.bind(queue);
+    queue.send = async (...args) => {
+      counts.queueMessages += 1;
+      return send(...args);
+    };
+  }
+  const live = bridge.bridge.live;
+  const push = live.send.bind(live);
+  live.send = async (...args) => {
+    counts.webSocketMessages += 1;
+    return push(...args);
+  };
+}
+
+function outboundCalls(bridge: TestBridge): { kommo: number; all: number } {
+  const kommo = bridge.kommo.calls.length + bridge.kommo.rejected.length;
+  return { kommo, all: kommo + bridge.sink.events.length + bridge.sink.rejected.length + bridge.sink.statusQueries.length };
+}
+
+export async function measureCost(results: BenchResults, log: (line: string) => void, previousResultsFile: URL): Promise<void> {
+  const previous = previousFigures(previousResultsFile);
+  const dynamo = await startDynamoDbLocal();
+  const counts = { api: 0, queueMessages: 0, webSocketMessages: 0 };
+  const meters: Meters = { dynamo: new DynamoWriteMeter(dynamo.client), counts };
+  const plain = await givenBridge({}, { dynamo: dynamo.client });
+  const polling = await givenBridge({}, { dynamo: dynamo.client, pollStatuses: true });
+  const usages: Record<string, EventUsage> = {};
+  try {
+    for (const bridge of [plain, polling]) {
+      meterBridge(bridge, counts);
+      await givenConnectedAccount(bridge);
+      // Every request the bench sends goes through the API; count them where they enter.
+      const invoke = bridge.bridge.invoke.bind(bridge.bridge);
+      bridge.bridge.invoke = async (request) => {
+        counts.api += 1;
+        return invoke(request);
+      };
+    }
+
+    /** Runs `act`, lets `aftermathMs` pass, and records what it all cost, divided over `events`. */
+    const measure = async (name: string, bridge: TestBridge, act: () => Promise<void>, options: { events?: number; aftermathMs?: number } = {}) => {
+      await bridge.advance(0);
+      meters.dynamo.reset();
+      Object.assign(counts, { api: 0, queueMessages: 0, webSocketMessages: 0 });
+      const before = outboundCalls(bridge);
+      await act();
+      await bridge.advance(options.aftermathMs ?? AFTERMATH_MS);
+      const after = outboundCalls(bridge);
+      const events = options.events ?? 1;
+      const usage: EventUsage = {
+        apiRequests: counts.api / events,
+        lambdaInvocations: (counts.api + counts.queueMessages) / events,
+        queueMessages: counts.queueMessages / events,
+        sqsRequests: (SQS_REQUESTS_PER_MESSAGE * counts.queueMessages) / events,
+        dynamoWriteUnits: meters.dynamo.units / events,
+        dynamoReadUnits: meters.dynamo.readUnits / events,
+        dynamoRequests: (meters.dynamo.requests + meters.dynamo.reads.length) / events,
+        outboundCalls: (after.all - before.all) / events,
+        kommoCalls: (after.kommo - before.kommo) / events,
+        webSocketMessages: counts.webSocketMessages / events,
+      };
+      usages[name] = usage;
+      log(
+        `  ${name.padEnd(28)} api ${fmt(usage.apiRequests)} · lambda ${fmt(usage.lambdaInvocations)} · sqs ${fmt(usage.sqsRequests)} · ` +
+          `WRU ${fmt(usage.dynamoWriteUnits)} · RRU ${fmt(usage.dynamoReadUnits)} · outbound ${fmt(usage.outboundCalls)} · $${fmt(eventCost(usage) * 1e6)}/M`,
+      );
+      return usage;
+    };
+
+    const chat = (bridge: TestBridge, path: string, body?: unknown) => bridge.chat('POST', `/chat/${bridge.scopeId}${path}`, body);
+    const ok = (answer: { status: number; body?: unknown }, what: string) => {
+      if (answer.status >= 300) throw new Error(`${what} answered ${answer.status} ${JSON.stringify(answer.body)}`);
+    };
+
+    // Kommo typing hooks: the first of a manager's session (chat service told typing started, then stopped), and one more inside it.
+    await measure('kommo-typing-hook', plain, async () => ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-1' })), 'typing hook'));
+    ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-2' })), 'typing hook');
+    await measure('kommo-typing-hook-repeat', plain, async () => {
+      await plain.advance(2_000);
+      ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-2' })), 'typing hook');
+    });
+
+    // Chat typing: the first start (Kommo called), a repeated start inside the live window, and a whole keystroke session.
+    await measure('typing-start-first', plain, async () => ok(await chat(plain, '/typing', { conversation_id: 'c-t1', sender_id: 'u-1', state: 'start' }), 'typing'), { aftermathMs: 0 });
+    await measure('typing-start-repeat', plain, async () => ok(await chat(plain, '/typing', { conversation_id: 'c-t1', sender_id: 'u-1', state: 'start' }), 'typing'), { aftermathMs: 0 });
+    await plain.advance(AFTERMATH_MS);
+    // The issue's keystroke session: a start every 100 ms for 12 s, the stop 50 ms after the last one.
+    await measure('typing-session', plain, async () => {
+      for (let keystroke = 0; keystroke < ACCOUNT_PROFILE.typingSessionSeconds * 10; keystroke += 1) {
+        if (keystroke > 0) await plain.advance(100);
+        ok(await chat(plain, '/typing', { conversation_id: 'c-t2', sender_id: 'u-2', state: 'start' }), 'typing');
+      }
+      await plain.advance(50);
+      ok(await chat(plain, '/typing', { conversation_id: 'c-t2', sender_id: 'u-2', state: 'stop' }), 'typing');
+    });
+    // The same 12 s from a chat service that repeats its start every few seconds, as the profile assumes.
+    await measure('typing-session-throttled', plain, async () => {
+      const every = ACCOUNT_PROFILE.chatTypingStartEverySeconds * 1000;
+      for (let at = 0; at < ACCOUNT_PROFILE.typingSessionSeconds * 1000; at += every) {
+        if (at > 0) await plain.advance(every);
+        ok(await chat(plain, '/typing', { conversation_id: 'c-t3', sender_id: 'u-3', state: 'start' }), 'typing');
+      }
+      await plain.advance(ACCOUNT_PROFILE.typingSessionSeconds * 1000 - Math.floor((ACCOUNT_PROFILE.typingSessionSeconds * 1000 - 1) / every) * every);
+      ok(await chat(plain, '/typing', { conversation_id: 'c-t3', sender_id: 'u-3', state: 'stop' }), 'typing');
+    });
+    usages['typing-second'] = scale(usages['typing-session']!, 1 / ACCOUNT_PROFILE.typingSessionSeconds);
+
+    // Delivery status: an update synced to Kommo, then the next one ("read") for the same message.
+    await measure('status-delivered', plain, async () => ok(await chat(plain, '/messages/m-1/status', { status: 'delivered' }), 'status'));
+    await measure('status-read', plain, async () => ok(await chat(plain, '/messages/m-1/status', { status: 'read' }), 'status'));
+
+    // Client presence: the heartbeat that opens a window, one that extends it, and the window lapsing (its timer, the offline).
+    await measure('presence-open', plain, async () => ok(await chat(plain, '/presence', { client_id: 'u-p1', state: 'online' }), 'presence'), { aftermathMs: 0 });
+    await measure('presence-extend', plain, async () => {
+      await plain.advance(ACCOUNT_PROFILE.heartbeatSeconds * 1000);
+      ok(await chat(plain, '/presence', { client_id: 'u-p1', state: 'online' }), 'presence');
+    }, { aftermathMs: 0 });
+    await measure('presence-lapse', plain, async () => undefined, { aftermathMs: 15 * 60_000 });
+
+    // The widget: a manager's presence heartbeat in a chat (first, then every 30 s), a look at a client's presence, a read.
+    const widget = (method: 'GET' | 'POST', path: string, body?: unknown) => widgetRequest(plain, method, path, body);
+    await measure('widget-heartbeat-first', plain, async () => ok(await widget('POST', '/widget/presence', { conversation_id: 'c-w1', state: 'online' }), 'widget presence'));
+    await measure('widget-heartbeat', plain, async () => {
+      await plain.advance(ACCOUNT_PROFILE.heartbeatSeconds * 1000 - AFTERMATH_MS);
+      ok(await widget('POST', '/widget/presence', { conversation_id: 'c-w1', state: 'online' }), 'widget presence');
+    });
+    await measure('widget-watch', plain, async () => ok(await widget('GET', '/widget/clients/u-p1/presence'), 'widget client presence'), { aftermathMs: 0 });
+    await measure('widget-read', plain, async () => ok(await widget('POST', '/widget/conversations/c-w1/read'), 'widget read'));
+    // The same through a Kommo chat id (widget v2): the chat service registered the chat, its client is online.
+    const kommoChat = '30477717-9f3c-4d3f-8101-60327e14dc48';
+    ok(await plain.chat('PUT', `/chat/${plain.scopeId}/conversations/c-w2`, { kommo_conversation_id: kommoChat, client_id: 'u-w2' }), 'conversation');
+    ok(await chat(plain, '/presence', { client_id: 'u-w2', state: 'online', ttl_seconds: 3600 }), 'presence');
+    await measure('widget-chat-heartbeat-first', plain, async () => ok(await widget('POST', `/widget/chats/${kommoChat}/presence`, { state: 'online' }), 'widget chat presence'));
+    await measure('widget-chat-heartbeat', plain, async () => {
+      await plain.advance(ACCOUNT_PROFILE.heartbeatSeconds * 1000 - AFTERMATH_MS);
+      ok(await widget('POST', `/widget/chats/${kommoChat}/presence`, { state: 'online' }), 'widget chat presence');
+    });
+    await measure('widget-chat-read', plain, async () => ok(await widget('POST', `/widget/chats/${kommoChat}/read`, {}), 'widget chat read'));
+
+    // An outgoing message from Kommo, forwarded to the chat service; then the same with status polls configured
+    // (delivered at 2 s, read at 1 min, over the polling window).
+    await measure('outgoing-message', plain, async () => ok(await plain.kommoHook(messageHook(plain.accountId, 'out-1')), 'message hook'));
+    await measure('outgoing-message-polled', polling, async () => {
+      ok(await polling.kommoHook(messageHook(polling.accountId, 'out-2')), 'message hook');
+      await polling.advance(2_000);
+      polling.sink.setMessageStatus('out-2', { status: 'delivered' });
+      await polling.advance(58_000);
+      polling.sink.setMessageStatus('out-2', { status: 'read' });
+    }, { aftermathMs: 24 * 3600_000 });
+  } finally {
+    await plain.close();
+    await polling.close();
+    await dynamo.stop();
+  }
+
+  // Per event type: $ per million events, beside the last committed figure when there is one.
+  log('\n  $ per million events (previous committed figure in brackets)');
+  for (const [name, usage] of Object.entries(usages)) {
+    const perMillion = eventCost(usage) * 1e6;
+    const figureName = `cost.${name}.usd_per_million`;
+    results.add({ name: figureName, section: 'cost', label: `${name} $/M`, value: perMillion, unit: 'USD', meaning: `$ per million ${name} events at list prices (bench/cost-model.ts)` });
+    results.add({ name: `cost.${name}.wru`, section: 'cost', label: `${name} WRU`, value: usage.dynamoWriteUnits, unit: 'WRU', meaning: `DynamoDB write units per ${name} event, by AWS's rules` });
+    results.add({ name: `cost.${name}.rru`, section: 'cost', label: `${name} RRU`, value: usage.dynamoReadUnits, unit: 'RRU', meaning: `DynamoDB read units per ${name} event, by AWS's rules` });
+    log(`  ${name.padEnd(28)} $${fmt(perMillion).padStart(8)}/M${previous.has(figureName) ? `  [${fmt(previous.get(figureName)!)}]` : ''}`);
+  }
+  results.details.costUsage = usages;
+
+  // Per account-month of the profile.
+  const monthly = monthlyEventCounts();
+  const byEvent: Record<string, number> = {};
+  for (const [name, perMonth] of Object.entries(monthly)) byEvent[name] = perMonth * eventCost(usages[name]!);
+  const connectionMinutes = monthlyConnectionMinutes() * PRICES.webSocketConnectionMinute;
+  const total = Object.values(byEvent).reduce((sum, cost) => sum + cost, 0) + connectionMinutes;
+  const typing = byEvent['kommo-typing-hook']! + byEvent['typing-session-throttled']!;
+  // Worst case: a chat service that sends a start on every keystroke, every session.
+  const keystrokeTotal = total - byEvent['typing-session-throttled']! + monthly['typing-session-throttled']! * eventCost(usages['typing-session']!);
+  results.details.costPerAccountMonth = { profile: ACCOUNT_PROFILE, eventsPerMonth: monthly, usdByEvent: byEvent, usdLiveConnectionMinutes: connectionMinutes, usdTotal: total, usdTotalKeystrokeTyping: keystrokeTotal };
+  const monthFigures = [
+    { name: 'cost.account_month.usd', label: 'account-month total', value: total, meaning: 'the documented account profile, a month at list prices (docs/cost-model.md)' },
+    { name: 'cost.account_month.typing_usd', label: 'account-month typing', value: typing, meaning: 'of which typing: Kommo typing hooks and chat typing sessions' },
+    { name: 'cost.account_month.keystroke_usd', label: 'account-month, keystroke typing', value: keystrokeTotal, meaning: 'the same month if the chat service sent a typing start on every keystroke (10 a second)' },
+  ];
+  log('\n  $ per account-month (profile in bench/cost-model.ts)');
+  for (const [name, cost] of Object.entries(byEvent)) log(`  ${name.padEnd(28)} ${fmt(monthly[name]!).padStart(10)} events  $${fmt(cost)}`);
+  log(`  ${'live connection minutes'.padEnd(28)} ${fmt(monthlyConnectionMinutes()).padStart(10)} min     $${fmt(connectionMinutes)}`);
+  for (const figure of monthFigures) {
+    results.add({ ...figure, section: 'cost', unit: 'USD' });
+    log(`  ${figure.label.padEnd(28)} $${fmt(figure.value)}${previous.has(figure.name) ? `  [${fmt(previous.get(figure.name)!)}]` : ''}`);
+  }
+
+  results.expect('cost: an account-month costs at most $8', total <= 8, `$${fmt(total)}`);
+  results.expect('cost: typing costs at most $3 of it', typing <= 3, `$${fmt(typing)}`);
+  const session = usages['typing-session']!;
+  results.expect('cost: a 12-s keystroke session is at most 130 WRU', session.dynamoWriteUnits <= 130, `${fmt(session.dynamoWriteUnits)} WRU`);
+  results.expect('cost: a 12-s keystroke session makes 3 Kommo calls', session.kommoCalls === 3, `${session.kommoCalls} Kommo calls`);
+}
+
+function scale(usage: EventUsage, factor: number): EventUsage {
+  return Object.fromEntries(Object.entries(usage).map(([key, value]) => [key, value * factor])) as unknown as EventUsage;
+}
+
+function fmt(value: number): string {
+  if (value === 0) return '0';
+  const abs = Math.abs(value);
+  return abs >= 100 ? value.toFixed(0) : abs >= 1 ? value.toFixed(2) : value.toPrecision(2);
+}
+
+/** The figures of the last committed results.json, by name. */
+function previousFigures(file: URL): Map<string, number> {
+  try {
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { figures?: { name: string; value: number }[] };
+    return new Map((report.figures ?? []).map((figure) => [figure.name, figure.value]));
+  } catch {
+    return new Map();
+  }
+}
