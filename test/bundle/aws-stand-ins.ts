@@ -49,12 +49,11 @@ export interface RefusedAwsRequest {
   message: string;
 }
 
-/** An HTTP server answering one AWS JSON-protocol service on `POST /`. */
-class AwsJsonService {
-  readonly refused: RefusedAwsRequest[] = [];
+/** An HTTP server on a free loopback port, closed with its open connections. */
+class LoopbackServer {
   private server: Server | undefined;
 
-  constructor(private readonly options: AwsJsonServiceOptions) {}
+  constructor(private readonly answer: (request: IncomingMessage, response: ServerResponse) => Promise<void>) {}
 
   /** Listens on loopback and returns the endpoint, e.g. `http://127.0.0.1:43127`. */
   async start(): Promise<string> {
@@ -72,6 +71,23 @@ class AwsJsonService {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+  }
+}
+
+/** An HTTP server answering one AWS JSON-protocol service on `POST /`. */
+class AwsJsonService {
+  readonly refused: RefusedAwsRequest[] = [];
+
+  constructor(private readonly options: AwsJsonServiceOptions) {}
+
+  private readonly loopback = new LoopbackServer((request, response) => this.answer(request, response));
+
+  start(): Promise<string> {
+    return this.loopback.start();
+  }
+
+  close(): Promise<void> {
+    return this.loopback.close();
   }
 
   private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -323,7 +339,6 @@ export class ApiGatewayManagementStandIn {
   readonly posted: PostedFrame[] = [];
   readonly refused: RefusedAwsRequest[] = [];
   private readonly goneConnections = new Set<string>();
-  private server: Server | undefined;
 
   constructor(private readonly options: StandInOptions) {}
 
@@ -336,21 +351,14 @@ export class ApiGatewayManagementStandIn {
     return this.posted.filter((frame) => frame.connectionId === connectionId).map((frame) => JSON.parse(frame.data));
   }
 
-  async start(): Promise<string> {
-    const server = createServer((request, response) => void this.answer(request, response));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  private readonly loopback = new LoopbackServer((request, response) => this.answer(request, response));
+
+  start(): Promise<string> {
+    return this.loopback.start();
   }
 
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+  close(): Promise<void> {
+    return this.loopback.close();
   }
 
   private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
