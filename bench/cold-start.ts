@@ -145,7 +145,7 @@ function deployedEnvironment(variables: Record<string, unknown>, parameters: Rec
   };
 }
 
-/** Valid, made-up values for every setting the functions validate at load (CONTRACT.md, "Configuration"). */
+/** Valid, made-up values for every setting the functions validate at load (docs/contract.md, "Configuration"). */
 function dummySettings(): Record<string, string> {
   const dummies: Record<string, string> = {
     KOMMO_CHANNEL_ID: '5a4db0c5-0000-4000-8000-00000000c4a7',

@@ -87,7 +87,7 @@ export function formatTable(figures: readonly Figure[]): string {
   return out.join('\n');
 }
 
-/** The same figures as a Markdown table (for the README section). */
+/** The same figures as a Markdown table (for the benchmarks table in docs/testing-and-bench.md). */
 export function formatMarkdownTable(figures: readonly Figure[]): string {
   const out = ['| figure | value | unit |', '|---|---:|---|'];
   let section: string | undefined;

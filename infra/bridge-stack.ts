@@ -97,7 +97,7 @@ export interface BridgeStackProps extends StackProps {
 /**
  * How each family of routes (the first path segment) authenticates its caller. It happens in the
  * handler because API Gateway cannot do it: the Kommo and chat-service signatures are HMACs over
- * the raw body, which an HTTP API authorizer never receives (CONTRACT.md).
+ * the raw body, which an HTTP API authorizer never receives (docs/contract.md).
  */
 const callerAuthentication: Readonly<Record<string, string>> = {
   kommo: 'Kommo signs every hook with X-Signature (HMAC-SHA1 of the raw body with the channel secret); the handler verifies it before anything is stored, queued or forwarded.',
@@ -167,7 +167,7 @@ export class BridgeStack extends Stack {
   readonly functions: ReadonlyMap<FunctionName, BridgeFunction>;
   /** The HTTP API in front of the functions. */
   readonly api: apigwv2.HttpApi;
-  /** The live channel (CONTRACT.md, "Live channel for the widget"): a WebSocket API in front of the live function. */
+  /** The live channel (docs/contract.md, "Live channel for the widget"): a WebSocket API in front of the live function. */
   readonly liveApi: apigwv2.WebSocketApi;
   /** The live channel's stage: its `wss://` URL is what `POST /widget/live` answers, its callback URL what pushes go to. */
   readonly liveStage: apigwv2.WebSocketStage;

@@ -18,7 +18,7 @@ export interface KommoWidgetTokenOptions {
 }
 
 /**
- * A one-time token as Kommo makes it for a widget's `$authorizedAjax` (kommo-chat-api.md, "Widgets
+ * A one-time token as Kommo makes it for a widget's `$authorizedAjax` (docs/kommo.md, "Widgets
  * and one-time tokens"): for the sandbox's ready-to-paste requests and for tests. Only Kommo makes
  * real ones. Every call mints a new `jti`, as Kommo does per request: the bridge accepts each token once.
  */

@@ -35,7 +35,7 @@ export const disconnectRequestSchema = z.union(
 );
 
 /**
- * `POST /admin/connect` and `POST /admin/disconnect` (CONTRACT.md, "Operator → bridge"), for the
+ * `POST /admin/connect` and `POST /admin/disconnect` (docs/contract.md, "Operator → bridge"), for the
  * bearer ADMIN_TOKEN only. Without ADMIN_TOKEN the function does not start.
  */
 export const createAdminHandler = (deps: BridgeDeps) => {

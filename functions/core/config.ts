@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The bridge's settings, named as in the external contract (CONTRACT.md, "Configuration").
+ * The bridge's settings, named as in the external contract (docs/contract.md, "Configuration").
  *
  * One schema serves every place a setting comes from: plain environment variables locally, and
  * environment variables plus the Secrets Manager secret in AWS (see `wiring.ts`).

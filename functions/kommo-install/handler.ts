@@ -46,7 +46,7 @@ type InstallRequest = { kind: 'install'; account: KommoAccountHost; code: string
 const refusal = (statusCode: number, ...paragraphs: Html[]): InstallRequest => ({ kind: 'answer', answer: htmlPage(statusCode, { title: 'Not connected', paragraphs }) });
 
 /**
- * What Kommo's redirect carries (kommo-interface.md, "Installation (OAuth) and uninstall"): `code`,
+ * What Kommo's redirect carries (docs/kommo.md, "Installation (OAuth) and uninstall"): `code`,
  * `referer`, `platform`, optionally `state` and `from_widget`, or `error` when the user refused.
  * Other parameters are ignored; one Kommo reads appearing twice is refused, since which of the two
  * counts would be a guess.
@@ -94,7 +94,7 @@ function installRequestOf(query: URLSearchParams): InstallRequest {
 
 /**
  * The integration's Redirect URI (`GET /kommo/install`) and disable hook (`GET /kommo/uninstall`),
- * CONTRACT.md v2, "Installation and uninstall (Kommo OAuth)". Without KOMMO_CLIENT_ID (or the
+ * docs/contract.md, "Installation and uninstall (Kommo OAuth)". Without KOMMO_CLIENT_ID (or the
  * integration's secret, or KOMMO_REDIRECT_URI) the routes answer 503 and call no one, so a stack
  * deployed before the integration exists still starts.
  */

@@ -19,7 +19,7 @@ export interface LiveResult {
 
 const kommoConversationId = identifier('kommo_conversation_id');
 
-/** The frames a client may send (CONTRACT.md, "Live channel for the widget"). */
+/** The frames a client may send (docs/contract.md, "Live channel for the widget"). */
 export const liveFrameSchema = z.discriminatedUnion(
   'action',
   [

@@ -31,7 +31,7 @@ function readRequest(event: ApiEvent): z.output<typeof widgetReadRequestSchema> 
 type WidgetRoute = (event: ApiEvent, caller: WidgetCaller) => Promise<ApiResult>;
 
 /**
- * The Kommo widget's routes (CONTRACT.md, "Kommo widget → bridge", and "Widget routes, v2", which
+ * The Kommo widget's routes (docs/contract.md, "Kommo widget → bridge", and "Widget routes, v2", which
  * name a chat by Kommo's id), and their CORS preflights. Without KOMMO_CLIENT_SECRET or
  * KOMMO_REDIRECT_URI the function does not start.
  */
@@ -100,7 +100,7 @@ export const createWidgetHandler = (deps: BridgeDeps) => {
       });
       return json(202, { ok: true });
     },
-    // The live channel's URL with a ticket for one connect (CONTRACT.md, "Live channel for the widget").
+    // The live channel's URL with a ticket for one connect (docs/contract.md, "Live channel for the widget").
     'POST /widget/live': async (_event, caller) => json(200, await issueLiveTicket(deps, caller)),
   };
 

@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../../functions/core/ports/clock';
 import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, type ScriptedAnswer } from './sandbox-server';
 
 /**
- * A stand-in for the chat service's event endpoint (CONTRACT.md, "Bridge → chat service"), for the local
+ * A stand-in for the chat service's event endpoint (docs/contract.md, "Bridge → chat service"), for the local
  * runtime and end-to-end tests. It refuses what a careful receiver refuses:
  * - only `POST /events` exists (the URL `start` returns); other paths are 404, other methods 405;
  * - bodies over 1 MiB are 413, a media type other than JSON is 415;
@@ -52,7 +52,7 @@ export interface ReceivedChatEvent {
 export const CHAT_SERVICE_STATUS_PATH = '/messages/{msgid}/status';
 const STATUS_PATH = /^\/messages\/([^/]+)\/status$/;
 
-/** A message's delivery status as the chat service answers it (CONTRACT.md, "Delivery status pulled from the chat service"). */
+/** A message's delivery status as the chat service answers it (docs/contract.md, "Delivery status pulled from the chat service"). */
 export const messageStatusSchema = z.strictObject({
   status: z.enum(['sent', 'delivered', 'read', 'error']),
   error_code: z.number().int().min(901).max(905).optional(),

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 /**
  * A stand-in for a Kommo account's pages, to run the real widget (`widget/script.js`) in a browser:
  * for the browser tests and for the sandbox page of `npm start`. It offers only what Kommo documents
- * to widgets (kommo-chat-api.md and the widget SDK): AMD `define` with jQuery, `APP.constant`,
+ * to widgets (docs/kommo.md and the widget SDK): AMD `define` with jQuery, `APP.constant`,
  * `APP.isCard`, `APP.getBaseEntity`, `APP.data.current_card`, the widget's `get_settings`, `i18n`,
  * `render_template`, `$authorizedAjax` (with a one-time token minted on the server, as Kommo mints
  * them: the integration's secret never reaches the page), `listenSocketChannel`, the `page:changed`

@@ -7,7 +7,7 @@ import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, t
 
 /**
  * A stand-in for Kommo's Chat API (amojo) that refuses what Kommo refuses, for the local runtime and
- * end-to-end tests. Rules: shared/kommo-chat-api.md ("Signing every request we send to Kommo", "Methods").
+ * end-to-end tests. Rules: docs/kommo.md ("Signing every request we send to Kommo", "Methods").
  *
  * Checks run in the order a real server can run them:
  * 1. body size (413) and route (404 unknown path, 405 wrong method);
@@ -22,7 +22,7 @@ import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, t
  * Simplification: per-account calls need a scope of this channel (`<channel_id>_<account id>`), not a
  * scope that was `connect`ed first, so tests and the local runtime can start without an operator step.
  *
- * It also stands in for Kommo accounts' own hosts (kommo-interface.md, "Installation (OAuth) and
+ * It also stands in for Kommo accounts' own hosts (docs/kommo.md, "Installation (OAuth) and
  * uninstall"), each at `/accounts/<subdomain>` (`accountUrlTemplate`, the bridge's KOMMO_ACCOUNT_URL):
  * `POST …/oauth2/access_token` exchanges a code this sandbox issued (`issueAuthorizationCode`, what
  * Kommo's redirect carries) once, within 20 minutes, for the registered integration's exact
@@ -33,7 +33,7 @@ import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, t
 /** Kommo answers 413 well before this in practice; 1 MiB is far above any body the bridge sends. */
 export const KOMMO_SANDBOX_MAX_BODY_BYTES = 1024 * 1024;
 
-/** Kommo accepts a request signature for 15 minutes (kommo-chat-api.md). */
+/** Kommo accepts a request signature for 15 minutes (docs/kommo.md). */
 export const AMOJO_DATE_TOLERANCE_MS = 15 * 60 * 1000;
 
 /** Kommo shows "typing" for 5 s per call unless `duration_ms` says otherwise (Russian reference). */
@@ -60,7 +60,7 @@ const deliveryStatusBody = z.object({
   error: z.string().optional(),
 });
 
-/** Kommo's authorization codes live 20 minutes (kommo-interface.md). */
+/** Kommo's authorization codes live 20 minutes (docs/kommo.md). */
 export const AUTHORIZATION_CODE_LIFETIME_MS = 20 * 60 * 1000;
 
 /** What the token endpoint answers as `expires_in` (Kommo's access tokens live a day). */
@@ -494,7 +494,7 @@ function decodeSegment(segment: string | undefined): string | undefined {
   }
 }
 
-/** Kommo's delivery-status rules beyond field shapes (kommo-chat-api.md, "Methods"). */
+/** Kommo's delivery-status rules beyond field shapes (docs/kommo.md, "Methods"). */
 function deliveryStatusProblem(body: KommoDeliveryStatusBody, pathMsgid: string): string | undefined {
   if (body.msgid !== pathMsgid) return `msgid "${body.msgid}" differs from the msgid in the path "${pathMsgid}"`;
   if (body.delivery_status !== -1) {

@@ -302,7 +302,7 @@ function kommoHookRequest(hook: unknown, channelSecret = secrets.channelSecret):
 const callAsChatService = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => callApi(chatServiceRequest(method, path, body));
 const callAsKommo = (hook: unknown, channelSecret?: string) => callApi(kommoHookRequest(hook, channelSecret));
 
-/** A manager-typing hook as Kommo sends it (shared/kommo-chat-api.md). */
+/** A manager-typing hook as Kommo sends it (docs/kommo.md). */
 function typingHook(conversation: { kommoId: string; clientId: string }, expiresInSeconds: number) {
   const nowSeconds = Math.floor(Date.now() / 1000);
   return {

@@ -37,7 +37,7 @@ export function givenBridgeWith(options: BridgeOptions = {}): Promise<TestBridge
   });
 }
 
-/** CONTRACT.md: every error is `{"error": {"code", "message"}}` with a 4xx status, and nothing else. */
+/** docs/contract.md: every error is `{"error": {"code", "message"}}` with a 4xx status, and nothing else. */
 export function expectContractError(response: TestResponse, statuses?: readonly number[]): void {
   if (statuses) expect(statuses, `status ${response.status} ${JSON.stringify(response.body)}`).toContain(response.status);
   expect(response.status, JSON.stringify(response.body)).toBeGreaterThanOrEqual(400);

@@ -183,7 +183,7 @@ export async function givenBridge(
 
 export type TestBridge = Awaited<ReturnType<typeof givenBridge>>;
 
-/** A manager-typing hook as Kommo sends it (shared/kommo-chat-api.md), for the bridge's test account. */
+/** A manager-typing hook as Kommo sends it (docs/kommo.md), for the bridge's test account. */
 export function typingHook(bridge: Pick<TestBridge, 'accountId' | 'clock'>, overrides: { userId?: string; conversationId?: string; clientId?: string | null; expiredAtSeconds?: number } = {}) {
   const nowSeconds = Math.floor(bridge.clock.now() / 1000);
   const conversation: Record<string, string> = { id: overrides.conversationId ?? '30477717-9f3c-4d3f-8101-60327e14dc48' };
@@ -281,7 +281,7 @@ export async function givenConnectedAccount(bridge: TestBridge, kommoAccountId =
   return response;
 }
 
-/** An outgoing-message hook (v2) as Kommo sends it (shared/kommo-chat-api.md): one the bridge forwards, never consumes. */
+/** An outgoing-message hook (v2) as Kommo sends it (docs/kommo.md): one the bridge forwards, never consumes. */
 export function messageHook(accountId: string, messageId = 'msg-1') {
   return {
     account_id: accountId,

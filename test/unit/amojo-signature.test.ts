@@ -10,8 +10,8 @@ import {
 } from '../../functions/core/domain/amojo-signature';
 
 /**
- * Kommo's official signing vectors, a byte-for-byte copy of the project's shared/kommo-vectors.json
- * (expected values printed in the official amoCRM chat guide), kept in the repo so any clone can run it.
+ * Kommo's official signing vectors (expected values printed in the official amoCRM chat guide; see
+ * docs/kommo.md, "Signing every request we send to Kommo"), kept in the repo so any clone can run it.
  */
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/kommo-vectors.json', import.meta.url), 'utf8')) as {
   channel_secret: string;

@@ -3,7 +3,7 @@ import { ACCESS_TOKEN_LIFETIME_SECONDS, AUTHORIZATION_CODE_LIFETIME_MS, KommoSan
 
 /**
  * The Kommo sandbox standing in for Kommo accounts' own hosts: the OAuth token endpoint and the
- * account API, as installs use them (kommo-interface.md, "Installation (OAuth) and uninstall").
+ * account API, as installs use them (docs/kommo.md, "Installation (OAuth) and uninstall").
  */
 
 const integration = { clientId: '6c1b9e2a-3f4d-4a5b-8c7d-0e1f2a3b4c5d', clientSecret: 'integration-secret-key-of-the-test', redirectUri: 'https://bridge.example.com/kommo/install' };

@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Kommo Chat API (amojo) request and webhook signatures.
- * Rules: shared/kommo-chat-api.md, "Signing every request we send to Kommo" and "Webhooks Kommo sends us".
+ * Rules: docs/kommo.md, "Signing every request we send to Kommo" and "Webhooks Kommo sends us".
  * The channel secret is used as a plain ASCII key, never hex-decoded.
  */
 

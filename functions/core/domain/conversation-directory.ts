@@ -29,7 +29,7 @@ function record(value: unknown): Record<string, unknown> | undefined {
 }
 
 /**
- * What a Kommo hook teaches about its chat (kommo-chat-api.md, "Webhooks Kommo sends us"): the
+ * What a Kommo hook teaches about its chat (docs/kommo.md, "Webhooks Kommo sends us"): the
  * manager-typing hook and the outgoing-message hook both carry `conversation.id` (Kommo's chat id)
  * and, unless a Kommo user started the chat ("write first"), `conversation.client_id` (the chat
  * service's conversation id); the message hook's `receiver.client_id` is the chat service's id of

@@ -1,9 +1,9 @@
 import type { KommoDeliveryCode, KommoDeliveryStatus } from '../ports/outbound';
 
 /**
- * Delivery status of a Kommo message as the chat service reports it (CONTRACT.md,
+ * Delivery status of a Kommo message as the chat service reports it (docs/contract.md,
  * `POST /chat/{scope_id}/messages/{msgid}/status`), and how it reaches Kommo's delivery-status method
- * (shared/kommo-chat-api.md, "Methods").
+ * (docs/kommo.md, "Methods").
  */
 
 export const DELIVERY_STATUSES = ['delivered', 'read', 'error'] as const;
@@ -17,7 +17,7 @@ export function movesForward(current: DeliveryStatus | undefined, next: Delivery
   return current === undefined || deliveryStatusRank[next] > deliveryStatusRank[current];
 }
 
-/** Kommo's delivery error codes and what they mean (shared/kommo-chat-api.md, "Methods"). */
+/** Kommo's delivery error codes and what they mean (docs/kommo.md, "Methods"). */
 export const KOMMO_DELIVERY_ERROR_CODES = {
   901: 'the user deleted the message',
   902: 'the integration is disabled on the channel side',
@@ -32,7 +32,7 @@ export const DELIVERY_ERROR_CODES = Object.keys(KOMMO_DELIVERY_ERROR_CODES).map(
 /** The code whose text Kommo shows to its user, so the text is required with it. */
 export const ERROR_CODE_WITH_TEXT: DeliveryErrorCode = 905;
 
-/** CONTRACT.md: `error` text is 1-500 characters. */
+/** docs/contract.md: `error` text is 1-500 characters. */
 export const ERROR_TEXT_MAX_CHARS = 500;
 
 /** One status report from the chat service, already validated. */

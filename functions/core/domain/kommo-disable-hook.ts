@@ -5,7 +5,7 @@ import { hexSignatureMatches } from './amojo-signature';
  * Kommo's disable hook (the integration's "uninstall" URL): a GET with `account_id` (numeric),
  * `client_uuid` (the integration id) and `signature`, the lowercase hex HMAC-SHA256 of
  * `client_uuid + "|" + account_id` keyed with the integration's secret key
- * (kommo-interface.md, "Installation (OAuth) and uninstall").
+ * (docs/kommo.md, "Installation (OAuth) and uninstall").
  *
  * The signature covers the two values exactly as sent, so it is computed over the received strings,
  * before either is parsed.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Hooks Kommo sends to `POST /kommo/{scope_id}` (shared/kommo-chat-api.md, "Webhooks Kommo sends us").
+ * Hooks Kommo sends to `POST /kommo/{scope_id}` (docs/kommo.md, "Webhooks Kommo sends us").
  * Only the fields the bridge relies on are required; everything else passes through untouched, since
  * unconsumed hooks are forwarded byte for byte.
  */

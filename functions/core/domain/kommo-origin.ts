@@ -1,6 +1,6 @@
 /**
  * Kommo account addresses: `<subdomain>.kommo.com`, and amoCRM's `<subdomain>.amocrm.ru` /
- * `<subdomain>.amocrm.com` (one product; kommo-interface.md, "Installation (OAuth) and uninstall").
+ * `<subdomain>.amocrm.com` (one product; docs/kommo.md, "Installation (OAuth) and uninstall").
  *
  * The subdomain is one DNS label in lower case; anything else (a nested subdomain, a port, userinfo,
  * a path, an IP literal, upper case, a look-alike suffix) is not an account address and is refused.
@@ -31,8 +31,8 @@ export function kommoAccountHost(value: string | undefined): KommoAccountHost | 
 /**
  * Which browser origins may call the widget routes: a Kommo account's own pages, where the widget's
  * JavaScript runs (`https://<subdomain>.kommo.com`, and amoCRM's `amocrm.ru` / `amocrm.com`).
- * CONTRACT.md, "Kommo widget → bridge"; kommo-chat-api.md: "The backend must allow the account's
- * origin via CORS".
+ * docs/contract.md, "Kommo widget → bridge"; docs/kommo.md, "Widgets and one-time tokens": the backend
+ * must answer CORS for the account's origin.
  *
  * Browsers send the origin serialized (lower-case scheme and host, no path, default port left out),
  * so anything else (another scheme, a port, a path, a nested subdomain, upper case) is not an

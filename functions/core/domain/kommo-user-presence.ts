@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { KommoUserPresenceKey, KommoUserPresenceLabels, KommoUserWindow } from '../ports/kommo-user-presence-store';
 
 /**
- * A Kommo user's presence in a conversation, as the widget reports it (CONTRACT.md, "Kommo widget →
+ * A Kommo user's presence in a conversation, as the widget reports it (docs/contract.md, "Kommo widget →
  * bridge"): heartbeats every 30 s keep the user online; 90 s without one, and the user is offline.
  * Three heartbeats fit in a window, so one lost heartbeat (a slow network, a busy tab) never flips
  * the user offline.
@@ -37,7 +37,7 @@ export function kommoUserPresenceEventId(state: KommoUserPresenceState, key: Kom
 }
 
 /**
- * The `presence.changed` event's data (CONTRACT.md, "Bridge → chat service"). `user_id` is the Kommo
+ * The `presence.changed` event's data (docs/contract.md, "Bridge → chat service"). `user_id` is the Kommo
  * user's amojo id, the spelling typing events use, when the widget sent it (null otherwise);
  * `kommo_user_id` is always the numeric CRM id from the widget's token.
  */

@@ -4,14 +4,14 @@ import { isKommoAccountOrigin } from './kommo-origin';
 
 /**
  * Kommo one-time tokens: what a widget's `self.$authorizedAjax` puts in `X-Auth-Token`
- * (kommo-chat-api.md, "Widgets and one-time tokens"). A JWT signed HS256 with the integration's
+ * (docs/kommo.md, "Widgets and one-time tokens"). A JWT signed HS256 with the integration's
  * secret key, `iss` = the account's address (`https://<subdomain>.kommo.com`), `aud` = scheme://host
  * of the integration's redirect URI, a `jti` (UUID) per token, `exp` about 30 min after `iat`, and
- * Kommo's numeric `account_id` and `user_id`. Single use (CONTRACT.md, v2): Kommo mints a fresh one
+ * Kommo's numeric `account_id` and `user_id`. Single use (docs/contract.md, "Widget routes, v2"): Kommo mints a fresh one
  * for every `$authorizedAjax` call, so the bridge accepts each `jti` once (`use-cases/widget-caller.ts`).
  */
 
-/** CONTRACT.md: `exp` and `nbf` are enforced with 60 s of leeway for clock differences with Kommo. */
+/** docs/contract.md: `exp` and `nbf` are enforced with 60 s of leeway for clock differences with Kommo. */
 export const WIDGET_TOKEN_LEEWAY_SECONDS = 60;
 
 export interface KommoWidgetTokenRules {

@@ -1,7 +1,7 @@
 import type { PresenceView } from './presence-window';
 
 /**
- * The live channel's rules (CONTRACT.md, "Live channel for the widget"): the widget asks for a ticket
+ * The live channel's rules (docs/contract.md, "Live channel for the widget"): the widget asks for a ticket
  * over HTTP, connects with it once within 60 s, and watches chats; the bridge pushes the watched
  * chats' client presence.
  */

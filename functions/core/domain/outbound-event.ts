@@ -1,5 +1,5 @@
 /**
- * Events the bridge sends to the chat service (CONTRACT.md, "Bridge → chat service").
+ * Events the bridge sends to the chat service (docs/contract.md, "Bridge → chat service").
  * The event id doubles as the Standard Webhooks `webhook-id`, so receivers can de-duplicate.
  */
 export type OutboundEventType = 'typing.started' | 'typing.stopped' | 'presence.changed' | 'conversation.read';

@@ -1,6 +1,6 @@
 import { notFound } from './errors';
 
-/** A Kommo scope: `<channel id>_<account amojo id>` (CONTRACT.md, "Identifiers"). */
+/** A Kommo scope: `<channel id>_<account amojo id>` (docs/contract.md, "Identifiers"). */
 export interface Scope {
   scopeId: string;
   /** The account's amojo id, the part after the channel id. */

@@ -1,7 +1,7 @@
 import type { DeliveryStatus, StatusUpdate } from './delivery-status';
 
 /**
- * Delivery status pulled from the chat service (CONTRACT.md, "Delivery status pulled from the chat
+ * Delivery status pulled from the chat service (docs/contract.md, "Delivery status pulled from the chat
  * service"): after Kommo's outgoing-message hook, the bridge asks `CHAT_SERVICE_STATUS_URL` for the
  * message's status on a schedule that starts fast and backs off: a Kommo user should see "delivered"
  * soon after sending, while a message nobody reads must not cost a query every few seconds for a day.

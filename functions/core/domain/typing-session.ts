@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * Typing, both ways. Kommo shows "client is typing" for 5 s per typing call and has no stop call
- * (shared/kommo-chat-api.md, "Methods"); Kommo sends a manager-typing hook at most every 5 s with
+ * (docs/kommo.md, "Methods"); Kommo sends a manager-typing hook at most every 5 s with
  * `expired_at` = start + 5 s.
  */
 

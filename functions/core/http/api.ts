@@ -5,7 +5,7 @@ import { BridgeError, invalid, type FailureKind } from '../domain/errors';
 export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 
-/** CONTRACT.md: bodies over 64 KiB are refused with 413. */
+/** docs/contract.md: bodies over 64 KiB are refused with 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const statusOf: Record<FailureKind, number> = {

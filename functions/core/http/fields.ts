@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Request fields every route spells the same way; messages name the field (CONTRACT.md error rule). */
+/** Request fields every route spells the same way; messages name the field (docs/contract.md, "General rules"). */
 
 /**
  * True when `text` holds an unpaired UTF-16 surrogate. JSON's `\uXXXX` escapes can carry one, but it is

@@ -70,7 +70,7 @@ function claimsWebhookId(routeKey: string): boolean {
  */
 export function chatServiceAuth(deps: Pick<BridgeDeps, 'config' | 'clock' | 'replays' | 'log'>): HttpMiddleware {
   const { CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS } = requireSettings(deps.config, ['CHAT_SERVICE_SECRET'], 'the /chat/... routes');
-  // During a rotation requests signed with the previous secret are accepted too (README, "Rotating secrets").
+  // During a rotation requests signed with the previous secret are accepted too (docs/deploy-and-operate.md, "Rotating secrets").
   const verifier = new StandardWebhookVerifier(CHAT_SERVICE_SECRET_PREVIOUS === undefined ? CHAT_SERVICE_SECRET : [CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS]);
   const claimed = new WeakMap<object, WebhookRequest>();
   return {

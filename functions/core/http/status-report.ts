@@ -29,7 +29,7 @@ const errorText = wellFormed(z.string({ error: 'error must be a string' }), 'err
   .refine((text) => /\S/.test(text), { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters of text, not blank` })
   .refine((text) => [...text].length <= ERROR_TEXT_MAX_CHARS, { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters` });
 
-/** CONTRACT.md, `POST /chat/{scope_id}/messages/{msgid}/status`, with Kommo's rules for the error fields. */
+/** docs/contract.md, `POST /chat/{scope_id}/messages/{msgid}/status`, with Kommo's rules for the error fields. */
 export const statusRequestSchema = z
   .strictObject({
     status: z.enum(DELIVERY_STATUSES, { error: 'status must be "delivered", "read" or "error"' }),

@@ -17,7 +17,7 @@ export interface KommoAccountInfo {
 
 /**
  * Why Kommo would not exchange an authorization code: it answered 400, which its OAuth server gives a
- * code that was used, expired or issued for another redirect URI (kommo-interface.md). The install
+ * code that was used, expired or issued for another redirect URI (docs/kommo.md). The install
  * page tells the user to install again; anything else Kommo answers is an `OutboundCallError`.
  */
 export class KommoCodeRefused extends Error {

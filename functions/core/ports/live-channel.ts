@@ -1,7 +1,7 @@
 import type { LiveFrame } from '../domain/live-channel';
 
 /**
- * The live channel (CONTRACT.md, "Live channel for the widget"): WebSocket connections that the Kommo
+ * The live channel (docs/contract.md, "Live channel for the widget"): WebSocket connections that the Kommo
  * widget opens with a single-use ticket, the chats each one watches, and the frames the bridge pushes.
  */
 

@@ -1,4 +1,4 @@
-/** Kommo widget one-time tokens already used, by `jti`: each token is accepted once (CONTRACT.md, "Widget routes, v2"). */
+/** Kommo widget one-time tokens already used, by `jti`: each token is accepted once (docs/contract.md, "Widget routes, v2"). */
 export interface WidgetTokenStore {
   /**
    * Records the first use of token `tokenId`, remembered until `usableUntilSeconds` (epoch seconds,

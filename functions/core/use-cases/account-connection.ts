@@ -14,7 +14,7 @@ export interface AccountToConnect {
 
 /**
  * Kommo's `connect` for the account (required after every installation of the integration,
- * kommo-chat-api.md), checked to answer a scope of this channel. The operator command uses it alone;
+ * docs/kommo.md), checked to answer a scope of this channel. The operator command uses it alone;
  * `connectAccount` wraps it in a claim.
  */
 export async function connectKommoChannel(
@@ -23,7 +23,7 @@ export async function connectKommoChannel(
   title: string,
 ): Promise<{ scopeId: string }> {
   const { scopeId } = await deps.kommo.connect(amojoAccountId, title);
-  // Every route under a scope requires this channel's prefix (CONTRACT.md, "Identifiers").
+  // Every route under a scope requires this channel's prefix (docs/contract.md, "Identifiers").
   const { KOMMO_CHANNEL_ID } = deps.config;
   if (KOMMO_CHANNEL_ID === undefined) throw new ConfigError('Configuration error: KOMMO_CHANNEL_ID is required for connecting a Kommo account');
   if (!scopeId.startsWith(`${KOMMO_CHANNEL_ID}_`)) {

@@ -17,7 +17,7 @@ export interface ConversationReadReport {
 
 /**
  * A Kommo user opened a conversation (the widget reports it): for the chat service, every client
- * message in it up to now is read. Kommo has no read-receipt hook (kommo-chat-api.md), so the
+ * message in it up to now is read. Kommo has no read-receipt hook (docs/kommo.md), so the
  * widget is the only witness.
  */
 export async function conversationRead(deps: Pick<BridgeDeps, 'clock' | 'newId' | 'queues' | 'log'>, read: ConversationReadReport): Promise<{ readAtMs: number }> {

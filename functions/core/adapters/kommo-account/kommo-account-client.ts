@@ -23,7 +23,7 @@ export interface KommoAccountClientOptions {
 const AMOJO_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 /**
- * Kommo's OAuth token endpoint and account API (kommo-interface.md, "Installation (OAuth) and
+ * Kommo's OAuth token endpoint and account API (docs/kommo.md, "Installation (OAuth) and
  * uninstall"). Redirects are refused (`sendHttp`), so the client secret and the access token go to
  * the account's host and nowhere else. Neither they nor the code ever appear in an error message.
  */

@@ -15,7 +15,7 @@ export interface AmojoClientOptions {
 
 /**
  * Kommo Chat API client. Every request is serialized once and that exact string is signed and sent
- * (shared/kommo-chat-api.md: "Hash exactly the bytes you send").
+ * (docs/kommo.md: "Hash exactly the bytes you send").
  */
 export class AmojoClient implements KommoChatApi {
   constructor(private readonly options: AmojoClientOptions) {}
