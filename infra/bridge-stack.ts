@@ -711,57 +711,34 @@ export class BridgeStack extends Stack {
       dashboardName: `${this.stackName}-operations`,
       defaultInterval: Duration.hours(24),
     });
+    const graph = (title: string, left: cloudwatch.IMetric[]) => new cloudwatch.GraphWidget({ title, left, width, height });
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Kommo calls: succeeded, failed, forbidden (403)',
-        left: [
-          this.bridgeMetric('KommoCallSucceeded', 'succeeded'),
-          this.bridgeMetric('KommoCallFailed', 'failed'),
-          this.bridgeMetric('KommoCallForbidden', 'forbidden (403)'),
-        ],
-        width,
-        height,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Typing calls to Kommo, and typing starts coalesced (calls saved)',
-        left: [this.bridgeMetric('KommoTypingCall', 'typing calls made'), this.bridgeMetric('TypingStartCoalesced', 'typing starts coalesced')],
-        width,
-        height,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Kommo hooks: accepted and rejected',
-        left: [this.bridgeMetric('KommoHookAccepted', 'accepted'), this.bridgeMetric('KommoHookRejected', 'rejected')],
-        width,
-        height,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Dead letters waiting, per queue',
-        left: queueSpecs.map((spec) =>
+      graph('Kommo calls: succeeded, failed, forbidden (403)', [
+        this.bridgeMetric('KommoCallSucceeded', 'succeeded'),
+        this.bridgeMetric('KommoCallFailed', 'failed'),
+        this.bridgeMetric('KommoCallForbidden', 'forbidden (403)'),
+      ]),
+      graph('Typing calls to Kommo, and typing starts coalesced (calls saved)', [
+        this.bridgeMetric('KommoTypingCall', 'typing calls made'),
+        this.bridgeMetric('TypingStartCoalesced', 'typing starts coalesced'),
+      ]),
+      graph('Kommo hooks: accepted and rejected', [this.bridgeMetric('KommoHookAccepted', 'accepted'), this.bridgeMetric('KommoHookRejected', 'rejected')]),
+      graph(
+        'Dead letters waiting, per queue',
+        queueSpecs.map((spec) =>
           this.queueNamed(spec.name).deadLetterQueue.metricApproximateNumberOfMessagesVisible({
             period: Duration.minutes(5),
             statistic: cloudwatch.Stats.MAXIMUM,
             label: spec.name,
           }),
         ),
-        width,
-        height,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Delivery statuses: applied and ignored',
-        left: [this.bridgeMetric('StatusApplied', 'applied'), this.bridgeMetric('StatusIgnored', 'ignored')],
-        width,
-        height,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Live channel pushes: frames pushed, connections gone, pushes failed',
-        left: [
-          this.bridgeMetric('LiveFramePushed', 'frames pushed'),
-          this.bridgeMetric('LiveConnectionGone', 'connections gone'),
-          this.bridgeMetric('LivePushFailed', 'pushes failed'),
-        ],
-        width,
-        height,
-      }),
+      ),
+      graph('Delivery statuses: applied and ignored', [this.bridgeMetric('StatusApplied', 'applied'), this.bridgeMetric('StatusIgnored', 'ignored')]),
+      graph('Live channel pushes: frames pushed, connections gone, pushes failed', [
+        this.bridgeMetric('LiveFramePushed', 'frames pushed'),
+        this.bridgeMetric('LiveConnectionGone', 'connections gone'),
+        this.bridgeMetric('LivePushFailed', 'pushes failed'),
+      ]),
     );
     return dashboard;
   }
