@@ -61,6 +61,21 @@ export interface BridgeCustomDomain {
   readonly liveDomainName?: string;
 }
 
+/** A cap on the table's on-demand throughput, per second. */
+export interface TableMaxThroughput {
+  /** Read request units per second. */
+  readonly readRequestUnits: number;
+  /** Write request units per second. */
+  readonly writeRequestUnits: number;
+}
+
+/** The HTTP API stage's limits when none are given: 100 accounts of the sizing profile with headroom (docs/deploy-and-operate.md). */
+export const defaultApiThrottle: ApiThrottleSettings = { rateLimit: 500, burstLimit: 1000 };
+/** The live channel stage's limits when none are given (see `BridgeStackProps.liveChannelThrottle`). */
+export const defaultLiveChannelThrottle: ApiThrottleSettings = { rateLimit: 200, burstLimit: 500 };
+/** Each SQS event source mapping's maximum concurrency when none is given (see `BridgeStackProps.consumerMaxConcurrency`). */
+export const defaultConsumerMaxConcurrency = 100;
+
 export interface BridgeStackProps extends StackProps {
   /**
    * A custom domain for the HTTP API (and optionally the live channel); the outputs then name it.
@@ -69,8 +84,10 @@ export interface BridgeStackProps extends StackProps {
   readonly customDomain?: BridgeCustomDomain;
   /**
    * Request limits of the API: a cap on what a flood of webhooks or a misbehaving chat service can
-   * cost in Lambda invocations and Kommo calls.
-   * @default { rateLimit: 100, burstLimit: 200 }
+   * cost in Lambda invocations and Kommo calls. The default carries 100 accounts of the sizing profile
+   * (about 290 requests/s over an 8-hour working day) with 1.7× headroom; the region's account-level
+   * API Gateway throttle (10,000 requests/s, burst 5,000 by default) caps any value set here.
+   * @default { rateLimit: 500, burstLimit: 1000 } (`defaultApiThrottle`)
    */
   readonly apiThrottle?: ApiThrottleSettings;
   /**
@@ -80,10 +97,35 @@ export interface BridgeStackProps extends StackProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
-   * a frame every 30 s, plus one per chat it starts or stops watching.
-   * @default { rateLimit: 100, burstLimit: 200 }
+   * a frame every 30 s, plus one per chat it starts or stops watching. The default carries 100 accounts
+   * of 20 managers (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within
+   * about 10 s after a deploy drops their connections.
+   * @default { rateLimit: 200, burstLimit: 500 } (`defaultLiveChannelThrottle`)
    */
   readonly liveChannelThrottle?: ApiThrottleSettings;
+  /**
+   * The most concurrent invocations each queue's event source mapping starts (SQS `maxConcurrency`,
+   * 2 to 1,000). Without it a backlog (a Kommo outage, a burst of hooks) scales the consumers until
+   * they take the whole account's concurrency and the HTTP functions answer 429. The default is 1.7×
+   * the busiest consumer's need at 100 accounts (about 60, each outbound call assumed to take 0.5 s),
+   * and the four queues together stay at 400 of the default 1,000 account executions.
+   * @default 100 (`defaultConsumerMaxConcurrency`)
+   */
+  readonly consumerMaxConcurrency?: number;
+  /**
+   * Reserved concurrent executions per function, to guarantee (and cap) a function's share of the
+   * account's concurrency once several workloads share it. A queue consumer's reservation must be at
+   * least `consumerMaxConcurrency`, or the mapping is throttled by its own function.
+   * @default - none reserved: every function draws on the account's unreserved pool
+   */
+  readonly reservedConcurrency?: Partial<Readonly<Record<FunctionName, number>>>;
+  /**
+   * Maximum on-demand throughput of the table, a cost guard: requests above it are throttled
+   * (the functions retry, and queued work is redelivered) instead of billed. 100 accounts need about
+   * 750 WRU/s and 400 RRU/s at the 8-hour peak; set it well above the expected peak.
+   * @default - no maximum: on-demand up to the table quota (40,000 RRU/s and WRU/s)
+   */
+  readonly tableMaxThroughput?: TableMaxThroughput;
   /**
    * Whether the stack sets the region's API Gateway account setting to a CloudWatch Logs role (kept
    * when the stack is deleted). A WebSocket stage with access logs cannot be created while the account
@@ -189,7 +231,7 @@ export class BridgeStack extends Stack {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
     // Before the settings: the install routes' URLs are the API's own.
-    this.api = this.declareApi(props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 }, logRetention);
+    this.api = this.declareApi(props.apiThrottle ?? defaultApiThrottle, logRetention);
     this.publicApiUrl = props.customDomain ? this.declareApiDomain(props.customDomain) : this.apiUrl();
     const settings = this.declareSettings();
 
@@ -197,6 +239,9 @@ export class BridgeStack extends Stack {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...(props.tableMaxThroughput
+        ? { maxReadRequestUnits: props.tableMaxThroughput.readRequestUnits, maxWriteRequestUnits: props.tableMaxThroughput.writeRequestUnits }
+        : {}),
       timeToLiveAttribute: TTL_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
@@ -212,20 +257,27 @@ export class BridgeStack extends Stack {
 
     // Before the functions: their environment names the live channel's URLs.
     [this.liveApi, this.liveStage] = this.declareLiveChannel(
-      props.liveChannelThrottle ?? { rateLimit: 100, burstLimit: 200 },
+      props.liveChannelThrottle ?? defaultLiveChannelThrottle,
       logRetention,
       props.apiGatewayCloudWatchRole ?? true,
     );
     this.publicLiveUrl = props.customDomain?.liveDomainName ? this.declareLiveDomain(props.customDomain) : this.liveStage.url;
 
     this.functions = new Map(
-      functionSpecs.map((spec) => [spec.name, this.declareFunction(spec, settings, logRetention)] as const),
+      functionSpecs.map((spec) => [spec.name, this.declareFunction(spec, settings, logRetention, props.reservedConcurrency?.[spec.name])] as const),
     );
     this.routeLiveChannel();
 
+    const maxConcurrency = props.consumerMaxConcurrency ?? defaultConsumerMaxConcurrency;
     for (const spec of queueSpecs) {
+      const reserved = props.reservedConcurrency?.[spec.consumer];
+      // A mapping allowed more invocations than its function may run keeps being throttled by Lambda,
+      // and the throttled batches count as receives towards the dead-letter queue.
+      if (reserved !== undefined && reserved < maxConcurrency) {
+        throw new Error(`reservedConcurrency of ${spec.consumer} (${reserved}) is below consumerMaxConcurrency (${maxConcurrency}) of the ${spec.name} queue it consumes`);
+      }
       this.functionNamed(spec.consumer).function.addEventSource(
-        new SqsEventSource(this.queueNamed(spec.name).queue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+        new SqsEventSource(this.queueNamed(spec.name).queue, { batchSize: spec.batchSize, reportBatchItemFailures: true, maxConcurrency }),
       );
     }
 
@@ -373,6 +425,7 @@ export class BridgeStack extends Stack {
     spec: FunctionSpec,
     settings: Readonly<Record<string, string>>,
     logRetention: logs.RetentionDays,
+    reservedConcurrentExecutions: number | undefined,
   ): BridgeFunction {
     const environment: Record<string, string> = {};
     if (spec.table !== 'none') environment.TABLE_NAME = this.table.tableName;
@@ -388,7 +441,12 @@ export class BridgeStack extends Stack {
     if (spec.liveChannel?.address) environment[liveChannelVariables.address] = this.publicLiveUrl;
     if (spec.liveChannel?.push) environment[liveChannelVariables.push] = this.liveStage.callbackUrl;
 
-    const bridgeFunction = new BridgeFunction(this, `${pascalCase(spec.name)}Function`, { spec, environment, logRetention });
+    const bridgeFunction = new BridgeFunction(this, `${pascalCase(spec.name)}Function`, {
+      spec,
+      environment,
+      logRetention,
+      ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
+    });
     const lambdaFunction = bridgeFunction.function;
 
     if (spec.table !== 'none') this.grantItems(lambdaFunction, spec.table.read, spec.table.readWrite);

@@ -137,6 +137,10 @@ describe('table', () => {
       },
     });
   });
+
+  it('has no on-demand throughput cap by default', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { BillingMode: 'PAY_PER_REQUEST', OnDemandThroughput: Match.absent() });
+  });
 });
 
 describe('queues', () => {
@@ -182,6 +186,13 @@ describe('queues', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
+
+  it.each(queues)('$name: its consumer scales to at most 100 concurrent invocations, so a backlog cannot take the HTTP functions\' concurrency', (spec) => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: arnOf(queueId(spec.name)),
+      ScalingConfig: { MaximumConcurrency: 100 },
+    });
+  });
 });
 
 describe('HTTP API', () => {
@@ -205,7 +216,7 @@ describe('HTTP API', () => {
     expect(stage.Properties).toMatchObject({
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+      DefaultRouteSettings: { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 500 },
     });
     const accessLogs = stage.Properties!.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
     expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
@@ -242,7 +253,7 @@ describe('live channel (WebSocket API)', () => {
       ApiId: { Ref: liveApiId() },
       StageName: 'live',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+      DefaultRouteSettings: { ThrottlingBurstLimit: 500, ThrottlingRateLimit: 200 },
     });
     const accessLogs = liveStage().Properties!.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
     expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', connectionId: '$context.connectionId', status: '$context.status' });
@@ -322,6 +333,10 @@ describe('functions', () => {
         },
       },
     });
+  });
+
+  it.each(functions)('$name: reserves no concurrency by default (it draws on the account\'s unreserved pool)', (spec) => {
+    expect(resources[functionId(spec.name)]!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
   it.each(functions)('$name: logs to its own log group with a retention', (spec) => {
@@ -792,4 +807,56 @@ describe('cdk-nag AwsSolutions', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
   });
+});
+
+describe('limits set at deploy time', () => {
+  let limitedTemplate: Template;
+
+  beforeAll(() => {
+    // Prepare: every limit away from its default, as a 1,000-account deployment would set them.
+    const limitedApp = new App({ context: cdkJson.context });
+    const limited = new BridgeStack(limitedApp, 'WithLimits', {
+      apiThrottle: { rateLimit: 4000, burstLimit: 5000 },
+      liveChannelThrottle: { rateLimit: 1500, burstLimit: 3000 },
+      consumerMaxConcurrency: 300,
+      reservedConcurrency: { 'event-dispatcher': 400, 'kommo-hook': 50 },
+      tableMaxThroughput: { readRequestUnits: 12000, writeRequestUnits: 20000 },
+    });
+    // Act
+    limitedTemplate = Template.fromStack(limited);
+  }, 120_000);
+
+  it('throttles the HTTP API and the live channel stages at the given rates and bursts', () => {
+    limitedTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', DefaultRouteSettings: { ThrottlingBurstLimit: 5000, ThrottlingRateLimit: 4000 } });
+    limitedTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingBurstLimit: 3000, ThrottlingRateLimit: 1500 } });
+  });
+
+  it('caps every queue consumer at the given concurrency', () => {
+    const mappings = Object.values(limitedTemplate.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(queues.length);
+    for (const mapping of mappings) expect(mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 300 });
+  });
+
+  it('reserves concurrency for the named functions only', () => {
+    const reserved = Object.values(limitedTemplate.findResources('AWS::Lambda::Function'))
+      .map((resource) => (resource.Properties as { ReservedConcurrentExecutions?: number }).ReservedConcurrentExecutions)
+      .filter((count) => count !== undefined)
+      .sort((a, b) => a - b);
+    expect(reserved).toEqual([50, 400]);
+    limitedTemplate.hasResourceProperties('AWS::Lambda::Function', { Description: functions.find((spec) => spec.name === 'event-dispatcher')!.description, ReservedConcurrentExecutions: 400 });
+  });
+
+  it('caps the on-demand table throughput', () => {
+    limitedTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      OnDemandThroughput: { MaxReadRequestUnits: 12000, MaxWriteRequestUnits: 20000 },
+    });
+  });
+
+  it('refuses a consumer reservation below the mapping\'s maximum concurrency, which would throttle the queue against itself', () => {
+    const otherApp = new App({ context: cdkJson.context });
+    expect(() => new BridgeStack(otherApp, 'Starved', { consumerMaxConcurrency: 100, reservedConcurrency: { 'hook-worker': 20 } })).toThrow(
+      /reservedConcurrency of hook-worker \(20\) is below consumerMaxConcurrency \(100\)/,
+    );
+  }, 120_000);
 });
