@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -101,6 +101,9 @@ function settingIn(secretString: string | undefined, setting: SecretSettingName)
 
 /** The outputs of the stack in an outputs file: the named stack, or the only one. */
 export function stackOutputsIn(outputsFile: string, stackName?: string): StackOutputs {
+  if (!existsSync(outputsFile)) {
+    throw new Error(`${outputsFile} does not exist: npm run deploy writes the stack outputs there; or pass the outputs file: npm run deploy:check -- <outputs-file> [stack]`);
+  }
   const stacks = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, StackOutputs>;
   const names = Object.keys(stacks);
   const name = stackName ?? (names.length === 1 ? names[0] : undefined);

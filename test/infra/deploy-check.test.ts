@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoAccountBindingStore } from '../../functions/core/adapters/dynamodb/account-binding-store';
 import { createBridgeTable, documentClient } from '../../functions/core/adapters/dynamodb/table';
 import { secretGroups, type SecretGroup } from '../../functions/core/config';
-import { awsDeploymentReader, missingPieces, secretNameOutput, type DeploymentReader, type StackOutputs } from '../../infra/deploy-check';
+import { awsDeploymentReader, missingPieces, secretNameOutput, stackOutputsIn, type DeploymentReader, type StackOutputs } from '../../infra/deploy-check';
 import { SecretsManagerStandIn } from '../bundle/aws-stand-ins';
 
 const REGION = 'eu-central-1';
@@ -129,5 +129,13 @@ describe('npm run deploy:check', () => {
 
     // Assess
     expect(missing.map((piece) => piece.what)).toEqual(['secret deleted-secret does not exist']);
+  });
+
+  it('without an outputs file, says where the outputs come from instead of a file-system error', () => {
+    // Act
+    const read = () => stackOutputsIn(`no-such-outputs-${randomUUID()}.json`);
+
+    // Assess
+    expect(read).toThrow(/does not exist: npm run deploy writes the stack outputs there/);
   });
 });
