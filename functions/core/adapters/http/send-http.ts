@@ -37,3 +37,13 @@ export async function sendHttp(call: HttpCall): Promise<HttpAnswer> {
     throw new OutboundCallError(call.party, `${call.party} ${call.method} ${new URL(call.url).pathname} ${reason}`);
   }
 }
+
+/** A JSON object from an answer's text, or undefined when it is not one (error bodies are not always JSON). */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

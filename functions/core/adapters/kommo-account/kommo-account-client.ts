@@ -3,7 +3,7 @@ import type { KommoAccountHost } from '../../domain/kommo-origin';
 import { deadlineSignal, type Clock } from '../../ports/clock';
 import { KommoCodeRefused, type KommoAccessToken, type KommoAccountApi, type KommoAccountInfo } from '../../ports/kommo-account-api';
 import { OutboundCallError, type CallDeadline } from '../../ports/outbound';
-import { sendHttp, type HttpAnswer } from '../http/send-http';
+import { type HttpAnswer, parseJsonObject, sendHttp } from '../http/send-http';
 
 export interface KommoAccountClientOptions {
   /** `KOMMO_CLIENT_ID`: the integration id. */
@@ -34,7 +34,7 @@ export class KommoAccountClient implements KommoAccountApi {
     const { clientId, clientSecret, redirectUri } = this.options;
     const body = JSON.stringify({ client_id: clientId, client_secret: clientSecret, grant_type: 'authorization_code', code, redirect_uri: redirectUri });
     const answer = await this.send(account, 'POST', '/oauth2/access_token', { 'content-type': 'application/json', accept: 'application/json' }, body, call);
-    const parsed = parseJson(answer.text);
+    const parsed = parseJsonObject(answer.text);
     const detail = describeProblem(parsed, [code, clientSecret]);
     if (answer.status === 400) throw new KommoCodeRefused(`Kommo refused the authorization code (400${detail})`);
     if (answer.status < 200 || answer.status >= 300) {
@@ -50,7 +50,7 @@ export class KommoAccountClient implements KommoAccountApi {
 
   async account(account: KommoAccountHost, accessToken: string, call: CallDeadline = {}): Promise<KommoAccountInfo> {
     const answer = await this.send(account, 'GET', '/api/v4/account?with=amojo_id', { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, undefined, call);
-    const parsed = parseJson(answer.text);
+    const parsed = parseJsonObject(answer.text);
     if (answer.status < 200 || answer.status >= 300) {
       throw new OutboundCallError('kommo', `Kommo GET /api/v4/account answered ${answer.status}${describeProblem(parsed, [accessToken])}`, answer.status);
     }
@@ -80,15 +80,6 @@ export class KommoAccountClient implements KommoAccountApi {
       timeoutMs: Math.max(0, deadline - startedAt),
       signal: deadlineSignal(this.options.clock, deadline),
     });
-  }
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,7 +1,7 @@
 import { signAmojoRequest } from '../../domain/amojo-signature';
 import { deadlineSignal, type Clock } from '../../ports/clock';
 import { OutboundCallError, type CallDeadline, type KommoChatApi, type KommoDeliveryStatus, type KommoTyping } from '../../ports/outbound';
-import { sendHttp } from '../http/send-http';
+import { parseJsonObject, sendHttp } from '../http/send-http';
 
 export interface AmojoClientOptions {
   /** amojo base URL, e.g. `https://amojo.kommo.com`. */
@@ -69,7 +69,7 @@ export class AmojoClient implements KommoChatApi {
       timeoutMs: deadline - startedAt,
       signal: deadlineSignal(this.options.clock, deadline),
     });
-    const parsed = parseJson(answer.text);
+    const parsed = parseJsonObject(answer.text);
     if (answer.status >= 200 && answer.status < 300) return parsed;
     const errorType = typeof parsed?.error_type === 'string' ? parsed.error_type : undefined;
     const description = typeof parsed?.error_description === 'string' ? `: ${parsed.error_description}` : '';
@@ -89,15 +89,6 @@ export function customChannelPath(...segments: string[]): string {
     }
   }
   return `/v2/origin/custom/${segments.map(encodeURIComponent).join('/')}`;
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The method name from a path, for messages: ids in paths are not secrets, but they are noise. */
