@@ -12,6 +12,12 @@ export interface RetryPolicy {
 /** SQS refuses a `DelaySeconds` above 900. */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
 
+/**
+ * SQS delays are whole seconds counted on SQS's clock, not ours: a delayed message that arrives less
+ * than a second before the time it was queued for is on time.
+ */
+export const QUEUE_DELAY_TOLERANCE_MS = 1_000;
+
 export type RetryDecision = { retry: true; delaySeconds: number } | { retry: false };
 
 /** `attempt` is the number of the attempt that just failed (1 for the first). */

@@ -11,7 +11,7 @@ import {
   type StatusView,
 } from '../domain/delivery-status';
 import { BridgeError, notFound } from '../domain/errors';
-import { MAX_QUEUE_DELAY_SECONDS } from '../domain/retry-policy';
+import { MAX_QUEUE_DELAY_SECONDS, QUEUE_DELAY_TOLERANCE_MS } from '../domain/retry-policy';
 import type { BridgeDeps } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
 import type { StatusKey } from '../ports/status-store';
@@ -37,12 +37,6 @@ export const SYNC_LEASE_MS = 60_000;
  * between Lambdas and a timer that fires late.
  */
 export const LEASE_MARGIN_MS = 10_000;
-
-/**
- * SQS delays are whole seconds counted on SQS's clock, not ours: a retry job that arrives less than a
- * second before its entry's backoff ends is the retry itself, on time, and is let through.
- */
-const BACKOFF_TOLERANCE_MS = 1_000;
 
 /**
  * A status report from the chat service. It is applied only if it moves the status forward (one
@@ -148,7 +142,7 @@ async function sendUnsettled(
       return 'up-to-date';
     }
     const now = deps.clock.now();
-    if (entry.kommo.nextAttemptAtMs !== undefined && entry.kommo.nextAttemptAtMs - now >= BACKOFF_TOLERANCE_MS) {
+    if (entry.kommo.nextAttemptAtMs !== undefined && entry.kommo.nextAttemptAtMs - now >= QUEUE_DELAY_TOLERANCE_MS) {
       // In backoff (this job came early, e.g. for a newer update): later entries wait their turn.
       await deps.statuses.releaseLease(key, owner);
       const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(1, Math.ceil((entry.kommo.nextAttemptAtMs - now) / 1000)));

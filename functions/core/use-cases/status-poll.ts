@@ -1,6 +1,6 @@
 import { currentEntry, type DeliveryStatus } from '../domain/delivery-status';
 import { messageHookSchema } from '../domain/kommo-hooks';
-import { MAX_QUEUE_DELAY_SECONDS } from '../domain/retry-policy';
+import { MAX_QUEUE_DELAY_SECONDS, QUEUE_DELAY_TOLERANCE_MS } from '../domain/retry-policy';
 import {
   endsPolling,
   FIRST_POLL_AFTER_SECONDS,
@@ -21,12 +21,6 @@ export type StatusPollDeps = DeliveryStatusDeps & Pick<BridgeDeps, 'statusPolls'
 
 /** Kommo's msgid goes into one segment of its delivery-status path: the same rule as a pushed status's msgid. */
 const msgidSchema = pathSegmentIdentifier('msgid');
-
-/**
- * SQS delays are whole seconds counted on SQS's clock, not ours: a timer that arrives less than a
- * second before its due time is the poll itself, on time.
- */
-const DUE_TOLERANCE_MS = 1_000;
 
 export type PollStart = 'not-configured' | 'not-a-message' | 'invalid-msgid' | 'window-closed' | 'already-polling' | 'started';
 
@@ -89,7 +83,7 @@ export async function statusPollTimer(deps: StatusPollDeps, key: StatusKey, time
   if (!poll) return 'gone';
   if (poll.timerId !== timerId) return 'stray';
   if (!deps.chatServiceStatuses.enabled) return endPolling(deps, key, timerId, poll.pollsMade, 'not-configured');
-  if (dueAtMs - now >= DUE_TOLERANCE_MS) {
+  if (dueAtMs - now >= QUEUE_DELAY_TOLERANCE_MS) {
     const next = await queuePoll(deps, key, dueAtMs);
     return (await deps.statusPolls.passTimerOn(key, timerId, next, poll.pollsMade)) ? 'waiting' : 'stray';
   }
