@@ -1,12 +1,18 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+/** Starts one DynamoDB Local (Java) per run; every test file that uses it makes its own table. */
+export const dynamoDbLocalSetup = ['test/support/global-setup.ts'];
+
+/**
+ * Two projects in one run (`npm test` runs both):
+ * - `unit` (test/unit, `npm run test:unit`): domain, use cases on in-memory port fakes, middlewares, the
+ *   queue consumer, adapters against local stand-ins. No DynamoDB Local, so no Java: it runs in seconds.
+ * - `dynamodb-local`: integration, e2e, hostile, browser, bundle and infra, with DynamoDB Local started
+ *   once for the run.
+ * The load runs (test/load) have their own config (vitest.load.config.ts): their duration depends on the machine.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // The load runs (npm run test:load, vitest.load.config.ts): their duration depends on the machine.
-    exclude: [...configDefaults.exclude, 'test/load/**'],
-    // DynamoDB Local starts once per run; every test file makes its own table.
-    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 180_000,
     // Two cores on CI: keep parallel files to two so Java, esbuild and the tests do not starve each other.
@@ -19,5 +25,17 @@ export default defineConfig({
       POWERTOOLS_DEV: 'false',
       CDK_DISABLE_CLI_TELEMETRY: 'true',
     },
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'dynamodb-local',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/unit/**', 'test/load/**'],
+          globalSetup: dynamoDbLocalSetup,
+        },
+      },
+    ],
   },
 });

@@ -1,5 +1,7 @@
 import { configDefaults, defineConfig } from 'vitest/config';
-import base from './vitest.config';
+import base, { dynamoDbLocalSetup } from './vitest.config';
+
+const { projects: _projects, ...shared } = base.test ?? {};
 
 /**
  * `npm run test:load`: the load runs (test/load), kept out of `npm test` because their duration grows
@@ -8,9 +10,10 @@ import base from './vitest.config';
  */
 export default defineConfig({
   test: {
-    ...base.test,
+    ...shared,
     include: ['test/load/**/*.test.ts'],
     exclude: configDefaults.exclude,
+    globalSetup: dynamoDbLocalSetup,
     testTimeout: 120_000,
     hookTimeout: 20 * 60_000,
   },

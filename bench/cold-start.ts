@@ -13,12 +13,18 @@ const run = promisify(execFile);
 /** Fresh Node processes per function (issue 7). */
 const INIT_RUNS = 20;
 
+/** Issue 12's targets, as ratios or sizes measured in the same run (this machine is noisy; ratios are not). */
+const MAX_BUNDLE_KB = 450;
+const MAX_KOMMO_HOOK_BUNDLE_KB = 350;
+const MAX_INIT_RATIO_TO_NOT_FOUND = 3;
+
 /**
- * Synthesizes the real CDK app into a temporary directory, so each function's `index.js` is exactly
- * the asset `cdk deploy` uploads (BridgeFunction's esbuild options: minified CJS, everything bundled),
- * then loads each bundle in fresh Node processes with the environment the stack gives it.
+ * Synthesizes the real CDK app into a temporary directory, so each function's `index.mjs` is exactly
+ * the asset `cdk deploy` uploads (BridgeFunction's esbuild options: minified ES module, everything
+ * bundled), then loads each bundle in fresh Node processes with the environment the stack gives it.
+ * Prints each function's bundle and init beside the previous committed figure, as ratios.
  */
-export async function measureColdStart(results: BenchResults, log: (line: string) => void): Promise<void> {
+export async function measureColdStart(results: BenchResults, log: (line: string) => void, previous: ReadonlyMap<string, number>): Promise<void> {
   const outdir = mkdtempSync(join(tmpdir(), 'kommo-bench-cdk-'));
   try {
     const started = performance.now();
@@ -48,7 +54,7 @@ export async function measureColdStart(results: BenchResults, log: (line: string
         label: `${bundle.name}: bundle`,
         value: bundle.bytes / 1024,
         unit: 'KB',
-        meaning: `Size of ${bundle.name}'s index.js as synthesized by the CDK app (esbuild, minified, CJS, AWS SDK bundled; source map not counted).`,
+        meaning: `Size of ${bundle.name}'s index.mjs as synthesized by the CDK app (esbuild, minified ES module, AWS SDK bundled; source map and metafile not counted).`,
       });
       results.add({
         name: `cold_start.${bundle.name}.module_init`,
@@ -57,17 +63,46 @@ export async function measureColdStart(results: BenchResults, log: (line: string
         value: median(readyMs),
         unit: 'ms',
         meaning:
-          `Median over ${INIT_RUNS} fresh Node processes of the time to require ${bundle.name}'s bundle and let the dependency building it starts at load run (until the next macrotask), with the stack's environment and --enable-source-maps; excludes Node's own start-up and the Secrets Manager fetch.`,
+          `Median over ${INIT_RUNS} fresh Node processes of the time to import ${bundle.name}'s bundle and let the dependency building it starts at load run (until the next macrotask), with the stack's environment and --enable-source-maps; excludes Node's own start-up and the Secrets Manager fetch.`,
       });
-      log(`  ${bundle.name}: ${(bundle.bytes / 1024).toFixed(0)} KB, module init median ${median(readyMs).toFixed(1)} ms (evaluation alone ${median(evaluateMs).toFixed(1)} ms)`);
     }
     results.details.coldStart = {
       runsPerFunction: INIT_RUNS,
-      note: 'evaluateMs: synchronous require() only; readyMs: require() plus the microtasks it queued (config validation, clients, handler).',
+      note: 'evaluateMs: import() of the bundle; readyMs: import() plus the microtasks it queued (config validation, clients, handler).',
       perFunction,
     };
+    reportSideBySide(results, log, perFunction, previous);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One line per function: bundle and init now, the previous committed figure and the ratio, and init as
+ * a multiple of not-found's in this run (the function that carries no client: the floor).
+ */
+function reportSideBySide(
+  results: BenchResults,
+  log: (line: string) => void,
+  perFunction: Record<string, { bundleBytes: number; readyMs: number[] }>,
+  previous: ReadonlyMap<string, number>,
+): void {
+  const floor = perFunction['not-found'] ? median(perFunction['not-found'].readyMs) : undefined;
+  const ratio = (now: number, before: number | undefined) => (before === undefined || before === 0 ? '     ' : `×${(now / before).toFixed(2)}`.padStart(5));
+  log(`\n  ${'function'.padEnd(20)} ${'bundle KB'.padStart(9)} ${'[previous]'.padStart(10)} ${'ratio'.padStart(5)}   ${'init ms'.padStart(7)} ${'[previous]'.padStart(10)} ${'ratio'.padStart(5)}   ÷ not-found`);
+  for (const [name, figures] of Object.entries(perFunction)) {
+    const kb = figures.bundleBytes / 1024;
+    const init = median(figures.readyMs);
+    const kbBefore = previous.get(`cold_start.${name}.bundle_size`);
+    const initBefore = previous.get(`cold_start.${name}.module_init`);
+    log(
+      `  ${name.padEnd(20)} ${kb.toFixed(0).padStart(9)} ${(kbBefore === undefined ? '' : `[${kbBefore.toFixed(0)}]`).padStart(10)} ${ratio(kb, kbBefore)}   ${init.toFixed(1).padStart(7)} ${(initBefore === undefined ? '' : `[${initBefore.toFixed(1)}]`).padStart(10)} ${ratio(init, initBefore)}   ${floor ? `${(init / floor).toFixed(1)}×` : ''}`,
+    );
+    const limit = name === 'kommo-hook' ? MAX_KOMMO_HOOK_BUNDLE_KB : MAX_BUNDLE_KB;
+    results.expect(`cold start: ${name}'s bundle is at most ${limit} KB`, kb <= limit, `${kb.toFixed(0)} KB`);
+    if (floor !== undefined && name !== 'not-found') {
+      results.expect(`cold start: ${name}'s median init is at most ${MAX_INIT_RATIO_TO_NOT_FOUND}× not-found's`, init <= MAX_INIT_RATIO_TO_NOT_FOUND * floor, `${(init / floor).toFixed(1)}× (${init.toFixed(1)} ms against ${floor.toFixed(1)} ms)`);
+    }
   }
 }
 
@@ -102,7 +137,7 @@ async function synthesizeBundles(outdir: string): Promise<FunctionBundle[]> {
     const properties = template.Resources[logicalId]?.Properties;
     const s3Key = properties?.Code?.S3Key;
     if (typeof s3Key !== 'string') throw new Error(`no asset for ${spec.name} (${logicalId})`);
-    const file = join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.js');
+    const file = join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.mjs');
     return {
       name: spec.name,
       file,
@@ -165,12 +200,15 @@ function dummySettings(): Record<string, string> {
 }
 
 /**
- * Runs in the child: times the synchronous `require` (module evaluation) and the point where the
- * microtasks it queued have run (wiring.ts builds config, clients and handler in a promise chain).
+ * Runs in the child (an ES module, like the bundle): times the import (module evaluation) and the
+ * point where the microtasks it queued have run (wiring.ts builds config, clients and handler in a
+ * promise chain).
  */
 const childScript = `
+import { pathToFileURL } from 'node:url';
+const bundle = pathToFileURL(process.argv[1]).href;
 const t0 = performance.now();
-require(process.argv[1]);
+await import(bundle);
 const t1 = performance.now();
 setImmediate(() => {
   const t2 = performance.now();
@@ -180,7 +218,7 @@ setImmediate(() => {
 `;
 
 async function loadInFreshNode(bundle: FunctionBundle): Promise<{ evaluateMs: number; readyMs: number }> {
-  const { stdout, stderr } = await run(process.execPath, ['-e', childScript, bundle.file], {
+  const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', childScript, bundle.file], {
     env: { PATH: process.env.PATH ?? '', ...bundle.environment },
     timeout: 30_000,
     maxBuffer: 16 * 1024 * 1024,

@@ -83,6 +83,7 @@ export const ACCOUNT_PROFILE = {
   chatTypingStartEverySeconds: 3,
   /** Kommo sends a typing hook about every 5 s while a manager types: 3 for a 12-s session (an assumption). */
   kommoTypingHooksPerSession: 3,
+  kommoTypingHookEverySeconds: 5,
   /** A conversation keeps its client online 10 minutes: one window opened, extended every 30 s, then lapsing. */
   clientOnlineSeconds: 600,
   heartbeatSeconds: 30,
@@ -92,24 +93,29 @@ export const ACCOUNT_PROFILE = {
   statusUpdatesPerManagerMessage: 2,
 } as const;
 
-/** How often each measured event happens in a month of the profile. */
+/**
+ * How often each measured event happens in a month of the profile. Typing and client presence are
+ * counted as whole sessions (every hook or heartbeat of one, its timers and its end), so the timers
+ * that fire while a session goes on are in the month, and each session's end is counted once.
+ */
 export function monthlyEventCounts(): Record<string, number> {
   const p = ACCOUNT_PROFILE;
   const conversations = p.conversationsPerDay * p.days;
   const sideMessages = conversations * (p.messagesPerConversation / 2);
   const typingSessionsPerSide = sideMessages * p.typingShare;
-  const heartbeatsPerConversation = p.clientOnlineSeconds / p.heartbeatSeconds;
-  const managerHeartbeats = p.kommoUsers * p.days * ((p.managerHoursPerDay * 3600) / p.heartbeatSeconds);
+  const managerDays = p.kommoUsers * p.days;
+  const managerHeartbeats = managerDays * ((p.managerHoursPerDay * 3600) / p.heartbeatSeconds);
   return {
-    'kommo-typing-hook': typingSessionsPerSide * p.kommoTypingHooksPerSession,
+    'kommo-typing-session': typingSessionsPerSide,
     'typing-session-throttled': typingSessionsPerSide,
     'status-delivered': sideMessages,
     'status-read': sideMessages * (p.statusUpdatesPerManagerMessage - 1),
-    'presence-open': conversations,
-    'presence-extend': conversations * (heartbeatsPerConversation - 1),
-    'presence-lapse': conversations,
-    // The widget v2 (by Kommo chat id), which the profile's managers use.
+    'presence-session': conversations,
+    // The widget v2 (by Kommo chat id), which the profile's managers use: one window a manager-day,
+    // opened, kept by a heartbeat every 30 s (its expiry timers included), then lapsing.
+    'widget-chat-heartbeat-first': managerDays,
     'widget-chat-heartbeat': managerHeartbeats,
+    'widget-chat-lapse': managerDays,
     'outgoing-message': sideMessages,
     'widget-chat-read': sideMessages,
   };

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { DynamoWriteMeter } from '../test/support/dynamo-writes';
 import { givenBridge, givenConnectedAccount, messageHook, typingHook, widgetRequest, type TestBridge } from '../test/support/test-bridge';
@@ -11,7 +10,7 @@ import {
   SQS_REQUESTS_PER_MESSAGE,
   type EventUsage,
 } from './cost-model';
-import type { BenchResults } from './figures';
+import { previousFigures, type BenchResults } from './figures';
 
 /**
  * What each kind of event costs on AWS, counted on the whole bridge (DynamoDB Local, in-process
@@ -28,12 +27,18 @@ interface Meters {
   counts: { api: number; queueMessages: number; webSocketMessages: number };
 }
 
+/** `BENCH_COST_DETAIL=1`: each event's queue messages and DynamoDB requests, one by one (where a figure comes from). */
+const DETAIL = process.env.BENCH_COST_DETAIL === '1';
+const sentMessages: string[] = [];
+
 /** Counts queue messages and pushed live frames of one bridge (the queues SQS would carry, dead-letter queues too). */
 function meterBridge(bridge: TestBridge, counts: Meters['counts']): void {
-  for (const queue of [...Object.values(bridge.bridge.queues), ...Object.values(bridge.bridge.deadLetterQueues)]) {
+  for (const [name, queue] of [...Object.entries(bridge.bridge.queues), ...Object.entries(bridge.bridge.deadLetterQueues).map(([name, queue]) => [`${name}-dlq`, queue] as const)]) {
     const send = queue.send.bind(queue);
     queue.send = async (...args) => {
       counts.queueMessages += 1;
+      const body = args[0] as { kind?: string; event?: { type?: string } };
+      if (DETAIL) sentMessages.push(`${name}:${body.kind ?? body.event?.type ?? 'job'}`);
       return send(...args);
     };
   }
@@ -48,6 +53,12 @@ function meterBridge(bridge: TestBridge, counts: Meters['counts']): void {
 function outboundCalls(bridge: TestBridge): { kommo: number; all: number } {
   const kommo = bridge.kommo.calls.length + bridge.kommo.rejected.length;
   return { kommo, all: kommo + bridge.sink.events.length + bridge.sink.rejected.length + bridge.sink.statusQueries.length };
+}
+
+/** Lets test time pass until no queued message or timer is left. */
+async function quiet(bridge: TestBridge): Promise<void> {
+  for (let next = bridge.bridge.nextDueAt(); next !== undefined; next = bridge.bridge.nextDueAt()) await bridge.advance(Math.max(0, next - bridge.clock.now()));
+  await bridge.advance(0);
 }
 
 export async function measureCost(results: BenchResults, log: (line: string) => void, previousResultsFile: URL): Promise<void> {
@@ -70,14 +81,25 @@ export async function measureCost(results: BenchResults, log: (line: string) => 
       };
     }
 
-    /** Runs `act`, lets `aftermathMs` pass, and records what it all cost, divided over `events`. */
-    const measure = async (name: string, bridge: TestBridge, act: () => Promise<void>, options: { events?: number; aftermathMs?: number } = {}) => {
-      await bridge.advance(0);
+    /**
+     * Runs `act`, lets `aftermathMs` pass (or, with `'quiet'`, until nothing is left to run), and records
+     * what it all cost, divided over `events`. Every measure starts on a quiet bridge, so the timers and
+     * queued work of an earlier event are never counted in this one; `continues` measures the next step
+     * of the state the previous measure left (a window still open) and drains nothing first.
+     */
+    const measure = async (
+      name: string,
+      bridge: TestBridge,
+      act: () => Promise<void>,
+      options: { events?: number; aftermathMs?: number | 'quiet'; continues?: boolean } = {},
+    ) => {
+      await (options.continues ? bridge.advance(0) : quiet(bridge));
       meters.dynamo.reset();
+      sentMessages.length = 0;
       Object.assign(counts, { api: 0, queueMessages: 0, webSocketMessages: 0 });
       const before = outboundCalls(bridge);
       await act();
-      await bridge.advance(options.aftermathMs ?? AFTERMATH_MS);
+      await (options.aftermathMs === 'quiet' ? quiet(bridge) : bridge.advance(options.aftermathMs ?? AFTERMATH_MS));
       const after = outboundCalls(bridge);
       const events = options.events ?? 1;
       const usage: EventUsage = {
@@ -93,6 +115,11 @@ export async function measureCost(results: BenchResults, log: (line: string) => 
         webSocketMessages: counts.webSocketMessages / events,
       };
       usages[name] = usage;
+      if (DETAIL) {
+        log(`    messages: ${sentMessages.join(', ') || 'none'}`);
+        for (const write of meters.dynamo.writes) log(`    write ${write.command} ${write.keys.map((key) => key.split('#')[0]).join('+')} ${write.units} WRU${write.refused ? ' (refused)' : ''}`);
+        for (const read of meters.dynamo.reads) log(`    read ${read.command} ${read.keys.map((key) => key.split('#')[0]).join('+')} ${read.units} RRU`);
+      }
       log(
         `  ${name.padEnd(28)} api ${fmt(usage.apiRequests)} · lambda ${fmt(usage.lambdaInvocations)} · sqs ${fmt(usage.sqsRequests)} · ` +
           `WRU ${fmt(usage.dynamoWriteUnits)} · RRU ${fmt(usage.dynamoReadUnits)} · outbound ${fmt(usage.outboundCalls)} · $${fmt(eventCost(usage) * 1e6)}/M`,
@@ -107,16 +134,21 @@ export async function measureCost(results: BenchResults, log: (line: string) => 
 
     // Kommo typing hooks: the first of a manager's session (chat service told typing started, then stopped), and one more inside it.
     await measure('kommo-typing-hook', plain, async () => ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-1' })), 'typing hook'));
+    await quiet(plain);
     ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-2' })), 'typing hook');
-    await measure('kommo-typing-hook-repeat', plain, async () => {
-      await plain.advance(2_000);
-      ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-2' })), 'typing hook');
-    });
+    await plain.advance(2_000);
+    await measure('kommo-typing-hook-repeat', plain, async () => ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-2' })), 'typing hook'), { continues: true });
+    // A manager's whole typing session as the profile has it: a hook every 5 s, then typing stops.
+    await measure('kommo-typing-session', plain, async () => {
+      for (let hook = 0; hook < ACCOUNT_PROFILE.kommoTypingHooksPerSession; hook += 1) {
+        if (hook > 0) await plain.advance(ACCOUNT_PROFILE.kommoTypingHookEverySeconds * 1000);
+        ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-3' })), 'typing hook');
+      }
+    }, { aftermathMs: 'quiet' });
 
     // Chat typing: the first start (Kommo called), a repeated start inside the live window, and a whole keystroke session.
     await measure('typing-start-first', plain, async () => ok(await chat(plain, '/typing', { conversation_id: 'c-t1', sender_id: 'u-1', state: 'start' }), 'typing'), { aftermathMs: 0 });
-    await measure('typing-start-repeat', plain, async () => ok(await chat(plain, '/typing', { conversation_id: 'c-t1', sender_id: 'u-1', state: 'start' }), 'typing'), { aftermathMs: 0 });
-    await plain.advance(AFTERMATH_MS);
+    await measure('typing-start-repeat', plain, async () => ok(await chat(plain, '/typing', { conversation_id: 'c-t1', sender_id: 'u-1', state: 'start' }), 'typing'), { aftermathMs: 0, continues: true });
     // The issue's keystroke session: a start every 100 ms for 12 s, the stop 50 ms after the last one.
     await measure('typing-session', plain, async () => {
       for (let keystroke = 0; keystroke < ACCOUNT_PROFILE.typingSessionSeconds * 10; keystroke += 1) {
@@ -125,7 +157,7 @@ export async function measureCost(results: BenchResults, log: (line: string) => 
       }
       await plain.advance(50);
       ok(await chat(plain, '/typing', { conversation_id: 'c-t2', sender_id: 'u-2', state: 'stop' }), 'typing');
-    });
+    }, { aftermathMs: 'quiet' });
     // The same 12 s from a chat service that repeats its start every few seconds, as the profile assumes.
     await measure('typing-session-throttled', plain, async () => {
       const every = ACCOUNT_PROFILE.chatTypingStartEverySeconds * 1000;
@@ -135,7 +167,7 @@ export async function measureCost(results: BenchResults, log: (line: string) => 
       }
       await plain.advance(ACCOUNT_PROFILE.typingSessionSeconds * 1000 - Math.floor((ACCOUNT_PROFILE.typingSessionSeconds * 1000 - 1) / every) * every);
       ok(await chat(plain, '/typing', { conversation_id: 'c-t3', sender_id: 'u-3', state: 'stop' }), 'typing');
-    });
+    }, { aftermathMs: 'quiet' });
     usages['typing-second'] = scale(usages['typing-session']!, 1 / ACCOUNT_PROFILE.typingSessionSeconds);
 
     // Delivery status: an update synced to Kommo, then the next one ("read") for the same message.
@@ -143,32 +175,53 @@ export async function measureCost(results: BenchResults, log: (line: string) => 
     await measure('status-read', plain, async () => ok(await chat(plain, '/messages/m-1/status', { status: 'read' }), 'status'));
 
     // Client presence: the heartbeat that opens a window, one that extends it, and the window lapsing (its timer, the offline).
+    const heartbeat = ACCOUNT_PROFILE.heartbeatSeconds * 1000;
     await measure('presence-open', plain, async () => ok(await chat(plain, '/presence', { client_id: 'u-p1', state: 'online' }), 'presence'), { aftermathMs: 0 });
     await measure('presence-extend', plain, async () => {
-      await plain.advance(ACCOUNT_PROFILE.heartbeatSeconds * 1000);
+      await plain.advance(heartbeat);
       ok(await chat(plain, '/presence', { client_id: 'u-p1', state: 'online' }), 'presence');
-    }, { aftermathMs: 0 });
-    await measure('presence-lapse', plain, async () => undefined, { aftermathMs: 15 * 60_000 });
+    }, { aftermathMs: 0, continues: true });
+    await measure('presence-lapse', plain, async () => undefined, { aftermathMs: 'quiet', continues: true });
+    // A client's whole stay as the profile has it: a heartbeat every 30 s for 10 minutes, then the window lapses.
+    // The window's expiry timers, which fire and re-arm while heartbeats extend it, are counted here.
+    await measure('presence-session', plain, async () => {
+      for (let at = 0; at < ACCOUNT_PROFILE.clientOnlineSeconds * 1000; at += heartbeat) {
+        if (at > 0) await plain.advance(heartbeat);
+        ok(await chat(plain, '/presence', { client_id: 'u-p2', state: 'online' }), 'presence');
+      }
+    }, { aftermathMs: 'quiet' });
 
     // The widget: a manager's presence heartbeat in a chat (first, then every 30 s), a look at a client's presence, a read.
     const widget = (method: 'GET' | 'POST', path: string, body?: unknown) => widgetRequest(plain, method, path, body);
-    await measure('widget-heartbeat-first', plain, async () => ok(await widget('POST', '/widget/presence', { conversation_id: 'c-w1', state: 'online' }), 'widget presence'));
+    await measure('widget-heartbeat-first', plain, async () => ok(await widget('POST', '/widget/presence', { conversation_id: 'c-w1', state: 'online' }), 'widget presence'), { aftermathMs: 0 });
     await measure('widget-heartbeat', plain, async () => {
-      await plain.advance(ACCOUNT_PROFILE.heartbeatSeconds * 1000 - AFTERMATH_MS);
+      await plain.advance(heartbeat);
       ok(await widget('POST', '/widget/presence', { conversation_id: 'c-w1', state: 'online' }), 'widget presence');
-    });
+    }, { aftermathMs: 0, continues: true });
     await measure('widget-watch', plain, async () => ok(await widget('GET', '/widget/clients/u-p1/presence'), 'widget client presence'), { aftermathMs: 0 });
     await measure('widget-read', plain, async () => ok(await widget('POST', '/widget/conversations/c-w1/read'), 'widget read'));
     // The same through a Kommo chat id (widget v2): the chat service registered the chat, its client is online.
     const kommoChat = '30477717-9f3c-4d3f-8101-60327e14dc48';
-    ok(await plain.chat('PUT', `/chat/${plain.scopeId}/conversations/c-w2`, { kommo_conversation_id: kommoChat, client_id: 'u-w2' }), 'conversation');
-    ok(await chat(plain, '/presence', { client_id: 'u-w2', state: 'online', ttl_seconds: 3600 }), 'presence');
-    await measure('widget-chat-heartbeat-first', plain, async () => ok(await widget('POST', `/widget/chats/${kommoChat}/presence`, { state: 'online' }), 'widget chat presence'));
+    const registerChat = async () => {
+      ok(await plain.chat('PUT', `/chat/${plain.scopeId}/conversations/c-w2`, { kommo_conversation_id: kommoChat, client_id: 'u-w2' }), 'conversation');
+      ok(await chat(plain, '/presence', { client_id: 'u-w2', state: 'online', ttl_seconds: 3600 }), 'presence');
+    };
+    await registerChat();
+    const chatHeartbeat = async () => ok(await widget('POST', `/widget/chats/${kommoChat}/presence`, { state: 'online' }), 'widget chat presence');
+    await measure('widget-chat-heartbeat-first', plain, chatHeartbeat, { aftermathMs: 0, continues: true });
+    // Heartbeats every 30 s inside the manager's window, with the window's expiry timers that fire and re-arm meanwhile.
+    const steadyHeartbeats = 20;
     await measure('widget-chat-heartbeat', plain, async () => {
-      await plain.advance(ACCOUNT_PROFILE.heartbeatSeconds * 1000 - AFTERMATH_MS);
-      ok(await widget('POST', `/widget/chats/${kommoChat}/presence`, { state: 'online' }), 'widget chat presence');
-    });
-    await measure('widget-chat-read', plain, async () => ok(await widget('POST', `/widget/chats/${kommoChat}/read`, {}), 'widget chat read'));
+      for (let beat = 0; beat < steadyHeartbeats; beat += 1) {
+        await plain.advance(heartbeat);
+        await chatHeartbeat();
+      }
+    }, { aftermathMs: 0, continues: true, events: steadyHeartbeats });
+    // The manager closes the widget: the window lapses (its timer, the offline event). Not 'quiet': the chat's client
+    // stays online for an hour, and its window's timers are not the manager's.
+    await measure('widget-chat-lapse', plain, async () => undefined, { aftermathMs: 3 * 60_000, continues: true });
+    await registerChat();
+    await measure('widget-chat-read', plain, async () => ok(await widget('POST', `/widget/chats/${kommoChat}/read`, {}), 'widget chat read'), { continues: true });
 
     // An outgoing message from Kommo, forwarded to the chat service; then the same with status polls configured
     // (delivered at 2 s, read at 1 min, over the polling window).
@@ -204,7 +257,7 @@ export async function measureCost(results: BenchResults, log: (line: string) => 
   for (const [name, perMonth] of Object.entries(monthly)) byEvent[name] = perMonth * eventCost(usages[name]!);
   const connectionMinutes = monthlyConnectionMinutes() * PRICES.webSocketConnectionMinute;
   const total = Object.values(byEvent).reduce((sum, cost) => sum + cost, 0) + connectionMinutes;
-  const typing = byEvent['kommo-typing-hook']! + byEvent['typing-session-throttled']!;
+  const typing = byEvent['kommo-typing-session']! + byEvent['typing-session-throttled']!;
   // Worst case: a chat service that sends a start on every keystroke, every session.
   const keystrokeTotal = total - byEvent['typing-session-throttled']! + monthly['typing-session-throttled']! * eventCost(usages['typing-session']!);
   results.details.costPerAccountMonth = { profile: ACCOUNT_PROFILE, eventsPerMonth: monthly, usdByEvent: byEvent, usdLiveConnectionMinutes: connectionMinutes, usdTotal: total, usdTotalKeystrokeTyping: keystrokeTotal };
@@ -236,14 +289,4 @@ function fmt(value: number): string {
   if (value === 0) return '0';
   const abs = Math.abs(value);
   return abs >= 100 ? value.toFixed(0) : abs >= 1 ? value.toFixed(2) : value.toPrecision(2);
-}
-
-/** The figures of the last committed results.json, by name. */
-function previousFigures(file: URL): Map<string, number> {
-  try {
-    const report = JSON.parse(readFileSync(file, 'utf8')) as { figures?: { name: string; value: number }[] };
-    return new Map((report.figures ?? []).map((figure) => [figure.name, figure.value]));
-  } catch {
-    return new Map();
-  }
 }

@@ -2,6 +2,9 @@
  * What the bench produces: named figures with a unit and a one-line meaning, hard expectations that
  * decide the exit code, and the table printed at the end.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export type Unit = 'calls' | 'ms' | '%' | 'req/s' | 'requests' | 'MB' | 'KB' | 'hooks/s' | 's' | 'USD' | 'WRU' | 'RRU';
 
@@ -104,4 +107,27 @@ export function formatMarkdownTable(figures: readonly Figure[]): string {
 function formatValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   return round(value).toLocaleString('en-US', { maximumFractionDigits: 2 });
+}
+
+/**
+ * The figures of the last committed results.json, by name (what a change is compared with): from git's
+ * HEAD when this is a clone, else the file as it is before this run overwrites it.
+ */
+export function previousFigures(file: URL): Map<string, number> {
+  let text: string | undefined;
+  try {
+    text = execFileSync('git', ['show', 'HEAD:bench/results.json'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
+  } catch {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return new Map();
+    }
+  }
+  try {
+    const report = JSON.parse(text) as { figures?: { name: string; value: number }[] };
+    return new Map((report.figures ?? []).map((figure) => [figure.name, figure.value]));
+  } catch {
+    return new Map();
+  }
 }

@@ -7,7 +7,7 @@ import { ArrivalClock } from './arrivals';
 import { benchTarget } from './bridge-client';
 import { measureColdStart } from './cold-start';
 import { measureCost } from './cost';
-import { BenchResults, formatMarkdownTable, formatTable } from './figures';
+import { BenchResults, formatMarkdownTable, formatTable, previousFigures } from './figures';
 import { measureLatency, warmUp } from './latency';
 import { measureLivePresence } from './live-channel';
 import { measureThroughput } from './throughput';
@@ -131,7 +131,7 @@ async function main(): Promise<number> {
 
   // Last, once the runtime is stopped: CDK bundling blocks the event loop and the child processes want the
   // CPUs, and loading aws-cdk-lib would inflate the RSS the throughput section reports.
-  if (runs('cold-start')) await section('cold start (synthesizing the CDK app, then 20 fresh Node processes per function)', () => measureColdStart(results, say));
+  if (runs('cold-start')) await section('cold start (synthesizing the CDK app, then 20 fresh Node processes per function)', () => measureColdStart(results, say, previousFigures(RESULTS_FILE)));
 
   if (needsRuntime) results.details.bridgeWarningsDuringRun = { count: bridgeProblemCount, first: bridgeProblems };
   results.figures.sort((a, b) => SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section));

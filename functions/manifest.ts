@@ -100,7 +100,8 @@ export interface HttpRoute {
   replay?: 'claimed' | 'idempotent';
 }
 
-export const httpRoutes: readonly HttpRoute[] = [
+/** The routes as written (`as const`), so that each route key is a type (`RouteKey`). */
+const routeTable = [
   { method: 'POST', path: '/kommo/{scope_id}', function: 'kommo-hook' },
   { method: 'POST', path: '/chat/{scope_id}/typing', function: 'chat-typing', replay: 'idempotent' },
   { method: 'POST', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status', replay: 'claimed' },
@@ -126,7 +127,21 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'POST', path: '/admin/disconnect', function: 'admin' },
   { method: 'GET', path: '/kommo/install', function: 'kommo-install' },
   { method: 'GET', path: '/kommo/uninstall', function: 'kommo-install' },
-];
+] as const satisfies readonly HttpRoute[];
+
+export const httpRoutes: readonly HttpRoute[] = routeTable;
+
+/**
+ * API Gateway's route key (`POST /chat/{scope_id}/typing`, what a handler sees as `event.routeKey`) of
+ * each route of function `F`. Handlers that serve several routes key their sub-routing by it
+ * (`RouteTable`, functions/core/http/route.ts), so a path renamed here fails `tsc`, not a request.
+ */
+export type RouteKey<F extends FunctionName = FunctionName> =
+  Extract<(typeof routeTable)[number], { function: F }> extends infer Route
+    ? Route extends { method: infer Method extends string; path: infer Path extends string }
+      ? `${Method} ${Path}`
+      : never
+    : never;
 
 /** Everything else (API Gateway `$default`): the contract's JSON 404 and 405. */
 export const fallbackFunction: FunctionName = 'not-found';
@@ -301,10 +316,12 @@ export const functions: readonly FunctionSpec[] = [
     name: 'hook-worker',
     description: 'Processes accepted Kommo hooks',
     sendsTo: ['hooks', 'events', 'timers'],
-    deadLettersTo: ['hooks'],
+    // A typing event it could not deliver is retried on the events queue, or dead-lettered there.
+    deadLettersTo: ['hooks', 'events'],
     table: { read: [], readWrite: ['managerTyping', 'conversation', 'statusPoll'] },
-    // Forwarded hooks keep Kommo's own X-Signature, and a status poll it starts is queued, not made: it signs nothing itself.
-    secrets: [],
+    // It signs the typing.started of a hook and sends it itself, one queue hop fewer per hook (docs/cost-model.md).
+    // Forwarded hooks keep Kommo's own X-Signature, and a status poll it starts is queued, not made.
+    secrets: ['chat-service'],
     ...consumerSettings('hooks'),
   },
   {
@@ -329,9 +346,10 @@ export const functions: readonly FunctionSpec[] = [
     name: 'timer-worker',
     description: 'Typing refresh, typing expiry and presence expiry checks (clients and Kommo users), delivery status polls',
     sendsTo: ['timers', 'events', 'kommo-status'],
-    deadLettersTo: ['timers'],
+    // A typing.stopped it could not deliver is retried on the events queue, or dead-lettered there.
+    deadLettersTo: ['timers', 'events'],
     table: { read: [], readWrite: ['clientTyping', 'managerTyping', 'presence', 'kommoUserPresence', 'statusPoll', 'status', 'liveWatcher'] },
-    // Typing refreshes are calls to Kommo; status polls are signed queries to the chat service.
+    // Typing refreshes are calls to Kommo; status polls are signed queries to the chat service, and typing.stopped a signed event.
     secrets: ['kommo-channel-id', 'kommo-channel', 'chat-service'],
     // A client presence window that ends is pushed to the live connections watching the client.
     liveChannel: { push: true },

@@ -40,31 +40,43 @@ function unlessUnconfigured(factory: (deps: BridgeDeps) => HttpFunction): (deps:
   };
 }
 
+/** How the local runtime runs a function: behind HTTP routes, as a queue consumer, or behind the live channel. */
+export type LocalFunction =
+  | { kind: 'http'; create: (deps: BridgeDeps) => HttpFunction }
+  | { kind: 'queue'; create: (deps: BridgeDeps) => QueueFunction }
+  | { kind: 'websocket'; create: (deps: BridgeDeps) => WebSocketFunction };
+
 /**
- * The same handler factories the Lambda entries (`functions/<name>/index.ts`) use, keyed by the
- * manifest's function names. A function missing here fails the local runtime's start-up check.
+ * The same handler factories the Lambda entries (`functions/<name>/index.ts`) use, one per manifest
+ * function: a function added to the manifest and missing here fails `tsc`, not a request.
  */
-export const httpFunctionFactories: Partial<Record<FunctionName, (deps: BridgeDeps) => HttpFunction>> = {
-  'kommo-hook': createKommoHookHandler,
-  'chat-typing': createChatTypingHandler,
-  'chat-status': createChatStatusHandler,
-  'chat-presence': createChatPresenceHandler,
-  'chat-conversations': createChatConversationsHandler,
-  widget: unlessUnconfigured(createWidgetHandler),
-  admin: unlessUnconfigured(createAdminHandler),
+export const localFunctions = {
+  'kommo-hook': { kind: 'http', create: createKommoHookHandler },
+  'chat-typing': { kind: 'http', create: createChatTypingHandler },
+  'chat-status': { kind: 'http', create: createChatStatusHandler },
+  'chat-presence': { kind: 'http', create: createChatPresenceHandler },
+  'chat-conversations': { kind: 'http', create: createChatConversationsHandler },
+  widget: { kind: 'http', create: unlessUnconfigured(createWidgetHandler) },
+  admin: { kind: 'http', create: unlessUnconfigured(createAdminHandler) },
   // Never fails to start: without the integration's settings its routes answer 503 themselves.
-  'kommo-install': createKommoInstallHandler,
-  'not-found': createNotFoundHandler,
-};
+  'kommo-install': { kind: 'http', create: createKommoInstallHandler },
+  'not-found': { kind: 'http', create: createNotFoundHandler },
+  'hook-worker': { kind: 'queue', create: createHookWorkerHandler },
+  'event-dispatcher': { kind: 'queue', create: createEventDispatcherHandler },
+  'kommo-status-sender': { kind: 'queue', create: createKommoStatusSenderHandler },
+  'timer-worker': { kind: 'queue', create: createTimerWorkerHandler },
+  live: { kind: 'websocket', create: createLiveHandler },
+} as const satisfies Record<FunctionName, LocalFunction>;
 
-export const queueFunctionFactories: Partial<Record<FunctionName, (deps: BridgeDeps) => QueueFunction>> = {
-  'hook-worker': createHookWorkerHandler,
-  'event-dispatcher': createEventDispatcherHandler,
-  'kommo-status-sender': createKommoStatusSenderHandler,
-  'timer-worker': createTimerWorkerHandler,
-};
+/** The local function `name` built as a `kind` function, or an error naming the mismatch (a route pointing at a queue consumer). */
+export function createLocalFunction<Kind extends keyof LocalFunctionOfKind>(name: FunctionName, kind: Kind, deps: BridgeDeps): LocalFunctionOfKind[Kind] {
+  const entry: LocalFunction = localFunctions[name];
+  if (entry.kind !== kind) throw new Error(`${name} is a ${entry.kind} function, not a ${kind} one`);
+  return entry.create(deps) as LocalFunctionOfKind[Kind];
+}
 
-/** The functions behind the live channel's WebSocket routes (`webSocketRoutes` in the manifest). */
-export const webSocketFunctionFactories: Partial<Record<FunctionName, (deps: BridgeDeps) => WebSocketFunction>> = {
-  live: createLiveHandler,
-};
+interface LocalFunctionOfKind {
+  http: HttpFunction;
+  queue: QueueFunction;
+  websocket: WebSocketFunction;
+}

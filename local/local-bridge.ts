@@ -8,9 +8,9 @@ import type { ApiResult } from '../functions/core/http/api';
 import type { Clock } from '../functions/core/ports/clock';
 import type { Log, Metrics } from '../functions/core/ports/telemetry';
 import type { LiveEvent, LiveResult } from '../functions/live/handler';
-import { fallbackFunction, functions, httpRoutes, queues as queueSpecs, webSocketRoutes, type FunctionName, type QueueName } from '../functions/manifest';
+import { fallbackFunction, httpRoutes, queues as queueSpecs, webSocketRoutes, type FunctionName, type QueueName } from '../functions/manifest';
 import { toApiGatewayEvent, type LocalRequest } from './api-gateway-event';
-import { httpFunctionFactories, queueFunctionFactories, webSocketFunctionFactories, type HttpFunction, type WebSocketFunction } from './function-registry';
+import { createLocalFunction, type HttpFunction, type WebSocketFunction } from './function-registry';
 import { LocalLiveGateway } from './live-gateway';
 import { enforceTableGrants, runningFunction } from './table-grants';
 
@@ -101,19 +101,15 @@ export class LocalBridge {
     this.live = new LocalLiveGateway(clock);
     this.deps = createDeps({ ...options, queues: bridgeQueues, liveConnections: this.live });
 
-    const missing = functions
-      .map((spec) => spec.name)
-      .filter((name) => !httpFunctionFactories[name] && !queueFunctionFactories[name] && !webSocketFunctionFactories[name]);
-    if (missing.length > 0) throw new Error(`local runtime has no handler for: ${missing.join(', ')}`);
     for (const name of new Set([...httpRoutes.map((route) => route.function), fallbackFunction])) {
-      this.http.set(name, httpFunctionFactories[name]!(this.deps));
+      this.http.set(name, createLocalFunction(name, 'http', this.deps));
     }
     for (const name of new Set(webSocketRoutes.map((route) => route.function))) {
-      this.webSocket.set(name, webSocketFunctionFactories[name]!(this.deps));
+      this.webSocket.set(name, createLocalFunction(name, 'websocket', this.deps));
     }
     this.live.attach((event) => this.invokeLive(event));
     for (const spec of queueSpecs) {
-      const consumer = queueFunctionFactories[spec.consumer]!(this.deps);
+      const consumer = createLocalFunction(spec.consumer, 'queue', this.deps);
       const context = localContext(spec.consumer);
       queues[spec.name].attach((event) => runningFunction.run(spec.consumer, () => consumer(event, context)));
     }

@@ -3,6 +3,7 @@ import { configSchema, ConfigError } from '../functions/core/config';
 import { systemClock } from '../functions/core/ports/clock';
 import { OutboundCallError } from '../functions/core/ports/outbound';
 import { connectKommoChannel } from '../functions/core/use-cases/account-connection';
+import * as z from '../functions/core/zod';
 
 /**
  * `npm run kommo -- connect <amojo_account_id> [title]` / `disconnect <amojo_account_id>`: the operator
@@ -13,7 +14,7 @@ import { connectKommoChannel } from '../functions/core/use-cases/account-connect
  * is out of reach, so it neither claims nor binds accounts. An account bound with `/admin/connect` is
  * disconnected with `/admin/disconnect`, which removes its binding too.
  */
-const settingsSchema = configSchema.pick({ KOMMO_CHANNEL_ID: true, KOMMO_CHANNEL_SECRET: true, KOMMO_API_URL: true, KOMMO_TIMEOUT_MS: true });
+const settingsSchema = z.pick(configSchema, { KOMMO_CHANNEL_ID: true, KOMMO_CHANNEL_SECRET: true, KOMMO_API_URL: true, KOMMO_TIMEOUT_MS: true });
 
 async function main([command, accountId, ...titleWords]: string[]): Promise<void> {
   if ((command !== 'connect' && command !== 'disconnect') || !accountId) {

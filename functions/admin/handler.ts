@@ -1,32 +1,32 @@
-import { z } from 'zod';
+import * as z from '../core/zod';
 import { requireSettings } from '../core/config';
 import { adminBearerMatches } from '../core/domain/admin-token';
 import { notFound, unauthenticated } from '../core/domain/errors';
-import type { BridgeDeps } from '../core/deps';
+import type { DepsOf } from '../core/deps';
 import { header, json, parseJsonBody, rawBody, type ApiEvent, type ApiResult } from '../core/http/api';
-import { httpHandler } from '../core/http/route';
+import { httpHandler, routeFor, type HttpHandlerDeps, type RouteTable } from '../core/http/route';
 import { OutboundCallError } from '../core/ports/outbound';
 import { connectAccount, disconnectAccount } from '../core/use-cases/account-connection';
 
 /** An amojo id as it appears in a scope (functions/core/domain/scope.ts). */
 const amojoAccountId = z
   .string({ error: 'amojo_account_id is required and must be a string' })
-  .regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'amojo_account_id must be the account\'s amojo id (1-64 letters, digits, dashes)' });
+  .check(z.regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'amojo_account_id must be the account\'s amojo id (1-64 letters, digits, dashes)' }));
 
 const kommoAccountId = z
   .number({ error: 'kommo_account_id must be Kommo\'s numeric account id' })
-  .int({ message: 'kommo_account_id must be a whole number' })
-  .positive({ message: 'kommo_account_id must be positive' })
-  .max(Number.MAX_SAFE_INTEGER, { message: 'kommo_account_id is too large' });
+  .check(
+    z.int({ message: 'kommo_account_id must be a whole number' }),
+    z.positive({ message: 'kommo_account_id must be positive' }),
+    z.lte(Number.MAX_SAFE_INTEGER, { message: 'kommo_account_id is too large' }),
+  );
 
 export const connectRequestSchema = z.strictObject({
   amojo_account_id: amojoAccountId,
   kommo_account_id: kommoAccountId,
   title: z
     .string({ error: 'title is required and must be a string' })
-    .trim()
-    .min(1, { message: 'title must be 1-255 characters' })
-    .max(255, { message: 'title must be 1-255 characters' }),
+    .check(z.trim(), z.minLength(1, { message: 'title must be 1-255 characters' }), z.maxLength(255, { message: 'title must be 1-255 characters' })),
 });
 
 export const disconnectRequestSchema = z.union(
@@ -38,10 +38,12 @@ export const disconnectRequestSchema = z.union(
  * `POST /admin/connect` and `POST /admin/disconnect` (docs/contract.md, "Operator → bridge"), for the
  * bearer ADMIN_TOKEN only. Without ADMIN_TOKEN the function does not start.
  */
-export const createAdminHandler = (deps: BridgeDeps) => {
+export type AdminDeps = HttpHandlerDeps & DepsOf<typeof connectAccount> & DepsOf<typeof disconnectAccount>;
+
+export const createAdminHandler = (deps: AdminDeps) => {
   const { ADMIN_TOKEN } = requireSettings(deps.config, ['ADMIN_TOKEN'], 'the /admin/... routes');
 
-  const routes: Record<string, (event: ApiEvent) => Promise<ApiResult>> = {
+  const routes: RouteTable<'admin', (event: ApiEvent) => Promise<ApiResult>> = {
     'POST /admin/connect': async (event) => {
       const request = parseJsonBody(rawBody(event), connectRequestSchema);
       const binding = await connectAccount(deps, { amojoAccountId: request.amojo_account_id, kommoAccountId: request.kommo_account_id, title: request.title });
@@ -61,7 +63,7 @@ export const createAdminHandler = (deps: BridgeDeps) => {
     if (!adminBearerMatches(header(event, 'authorization'), ADMIN_TOKEN)) {
       throw unauthenticated(header(event, 'authorization') ? 'invalid_admin_token' : 'missing_admin_token', 'Authorization must be "Bearer <ADMIN_TOKEN>"');
     }
-    const route = routes[event.routeKey];
+    const route = routeFor(routes, event.routeKey);
     if (!route) throw notFound('unknown_route', `No admin route for ${event.routeKey}`);
     try {
       return await route(event);

@@ -1,11 +1,10 @@
-import { z } from 'zod';
+import * as z from '../core/zod';
 import { requireSettings } from '../core/config';
 import { parseScope } from '../core/domain/scope';
-import type { BridgeDeps } from '../core/deps';
 import { json, parseJsonBody, pathParameter, rawBody, validate } from '../core/http/api';
 import { identifier } from '../core/http/fields';
-import { httpHandler } from '../core/http/route';
-import { registerConversation } from '../core/use-cases/conversation-directory';
+import { httpHandler, type ChatServiceHttpHandlerDeps } from '../core/http/route';
+import { registerConversation, type ConversationDirectoryDeps } from '../core/use-cases/conversation-directory';
 
 const conversationId = identifier('conversation_id');
 
@@ -15,7 +14,9 @@ export const conversationRegistrationSchema = z.strictObject({
 });
 
 /** `PUT /chat/{scope_id}/conversations/{conversation_id}`: the chat service names the Kommo chat (and client) of one of its conversations. */
-export const createChatConversationsHandler = (deps: BridgeDeps) =>
+export type ChatConversationsDeps = ChatServiceHttpHandlerDeps & ConversationDirectoryDeps;
+
+export const createChatConversationsHandler = (deps: ChatConversationsDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
     const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
     const id = validate(pathParameter(event, 'conversation_id'), conversationId);

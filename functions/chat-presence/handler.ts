@@ -1,12 +1,12 @@
-import { z } from 'zod';
+import * as z from '../core/zod';
 import { requireSettings } from '../core/config';
 import { PRESENCE_TTL } from '../core/domain/presence-window';
-import { parseScope } from '../core/domain/scope';
-import type { BridgeDeps } from '../core/deps';
-import { json, parseJsonBody, pathParameter, rawBody, validate } from '../core/http/api';
+import { notFound } from '../core/domain/errors';
+import { parseScope, type Scope } from '../core/domain/scope';
+import { json, parseJsonBody, pathParameter, rawBody, validate, type ApiEvent, type ApiResult } from '../core/http/api';
 import { identifier, seconds } from '../core/http/fields';
-import { httpHandler } from '../core/http/route';
-import { clientOffline, clientOnline, readPresence } from '../core/use-cases/presence';
+import { httpHandler, routeFor, type ChatServiceHttpHandlerDeps, type RouteTable } from '../core/http/route';
+import { clientOffline, clientOnline, readPresence, type PresenceDeps } from '../core/use-cases/presence';
 
 const clientId = identifier('client_id');
 
@@ -17,17 +17,26 @@ export const presenceRequestSchema = z.strictObject({
 });
 
 /** `POST /chat/{scope_id}/presence` (heartbeats and offline) and `GET /chat/{scope_id}/presence/{client_id}`. */
-export const createChatPresenceHandler = (deps: BridgeDeps) =>
-  httpHandler(deps, 'chat-service', async (event) => {
-    const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
-    if (event.requestContext.http.method === 'GET') {
+export type ChatPresenceDeps = ChatServiceHttpHandlerDeps & PresenceDeps;
+
+export const createChatPresenceHandler = (deps: ChatPresenceDeps) => {
+  const routes: RouteTable<'chat-presence', (event: ApiEvent, scope: Scope) => Promise<ApiResult>> = {
+    'GET /chat/{scope_id}/presence/{client_id}': async (event, scope) => {
       const id = validate(pathParameter(event, 'client_id'), clientId);
       return json(200, await readPresence(deps, { scopeId: scope.scopeId, clientId: id }));
-    }
-    const request = parseJsonBody(rawBody(event), presenceRequestSchema);
-    const key = { scopeId: scope.scopeId, clientId: request.client_id };
-    if (request.state === 'online') await clientOnline(deps, key, request.ttl_seconds);
-    else await clientOffline(deps, key);
-    return json(202, { ok: true });
+    },
+    'POST /chat/{scope_id}/presence': async (event, scope) => {
+      const request = parseJsonBody(rawBody(event), presenceRequestSchema);
+      const key = { scopeId: scope.scopeId, clientId: request.client_id };
+      if (request.state === 'online') await clientOnline(deps, key, request.ttl_seconds);
+      else await clientOffline(deps, key);
+      return json(202, { ok: true });
+    },
+  };
+  return httpHandler(deps, 'chat-service', async (event) => {
+    const route = routeFor(routes, event.routeKey);
+    if (!route) throw notFound('unknown_route', `No route for ${event.routeKey}`);
+    return route(event, parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID));
   });
+};
 

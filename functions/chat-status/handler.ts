@@ -1,11 +1,12 @@
 import { requireSettings } from '../core/config';
+import { notFound } from '../core/domain/errors';
 import { parseScope } from '../core/domain/scope';
-import type { BridgeDeps } from '../core/deps';
-import { json, parseJsonBody, pathParameter, rawBody, validate } from '../core/http/api';
+import { json, parseJsonBody, pathParameter, rawBody, validate, type ApiEvent, type ApiResult } from '../core/http/api';
 import { pathSegmentIdentifier } from '../core/http/fields';
-import { httpHandler } from '../core/http/route';
+import { httpHandler, routeFor, type ChatServiceHttpHandlerDeps, type RouteTable } from '../core/http/route';
 import { statusRequestSchema } from '../core/http/status-report';
-import { readDeliveryStatus, updateDeliveryStatus } from '../core/use-cases/delivery-status';
+import type { StatusKey } from '../core/ports/status-store';
+import { readDeliveryStatus, updateDeliveryStatus, type DeliveryStatusDeps } from '../core/use-cases/delivery-status';
 
 /** The status report's rules are shared with the answer to the bridge's own status query (CHAT_SERVICE_STATUS_URL). */
 export { statusRequestSchema };
@@ -14,12 +15,21 @@ export { statusRequestSchema };
 export const msgidSchema = pathSegmentIdentifier('msgid');
 
 /** `POST /chat/{scope_id}/messages/{msgid}/status` (a status report) and `GET` of the same path (the record). */
-export const createChatStatusHandler = (deps: BridgeDeps) =>
-  httpHandler(deps, 'chat-service', async (event) => {
+export type ChatStatusDeps = ChatServiceHttpHandlerDeps & DeliveryStatusDeps;
+
+export const createChatStatusHandler = (deps: ChatStatusDeps) => {
+  const routes: RouteTable<'chat-status', (event: ApiEvent, key: StatusKey) => Promise<ApiResult>> = {
+    'GET /chat/{scope_id}/messages/{msgid}/status': async (_event, key) => json(200, await readDeliveryStatus(deps, key)),
+    'POST /chat/{scope_id}/messages/{msgid}/status': async (event, key) => {
+      const update = parseJsonBody(rawBody(event), statusRequestSchema);
+      const { applied, status } = await updateDeliveryStatus(deps, key, update);
+      return json(202, { ok: true, applied, status });
+    },
+  };
+  return httpHandler(deps, 'chat-service', async (event) => {
+    const route = routeFor(routes, event.routeKey);
+    if (!route) throw notFound('unknown_route', `No route for ${event.routeKey}`);
     const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
-    const key = { scopeId: scope.scopeId, msgid: validate(pathParameter(event, 'msgid'), msgidSchema) };
-    if (event.requestContext.http.method === 'GET') return json(200, await readDeliveryStatus(deps, key));
-    const update = parseJsonBody(rawBody(event), statusRequestSchema);
-    const { applied, status } = await updateDeliveryStatus(deps, key, update);
-    return json(202, { ok: true, applied, status });
+    return route(event, { scopeId: scope.scopeId, msgid: validate(pathParameter(event, 'msgid'), msgidSchema) });
   });
+};

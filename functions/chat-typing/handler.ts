@@ -1,12 +1,11 @@
-import { z } from 'zod';
+import * as z from '../core/zod';
 import { requireSettings } from '../core/config';
 import { CLIENT_TYPING_TTL } from '../core/domain/typing-session';
 import { parseScope } from '../core/domain/scope';
-import type { BridgeDeps } from '../core/deps';
 import { json, parseJsonBody, pathParameter, rawBody } from '../core/http/api';
 import { identifier, seconds } from '../core/http/fields';
-import { httpHandler } from '../core/http/route';
-import { startClientTyping, stopClientTyping } from '../core/use-cases/client-typing';
+import { httpHandler, type ChatServiceHttpHandlerDeps } from '../core/http/route';
+import { startClientTyping, stopClientTyping, type ClientTypingDeps } from '../core/use-cases/client-typing';
 
 export const typingRequestSchema = z.strictObject({
   conversation_id: identifier('conversation_id'),
@@ -16,7 +15,9 @@ export const typingRequestSchema = z.strictObject({
 });
 
 /** `POST /chat/{scope_id}/typing`: a client types (or stops) in the messenger. */
-export const createChatTypingHandler = (deps: BridgeDeps) =>
+export type ChatTypingDeps = ChatServiceHttpHandlerDeps & ClientTypingDeps;
+
+export const createChatTypingHandler = (deps: ChatTypingDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
     const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
     const request = parseJsonBody(rawBody(event), typingRequestSchema);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 
 /**
  * The bridge's settings, named as in the external contract (docs/contract.md, "Configuration").
@@ -8,52 +8,53 @@ import { z } from 'zod';
  */
 
 const url = (name: string) =>
-  z
-    .string({ error: `${name} is required` })
-    .refine((value) => /^https?:\/\/[^\s/]+/.test(value) && URL.canParse(value), {
-      message: `${name} must be an http(s) URL`,
-    })
-    .transform((value) => value.replace(/\/+$/, ''));
+  z.pipe(
+    z.string({ error: `${name} is required` }).check(
+      z.refine((value) => /^https?:\/\/[^\s/]+/.test(value) && URL.canParse(value), {
+        message: `${name} must be an http(s) URL`,
+      }),
+    ),
+    z.transform((value: string) => value.replace(/\/+$/, '')),
+  );
 
 const int = (name: string, min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined, ctx) => {
       if (value === undefined || value === '') return fallback;
       const parsed = Number(value);
       if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max}` });
+        // zod/mini's transform context has no addIssue: the issue goes on the list itself.
+        ctx.issues.push({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max}`, input: value });
         return z.NEVER;
       }
       return parsed;
-    });
+    }),
+  );
+
+/** An empty value counts as unset. */
+const emptyAsUnset = () =>
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined) => (value === '' ? undefined : value)),
+  );
 
 /** Kommo issues the channel secret as 40 hex characters; it is used as an ASCII key, never decoded. */
 const channelSecret = z
   .string({ error: 'KOMMO_CHANNEL_SECRET is required' })
-  .regex(/^[0-9a-fA-F]{40}$/, { message: 'KOMMO_CHANNEL_SECRET must be the 40-character hex secret Kommo issued' });
+  .check(z.regex(/^[0-9a-fA-F]{40}$/, { message: 'KOMMO_CHANNEL_SECRET must be the 40-character hex secret Kommo issued' }));
 
 /** Standard Webhooks secrets are `whsec_` followed by base64 of at least 24 random bytes. */
-const chatServiceSecret = z
-  .string({ error: 'CHAT_SERVICE_SECRET is required' })
-  .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, {
+const chatServiceSecret = z.string({ error: 'CHAT_SERVICE_SECRET is required' }).check(
+  z.regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, {
     message: 'CHAT_SERVICE_SECRET must be "whsec_" followed by base64 of at least 24 bytes',
-  });
+  }),
+);
 
-const optionalUrl = (name: string) =>
-  z
-    .string()
-    .optional()
-    .transform((value) => (value === '' ? undefined : value))
-    .pipe(url(name).optional());
+const optionalUrl = (name: string) => z.pipe(emptyAsUnset(), z.optional(url(name)));
 
 const optionalSecret = (name: string, min: number) =>
-  z
-    .string()
-    .optional()
-    .transform((value) => (value === '' ? undefined : value))
-    .pipe(z.string().min(min, { message: `${name} must be at least ${min} characters` }).optional());
+  z.pipe(emptyAsUnset(), z.optional(z.string().check(z.minLength(min, { message: `${name} must be at least ${min} characters` }))));
 
 /** The placeholder of `CHAT_SERVICE_STATUS_URL`. */
 export const MSGID_PLACEHOLDER = '{msgid}';
@@ -62,19 +63,17 @@ export const MSGID_PLACEHOLDER = '{msgid}';
  * Where the bridge asks the chat service for a message's delivery status: an http(s) URL template with
  * `{msgid}` (percent-encoded when filled in) in its path or query, never in its host. Empty means no polling.
  */
-const statusUrlTemplate = z
-  .string()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value))
-  .pipe(
-    z
-      .string()
-      .refine((value) => value.includes(MSGID_PLACEHOLDER), { message: `CHAT_SERVICE_STATUS_URL must contain ${MSGID_PLACEHOLDER}, where the message id goes` })
-      .refine((value) => isStatusUrlTemplate(value), {
+const statusUrlTemplate = z.pipe(
+  emptyAsUnset(),
+  z.optional(
+    z.string().check(
+      z.refine((value) => value.includes(MSGID_PLACEHOLDER), { message: `CHAT_SERVICE_STATUS_URL must contain ${MSGID_PLACEHOLDER}, where the message id goes` }),
+      z.refine((value) => isStatusUrlTemplate(value), {
         message: `CHAT_SERVICE_STATUS_URL must be an http(s) URL with ${MSGID_PLACEHOLDER} in its path or query`,
-      })
-      .optional(),
-  );
+      }),
+    ),
+  ),
+);
 
 /** The status URL for one message: `{msgid}` percent-encoded, so no message id can reach another path or query. */
 export function statusUrlFor(template: string, msgid: string): string {
@@ -99,17 +98,18 @@ export const SUBDOMAIN_PLACEHOLDER = '{subdomain}';
  * amoCRM domain of an amoCRM account); a template sends every account to one stand-in (tests, the
  * sandbox), so it must name the account.
  */
-const accountUrlTemplate = z
-  .string()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value?.replace(/\/+$/, '')))
-  .pipe(
-    z
-      .string()
-      .refine((value) => value.includes(SUBDOMAIN_PLACEHOLDER), { message: `KOMMO_ACCOUNT_URL must contain ${SUBDOMAIN_PLACEHOLDER}, where the account's subdomain goes` })
-      .refine((value) => isAccountUrlTemplate(value), { message: 'KOMMO_ACCOUNT_URL must be an http(s) URL without a query or fragment' })
-      .optional(),
-  );
+const accountUrlTemplate = z.pipe(
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined) => (value === '' ? undefined : value?.replace(/\/+$/, ''))),
+  ),
+  z.optional(
+    z.string().check(
+      z.refine((value) => value.includes(SUBDOMAIN_PLACEHOLDER), { message: `KOMMO_ACCOUNT_URL must contain ${SUBDOMAIN_PLACEHOLDER}, where the account's subdomain goes` }),
+      z.refine((value) => isAccountUrlTemplate(value), { message: 'KOMMO_ACCOUNT_URL must be an http(s) URL without a query or fragment' }),
+    ),
+  ),
+);
 
 function isAccountUrlTemplate(template: string): boolean {
   if (/[\s?#]/.test(template)) return false;
@@ -128,48 +128,47 @@ export function kommoAccountUrlFor(template: string | undefined, account: { host
 }
 
 /** Kommo's integration id (`client_id` of the OAuth exchange, the disable hook's `client_uuid`) is a UUID. */
-const integrationId = z
-  .string()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value))
-  .pipe(
-    z
-      .string()
-      .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
-        message: 'KOMMO_CLIENT_ID must be the integration id Kommo shows in the integration\'s keys (a UUID)',
-      })
+const integrationId = z.pipe(
+  emptyAsUnset(),
+  z.optional(
+    z.pipe(
+      z.string().check(
+        z.regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+          message: 'KOMMO_CLIENT_ID must be the integration id Kommo shows in the integration\'s keys (a UUID)',
+        }),
+      ),
       // Kommo writes UUIDs in lower case, in the disable hook's client_uuid too.
-      .transform((value) => value.toLowerCase())
-      .optional(),
-  );
+      z.transform((value: string) => value.toLowerCase()),
+    ),
+  ),
+);
 
 /** The previous chat-service secret, set only while a rotation is under way; empty means none. */
-const previousChatServiceSecret = z
-  .string()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value))
-  .pipe(
-    z
-      .string()
-      .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, {
+const previousChatServiceSecret = z.pipe(
+  emptyAsUnset(),
+  z.optional(
+    z.string().check(
+      z.regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, {
         message: 'CHAT_SERVICE_SECRET_PREVIOUS must be empty, or "whsec_" followed by base64 of at least 24 bytes',
-      })
-      .optional(),
-  );
+      }),
+    ),
+  ),
+);
 
 /**
  * The channel id, the channel secret and the chat-service secret are optional here because in AWS each function reads
  * only the secrets it uses (see `secretGroups`); `loadConfig` requires the ones its caller holds.
  */
 export const configSchema = z.object({
-  KOMMO_CHANNEL_ID: z
-    .string({ error: 'KOMMO_CHANNEL_ID is required' })
-    .regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)' })
-    .optional(),
-  KOMMO_CHANNEL_SECRET: channelSecret.optional(),
-  KOMMO_API_URL: url('KOMMO_API_URL').default('https://amojo.kommo.com'),
+  KOMMO_CHANNEL_ID: z.optional(
+    z
+      .string({ error: 'KOMMO_CHANNEL_ID is required' })
+      .check(z.regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)' })),
+  ),
+  KOMMO_CHANNEL_SECRET: z.optional(channelSecret),
+  KOMMO_API_URL: z._default(url('KOMMO_API_URL'), 'https://amojo.kommo.com'),
   CHAT_SERVICE_URL: url('CHAT_SERVICE_URL'),
-  CHAT_SERVICE_SECRET: chatServiceSecret.optional(),
+  CHAT_SERVICE_SECRET: z.optional(chatServiceSecret),
   CHAT_SERVICE_SECRET_PREVIOUS: previousChatServiceSecret,
   KOMMO_HOOK_FORWARD_URL: optionalUrl('KOMMO_HOOK_FORWARD_URL'),
   CHAT_SERVICE_STATUS_URL: statusUrlTemplate,

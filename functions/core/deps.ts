@@ -16,6 +16,16 @@ import type { ClientTypingStore, ManagerTypingStore } from './ports/typing-store
 import type { Log, Metrics } from './ports/telemetry';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
 
+/** The queues a use case sends to, named one by one: `QueuesOf<'timers' | 'events'>`. */
+export type QueuesOf<Name extends keyof BridgeQueues> = { queues: Pick<BridgeQueues, Name> };
+
+/** The dependencies a use case takes (its first parameter): handlers' dependency types are unions of these. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type DepsOf<UseCase extends (deps: any, ...rest: any[]) => unknown> = Parameters<UseCase>[0];
+
+/** What every Lambda entry builds before a function's own parts: settings, time, telemetry and ids. */
+export type BaseDeps = Pick<BridgeDeps, 'config' | 'clock' | 'log' | 'metrics' | 'random' | 'newId'>;
+
 export interface BridgeQueues {
   hooks: WorkQueue<KommoHookJob>;
   events: WorkQueue<EventJob>;

@@ -1,12 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from './zod';
 import type { BridgeDeps } from './deps';
 import { flushMetrics } from './http/middleware';
 import type { WorkQueue } from './ports/queue';
 
-export interface QueueConsumerOptions<S extends z.ZodType> {
+export type QueueConsumerDeps = Pick<BridgeDeps, 'clock' | 'log' | 'metrics'>;
+
+export interface QueueConsumerOptions<S extends z.ZodMiniType> {
   queue: WorkQueue<z.output<S>>;
   schema: S;
   process: (job: z.output<S>, record: SQSRecord, delivery: { redriven: boolean }) => Promise<unknown>;
@@ -32,7 +34,7 @@ function unwrapRedriven(body: unknown): { body: unknown; redriven: boolean } {
  * SQS after the visibility timeout, the others are deleted. A body that does not match the queue's
  * schema can never succeed, so it is dead-lettered with the reason at once instead of cycling.
  */
-export function queueHandler<S extends z.ZodType>(deps: BridgeDeps, options: QueueConsumerOptions<S>) {
+export function queueHandler<S extends z.ZodMiniType>(deps: QueueConsumerDeps, options: QueueConsumerOptions<S>) {
   const handleRecord = (record: SQSRecord) => (deps.log.during ? deps.log.during({ keys: { sqs_message_id: record.messageId } }, () => handleOne(record)) : handleOne(record));
   const handleOne = async (record: SQSRecord) => {
     let body: unknown;

@@ -1,16 +1,16 @@
-import { z } from 'zod';
+import * as z from './zod';
 
 /** The bodies carried by each queue (functions/manifest.ts). Consumers validate them: a queue is an input too. */
 
-const id = z.string().min(1).max(256);
-const attempt = z.number().int().min(1);
+const id = z.string().check(z.minLength(1), z.maxLength(256));
+const attempt = z.number().check(z.int(), z.gte(1));
 
 /** A Kommo hook accepted by the intake: the raw bytes (base64) so that forwarding is byte-exact. */
 export const kommoHookJobSchema = z.object({
   scopeId: id,
   accountId: id,
   receivedAtMs: z.number(),
-  signature: z.string().min(1),
+  signature: z.string().check(z.minLength(1)),
   rawBody: z.base64(),
   attempt,
 });
@@ -52,7 +52,7 @@ export const presenceExpirySchema = z.object({
   clientId: id,
   deadlineMs: z.number(),
   /** Which timer chain this is: only the window's current chain re-arms, so duplicates die out. */
-  timerId: id.optional(),
+  timerId: z.optional(id),
 });
 
 /** The end of a Kommo user's online window in a conversation (widget presence). */
@@ -66,7 +66,7 @@ export const kommoUserPresenceExpirySchema = z.object({
   windowId: id,
   deadlineMs: z.number(),
   /** Which timer chain this is: only the one the window names queues the next, so copies die out. */
-  timerId: id.optional(),
+  timerId: z.optional(id),
 });
 
 /** The next poll of a message's delivery status at `CHAT_SERVICE_STATUS_URL`. */

@@ -1,34 +1,28 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { ApiGatewayLiveConnections, managementApiClient } from './adapters/api-gateway/live-connections';
-import { SecretSettings, secretsManagerReader } from './adapters/secrets-manager/secret-settings';
-import { SqsWorkQueue } from './adapters/sqs/sqs-queue';
+import { SecretSettings, type SecretReader } from './adapters/secrets-manager/secret-settings';
 import { powertoolsLog, powertoolsMetrics } from './adapters/telemetry/powertools';
 import { ConfigError, loadConfig, requiredSecretsOf, type BridgeConfig, type SecretGroup } from './config';
-import { createDeps } from './create-deps';
-import type { BridgeDeps, BridgeQueues } from './deps';
-import { liveChannelVariables, queues as queueSpecs, secretArnVariables, type QueueName } from '../manifest';
+import type { BaseDeps } from './deps';
+import { newEventId } from './ids';
+import { secretArnVariables } from '../manifest';
 import { systemClock } from './ports/clock';
-import type { WorkQueue } from './ports/queue';
 import type { Log } from './ports/telemetry';
 
 /**
- * The Lambda composition root. Clients and telemetry are created once per container (module scope);
- * settings are validated at init. Each secret the function holds comes from Secrets Manager and is
+ * The Lambda entry every function's composition root goes through. Telemetry is created once per
+ * container (module scope); settings are validated at init. Each secret the function holds comes from Secrets Manager and is
  * re-read every 5 minutes; when a value changed, the handler is rebuilt with it, so a rotated secret
  * is in force in every warm container within 5 minutes, without a redeploy.
  */
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
-export interface LambdaEntryParts {
+export interface LambdaEntryParts<D> {
   /** The secrets this function holds. */
   secrets: SecretSettings;
   /** The plain settings (Lambda's environment). */
   environment: Readonly<Record<string, string | undefined>>;
-  buildDeps: (config: BridgeConfig) => BridgeDeps;
+  buildDeps: (config: BridgeConfig) => D;
   log: Log;
 }
 
@@ -39,7 +33,7 @@ export interface LambdaEntryParts {
  * one line naming the variable, never its value; the next invocation reads the secrets afresh rather
  * than from the cache that held the failing value.
  */
-export function createLambdaEntry<E, R>(factory: (deps: BridgeDeps) => Handler<E, R>, parts: LambdaEntryParts): Handler<E, R> {
+export function createLambdaEntry<D, E, R>(factory: (deps: D) => Handler<E, R>, parts: LambdaEntryParts<D>): Handler<E, R> {
   const requiredSecrets = requiredSecretsOf(parts.secrets.groups);
   let current: { versionKey: string; handler: Handler<E, R> } | undefined;
   let readAfresh = false;
@@ -73,17 +67,9 @@ export function createLambdaEntry<E, R>(factory: (deps: BridgeDeps) => Handler<E
   };
 }
 
-// Production parts: one set per container.
+// Production parts: telemetry once per container; clients are created by each function's own root.
 const log = powertoolsLog();
 const metrics = powertoolsMetrics();
-const dynamo = new DynamoDBClient({});
-const sqs = new SQSClient({});
-// Set by the stack only for the functions whose manifest entry uses the live channel that way.
-const liveConnectionsEndpoint = process.env[liveChannelVariables.push];
-const liveConnections = new ApiGatewayLiveConnections({
-  address: process.env[liveChannelVariables.address] || undefined,
-  ...(liveConnectionsEndpoint ? { client: managementApiClient(liveConnectionsEndpoint) } : {}),
-});
 
 function heldSecretArns(): Partial<Record<SecretGroup, string>> {
   const arns: Partial<Record<SecretGroup, string>> = {};
@@ -94,29 +80,24 @@ function heldSecretArns(): Partial<Record<SecretGroup, string>> {
   return arns;
 }
 
-function queueFromEnvironment(name: QueueName): WorkQueue<never> {
-  const spec = queueSpecs.find((candidate) => candidate.name === name)!;
-  return new SqsWorkQueue<never>(sqs, process.env[spec.urlVariable], process.env[spec.deadLetterUrlVariable]);
-}
-
-function productionDeps(config: BridgeConfig): BridgeDeps {
-  const queues: BridgeQueues = {
-    hooks: queueFromEnvironment('hooks'),
-    events: queueFromEnvironment('events'),
-    kommoStatus: queueFromEnvironment('kommo-status'),
-    timers: queueFromEnvironment('timers'),
-  };
-  return createDeps({ config, clock: systemClock, log, metrics, dynamo, tableName: process.env.TABLE_NAME ?? '', queues, liveConnections });
-}
-
-/** The Lambda entry of a function: `export const handler = lambdaEntry(createXHandler)`. */
-export function lambdaEntry<E, R>(factory: (deps: BridgeDeps) => Handler<E, R>): Handler<E, R> {
+/**
+ * The Lambda entry of a function, its composition root: `functions/<name>/index.ts` passes its
+ * handler factory and a `build` that adds to the base (settings, clock, telemetry, ids) exactly the
+ * stores, queues and clients the handler's dependency type names, so the bundle carries nothing else.
+ * A function that holds secrets (its manifest entry's `secrets`) passes the Secrets Manager reader;
+ * one that holds none passes nothing and carries no Secrets Manager client.
+ */
+export function lambdaEntry<D, E, R>(factory: (deps: D) => Handler<E, R>, build: (base: BaseDeps) => D, readSecret?: () => SecretReader): Handler<E, R> {
   const arns = heldSecretArns();
   const secrets = new SecretSettings({
     arns,
-    // No Secrets Manager client in a function that holds no secret.
-    read: Object.keys(arns).length > 0 ? secretsManagerReader(new SecretsManagerClient({})) : async () => '{}',
+    read:
+      readSecret?.() ??
+      (async () => {
+        throw new ConfigError('Configuration error: this function is given secret ARNs, but its entry (functions/<name>/index.ts) passes no secret reader');
+      }),
     clock: systemClock,
   });
-  return createLambdaEntry(factory, { secrets, environment: process.env, buildDeps: productionDeps, log });
+  const buildDeps = (config: BridgeConfig) => build({ config, clock: systemClock, log, metrics, random: Math.random, newId: newEventId });
+  return createLambdaEntry(factory, { secrets, environment: process.env, buildDeps, log });
 }

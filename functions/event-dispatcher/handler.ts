@@ -1,8 +1,9 @@
-import type { BridgeDeps } from '../core/deps';
-import { queueHandler } from '../core/queue-consumer';
+import { queueHandler, type QueueConsumerDeps } from '../core/queue-consumer';
 import { eventJobSchema } from '../core/queue-messages';
-import { dispatchEvent } from '../core/use-cases/outbound-events';
+import { dispatchEvent, type DispatchEventDeps } from '../core/use-cases/outbound-events';
 
 /** Consumer of the `events` queue: delivers signed events to the chat service. */
-export const createEventDispatcherHandler = (deps: BridgeDeps) =>
+export type EventDispatcherDeps = QueueConsumerDeps & DispatchEventDeps;
+
+export const createEventDispatcherHandler = (deps: EventDispatcherDeps) =>
   queueHandler(deps, { queue: deps.queues.events, schema: eventJobSchema, process: (job) => dispatchEvent(deps, job) });

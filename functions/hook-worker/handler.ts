@@ -1,8 +1,9 @@
-import type { BridgeDeps } from '../core/deps';
-import { queueHandler } from '../core/queue-consumer';
+import { queueHandler, type QueueConsumerDeps } from '../core/queue-consumer';
 import { kommoHookJobSchema } from '../core/queue-messages';
-import { processKommoHook } from '../core/use-cases/process-kommo-hook';
+import { processKommoHook, type ProcessKommoHookDeps } from '../core/use-cases/process-kommo-hook';
 
 /** Consumer of the `hooks` queue: Kommo hooks after their 200. */
-export const createHookWorkerHandler = (deps: BridgeDeps) =>
+export type HookWorkerDeps = QueueConsumerDeps & ProcessKommoHookDeps;
+
+export const createHookWorkerHandler = (deps: HookWorkerDeps) =>
   queueHandler(deps, { queue: deps.queues.hooks, schema: kommoHookJobSchema, process: (job) => processKommoHook(deps, job) });

@@ -1,10 +1,11 @@
-import type { BridgeDeps } from '../core/deps';
 import { header, json, pathParameter, rawBody } from '../core/http/api';
-import { httpHandler } from '../core/http/route';
-import { acceptKommoHook } from '../core/use-cases/accept-kommo-hook';
+import { httpHandler, type HttpHandlerDeps } from '../core/http/route';
+import { acceptKommoHook, type AcceptKommoHookDeps } from '../core/use-cases/accept-kommo-hook';
 
 /** `POST /kommo/{scope_id}`: Kommo's channel webhook. Answers 200 once the hook is queued; work happens after. */
-export const createKommoHookHandler = (deps: BridgeDeps) =>
+export type KommoHookDeps = HttpHandlerDeps & AcceptKommoHookDeps;
+
+export const createKommoHookHandler = (deps: KommoHookDeps) =>
   httpHandler(deps, 'none', async (event) => {
     await acceptKommoHook(deps, {
       scopeId: pathParameter(event, 'scope_id'),

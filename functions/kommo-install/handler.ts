@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { BridgeDeps } from '../core/deps';
+import type { BridgeDeps, DepsOf } from '../core/deps';
 import { BridgeError, invalid, notFound, unauthenticated } from '../core/domain/errors';
 import { kommoAccountHost, type KommoAccountHost } from '../core/domain/kommo-origin';
 import { kommoDisableHookSignatureMatches } from '../core/domain/kommo-disable-hook';
 import { errorAnswer, json, type ApiEvent, type ApiResult } from '../core/http/api';
 import { html, htmlPage, HTML_PAGE_HEADERS, type Html } from '../core/http/html-page';
-import { httpHandler } from '../core/http/route';
+import { httpHandler, routeFor, type HttpHandlerDeps, type RouteTable } from '../core/http/route';
 import type { AccountBinding } from '../core/ports/account-binding-store';
 import { KommoCodeRefused } from '../core/ports/kommo-account-api';
 import { OutboundCallError } from '../core/ports/outbound';
@@ -98,7 +98,12 @@ function installRequestOf(query: URLSearchParams): InstallRequest {
  * integration's secret, or KOMMO_REDIRECT_URI) the routes answer 503 and call no one, so a stack
  * deployed before the integration exists still starts.
  */
-export const createKommoInstallHandler = (deps: BridgeDeps) => {
+export type KommoInstallDeps = HttpHandlerDeps &
+  Pick<BridgeDeps, 'replays'> &
+  DepsOf<typeof installKommoAccount> &
+  DepsOf<typeof uninstallKommoAccount>;
+
+export const createKommoInstallHandler = (deps: KommoInstallDeps) => {
   const { KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET, KOMMO_REDIRECT_URI } = deps.config;
   const missingFor = (names: Partial<Record<string, unknown>>) => Object.entries(names).filter(([, value]) => value === undefined).map(([name]) => name);
   const missingForInstall = missingFor({ KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET, KOMMO_REDIRECT_URI });
@@ -183,7 +188,7 @@ export const createKommoInstallHandler = (deps: BridgeDeps) => {
     return answer;
   };
 
-  const routes: Record<string, (event: ApiEvent) => Promise<ApiResult>> = {
+  const routes: RouteTable<'kommo-install', (event: ApiEvent) => Promise<ApiResult>> = {
     'GET /kommo/install': async (event) => {
       if (missingForInstall.length > 0) {
         return htmlPage(503, {
@@ -231,7 +236,7 @@ export const createKommoInstallHandler = (deps: BridgeDeps) => {
   };
 
   return httpHandler(deps, 'none', async (event) => {
-    const route = routes[event.routeKey];
+    const route = routeFor(routes, event.routeKey);
     if (!route) throw notFound('unknown_route', `No route for ${event.routeKey}`);
     return route(event);
   });

@@ -1,4 +1,18 @@
+import { DynamoAccountBindingStore } from '../core/adapters/dynamodb/account-binding-store';
+import { DynamoReplayStore } from '../core/adapters/dynamodb/replay-store';
+import { lambdaSecretReader } from '../core/adapters/secrets-manager/secrets-manager-reader';
+import { lambdaTable } from '../core/lambda/table';
+import { kommoAccountApi, kommoChatApi } from '../core/outbound-clients';
 import { lambdaEntry } from '../core/wiring';
 import { createKommoInstallHandler } from './handler';
 
-export const handler = lambdaEntry(createKommoInstallHandler);
+export const handler = lambdaEntry(createKommoInstallHandler, (base) => {
+  const table = lambdaTable();
+  return {
+    ...base,
+    replays: new DynamoReplayStore(table),
+    accountBindings: new DynamoAccountBindingStore(table),
+    kommo: kommoChatApi(base.config, base.clock),
+    kommoAccounts: kommoAccountApi(base.config, base.clock),
+  };
+}, lambdaSecretReader);

@@ -1,10 +1,11 @@
-import type { BridgeDeps } from '../core/deps';
-import { queueHandler } from '../core/queue-consumer';
+import { queueHandler, type QueueConsumerDeps } from '../core/queue-consumer';
 import { statusSyncJobSchema } from '../core/queue-messages';
-import { syncDeliveryStatus } from '../core/use-cases/delivery-status';
+import { syncDeliveryStatus, type DeliveryStatusDeps } from '../core/use-cases/delivery-status';
 
 /** Consumer of the `kommo-status` queue: brings Kommo up to date with a message's status record, in order. */
-export const createKommoStatusSenderHandler = (deps: BridgeDeps) =>
+export type KommoStatusSenderDeps = QueueConsumerDeps & DeliveryStatusDeps;
+
+export const createKommoStatusSenderHandler = (deps: KommoStatusSenderDeps) =>
   queueHandler(deps, {
     queue: deps.queues.kommoStatus,
     schema: statusSyncJobSchema,

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { z } from 'zod';
-import type { BridgeDeps } from '../core/deps';
+import * as z from '../core/zod';
+import type { BridgeDeps, DepsOf } from '../core/deps';
 import { BridgeError } from '../core/domain/errors';
 import { errorAnswer, MAX_BODY_BYTES, parseJsonBody } from '../core/http/api';
 import { identifier } from '../core/http/fields';
@@ -23,7 +23,7 @@ const kommoConversationId = identifier('kommo_conversation_id');
 export const liveFrameSchema = z.discriminatedUnion(
   'action',
   [
-    z.strictObject({ action: z.literal('watch'), kommo_conversation_id: kommoConversationId, user_amojo_id: identifier('user_amojo_id').optional() }),
+    z.strictObject({ action: z.literal('watch'), kommo_conversation_id: kommoConversationId, user_amojo_id: z.optional(identifier('user_amojo_id')) }),
     z.strictObject({ action: z.literal('unwatch'), kommo_conversation_id: kommoConversationId }),
     z.strictObject({ action: z.literal('ping') }),
   ],
@@ -49,7 +49,13 @@ function requestIn(event: LiveEvent): LiveRequest {
  * `$default`, which receives every frame. Answers go back as frames through the Management API,
  * never as route responses, so every frame a client gets takes the one path pushes take.
  */
-export const createLiveHandler = (deps: BridgeDeps) =>
+export type LiveDeps = Pick<BridgeDeps, 'log' | 'metrics'> &
+  DepsOf<typeof openLiveConnection> &
+  DepsOf<typeof closeLiveConnection> &
+  DepsOf<typeof handleLiveRequest> &
+  DepsOf<typeof refuseLiveFrame>;
+
+export const createLiveHandler = (deps: LiveDeps) =>
   middy<LiveEvent, LiveResult>()
     .use(flushMetrics(deps.metrics))
     .handler(async (event) => {

@@ -1,5 +1,5 @@
-import type { BridgeDeps } from '../core/deps';
-import { queueHandler } from '../core/queue-consumer';
+import type { DepsOf } from '../core/deps';
+import { queueHandler, type QueueConsumerDeps } from '../core/queue-consumer';
 import { timerJobSchema, type TimerJob } from '../core/queue-messages';
 import { refreshClientTyping } from '../core/use-cases/client-typing';
 import { managerTypingDeadline } from '../core/use-cases/manager-typing';
@@ -8,10 +8,17 @@ import { presenceDeadline } from '../core/use-cases/presence';
 import { statusPollTimer } from '../core/use-cases/status-poll';
 
 /** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
-export const createTimerWorkerHandler = (deps: BridgeDeps) =>
+export type TimerWorkerDeps = QueueConsumerDeps &
+  DepsOf<typeof refreshClientTyping> &
+  DepsOf<typeof managerTypingDeadline> &
+  DepsOf<typeof presenceDeadline> &
+  DepsOf<typeof kommoUserWindowEnd> &
+  DepsOf<typeof statusPollTimer>;
+
+export const createTimerWorkerHandler = (deps: TimerWorkerDeps) =>
   queueHandler(deps, { queue: deps.queues.timers, schema: timerJobSchema, process: (job) => runTimer(deps, job) });
 
-function runTimer(deps: BridgeDeps, job: TimerJob): Promise<unknown> {
+function runTimer(deps: TimerWorkerDeps, job: TimerJob): Promise<unknown> {
   switch (job.kind) {
     case 'client-typing-refresh':
       return refreshClientTyping(deps, { scopeId: job.scopeId, conversationId: job.conversationId, senderId: job.senderId });

@@ -1,7 +1,8 @@
-import { z } from 'zod';
-import type { BridgeDeps } from '../core/deps';
+import * as z from '../core/zod';
+import type { BridgeDeps, DepsOf } from '../core/deps';
 import { header, json, parseJsonBody, pathParameter, rawBody, validate, type ApiEvent, type ApiResult } from '../core/http/api';
 import { identifier } from '../core/http/fields';
+import { routeFor, type RouteTable } from '../core/http/route';
 import { widgetHttpHandler } from '../core/http/widget-route';
 import { notFound } from '../core/domain/errors';
 import { conversationRead } from '../core/use-cases/conversation-read';
@@ -16,7 +17,7 @@ const clientId = identifier('client_id');
 const kommoConversationId = identifier('kommo_conversation_id');
 const state = z.enum(['online', 'offline'], { error: 'state must be "online" or "offline"' });
 /** `APP.constant('user').amojo_id`: the Kommo user's amojo id, which events carry as `user_id`. */
-const userAmojoId = identifier('user_amojo_id').optional();
+const userAmojoId = z.optional(identifier('user_amojo_id'));
 
 export const widgetPresenceRequestSchema = z.strictObject({ conversation_id: conversationId, state, user_amojo_id: userAmojoId });
 export const widgetChatPresenceRequestSchema = z.strictObject({ state, user_amojo_id: userAmojoId });
@@ -35,7 +36,16 @@ type WidgetRoute = (event: ApiEvent, caller: WidgetCaller) => Promise<ApiResult>
  * name a chat by Kommo's id), and their CORS preflights. Without KOMMO_CLIENT_SECRET or
  * KOMMO_REDIRECT_URI the function does not start.
  */
-export const createWidgetHandler = (deps: BridgeDeps) => {
+export type WidgetDeps = Pick<BridgeDeps, 'config'> &
+  DepsOf<typeof widgetHttpHandler> &
+  DepsOf<typeof authenticateWidgetCaller> &
+  DepsOf<typeof kommoUserHeartbeat> &
+  DepsOf<typeof readPresence> &
+  DepsOf<typeof conversationRead> &
+  DepsOf<typeof knownKommoChat> &
+  DepsOf<typeof issueLiveTicket>;
+
+export const createWidgetHandler = (deps: WidgetDeps) => {
   const tokenRules = widgetTokenRulesFrom(deps.config);
   const userIn = (caller: WidgetCaller, conversation: string) => ({
     scopeId: caller.scope.scopeId,
@@ -54,7 +64,7 @@ export const createWidgetHandler = (deps: BridgeDeps) => {
     return view;
   };
 
-  const routes: Record<string, WidgetRoute> = {
+  const routes: RouteTable<'widget', WidgetRoute> = {
     'POST /widget/presence': async (event, caller) => {
       const request = parseJsonBody(rawBody(event), widgetPresenceRequestSchema);
       await presenceOf(userIn(caller, request.conversation_id), request, { userAmojoId: request.user_amojo_id });
@@ -105,7 +115,7 @@ export const createWidgetHandler = (deps: BridgeDeps) => {
   };
 
   return widgetHttpHandler(deps, async (event) => {
-    const route = routes[event.routeKey];
+    const route = routeFor(routes, event.routeKey);
     if (!route) throw notFound('unknown_route', `No widget route for ${event.routeKey}`);
     return route(event, await authenticateWidgetCaller(deps, tokenRules, header(event, 'x-auth-token')));
   });

@@ -33,6 +33,9 @@ function pathInRepository(relativePath: string): string {
   return fileURLToPath(new URL(relativePath, repositoryRoot));
 }
 
+/** The stand-in for the AWS SDK's credential chain in every bundle (see that module). */
+const lambdaCredentialsModule = pathInRepository('functions/core/lambda/credentials.ts');
+
 /** Where the handler of function `name` lives: `functions/<name>/index.ts`, exporting `handler`. */
 export function functionEntry(name: string): string {
   return pathInRepository(`functions/${name}/index.ts`);
@@ -64,7 +67,7 @@ export interface BridgeFunctionProps {
 
 /**
  * A bridge Lambda function: the handler in `functions/<name>/index.ts`, bundled locally with esbuild
- * (AWS SDK included, so what runs in AWS is what the tests ran), on the newest Node.js runtime on
+ * as an ES module (AWS SDK included, so what runs in AWS is what the tests ran), on the newest Node.js runtime on
  * arm64, with X-Ray tracing, source-mapped stack traces, and its own log group with a retention.
  *
  * The function runs under its own role that may only write to its own log group; the stack grants
@@ -116,19 +119,30 @@ export class BridgeFunction extends Construct {
         ...props.environment,
       },
       bundling: {
-        format: OutputFormat.CJS,
+        // ES modules: esbuild then takes the AWS SDK's ES build (its `module` entry), whose unused
+        // commands and serializers tree-shake away; the CommonJS build cannot.
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        // A few bundled CommonJS dependencies `require` Node built-ins, which an ES module lacks.
+        banner: "import { createRequire as bridgeCreateRequire } from 'node:module'; const require = bridgeCreateRequire(import.meta.url);",
+        // Lambda's role credentials come from the environment: the SDK's full chain (profiles, SSO,
+        // web identity, instance metadata, with their own STS and SSO clients) is ~90 KB Lambda never uses.
+        esbuildArgs: { [`--alias:@aws-sdk/credential-provider-node`]: lambdaCredentialsModule },
         minify: true,
         // Minified class names would turn typed errors into `e` in logs.
         keepNames: true,
-        // A linked map (index.js.map plus its sourceMappingURL comment), which --enable-source-maps reads.
+        // A linked map (index.mjs.map plus its sourceMappingURL comment), which --enable-source-maps reads.
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         // Stack traces need the mappings only; embedding the sources would double the bundle.
         sourcesContent: false,
+        // esbuild's record of what went into the bundle (index.meta.json beside it): test/bundle reads it
+        // to check that no function carries a client or library its manifest entry does not need.
+        metafile: true,
         // Bundle everything, the AWS SDK included: the runtime's SDK version is not the one tested.
         externalModules: [],
         forceDockerBundling: false,
-        // Warnings and errors only: esbuild's size report for nine bundles buries what matters.
+        // Warnings and errors only: esbuild's size report for fourteen bundles buries what matters.
         logLevel: LogLevel.WARNING,
       },
     });

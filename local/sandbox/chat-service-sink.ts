@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { z } from 'zod';
 import type { OutboundEvent, OutboundEventType } from '../../functions/core/domain/outbound-event';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
 import { systemClock, type Clock } from '../../functions/core/ports/clock';
+import * as z from '../../functions/core/zod';
 import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, type ScriptedAnswer } from './sandbox-server';
 
 /**
@@ -34,9 +34,9 @@ const eventTypes = ['typing.started', 'typing.stopped', 'presence.changed', 'con
 
 const eventEnvelope = z.object({
   type: z.enum(eventTypes),
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   timestamp: z.iso.datetime({ offset: true }),
-  data: z.looseObject({ scope_id: z.string().min(1), account_id: z.string().min(1) }),
+  data: z.looseObject({ scope_id: z.string().check(z.minLength(1)), account_id: z.string().check(z.minLength(1)) }),
 });
 
 /** An event the sink accepted; `receivedAt` is the sink clock at its first delivery. */
@@ -55,8 +55,8 @@ const STATUS_PATH = /^\/messages\/([^/]+)\/status$/;
 /** A message's delivery status as the chat service answers it (docs/contract.md, "Delivery status pulled from the chat service"). */
 export const messageStatusSchema = z.strictObject({
   status: z.enum(['sent', 'delivered', 'read', 'error']),
-  error_code: z.number().int().min(901).max(905).optional(),
-  error: z.string().min(1).max(500).optional(),
+  error_code: z.optional(z.number().check(z.int(), z.gte(901), z.lte(905))),
+  error: z.optional(z.string().check(z.minLength(1), z.maxLength(500))),
 });
 export type SinkMessageStatus = z.infer<typeof messageStatusSchema>;
 
@@ -355,6 +355,6 @@ function isIsoTimestamp(value: unknown): value is string {
   return typeof value === 'string' && z.iso.datetime({ offset: true }).safeParse(value).success;
 }
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.core.$ZodError): string {
   return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
 }

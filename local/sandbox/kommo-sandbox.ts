@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { z } from 'zod';
 import { AMOJO_CONTENT_TYPE, amojoStringToSign, contentMd5, hexSignatureMatches, parseAmojoDate } from '../../functions/core/domain/amojo-signature';
 import { systemClock, type Clock } from '../../functions/core/ports/clock';
+import * as z from '../../functions/core/zod';
 import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, type ScriptedAnswer } from './sandbox-server';
 
 /**
@@ -40,24 +40,24 @@ export const AMOJO_DATE_TOLERANCE_MS = 15 * 60 * 1000;
 export const DEFAULT_TYPING_DURATION_MS = 5000;
 
 const connectBody = z.object({
-  account_id: z.string().min(1),
-  title: z.string().min(1),
+  account_id: z.string().check(z.minLength(1)),
+  title: z.string().check(z.minLength(1)),
   hook_api_version: z.enum(['v1', 'v2']),
 });
 
-const disconnectBody = z.object({ account_id: z.string().min(1) });
+const disconnectBody = z.object({ account_id: z.string().check(z.minLength(1)) });
 
 const typingBody = z.object({
-  conversation_id: z.string().min(1),
-  sender: z.object({ id: z.string().min(1) }),
-  duration_ms: z.int().positive().optional(),
+  conversation_id: z.string().check(z.minLength(1)),
+  sender: z.object({ id: z.string().check(z.minLength(1)) }),
+  duration_ms: z.optional(z.int().check(z.positive())),
 });
 
 const deliveryStatusBody = z.object({
-  msgid: z.string().min(1),
+  msgid: z.string().check(z.minLength(1)),
   delivery_status: z.literal([1, 2, -1]),
-  error_code: z.int().min(901).max(905).optional(),
-  error: z.string().optional(),
+  error_code: z.optional(z.int().check(z.gte(901), z.lte(905))),
+  error: z.optional(z.string()),
 });
 
 /** Kommo's authorization codes live 20 minutes (docs/kommo.md). */
@@ -524,7 +524,7 @@ function describeDeliveryStatus(body: KommoDeliveryStatusBody): string {
   return `error ${code}: ${body.error ?? errorCodeMeanings[code] ?? 'error'}`;
 }
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.core.$ZodError): string {
   return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
 }
 

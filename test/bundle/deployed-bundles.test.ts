@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,7 @@ import type { WebSocketRouteKey } from '../../functions/manifest';
 import { ChatServiceSink } from '../../local/sandbox/chat-service-sink';
 import { KommoSandbox } from '../../local/sandbox/kommo-sandbox';
 import { testSecrets } from '../support/test-bridge';
+import { bundleFindings, type EsbuildMetafile } from './bundle-contents';
 import { ApiGatewayManagementStandIn, SecretsManagerStandIn, SqsStandIn, type SentMessage } from './aws-stand-ins';
 import { CloudAssembly, synthesize, type PhysicalValues, type TemplateFunction } from './cloud-assembly';
 import { DeployedFunction, InvocationFailed } from './deployed-function';
@@ -390,6 +391,21 @@ describe('the assembly', () => {
   });
 });
 
+describe('what each bundle carries (esbuild metafile beside the bundle)', () => {
+  it.each(functionSpecs)('$name carries no client or library its manifest entry does not need', (spec) => {
+    const metafile = JSON.parse(readFileSync(join(templateFunctions.get(spec.name)!.codeDirectory, 'index.meta.json'), 'utf8')) as EsbuildMetafile;
+    expect(bundleFindings(spec, metafile)).toEqual([]);
+  });
+
+  it('is an ES module named index.mjs, which the Handler setting index.handler resolves to', () => {
+    for (const [name, fn] of templateFunctions) {
+      expect(fn.handler, name).toBe('index.handler');
+      expect(existsSync(join(fn.codeDirectory, 'index.mjs')), name).toBe(true);
+      expect(existsSync(join(fn.codeDirectory, 'index.js')), name).toBe(false);
+    }
+  });
+});
+
 describe('kommo-hook', () => {
   it('answers a signed typing hook with 200 and queues exactly one hook job', async () => {
     // Prepare
@@ -577,7 +593,7 @@ describe('not-found', () => {
 });
 
 describe('queue consumers', () => {
-  it('hook-worker: a queued typing hook becomes a typing.started event and an expiry timer', async () => {
+  it('hook-worker: a queued typing hook reaches the chat service as typing.started, signed, and sets an expiry timer', async () => {
     // Prepare: the job kommo-hook queued for a signed hook.
     const conversation = aConversation();
     const { sent: hookJobs } = await messagesSentDuring(() => callAsKommo(typingHook(conversation, 5)));
@@ -585,18 +601,11 @@ describe('queue consumers', () => {
     // Act
     const { result: delivery, sent } = await messagesSentDuring(() => deliver(hookJobs));
 
-    // Assess
+    // Assess: the event went out from the hook worker itself; only the timer was queued.
     expect(delivery).toEqual({ consumer: 'hook-worker', response: { batchItemFailures: [] } });
-    const events = sent.filter((message) => message.queueUrl === queueUrl('events')).map((message) => bodyOf<EventJob>(message));
-    expect(events).toEqual([
-      {
-        attempt: 1,
-        event: expect.objectContaining({
-          type: 'typing.started',
-          data: expect.objectContaining({ scope_id: scopeId, conversation_id: conversation.clientId, kommo_conversation_id: conversation.kommoId }),
-        }),
-      },
-    ]);
+    const received = sink.events.filter((event) => event.data.kommo_conversation_id === conversation.kommoId);
+    expect(received.map((event) => [event.type, event.data.scope_id, event.data.conversation_id])).toEqual([['typing.started', scopeId, conversation.clientId]]);
+    expect(sent.filter((message) => message.queueUrl === queueUrl('events'))).toEqual([]);
     const timers = sent.filter((message) => message.queueUrl === queueUrl('timers'));
     expect(timers.map((message) => bodyOf<TimerJob>(message).kind)).toEqual(['manager-typing-expiry']);
     expect(timers[0]!.delaySeconds).toBeGreaterThanOrEqual(4);
@@ -623,21 +632,18 @@ describe('queue consumers', () => {
   });
 
   it('timer-worker: at the deadline of a typing that was not renewed, typing.stopped goes out, once', async () => {
-    // Prepare: a manager typing that ends within 3 s, through kommo-hook and hook-worker, then typing.started delivered.
+    // Prepare: a manager typing that ends within 3 s, through kommo-hook and hook-worker (typing.started sent from there).
     const conversation = aConversation();
     const { sent: hookJobs } = await messagesSentDuring(() => callAsKommo(typingHook(conversation, 3)));
     const { sent: fromHookWorker } = await messagesSentDuring(() => deliver(hookJobs));
-    const started = fromHookWorker.filter((message) => message.queueUrl === queueUrl('events'));
     const expiryTimers = fromHookWorker.filter((message) => message.queueUrl === queueUrl('timers'));
-    await deliver(started);
 
     // Act: the timer, delivered no earlier than its DelaySeconds allow.
     const { result: delivery, sent } = await messagesSentDuring(() => deliver(expiryTimers));
 
-    // Assess
+    // Assess: the stop went out from the timer worker itself, and nothing was queued.
     expect(delivery).toEqual({ consumer: 'timer-worker', response: { batchItemFailures: [] } });
-    expect(sent.map((message) => [message.queueUrl, bodyOf<EventJob>(message).event.type])).toEqual([[queueUrl('events'), 'typing.stopped']]);
-    await deliver(sent);
+    expect(sent).toEqual([]);
     const received = sink.events.filter((event) => event.data.kommo_conversation_id === conversation.kommoId);
     expect(received.map((event) => [event.type, event.data.conversation_id])).toEqual([
       ['typing.started', conversation.clientId],

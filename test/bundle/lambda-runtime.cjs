@@ -4,8 +4,9 @@
  * `deployed-function.ts` so that each bundle gets a fresh module scope and exactly the environment
  * it is started with (the bundles read their configuration at module load, as in Lambda).
  *
- * Like the runtime it loads `<task root>/<module>` from the `Handler` setting (`index.handler`) with
- * `require` (the bundles are CommonJS), once per process (one "container"), then calls the exported
+ * Like the runtime it loads `<task root>/<module>` from the `Handler` setting (`index.handler`), trying
+ * `.js`, `.mjs` and `.cjs` in turn, with `import()` (the bundles are ES modules, `index.mjs`), once per
+ * process (one "container"), then calls the exported
  * handler once per invocation with the event and a Lambda context. Invocations arrive and answers
  * leave over the IPC channel; the bundle's own output (its log lines) stays on stdout and stderr.
  *
@@ -15,6 +16,8 @@
  * argv: <task root> <handler> <function name> <memory MB> <timeout seconds>
  */
 const path = require('node:path');
+const { existsSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
 const { randomUUID } = require('node:crypto');
 
 // Taken before the bundle runs, which could add variables of its own.
@@ -27,11 +30,13 @@ function describeError(error) {
   return { type: typeof error, message: String(error) };
 }
 
-function loadHandler() {
+async function loadHandler() {
   const separator = handlerSetting.lastIndexOf('.');
   const moduleName = handlerSetting.slice(0, separator);
   const exportName = handlerSetting.slice(separator + 1);
-  const handler = require(path.join(taskRoot, moduleName))[exportName];
+  const file = ['.js', '.mjs', '.cjs'].map((extension) => path.join(taskRoot, moduleName + extension)).find((candidate) => existsSync(candidate));
+  if (!file) throw new Error(`no ${moduleName}.js, .mjs or .cjs in the task root`);
+  const handler = (await import(pathToFileURL(file).href))[exportName];
   if (typeof handler !== 'function') throw new Error(`${handlerSetting} is not a function`);
   return handler;
 }
@@ -54,14 +59,11 @@ function lambdaContext(requestId) {
   };
 }
 
-let handler;
-try {
-  handler = loadHandler();
-} catch (error) {
+loadHandler().then(serve, (error) => {
   process.send({ type: 'init-error', error: describeError(error) }, () => process.exit(1));
-}
+});
 
-if (handler) {
+function serve(handler) {
   process.on('message', async (message) => {
     if (!message || message.type !== 'invoke') return;
     try {

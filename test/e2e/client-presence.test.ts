@@ -1,6 +1,6 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { LAST_SEEN_RETENTION_MS } from '../../functions/core/domain/presence-window';
+import { announcedPresence, storedPresence } from '../support/client-presence';
 import { TEST_START } from '../support/manual-clock';
 import { givenBridge, type TestBridge } from '../support/test-bridge';
 
@@ -16,7 +16,7 @@ const heartbeat = (clientId: string, state: 'online' | 'offline' = 'online', ext
   bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: clientId, state, ...extra });
 const query = async (clientId: string) => (await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/${encodeURIComponent(clientId)}`)).body;
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
-const transitions = (clientId: string) => bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId });
+const announced = (clientId: string) => announcedPresence(bridge, clientId);
 
 describe('client presence', () => {
   it('a heartbeat makes the client online until ttl_seconds from now', async () => {
@@ -33,10 +33,11 @@ describe('client presence', () => {
     await bridge.advance(30_000);
 
     expect(await query('u-7')).toEqual({ client_id: 'u-7', online: false, last_seen_at: iso(4000), expires_at: null });
-    expect((await transitions('u-7')).map((transition) => [transition.state, transition.atMs - TEST_START, transition.lastSeenAtMs - TEST_START])).toEqual([
-      ['online', 0, 0],
-      ['offline', 14_000, 4000],
+    expect(announced('u-7')).toEqual([
+      ['online', 0],
+      ['offline', 14_000],
     ]);
+    expect(await storedPresence(bridge, 'u-7')).toMatchObject({ state: 'offline', changedAtMs: TEST_START + 14_000, lastSeenAtMs: TEST_START + 4000 });
   });
 
   it('an explicit offline ends it at once', async () => {
@@ -46,19 +47,30 @@ describe('client presence', () => {
     await heartbeat('u-7', 'offline');
 
     expect(await query('u-7')).toEqual({ client_id: 'u-7', online: false, last_seen_at: iso(2000), expires_at: null });
-    expect((await transitions('u-7')).map((transition) => transition.state)).toEqual(['online', 'offline']);
+    expect(announced('u-7')).toEqual([
+      ['online', 0],
+      ['offline', 2000],
+    ]);
+    expect(await storedPresence(bridge, 'u-7')).not.toHaveProperty('onlineUntilMs');
   });
 
-  it('an expired item that DynamoDB has not deleted yet reads as offline', async () => {
+  it('a window whose end has passed reads as offline before its timer closes it', async () => {
     await heartbeat('u-7', 'online', { ttl_seconds: 10 });
     bridge.clock.advanceBy(10_000);
 
-    const { Item } = await documentClient(bridge.dynamo).send(
-      new GetCommand({ TableName: bridge.tableName, Key: { pk: `PRESENCE#${bridge.scopeId}#u-7`, sk: 'STATE#WINDOW' } }),
-    );
+    expect(await storedPresence(bridge, 'u-7')).toMatchObject({ onlineUntilMs: TEST_START + 10_000, state: 'online' });
+    expect(await query('u-7')).toMatchObject({ online: false, last_seen_at: iso(0), expires_at: null });
+  });
 
-    expect(Item?.expiresAt).toBe((TEST_START + 10_000) / 1000);
-    expect(await query('u-7')).toMatchObject({ online: false, expires_at: null });
+  it('the client is kept 30 days after its last sign of life: one item, whose TTL moves with every heartbeat', async () => {
+    await heartbeat('u-7', 'online', { ttl_seconds: 60 });
+    await bridge.advance(20_000);
+    await heartbeat('u-7', 'online', { ttl_seconds: 60 });
+
+    expect((await storedPresence(bridge, 'u-7'))?.expiresAt).toBe(Math.floor((TEST_START + 20_000 + LAST_SEEN_RETENTION_MS) / 1000));
+    await bridge.advance(120_000);
+    expect((await storedPresence(bridge, 'u-7'))?.expiresAt).toBe(Math.floor((TEST_START + 20_000 + LAST_SEEN_RETENTION_MS) / 1000));
+    expect(await query('u-7')).toMatchObject({ online: false, last_seen_at: iso(20_000) });
   });
 
   it('1,000 heartbeats for one client make one online transition', async () => {
@@ -68,7 +80,7 @@ describe('client presence', () => {
     }
     await bridge.advance(0);
 
-    expect(await transitions('u-7')).toHaveLength(1);
+    expect(announced('u-7')).toEqual([['online', 0]]);
     expect(bridge.metrics.get('PresenceTransition')).toBe(1);
     expect(await query('u-7')).toMatchObject({ online: true, last_seen_at: iso(900) });
   });
@@ -104,7 +116,10 @@ describe('client presence', () => {
 
     await bridge.advance(120_000);
 
-    expect((await transitions('u-7')).map((transition) => transition.state)).toEqual(['online', 'offline']);
+    expect(announced('u-7')).toEqual([
+      ['online', 0],
+      ['offline', 630_000],
+    ]);
     expect(await query('u-7')).toMatchObject({ online: false, last_seen_at: iso(570_000) });
   });
 
@@ -116,27 +131,32 @@ describe('client presence', () => {
     await bridge.advance(2000);
 
     expect(await query('u-7')).toMatchObject({ online: false });
-    expect((await transitions('u-7')).at(-1)).toMatchObject({ state: 'offline', atMs: TEST_START + 3_600_000 });
+    expect(announced('u-7')).toEqual([
+      ['online', 0],
+      ['offline', 3_600_000],
+    ]);
   });
 
-  it('a heartbeat after a window lapsed unnoticed records the offline before the new online', async () => {
+  it('a heartbeat after a window lapsed unnoticed announces the offline before the new online', async () => {
     await heartbeat('u-7', 'online', { ttl_seconds: 10 });
     bridge.clock.advanceBy(20_000);
 
     await heartbeat('u-7', 'online', { ttl_seconds: 10 });
 
-    expect((await transitions('u-7')).map((transition) => [transition.state, transition.atMs - TEST_START])).toEqual([
+    expect(announced('u-7')).toEqual([
       ['online', 0],
       ['offline', 10_000],
       ['online', 20_000],
     ]);
+    expect(await storedPresence(bridge, 'u-7')).toMatchObject({ state: 'online', changedAtMs: TEST_START + 20_000, onlineUntilMs: TEST_START + 30_000 });
   });
 
   it('an offline for a client that is not online changes nothing', async () => {
     const response = await heartbeat('u-9', 'offline');
 
     expect(response.status).toBe(202);
-    expect(await transitions('u-9')).toEqual([]);
+    expect(announced('u-9')).toEqual([]);
+    expect(await storedPresence(bridge, 'u-9')).toBeUndefined();
     expect(await query('u-9')).toEqual({ client_id: 'u-9', online: false, last_seen_at: null, expires_at: null });
   });
 

@@ -99,6 +99,66 @@ describe('Kommo user typing → chat service', () => {
   });
 });
 
+describe('Kommo user typing: one queue hop per hook', () => {
+  /** The messages each queue is sent from now on (the hook job, timers, events), by queue. */
+  function countSends(): Record<string, number> {
+    const sends: Record<string, number> = {};
+    for (const [name, queue] of Object.entries(bridge.bridge.queues)) {
+      const send = queue.send.bind(queue);
+      queue.send = async (...args) => {
+        sends[name] = (sends[name] ?? 0) + 1;
+        return send(...args);
+      };
+    }
+    return sends;
+  }
+
+  it('a hook reaches the chat service as typing.started and typing.stopped with its job and one timer, nothing on the events queue', async () => {
+    // Prepare
+    const sends = countSends();
+
+    // Act
+    await bridge.kommoHook(typingHook(bridge));
+    await bridge.advance(30_000);
+
+    // Assess
+    expect(types()).toEqual(['typing.started', 'typing.stopped']);
+    expect(sends).toEqual({ hooks: 1, timers: 1 });
+    expect(bridge.sink.duplicates).toBe(0);
+  });
+
+  it('a chat service that fails the first attempts: both events are retried through the events queue, with backoff, and arrive once', async () => {
+    // Prepare
+    const sends = countSends();
+    bridge.sink.failNext(1, 503);
+
+    // Act: typing.started fails once; typing.stopped, 6.5 s later, fails once too.
+    await bridge.kommoHook(typingHook(bridge));
+    await bridge.advance(6000);
+    bridge.sink.failNext(1, 503);
+    await bridge.advance(30_000);
+
+    // Assess
+    expect(types()).toEqual(['typing.started', 'typing.stopped']);
+    expect(bridge.sink.rejected.map((refusal) => refusal.status)).toEqual([503, 503]);
+    expect(sends).toEqual({ hooks: 1, timers: 1, events: 2 });
+    expect(bridge.metrics.get('EventRetried')).toBe(2);
+  });
+
+  it('a chat service that refuses typing.started (400): it is dead-lettered with the reason, and the stop still comes', async () => {
+    // Prepare
+    bridge.sink.failNext(1, 400);
+
+    // Act
+    await bridge.kommoHook(typingHook(bridge));
+    await bridge.advance(30_000);
+
+    // Assess
+    expect(types()).toEqual(['typing.stopped']);
+    expect(bridge.bridge.deadLetters('events')).toEqual([expect.objectContaining({ attempts: 1, reason: expect.stringContaining('final answer'), message: expect.objectContaining({ event: expect.objectContaining({ type: 'typing.started' }) }) })]);
+  });
+});
+
 describe('outbound event delivery', () => {
   it('signs every event so the sink accepts it, with the event id as webhook-id', async () => {
     await bridge.kommoHook(typingHook(bridge));

@@ -1,8 +1,7 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { documentClient, partitionKey } from '../../functions/core/adapters/dynamodb/table';
 import type { TimerJob } from '../../functions/core/queue-messages';
 import { kommoUserHeartbeat } from '../../functions/core/use-cases/kommo-user-presence';
+import { announcedPresence, storedPresence } from '../support/client-presence';
 import { DynamoFaults, type FaultMode } from '../support/hostile';
 import { TEST_START } from '../support/manual-clock';
 import { givenBridge, givenConnectedAccount, widgetRequest, type TestBridge } from '../support/test-bridge';
@@ -49,14 +48,7 @@ describe('client presence: one timer chain per window', () => {
   const clientId = 'u-7';
   const TTL_SECONDS = 30;
   const heartbeat = () => bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: clientId, state: 'online', ttl_seconds: TTL_SECONDS });
-  const transitions = async () =>
-    (await bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId })).map((transition) => [transition.state, transition.atMs - TEST_START]);
-  const windowTimerId = async () => {
-    const { Item } = await documentClient(bridge.dynamo).send(
-      new GetCommand({ TableName: bridge.tableName, Key: { pk: partitionKey('presence', bridge.scopeId, clientId), sk: 'STATE#WINDOW' }, ConsistentRead: true }),
-    );
-    return Item?.timerId as string | undefined;
-  };
+  const windowTimerId = async () => (await storedPresence(bridge, clientId))?.timerId as string | undefined;
 
   /** Heartbeats every 20 s for `ms`: the window never lapses, so every timer at its end waits on. */
   async function stayOnline(ms: number): Promise<void> {
@@ -72,11 +64,12 @@ describe('client presence: one timer chain per window', () => {
     expect(pending.map((job: PresenceExpiry) => job.timerId)).toEqual([await windowTimerId()]);
   }
 
-  /** Heartbeats stop: the window ends 30 s after the last one, offline is recorded once, and no timer is left. */
+  /** Heartbeats stop: the window ends 30 s after the last one, offline is announced once, and no timer is left. */
   async function expectOfflineOnceAfterSilence(): Promise<void> {
     const lastHeartbeatMs = bridge.clock.now() - 20_000 - TEST_START;
     await bridge.advance(PAST_REDELIVERY_MS);
-    expect(await transitions()).toEqual([
+    expect(await storedPresence(bridge, clientId)).toMatchObject({ state: 'offline', changedAtMs: TEST_START + lastHeartbeatMs + TTL_SECONDS * 1000 });
+    expect(announcedPresence(bridge, clientId)).toEqual([
       ['online', 0],
       ['offline', lastHeartbeatMs + TTL_SECONDS * 1000],
     ]);

@@ -1,6 +1,7 @@
 import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
+import { announcedPresence } from '../support/client-presence';
 import { DynamoFaults, expectContractError, NO_EFFECT, observe } from '../support/hostile';
 import { givenBridge, type TestBridge, type TestResponse } from '../support/test-bridge';
 
@@ -208,7 +209,10 @@ describe('the idempotent routes claim no webhook-id', () => {
     expect(repeat).toMatchObject({ status: 202, body: first.body });
     expect(repeat.headers['webhook-replayed']).toBeUndefined();
     expect(stillOnline.body).toMatchObject({ online: true });
-    expect((await bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId: 'u-1' })).map((transition) => transition.state)).toEqual(['online', 'offline']);
+    expect(announcedPresence(bridge, 'u-1')).toEqual([
+      ['online', 0],
+      ['offline', 5 * 60_000],
+    ]);
     expect(await replayItem('msg_heartbeat')).toBeUndefined();
   });
 

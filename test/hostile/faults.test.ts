@@ -6,6 +6,7 @@ import { signKommoHook } from '../../functions/core/domain/amojo-signature';
 import { emitEvent } from '../../functions/core/use-cases/outbound-events';
 import { freePort, localDynamoClient, startDynamoDbLocal, type RunningDynamoDb } from '../../local/dynamodb-local';
 import { serveBridge } from '../../local/http-server';
+import { announcedPresence, storedPresence } from '../support/client-presence';
 import { ForwardTarget } from '../support/forward-target';
 import { DynamoFaults, expectErrorBody, givenBridgeWith, nextAcceptedCall, type FaultMode } from '../support/hostile';
 import { propertyRuns } from '../support/hostile-arbitraries';
@@ -84,7 +85,7 @@ describe('DynamoDB Local stopped mid-run', () => {
       ]);
       expect(bridge.kommo.typingCalls().filter((call) => call.body.conversation_id === 'c-2').length).toBeGreaterThanOrEqual(1);
       expect(bridge.kommo.deliveryStatusCalls().filter((call) => call.msgid === 'm-2').map((call) => call.body.delivery_status)).toEqual([2]);
-      expect((await bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId: 'u-1' })).map((transition) => transition.state)).toEqual(['online', 'offline']);
+      expect(announcedPresence(bridge, 'u-1').map(([state]) => state)).toEqual(['online', 'offline']);
       expect(bridge.sink.events.filter((event) => event.data.kommo_conversation_id === 'kommo-chat-9').map((event) => event.type)).toContain('typing.stopped');
       expect(bridge.bridge.queues.hooks.depth).toBe(0);
       expect(Object.values(bridge.bridge.deadLetterQueues).map((queue) => queue.depth)).toEqual([0, 0, 0, 0]);
@@ -131,9 +132,18 @@ const sweepScenarios: SweepScenario[] = [
     name: 'a presence heartbeat',
     request: (bridge, n) => ({ path: `/chat/${bridge.scopeId}/presence`, body: { client_id: `u-${n}`, state: 'online', ttl_seconds: 10 } }),
     settleMs: 60_000,
-    endState: async (bridge, n) => ({
-      transitions: (await bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId: `u-${n}` })).map((transition) => transition.state),
-    }),
+    // Read as the settle leaves it: the window lapsed and closed, its last heartbeat kept as last seen.
+    endState: async (bridge, n) => {
+      const stored = await storedPresence(bridge, `u-${n}`);
+      const view = (await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/u-${n}`)).body;
+      return {
+        online: view.online,
+        lastSeenMsAgo: bridge.clock.now() - Date.parse(view.last_seen_at),
+        state: stored?.state,
+        changedMsAgo: bridge.clock.now() - Number(stored?.changedAtMs),
+        window: stored?.onlineUntilMs,
+      };
+    },
   },
 ];
 
@@ -194,26 +204,33 @@ describe('one DynamoDB call of a request lost', () => {
   it('the presence expiry timer, with each of its DynamoDB calls lost in turn, still records the offline', async () => {
     // Prepare
     const heartbeat = (client: string) => bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: client, state: 'online', ttl_seconds: 10 });
-    const transitions = async (client: string) => (await bridge.deps.presence.transitions({ scopeId: bridge.scopeId, clientId: client })).map((transition) => transition.state);
+    // Where the window ended: the stored offline at the window's end (10 s after the heartbeat), and the answer to a query.
+    const endState = async (client: string, heartbeatAtMs: number) => {
+      const stored = await storedPresence(bridge, client);
+      return { state: stored?.state, closedAfterMs: Number(stored?.changedAtMs) - heartbeatAtMs, window: stored?.onlineUntilMs, online: (await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/${client}`)).body.online };
+    };
+    const closedAtItsEnd = { state: 'offline', closedAfterMs: 10_000, window: undefined, online: false };
+    const referenceAtMs = bridge.clock.now();
     await heartbeat('u-reference');
     faults.arm(0);
     await bridge.advance(11_000);
     const calls = faults.disarm();
-    expect(await transitions('u-reference')).toEqual(['online', 'offline']);
+    expect(await endState('u-reference', referenceAtMs)).toEqual(closedAtItsEnd);
 
     // Act
     const mismatches: unknown[] = [];
     for (const mode of ['request-lost', 'answer-lost'] as FaultMode[]) {
       for (let k = 1; k <= calls.length; k += 1) {
         const client = `u-${mode}-${k}`;
+        const heartbeatAtMs = bridge.clock.now();
         await heartbeat(client);
         faults.arm(k, mode);
         await bridge.advance(11_000);
         faults.disarm();
         // Past the queue's visibility timeout: the failed timer runs again.
         await bridge.advance(400_000);
-        const states = await transitions(client);
-        if (!isDeepStrictEqual(states, ['online', 'offline'])) mismatches.push({ mode, failedCall: `${k} ${calls[k - 1]}`, transitions: states });
+        const end = await endState(client, heartbeatAtMs);
+        if (!isDeepStrictEqual(end, closedAtItsEnd)) mismatches.push({ mode, failedCall: `${k} ${calls[k - 1]}`, end });
       }
     }
 

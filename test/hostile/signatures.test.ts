@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { signKommoHook } from '../../functions/core/domain/amojo-signature';
 import { signKommoDisableHook } from '../../functions/core/domain/kommo-disable-hook';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
+import { announcedPresence } from '../support/client-presence';
 import { expectContractError, NO_EFFECT, observe, replayOf, replayRecord, watchBridge } from '../support/hostile';
 import { propertyRuns } from '../support/hostile-arbitraries';
 import { adminRequest, givenBridge, TEST_CLIENT_ID, TEST_KOMMO_ACCOUNT_ID, testSecrets, typingHook, type TestBridge, type TestResponse } from '../support/test-bridge';
@@ -191,11 +192,10 @@ describe('replayed webhook-ids', () => {
   /** What a route's request changed that matters, `settleMs` later, read through the bridge's own answers and the sandboxes. */
   async function effectsOf(route: ChatRoute, on: TestBridge = bridge, settleMs = 0) {
     await on.advance(settleMs);
-    const presence = await on.deps.presence.transitions({ scopeId: on.scopeId, clientId: 'u-1' });
     return {
       kommoTyping: on.kommo.typingCalls().length,
       kommoStatus: on.kommo.deliveryStatusCalls().length,
-      presenceTransitions: presence.map((transition) => transition.state),
+      presenceTransitions: announcedPresence(on, 'u-1').map(([state]) => state),
       conversation: await on.deps.conversations.byKommoConversation(on.scopeId, 'kommo-chat-1'),
       timers: on.bridge.queues.timers.depth,
       route: route.name,

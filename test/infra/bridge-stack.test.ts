@@ -771,14 +771,20 @@ describe('outputs', () => {
 });
 
 describe('bundles', () => {
-  it.each(functions)('$name: bundled from its handler with every dependency, the AWS SDK included, and a linked source map', (spec) => {
+  it.each(functions)('$name: bundled from its handler into one ES module with every dependency, the AWS SDK included, and a linked source map', (spec) => {
     const assembly = app.synth();
     const assetHash = (resources[functionId(spec.name)]!.Properties!.Code.S3Key as string).replace(/\.zip$/, '');
     const bundle = join(assembly.directory, `asset.${assetHash}`);
-    const code = readFileSync(join(bundle, 'index.js'), 'utf8');
-    expect(existsSync(join(bundle, 'index.js.map'))).toBe(true);
-    expect(code).toContain('//# sourceMappingURL=index.js.map');
-    const required = new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((match) => match[1]!));
+    const code = readFileSync(join(bundle, 'index.mjs'), 'utf8');
+    expect(existsSync(join(bundle, 'index.mjs.map'))).toBe(true);
+    expect(code).toContain('//# sourceMappingURL=index.mjs.map');
+    // What the module loads at run time: static imports, dynamic imports and require() through createRequire.
+    const loads = [
+      ...code.matchAll(/(?:\brequire\(|\bimport\()"([^"]+)"\)/g),
+      ...code.matchAll(/\bimport\s*(?:[\w$]+\s*,?\s*)?(?:\{[^}]*\}|\*\s*as\s+[\w$]+)?\s*from\s*"([^"]+)"/g),
+      ...code.matchAll(/\bimport\s*"([^"]+)"/g),
+    ];
+    const required = new Set(loads.map((match) => match[1]!));
     const external = [...required].filter((name) => !builtinModules.includes(name.replace(/^node:/, '')));
     // The CRT signer is an optional, guarded require for SigV4a only, which the bridge never uses.
     expect(external.filter((name) => name !== '@aws-sdk/signature-v4-crt')).toEqual([]);

@@ -418,9 +418,10 @@ export function describeMixedLoad(size: MixedLoadSize): void {
         managerTyping: count((pk) => pk.startsWith('MTYPING#')),
         // Every hook is about a Kommo chat of its own, which the conversation directory learns.
         kommoChats: count((pk) => pk.startsWith('CHAT#')),
-        presenceTransitions: count((pk, sk) => pk.startsWith('PRESENCE#') && sk.startsWith('TRANSITION#')),
+        // Client presence keeps one item per client; its transitions are announced, not stored one by one.
+        presenceTransitions: bridge.metrics.get('PresenceTransition'),
         clientsSeen: count((pk, sk) => pk.startsWith('PRESENCE#') && sk === 'STATE#SEEN'),
-        openPresenceWindows: count((pk, sk) => pk.startsWith('PRESENCE#') && sk === 'STATE#WINDOW'),
+        openPresenceWindows: items.filter((item) => item.pk?.S?.startsWith('PRESENCE#') && item.onlineUntilMs !== undefined).length,
         other: count((pk) => !['WEBHOOK#', 'STATUS#', 'TYPING#', 'MTYPING#', 'CHAT#', 'PRESENCE#'].some((prefix) => pk.startsWith(prefix))),
       }).toEqual({
         replayRecords: claimedIds.size,

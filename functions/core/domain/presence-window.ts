@@ -4,15 +4,13 @@
  */
 export const PRESENCE_TTL = { default: 60, min: 10, max: 3600 } as const;
 
-/** How long `last_seen_at` and the transition log are kept after the last sign of life. */
+/** How long `last_seen_at` is kept after the last sign of life. */
 export const LAST_SEEN_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface PresenceRecord {
-  /** Open online window, if any (the `ONLINE` item, TTL = window end). */
+  /** The window's end, while one is open or has lapsed without its timer having run yet. */
   onlineUntilMs?: number;
-  /** Last heartbeat in the open window. */
-  windowLastSeenAtMs?: number;
-  /** Last sign of life kept after the window closed. */
+  /** The last sign of life: the last heartbeat, or the `offline`. */
   lastSeenAtMs?: number;
 }
 
@@ -26,11 +24,10 @@ export interface PresenceView {
 /** The contract's presence answer, from what one read returned. */
 export function presenceView(clientId: string, record: PresenceRecord, nowMs: number): PresenceView {
   const online = record.onlineUntilMs !== undefined && record.onlineUntilMs > nowMs;
-  const lastSeen = Math.max(record.windowLastSeenAtMs ?? -Infinity, record.lastSeenAtMs ?? -Infinity);
   return {
     client_id: clientId,
     online,
-    last_seen_at: Number.isFinite(lastSeen) ? new Date(lastSeen).toISOString() : null,
+    last_seen_at: record.lastSeenAtMs === undefined ? null : new Date(record.lastSeenAtMs).toISOString(),
     expires_at: online ? new Date(record.onlineUntilMs!).toISOString() : null,
   };
 }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from '../zod';
 import { BridgeError, invalid, type FailureKind } from '../domain/errors';
 
 export type ApiEvent = APIGatewayProxyEventV2;
@@ -59,7 +59,7 @@ export function pathParameter(event: ApiEvent, name: string): string | undefined
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Parses a JSON body and validates it; every failure is a 400 naming the field or rule. */
-export function parseJsonBody<S extends z.ZodType>(body: Buffer, schema: S): z.output<S> {
+export function parseJsonBody<S extends z.ZodMiniType>(body: Buffer, schema: S): z.output<S> {
   let value: unknown;
   try {
     value = JSON.parse(strictUtf8.decode(body));
@@ -69,7 +69,7 @@ export function parseJsonBody<S extends z.ZodType>(body: Buffer, schema: S): z.o
   return validate(value, schema);
 }
 
-export function validate<S extends z.ZodType>(value: unknown, schema: S): z.output<S> {
+export function validate<S extends z.ZodMiniType>(value: unknown, schema: S): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw invalid('invalid_field', describeIssue(result.error.issues[0]));

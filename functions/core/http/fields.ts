@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 /** Request fields every route spells the same way; messages name the field (docs/contract.md, "General rules"). */
 
@@ -12,10 +12,12 @@ export function hasUnpairedSurrogate(text: string): boolean {
 }
 
 /** Refuses a string field holding an unpaired surrogate; add it to every free-text field. */
-export function wellFormed<S extends z.ZodString>(schema: S, field: string): S {
-  return schema.refine((text) => !hasUnpairedSurrogate(text), {
-    message: `${field} must be valid Unicode text: it holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)`,
-  });
+export function wellFormed<S extends z.ZodMiniString<string>>(schema: S, field: string): S {
+  return schema.check(
+    z.refine((text: string) => !hasUnpairedSurrogate(text), {
+      message: `${field} must be valid Unicode text: it holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)`,
+    }),
+  );
 }
 
 /**
@@ -25,10 +27,12 @@ export function wellFormed<S extends z.ZodString>(schema: S, field: string): S {
  */
 export function identifier(field: string) {
   const rule = `${field} must be 1-128 characters`;
-  const text = z.string({ error: `${field} is required and must be a string` }).min(1, { message: rule }).max(128, { message: rule });
-  return wellFormed(text, field).refine((id) => id !== '.' && id !== '..', {
-    message: `${field} must not be "." or "..": in a URL path they mean the current and the parent segment`,
-  });
+  const text = z.string({ error: `${field} is required and must be a string` }).check(z.minLength(1, { message: rule }), z.maxLength(128, { message: rule }));
+  return wellFormed(text, field).check(
+    z.refine((id) => id !== '.' && id !== '..', {
+      message: `${field} must not be "." or "..": in a URL path they mean the current and the parent segment`,
+    }),
+  );
 }
 
 /**
@@ -37,16 +41,16 @@ export function identifier(field: string) {
  * could reach another Kommo path; the Kommo client refuses to send it.
  */
 export function pathSegmentIdentifier(field: string) {
-  return identifier(field).refine((id) => !id.includes('/'), { message: `${field} must not contain "/": it is one segment of Kommo's path` });
+  return identifier(field).check(z.refine((id) => !id.includes('/'), { message: `${field} must not contain "/": it is one segment of Kommo's path` }));
 }
 
 /** Whole seconds within a range, with a default when absent. */
 export function seconds(field: string, range: { min: number; max: number; default: number }) {
   const rule = `${field} must be ${range.min}-${range.max}`;
-  return z
-    .number({ error: `${field} must be a number` })
-    .int({ message: `${field} must be a whole number` })
-    .min(range.min, { message: rule })
-    .max(range.max, { message: rule })
-    .default(range.default);
+  return z._default(
+    z
+      .number({ error: `${field} must be a number` })
+      .check(z.int({ message: `${field} must be a whole number` }), z.gte(range.min, { message: rule }), z.lte(range.max, { message: rule })),
+    range.default,
+  );
 }

@@ -68,7 +68,9 @@ function claimsWebhookId(routeKey: string): boolean {
  * runs. A request that failed on our side (5xx) releases its claim so the chat service's retry of that
  * same request is processed.
  */
-export function chatServiceAuth(deps: Pick<BridgeDeps, 'config' | 'clock' | 'replays' | 'log'>): HttpMiddleware {
+export type ChatServiceAuthDeps = Pick<BridgeDeps, 'config' | 'clock' | 'replays' | 'log'>;
+
+export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
   const { CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS } = requireSettings(deps.config, ['CHAT_SERVICE_SECRET'], 'the /chat/... routes');
   // During a rotation requests signed with the previous secret are accepted too (docs/deploy-and-operate.md, "Rotating secrets").
   const verifier = new StandardWebhookVerifier(CHAT_SERVICE_SECRET_PREVIOUS === undefined ? CHAT_SERVICE_SECRET : [CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS]);

@@ -2,19 +2,35 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Log } from '../ports/telemetry';
 import type { BridgeDeps } from '../deps';
+import type { FunctionName, RouteKey } from '../../manifest';
 import type { ApiEvent, ApiResult } from './api';
-import { bodyLimit, chatServiceAuth, flushMetrics, jsonErrors } from './middleware';
+import { bodyLimit, chatServiceAuth, flushMetrics, jsonErrors, type ChatServiceAuthDeps } from './middleware';
 
 export type RouteAuth = 'chat-service' | 'none';
+
+/**
+ * A function's sub-routing: one entry per route key the manifest gives the function, CORS preflights
+ * (`OPTIONS`) aside, which the widget middleware answers. A missing, extra or misspelt key fails `tsc`.
+ */
+export type RouteTable<F extends FunctionName, RouteHandler> = Record<Exclude<RouteKey<F>, `OPTIONS ${string}`>, RouteHandler>;
+
+/** The entry of `table` for API Gateway's `routeKey`, or undefined when this function has no such route. */
+export function routeFor<Key extends string, RouteHandler>(table: Record<Key, RouteHandler>, routeKey: string): RouteHandler | undefined {
+  return Object.hasOwn(table, routeKey) ? table[routeKey as Key] : undefined;
+}
 
 /**
  * An HTTP API handler: JSON errors, the 64 KiB limit, the route's authentication, then the route.
  * Routes that verify their own signature (Kommo hooks) use `auth: 'none'` and check it first thing.
  */
-export function httpHandler(deps: BridgeDeps, auth: 'chat-service', route: Route): ReturnType<typeof build>;
-export function httpHandler(deps: Pick<BridgeDeps, 'log' | 'metrics'>, auth: 'none', route: Route): ReturnType<typeof build>;
-export function httpHandler(deps: Pick<BridgeDeps, 'log' | 'metrics'> & Partial<BridgeDeps>, auth: RouteAuth, route: Route) {
-  return build(deps, auth === 'chat-service' ? chatServiceAuth(deps as BridgeDeps) : undefined, route);
+/** What an HTTP handler needs: telemetry, and for chat-service routes what their authentication checks with. */
+export type HttpHandlerDeps = Pick<BridgeDeps, 'log' | 'metrics'>;
+export type ChatServiceHttpHandlerDeps = HttpHandlerDeps & ChatServiceAuthDeps;
+
+export function httpHandler(deps: ChatServiceHttpHandlerDeps, auth: 'chat-service', route: Route): ReturnType<typeof build>;
+export function httpHandler(deps: HttpHandlerDeps, auth: 'none', route: Route): ReturnType<typeof build>;
+export function httpHandler(deps: HttpHandlerDeps & Partial<ChatServiceAuthDeps>, auth: RouteAuth, route: Route) {
+  return build(deps, auth === 'chat-service' ? chatServiceAuth(deps as ChatServiceHttpHandlerDeps) : undefined, route);
 }
 
 type Route = (event: ApiEvent) => Promise<ApiResult>;

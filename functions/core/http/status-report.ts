@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import {
   DELIVERY_ERROR_CODES,
   DELIVERY_STATUSES,
@@ -20,39 +20,45 @@ import { wellFormed } from './fields';
 const errorCodeRange = `${DELIVERY_ERROR_CODES[0]}-${DELIVERY_ERROR_CODES.at(-1)}`;
 
 const errorCodeRule = `error_code must be one of ${DELIVERY_ERROR_CODES.join(', ')}`;
-const errorCode = z
-  .number({ error: errorCodeRule })
-  .refine((code): code is DeliveryErrorCode => (DELIVERY_ERROR_CODES as number[]).includes(code), { message: errorCodeRule });
+const errorCode = z.number({ error: errorCodeRule }).check(z.refine((code) => (DELIVERY_ERROR_CODES as number[]).includes(code), { message: errorCodeRule }));
 
 /** Kommo shows the text to its user; characters are counted as code points, so an emoji is one. */
-const errorText = wellFormed(z.string({ error: 'error must be a string' }), 'error')
-  .refine((text) => /\S/.test(text), { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters of text, not blank` })
-  .refine((text) => [...text].length <= ERROR_TEXT_MAX_CHARS, { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters` });
+const errorText = wellFormed(z.string({ error: 'error must be a string' }), 'error').check(
+  z.refine((text) => /\S/.test(text), { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters of text, not blank` }),
+  z.refine((text) => [...text].length <= ERROR_TEXT_MAX_CHARS, { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters` }),
+);
 
 /** docs/contract.md, `POST /chat/{scope_id}/messages/{msgid}/status`, with Kommo's rules for the error fields. */
-export const statusRequestSchema = z
+const statusBodySchema = z
   .strictObject({
     status: z.enum(DELIVERY_STATUSES, { error: 'status must be "delivered", "read" or "error"' }),
-    error_code: errorCode.optional(),
-    error: errorText.optional(),
+    error_code: z.optional(errorCode),
+    error: z.optional(errorText),
   })
-  .superRefine((body, ctx) => {
-    if (body.status !== 'error') {
-      for (const field of ['error_code', 'error'] as const) {
-        if (body[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} is only allowed with status "error"` });
+  .check(
+    z.superRefine((body, ctx) => {
+      if (body.status !== 'error') {
+        for (const field of ['error_code', 'error'] as const) {
+          if (body[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} is only allowed with status "error"` });
+        }
+        return;
       }
-      return;
-    }
-    if (body.error_code === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['error_code'], message: `error_code (${errorCodeRange}) is required with status "error"` });
-    } else if (body.error_code === ERROR_CODE_WITH_TEXT && body.error === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['error'], message: `error is required with error_code ${ERROR_CODE_WITH_TEXT}: Kommo shows it to the user` });
-    }
-  })
-  .transform((body): StatusUpdate => {
+      if (body.error_code === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['error_code'], message: `error_code (${errorCodeRange}) is required with status "error"` });
+      } else if (body.error_code === ERROR_CODE_WITH_TEXT && body.error === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['error'], message: `error is required with error_code ${ERROR_CODE_WITH_TEXT}: Kommo shows it to the user` });
+      }
+    }),
+  );
+
+export const statusRequestSchema = z.pipe(
+  statusBodySchema,
+  z.transform((body: z.output<typeof statusBodySchema>): StatusUpdate => {
     if (body.status !== 'error') return { status: body.status };
-    return { status: 'error', errorCode: body.error_code!, ...(body.error !== undefined ? { error: body.error } : {}) };
-  });
+    // The refinement above admits only Kommo's codes.
+    return { status: 'error', errorCode: body.error_code as DeliveryErrorCode, ...(body.error !== undefined ? { error: body.error } : {}) };
+  }),
+);
 
 /** `sent`: the chat service has the message and nothing more to report (nothing is sent to Kommo for it). */
 const sentAnswerSchema = z.strictObject({ status: z.literal('sent') });

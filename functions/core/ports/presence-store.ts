@@ -14,18 +14,19 @@ export interface PresenceTransition {
 }
 
 /**
- * Presence of chat-service clients. Items are per client (no hot partition per account); the open
- * window is its own item whose TTL is the window end, `last_seen_at` lives beside it much longer.
- * Every change of state is one transaction: the window and the transition log never disagree, even
- * when a request dies half-way or its answer is lost.
+ * Presence of chat-service clients. One item per client (no hot partition per account) holds the
+ * open window, `last_seen_at` and the last transition, so every change of state is one conditional
+ * write: the window and what it left behind never disagree, even when a request dies half-way or its
+ * answer is lost. Transitions are announced (metric, log, live channel) by whoever made them; no log
+ * of them is kept.
  */
 export interface PresenceStore {
   /** Extends an open window: one conditional write. False when no window is open (a transition is due). */
   extend(key: PresenceKey, nowMs: number, onlineUntilMs: number): Promise<boolean>;
   /**
-   * Opens a window whose timer chain is `timerId` (already queued) and records the online transition
-   * (and the offline of a window that lapsed unnoticed) at once. Exactly one of racing openers wins;
-   * returns the transitions it recorded.
+   * Opens a window whose timer chain is `timerId` (already queued), as the client's online transition
+   * (after the offline of a window that lapsed unnoticed, which it ends). Exactly one of racing openers
+   * wins; returns the transitions it made.
    */
   open(key: PresenceKey, nowMs: number, onlineUntilMs: number, timerId: string): Promise<{ opened: boolean; transitions: PresenceTransition[] }>;
   /**
@@ -34,7 +35,7 @@ export interface PresenceStore {
    * queued. False when the window no longer names `fromTimerId`: another timer took the chain.
    */
   passTimerOn(key: PresenceKey, fromTimerId: string | undefined, toTimerId: string): Promise<boolean>;
-  /** Closes the window now, if open, and records the offline; returns the transition when it did. */
+  /** Closes the window now, if open, as the offline transition; returns the transition when it did. */
   closeNow(key: PresenceKey, nowMs: number): Promise<PresenceTransition | undefined>;
   /**
    * Closes a window whose end has passed and records the offline at its end; or says until when it
@@ -46,6 +47,4 @@ export interface PresenceStore {
   ): Promise<{ closed: PresenceTransition } | { stillOpenUntilMs: number; timerId: string | undefined } | { gone: true }>;
   /** Everything about a client in one read. */
   read(key: PresenceKey): Promise<PresenceRecord>;
-  /** The client's transition log, oldest first. */
-  transitions(key: PresenceKey): Promise<PresenceTransition[]>;
 }

@@ -3,7 +3,7 @@ import { verifyKommoHookSignature } from '../domain/amojo-signature';
 import { invalid, unauthenticated } from '../domain/errors';
 import { classifyHook, hookAccountId } from '../domain/kommo-hooks';
 import { parseScope } from '../domain/scope';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 
 export interface IncomingKommoHook {
   scopeId: string | undefined;
@@ -21,7 +21,9 @@ export type HookIntake = { outcome: 'accepted'; kind: string } | { outcome: 'dro
  * and queues; everything slow happens in the hook worker after the answer. Any refusal happens before
  * the queue, so a refused hook leaves no trace.
  */
-export async function acceptKommoHook(deps: Pick<BridgeDeps, 'config' | 'clock' | 'queues' | 'metrics' | 'log'>, incoming: IncomingKommoHook): Promise<HookIntake> {
+export type AcceptKommoHookDeps = Pick<BridgeDeps, 'config' | 'clock' | 'metrics' | 'log'> & QueuesOf<'hooks'>;
+
+export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: IncomingKommoHook): Promise<HookIntake> {
   const scope = parseScope(incoming.scopeId, requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'Kommo hooks').KOMMO_CHANNEL_ID);
   if (!verifyKommoHookSignature(incoming.rawBody, incoming.signature, requireSettings(deps.config, ['KOMMO_CHANNEL_SECRET'], 'Kommo hooks').KOMMO_CHANNEL_SECRET)) {
     deps.metrics.count('KommoHookRejected');

@@ -1,9 +1,9 @@
 import { clientTypingWindow } from '../domain/typing-session';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
 import type { ClientTypingKey } from '../ports/typing-store';
 
-export type ClientTypingDeps = Pick<BridgeDeps, 'config' | 'clock' | 'queues' | 'kommo' | 'metrics' | 'log' | 'clientTyping' | 'newId'>;
+export type ClientTypingDeps = Pick<BridgeDeps, 'config' | 'clock' | 'kommo' | 'metrics' | 'log' | 'clientTyping' | 'newId'> & QueuesOf<'timers'>;
 
 /**
  * `start`: the first one (or the first after a Kommo call's window ran out) claims the window with a

@@ -1,4 +1,4 @@
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import type { Scope } from '../domain/scope';
 import { emitEvent } from './outbound-events';
 
@@ -20,7 +20,9 @@ export interface ConversationReadReport {
  * message in it up to now is read. Kommo has no read-receipt hook (docs/kommo.md), so the
  * widget is the only witness.
  */
-export async function conversationRead(deps: Pick<BridgeDeps, 'clock' | 'newId' | 'queues' | 'log'>, read: ConversationReadReport): Promise<{ readAtMs: number }> {
+export type ConversationReadDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log'> & QueuesOf<'events'>;
+
+export async function conversationRead(deps: ConversationReadDeps, read: ConversationReadReport): Promise<{ readAtMs: number }> {
   const readAtMs = deps.clock.now();
   await emitEvent(deps, 'conversation.read', {
     scope_id: read.scope.scopeId,

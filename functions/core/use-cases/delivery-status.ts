@@ -12,16 +12,14 @@ import {
 } from '../domain/delivery-status';
 import { BridgeError, notFound } from '../domain/errors';
 import { MAX_QUEUE_DELAY_SECONDS, QUEUE_DELAY_TOLERANCE_MS } from '../domain/retry-policy';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
 import type { StatusKey } from '../ports/status-store';
 import type { StatusSyncJob } from '../queue-messages';
 import { retryOrDeadLetter } from './retry-or-dead-letter';
 
-export type DeliveryStatusDeps = Pick<
-  BridgeDeps,
-  'config' | 'clock' | 'random' | 'newId' | 'queues' | 'kommo' | 'metrics' | 'log' | 'statuses'
->;
+export type DeliveryStatusDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'newId' | 'kommo' | 'metrics' | 'log' | 'statuses'> &
+  QueuesOf<'kommoStatus'>;
 
 /**
  * How long a sync job holds a message: twice the consumer's 30 s timeout (functions/manifest.ts), so a

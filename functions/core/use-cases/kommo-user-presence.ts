@@ -5,11 +5,11 @@ import {
   type KommoUserPresenceState,
 } from '../domain/kommo-user-presence';
 import { secondsUntil } from '../domain/typing-session';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import type { KommoUserPresenceKey, KommoUserPresenceLabels, KommoUserWindow } from '../ports/kommo-user-presence-store';
 import { emitEvent } from './outbound-events';
 
-export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'queues' | 'log' | 'kommoUserPresence'>;
+export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'kommoUserPresence'> & QueuesOf<'timers' | 'events'>;
 
 /**
  * A heartbeat that opens a window announces it within the widget function's timeout (10 s); a window

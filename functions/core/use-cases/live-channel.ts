@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BridgeError, conflict, unauthenticated } from '../domain/errors';
 import { clientPresenceFrame, LIVE_TICKET_SECONDS, MAX_WATCHES_PER_CONNECTION, type LiveFrame } from '../domain/live-channel';
 import { presenceView } from '../domain/presence-window';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import type { KommoUserPresenceKey } from '../ports/kommo-user-presence-store';
 import type { LiveConnection, LiveWatch } from '../ports/live-channel';
 import { knownKommoChat, registeredConversationId } from './conversation-directory';
@@ -11,8 +11,9 @@ import type { WidgetCaller } from './widget-caller';
 
 export type LiveChannelDeps = Pick<
   BridgeDeps,
-  'clock' | 'newId' | 'queues' | 'log' | 'metrics' | 'presence' | 'kommoUserPresence' | 'conversations' | 'live' | 'liveConnections'
->;
+  'clock' | 'newId' | 'log' | 'metrics' | 'presence' | 'kommoUserPresence' | 'conversations' | 'live' | 'liveConnections'
+> &
+  QueuesOf<'timers' | 'events'>;
 
 /**
  * `POST /widget/live`: a ticket for one connect, bound to the caller (scope, Kommo account and user),

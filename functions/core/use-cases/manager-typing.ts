@@ -1,10 +1,15 @@
 import type { TypingHook } from '../domain/kommo-hooks';
 import { managerTypingEventId, secondsUntil } from '../domain/typing-session';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import type { ManagerTyping, ManagerTypingKey } from '../ports/typing-store';
-import { emitEvent } from './outbound-events';
+import { sendEvent, type DispatchEventDeps } from './outbound-events';
 
-export type ManagerTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'queues' | 'log' | 'managerTyping'>;
+/**
+ * Typing events go to the chat service from the hook worker and the timer worker themselves, not
+ * through the events queue: a typing hook is one queue hop (its job) and one timer instead of four
+ * messages. The events queue still takes every retry (`sendEvent`).
+ */
+export type ManagerTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'managerTyping'> & DispatchEventDeps & QueuesOf<'timers' | 'events'>;
 
 /**
  * How long after `expired_at` the bridge waits for a renewal before it says typing stopped. Kommo
@@ -43,7 +48,7 @@ export async function managerTypingHook(deps: ManagerTypingDeps, scopeId: string
   };
   const now = deps.clock.now();
   const { moved } = await deps.managerTyping.renew(typing, now);
-  await emitEvent(deps, 'typing.started', eventData(typing), { id: managerTypingEventId('started', typing, typing.deadlineMs) });
+  await sendEvent(deps, 'typing.started', eventData(typing), { id: managerTypingEventId('started', typing, typing.deadlineMs) });
   if (moved) await scheduleExpiryCheck(deps, typing, typing.deadlineMs);
 }
 
@@ -69,7 +74,7 @@ export async function managerTypingDeadline(deps: ManagerTypingDeps, key: Manage
   const claimed = await deps.managerTyping.claimStop(key, deadlineMs);
   if (!claimed) return 'already-stopped';
   try {
-    await emitEvent(deps, 'typing.stopped', eventData(claimed), { id: managerTypingEventId('stopped', key, deadlineMs) });
+    await sendEvent(deps, 'typing.stopped', eventData(claimed), { id: managerTypingEventId('stopped', key, deadlineMs) });
   } catch (error) {
     await deps.managerTyping.releaseStop(key, deadlineMs);
     throw error;

@@ -1,15 +1,15 @@
 import { presenceView, type PresenceView } from '../domain/presence-window';
 import { secondsUntil } from '../domain/typing-session';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import type { PresenceKey, PresenceTransition } from '../ports/presence-store';
 import { pushClientPresence } from './live-presence-push';
 
-export type PresenceDeps = Pick<BridgeDeps, 'clock' | 'queues' | 'metrics' | 'log' | 'presence' | 'newId' | 'live' | 'liveConnections'>;
+export type PresenceDeps = Pick<BridgeDeps, 'clock' | 'metrics' | 'log' | 'presence' | 'newId' | 'live' | 'liveConnections'> & QueuesOf<'timers'>;
 
 /**
  * A heartbeat. Extending an open window is one conditional write and nothing else; only a client
  * that was offline costs more: a timer for the window's end is queued, then the window opens naming
- * that timer, with its transition (one transaction). The timer first, so that an open window always
+ * that timer (one conditional write). The timer first, so that an open window always
  * names a timer that is queued; a heartbeat that dies in between (or loses the race to open) leaves a
  * timer no window names, which ends when it runs.
  */
@@ -55,7 +55,7 @@ export async function clientOffline(deps: PresenceDeps, key: PresenceKey): Promi
  *   crash is a stray. A crash after the write leaves the next timer named and queued, and this one,
  *   delivered again, no longer named. Never no chain.
  *
- * Closing needs no chain: the window's end is closed by one transaction, whichever timer gets there.
+ * Closing needs no chain: the window's end is closed by one conditional write, whichever timer gets there.
  */
 export async function presenceDeadline(
   deps: PresenceDeps,
@@ -76,13 +76,14 @@ export async function presenceDeadline(
   return (await deps.presence.passTimerOn(key, outcome.timerId, next)) ? 'extended' : 'duplicate';
 }
 
-export async function readPresence(deps: PresenceDeps, key: PresenceKey): Promise<PresenceView> {
+export async function readPresence(deps: Pick<BridgeDeps, 'clock' | 'presence'>, key: PresenceKey): Promise<PresenceView> {
   return presenceView(key.clientId, await deps.presence.read(key), deps.clock.now());
 }
 
 function announce(deps: PresenceDeps, key: PresenceKey, transition: PresenceTransition): void {
   deps.metrics.count('PresenceTransition');
-  deps.log.info('presence changed', { scopeId: key.scopeId, clientId: key.clientId, state: transition.state });
+  // `at` is when it happened: a window that lapsed is offline from its end, whenever its timer ran.
+  deps.log.info('presence changed', { scopeId: key.scopeId, clientId: key.clientId, state: transition.state, at: new Date(transition.atMs).toISOString() });
 }
 
 /** SQS delays stop at 900 s; a longer window is checked in steps, each re-arming the next. */

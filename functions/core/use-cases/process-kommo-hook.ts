@@ -1,17 +1,24 @@
 import { classifyHook } from '../domain/kommo-hooks';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
 import type { KommoHookJob } from '../queue-messages';
-import { learnFromKommoHook } from './conversation-directory';
-import { managerTypingHook } from './manager-typing';
-import { retryOrDeadLetter } from './retry-or-dead-letter';
-import { startStatusPoll } from './status-poll';
+import { learnFromKommoHook, type ConversationDirectoryDeps } from './conversation-directory';
+import { managerTypingHook, type ManagerTypingDeps } from './manager-typing';
+import { retryOrDeadLetter, type RetryDeps } from './retry-or-dead-letter';
+import { startStatusPoll, type StatusPollStartDeps } from './status-poll';
 
 /**
  * Work on a hook after Kommo got its 200: typing hooks become events for the chat service; every
  * other hook is forwarded unchanged to `KOMMO_HOOK_FORWARD_URL` (with retries) when it is set.
  */
-export async function processKommoHook(deps: BridgeDeps, job: KommoHookJob): Promise<'typing' | 'forwarded' | 'acknowledged' | 'retrying' | 'dead-lettered'> {
+export type ProcessKommoHookDeps = ConversationDirectoryDeps &
+  ManagerTypingDeps &
+  StatusPollStartDeps &
+  RetryDeps &
+  Pick<BridgeDeps, 'hookForwarder' | 'metrics'> &
+  QueuesOf<'hooks'>;
+
+export async function processKommoHook(deps: ProcessKommoHookDeps, job: KommoHookJob): Promise<'typing' | 'forwarded' | 'acknowledged' | 'retrying' | 'dead-lettered'> {
   const rawBody = Buffer.from(job.rawBody, 'base64');
   const hook: unknown = JSON.parse(rawBody.toString('utf8'));
   const classified = classifyHook(hook);

@@ -15,8 +15,10 @@ export type FailureOutcome = { outcome: 'retrying'; delaySeconds: number } | { o
  * full-jitter delay and the next attempt number; a final failure, or the last attempt, goes to the
  * dead-letter queue with its reason, so nothing is lost silently.
  */
+export type RetryDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'metrics' | 'log'>;
+
 export async function retryOrDeadLetter<T extends { attempt: number }>(
-  deps: Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'metrics' | 'log'>,
+  deps: RetryDeps,
   queue: WorkQueue<T>,
   job: T,
   error: OutboundCallError,

@@ -11,13 +11,15 @@ import {
   type PolledStatus,
 } from '../domain/status-poll';
 import { secondsUntil } from '../domain/typing-session';
-import type { BridgeDeps } from '../deps';
+import type { BridgeDeps, QueuesOf } from '../deps';
 import { pathSegmentIdentifier } from '../http/fields';
 import { OutboundCallError } from '../ports/outbound';
 import type { StatusKey } from '../ports/status-store';
 import { updateDeliveryStatus, type DeliveryStatusDeps } from './delivery-status';
 
-export type StatusPollDeps = DeliveryStatusDeps & Pick<BridgeDeps, 'statusPolls' | 'chatServiceStatuses'>;
+/** What starting a chain takes: the hook worker neither sends statuses to Kommo nor holds its secret. */
+export type StatusPollStartDeps = Pick<BridgeDeps, 'clock' | 'log' | 'newId' | 'statusPolls' | 'chatServiceStatuses'> & QueuesOf<'timers'>;
+export type StatusPollDeps = DeliveryStatusDeps & StatusPollStartDeps;
 
 /** Kommo's msgid goes into one segment of its delivery-status path: the same rule as a pushed status's msgid. */
 const msgidSchema = pathSegmentIdentifier('msgid');
@@ -35,7 +37,7 @@ export type PollStart = 'not-configured' | 'not-a-message' | 'invalid-msgid' | '
  * item names, which ends when it runs. The window is counted from the hook's arrival, so a hook
  * processed again after its day is over starts nothing, even once the item is gone.
  */
-export async function startStatusPoll(deps: StatusPollDeps, hook: { scopeId: string; receivedAtMs: number; body: unknown }): Promise<PollStart> {
+export async function startStatusPoll(deps: StatusPollStartDeps, hook: { scopeId: string; receivedAtMs: number; body: unknown }): Promise<PollStart> {
   if (!deps.chatServiceStatuses.enabled) return 'not-configured';
   const message = messageHookSchema.safeParse(hook.body);
   if (!message.success) return 'not-a-message';
@@ -146,7 +148,7 @@ async function endPolling(deps: StatusPollDeps, key: StatusKey, timerId: string,
 }
 
 /** A timer for `dueAtMs`, or for the next step towards it when that is beyond SQS's longest delay. */
-async function queuePoll(deps: StatusPollDeps, key: StatusKey, dueAtMs: number): Promise<string> {
+async function queuePoll(deps: Pick<BridgeDeps, 'clock' | 'newId'> & QueuesOf<'timers'>, key: StatusKey, dueAtMs: number): Promise<string> {
   const timerId = deps.newId();
   await deps.queues.timers.send(
     { kind: 'status-poll', scopeId: key.scopeId, msgid: key.msgid, timerId, dueAtMs },

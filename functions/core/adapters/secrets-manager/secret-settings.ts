@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { secretGroups, type SecretGroup } from '../../config';
 import type { Clock } from '../../ports/clock';
 
@@ -13,15 +12,6 @@ export interface HeldSecretSettings {
   values: Readonly<Record<string, string>>;
   /** Compared, never logged: equal keys mean the same values. */
   versionKey: string;
-}
-
-/** `GetSecretValue` through the SDK client; a secret without a string value is an error, not an empty one. */
-export function secretsManagerReader(client: SecretsManagerClient): SecretReader {
-  return async (secretArn) => {
-    const answer = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    if (answer.SecretString === undefined) throw new Error(`secret ${secretArn} holds no string value`);
-    return answer.SecretString;
-  };
 }
 
 /**
