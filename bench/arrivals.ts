@@ -1,4 +1,5 @@
 import type { ChatServiceSink, ReceivedChatEvent } from '../local/sandbox/chat-service-sink';
+import { sourceOfPrintedLine } from '../local/runtime';
 import type { KommoSandbox, KommoSandboxCall } from '../local/sandbox/kommo-sandbox';
 
 /** When something reached a sandbox, on the `performance.now()` clock the bench also sends on. */
@@ -33,8 +34,9 @@ export class ArrivalClock {
 
   /** Give every line the runtime prints; sandbox lines trigger a scan. */
   onLine(line: string): void {
-    if (line.startsWith('[kommo sandbox]')) this.scanKommo();
-    else if (line.startsWith('[chat service]')) this.scanSink();
+    const source = sourceOfPrintedLine(line);
+    if (source === 'kommo sandbox') this.scanKommo();
+    else if (source === 'chat service') this.scanSink();
   }
 
   /** Everything that arrived under `key` so far, oldest first. */

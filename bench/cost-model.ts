@@ -62,6 +62,11 @@ export function eventCost(usage: EventUsage): number {
   );
 }
 
+/** What an event costs in requests alone: API requests, invocations and queue messages, no DynamoDB and no WebSocket. */
+export function requestCost(usage: EventUsage): number {
+  return usage.apiRequests * PRICES.httpApiRequest + usage.lambdaInvocations * LAMBDA_INVOCATION_COST + usage.sqsRequests * PRICES.sqsRequest;
+}
+
 /**
  * The account the monthly figure is for: 20 Kommo users, 500 conversations a day of 30 messages each
  * (half from the client, half from a manager), someone typing before 40% of the messages, presence

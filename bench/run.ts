@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { startLocalRuntime, type LocalRuntime } from '../local/runtime';
+import { sourceOfPrintedLine, startLocalRuntime, type LocalRuntime } from '../local/runtime';
 import { ArrivalClock } from './arrivals';
 import { benchTarget } from './bridge-client';
 import { measureColdStart } from './cold-start';
@@ -88,7 +88,7 @@ async function main(): Promise<number> {
       logLevel: 'warn',
       print: (line) => {
         clock.onLine(line);
-        if (line.startsWith('[bridge]')) {
+        if (sourceOfPrintedLine(line) === 'bridge') {
           bridgeProblemCount += 1;
           if (bridgeProblems.length < 10) bridgeProblems.push(line);
         }

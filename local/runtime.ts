@@ -78,6 +78,16 @@ export function isConfigured(env: Record<string, string | undefined>): boolean {
   return Boolean(env.KOMMO_CHANNEL_ID);
 }
 
+/** How a printed line is made: the runtime clock's time, the source in brackets, the text. */
+export function printedLine(atMs: number, source: string, text: string): string {
+  return `${new Date(atMs).toISOString()} [${source}] ${text}`;
+}
+
+/** The source of a line `printedLine` made (`kommo sandbox`, `chat service`, `bridge`, …), or undefined for any other line. */
+export function sourceOfPrintedLine(line: string): string | undefined {
+  return /^\S+ \[([^\]]+)\] /.exec(line)?.[1];
+}
+
 /**
  * `npm start`: DynamoDB Local, the table, every handler in this process behind an HTTP server, and
  * the queue consumers. With no configuration it also starts a Kommo sandbox and a chat-service sink
@@ -88,7 +98,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const clock = options.clock ?? systemClock;
   const cleanups: (() => Promise<void>)[] = [];
   // Log lines carry the runtime clock's time, so a session's lines read as a timeline.
-  const printFrom = (source: string) => (line: string) => print(`${new Date(clock.now()).toISOString()} [${source}] ${line}`);
+  const printFrom = (source: string) => (line: string) => print(printedLine(clock.now(), source, line));
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };

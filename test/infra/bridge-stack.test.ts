@@ -21,6 +21,7 @@ import {
   type QueueName,
 } from '../../functions/manifest';
 import { BridgeStack } from '../../infra/bridge-stack';
+import { sdkEventStreams } from '../../infra/constructs/bridge-function';
 
 /** The same feature flags `cdk synth` uses, so the template under test is the one deployed. */
 const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
@@ -786,8 +787,9 @@ describe('bundles', () => {
     ];
     const required = new Set(loads.map((match) => match[1]!));
     const external = [...required].filter((name) => !builtinModules.includes(name.replace(/^node:/, '')));
-    // The CRT signer is an optional, guarded require for SigV4a only, which the bridge never uses.
-    expect(external.filter((name) => name !== '@aws-sdk/signature-v4-crt')).toEqual([]);
+    // The CRT signer is an optional, guarded require for SigV4a only, and event streams a dynamic import
+    // for event-stream operations only: the bridge uses neither.
+    expect(external.filter((name) => name !== '@aws-sdk/signature-v4-crt' && name !== sdkEventStreams)).toEqual([]);
   });
 });
 
