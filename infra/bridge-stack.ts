@@ -61,6 +61,28 @@ export interface BridgeCustomDomain {
   readonly liveDomainName?: string;
 }
 
+/** The range provisioned capacity may move in, in units per second, and the utilization autoscaling keeps. */
+export interface AutoscaledCapacity {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * Provisioned capacity with autoscaling instead of on-demand: cheaper for steady traffic (a unit
+ * provisioned for an hour costs what about 1,000 on-demand writes do), but autoscaling follows load
+ * in minutes, so a burst above the provisioned units is throttled (the functions retry, queued work is
+ * redelivered) until it catches up.
+ */
+export interface TableProvisionedCapacity {
+  readonly read: AutoscaledCapacity;
+  readonly write: AutoscaledCapacity;
+  /**
+   * The utilization autoscaling aims for, in percent.
+   * @default 70
+   */
+  readonly targetUtilizationPercent?: number;
+}
+
 /** A cap on the table's on-demand throughput, per second. */
 export interface TableMaxThroughput {
   /** Read request units per second. */
@@ -126,6 +148,12 @@ export interface BridgeStackProps extends StackProps {
    * @default - no maximum: on-demand up to the table quota (40,000 RRU/s and WRU/s)
    */
   readonly tableMaxThroughput?: TableMaxThroughput;
+  /**
+   * The table on provisioned capacity with autoscaling, for large steady deployments
+   * (docs/deploy-and-operate.md, "Limits and sizing"). Not with `tableMaxThroughput`, which caps on-demand.
+   * @default - on-demand
+   */
+  readonly tableProvisionedCapacity?: TableProvisionedCapacity;
   /**
    * Whether the stack sets the region's API Gateway account setting to a CloudWatch Logs role (kept
    * when the stack is deleted). A WebSocket stage with access logs cannot be created while the account
@@ -235,10 +263,14 @@ export class BridgeStack extends Stack {
     this.publicApiUrl = props.customDomain ? this.declareApiDomain(props.customDomain) : this.apiUrl();
     const settings = this.declareSettings();
 
+    const provisioned = props.tableProvisionedCapacity;
+    if (provisioned) checkProvisionedCapacity(provisioned, props.tableMaxThroughput);
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...(provisioned
+        ? { billingMode: dynamodb.BillingMode.PROVISIONED, readCapacity: provisioned.read.min, writeCapacity: provisioned.write.min }
+        : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST }),
       ...(props.tableMaxThroughput
         ? { maxReadRequestUnits: props.tableMaxThroughput.readRequestUnits, maxWriteRequestUnits: props.tableMaxThroughput.writeRequestUnits }
         : {}),
@@ -248,6 +280,12 @@ export class BridgeStack extends Stack {
       // Delivery statuses and scope bindings must survive a stack deletion or replacement.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    if (provisioned) {
+      const targetUtilizationPercent = provisioned.targetUtilizationPercent ?? 70;
+      this.table.autoScaleReadCapacity({ minCapacity: provisioned.read.min, maxCapacity: provisioned.read.max }).scaleOnUtilization({ targetUtilizationPercent });
+      this.table.autoScaleWriteCapacity({ minCapacity: provisioned.write.min, maxCapacity: provisioned.write.max }).scaleOnUtilization({ targetUtilizationPercent });
+    }
 
     this.secrets = this.declareSecrets();
 
@@ -907,4 +945,17 @@ export class BridgeStack extends Stack {
     if (!bridgeFunction) throw new Error(`The manifest names function "${name}" but does not declare it`);
     return bridgeFunction;
   }
+}
+
+/** Provisioned capacity that could not work as asked stops the synth, naming what is wrong. */
+function checkProvisionedCapacity(capacity: TableProvisionedCapacity, onDemandCap: TableMaxThroughput | undefined): void {
+  if (onDemandCap) throw new Error('tableProvisionedCapacity and tableMaxThroughput exclude each other: the cap is for on-demand tables');
+  for (const [name, range] of [['read', capacity.read], ['write', capacity.write]] as const) {
+    if (!Number.isInteger(range.min) || !Number.isInteger(range.max) || range.min < 1 || range.max < range.min) {
+      throw new Error(`tableProvisionedCapacity.${name} needs whole units with 1 <= min <= max; got ${range.min}-${range.max}`);
+    }
+  }
+  const target = capacity.targetUtilizationPercent;
+  // Application Auto Scaling's target tracking for DynamoDB takes 20-90 %.
+  if (target !== undefined && (target < 20 || target > 90)) throw new Error(`tableProvisionedCapacity.targetUtilizationPercent must be 20-90; got ${target}`);
 }

@@ -6,7 +6,7 @@ export type ContextReader = (key: string) => unknown;
 
 export type StackPropsFromContext = Pick<
   BridgeStackProps,
-  'customDomain' | 'apiThrottle' | 'liveChannelThrottle' | 'consumerMaxConcurrency' | 'reservedConcurrency' | 'tableMaxThroughput'
+  'customDomain' | 'apiThrottle' | 'liveChannelThrottle' | 'consumerMaxConcurrency' | 'reservedConcurrency' | 'tableMaxThroughput' | 'tableProvisionedCapacity'
 >;
 
 /**
@@ -18,7 +18,9 @@ export type StackPropsFromContext = Pick<
  *   live channel), so the URLs registered with Kommo survive a replacement of the API;
  * - `-c apiRateLimit=1500 -c apiBurstLimit=3000`, `-c liveRateLimit=… -c liveBurstLimit=…`,
  *   `-c consumerMaxConcurrency=200`, `-c tableMaxReadRequestUnits=… -c tableMaxWriteRequestUnits=…`,
- *   `-c reservedConcurrency=event-dispatcher=200,kommo-hook=100`.
+ *   `-c reservedConcurrency=event-dispatcher=200,kommo-hook=100`, and provisioned capacity instead of
+ *   on-demand with `-c tableProvisionedRead=100-3000 -c tableProvisionedWrite=200-8000` (min-max units,
+ *   optionally `-c tableTargetUtilization=70`).
  */
 export function stackPropsFromContext(read: ContextReader): StackPropsFromContext {
   const context = (key: string): string | undefined => {
@@ -65,6 +67,20 @@ export function stackPropsFromContext(read: ContextReader): StackPropsFromContex
   if ((tableMaxRead === undefined) !== (tableMaxWrite === undefined)) {
     throw new Error('A table throughput cap needs both -c tableMaxReadRequestUnits=… and -c tableMaxWriteRequestUnits=…');
   }
+  const capacityRange = (key: string): { min: number; max: number } | undefined => {
+    const value = context(key);
+    if (value === undefined) return undefined;
+    const match = /^([1-9][0-9]*)-([1-9][0-9]*)$/.exec(value);
+    if (!match || Number(match[2]) < Number(match[1])) throw new Error(`-c ${key}=${value} must be min-max units, e.g. 100-3000`);
+    return { min: Number(match[1]), max: Number(match[2]) };
+  };
+  const provisionedRead = capacityRange('tableProvisionedRead');
+  const provisionedWrite = capacityRange('tableProvisionedWrite');
+  if ((provisionedRead === undefined) !== (provisionedWrite === undefined)) {
+    throw new Error('Provisioned capacity needs both -c tableProvisionedRead=min-max and -c tableProvisionedWrite=min-max');
+  }
+  const targetUtilization = positiveInteger('tableTargetUtilization');
+  if (targetUtilization !== undefined && provisionedRead === undefined) throw new Error('-c tableTargetUtilization is for provisioned capacity (-c tableProvisionedRead/-Write)');
   const reserved = reservedConcurrency();
   return {
     ...(apiThrottle ? { apiThrottle } : {}),
@@ -72,6 +88,9 @@ export function stackPropsFromContext(read: ContextReader): StackPropsFromContex
     ...(consumerMaxConcurrency ? { consumerMaxConcurrency } : {}),
     ...(tableMaxRead && tableMaxWrite ? { tableMaxThroughput: { readRequestUnits: tableMaxRead, writeRequestUnits: tableMaxWrite } } : {}),
     ...(reserved ? { reservedConcurrency: reserved } : {}),
+    ...(provisionedRead && provisionedWrite
+      ? { tableProvisionedCapacity: { read: provisionedRead, write: provisionedWrite, ...(targetUtilization ? { targetUtilizationPercent: targetUtilization } : {}) } }
+      : {}),
     ...(domainName && certificateArn ? { customDomain: { domainName, certificateArn, ...(liveDomainName ? { liveDomainName } : {}) } } : {}),
   };
 }

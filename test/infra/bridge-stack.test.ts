@@ -861,6 +861,33 @@ describe('limits set at deploy time', () => {
     });
   });
 
+  it('puts the table on provisioned capacity with autoscaling when asked, within the given ranges', () => {
+    // Prepare
+    const provisionedApp = new App({ context: cdkJson.context });
+    const provisionedStack = new BridgeStack(provisionedApp, 'Provisioned', {
+      tableProvisionedCapacity: { read: { min: 50, max: 2000 }, write: { min: 100, max: 8000 }, targetUtilizationPercent: 60 },
+    });
+    // Act
+    const template = Template.fromStack(provisionedStack);
+    // Assess
+    template.hasResourceProperties('AWS::DynamoDB::Table', { ProvisionedThroughput: { ReadCapacityUnits: 50, WriteCapacityUnits: 100 } });
+    expect(JSON.stringify(template.findResources('AWS::DynamoDB::Table'))).not.toContain('PAY_PER_REQUEST');
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ScalableDimension: 'dynamodb:table:ReadCapacityUnits', MinCapacity: 50, MaxCapacity: 2000 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ScalableDimension: 'dynamodb:table:WriteCapacityUnits', MinCapacity: 100, MaxCapacity: 8000 });
+    const policies = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
+    expect(policies.map((policy) => policy.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue)).toEqual([60, 60]);
+    expect(new AwsSolutionsChecks().validateScope(provisionedStack).violations.map((violation) => violation.ruleName)).toEqual([]);
+  }, 120_000);
+
+  it.each([
+    ['with an on-demand cap', { tableProvisionedCapacity: { read: { min: 1, max: 2 }, write: { min: 1, max: 2 } }, tableMaxThroughput: { readRequestUnits: 10, writeRequestUnits: 10 } }, /exclude each other/],
+    ['with max below min', { tableProvisionedCapacity: { read: { min: 10, max: 2 }, write: { min: 1, max: 2 } } }, /read needs whole units with 1 <= min <= max; got 10-2/],
+    ['with a target outside 20-90 %', { tableProvisionedCapacity: { read: { min: 1, max: 2 }, write: { min: 1, max: 2 }, targetUtilizationPercent: 95 } }, /must be 20-90; got 95/],
+  ])('refuses provisioned capacity %s', (_, props, message) => {
+    const otherApp = new App({ context: cdkJson.context });
+    expect(() => new BridgeStack(otherApp, 'BadCapacity', props)).toThrow(message);
+  });
+
   it('refuses a consumer reservation below the mapping\'s maximum concurrency, which would throttle the queue against itself', () => {
     const otherApp = new App({ context: cdkJson.context });
     expect(() => new BridgeStack(otherApp, 'Starved', { consumerMaxConcurrency: 100, reservedConcurrency: { 'hook-worker': 20 } })).toThrow(

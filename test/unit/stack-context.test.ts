@@ -76,4 +76,27 @@ describe('stack props from -c context', () => {
   ])('refuses reserved concurrency with %s, listing the functions', (_, value) => {
     expect(() => given({ reservedConcurrency: value })).toThrow(/^-c reservedConcurrency takes function=count pairs separated by commas \(functions: kommo-hook, /);
   });
+
+  it('provisioned capacity: read and write ranges, and the target utilization when given', () => {
+    // Act
+    const props = given({ tableProvisionedRead: '100-3000', tableProvisionedWrite: '200-8000', tableTargetUtilization: '60' });
+    // Assess
+    expect(props).toEqual({ tableProvisionedCapacity: { read: { min: 100, max: 3000 }, write: { min: 200, max: 8000 }, targetUtilizationPercent: 60 } });
+    expect(given({ tableProvisionedRead: '5-5', tableProvisionedWrite: '5-10' })).toEqual({ tableProvisionedCapacity: { read: { min: 5, max: 5 }, write: { min: 5, max: 10 } } });
+  });
+
+  it.each([
+    ['tableProvisionedRead', '3000-100'],
+    ['tableProvisionedRead', '100'],
+    ['tableProvisionedRead', '0-100'],
+    ['tableProvisionedWrite', '100-3000.5'],
+  ])('refuses -c %s=%s, naming the key', (key, value) => {
+    const context: Record<string, unknown> = { tableProvisionedRead: '1-2', tableProvisionedWrite: '1-2', [key]: value };
+    expect(() => given(context)).toThrow(`-c ${key}=${value} must be min-max units, e.g. 100-3000`);
+  });
+
+  it('refuses half of provisioned capacity, and a target utilization without it', () => {
+    expect(() => given({ tableProvisionedRead: '1-2' })).toThrow('Provisioned capacity needs both -c tableProvisionedRead=min-max and -c tableProvisionedWrite=min-max');
+    expect(() => given({ tableTargetUtilization: '70' })).toThrow('-c tableTargetUtilization is for provisioned capacity (-c tableProvisionedRead/-Write)');
+  });
 });
