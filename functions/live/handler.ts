@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import * as z from '../core/zod';
 import type { BridgeDeps, DepsOf } from '../core/deps';
 import { BridgeError } from '../core/domain/errors';
@@ -55,7 +55,21 @@ export type LiveDeps = Pick<BridgeDeps, 'log' | 'metrics'> &
   DepsOf<typeof handleLiveRequest> &
   DepsOf<typeof refuseLiveFrame>;
 
-export const createLiveHandler = (deps: LiveDeps) =>
+export const createLiveHandler = (deps: LiveDeps) => withInvocationLog(deps, liveRoutes(deps));
+
+/**
+ * Every line an invocation logs carries the Lambda context, API Gateway's request id and the
+ * connection it is about, as HTTP and queue invocations carry theirs.
+ */
+function withInvocationLog(deps: Pick<BridgeDeps, 'log'>, handler: (event: LiveEvent, context: Context) => Promise<LiveResult>) {
+  return (event: LiveEvent, context: Context): Promise<LiveResult> => {
+    if (!deps.log.during) return handler(event, context);
+    const { requestId, connectionId } = event.requestContext;
+    return deps.log.during({ context, keys: { api_gateway_request_id: requestId, live_connection_id: connectionId } }, () => handler(event, context));
+  };
+}
+
+const liveRoutes = (deps: LiveDeps) =>
   middy<LiveEvent, LiveResult>()
     .use(flushMetrics(deps.metrics))
     .handler(async (event) => {

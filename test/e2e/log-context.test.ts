@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RecordingLog } from '../../functions/core/adapters/telemetry/in-memory';
-import { givenBridge, typingHook, type TestBridge } from '../support/test-bridge';
+import { givenBridge, givenConnectedAccount, typingHook, widgetRequest, type TestBridge } from '../support/test-bridge';
 
 let bridge: TestBridge;
 let log: RecordingLog;
@@ -40,6 +40,28 @@ describe('log lines carry the invocation they were written in', () => {
       function_request_id: expect.any(String),
       cold_start: true,
       sqs_message_id: deadLettered[0]!.attributes!.messageId,
+    });
+  });
+
+  it('a live channel invocation\'s lines: the Lambda context, API Gateway\'s request id and the connection', async () => {
+    // Prepare
+    await givenConnectedAccount(bridge);
+    const ticket = await widgetRequest(bridge, 'POST', '/widget/live');
+    expect(ticket.status).toBe(200);
+
+    // Act
+    const client = await bridge.bridge.live.connectInProcess(ticket.body.url);
+
+    // Assess
+    expect(client.status).toBe(200);
+    const opened = log.lines.filter((line) => line.message === 'live connection opened');
+    expect(opened).toHaveLength(1);
+    expect(opened[0]!.invocation).toEqual({
+      function_name: 'live',
+      function_request_id: expect.any(String),
+      cold_start: true,
+      api_gateway_request_id: expect.any(String),
+      live_connection_id: client.connectionId,
     });
   });
 
