@@ -114,7 +114,13 @@ beforeAll(() => {
   // Act
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources as Resources;
-}, 120_000);
+});
+
+/**
+ * An app for a second instance of the stack whose template is all a test reads: CDK skips bundling for
+ * stacks not named in `aws:cdk:bundling-stacks`, so no esbuild run makes the test's time depend on the machine.
+ */
+const templateOnlyApp = () => new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
 
 describe('table', () => {
   it('is one pay-per-request table keyed pk/sk, with TTL on expiresAt, PITR, AWS-managed encryption, retained', () => {
@@ -275,7 +281,7 @@ describe('live channel (WebSocket API)', () => {
 
   it('without the account setting when told the account already has one', () => {
     // Prepare
-    const otherApp = new App({ context: cdkJson.context });
+    const otherApp = templateOnlyApp();
     const other = new BridgeStack(otherApp, 'WithAccountRole', { apiGatewayCloudWatchRole: false, liveChannelThrottle: { rateLimit: 5, burstLimit: 10 } });
 
     // Act
@@ -284,7 +290,7 @@ describe('live channel (WebSocket API)', () => {
     // Assess
     otherTemplate.resourceCountIs('AWS::ApiGateway::Account', 0);
     otherTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 } });
-  }, 120_000);
+  });
 
   it.each(functions)('$name: execute-api:ManageConnections on this stage\'s connections exactly when it pushes, with the callback URL to push to', (spec) => {
     const manageConnections = [...resourcesAllowed(spec.name, 'execute-api:ManageConnections')];
@@ -710,12 +716,12 @@ describe('custom domain', () => {
 
   beforeAll(() => {
     // Prepare: a second instance of the stack, with a custom domain for the API and the live channel.
-    domainStack = new BridgeStack(new App({ context: cdkJson.context }), 'BridgeWithDomain', {
+    domainStack = new BridgeStack(templateOnlyApp(), 'BridgeWithDomain', {
       customDomain: { domainName: 'bridge.example.com', certificateArn, liveDomainName: 'live.bridge.example.com' },
     });
     // Act
     domainTemplate = Template.fromStack(domainStack);
-  }, 120_000);
+  });
 
   it('maps the HTTP API and the live channel to their domains, with the certificate and TLS 1.2', () => {
     const json = domainTemplate.toJSON().Resources as Resources;
@@ -822,7 +828,7 @@ describe('limits set at deploy time', () => {
 
   beforeAll(() => {
     // Prepare: every limit away from its default, as a 1,000-account deployment would set them.
-    const limitedApp = new App({ context: cdkJson.context });
+    const limitedApp = templateOnlyApp();
     const limited = new BridgeStack(limitedApp, 'WithLimits', {
       apiThrottle: { rateLimit: 4000, burstLimit: 5000 },
       liveChannelThrottle: { rateLimit: 1500, burstLimit: 3000 },
@@ -832,7 +838,7 @@ describe('limits set at deploy time', () => {
     });
     // Act
     limitedTemplate = Template.fromStack(limited);
-  }, 120_000);
+  });
 
   it('throttles the HTTP API and the live channel stages at the given rates and bursts', () => {
     limitedTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', DefaultRouteSettings: { ThrottlingBurstLimit: 5000, ThrottlingRateLimit: 4000 } });
@@ -863,7 +869,7 @@ describe('limits set at deploy time', () => {
 
   it('puts the table on provisioned capacity with autoscaling when asked, within the given ranges', () => {
     // Prepare
-    const provisionedApp = new App({ context: cdkJson.context });
+    const provisionedApp = templateOnlyApp();
     const provisionedStack = new BridgeStack(provisionedApp, 'Provisioned', {
       tableProvisionedCapacity: { read: { min: 50, max: 2000 }, write: { min: 100, max: 8000 }, targetUtilizationPercent: 60 },
     });
@@ -877,21 +883,21 @@ describe('limits set at deploy time', () => {
     const policies = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
     expect(policies.map((policy) => policy.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue)).toEqual([60, 60]);
     expect(new AwsSolutionsChecks().validateScope(provisionedStack).violations.map((violation) => violation.ruleName)).toEqual([]);
-  }, 120_000);
+  });
 
   it.each([
     ['with an on-demand cap', { tableProvisionedCapacity: { read: { min: 1, max: 2 }, write: { min: 1, max: 2 } }, tableMaxThroughput: { readRequestUnits: 10, writeRequestUnits: 10 } }, /exclude each other/],
     ['with max below min', { tableProvisionedCapacity: { read: { min: 10, max: 2 }, write: { min: 1, max: 2 } } }, /read needs whole units with 1 <= min <= max; got 10-2/],
     ['with a target outside 20-90 %', { tableProvisionedCapacity: { read: { min: 1, max: 2 }, write: { min: 1, max: 2 }, targetUtilizationPercent: 95 } }, /must be 20-90; got 95/],
   ])('refuses provisioned capacity %s', (_, props, message) => {
-    const otherApp = new App({ context: cdkJson.context });
+    const otherApp = templateOnlyApp();
     expect(() => new BridgeStack(otherApp, 'BadCapacity', props)).toThrow(message);
   });
 
   it('refuses a consumer reservation below the mapping\'s maximum concurrency, which would throttle the queue against itself', () => {
-    const otherApp = new App({ context: cdkJson.context });
+    const otherApp = templateOnlyApp();
     expect(() => new BridgeStack(otherApp, 'Starved', { consumerMaxConcurrency: 100, reservedConcurrency: { 'hook-worker': 20 } })).toThrow(
       /reservedConcurrency of hook-worker \(20\) is below consumerMaxConcurrency \(100\)/,
     );
-  }, 120_000);
+  });
 });
