@@ -10,9 +10,10 @@ import type { Log } from './ports/telemetry';
 
 /**
  * The Lambda entry every function's composition root goes through. Telemetry is created once per
- * container (module scope); settings are validated at init. Each secret the function holds comes from Secrets Manager and is
- * re-read every 5 minutes; when a value changed, the handler is rebuilt with it, so a rotated secret
- * is in force in every warm container within 5 minutes, without a redeploy.
+ * container (module scope); settings are validated at init. Each secret the function holds comes
+ * from Secrets Manager and is re-read every 5 minutes; when a value changed, the handler is rebuilt
+ * with it, so a rotated secret is in force in every warm container within 5 minutes, without a
+ * redeploy.
  */
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
