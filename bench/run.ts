@@ -49,9 +49,10 @@ const LEGEND = `Legend
                 API requests, Lambda invocations (queue consumers at batch size 1), SQS requests (3 per message),
                 DynamoDB units by AWS's rules, outbound calls; priced at list prices, and summed for a month of the
                 account profile (bench/cost-model.ts, docs/cost-model.md). [brackets]: the last committed figure.
-  cold start    Bundles synthesized by the CDK app (exactly what deploys); module init = require() of the bundle
-                plus the config/client building it starts at load, median of 20 fresh Node processes (local Node,
-                not Lambda's; Node start-up and the Secrets Manager fetch excluded).`;
+  cold start    Bundles synthesized by the CDK app (exactly what deploys, ES modules); module init = import() of the
+                bundle plus the config/client building it starts at load, median of 20 fresh Node processes (local
+                Node, not Lambda's; Node start-up and the Secrets Manager fetch excluded). Beside each: [the last
+                committed figure], the ratio, and init as a multiple of not-found's in the same run.`;
 
 async function main(): Promise<number> {
   const startedAt = performance.now();
