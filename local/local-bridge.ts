@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { InProcessQueue } from '../functions/core/adapters/in-process-queue/in-process-queue';
 import type { BridgeConfig } from '../functions/core/config';
 import { createDeps } from '../functions/core/create-deps';
-import type { BridgeDeps, BridgeQueues } from '../functions/core/deps';
+import { bridgeQueueNames, type BridgeDeps, type BridgeQueues } from '../functions/core/deps';
 import type { ApiResult } from '../functions/core/http/api';
 import type { Clock } from '../functions/core/ports/clock';
 import type { Log, Metrics } from '../functions/core/ports/telemetry';
@@ -90,12 +90,7 @@ export class LocalBridge {
     }
     this.queues = queues;
     this.deadLetterQueues = deadLetterQueues;
-    const bridgeQueues: BridgeQueues = {
-      hooks: queues.hooks as BridgeQueues['hooks'],
-      events: queues.events as BridgeQueues['events'],
-      kommoStatus: queues['kommo-status'] as BridgeQueues['kommoStatus'],
-      timers: queues.timers as BridgeQueues['timers'],
-    };
+    const bridgeQueues = Object.fromEntries(Object.entries(bridgeQueueNames).map(([key, name]) => [key, queues[name]])) as unknown as BridgeQueues;
     // Each function may touch only the items its manifest entry grants, as IAM enforces in AWS.
     enforceTableGrants(options.dynamo);
     this.live = new LocalLiveGateway(clock);

@@ -1,7 +1,7 @@
 import * as z from '../core/zod';
 import { requireSettings } from '../core/config';
 import { adminBearerMatches } from '../core/domain/admin-token';
-import { notFound, unauthenticated } from '../core/domain/errors';
+import { unauthenticated } from '../core/domain/errors';
 import type { DepsOf } from '../core/deps';
 import { header, json, parseJsonBody, rawBody, type ApiEvent, type ApiResult } from '../core/http/api';
 import { httpHandler, routeFor, type HttpHandlerDeps, type RouteTable } from '../core/http/route';
@@ -63,8 +63,7 @@ export const createAdminHandler = (deps: AdminDeps) => {
     if (!adminBearerMatches(header(event, 'authorization'), ADMIN_TOKEN)) {
       throw unauthenticated(header(event, 'authorization') ? 'invalid_admin_token' : 'missing_admin_token', 'Authorization must be "Bearer <ADMIN_TOKEN>"');
     }
-    const route = routeFor(routes, event.routeKey);
-    if (!route) throw notFound('unknown_route', `No admin route for ${event.routeKey}`);
+    const route = routeFor(routes, event.routeKey, 'admin route');
     try {
       return await route(event);
     } catch (error) {

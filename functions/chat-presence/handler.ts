@@ -1,7 +1,6 @@
 import * as z from '../core/zod';
 import { requireSettings } from '../core/config';
 import { PRESENCE_TTL } from '../core/domain/presence-window';
-import { notFound } from '../core/domain/errors';
 import { parseScope, type Scope } from '../core/domain/scope';
 import { json, parseJsonBody, pathParameter, rawBody, validate, type ApiEvent, type ApiResult } from '../core/http/api';
 import { identifier, seconds } from '../core/http/fields';
@@ -35,7 +34,6 @@ export const createChatPresenceHandler = (deps: ChatPresenceDeps) => {
   };
   return httpHandler(deps, 'chat-service', async (event) => {
     const route = routeFor(routes, event.routeKey);
-    if (!route) throw notFound('unknown_route', `No route for ${event.routeKey}`);
     return route(event, parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID));
   });
 };

@@ -1,5 +1,4 @@
 import { requireSettings } from '../core/config';
-import { notFound } from '../core/domain/errors';
 import { parseScope } from '../core/domain/scope';
 import { json, parseJsonBody, pathParameter, rawBody, validate, type ApiEvent, type ApiResult } from '../core/http/api';
 import { pathSegmentIdentifier } from '../core/http/fields';
@@ -28,7 +27,6 @@ export const createChatStatusHandler = (deps: ChatStatusDeps) => {
   };
   return httpHandler(deps, 'chat-service', async (event) => {
     const route = routeFor(routes, event.routeKey);
-    if (!route) throw notFound('unknown_route', `No route for ${event.routeKey}`);
     const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
     return route(event, { scopeId: scope.scopeId, msgid: validate(pathParameter(event, 'msgid'), msgidSchema) });
   });

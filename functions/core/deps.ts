@@ -1,3 +1,4 @@
+import type { QueueName } from '../manifest';
 import type { BridgeConfig } from './config';
 import type { Clock } from './ports/clock';
 import type { ChatServiceClient, ChatServiceStatusSource, HookForwarder, KommoChatApi } from './ports/outbound';
@@ -15,6 +16,12 @@ import type { StatusPollStore } from './ports/status-poll-store';
 import type { ClientTypingStore, ManagerTypingStore } from './ports/typing-store';
 import type { Log, Metrics } from './ports/telemetry';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
+
+/** The manifest's queue behind each key a use case knows a queue by. */
+export const bridgeQueueNames = { hooks: 'hooks', events: 'events', kommoStatus: 'kommo-status', timers: 'timers' } as const satisfies Record<
+  keyof BridgeQueues,
+  QueueName
+>;
 
 /** The queues a use case sends to, named one by one: `QueuesOf<'timers' | 'events'>`. */
 export type QueuesOf<Name extends keyof BridgeQueues> = { queues: Pick<BridgeQueues, Name> };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BridgeDeps, DepsOf } from '../core/deps';
-import { BridgeError, invalid, notFound, unauthenticated } from '../core/domain/errors';
+import { BridgeError, invalid, unauthenticated } from '../core/domain/errors';
 import { kommoAccountHost, type KommoAccountHost } from '../core/domain/kommo-origin';
 import { kommoDisableHookSignatureMatches } from '../core/domain/kommo-disable-hook';
 import { errorAnswer, json, type ApiEvent, type ApiResult } from '../core/http/api';
@@ -237,7 +237,6 @@ export const createKommoInstallHandler = (deps: KommoInstallDeps) => {
 
   return httpHandler(deps, 'none', async (event) => {
     const route = routeFor(routes, event.routeKey);
-    if (!route) throw notFound('unknown_route', `No route for ${event.routeKey}`);
     return route(event);
   });
 };

@@ -1,11 +1,12 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import * as z from '../core/zod';
 import type { BridgeDeps, DepsOf } from '../core/deps';
 import { BridgeError } from '../core/domain/errors';
 import { errorAnswer, MAX_BODY_BYTES, parseJsonBody } from '../core/http/api';
 import { identifier } from '../core/http/fields';
 import { flushMetrics } from '../core/http/middleware';
+import { invocationLog } from '../core/http/route';
 import { closeLiveConnection, handleLiveRequest, openLiveConnection, refuseLiveFrame, type LiveRequest } from '../core/use-cases/live-channel';
 
 /** An API Gateway WebSocket event; `$connect` also carries the handshake's headers and query string. */
@@ -55,19 +56,12 @@ export type LiveDeps = Pick<BridgeDeps, 'log' | 'metrics'> &
   DepsOf<typeof handleLiveRequest> &
   DepsOf<typeof refuseLiveFrame>;
 
-export const createLiveHandler = (deps: LiveDeps) => withInvocationLog(deps, liveRoutes(deps));
-
-/**
- * Every line an invocation logs carries the Lambda context, API Gateway's request id and the
- * connection it is about, as HTTP and queue invocations carry theirs.
- */
-function withInvocationLog(deps: Pick<BridgeDeps, 'log'>, handler: (event: LiveEvent, context: Context) => Promise<LiveResult>) {
-  return (event: LiveEvent, context: Context): Promise<LiveResult> => {
-    if (!deps.log.during) return handler(event, context);
-    const { requestId, connectionId } = event.requestContext;
-    return deps.log.during({ context, keys: { api_gateway_request_id: requestId, live_connection_id: connectionId } }, () => handler(event, context));
-  };
-}
+// Every line an invocation logs carries API Gateway's request id and the connection it is about.
+export const createLiveHandler = (deps: LiveDeps) =>
+  invocationLog(deps.log, liveRoutes(deps), (event: LiveEvent) => ({
+    api_gateway_request_id: event.requestContext.requestId,
+    live_connection_id: event.requestContext.connectionId,
+  }));
 
 const liveRoutes = (deps: LiveDeps) =>
   middy<LiveEvent, LiveResult>()

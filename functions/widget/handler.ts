@@ -4,7 +4,6 @@ import { header, json, parseJsonBody, pathParameter, rawBody, validate, type Api
 import { identifier } from '../core/http/fields';
 import { routeFor, type RouteTable } from '../core/http/route';
 import { widgetHttpHandler } from '../core/http/widget-route';
-import { notFound } from '../core/domain/errors';
 import { conversationRead } from '../core/use-cases/conversation-read';
 import { knownKommoChat, registeredConversationId } from '../core/use-cases/conversation-directory';
 import { kommoUserHeartbeat, kommoUserLeft } from '../core/use-cases/kommo-user-presence';
@@ -115,8 +114,7 @@ export const createWidgetHandler = (deps: WidgetDeps) => {
   };
 
   return widgetHttpHandler(deps, async (event) => {
-    const route = routeFor(routes, event.routeKey);
-    if (!route) throw notFound('unknown_route', `No widget route for ${event.routeKey}`);
+    const route = routeFor(routes, event.routeKey, 'widget route');
     return route(event, await authenticateWidgetCaller(deps, tokenRules, header(event, 'x-auth-token')));
   });
 };

@@ -238,7 +238,7 @@ beforeAll(async () => {
   const startStarted = Date.now();
   await Promise.all(functionSpecs.map(async (spec) => running.set(spec.name, await startFunction(spec.name))));
   timings.startMs = Date.now() - startStarted;
-}, 180_000);
+});
 
 afterAll(async () => {
   await Promise.all([...running.values(), ...extraProcesses].map((fn) => fn.stop()));

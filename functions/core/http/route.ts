@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Log } from '../ports/telemetry';
 import type { BridgeDeps } from '../deps';
+import { notFound } from '../domain/errors';
 import type { FunctionName, RouteKey } from '../../manifest';
 import type { ApiEvent, ApiResult } from './api';
 import { bodyLimit, chatServiceAuth, flushMetrics, jsonErrors, type ChatServiceAuthDeps } from './middleware';
@@ -14,9 +15,13 @@ export type RouteAuth = 'chat-service' | 'none';
  */
 export type RouteTable<F extends FunctionName, RouteHandler> = Record<Exclude<RouteKey<F>, `OPTIONS ${string}`>, RouteHandler>;
 
-/** The entry of `table` for API Gateway's `routeKey`, or undefined when this function has no such route. */
-export function routeFor<Key extends string, RouteHandler>(table: Record<Key, RouteHandler>, routeKey: string): RouteHandler | undefined {
-  return Object.hasOwn(table, routeKey) ? table[routeKey as Key] : undefined;
+/**
+ * The entry of `table` for API Gateway's `routeKey`; 404 `unknown_route` ("No <what> for <key>") when
+ * this function has no such route, which only a route added to the API and not to the table can cause.
+ */
+export function routeFor<Key extends string, RouteHandler>(table: Record<Key, RouteHandler>, routeKey: string, what = 'route'): RouteHandler {
+  if (!Object.hasOwn(table, routeKey)) throw notFound('unknown_route', `No ${what} for ${routeKey}`);
+  return table[routeKey as Key];
 }
 
 /**
@@ -38,17 +43,23 @@ type Route = (event: ApiEvent) => Promise<ApiResult>;
 function build(deps: Pick<BridgeDeps, 'log' | 'metrics'>, auth: ReturnType<typeof chatServiceAuth> | undefined, route: Route) {
   const handler = middy<ApiEvent, ApiResult>().use(flushMetrics(deps.metrics)).use(jsonErrors(deps.log)).use(bodyLimit());
   if (auth) handler.use(auth);
-  return invocationLog(deps.log, handler.handler(route));
+  return invocationLog(deps.log, handler.handler(route), apiGatewayRequestKeys);
+}
+
+/** API Gateway's request id of an HTTP invocation: what its access log and the caller's `apigw-requestid` header show. */
+export function apiGatewayRequestKeys(event: ApiEvent): Record<string, string> {
+  const requestId = event.requestContext?.requestId;
+  return requestId ? { api_gateway_request_id: requestId } : {};
 }
 
 /**
- * Every line an HTTP invocation logs, the error middleware's included, carries the Lambda context and
- * API Gateway's request id (what its access log and the caller's `apigw-requestid` header show).
+ * Every line an invocation logs, the error middleware's included, carries the Lambda context and the
+ * keys `keysOf` names for its event (HTTP: `apiGatewayRequestKeys`).
  */
-export function invocationLog(log: Log, handler: (event: ApiEvent, context: Context) => Promise<ApiResult>) {
-  return (event: ApiEvent, context: Context): Promise<ApiResult> => {
+export function invocationLog<E, R>(log: Log, handler: (event: E, context: Context) => Promise<R>, keysOf: (event: E) => Record<string, string>) {
+  return (event: E, context: Context): Promise<R> => {
     if (!log.during) return handler(event, context);
-    const requestId = event.requestContext?.requestId;
-    return log.during({ context, ...(requestId ? { keys: { api_gateway_request_id: requestId } } : {}) }, () => handler(event, context));
+    const keys = keysOf(event);
+    return log.during({ context, ...(Object.keys(keys).length > 0 ? { keys } : {}) }, () => handler(event, context));
   };
 }

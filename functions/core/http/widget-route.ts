@@ -5,7 +5,7 @@ import { isKommoAccountOrigin } from '../domain/kommo-origin';
 import type { BridgeDeps } from '../deps';
 import { header, type ApiEvent, type ApiResult } from './api';
 import { bodyLimit, flushMetrics, jsonErrors } from './middleware';
-import { invocationLog } from './route';
+import { apiGatewayRequestKeys, invocationLog } from './route';
 
 type HttpMiddleware = middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context>;
 
@@ -51,5 +51,5 @@ type Route = (event: ApiEvent) => Promise<ApiResult>;
  * its `onError` (middy runs those in reverse) decorates the error answer the mapper made.
  */
 export function widgetHttpHandler(deps: Pick<BridgeDeps, 'log' | 'metrics'>, route: Route) {
-  return invocationLog(deps.log, middy<ApiEvent, ApiResult>().use(flushMetrics(deps.metrics)).use(kommoCors()).use(jsonErrors(deps.log)).use(bodyLimit()).handler(route));
+  return invocationLog(deps.log, middy<ApiEvent, ApiResult>().use(flushMetrics(deps.metrics)).use(kommoCors()).use(jsonErrors(deps.log)).use(bodyLimit()).handler(route), apiGatewayRequestKeys);
 }

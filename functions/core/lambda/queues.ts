@@ -1,12 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsWorkQueue } from '../adapters/sqs/sqs-queue';
-import type { BridgeQueues } from '../deps';
-import { queues as queueSpecs, type QueueName } from '../../manifest';
+import { bridgeQueueNames, type BridgeQueues } from '../deps';
+import { queues as queueSpecs } from '../../manifest';
 
 let sqs: SQSClient | undefined;
-
-/** The manifest's queue names by the key a use case knows each queue under (`BridgeQueues`). */
-const queueNames = { hooks: 'hooks', events: 'events', kommoStatus: 'kommo-status', timers: 'timers' } as const satisfies Record<keyof BridgeQueues, QueueName>;
 
 /**
  * The named queues in Lambda, from the URL variables the stack sets (only for the queues the
@@ -17,7 +14,7 @@ export function lambdaQueues<Name extends keyof BridgeQueues>(...names: Name[]):
   const client = sqs;
   const picked = {} as Record<Name, SqsWorkQueue<never>>;
   for (const name of names) {
-    const spec = queueSpecs.find((candidate) => candidate.name === queueNames[name])!;
+    const spec = queueSpecs.find((candidate) => candidate.name === bridgeQueueNames[name])!;
     picked[name] = new SqsWorkQueue<never>(client, process.env[spec.urlVariable], process.env[spec.deadLetterUrlVariable]);
   }
   return picked;
