@@ -50,7 +50,10 @@ export class ArrivalClock {
     if (known) return known;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.waiters.set(key, (this.waiters.get(key) ?? []).filter((waiter) => waiter !== wake));
+        this.waiters.set(
+          key,
+          (this.waiters.get(key) ?? []).filter((waiter) => waiter !== wake),
+        );
         resolve(undefined);
       }, timeoutMs);
       const wake = () => {

@@ -20,7 +20,8 @@ export interface BenchTarget {
 }
 
 export function benchTarget(runtime: LocalRuntime): BenchTarget {
-  if (!runtime.scopeId || !runtime.kommo || !runtime.sink) throw new Error('the bench needs the runtime in sandbox mode (no KOMMO_CHANNEL_ID)');
+  if (!runtime.scopeId || !runtime.kommo || !runtime.sink)
+    throw new Error('the bench needs the runtime in sandbox mode (no KOMMO_CHANNEL_ID)');
   return {
     url: runtime.url,
     scopeId: runtime.scopeId,
@@ -41,7 +42,11 @@ async function send(url: string, init: RequestInit): Promise<Answer> {
 /** A chat-service request, signed with Standard Webhooks as the chat service signs it. */
 export function postChat(target: BenchTarget, path: string, body: unknown): Promise<Answer> {
   const raw = JSON.stringify(body);
-  return send(`${target.url}/chat/${target.scopeId}${path}`, { method: 'POST', headers: signedChatRequest(target.chatServiceSecret, raw), body: raw });
+  return send(`${target.url}/chat/${target.scopeId}${path}`, {
+    method: 'POST',
+    headers: signedChatRequest(target.chatServiceSecret, raw),
+    body: raw,
+  });
 }
 
 export interface ChatTypingEvent {
@@ -61,9 +66,16 @@ export function postChatTyping(target: BenchTarget, event: ChatTypingEvent): Pro
 }
 
 /** A manager-typing hook as Kommo sends it (expiring 5 s after now), signed with the channel secret. */
-export function postKommoTypingHook(target: BenchTarget, hook: { kommoConversationId: string; clientConversationId: string; userId: string }): Promise<Answer> {
+export function postKommoTypingHook(
+  target: BenchTarget,
+  hook: { kommoConversationId: string; clientConversationId: string; userId: string },
+): Promise<Answer> {
   const body = kommoTypingHookBody(target.accountId, hook);
-  return send(`${target.url}/kommo/${target.scopeId}`, { method: 'POST', headers: signedKommoHook(target.channelSecret, body), body });
+  return send(`${target.url}/kommo/${target.scopeId}`, {
+    method: 'POST',
+    headers: signedKommoHook(target.channelSecret, body),
+    body,
+  });
 }
 
 /**
@@ -78,7 +90,8 @@ export function naiveTypingForwarder(target: BenchTarget): (event: ChatTypingEve
     const body = JSON.stringify({ conversation_id: event.conversationId, sender: { id: event.senderId } });
     const headers = signAmojoRequest({ method: 'POST', path, body, date: new Date() }, target.channelSecret);
     const answer = await send(`${target.kommoApiUrl}${path}`, { method: 'POST', headers: { ...headers }, body });
-    if (answer.status < 200 || answer.status >= 300) throw new Error(`naive forwarder: Kommo sandbox answered ${answer.status}`);
+    if (answer.status < 200 || answer.status >= 300)
+      throw new Error(`naive forwarder: Kommo sandbox answered ${answer.status}`);
     return true;
   };
 }

@@ -24,7 +24,11 @@ const MAX_INIT_RATIO_TO_NOT_FOUND = 3;
  * bundled), then loads each bundle in fresh Node processes with the environment the stack gives it.
  * Prints each function's bundle and init beside the previous committed figure, as ratios.
  */
-export async function measureColdStart(results: BenchResults, log: (line: string) => void, previous: ReadonlyMap<string, number>): Promise<void> {
+export async function measureColdStart(
+  results: BenchResults,
+  log: (line: string) => void,
+  previous: ReadonlyMap<string, number>,
+): Promise<void> {
   const outdir = mkdtempSync(join(tmpdir(), 'kommo-bench-cdk-'));
   try {
     const started = performance.now();
@@ -43,7 +47,10 @@ export async function measureColdStart(results: BenchResults, log: (line: string
         }
       } catch (error) {
         // One function that cannot load (say, a setting this bench does not know yet) must not hide the others.
-        results.failures.push({ section: `cold start: ${bundle.name}`, error: error instanceof Error ? error.message.split('\n').slice(0, 4).join(' | ') : String(error) });
+        results.failures.push({
+          section: `cold start: ${bundle.name}`,
+          error: error instanceof Error ? error.message.split('\n').slice(0, 4).join(' | ') : String(error),
+        });
         log(`  ${bundle.name}: FAILED to load: ${error instanceof Error ? error.message : String(error)}`);
         continue;
       }
@@ -62,8 +69,7 @@ export async function measureColdStart(results: BenchResults, log: (line: string
         label: `${bundle.name}: module init (median of ${INIT_RUNS})`,
         value: median(readyMs),
         unit: 'ms',
-        meaning:
-          `Median over ${INIT_RUNS} fresh Node processes of the time to import ${bundle.name}'s bundle and let the dependency building it starts at load run (until the next macrotask), with the stack's environment and --enable-source-maps; excludes Node's own start-up and the Secrets Manager fetch.`,
+        meaning: `Median over ${INIT_RUNS} fresh Node processes of the time to import ${bundle.name}'s bundle and let the dependency building it starts at load run (until the next macrotask), with the stack's environment and --enable-source-maps; excludes Node's own start-up and the Secrets Manager fetch.`,
       });
     }
     results.details.coldStart = {
@@ -88,8 +94,11 @@ function reportSideBySide(
   previous: ReadonlyMap<string, number>,
 ): void {
   const floor = perFunction['not-found'] ? median(perFunction['not-found'].readyMs) : undefined;
-  const ratio = (now: number, before: number | undefined) => (before === undefined || before === 0 ? '     ' : `×${(now / before).toFixed(2)}`.padStart(5));
-  log(`\n  ${'function'.padEnd(20)} ${'bundle KB'.padStart(9)} ${'[previous]'.padStart(10)} ${'ratio'.padStart(5)}   ${'init ms'.padStart(7)} ${'[previous]'.padStart(10)} ${'ratio'.padStart(5)}   ÷ not-found`);
+  const ratio = (now: number, before: number | undefined) =>
+    before === undefined || before === 0 ? '     ' : `×${(now / before).toFixed(2)}`.padStart(5);
+  log(
+    `\n  ${'function'.padEnd(20)} ${'bundle KB'.padStart(9)} ${'[previous]'.padStart(10)} ${'ratio'.padStart(5)}   ${'init ms'.padStart(7)} ${'[previous]'.padStart(10)} ${'ratio'.padStart(5)}   ÷ not-found`,
+  );
   for (const [name, figures] of Object.entries(perFunction)) {
     const kb = figures.bundleBytes / 1024;
     const init = median(figures.readyMs);
@@ -101,7 +110,11 @@ function reportSideBySide(
     const limit = name === 'kommo-hook' ? MAX_KOMMO_HOOK_BUNDLE_KB : MAX_BUNDLE_KB;
     results.expect(`cold start: ${name}'s bundle is at most ${limit} KB`, kb <= limit, `${kb.toFixed(0)} KB`);
     if (floor !== undefined && name !== 'not-found') {
-      results.expect(`cold start: ${name}'s median init is at most ${MAX_INIT_RATIO_TO_NOT_FOUND}× not-found's`, init <= MAX_INIT_RATIO_TO_NOT_FOUND * floor, `${(init / floor).toFixed(1)}× (${init.toFixed(1)} ms against ${floor.toFixed(1)} ms)`);
+      results.expect(
+        `cold start: ${name}'s median init is at most ${MAX_INIT_RATIO_TO_NOT_FOUND}× not-found's`,
+        init <= MAX_INIT_RATIO_TO_NOT_FOUND * floor,
+        `${(init / floor).toFixed(1)}× (${init.toFixed(1)} ms against ${floor.toFixed(1)} ms)`,
+      );
     }
   }
 }
@@ -115,7 +128,9 @@ interface FunctionBundle {
 
 /** The CDK app's feature flags, so the synthesized assets are the ones `cdk synth` makes. */
 function cdkContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   return cdkJson.context ?? {};
 }
 
@@ -152,7 +167,10 @@ async function synthesizeBundles(outdir: string): Promise<FunctionBundle[]> {
  * by their default (or a valid dummy), resources (queues, table) by dummies. The `*_SECRET_ARN`
  * variables are dropped and the secret settings are given as variables instead, so nothing calls Secrets Manager.
  */
-function deployedEnvironment(variables: Record<string, unknown>, parameters: Record<string, { Default?: unknown }>): Record<string, string> {
+function deployedEnvironment(
+  variables: Record<string, unknown>,
+  parameters: Record<string, { Default?: unknown }>,
+): Record<string, string> {
   const dummies = dummySettings();
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(variables)) {
@@ -195,7 +213,8 @@ function dummySettings(): Record<string, string> {
     TABLE_NAME: 'kommo-live-bridge-table',
   };
   const unknown = secretSettingNames.filter((name) => !(name in dummies));
-  if (unknown.length > 0) throw new Error(`bench/cold-start.ts has no dummy value for the secret setting(s) ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`bench/cold-start.ts has no dummy value for the secret setting(s) ${unknown.join(', ')}`);
   return dummies;
 }
 
@@ -224,7 +243,8 @@ async function loadInFreshNode(bundle: FunctionBundle): Promise<{ evaluateMs: nu
     maxBuffer: 16 * 1024 * 1024,
   });
   // A configuration or start-up failure is logged by wiring.ts at ERROR: the figure would be meaningless.
-  if (/"level"\s*:\s*"ERROR"/i.test(stdout + stderr)) throw new Error(`${bundle.name} logged an error while loading:\n${(stdout + stderr).slice(0, 2000)}`);
+  if (/"level"\s*:\s*"ERROR"/i.test(stdout + stderr))
+    throw new Error(`${bundle.name} logged an error while loading:\n${(stdout + stderr).slice(0, 2000)}`);
   const line = stdout.split('\n').find((candidate) => candidate.startsWith('BENCH_INIT '));
   if (!line) throw new Error(`${bundle.name}: no timing from the child process:\n${stdout.slice(0, 2000)}`);
   return JSON.parse(line.slice('BENCH_INIT '.length)) as { evaluateMs: number; readyMs: number };

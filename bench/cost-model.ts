@@ -26,7 +26,8 @@ export const PRICES = {
 } as const;
 
 /** One Lambda invocation at the assumed duration: the request price plus the compute. */
-export const LAMBDA_INVOCATION_COST = PRICES.lambdaInvocation + PRICES.lambdaGbSecond * PRICES.lambdaMemoryGb * PRICES.lambdaDurationSeconds;
+export const LAMBDA_INVOCATION_COST =
+  PRICES.lambdaInvocation + PRICES.lambdaGbSecond * PRICES.lambdaMemoryGb * PRICES.lambdaDurationSeconds;
 
 /**
  * A queue message is three SQS requests: the producer's send, the event source mapping's receive, and
@@ -64,7 +65,11 @@ export function eventCost(usage: EventUsage): number {
 
 /** What an event costs in requests alone: API requests, invocations and queue messages, no DynamoDB and no WebSocket. */
 export function requestCost(usage: EventUsage): number {
-  return usage.apiRequests * PRICES.httpApiRequest + usage.lambdaInvocations * LAMBDA_INVOCATION_COST + usage.sqsRequests * PRICES.sqsRequest;
+  return (
+    usage.apiRequests * PRICES.httpApiRequest +
+    usage.lambdaInvocations * LAMBDA_INVOCATION_COST +
+    usage.sqsRequests * PRICES.sqsRequest
+  );
 }
 
 /**

@@ -76,8 +76,11 @@ export function median(samples: readonly number[]): number {
 /** The figures as a plain-text table grouped by section, for the terminal. */
 export function formatTable(figures: readonly Figure[]): string {
   const rows = figures.map((figure) => [figure.label, formatValue(figure.value), figure.unit]);
-  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length), ['figure', 'value', 'unit'][column]!.length));
-  const line = (cells: string[]) => `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]!.padStart(widths[1]!)}  ${cells[2]!.padEnd(widths[2]!)}`.trimEnd();
+  const widths = [0, 1, 2].map((column) =>
+    Math.max(...rows.map((row) => row[column]!.length), ['figure', 'value', 'unit'][column]!.length),
+  );
+  const line = (cells: string[]) =>
+    `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]!.padStart(widths[1]!)}  ${cells[2]!.padEnd(widths[2]!)}`.trimEnd();
   const out = [line(['figure', 'value', 'unit']), line(widths.map((width) => '-'.repeat(width)))];
   let section: string | undefined;
   figures.forEach((figure, index) => {
@@ -116,7 +119,12 @@ function formatValue(value: number): string {
 export function previousFigures(file: URL): Map<string, number> {
   let text: string | undefined;
   try {
-    text = execFileSync('git', ['show', 'HEAD:bench/results.json'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
+    text = execFileSync('git', ['show', 'HEAD:bench/results.json'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch {
     try {
       text = readFileSync(file, 'utf8');

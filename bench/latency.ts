@@ -19,12 +19,33 @@ interface Path {
  * background (the refresh, expiry and status timers earlier rounds left behind). Every sample uses
  * fresh ids, so each typing start makes a Kommo call and each hook a new typing.
  */
-export async function measureLatency(results: BenchResults, target: BenchTarget, clock: ArrivalClock, options: { runId: string; log: (line: string) => void }): Promise<void> {
+export async function measureLatency(
+  results: BenchResults,
+  target: BenchTarget,
+  clock: ArrivalClock,
+  options: { runId: string; log: (line: string) => void },
+): Promise<void> {
   const paths = {
-    typingToKommo: path('chat_typing_to_kommo', 'chat typing start → Kommo typing call', 'from sending a signed POST /chat/{scope}/typing start (fresh conversation) to the Kommo sandbox accepting the typing call'),
-    hookToAnswer: path('kommo_hook_to_200', 'Kommo hook → 200', 'client-side latency of a signed manager-typing hook to POST /kommo/{scope} (send to full answer)'),
-    hookToEvent: path('kommo_hook_to_chat_event', 'Kommo hook → chat-service event', 'from sending the hook to the chat-service sink receiving its typing.started (through the hooks and events queues)'),
-    statusToKommo: path('status_to_kommo', 'status update → Kommo delivery_status', 'from sending a signed POST /chat/{scope}/messages/{msgid}/status "delivered" (fresh msgid) to the Kommo sandbox accepting the delivery_status call'),
+    typingToKommo: path(
+      'chat_typing_to_kommo',
+      'chat typing start → Kommo typing call',
+      'from sending a signed POST /chat/{scope}/typing start (fresh conversation) to the Kommo sandbox accepting the typing call',
+    ),
+    hookToAnswer: path(
+      'kommo_hook_to_200',
+      'Kommo hook → 200',
+      'client-side latency of a signed manager-typing hook to POST /kommo/{scope} (send to full answer)',
+    ),
+    hookToEvent: path(
+      'kommo_hook_to_chat_event',
+      'Kommo hook → chat-service event',
+      'from sending the hook to the chat-service sink receiving its typing.started (through the hooks and events queues)',
+    ),
+    statusToKommo: path(
+      'status_to_kommo',
+      'status update → Kommo delivery_status',
+      'from sending a signed POST /chat/{scope}/messages/{msgid}/status "delivered" (fresh msgid) to the Kommo sandbox accepting the delivery_status call',
+    ),
   };
 
   for (let round = 0; round < SAMPLES; round += 1) {
@@ -47,9 +68,15 @@ export async function measureLatency(results: BenchResults, target: BenchTarget,
         meaning: `p${p} of ${entry.samples.length} samples, ${entry.meaning}; local runtime on loopback.`,
       });
     }
-    results.expect(`latency ${entry.name}: every sample arrived within ${ARRIVAL_TIMEOUT_MS} ms`, entry.lost === 0, `${entry.lost} of ${SAMPLES} lost`);
+    results.expect(
+      `latency ${entry.name}: every sample arrived within ${ARRIVAL_TIMEOUT_MS} ms`,
+      entry.lost === 0,
+      `${entry.lost} of ${SAMPLES} lost`,
+    );
     details[entry.name] = { samples: entry.samples.length, lost: entry.lost, max: Math.max(...entry.samples) };
-    options.log(`  ${entry.label}: p50 ${percentile(entry.samples, 50).toFixed(1)} ms, p99 ${percentile(entry.samples, 99).toFixed(1)} ms, max ${Math.max(...entry.samples).toFixed(1)} ms`);
+    options.log(
+      `  ${entry.label}: p50 ${percentile(entry.samples, 50).toFixed(1)} ms, p99 ${percentile(entry.samples, 99).toFixed(1)} ms, max ${Math.max(...entry.samples).toFixed(1)} ms`,
+    );
   }
   results.details.latency = details;
 }
@@ -69,12 +96,21 @@ async function oneRound(target: BenchTarget, clock: ArrivalClock, id: string): P
   const latencies: RoundLatencies = {};
 
   // ttl 1 s: the refresh timer this start sets finds typing over, so no second call adds load.
-  const typing = await postChatTyping(target, { conversationId: id, senderId: 'bench-client', state: 'start', ttlSeconds: 1 });
+  const typing = await postChatTyping(target, {
+    conversationId: id,
+    senderId: 'bench-client',
+    state: 'start',
+    ttlSeconds: 1,
+  });
   const typingCall = typing.status === 202 ? await clock.first(typingCallKey(id), ARRIVAL_TIMEOUT_MS) : undefined;
   if (typingCall) latencies.typingToKommo = typingCall.at - typing.sentAt;
 
   const kommoConversationId = `kommo-${id}`;
-  const hook = await postKommoTypingHook(target, { kommoConversationId, clientConversationId: id, userId: 'bench-manager' });
+  const hook = await postKommoTypingHook(target, {
+    kommoConversationId,
+    clientConversationId: id,
+    userId: 'bench-manager',
+  });
   if (hook.status === 200) {
     latencies.hookToAnswer = hook.answeredAt - hook.sentAt;
     const started = await clock.first(chatEventKey('typing.started', kommoConversationId), ARRIVAL_TIMEOUT_MS);
@@ -83,7 +119,8 @@ async function oneRound(target: BenchTarget, clock: ArrivalClock, id: string): P
 
   const msgid = `msg-${id}`;
   const status = await postChat(target, `/messages/${msgid}/status`, { status: 'delivered' });
-  const statusCall = status.status === 202 ? await clock.first(deliveryStatusCallKey(msgid), ARRIVAL_TIMEOUT_MS) : undefined;
+  const statusCall =
+    status.status === 202 ? await clock.first(deliveryStatusCallKey(msgid), ARRIVAL_TIMEOUT_MS) : undefined;
   if (statusCall) latencies.statusToKommo = statusCall.at - status.sentAt;
   return latencies;
 }

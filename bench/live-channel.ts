@@ -20,7 +20,12 @@ const ARRIVAL_TIMEOUT_MS = 5_000;
  * `POST /chat/{scope}/presence` to the `client.presence` frame arriving on the socket
  * (`performance.now()`, same process). Sequential, so each sample is one transition.
  */
-export async function measureLivePresence(results: BenchResults, target: BenchTarget, runtime: LocalRuntime, options: { runId: string; log: (line: string) => void }): Promise<void> {
+export async function measureLivePresence(
+  results: BenchResults,
+  target: BenchTarget,
+  runtime: LocalRuntime,
+  options: { runId: string; log: (line: string) => void },
+): Promise<void> {
   const kommoConversationId = randomUUID();
   const conversationId = `live-${options.runId}`;
   const clientId = `live-client-${options.runId}`;
@@ -32,20 +37,26 @@ export async function measureLivePresence(results: BenchResults, target: BenchTa
     headers: signedChatRequest(target.chatServiceSecret, registration),
     body: registration,
   });
-  if (registered.status !== 200) throw new Error(`registering the chat: ${registered.status} ${await registered.text()}`);
+  if (registered.status !== 200)
+    throw new Error(`registering the chat: ${registered.status} ${await registered.text()}`);
 
   const socket = await connectWidget(target, runtime);
   const frames = framesOf(socket);
   try {
     socket.send(JSON.stringify({ action: 'watch', kommo_conversation_id: kommoConversationId }));
     const first = await frames.next(ARRIVAL_TIMEOUT_MS);
-    if (first?.frame.type !== 'client.presence') throw new Error(`the watch was answered with ${JSON.stringify(first?.frame)}`);
+    if (first?.frame.type !== 'client.presence')
+      throw new Error(`the watch was answered with ${JSON.stringify(first?.frame)}`);
 
     const samples: number[] = [];
     let lost = 0;
     for (let sample = 0; sample < SAMPLES; sample += 1) {
       const online = sample % 2 === 0;
-      const sent = await postChat(target, '/presence', { client_id: clientId, state: online ? 'online' : 'offline', ttl_seconds: 3600 });
+      const sent = await postChat(target, '/presence', {
+        client_id: clientId,
+        state: online ? 'online' : 'offline',
+        ttl_seconds: 3600,
+      });
       if (sent.status !== 202) throw new Error(`client presence: ${sent.status}`);
       const arrival = await frames.next(ARRIVAL_TIMEOUT_MS);
       const frame = arrival?.frame as ClientPresenceFrame | undefined;
@@ -66,11 +77,21 @@ export async function measureLivePresence(results: BenchResults, target: BenchTa
         meaning: `p${p} of ${samples.length} transitions, from sending a signed POST /chat/{scope}/presence that turns the watched chat's client online or offline to the client.presence frame arriving on the widget's WebSocket; local runtime on loopback.`,
       });
     }
-    results.expect('live channel: every client presence transition reached the watching widget', lost === 0, `${lost} of ${SAMPLES} lost`);
+    results.expect(
+      'live channel: every client presence transition reached the watching widget',
+      lost === 0,
+      `${lost} of ${SAMPLES} lost`,
+    );
     const slowest = Math.max(...samples);
-    results.expect(`live channel: every frame within the contract's ${CONTRACT_BOUND_MS} ms`, slowest <= CONTRACT_BOUND_MS, `slowest ${slowest.toFixed(1)} ms`);
+    results.expect(
+      `live channel: every frame within the contract's ${CONTRACT_BOUND_MS} ms`,
+      slowest <= CONTRACT_BOUND_MS,
+      `slowest ${slowest.toFixed(1)} ms`,
+    );
     results.details.liveChannel = { samples: samples.length, lost, max: slowest };
-    options.log(`  client presence change → widget frame: p50 ${percentile(samples, 50).toFixed(1)} ms, p99 ${percentile(samples, 99).toFixed(1)} ms, max ${slowest.toFixed(1)} ms`);
+    options.log(
+      `  client presence change → widget frame: p50 ${percentile(samples, 50).toFixed(1)} ms, p99 ${percentile(samples, 99).toFixed(1)} ms, max ${slowest.toFixed(1)} ms`,
+    );
   } finally {
     socket.close();
   }
@@ -88,14 +109,19 @@ async function connectWidget(target: BenchTarget, runtime: LocalRuntime): Promis
     subdomain: SANDBOX_KOMMO_SUBDOMAIN,
     nowMs: Date.now(),
   });
-  const answer = await fetch(`${target.url}/widget/live`, { method: 'POST', headers: { origin, 'x-auth-token': token } });
+  const answer = await fetch(`${target.url}/widget/live`, {
+    method: 'POST',
+    headers: { origin, 'x-auth-token': token },
+  });
   if (answer.status !== 200) throw new Error(`POST /widget/live: ${answer.status} ${await answer.text()}`);
   const { url } = (await answer.json()) as { url: string };
   const socket = new WebSocket(url, { origin });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
-    socket.once('unexpected-response', (_request, response) => reject(new Error(`the live channel refused the handshake: ${response.statusCode}`)));
+    socket.once('unexpected-response', (_request, response) =>
+      reject(new Error(`the live channel refused the handshake: ${response.statusCode}`)),
+    );
   });
   return socket;
 }

@@ -77,30 +77,36 @@ async function main(): Promise<number> {
   };
 
   const loadAtStart = loadavg()[0]!;
-  say(`Kommo Live Bridge bench · node ${process.version} · ${cpus().length} CPUs · load average ${loadAtStart.toFixed(2)} · run ${runId}`);
-  if (loadAtStart > cpus().length) say(`  warning: the machine is busy (load average ${loadAtStart.toFixed(1)} on ${cpus().length} CPUs); timings will be noisy`);
+  say(
+    `Kommo Live Bridge bench · node ${process.version} · ${cpus().length} CPUs · load average ${loadAtStart.toFixed(2)} · run ${runId}`,
+  );
+  if (loadAtStart > cpus().length)
+    say(
+      `  warning: the machine is busy (load average ${loadAtStart.toFixed(1)} on ${cpus().length} CPUs); timings will be noisy`,
+    );
 
   let runtime: LocalRuntime | undefined;
   const needsRuntime = runs('typing') || runs('latency') || runs('live') || runs('throughput');
-  if (needsRuntime) await section('starting the local runtime (DynamoDB Local, Kommo sandbox, chat-service sink)', async () => {
-    runtime = await startLocalRuntime({
-      env: {},
-      port: 0,
-      logLevel: 'warn',
-      print: (line) => {
-        clock.onLine(line);
-        if (sourceOfPrintedLine(line) === 'bridge') {
-          bridgeProblemCount += 1;
-          if (bridgeProblems.length < 10) bridgeProblems.push(line);
-        }
-      },
+  if (needsRuntime)
+    await section('starting the local runtime (DynamoDB Local, Kommo sandbox, chat-service sink)', async () => {
+      runtime = await startLocalRuntime({
+        env: {},
+        port: 0,
+        logLevel: 'warn',
+        print: (line) => {
+          clock.onLine(line);
+          if (sourceOfPrintedLine(line) === 'bridge') {
+            bridgeProblemCount += 1;
+            if (bridgeProblems.length < 10) bridgeProblems.push(line);
+          }
+        },
+      });
+      clock.attach(runtime.kommo!, runtime.sink!);
+      // Start-up notices (say, optional settings the sandbox leaves unset) are not problems of the run.
+      for (const line of bridgeProblems.splice(0)) say(`  ${line}`);
+      bridgeProblemCount = 0;
+      say(`  listening on ${runtime.url}`);
     });
-    clock.attach(runtime.kommo!, runtime.sink!);
-    // Start-up notices (say, optional settings the sandbox leaves unset) are not problems of the run.
-    for (const line of bridgeProblems.splice(0)) say(`  ${line}`);
-    bridgeProblemCount = 0;
-    say(`  listening on ${runtime.url}`);
-  });
 
   if (runtime) {
     // Ctrl-C still stops DynamoDB Local (a separate JVM that would outlive this process).
@@ -114,25 +120,49 @@ async function main(): Promise<number> {
     const target = benchTarget(runtime);
     try {
       await section('warming up (20 unmeasured rounds of every latency path)', () => warmUp(target, clock, runId, 20));
-      if (runs('typing')) await section('typing calls (12 s of typing, two styles at once, bridge and naive forwarder side by side)', () =>
-        measureTypingCalls(results, target, clock, { runId, refreshSeconds: runtime!.config.TYPING_REFRESH_SECONDS, log: say }),
-      );
-      if (runs('latency')) await section('latency (200 samples per path)', () => measureLatency(results, target, clock, { runId, log: say }));
-      if (runs('live')) await section('live channel (200 client presence transitions pushed to a watching widget)', () =>
-        measureLivePresence(results, target, runtime!, { runId, log: say }),
-      );
-      if (runs('throughput')) await section('throughput (autocannon, 50 connections, 10 s)', () => measureThroughput(results, target, runtime!, clock, { runId, log: say }));
+      if (runs('typing'))
+        await section(
+          'typing calls (12 s of typing, two styles at once, bridge and naive forwarder side by side)',
+          () =>
+            measureTypingCalls(results, target, clock, {
+              runId,
+              refreshSeconds: runtime!.config.TYPING_REFRESH_SECONDS,
+              log: say,
+            }),
+        );
+      if (runs('latency'))
+        await section('latency (200 samples per path)', () =>
+          measureLatency(results, target, clock, { runId, log: say }),
+        );
+      if (runs('live'))
+        await section('live channel (200 client presence transitions pushed to a watching widget)', () =>
+          measureLivePresence(results, target, runtime!, { runId, log: say }),
+        );
+      if (runs('throughput'))
+        await section('throughput (autocannon, 50 connections, 10 s)', () =>
+          measureThroughput(results, target, runtime!, clock, { runId, log: say }),
+        );
     } finally {
       await section('stopping the local runtime', () => runtime!.stop());
     }
   }
 
-  if (runs('status-polls')) await section('status polls (a simulated day on a manual clock: bridge schedule beside a fixed 2-s poller)', () => measureStatusPolls(results, say));
-  if (runs('cost')) await section('cost (every event type through the whole bridge on a manual clock, priced per event and per account-month)', () => measureCost(results, say, RESULTS_FILE));
+  if (runs('status-polls'))
+    await section('status polls (a simulated day on a manual clock: bridge schedule beside a fixed 2-s poller)', () =>
+      measureStatusPolls(results, say),
+    );
+  if (runs('cost'))
+    await section(
+      'cost (every event type through the whole bridge on a manual clock, priced per event and per account-month)',
+      () => measureCost(results, say, RESULTS_FILE),
+    );
 
   // Last, once the runtime is stopped: CDK bundling blocks the event loop and the child processes want the
   // CPUs, and loading aws-cdk-lib would inflate the RSS the throughput section reports.
-  if (runs('cold-start')) await section('cold start (synthesizing the CDK app, then 20 fresh Node processes per function)', () => measureColdStart(results, say, previousFigures(RESULTS_FILE)));
+  if (runs('cold-start'))
+    await section('cold start (synthesizing the CDK app, then 20 fresh Node processes per function)', () =>
+      measureColdStart(results, say, previousFigures(RESULTS_FILE)),
+    );
 
   if (needsRuntime) results.details.bridgeWarningsDuringRun = { count: bridgeProblemCount, first: bridgeProblems };
   results.figures.sort((a, b) => SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section));
@@ -162,13 +192,18 @@ async function main(): Promise<number> {
 
   say('\n' + formatTable(results.figures));
   say('\n' + LEGEND);
-  if (bridgeProblems.length > 0) say(`\nBridge warnings/errors during the run (${bridgeProblemCount}, first ${bridgeProblems.length}):\n  ${bridgeProblems.join('\n  ')}`);
+  if (bridgeProblems.length > 0)
+    say(
+      `\nBridge warnings/errors during the run (${bridgeProblemCount}, first ${bridgeProblems.length}):\n  ${bridgeProblems.join('\n  ')}`,
+    );
   const failed = results.expectations.filter((expectation) => !expectation.passed);
   say(`\nExpectations: ${results.expectations.length - failed.length}/${results.expectations.length} kept`);
   for (const expectation of failed) say(`  FAILED ${expectation.name}: ${expectation.detail}`);
   for (const failure of results.failures) say(`  SECTION FAILED ${failure.section}: ${failure.error}`);
   if (process.env.BENCH_MARKDOWN) say('\n' + formatMarkdownTable(results.figures));
-  say(`\nWrote ${fileURLToPath(RESULTS_FILE).split('/').slice(-2).join('/')} · ${durationSeconds.toFixed(0)} s · ${results.passed ? 'PASS' : 'FAIL'}`);
+  say(
+    `\nWrote ${fileURLToPath(RESULTS_FILE).split('/').slice(-2).join('/')} · ${durationSeconds.toFixed(0)} s · ${results.passed ? 'PASS' : 'FAIL'}`,
+  );
   return results.passed ? 0 : 1;
 }
 

@@ -63,7 +63,12 @@ export async function measureStatusPolls(results: BenchResults, log: (line: stri
     scheduling: 'manual',
   });
   // The fixed poller signs its queries with the bridge's own client, so the sink treats both alike.
-  const fixedPoller = new StandardWebhooksStatusSource({ urlTemplate: sink.statusUrlTemplate, secrets: [chatServiceSecret], timeoutMs: 5_000, clock });
+  const fixedPoller = new StandardWebhooksStatusSource({
+    urlTemplate: sink.statusUrlTemplate,
+    secrets: [chatServiceSecret],
+    timeoutMs: 5_000,
+    clock,
+  });
   let fixedPolls = 0;
 
   try {
@@ -72,7 +77,10 @@ export async function measureStatusPolls(results: BenchResults, log: (line: stri
         JSON.stringify({
           account_id: SANDBOX_ACCOUNT_ID,
           time: Math.floor(clock.now() / 1000),
-          message: { conversation: { id: 'kommo-chat-1', client_id: 'c-1' }, message: { id: msgid, type: 'text', text: 'Hello' } },
+          message: {
+            conversation: { id: 'kommo-chat-1', client_id: 'c-1' },
+            message: { id: msgid, type: 'text', text: 'Hello' },
+          },
         }),
       );
       const answer = await bridge.invoke({
@@ -81,16 +89,23 @@ export async function measureStatusPolls(results: BenchResults, log: (line: stri
         headers: { 'content-type': 'application/json', 'x-signature': signKommoHook(body, channelSecret) },
         body,
       });
-      if (answer.statusCode !== 200) throw new Error(`the message hook was answered ${answer.statusCode}: ${answer.body}`);
+      if (answer.statusCode !== 200)
+        throw new Error(`the message hook was answered ${answer.statusCode}: ${answer.body}`);
     };
 
     /** Runs the bridge's queues, the scripted status changes and the 2-s poller, in time order, until `untilMs`. */
-    const run = async (untilMs: number, changes: StatusChange[], fixed: { msgid: string; nextAtMs: number; sawReadAtMs?: number } | undefined) => {
+    const run = async (
+      untilMs: number,
+      changes: StatusChange[],
+      fixed: { msgid: string; nextAtMs: number; sawReadAtMs?: number } | undefined,
+    ) => {
       for (;;) {
         await bridge.settle();
-        const due = [bridge.nextDueAt(), changes[0]?.atMs, fixed && fixed.sawReadAtMs === undefined ? fixed.nextAtMs : undefined].filter(
-          (candidate): candidate is number => candidate !== undefined && candidate <= untilMs,
-        );
+        const due = [
+          bridge.nextDueAt(),
+          changes[0]?.atMs,
+          fixed && fixed.sawReadAtMs === undefined ? fixed.nextAtMs : undefined,
+        ].filter((candidate): candidate is number => candidate !== undefined && candidate <= untilMs);
         if (due.length === 0) break;
         clock.set(Math.max(Math.min(...due), clock.now()));
         // At the same instant the chat service's change comes first: a poll then sees it.
@@ -115,13 +130,26 @@ export async function measureStatusPolls(results: BenchResults, log: (line: stri
       { atMs: at(DELIVERED_AT_MS), msgid, status: { status: 'delivered' } },
       { atMs: at(READ_AT_MS), msgid, status: { status: 'read' } },
     ];
-    const fixed = { msgid: 'fixed-read-after-1-min', nextAtMs: at(FIXED_INTERVAL_MS) } as { msgid: string; nextAtMs: number; sawReadAtMs?: number };
-    await run(at(2 * 60 * 60_000), [...story('read-after-1-min'), ...story('fixed-read-after-1-min')].sort((a, b) => a.atMs - b.atMs), fixed);
+    const fixed = { msgid: 'fixed-read-after-1-min', nextAtMs: at(FIXED_INTERVAL_MS) } as {
+      msgid: string;
+      nextAtMs: number;
+      sawReadAtMs?: number;
+    };
+    await run(
+      at(2 * 60 * 60_000),
+      [...story('read-after-1-min'), ...story('fixed-read-after-1-min')].sort((a, b) => a.atMs - b.atMs),
+      fixed,
+    );
     const bridgeQueries = sink.statusQueriesFor('read-after-1-min');
-    const kommoRead = kommo.deliveryStatusCalls().find((call) => call.msgid === 'read-after-1-min' && call.body.delivery_status === 2);
-    if (!kommoRead || fixed.sawReadAtMs === undefined) throw new Error('read never reached Kommo (bridge) or the fixed poller');
+    const kommoRead = kommo
+      .deliveryStatusCalls()
+      .find((call) => call.msgid === 'read-after-1-min' && call.body.delivery_status === 2);
+    if (!kommoRead || fixed.sawReadAtMs === undefined)
+      throw new Error('read never reached Kommo (bridge) or the fixed poller');
     const pollTimes = bridgeQueries.map((query) => (query.at - TEST_START) / 1000);
-    log(`  bridge polls at ${pollTimes.join(', ')} s; fixed 2-s poller: ${fixedPolls} polls, read seen at ${(fixed.sawReadAtMs - TEST_START) / 1000} s`);
+    log(
+      `  bridge polls at ${pollTimes.join(', ')} s; fixed 2-s poller: ${fixedPolls} polls, read seen at ${(fixed.sawReadAtMs - TEST_START) / 1000} s`,
+    );
 
     // A message nobody reads: the bridge's whole day, measured.
     const dayStart = clock.now();
@@ -143,7 +171,8 @@ export async function measureStatusPolls(results: BenchResults, log: (line: stri
       label: 'read after 1 min: fixed 2 s poller',
       value: fixedPolls,
       unit: 'calls',
-      meaning: 'Status queries a poller asking every 2 s (from 2 s after the hook until it sees read) made for a message with the same story, same run.',
+      meaning:
+        'Status queries a poller asking every 2 s (from 2 s after the hook until it sees read) made for a message with the same story, same run.',
     });
     results.add({
       name: 'status_polls.read_after_1_min.bridge_read_lag',
@@ -151,7 +180,8 @@ export async function measureStatusPolls(results: BenchResults, log: (line: stri
       label: 'read after 1 min: read reaches Kommo after (bridge)',
       value: (kommoRead.at - at(READ_AT_MS)) / 1000,
       unit: 's',
-      meaning: 'From the chat service marking the message read to Kommo receiving delivery_status 2 from the bridge (simulated time): the price of backing off.',
+      meaning:
+        'From the chat service marking the message read to Kommo receiving delivery_status 2 from the bridge (simulated time): the price of backing off.',
     });
     results.add({
       name: 'status_polls.read_after_1_min.fixed_2s_read_lag',
@@ -167,7 +197,8 @@ export async function measureStatusPolls(results: BenchResults, log: (line: stri
       label: 'never read: bridge polls in 24 h',
       value: neverReadPolls,
       unit: 'calls',
-      meaning: 'Status queries the bridge made for a message that is never read, over its whole 24-h polling window (measured).',
+      meaning:
+        'Status queries the bridge made for a message that is never read, over its whole 24-h polling window (measured).',
     });
     results.add({
       name: 'status_polls.never_read.fixed_2s_polls',

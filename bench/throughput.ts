@@ -91,27 +91,93 @@ export async function measureThroughput(
   const accepted = runtime.metrics.get('KommoHookAccepted') - acceptedBefore;
   const failures = result.errors + result.non2xx;
   const meaningSuffix = `${CONNECTIONS} connections, ${DURATION_SECONDS} s, signed typing hooks to POST /kommo/{scope}`;
-  results.add({ name: 'throughput.requests_per_second', section: 'throughput', label: 'Kommo hooks answered', value: result.requests.average, unit: 'req/s', meaning: `Mean requests per second answered by the local runtime (autocannon, ${meaningSuffix}).` });
-  results.add({ name: 'throughput.latency_p99', section: 'throughput', label: 'hook latency p99 under load', value: result.latency.p99, unit: 'ms', meaning: `p99 of autocannon's per-request latency during the run (${meaningSuffix}).` });
-  results.add({ name: 'throughput.requests_total', section: 'throughput', label: 'hooks sent', value: result.requests.total, unit: 'requests', meaning: 'Requests completed during the run.' });
-  results.add({ name: 'throughput.errors', section: 'throughput', label: 'errors + non-2xx', value: failures, unit: 'requests', meaning: `Connection errors and timeouts (${result.errors}) plus non-2xx answers (${result.non2xx}); must be 0.` });
-  results.add({ name: 'throughput.rss_peak', section: 'throughput', label: 'peak RSS during the run', value: Math.max(...rssSamples) / MB, unit: 'MB', meaning: `Highest process RSS, sampled every ${RSS_SAMPLE_MS} ms during the run; one process holds the bridge (its in-process queues too, so the hook backlog counts), both sandboxes and autocannon; DynamoDB Local is a separate JVM, not counted.` });
-  results.add({ name: 'throughput.rss_before', section: 'throughput', label: 'RSS before the run', value: rssBefore / MB, unit: 'MB', meaning: 'The same process RSS just before the run, for comparison (includes the pre-signed hook bodies).' });
+  results.add({
+    name: 'throughput.requests_per_second',
+    section: 'throughput',
+    label: 'Kommo hooks answered',
+    value: result.requests.average,
+    unit: 'req/s',
+    meaning: `Mean requests per second answered by the local runtime (autocannon, ${meaningSuffix}).`,
+  });
+  results.add({
+    name: 'throughput.latency_p99',
+    section: 'throughput',
+    label: 'hook latency p99 under load',
+    value: result.latency.p99,
+    unit: 'ms',
+    meaning: `p99 of autocannon's per-request latency during the run (${meaningSuffix}).`,
+  });
+  results.add({
+    name: 'throughput.requests_total',
+    section: 'throughput',
+    label: 'hooks sent',
+    value: result.requests.total,
+    unit: 'requests',
+    meaning: 'Requests completed during the run.',
+  });
+  results.add({
+    name: 'throughput.errors',
+    section: 'throughput',
+    label: 'errors + non-2xx',
+    value: failures,
+    unit: 'requests',
+    meaning: `Connection errors and timeouts (${result.errors}) plus non-2xx answers (${result.non2xx}); must be 0.`,
+  });
+  results.add({
+    name: 'throughput.rss_peak',
+    section: 'throughput',
+    label: 'peak RSS during the run',
+    value: Math.max(...rssSamples) / MB,
+    unit: 'MB',
+    meaning: `Highest process RSS, sampled every ${RSS_SAMPLE_MS} ms during the run; one process holds the bridge (its in-process queues too, so the hook backlog counts), both sandboxes and autocannon; DynamoDB Local is a separate JVM, not counted.`,
+  });
+  results.add({
+    name: 'throughput.rss_before',
+    section: 'throughput',
+    label: 'RSS before the run',
+    value: rssBefore / MB,
+    unit: 'MB',
+    meaning: 'The same process RSS just before the run, for comparison (includes the pre-signed hook bodies).',
+  });
   if (drainedAt !== undefined) {
-    results.add({ name: 'throughput.hook_backlog_drained', section: 'throughput', label: 'hook backlog processed after', value: (drainedAt - startedAt) / 1000, unit: 's', meaning: `Seconds from the run's start until every accepted hook (${accepted}) was processed and its typing.started delivered to the sink; locally one in-process consumer per queue works the backlog, in AWS Lambda scales consumers.` });
-    results.add({ name: 'throughput.hooks_processed_per_second', section: 'throughput', label: 'hooks processed end to end (local)', value: accepted / ((drainedAt - startedAt) / 1000), unit: 'hooks/s', meaning: 'Accepted hooks divided by the time until the hooks and events queues were empty: what the single local consumers sustained (renewal write, expiry timer, signed typing.started POST).' });
+    results.add({
+      name: 'throughput.hook_backlog_drained',
+      section: 'throughput',
+      label: 'hook backlog processed after',
+      value: (drainedAt - startedAt) / 1000,
+      unit: 's',
+      meaning: `Seconds from the run's start until every accepted hook (${accepted}) was processed and its typing.started delivered to the sink; locally one in-process consumer per queue works the backlog, in AWS Lambda scales consumers.`,
+    });
+    results.add({
+      name: 'throughput.hooks_processed_per_second',
+      section: 'throughput',
+      label: 'hooks processed end to end (local)',
+      value: accepted / ((drainedAt - startedAt) / 1000),
+      unit: 'hooks/s',
+      meaning:
+        'Accepted hooks divided by the time until the hooks and events queues were empty: what the single local consumers sustained (renewal write, expiry timer, signed typing.started POST).',
+    });
   }
-  results.expect('throughput: no errors or non-2xx answers', failures === 0, `${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`);
+  results.expect(
+    'throughput: no errors or non-2xx answers',
+    failures === 0,
+    `${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`,
+  );
   results.details.throughput = {
     connections: CONNECTIONS,
     durationSeconds: DURATION_SECONDS,
     accepted,
-    backlog: drainedAt === undefined ? `not processed within ${DRAIN_LIMIT_MS / 1000} s after the run (${runtime.bridge.queues.hooks.depth} hooks, ${runtime.bridge.queues.events.depth} events queued)` : 'processed',
+    backlog:
+      drainedAt === undefined
+        ? `not processed within ${DRAIN_LIMIT_MS / 1000} s after the run (${runtime.bridge.queues.hooks.depth} hooks, ${runtime.bridge.queues.events.depth} events queued)`
+        : 'processed',
     statusCodes: result.statusCodeStats,
     latency: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
     rssSamplesMB: rssSamples.map((value) => Math.round(value / MB)),
   };
-  options.log(`  ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ${failures} errors/non-2xx, ${accepted} hooks accepted, backlog ${drainedAt === undefined ? 'not drained' : `drained after ${((drainedAt - startedAt) / 1000).toFixed(1)} s`}`);
+  options.log(
+    `  ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ${failures} errors/non-2xx, ${accepted} hooks accepted, backlog ${drainedAt === undefined ? 'not drained' : `drained after ${((drainedAt - startedAt) / 1000).toFixed(1)} s`}`,
+  );
 }
 
 function presign(target: BenchTarget, runId: string, firstSecond: number): SignedHook[][] {

@@ -35,7 +35,10 @@ const scenarios: Scenario[] = [
     label: 'keystrokes',
     description: `(a) a start every ${1000 / KEYSTROKES_PER_SECOND} ms for ${TYPING_MS / 1000} s (default ttl), then stop`,
     events: [
-      ...Array.from({ length: (TYPING_MS / 1000) * KEYSTROKES_PER_SECOND }, (_, index): ScriptedTyping => ({ atMs: (index * 1000) / KEYSTROKES_PER_SECOND, state: 'start' })),
+      ...Array.from(
+        { length: (TYPING_MS / 1000) * KEYSTROKES_PER_SECOND },
+        (_, index): ScriptedTyping => ({ atMs: (index * 1000) / KEYSTROKES_PER_SECOND, state: 'start' }),
+      ),
       { atMs: TYPING_MS, state: 'stop' },
     ],
   },
@@ -90,29 +93,110 @@ export async function measureTypingCalls(
     const afterStop = bridgeCalls.filter((at) => at > stop.answeredAt);
     const gap = longestGap(start, beforeStop, stop.sentAt);
     const bridgeShown = shownFraction(start, stop.sentAt, beforeStop);
-    const naiveShown = shownFraction(start, stop.sentAt, naiveCalls.filter((at) => at <= stop.answeredAt));
+    const naiveShown = shownFraction(
+      start,
+      stop.sentAt,
+      naiveCalls.filter((at) => at <= stop.answeredAt),
+    );
     const refused = run.bridgeAnswers.filter((entry) => entry.answer.status !== 202).length;
     const prefix = `typing.${scenario.name}`;
     const events = `${scenario.events.length} events: ${scenario.description}`;
 
-    results.add({ name: `${prefix}.bridge_calls`, section: 'typing calls', label: `${scenario.label}: bridge calls`, value: bridgeCalls.length, unit: 'calls', meaning: `Kommo typing calls the bridge made for ${events}.` });
-    results.add({ name: `${prefix}.naive_calls`, section: 'typing calls', label: `${scenario.label}: naive forwarder calls`, value: naiveCalls.length, unit: 'calls', meaning: `Kommo typing calls a naive forwarder (one call per start, nothing on stop) made for the same events, same run.` });
-    results.add({ name: `${prefix}.lower_bound`, section: 'typing calls', label: `${scenario.label}: lower bound`, value: LOWER_BOUND_CALLS, unit: 'calls', meaning: `ceil(${TYPING_MS / 1000} s / ${KOMMO_TYPING_DISPLAY_MS / 1000} s): the fewest calls that keep Kommo's 5 s typing display up for ${TYPING_MS / 1000} s.` });
-    results.add({ name: `${prefix}.longest_gap`, section: 'typing calls', label: `${scenario.label}: longest gap between bridge calls`, value: gap, unit: 'ms', meaning: 'Longest time without a fresh bridge typing call between the first start and the stop (both ends counted); above 5000 ms Kommo would stop showing "typing".' });
-    results.add({ name: `${prefix}.calls_after_stop`, section: 'typing calls', label: `${scenario.label}: bridge calls after stop`, value: afterStop.length, unit: 'calls', meaning: `Bridge typing calls that reached Kommo after the stop was answered 202 (watched for ${WATCH_AFTER_STOP_MS / 1000} s); must be 0.` });
-    results.add({ name: `${prefix}.bridge_shown`, section: 'typing calls', label: `${scenario.label}: typing shown in Kommo (bridge)`, value: bridgeShown * 100, unit: '%', meaning: 'Share of the time from first start to stop during which a bridge call was showing "typing" (each call shows it for 5 s).' });
-    results.add({ name: `${prefix}.naive_shown`, section: 'typing calls', label: `${scenario.label}: typing shown in Kommo (naive)`, value: naiveShown * 100, unit: '%', meaning: 'The same share for the naive forwarder.' });
+    results.add({
+      name: `${prefix}.bridge_calls`,
+      section: 'typing calls',
+      label: `${scenario.label}: bridge calls`,
+      value: bridgeCalls.length,
+      unit: 'calls',
+      meaning: `Kommo typing calls the bridge made for ${events}.`,
+    });
+    results.add({
+      name: `${prefix}.naive_calls`,
+      section: 'typing calls',
+      label: `${scenario.label}: naive forwarder calls`,
+      value: naiveCalls.length,
+      unit: 'calls',
+      meaning: `Kommo typing calls a naive forwarder (one call per start, nothing on stop) made for the same events, same run.`,
+    });
+    results.add({
+      name: `${prefix}.lower_bound`,
+      section: 'typing calls',
+      label: `${scenario.label}: lower bound`,
+      value: LOWER_BOUND_CALLS,
+      unit: 'calls',
+      meaning: `ceil(${TYPING_MS / 1000} s / ${KOMMO_TYPING_DISPLAY_MS / 1000} s): the fewest calls that keep Kommo's 5 s typing display up for ${TYPING_MS / 1000} s.`,
+    });
+    results.add({
+      name: `${prefix}.longest_gap`,
+      section: 'typing calls',
+      label: `${scenario.label}: longest gap between bridge calls`,
+      value: gap,
+      unit: 'ms',
+      meaning:
+        'Longest time without a fresh bridge typing call between the first start and the stop (both ends counted); above 5000 ms Kommo would stop showing "typing".',
+    });
+    results.add({
+      name: `${prefix}.calls_after_stop`,
+      section: 'typing calls',
+      label: `${scenario.label}: bridge calls after stop`,
+      value: afterStop.length,
+      unit: 'calls',
+      meaning: `Bridge typing calls that reached Kommo after the stop was answered 202 (watched for ${WATCH_AFTER_STOP_MS / 1000} s); must be 0.`,
+    });
+    results.add({
+      name: `${prefix}.bridge_shown`,
+      section: 'typing calls',
+      label: `${scenario.label}: typing shown in Kommo (bridge)`,
+      value: bridgeShown * 100,
+      unit: '%',
+      meaning:
+        'Share of the time from first start to stop during which a bridge call was showing "typing" (each call shows it for 5 s).',
+    });
+    results.add({
+      name: `${prefix}.naive_shown`,
+      section: 'typing calls',
+      label: `${scenario.label}: typing shown in Kommo (naive)`,
+      value: naiveShown * 100,
+      unit: '%',
+      meaning: 'The same share for the naive forwarder.',
+    });
 
-    results.expect(`${prefix}: no bridge typing call after stop`, afterStop.length === 0, `${afterStop.length} call(s) after stop`);
-    results.expect(`${prefix}: longest gap between bridge calls <= ${KOMMO_TYPING_DISPLAY_MS} ms`, gap <= KOMMO_TYPING_DISPLAY_MS, `${gap.toFixed(0)} ms`);
-    results.expect(`${prefix}: at most ${maxBridgeCalls} bridge calls (one per ${options.refreshSeconds} s window)`, bridgeCalls.length <= maxBridgeCalls, `${bridgeCalls.length} calls`);
-    results.expect(`${prefix}: every typing request answered 202`, refused === 0, `${refused} of ${run.bridgeAnswers.length} not 202`);
-    results.expect(`${prefix}: the naive forwarder's calls all accepted`, run.naiveErrors === 0, `${run.naiveErrors} refused`);
+    results.expect(
+      `${prefix}: no bridge typing call after stop`,
+      afterStop.length === 0,
+      `${afterStop.length} call(s) after stop`,
+    );
+    results.expect(
+      `${prefix}: longest gap between bridge calls <= ${KOMMO_TYPING_DISPLAY_MS} ms`,
+      gap <= KOMMO_TYPING_DISPLAY_MS,
+      `${gap.toFixed(0)} ms`,
+    );
+    results.expect(
+      `${prefix}: at most ${maxBridgeCalls} bridge calls (one per ${options.refreshSeconds} s window)`,
+      bridgeCalls.length <= maxBridgeCalls,
+      `${bridgeCalls.length} calls`,
+    );
+    results.expect(
+      `${prefix}: every typing request answered 202`,
+      refused === 0,
+      `${refused} of ${run.bridgeAnswers.length} not 202`,
+    );
+    results.expect(
+      `${prefix}: the naive forwarder's calls all accepted`,
+      run.naiveErrors === 0,
+      `${run.naiveErrors} refused`,
+    );
 
     const offsets = (times: number[]) => times.map((at) => Math.round(at - start));
-    const slowest = [...run.bridgeAnswers].sort((a, b) => b.answer.answeredAt - b.answer.sentAt - (a.answer.answeredAt - a.answer.sentAt))[0]!;
+    const slowest = [...run.bridgeAnswers].sort(
+      (a, b) => b.answer.answeredAt - b.answer.sentAt - (a.answer.answeredAt - a.answer.sentAt),
+    )[0]!;
     details[scenario.name] = {
-      slowestAnswer: { sentAtMs: Math.round(slowest.answer.sentAt - start), tookMs: Math.round(slowest.answer.answeredAt - slowest.answer.sentAt), state: slowest.event.state },
+      slowestAnswer: {
+        sentAtMs: Math.round(slowest.answer.sentAt - start),
+        tookMs: Math.round(slowest.answer.answeredAt - slowest.answer.sentAt),
+        state: slowest.event.state,
+      },
       description: scenario.description,
       stopSentAtMs: Math.round(stop.sentAt - start),
       stopHeldForInFlightStartsMs: Math.round(run.stopHeldMs),
@@ -120,7 +204,9 @@ export async function measureTypingCalls(
       bridgeCallOffsetsMs: offsets(bridgeCalls),
       naiveCallCount: naiveCalls.length,
     };
-    options.log(`  ${scenario.label}: bridge calls at ${offsets(bridgeCalls).join(', ')} ms (stop sent at ${Math.round(stop.sentAt - start)} ms); naive forwarder ${naiveCalls.length} calls; slowest answer ${Math.round(slowest.answer.answeredAt - slowest.answer.sentAt)} ms (sent at ${Math.round(slowest.answer.sentAt - start)} ms)`);
+    options.log(
+      `  ${scenario.label}: bridge calls at ${offsets(bridgeCalls).join(', ')} ms (stop sent at ${Math.round(stop.sentAt - start)} ms); naive forwarder ${naiveCalls.length} calls; slowest answer ${Math.round(slowest.answer.answeredAt - slowest.answer.sentAt)} ms (sent at ${Math.round(slowest.answer.sentAt - start)} ms)`,
+    );
   }
   results.details.typingCalls = details;
 }
@@ -143,8 +229,16 @@ async function playScenario(target: BenchTarget, scenario: Scenario, t0: number,
       await Promise.all(pending);
       stopHeldMs = performance.now() - heldSince;
     }
-    const typing = { senderId, state: event.state, ...(event.ttlSeconds !== undefined ? { ttlSeconds: event.ttlSeconds } : {}) };
-    pending.push(postChatTyping(target, { ...typing, conversationId: bridgeConversation }).then((answer) => bridgeAnswers.push({ event, answer })));
+    const typing = {
+      senderId,
+      state: event.state,
+      ...(event.ttlSeconds !== undefined ? { ttlSeconds: event.ttlSeconds } : {}),
+    };
+    pending.push(
+      postChatTyping(target, { ...typing, conversationId: bridgeConversation }).then((answer) =>
+        bridgeAnswers.push({ event, answer }),
+      ),
+    );
     pending.push(forward({ ...typing, conversationId: naiveConversation }).catch(() => (naiveErrors += 1)));
   }
   await Promise.all(pending);
@@ -158,7 +252,8 @@ async function playScenario(target: BenchTarget, scenario: Scenario, t0: number,
 export function longestGap(start: number, calls: readonly number[], end: number): number {
   const points = [start, ...calls.filter((at) => at > start && at < end), end].sort((a, b) => a - b);
   let longest = 0;
-  for (let index = 1; index < points.length; index += 1) longest = Math.max(longest, points[index]! - points[index - 1]!);
+  for (let index = 1; index < points.length; index += 1)
+    longest = Math.max(longest, points[index]! - points[index - 1]!);
   return longest;
 }
 

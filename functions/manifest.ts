@@ -63,7 +63,8 @@ export const queues: readonly QueueSpec[] = [
     batchSize: 10,
     maxReceiveCount: 5,
     consumerTimeoutSeconds: 30,
-    purpose: 'delayed checks: typing refresh, typing expiry, client and Kommo user presence expiry, delivery status polls',
+    purpose:
+      'delayed checks: typing refresh, typing expiry, client and Kommo user presence expiry, delivery status polls',
   },
 ];
 
@@ -108,7 +109,12 @@ const routeTable = [
   { method: 'GET', path: '/chat/{scope_id}/messages/{msgid}/status', function: 'chat-status', replay: 'idempotent' },
   { method: 'POST', path: '/chat/{scope_id}/presence', function: 'chat-presence', replay: 'idempotent' },
   { method: 'GET', path: '/chat/{scope_id}/presence/{client_id}', function: 'chat-presence', replay: 'idempotent' },
-  { method: 'PUT', path: '/chat/{scope_id}/conversations/{conversation_id}', function: 'chat-conversations', replay: 'claimed' },
+  {
+    method: 'PUT',
+    path: '/chat/{scope_id}/conversations/{conversation_id}',
+    function: 'chat-conversations',
+    replay: 'claimed',
+  },
   { method: 'POST', path: '/widget/presence', function: 'widget' },
   { method: 'OPTIONS', path: '/widget/presence', function: 'widget' },
   { method: 'GET', path: '/widget/clients/{client_id}/presence', function: 'widget' },
@@ -273,7 +279,10 @@ export const functions: readonly FunctionSpec[] = [
     description: "Kommo widget: Kommo users' presence and reads, client presence queries",
     sendsTo: ['timers', 'events'],
     deadLettersTo: [],
-    table: { read: ['accountByKommo', 'presence', 'conversation'], readWrite: ['widgetToken', 'kommoUserPresence', 'liveTicket'] },
+    table: {
+      read: ['accountByKommo', 'presence', 'conversation'],
+      readWrite: ['widgetToken', 'kommoUserPresence', 'liveTicket'],
+    },
     secrets: ['kommo-integration'],
     // `POST /widget/live` answers the live channel's URL with a ticket.
     liveChannel: { address: true },
@@ -290,7 +299,8 @@ export const functions: readonly FunctionSpec[] = [
   },
   {
     name: 'kommo-install',
-    description: "Kommo integration's redirect URI and disable hook: connects an account on install, disconnects it on uninstall",
+    description:
+      "Kommo integration's redirect URI and disable hook: connects an account on install, disconnects it on uninstall",
     sendsTo: [],
     deadLettersTo: [],
     // The account bindings, as admin has; an install's code is claimed like a webhook-id, so a reload is answered once.
@@ -344,11 +354,23 @@ export const functions: readonly FunctionSpec[] = [
   },
   {
     name: 'timer-worker',
-    description: 'Typing refresh, typing expiry and presence expiry checks (clients and Kommo users), delivery status polls',
+    description:
+      'Typing refresh, typing expiry and presence expiry checks (clients and Kommo users), delivery status polls',
     sendsTo: ['timers', 'events', 'kommo-status'],
     // A typing.stopped it could not deliver is retried on the events queue, or dead-lettered there.
     deadLettersTo: ['timers', 'events'],
-    table: { read: [], readWrite: ['clientTyping', 'managerTyping', 'presence', 'kommoUserPresence', 'statusPoll', 'status', 'liveWatcher'] },
+    table: {
+      read: [],
+      readWrite: [
+        'clientTyping',
+        'managerTyping',
+        'presence',
+        'kommoUserPresence',
+        'statusPoll',
+        'status',
+        'liveWatcher',
+      ],
+    },
     // Typing refreshes are calls to Kommo; status polls are signed queries to the chat service, and typing.stopped a signed event.
     secrets: ['kommo-channel-id', 'kommo-channel', 'chat-service'],
     // A client presence window that ends is pushed to the live connections watching the client.

@@ -1,4 +1,17 @@
-import { CfnCondition, CfnElement, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, SecretValue, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnCondition,
+  CfnElement,
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  Token,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -170,7 +183,8 @@ export interface BridgeStackProps extends StackProps {
  * the raw body, which an HTTP API authorizer never receives (docs/contract.md).
  */
 const callerAuthentication: Readonly<Record<string, string>> = {
-  kommo: 'Kommo signs every hook with X-Signature (HMAC-SHA1 of the raw body with the channel secret); the handler verifies it before anything is stored, queued or forwarded.',
+  kommo:
+    'Kommo signs every hook with X-Signature (HMAC-SHA1 of the raw body with the channel secret); the handler verifies it before anything is stored, queued or forwarded.',
   chat: 'The chat service signs every request with Standard Webhooks (HMAC-SHA256 over webhook-id, timestamp and raw body with CHAT_SERVICE_SECRET, 5-minute window); the handler verifies it.',
   widget:
     'The Kommo widget sends a Kommo one-time token (HS256 JWT with KOMMO_CLIENT_SECRET) in X-Auth-Token; the handler verifies it. ' +
@@ -185,7 +199,7 @@ const callerAuthentication: Readonly<Record<string, string>> = {
  */
 const liveChannelAuthentication: Readonly<Record<WebSocketRouteKey, string>> = {
   $connect:
-    'The connect URL must carry a ticket that POST /widget/live issued after verifying the caller\'s Kommo one-time token: 256 random bits, ' +
+    "The connect URL must carry a ticket that POST /widget/live issued after verifying the caller's Kommo one-time token: 256 random bits, " +
     'single use (claimed by a conditional delete) and valid 60 s. The $connect handler answers 401 without one, and API Gateway refuses the handshake.',
   $disconnect:
     'API Gateway sends $disconnect only for connections that $connect accepted with a valid ticket; the handler only ends what that connection started.',
@@ -208,13 +222,16 @@ function authenticationOf(route: HttpRoute): string {
   const family = route.path.split('/')[1] ?? '';
   const how = callerAuthentication[family];
   if (!how) {
-    throw new Error(`Route ${route.method} ${route.path} has no documented caller authentication: add "${family}" to callerAuthentication in infra/bridge-stack.ts`);
+    throw new Error(
+      `Route ${route.method} ${route.path} has no documented caller authentication: add "${family}" to callerAuthentication in infra/bridge-stack.ts`,
+    );
   }
   return how;
 }
 
 /** `kommo-status` → `KommoStatus`, for readable construct ids and logical ids. */
-const pascalCase = (name: string) => name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+const pascalCase = (name: string) =>
+  name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
 
 /**
  * Kommo Live Bridge: the HTTP API, one Lambda function per manifest entry, the SQS queues between
@@ -269,10 +286,17 @@ export class BridgeStack extends Stack {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
       ...(provisioned
-        ? { billingMode: dynamodb.BillingMode.PROVISIONED, readCapacity: provisioned.read.min, writeCapacity: provisioned.write.min }
+        ? {
+            billingMode: dynamodb.BillingMode.PROVISIONED,
+            readCapacity: provisioned.read.min,
+            writeCapacity: provisioned.write.min,
+          }
         : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST }),
       ...(props.tableMaxThroughput
-        ? { maxReadRequestUnits: props.tableMaxThroughput.readRequestUnits, maxWriteRequestUnits: props.tableMaxThroughput.writeRequestUnits }
+        ? {
+            maxReadRequestUnits: props.tableMaxThroughput.readRequestUnits,
+            maxWriteRequestUnits: props.tableMaxThroughput.writeRequestUnits,
+          }
         : {}),
       timeToLiveAttribute: TTL_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
@@ -283,8 +307,12 @@ export class BridgeStack extends Stack {
 
     if (provisioned) {
       const targetUtilizationPercent = provisioned.targetUtilizationPercent ?? 70;
-      this.table.autoScaleReadCapacity({ minCapacity: provisioned.read.min, maxCapacity: provisioned.read.max }).scaleOnUtilization({ targetUtilizationPercent });
-      this.table.autoScaleWriteCapacity({ minCapacity: provisioned.write.min, maxCapacity: provisioned.write.max }).scaleOnUtilization({ targetUtilizationPercent });
+      this.table
+        .autoScaleReadCapacity({ minCapacity: provisioned.read.min, maxCapacity: provisioned.read.max })
+        .scaleOnUtilization({ targetUtilizationPercent });
+      this.table
+        .autoScaleWriteCapacity({ minCapacity: provisioned.write.min, maxCapacity: provisioned.write.max })
+        .scaleOnUtilization({ targetUtilizationPercent });
     }
 
     this.secrets = this.declareSecrets();
@@ -299,10 +327,18 @@ export class BridgeStack extends Stack {
       logRetention,
       props.apiGatewayCloudWatchRole ?? true,
     );
-    this.publicLiveUrl = props.customDomain?.liveDomainName ? this.declareLiveDomain(props.customDomain) : this.liveStage.url;
+    this.publicLiveUrl = props.customDomain?.liveDomainName
+      ? this.declareLiveDomain(props.customDomain)
+      : this.liveStage.url;
 
     this.functions = new Map(
-      functionSpecs.map((spec) => [spec.name, this.declareFunction(spec, settings, logRetention, props.reservedConcurrency?.[spec.name])] as const),
+      functionSpecs.map(
+        (spec) =>
+          [
+            spec.name,
+            this.declareFunction(spec, settings, logRetention, props.reservedConcurrency?.[spec.name]),
+          ] as const,
+      ),
     );
     this.routeLiveChannel();
 
@@ -312,10 +348,16 @@ export class BridgeStack extends Stack {
       // A mapping allowed more invocations than its function may run keeps being throttled by Lambda,
       // and the throttled batches count as receives towards the dead-letter queue.
       if (reserved !== undefined && reserved < maxConcurrency) {
-        throw new Error(`reservedConcurrency of ${spec.consumer} (${reserved}) is below consumerMaxConcurrency (${maxConcurrency}) of the ${spec.name} queue it consumes`);
+        throw new Error(
+          `reservedConcurrency of ${spec.consumer} (${reserved}) is below consumerMaxConcurrency (${maxConcurrency}) of the ${spec.name} queue it consumes`,
+        );
       }
       this.functionNamed(spec.consumer).function.addEventSource(
-        new SqsEventSource(this.queueNamed(spec.name).queue, { batchSize: spec.batchSize, reportBatchItemFailures: true, maxConcurrency }),
+        new SqsEventSource(this.queueNamed(spec.name).queue, {
+          batchSize: spec.batchSize,
+          reportBatchItemFailures: true,
+          maxConcurrency,
+        }),
       );
     }
 
@@ -347,7 +389,8 @@ export class BridgeStack extends Stack {
     });
     const kommoHookForwardUrl = new CfnParameter(this, 'KommoHookForwardUrl', {
       type: 'String',
-      description: 'Optional: where Kommo hooks the bridge does not consume are forwarded (KOMMO_HOOK_FORWARD_URL). Empty: not forwarded.',
+      description:
+        'Optional: where Kommo hooks the bridge does not consume are forwarded (KOMMO_HOOK_FORWARD_URL). Empty: not forwarded.',
       default: '',
       allowedPattern: '^(https?://\\S+)?$',
       constraintDescription: 'empty, or an http(s) URL',
@@ -390,21 +433,35 @@ export class BridgeStack extends Stack {
       type: 'String',
       description:
         "Optional: where an install reaches the Kommo account's own API (KOMMO_ACCOUNT_URL), a URL with {subdomain}, for a stand-in of Kommo. " +
-        'Empty: the account\'s own host (https://<subdomain>.kommo.com, or the account\'s amoCRM domain).',
+        "Empty: the account's own host (https://<subdomain>.kommo.com, or the account's amoCRM domain).",
       default: '',
       allowedPattern: '^(https?://[^\\s?#{}]*\\{subdomain\\}[^\\s?#{}]*)?$',
       constraintDescription: 'empty, or an http(s) URL with {subdomain}, without query or fragment',
     });
     // Not "KommoClientId": CloudFormation wants logical ids unique across parameters and outputs.
     new CfnOutput(this, 'KommoIntegrationClientId', {
-      description: 'The KommoClientId parameter as deployed (empty: not set yet, installs answer 503); npm run deploy:check reads it.',
+      description:
+        'The KommoClientId parameter as deployed (empty: not set yet, installs answer 503); npm run deploy:check reads it.',
       value: kommoClientId.valueAsString,
     });
-    const installRoute = httpRoutes.find((route) => route.function === 'kommo-install' && route.path.endsWith('/install'));
-    if (!installRoute) throw new Error('The manifest has no install route for kommo-install, so the stack has no Redirect URI to default to');
+    const installRoute = httpRoutes.find(
+      (route) => route.function === 'kommo-install' && route.path.endsWith('/install'),
+    );
+    if (!installRoute)
+      throw new Error(
+        'The manifest has no install route for kommo-install, so the stack has no Redirect URI to default to',
+      );
     // One value for the code exchange and for the widget tokens' aud, so the two cannot disagree.
-    const redirectUriGiven = new CfnCondition(this, 'KommoRedirectUriGiven', { expression: Fn.conditionNot(Fn.conditionEquals(kommoRedirectUri.valueAsString, '')) });
-    this.redirectUri = Token.asString(Fn.conditionIf(redirectUriGiven.logicalId, kommoRedirectUri.valueAsString, `${this.publicApiUrl}${installRoute.path}`));
+    const redirectUriGiven = new CfnCondition(this, 'KommoRedirectUriGiven', {
+      expression: Fn.conditionNot(Fn.conditionEquals(kommoRedirectUri.valueAsString, '')),
+    });
+    this.redirectUri = Token.asString(
+      Fn.conditionIf(
+        redirectUriGiven.logicalId,
+        kommoRedirectUri.valueAsString,
+        `${this.publicApiUrl}${installRoute.path}`,
+      ),
+    );
     // No channel id here: Kommo issues the channel only after it has the webhook URL this stack outputs,
     // so the id is filled in afterwards, in the kommo-channel-id secret, and needs no redeploy.
     return {
@@ -427,9 +484,11 @@ export class BridgeStack extends Stack {
    */
   private declareSecrets(): ReadonlyMap<SecretGroup, secretsmanager.Secret> {
     const descriptions: Readonly<Record<SecretGroup, string>> = {
-      'kommo-channel-id': 'the channel id Kommo issued (not secret, but filled in after deploy, when Kommo has issued the channel)',
+      'kommo-channel-id':
+        'the channel id Kommo issued (not secret, but filled in after deploy, when Kommo has issued the channel)',
       'kommo-channel': 'the channel secret Kommo issued',
-      'chat-service': 'the Standard Webhooks secret shared with the chat service, and the previous one during a rotation',
+      'chat-service':
+        'the Standard Webhooks secret shared with the chat service, and the previous one during a rotation',
       'kommo-integration': "the Kommo integration's secret key (widget one-time tokens)",
       admin: 'the operator token for /admin/... (generated)',
     };
@@ -440,7 +499,14 @@ export class BridgeStack extends Stack {
       const secret = new secretsmanager.Secret(this, `${pascalCase(group)}Secret`, {
         description: `Kommo Live Bridge: ${descriptions[group]}. JSON with keys ${keys.join(', ')}.`,
         ...(group === 'admin'
-          ? { generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'ADMIN_TOKEN', excludePunctuation: true, passwordLength: 48 } }
+          ? {
+              generateSecretString: {
+                secretStringTemplate: '{}',
+                generateStringKey: 'ADMIN_TOKEN',
+                excludePunctuation: true,
+                passwordLength: 48,
+              },
+            }
           : // Empty placeholders only: the values are entered after deploy and never pass through the template.
             { secretObjectValue: empty }),
         // The values were entered by hand and some were issued by Kommo; a stack replacement must not lose them.
@@ -499,7 +565,7 @@ export class BridgeStack extends Stack {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${liveChannelPath}/*/@connections/*]`,
         reason:
           'Connection ids are made by API Gateway at each $connect and known only at run time; the wildcard spans the connections of this ' +
-          'API\'s live stage (POST @connections/{id}) and nothing else.',
+          "API's live stage (POST @connections/{id}) and nothing else.",
       });
     }
 
@@ -518,13 +584,16 @@ export class BridgeStack extends Stack {
       new iam.PolicyStatement({
         actions: actions.map((action) => `dynamodb:${action}`),
         resources: [this.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': kinds.map((kind) => `${itemKinds[kind]}#*`) } },
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': kinds.map((kind) => `${itemKinds[kind]}#*`) },
+        },
       });
     const readActions = ['GetItem', 'BatchGetItem', 'Query', 'ConditionCheckItem'];
     const grants: iam.PolicyStatement[] = [];
     const readable = [...new Set([...read, ...readWrite])];
     if (readable.length > 0) grants.push(statement(readActions, readable));
-    if (readWrite.length > 0) grants.push(statement(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'], readWrite));
+    if (readWrite.length > 0)
+      grants.push(statement(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'], readWrite));
     for (const grant of grants) grantee.grantPrincipal.addToPrincipalPolicy(grant);
   }
 
@@ -610,7 +679,8 @@ export class BridgeStack extends Stack {
     });
     Validations.of(defaultRoute).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'The $default route only answers the contract\'s JSON 404/405 for unknown routes; it reads and writes no data and holds no secret.',
+      reason:
+        "The $default route only answers the contract's JSON 404/405 for unknown routes; it reads and writes no data and holds no secret.",
     });
   }
 
@@ -668,8 +738,11 @@ export class BridgeStack extends Stack {
   private declareApiGatewayLogsRole(): apigateway.CfnAccount {
     const role = new iam.Role(this, 'ApiGatewayLogsRole', {
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      description: 'API Gateway (this account and region) writes REST and WebSocket API logs to CloudWatch Logs with this role',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+      description:
+        'API Gateway (this account and region) writes REST and WebSocket API logs to CloudWatch Logs with this role',
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+      ],
     });
     role.applyRemovalPolicy(RemovalPolicy.RETAIN);
     Validations.of(role).acknowledge({
@@ -689,11 +762,17 @@ export class BridgeStack extends Stack {
     for (const route of webSocketRoutes) {
       let integration = integrations.get(route.function);
       if (!integration) {
-        integration = new WebSocketLambdaIntegration(`Live${pascalCase(route.function)}Integration`, this.functionNamed(route.function).function);
+        integration = new WebSocketLambdaIntegration(
+          `Live${pascalCase(route.function)}Integration`,
+          this.functionNamed(route.function).function,
+        );
         integrations.set(route.function, integration);
       }
       const webSocketRoute = this.liveApi.addRoute(route.routeKey, { integration });
-      Validations.of(webSocketRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: liveChannelAuthentication[route.routeKey] });
+      Validations.of(webSocketRoute).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: liveChannelAuthentication[route.routeKey],
+      });
     }
   }
 
@@ -731,7 +810,10 @@ export class BridgeStack extends Stack {
     for (const spec of functionSpecs) {
       alarmWhenAboveZero(
         `${pascalCase(spec.name)}ErrorsAlarm`,
-        this.functionNamed(spec.name).function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        this.functionNamed(spec.name).function.metricErrors({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.SUM,
+        }),
         `The ${spec.name} function failed (${spec.description}). See its log group.`,
       );
     }
@@ -784,12 +866,15 @@ export class BridgeStack extends Stack {
     });
     const alarmEmail = new CfnParameter(this, 'AlarmEmail', {
       type: 'String',
-      description: 'Optional: an e-mail address told of every alarm and of its end (confirm the subscription from the mail AWS sends). Empty: none.',
+      description:
+        'Optional: an e-mail address told of every alarm and of its end (confirm the subscription from the mail AWS sends). Empty: none.',
       default: '',
       allowedPattern: '^([^\\s@]+@[^\\s@]+)?$',
       constraintDescription: 'empty, or an e-mail address',
     });
-    const emailGiven = new CfnCondition(this, 'AlarmEmailGiven', { expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')) });
+    const emailGiven = new CfnCondition(this, 'AlarmEmailGiven', {
+      expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')),
+    });
     const subscription = new sns.CfnSubscription(this, 'AlarmEmailSubscription', {
       topicArn: topic.topicArn,
       protocol: 'email',
@@ -807,7 +892,8 @@ export class BridgeStack extends Stack {
       dashboardName: `${this.stackName}-operations`,
       defaultInterval: Duration.hours(24),
     });
-    const graph = (title: string, left: cloudwatch.IMetric[]) => new cloudwatch.GraphWidget({ title, left, width, height });
+    const graph = (title: string, left: cloudwatch.IMetric[]) =>
+      new cloudwatch.GraphWidget({ title, left, width, height });
     dashboard.addWidgets(
       graph('Kommo calls: succeeded, failed, forbidden (403)', [
         this.bridgeMetric('KommoCallSucceeded', 'succeeded'),
@@ -818,7 +904,10 @@ export class BridgeStack extends Stack {
         this.bridgeMetric('KommoTypingCall', 'typing calls made'),
         this.bridgeMetric('TypingStartCoalesced', 'typing starts coalesced'),
       ]),
-      graph('Kommo hooks: accepted and rejected', [this.bridgeMetric('KommoHookAccepted', 'accepted'), this.bridgeMetric('KommoHookRejected', 'rejected')]),
+      graph('Kommo hooks: accepted and rejected', [
+        this.bridgeMetric('KommoHookAccepted', 'accepted'),
+        this.bridgeMetric('KommoHookRejected', 'rejected'),
+      ]),
       graph(
         'Dead letters waiting, per queue',
         queueSpecs.map((spec) =>
@@ -829,7 +918,10 @@ export class BridgeStack extends Stack {
           }),
         ),
       ),
-      graph('Delivery statuses: applied and ignored', [this.bridgeMetric('StatusApplied', 'applied'), this.bridgeMetric('StatusIgnored', 'ignored')]),
+      graph('Delivery statuses: applied and ignored', [
+        this.bridgeMetric('StatusApplied', 'applied'),
+        this.bridgeMetric('StatusIgnored', 'ignored'),
+      ]),
       graph('Live channel pushes: frames pushed, connections gone, pushes failed', [
         this.bridgeMetric('LiveFramePushed', 'frames pushed'),
         this.bridgeMetric('LiveConnectionGone', 'connections gone'),
@@ -873,7 +965,8 @@ export class BridgeStack extends Stack {
 
   private declareOutputs(): void {
     const kommoHookRoute = httpRoutes.find((route) => route.function === 'kommo-hook');
-    if (!kommoHookRoute) throw new Error('The manifest has no route to kommo-hook, so there is no Kommo webhook URL to output');
+    if (!kommoHookRoute)
+      throw new Error('The manifest has no route to kommo-hook, so there is no Kommo webhook URL to output');
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the bridge API.',
@@ -887,19 +980,27 @@ export class BridgeStack extends Stack {
       description: "The widget's live channel (WebSocket); the widget gets it, with a ticket, from POST /widget/live.",
       value: this.publicLiveUrl,
     });
-    const uninstallRoute = httpRoutes.find((route) => route.function === 'kommo-install' && route.path.endsWith('/uninstall'));
-    if (!uninstallRoute) throw new Error('The manifest has no uninstall route for kommo-install, so there is no disable hook URL to output');
+    const uninstallRoute = httpRoutes.find(
+      (route) => route.function === 'kommo-install' && route.path.endsWith('/uninstall'),
+    );
+    if (!uninstallRoute)
+      throw new Error(
+        'The manifest has no uninstall route for kommo-install, so there is no disable hook URL to output',
+      );
     // Not "KommoRedirectUri": CloudFormation wants logical ids unique across parameters and outputs.
     new CfnOutput(this, 'KommoIntegrationRedirectUri', {
-      description: "Register exactly this as the Kommo integration's Redirect URI (installs connect the account there; widget tokens carry its origin).",
+      description:
+        "Register exactly this as the Kommo integration's Redirect URI (installs connect the account there; widget tokens carry its origin).",
       value: this.redirectUri,
     });
     new CfnOutput(this, 'KommoDisableHookUrl', {
-      description: "Register this as the Kommo integration's disable hook URL (uninstalls disconnect the account there).",
+      description:
+        "Register this as the Kommo integration's disable hook URL (uninstalls disconnect the account there).",
       value: `${this.publicApiUrl}${uninstallRoute.path}`,
     });
     new CfnOutput(this, 'ChatServiceBaseUrl', {
-      description: 'Base URL for the chat service: it calls <this>{scope_id}/typing, …/messages/{msgid}/status and …/presence.',
+      description:
+        'Base URL for the chat service: it calls <this>{scope_id}/typing, …/messages/{msgid}/status and …/presence.',
       value: `${this.publicApiUrl}/chat/`,
     });
     for (const [group, secret] of this.secrets) {
@@ -913,7 +1014,8 @@ export class BridgeStack extends Stack {
       value: this.table.tableName,
     });
     new CfnOutput(this, 'AlarmTopicArn', {
-      description: 'Alarm and OK notifications; subscribe more endpoints here (the AlarmEmail parameter adds one e-mail).',
+      description:
+        'Alarm and OK notifications; subscribe more endpoints here (the AlarmEmail parameter adds one e-mail).',
       value: this.alarmTopic.topicArn,
     });
     new CfnOutput(this, 'DashboardName', {
@@ -948,14 +1050,26 @@ export class BridgeStack extends Stack {
 }
 
 /** Provisioned capacity that could not work as asked stops the synth, naming what is wrong. */
-function checkProvisionedCapacity(capacity: TableProvisionedCapacity, onDemandCap: TableMaxThroughput | undefined): void {
-  if (onDemandCap) throw new Error('tableProvisionedCapacity and tableMaxThroughput exclude each other: the cap is for on-demand tables');
-  for (const [name, range] of [['read', capacity.read], ['write', capacity.write]] as const) {
+function checkProvisionedCapacity(
+  capacity: TableProvisionedCapacity,
+  onDemandCap: TableMaxThroughput | undefined,
+): void {
+  if (onDemandCap)
+    throw new Error(
+      'tableProvisionedCapacity and tableMaxThroughput exclude each other: the cap is for on-demand tables',
+    );
+  for (const [name, range] of [
+    ['read', capacity.read],
+    ['write', capacity.write],
+  ] as const) {
     if (!Number.isInteger(range.min) || !Number.isInteger(range.max) || range.min < 1 || range.max < range.min) {
-      throw new Error(`tableProvisionedCapacity.${name} needs whole units with 1 <= min <= max; got ${range.min}-${range.max}`);
+      throw new Error(
+        `tableProvisionedCapacity.${name} needs whole units with 1 <= min <= max; got ${range.min}-${range.max}`,
+      );
     }
   }
   const target = capacity.targetUtilizationPercent;
   // Application Auto Scaling's target tracking for DynamoDB takes 20-90 %.
-  if (target !== undefined && (target < 20 || target > 90)) throw new Error(`tableProvisionedCapacity.targetUtilizationPercent must be 20-90; got ${target}`);
+  if (target !== undefined && (target < 20 || target > 90))
+    throw new Error(`tableProvisionedCapacity.targetUtilizationPercent must be 20-90; got ${target}`);
 }

@@ -33,20 +33,34 @@ export interface DeploymentReader {
   anyAccountBound(tableName: string): Promise<boolean>;
 }
 
-const pascalCase = (name: string) => name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+const pascalCase = (name: string) =>
+  name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
 
 /** The output naming a group's secret (infra/bridge-stack.ts, `declareOutputs`). */
 export const secretNameOutput = (group: SecretGroup) => `${pascalCase(group)}SecretName`;
 
 /** The secret settings the operator fills in, by group, with what each one is and who issues it. */
-const filledIn: readonly { group: SecretGroup; setting: SecretSettingName; source: (outputs: StackOutputs) => string }[] = [
+const filledIn: readonly {
+  group: SecretGroup;
+  setting: SecretSettingName;
+  source: (outputs: StackOutputs) => string;
+}[] = [
   {
     group: 'kommo-channel-id',
     setting: 'KOMMO_CHANNEL_ID',
-    source: (outputs) => `send the webhook URL ${outputs.KommoWebhookUrl ?? '(output KommoWebhookUrl)'} to Kommo's support; put the channel id they issue here`,
+    source: (outputs) =>
+      `send the webhook URL ${outputs.KommoWebhookUrl ?? '(output KommoWebhookUrl)'} to Kommo's support; put the channel id they issue here`,
   },
-  { group: 'kommo-channel', setting: 'KOMMO_CHANNEL_SECRET', source: () => 'put the channel secret Kommo issued with the channel id here' },
-  { group: 'chat-service', setting: 'CHAT_SERVICE_SECRET', source: () => 'put the Standard Webhooks secret (whsec_…) shared with the chat service here' },
+  {
+    group: 'kommo-channel',
+    setting: 'KOMMO_CHANNEL_SECRET',
+    source: () => 'put the channel secret Kommo issued with the channel id here',
+  },
+  {
+    group: 'chat-service',
+    setting: 'CHAT_SERVICE_SECRET',
+    source: () => 'put the Standard Webhooks secret (whsec_…) shared with the chat service here',
+  },
   {
     group: 'kommo-integration',
     setting: 'KOMMO_CLIENT_SECRET',
@@ -61,17 +75,33 @@ export async function missingPieces(outputs: StackOutputs, reader: DeploymentRea
   for (const { group, setting, source } of filledIn) {
     const secretName = outputs[secretNameOutput(group)];
     if (!secretName) {
-      missing.push({ what: `the stack outputs name no ${group} secret (${secretNameOutput(group)})`, todo: 'deploy with --outputs-file, or pass the outputs file of this stack' });
+      missing.push({
+        what: `the stack outputs name no ${group} secret (${secretNameOutput(group)})`,
+        todo: 'deploy with --outputs-file, or pass the outputs file of this stack',
+      });
       continue;
     }
     const value = settingIn(await reader.secret(secretName), setting);
-    if (value === 'no secret') missing.push({ what: `secret ${secretName} does not exist`, todo: 'deploy the stack again; its secrets are created with it' });
-    else if (value === 'not JSON') missing.push({ what: `secret ${secretName} is not a JSON object`, todo: `put {"${setting}": "…"} there (${secretGroups[group].join(', ')})` });
-    else if (value === undefined || value === '') missing.push({ what: `${setting} is empty in secret ${secretName}`, todo: source(outputs) });
+    if (value === 'no secret')
+      missing.push({
+        what: `secret ${secretName} does not exist`,
+        todo: 'deploy the stack again; its secrets are created with it',
+      });
+    else if (value === 'not JSON')
+      missing.push({
+        what: `secret ${secretName} is not a JSON object`,
+        todo: `put {"${setting}": "…"} there (${secretGroups[group].join(', ')})`,
+      });
+    else if (value === undefined || value === '')
+      missing.push({ what: `${setting} is empty in secret ${secretName}`, todo: source(outputs) });
     else {
       const checked = configSchema.shape[setting].safeParse(value);
       // The functions' own rule and message; the message names the setting, never its value.
-      if (!checked.success) missing.push({ what: `${setting} in secret ${secretName} is malformed: ${checked.error.issues[0]?.message ?? 'invalid'}`, todo: source(outputs) });
+      if (!checked.success)
+        missing.push({
+          what: `${setting} in secret ${secretName} is malformed: ${checked.error.issues[0]?.message ?? 'invalid'}`,
+          todo: source(outputs),
+        });
     }
   }
   if (!outputs.KommoIntegrationClientId) {
@@ -80,14 +110,24 @@ export async function missingPieces(outputs: StackOutputs, reader: DeploymentRea
       todo: "deploy again with --parameters KommoClientId=<the integration id from the integration's keys in Kommo>; until then installs answer 503",
     });
   }
-  if (!outputs.TableName) missing.push({ what: 'the stack outputs name no table (TableName)', todo: 'deploy with --outputs-file, or pass the outputs file of this stack' });
+  if (!outputs.TableName)
+    missing.push({
+      what: 'the stack outputs name no table (TableName)',
+      todo: 'deploy with --outputs-file, or pass the outputs file of this stack',
+    });
   else if (!(await reader.anyAccountBound(outputs.TableName))) {
-    missing.push({ what: 'no Kommo account is bound yet', todo: 'install the integration in a Kommo account (or POST /admin/connect)' });
+    missing.push({
+      what: 'no Kommo account is bound yet',
+      todo: 'install the integration in a Kommo account (or POST /admin/connect)',
+    });
   }
   return missing;
 }
 
-function settingIn(secretString: string | undefined, setting: SecretSettingName): string | undefined | 'no secret' | 'not JSON' {
+function settingIn(
+  secretString: string | undefined,
+  setting: SecretSettingName,
+): string | undefined | 'no secret' | 'not JSON' {
   if (secretString === undefined) return 'no secret';
   try {
     const parsed: unknown = JSON.parse(secretString);
@@ -102,13 +142,17 @@ function settingIn(secretString: string | undefined, setting: SecretSettingName)
 /** The outputs of the stack in an outputs file: the named stack, or the only one. */
 export function stackOutputsIn(outputsFile: string, stackName?: string): StackOutputs {
   if (!existsSync(outputsFile)) {
-    throw new Error(`${outputsFile} does not exist: npm run deploy writes the stack outputs there; or pass the outputs file: npm run deploy:check -- <outputs-file> [stack]`);
+    throw new Error(
+      `${outputsFile} does not exist: npm run deploy writes the stack outputs there; or pass the outputs file: npm run deploy:check -- <outputs-file> [stack]`,
+    );
   }
   const stacks = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, StackOutputs>;
   const names = Object.keys(stacks);
   const name = stackName ?? (names.length === 1 ? names[0] : undefined);
   if (name === undefined || !stacks[name]) {
-    throw new Error(`${outputsFile} holds the stacks ${names.join(', ') || '(none)'}; name the one to check: npm run deploy:check -- ${outputsFile} <stack>`);
+    throw new Error(
+      `${outputsFile} holds the stacks ${names.join(', ') || '(none)'}; name the one to check: npm run deploy:check -- ${outputsFile} <stack>`,
+    );
   }
   return stacks[name]!;
 }
@@ -153,12 +197,19 @@ export function awsDeploymentReader(secretsManager: SecretsManagerClient, dynamo
 
 async function main([outputsFile = 'cdk-outputs.json', stackName]: string[]): Promise<void> {
   const outputs = stackOutputsIn(outputsFile, stackName);
-  const missing = await missingPieces(outputs, awsDeploymentReader(new SecretsManagerClient({}), new DynamoDBClient({})));
+  const missing = await missingPieces(
+    outputs,
+    awsDeploymentReader(new SecretsManagerClient({}), new DynamoDBClient({})),
+  );
   if (missing.length === 0) {
-    process.stdout.write('ready: the channel, the chat-service and integration secrets, the integration id and an account binding are all there\n');
+    process.stdout.write(
+      'ready: the channel, the chat-service and integration secrets, the integration id and an account binding are all there\n',
+    );
     return;
   }
-  process.stdout.write(`${missing.length} thing(s) missing:\n${missing.map((piece) => `- ${piece.what}: ${piece.todo}`).join('\n')}\n`);
+  process.stdout.write(
+    `${missing.length} thing(s) missing:\n${missing.map((piece) => `- ${piece.what}: ${piece.todo}`).join('\n')}\n`,
+  );
   process.exitCode = 1;
 }
 

@@ -1,12 +1,23 @@
 import { functions, type FunctionName } from '../functions/manifest';
-import { defaultApiThrottle, defaultLiveChannelThrottle, type ApiThrottleSettings, type BridgeStackProps } from './bridge-stack';
+import {
+  defaultApiThrottle,
+  defaultLiveChannelThrottle,
+  type ApiThrottleSettings,
+  type BridgeStackProps,
+} from './bridge-stack';
 
 /** What `cdk … -c key=value` gave, by key (CDK context: strings from the command line, any JSON from cdk.json). */
 export type ContextReader = (key: string) => unknown;
 
 export type StackPropsFromContext = Pick<
   BridgeStackProps,
-  'customDomain' | 'apiThrottle' | 'liveChannelThrottle' | 'consumerMaxConcurrency' | 'reservedConcurrency' | 'tableMaxThroughput' | 'tableProvisionedCapacity'
+  | 'customDomain'
+  | 'apiThrottle'
+  | 'liveChannelThrottle'
+  | 'consumerMaxConcurrency'
+  | 'reservedConcurrency'
+  | 'tableMaxThroughput'
+  | 'tableProvisionedCapacity'
 >;
 
 /**
@@ -33,12 +44,19 @@ export function stackPropsFromContext(read: ContextReader): StackPropsFromContex
     if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`-c ${key}=${value} must be a positive integer`);
     return Number(value);
   };
-  const throttle = (rateKey: string, burstKey: string, fallback: ApiThrottleSettings): ApiThrottleSettings | undefined => {
+  const throttle = (
+    rateKey: string,
+    burstKey: string,
+    fallback: ApiThrottleSettings,
+  ): ApiThrottleSettings | undefined => {
     const rateLimit = positiveInteger(rateKey);
     const burstLimit = positiveInteger(burstKey);
     if (rateLimit === undefined && burstLimit === undefined) return undefined;
     // A bucket smaller than one second of the rate turns ordinary clumps of requests into 429s.
-    return { rateLimit: rateLimit ?? fallback.rateLimit, burstLimit: burstLimit ?? Math.max(fallback.burstLimit, rateLimit ?? 0) };
+    return {
+      rateLimit: rateLimit ?? fallback.rateLimit,
+      burstLimit: burstLimit ?? Math.max(fallback.burstLimit, rateLimit ?? 0),
+    };
   };
   const reservedConcurrency = (): Partial<Record<FunctionName, number>> | undefined => {
     const value = context('reservedConcurrency');
@@ -48,7 +66,9 @@ export function stackPropsFromContext(read: ContextReader): StackPropsFromContex
     for (const entry of value.split(',')) {
       const [name, count] = entry.split('=');
       if (!name || !names.has(name) || !count || !/^[1-9][0-9]*$/.test(count)) {
-        throw new Error(`-c reservedConcurrency takes function=count pairs separated by commas (functions: ${[...names].join(', ')}); got "${entry}"`);
+        throw new Error(
+          `-c reservedConcurrency takes function=count pairs separated by commas (functions: ${[...names].join(', ')}); got "${entry}"`,
+        );
       }
       reserved[name as FunctionName] = Number(count);
     }
@@ -57,7 +77,8 @@ export function stackPropsFromContext(read: ContextReader): StackPropsFromContex
 
   const domainName = context('domainName');
   const certificateArn = context('certificateArn');
-  if ((domainName === undefined) !== (certificateArn === undefined)) throw new Error('A custom domain needs both -c domainName=… and -c certificateArn=…');
+  if ((domainName === undefined) !== (certificateArn === undefined))
+    throw new Error('A custom domain needs both -c domainName=… and -c certificateArn=…');
   const liveDomainName = context('liveDomainName');
   const apiThrottle = throttle('apiRateLimit', 'apiBurstLimit', defaultApiThrottle);
   const liveChannelThrottle = throttle('liveRateLimit', 'liveBurstLimit', defaultLiveChannelThrottle);
@@ -65,32 +86,48 @@ export function stackPropsFromContext(read: ContextReader): StackPropsFromContex
   const tableMaxRead = positiveInteger('tableMaxReadRequestUnits');
   const tableMaxWrite = positiveInteger('tableMaxWriteRequestUnits');
   if ((tableMaxRead === undefined) !== (tableMaxWrite === undefined)) {
-    throw new Error('A table throughput cap needs both -c tableMaxReadRequestUnits=… and -c tableMaxWriteRequestUnits=…');
+    throw new Error(
+      'A table throughput cap needs both -c tableMaxReadRequestUnits=… and -c tableMaxWriteRequestUnits=…',
+    );
   }
   const capacityRange = (key: string): { min: number; max: number } | undefined => {
     const value = context(key);
     if (value === undefined) return undefined;
     const match = /^([1-9][0-9]*)-([1-9][0-9]*)$/.exec(value);
-    if (!match || Number(match[2]) < Number(match[1])) throw new Error(`-c ${key}=${value} must be min-max units, e.g. 100-3000`);
+    if (!match || Number(match[2]) < Number(match[1]))
+      throw new Error(`-c ${key}=${value} must be min-max units, e.g. 100-3000`);
     return { min: Number(match[1]), max: Number(match[2]) };
   };
   const provisionedRead = capacityRange('tableProvisionedRead');
   const provisionedWrite = capacityRange('tableProvisionedWrite');
   if ((provisionedRead === undefined) !== (provisionedWrite === undefined)) {
-    throw new Error('Provisioned capacity needs both -c tableProvisionedRead=min-max and -c tableProvisionedWrite=min-max');
+    throw new Error(
+      'Provisioned capacity needs both -c tableProvisionedRead=min-max and -c tableProvisionedWrite=min-max',
+    );
   }
   const targetUtilization = positiveInteger('tableTargetUtilization');
-  if (targetUtilization !== undefined && provisionedRead === undefined) throw new Error('-c tableTargetUtilization is for provisioned capacity (-c tableProvisionedRead/-Write)');
+  if (targetUtilization !== undefined && provisionedRead === undefined)
+    throw new Error('-c tableTargetUtilization is for provisioned capacity (-c tableProvisionedRead/-Write)');
   const reserved = reservedConcurrency();
   return {
     ...(apiThrottle ? { apiThrottle } : {}),
     ...(liveChannelThrottle ? { liveChannelThrottle } : {}),
     ...(consumerMaxConcurrency ? { consumerMaxConcurrency } : {}),
-    ...(tableMaxRead && tableMaxWrite ? { tableMaxThroughput: { readRequestUnits: tableMaxRead, writeRequestUnits: tableMaxWrite } } : {}),
+    ...(tableMaxRead && tableMaxWrite
+      ? { tableMaxThroughput: { readRequestUnits: tableMaxRead, writeRequestUnits: tableMaxWrite } }
+      : {}),
     ...(reserved ? { reservedConcurrency: reserved } : {}),
     ...(provisionedRead && provisionedWrite
-      ? { tableProvisionedCapacity: { read: provisionedRead, write: provisionedWrite, ...(targetUtilization ? { targetUtilizationPercent: targetUtilization } : {}) } }
+      ? {
+          tableProvisionedCapacity: {
+            read: provisionedRead,
+            write: provisionedWrite,
+            ...(targetUtilization ? { targetUtilizationPercent: targetUtilization } : {}),
+          },
+        }
       : {}),
-    ...(domainName && certificateArn ? { customDomain: { domainName, certificateArn, ...(liveDomainName ? { liveDomainName } : {}) } } : {}),
+    ...(domainName && certificateArn
+      ? { customDomain: { domainName, certificateArn, ...(liveDomainName ? { liveDomainName } : {}) } }
+      : {}),
   };
 }

@@ -38,7 +38,10 @@ function isTextual(contentType: string | undefined, body: Buffer): boolean {
  * Turns a local HTTP request into the API Gateway HTTP API (payload 2.0) event that the deployed route
  * would deliver, and names the function that serves it (`$default` when no route matches).
  */
-export function toApiGatewayEvent(request: LocalRequest, nowMs: number): { event: ApiEvent; functionName: FunctionName | '$default' } {
+export function toApiGatewayEvent(
+  request: LocalRequest,
+  nowMs: number,
+): { event: ApiEvent; functionName: FunctionName | '$default' } {
   const [rawPath = '/', rawQueryString = ''] = request.url.split('?', 2);
   const method = request.method.toUpperCase();
   const headers: Record<string, string> = {};
@@ -51,7 +54,9 @@ export function toApiGatewayEvent(request: LocalRequest, nowMs: number): { event
     const found = candidate.pattern.exec(rawPath);
     if (!found) continue;
     try {
-      const pathParameters = Object.fromEntries(candidate.names.map((name, index) => [name, decodeURIComponent(found[index + 1]!)]));
+      const pathParameters = Object.fromEntries(
+        candidate.names.map((name, index) => [name, decodeURIComponent(found[index + 1]!)]),
+      );
       match = { route: candidate.route, pathParameters };
     } catch {
       // A malformed %-escape matches no route, as in API Gateway.
@@ -71,7 +76,13 @@ export function toApiGatewayEvent(request: LocalRequest, nowMs: number): { event
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'localhost',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: request.sourceIp ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path: rawPath,
+        protocol: 'HTTP/1.1',
+        sourceIp: request.sourceIp ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
@@ -79,7 +90,9 @@ export function toApiGatewayEvent(request: LocalRequest, nowMs: number): { event
       timeEpoch: nowMs,
     },
     isBase64Encoded: request.body.length > 0 && !textual,
-    ...(request.body.length > 0 ? { body: textual ? request.body.toString('utf8') : request.body.toString('base64') } : {}),
+    ...(request.body.length > 0
+      ? { body: textual ? request.body.toString('utf8') : request.body.toString('base64') }
+      : {}),
     ...(match && Object.keys(match.pathParameters).length > 0 ? { pathParameters: match.pathParameters } : {}),
     ...(rawQueryString ? { queryStringParameters: Object.fromEntries(new URLSearchParams(rawQueryString)) } : {}),
   };

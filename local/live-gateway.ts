@@ -59,12 +59,18 @@ export class LocalLiveGateway implements LiveConnections {
    * A handshake: `$connect` decides. Accepted, the socket (made by `accept` once the handshake is
    * answered) is registered under a new connection id; refused, `$connect`'s answer is the refusal.
    */
-  async connect(handshake: LocalHandshake, accept: (connectionId: string) => Promise<LiveSocket>): Promise<{ result: LiveResult; connectionId?: string }> {
+  async connect(
+    handshake: LocalHandshake,
+    accept: (connectionId: string) => Promise<LiveSocket>,
+  ): Promise<{ result: LiveResult; connectionId?: string }> {
     const path = handshake.url.split('?', 1)[0];
-    if (path !== `/${liveChannelPath}`) return { result: { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) } };
+    if (path !== `/${liveChannelPath}`)
+      return { result: { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) } };
     const connectionId = newConnectionId();
     const connectedAtMs = this.clock.now();
-    const result = await this.live(toWebSocketEvent('$connect', { connectionId, connectedAtMs, handshake }, connectedAtMs));
+    const result = await this.live(
+      toWebSocketEvent('$connect', { connectionId, connectedAtMs, handshake }, connectedAtMs),
+    );
     if (result.statusCode !== 200) return { result };
     // As in API Gateway, the connection takes pushes only once the handshake is complete.
     this.open.set(connectionId, { connectionId, connectedAtMs, socket: await accept(connectionId) });
@@ -101,7 +107,9 @@ export class LocalLiveGateway implements LiveConnections {
   /** Resolves once the connection's `$disconnect` has run (at once for a connection that is not open). */
   async disconnected(connectionId: string): Promise<void> {
     if (this.open.has(connectionId)) {
-      await new Promise<void>((resolve) => this.awaitingEnd.set(connectionId, [...(this.awaitingEnd.get(connectionId) ?? []), resolve]));
+      await new Promise<void>((resolve) =>
+        this.awaitingEnd.set(connectionId, [...(this.awaitingEnd.get(connectionId) ?? []), resolve]),
+      );
       return;
     }
     await this.ending.get(connectionId)?.catch(() => undefined);
@@ -147,7 +155,11 @@ export class InProcessLiveClient implements LiveSocket {
   /** A frame to the bridge: a JSON value, or raw text as sent. */
   async sendFrame(frame: unknown): Promise<void> {
     if (!this.connectionId) throw new Error('not connected');
-    await this.gateway.frame(this.connectionId, Buffer.from(typeof frame === 'string' ? frame : JSON.stringify(frame)), false);
+    await this.gateway.frame(
+      this.connectionId,
+      Buffer.from(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+      false,
+    );
   }
 
   /** Closes the connection, as a browser closing the tab does: the bridge gets `$disconnect`. */

@@ -44,8 +44,9 @@ export function serveLiveChannel(server: Server, gateway: LocalLiveGateway): { c
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     gateway
-      .connect({ url: request.url ?? '/', headers: request.headers, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' }, (connectionId) =>
-        upgraded(request, socket, head, connectionId),
+      .connect(
+        { url: request.url ?? '/', headers: request.headers, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' },
+        (connectionId) => upgraded(request, socket, head, connectionId),
       )
       .then(({ result }) => {
         if (result.statusCode !== 200) refuse(socket, result);

@@ -8,7 +8,14 @@ import type { ApiResult } from '../functions/core/http/api';
 import type { Clock } from '../functions/core/ports/clock';
 import type { Log, Metrics } from '../functions/core/ports/telemetry';
 import type { LiveEvent, LiveResult } from '../functions/live/handler';
-import { fallbackFunction, httpRoutes, queues as queueSpecs, webSocketRoutes, type FunctionName, type QueueName } from '../functions/manifest';
+import {
+  fallbackFunction,
+  httpRoutes,
+  queues as queueSpecs,
+  webSocketRoutes,
+  type FunctionName,
+  type QueueName,
+} from '../functions/manifest';
 import { toApiGatewayEvent, type LocalRequest } from './api-gateway-event';
 import { createLocalFunction, type HttpFunction, type WebSocketFunction } from './function-registry';
 import { LocalLiveGateway } from './live-gateway';
@@ -90,7 +97,9 @@ export class LocalBridge {
     }
     this.queues = queues;
     this.deadLetterQueues = deadLetterQueues;
-    const bridgeQueues = Object.fromEntries(Object.entries(bridgeQueueNames).map(([key, name]) => [key, queues[name]])) as unknown as BridgeQueues;
+    const bridgeQueues = Object.fromEntries(
+      Object.entries(bridgeQueueNames).map(([key, name]) => [key, queues[name]]),
+    ) as unknown as BridgeQueues;
     // Each function may touch only the items its manifest entry grants, as IAM enforces in AWS.
     enforceTableGrants(options.dynamo);
     this.live = new LocalLiveGateway(clock);
@@ -121,9 +130,13 @@ export class LocalBridge {
 
   /** Delivers one live-channel event to the function its WebSocket route names, as API Gateway would. */
   async invokeLive(event: LiveEvent): Promise<LiveResult> {
-    const route = webSocketRoutes.find((candidate) => candidate.routeKey === event.requestContext.routeKey) ?? webSocketRoutes.find((candidate) => candidate.routeKey === '$default')!;
+    const route =
+      webSocketRoutes.find((candidate) => candidate.routeKey === event.requestContext.routeKey) ??
+      webSocketRoutes.find((candidate) => candidate.routeKey === '$default')!;
     try {
-      return await runningFunction.run(route.function, () => this.webSocket.get(route.function)!(event, localContext(route.function)));
+      return await runningFunction.run(route.function, () =>
+        this.webSocket.get(route.function)!(event, localContext(route.function)),
+      );
     } finally {
       this.wake();
     }
@@ -178,7 +191,9 @@ export class LocalBridge {
         try {
           await this.settle();
         } catch (error) {
-          this.options.log.error('queue delivery failed', { error: error instanceof Error ? error.message : String(error) });
+          this.options.log.error('queue delivery failed', {
+            error: error instanceof Error ? error.message : String(error),
+          });
         }
       } while (this.pumpAgain && !this.stopped);
     })().finally(() => {

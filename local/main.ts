@@ -3,7 +3,13 @@ import { ConfigError } from '../functions/core/config';
 import { writeDevSettings } from './dev-settings';
 import { signKommoWidgetToken } from './kommo-widget-token';
 import { signedKommoHook } from './requests';
-import { SANDBOX_ACCOUNT_ID, SANDBOX_CHAT, SANDBOX_KOMMO_SUBDOMAIN, startLocalRuntime, type LocalRuntime } from './runtime';
+import {
+  SANDBOX_ACCOUNT_ID,
+  SANDBOX_CHAT,
+  SANDBOX_KOMMO_SUBDOMAIN,
+  startLocalRuntime,
+  type LocalRuntime,
+} from './runtime';
 
 /**
  * `npm start`. Prints what it serves and, in sandbox mode, the dev secrets and requests to paste.
@@ -27,7 +33,9 @@ async function portIsTaken(candidate: number): Promise<boolean> {
   if (candidate === 0) return false;
   return new Promise((resolve, reject) => {
     const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' ? resolve(true) : reject(error),
+    );
     probe.listen(candidate, '127.0.0.1', () => probe.close(() => resolve(false)));
   });
 }
@@ -40,7 +48,9 @@ const SECOND_ACCOUNT = { amojoId: '7f3c2a10-0000-4000-8000-0000000000a2', kommoA
 
 async function main(): Promise<void> {
   if (await portIsTaken(port)) {
-    process.stderr.write(`port ${port} is taken: is another \`npm start\` running? Stop it, or set PORT=… (e.g. PORT=${port + 1} npm start)\n`);
+    process.stderr.write(
+      `port ${port} is taken: is another \`npm start\` running? Stop it, or set PORT=… (e.g. PORT=${port + 1} npm start)\n`,
+    );
     process.exit(1);
   }
   // Handlers first: a signal during start-up still stops what has started (DynamoDB Local's Java included).
@@ -56,7 +66,12 @@ async function main(): Promise<void> {
     })();
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
-  started = startLocalRuntime({ env: process.env, port, print, logLevel: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'info' });
+  started = startLocalRuntime({
+    env: process.env,
+    port,
+    print,
+    logLevel: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'info',
+  });
   const runtime = await started;
   if (stopping) return;
 
@@ -177,6 +192,8 @@ then watch the card's right column, the chat and the "Chat service received" log
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : `Could not start: ${error instanceof Error ? error.message : String(error)}`}\n`);
+  process.stderr.write(
+    `${error instanceof ConfigError ? error.message : `Could not start: ${error instanceof Error ? error.message : String(error)}`}\n`,
+  );
   process.exit(1);
 });

@@ -14,11 +14,18 @@ import * as z from '../functions/core/zod';
  * is out of reach, so it neither claims nor binds accounts. An account bound with `/admin/connect` is
  * disconnected with `/admin/disconnect`, which removes its binding too.
  */
-const settingsSchema = z.pick(configSchema, { KOMMO_CHANNEL_ID: true, KOMMO_CHANNEL_SECRET: true, KOMMO_API_URL: true, KOMMO_TIMEOUT_MS: true });
+const settingsSchema = z.pick(configSchema, {
+  KOMMO_CHANNEL_ID: true,
+  KOMMO_CHANNEL_SECRET: true,
+  KOMMO_API_URL: true,
+  KOMMO_TIMEOUT_MS: true,
+});
 
 async function main([command, accountId, ...titleWords]: string[]): Promise<void> {
   if ((command !== 'connect' && command !== 'disconnect') || !accountId) {
-    process.stderr.write('usage: npm run kommo -- connect <amojo_account_id> [title]\n       npm run kommo -- disconnect <amojo_account_id>\n');
+    process.stderr.write(
+      'usage: npm run kommo -- connect <amojo_account_id> [title]\n       npm run kommo -- disconnect <amojo_account_id>\n',
+    );
     process.exitCode = 2;
     return;
   }
@@ -28,8 +35,10 @@ async function main([command, accountId, ...titleWords]: string[]): Promise<void
     throw new ConfigError(`Configuration error: ${String(issue?.path[0])}: ${issue?.message}`);
   }
   const settings = parsed.data;
-  if (settings.KOMMO_CHANNEL_ID === undefined) throw new ConfigError('Configuration error: KOMMO_CHANNEL_ID is required');
-  if (settings.KOMMO_CHANNEL_SECRET === undefined) throw new ConfigError('Configuration error: KOMMO_CHANNEL_SECRET is required');
+  if (settings.KOMMO_CHANNEL_ID === undefined)
+    throw new ConfigError('Configuration error: KOMMO_CHANNEL_ID is required');
+  if (settings.KOMMO_CHANNEL_SECRET === undefined)
+    throw new ConfigError('Configuration error: KOMMO_CHANNEL_SECRET is required');
   const kommo = new AmojoClient({
     baseUrl: settings.KOMMO_API_URL,
     channelId: settings.KOMMO_CHANNEL_ID,
@@ -38,7 +47,11 @@ async function main([command, accountId, ...titleWords]: string[]): Promise<void
     clock: systemClock,
   });
   if (command === 'connect') {
-    const { scopeId } = await connectKommoChannel({ config: settings, kommo }, accountId, titleWords.join(' ') || 'Kommo Live Bridge');
+    const { scopeId } = await connectKommoChannel(
+      { config: settings, kommo },
+      accountId,
+      titleWords.join(' ') || 'Kommo Live Bridge',
+    );
     process.stdout.write(`connected: scope_id ${scopeId}\n`);
   } else {
     await kommo.disconnect(accountId);
@@ -47,7 +60,10 @@ async function main([command, accountId, ...titleWords]: string[]): Promise<void
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const message = error instanceof ConfigError || error instanceof OutboundCallError ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`;
+  const message =
+    error instanceof ConfigError || error instanceof OutboundCallError
+      ? error.message
+      : `failed: ${error instanceof Error ? error.message : String(error)}`;
   process.stderr.write(`${message}\n`);
   process.exitCode = 1;
 });

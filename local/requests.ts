@@ -19,9 +19,16 @@ export function signedKommoHook(channelSecret: string, body: string) {
 }
 
 /** A manager-typing hook as Kommo sends it, expiring 5 s from now. */
-export function kommoTypingHookBody(accountId: string, options: { kommoConversationId: string; clientConversationId?: string; userId: string; nowMs?: number }): string {
+export function kommoTypingHookBody(
+  accountId: string,
+  options: { kommoConversationId: string; clientConversationId?: string; userId: string; nowMs?: number },
+): string {
   const now = Math.floor((options.nowMs ?? Date.now()) / 1000);
   const conversation: Record<string, string> = { id: options.kommoConversationId };
   if (options.clientConversationId) conversation.client_id = options.clientConversationId;
-  return JSON.stringify({ account_id: accountId, time: now, action: { typing: { user: { id: options.userId }, conversation, expired_at: now + 5 } } });
+  return JSON.stringify({
+    account_id: accountId,
+    time: now,
+    action: { typing: { user: { id: options.userId }, conversation, expired_at: now + 5 } },
+  });
 }

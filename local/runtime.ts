@@ -33,7 +33,11 @@ export const SANDBOX_CLIENT_ID = '0b7a3c1e-5a4d-4000-8000-00000000c4a7';
  * chat with client u-7, registered as conversation c-1 (the ids `npm run send` uses by default; Kommo's
  * chat id is the one `npm run send -- kommo-typing c-1` sends).
  */
-export const SANDBOX_KOMMO_USER = { id: 7001, amojoId: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89', name: 'Sandbox Kommo user' };
+export const SANDBOX_KOMMO_USER = {
+  id: 7001,
+  amojoId: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89',
+  name: 'Sandbox Kommo user',
+};
 export const SANDBOX_CHAT = { kommoConversationId: 'kommo-c-1', conversationId: 'c-1', clientId: 'u-7' };
 export const SANDBOX_LEAD_ID = 1001;
 const SANDBOX_CONTACT_ID = 2001;
@@ -116,12 +120,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         clock,
         log: printFrom('kommo sandbox'),
         // The sandbox account's own host, where installs exchange their code.
-        integration: { clientId: SANDBOX_CLIENT_ID, clientSecret: integrationSecret, redirectUri: SANDBOX_REDIRECT_URI },
-        accounts: [{ id: SANDBOX_KOMMO_ACCOUNT_ID, subdomain: SANDBOX_KOMMO_SUBDOMAIN, amojoId: SANDBOX_ACCOUNT_ID, name: 'Sandbox account' }],
+        integration: {
+          clientId: SANDBOX_CLIENT_ID,
+          clientSecret: integrationSecret,
+          redirectUri: SANDBOX_REDIRECT_URI,
+        },
+        accounts: [
+          {
+            id: SANDBOX_KOMMO_ACCOUNT_ID,
+            subdomain: SANDBOX_KOMMO_SUBDOMAIN,
+            amojoId: SANDBOX_ACCOUNT_ID,
+            name: 'Sandbox account',
+          },
+        ],
       });
       sink = new ChatServiceSink({ secret: chatServiceSecret, clock, log: printFrom('chat service') });
       const [kommoUrl, sinkUrl] = await Promise.all([kommo.start(), sink.start()]);
-      cleanups.push(() => kommo!.close(), () => sink!.close());
+      cleanups.push(
+        () => kommo!.close(),
+        () => sink!.close(),
+      );
       env = {
         ...env,
         KOMMO_CHANNEL_ID: SANDBOX_CHANNEL_ID,
@@ -149,12 +167,30 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await createBridgeTable(dynamoClient, tableName);
     const metrics = new CountingMetrics();
     const log = new RecordingLog({ level: options.logLevel ?? 'info', print: printFrom('bridge') });
-    const bridge = new LocalBridge({ config, clock, dynamo: dynamoClient, tableName, log, metrics, scheduling: 'realtime' });
+    const bridge = new LocalBridge({
+      config,
+      clock,
+      dynamo: dynamoClient,
+      tableName,
+      log,
+      metrics,
+      scheduling: 'realtime',
+    });
     cleanups.push(() => bridge.stop());
     // The sandbox's Kommo account page is served by this local server only, under a prefix of its own.
     let kommoAccount: KommoAccountStandIn | undefined;
-    const localPages = kommo ? { prefixes: KommoAccountStandIn.prefixes, handle: (request: { method: string; url: string; body: Buffer }) => kommoAccount?.handle(request) ?? Promise.resolve(undefined) } : undefined;
-    const server: RunningHttpServer = await serveBridge(bridge, { port: options.port, onAnswer: printFrom('request'), ...(localPages ? { localPages } : {}) });
+    const localPages = kommo
+      ? {
+          prefixes: KommoAccountStandIn.prefixes,
+          handle: (request: { method: string; url: string; body: Buffer }) =>
+            kommoAccount?.handle(request) ?? Promise.resolve(undefined),
+        }
+      : undefined;
+    const server: RunningHttpServer = await serveBridge(bridge, {
+      port: options.port,
+      onAnswer: printFrom('request'),
+      ...(localPages ? { localPages } : {}),
+    });
     cleanups.push(() => server.close());
     if (kommo && sink) {
       await connectSandboxAccount(bridge, config);
@@ -170,8 +206,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       metrics,
       ...(kommo ? { kommo } : {}),
       ...(sink ? { sink } : {}),
-      ...(kommo ? { scopeId: `${SANDBOX_CHANNEL_ID}_${SANDBOX_ACCOUNT_ID}`, kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID } : {}),
-      ...(kommoAccount ? { kommoAccount, sandboxPageUrl: `${server.url}${kommoAccount.cardPath('leads', SANDBOX_LEAD_ID)}` } : {}),
+      ...(kommo
+        ? { scopeId: `${SANDBOX_CHANNEL_ID}_${SANDBOX_ACCOUNT_ID}`, kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID }
+        : {}),
+      ...(kommoAccount
+        ? { kommoAccount, sandboxPageUrl: `${server.url}${kommoAccount.cardPath('leads', SANDBOX_LEAD_ID)}` }
+        : {}),
       ...(kommo ? sandboxInstallUrls(server.url, config, kommo) : {}),
       stop,
     };
@@ -190,16 +230,27 @@ async function connectSandboxAccount(bridge: LocalBridge, config: AllFunctionsCo
     method: 'POST',
     url: '/admin/connect',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${config.ADMIN_TOKEN}` },
-    body: Buffer.from(JSON.stringify({ amojo_account_id: SANDBOX_ACCOUNT_ID, kommo_account_id: SANDBOX_KOMMO_ACCOUNT_ID, title: 'Kommo Live Bridge sandbox' })),
+    body: Buffer.from(
+      JSON.stringify({
+        amojo_account_id: SANDBOX_ACCOUNT_ID,
+        kommo_account_id: SANDBOX_KOMMO_ACCOUNT_ID,
+        title: 'Kommo Live Bridge sandbox',
+      }),
+    ),
   });
-  if (answer.statusCode !== 200) throw new Error(`the sandbox account could not be connected: ${answer.statusCode} ${answer.body}`);
+  if (answer.statusCode !== 200)
+    throw new Error(`the sandbox account could not be connected: ${answer.statusCode} ${answer.body}`);
 }
 
 /**
  * What Kommo sends for the sandbox account: the redirect after an install (the account's referer, a
  * code the Kommo sandbox issues, platform 2 = kommo.com) and the signed disable hook.
  */
-function sandboxInstallUrls(bridgeUrl: string, config: AllFunctionsConfig, kommo: KommoSandbox): Pick<LocalRuntime, 'installUrl' | 'uninstallUrl'> {
+function sandboxInstallUrls(
+  bridgeUrl: string,
+  config: AllFunctionsConfig,
+  kommo: KommoSandbox,
+): Pick<LocalRuntime, 'installUrl' | 'uninstallUrl'> {
   const accountId = String(SANDBOX_KOMMO_ACCOUNT_ID);
   const signature = signKommoDisableHook(SANDBOX_CLIENT_ID, accountId, config.KOMMO_CLIENT_SECRET!);
   return {
@@ -211,14 +262,18 @@ function sandboxInstallUrls(bridgeUrl: string, config: AllFunctionsConfig, kommo
 
 /** The chat service's part for the sandbox chat: it registers which Kommo chat its conversation c-1 is. */
 async function registerSandboxChat(bridge: LocalBridge, config: AllFunctionsConfig, clock: Clock): Promise<void> {
-  const body = JSON.stringify({ kommo_conversation_id: SANDBOX_CHAT.kommoConversationId, client_id: SANDBOX_CHAT.clientId });
+  const body = JSON.stringify({
+    kommo_conversation_id: SANDBOX_CHAT.kommoConversationId,
+    client_id: SANDBOX_CHAT.clientId,
+  });
   const answer = await bridge.invoke({
     method: 'PUT',
     url: `/chat/${SANDBOX_CHANNEL_ID}_${SANDBOX_ACCOUNT_ID}/conversations/${SANDBOX_CHAT.conversationId}`,
     headers: signedChatRequest(config.CHAT_SERVICE_SECRET, body, clock.now()),
     body: Buffer.from(body),
   });
-  if (answer.statusCode !== 200) throw new Error(`the sandbox chat could not be registered: ${answer.statusCode} ${answer.body}`);
+  if (answer.statusCode !== 200)
+    throw new Error(`the sandbox chat could not be registered: ${answer.statusCode} ${answer.body}`);
 }
 
 /**
@@ -226,13 +281,31 @@ async function registerSandboxChat(bridge: LocalBridge, config: AllFunctionsConf
  * one-time tokens are minted here with the dev integration secret, and the page also shows Kommo's
  * typing indicator (the Kommo sandbox's typing calls) and the events the chat-service sink received.
  */
-function sandboxKommoAccount(config: AllFunctionsConfig, clock: Clock, bridgeUrl: string, kommo: KommoSandbox, sink: ChatServiceSink): KommoAccountStandIn {
+function sandboxKommoAccount(
+  config: AllFunctionsConfig,
+  clock: Clock,
+  bridgeUrl: string,
+  kommo: KommoSandbox,
+  sink: ChatServiceSink,
+): KommoAccountStandIn {
   return new KommoAccountStandIn({
     account: { id: SANDBOX_KOMMO_ACCOUNT_ID, subdomain: SANDBOX_KOMMO_SUBDOMAIN, amojoId: SANDBOX_ACCOUNT_ID },
     user: SANDBOX_KOMMO_USER,
-    leads: [{ id: SANDBOX_LEAD_ID, name: `Order #${SANDBOX_LEAD_ID} (client ${SANDBOX_CHAT.clientId})`, contactIds: [SANDBOX_CONTACT_ID] }],
+    leads: [
+      {
+        id: SANDBOX_LEAD_ID,
+        name: `Order #${SANDBOX_LEAD_ID} (client ${SANDBOX_CHAT.clientId})`,
+        contactIds: [SANDBOX_CONTACT_ID],
+      },
+    ],
     contacts: [{ id: SANDBOX_CONTACT_ID, name: `Client ${SANDBOX_CHAT.clientId}` }],
-    chats: [{ chatId: SANDBOX_CHAT.kommoConversationId, contactId: SANDBOX_CONTACT_ID, clientConversationId: SANDBOX_CHAT.conversationId }],
+    chats: [
+      {
+        chatId: SANDBOX_CHAT.kommoConversationId,
+        contactId: SANDBOX_CONTACT_ID,
+        clientConversationId: SANDBOX_CHAT.conversationId,
+      },
+    ],
     settings: { bridge_url: bridgeUrl },
     mintToken: () =>
       signKommoWidgetToken({
@@ -245,8 +318,15 @@ function sandboxKommoAccount(config: AllFunctionsConfig, clock: Clock, bridgeUrl
       }),
     nowMs: () => clock.now(),
     observe: {
-      typing: () => kommo.typingCalls().map((call) => ({ conversationId: call.body.conversation_id, untilMs: call.at + (call.body.duration_ms ?? DEFAULT_TYPING_DURATION_MS) })),
-      chatServiceEvents: () => sink.events.map((event) => ({ type: event.type, data: event.data as Record<string, unknown> })),
+      typing: () =>
+        kommo
+          .typingCalls()
+          .map((call) => ({
+            conversationId: call.body.conversation_id,
+            untilMs: call.at + (call.body.duration_ms ?? DEFAULT_TYPING_DURATION_MS),
+          })),
+      chatServiceEvents: () =>
+        sink.events.map((event) => ({ type: event.type, data: event.data as Record<string, unknown> })),
     },
   });
 }

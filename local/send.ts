@@ -30,7 +30,12 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'typing': {
       const [conversationId, senderId, state, ttl] = args;
-      return chat('POST', '/typing', { conversation_id: conversationId, sender_id: senderId, state, ...(ttl ? { ttl_seconds: Number(ttl) } : {}) });
+      return chat('POST', '/typing', {
+        conversation_id: conversationId,
+        sender_id: senderId,
+        state,
+        ...(ttl ? { ttl_seconds: Number(ttl) } : {}),
+      });
     }
     case 'presence': {
       const [clientId, state, ttl] = args;
@@ -50,15 +55,25 @@ async function main(argv: string[]): Promise<void> {
       return chat('GET', `/messages/${encodeURIComponent(args[0] ?? '')}/status`);
     case 'conversation': {
       const [conversationId, kommoConversationId, clientId] = args;
-      return chat('PUT', `/conversations/${encodeURIComponent(conversationId ?? '')}`, { kommo_conversation_id: kommoConversationId, client_id: clientId });
+      return chat('PUT', `/conversations/${encodeURIComponent(conversationId ?? '')}`, {
+        kommo_conversation_id: kommoConversationId,
+        client_id: clientId,
+      });
     }
     case 'chat-status': {
       // The sink stands in for the chat service: this sets what it answers to the bridge's next status query.
-      if (!settings.chatServiceStatusUrl) throw new Error('The running sandbox polls no status URL: restart it with `npm start`.');
+      if (!settings.chatServiceStatusUrl)
+        throw new Error('The running sandbox polls no status URL: restart it with `npm start`.');
       const [msgid, status, code, ...text] = args;
-      const raw = JSON.stringify({ status, ...(code ? { error_code: Number(code) } : {}), ...(text.length > 0 ? { error: text.join(' ') } : {}) });
+      const raw = JSON.stringify({
+        status,
+        ...(code ? { error_code: Number(code) } : {}),
+        ...(text.length > 0 ? { error: text.join(' ') } : {}),
+      });
       const url = statusUrlFor(settings.chatServiceStatusUrl, msgid ?? '');
-      return report(await fetch(url, { method: 'PUT', headers: signedChatRequest(settings.chatServiceSecret, raw), body: raw }));
+      return report(
+        await fetch(url, { method: 'PUT', headers: signedChatRequest(settings.chatServiceSecret, raw), body: raw }),
+      );
     }
     case 'kommo-typing': {
       const [conversationId, userId] = args;
@@ -67,7 +82,11 @@ async function main(argv: string[]): Promise<void> {
         clientConversationId: conversationId ?? 'c-1',
         userId: userId ?? 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89',
       });
-      const response = await fetch(`${settings.url}/kommo/${settings.scopeId}`, { method: 'POST', headers: signedKommoHook(settings.channelSecret, body), body });
+      const response = await fetch(`${settings.url}/kommo/${settings.scopeId}`, {
+        method: 'POST',
+        headers: signedKommoHook(settings.channelSecret, body),
+        body,
+      });
       return report(response);
     }
     default:

@@ -38,14 +38,20 @@ function touchedItems(commandName: string, input: Record<string, any>): { partit
         return { partitionKey: pk(item.ConditionCheck?.Key), access: 'read' as const };
       });
     case 'TransactGetItemsCommand':
-      return (input.TransactItems as Record<string, any>[]).map((item) => ({ partitionKey: pk(item.Get?.Key), access: 'read' as const }));
+      return (input.TransactItems as Record<string, any>[]).map((item) => ({
+        partitionKey: pk(item.Get?.Key),
+        access: 'read' as const,
+      }));
     case 'BatchGetItemCommand':
-      return Object.values(input.RequestItems as Record<string, { Keys: Record<string, unknown>[] }>).flatMap((request) =>
-        request.Keys.map((key) => ({ partitionKey: pk(key), access: 'read' as const })),
+      return Object.values(input.RequestItems as Record<string, { Keys: Record<string, unknown>[] }>).flatMap(
+        (request) => request.Keys.map((key) => ({ partitionKey: pk(key), access: 'read' as const })),
       );
     case 'BatchWriteItemCommand':
       return Object.values(input.RequestItems as Record<string, Record<string, any>[]>).flatMap((requests) =>
-        requests.map((request) => ({ partitionKey: pk(request.PutRequest?.Item ?? request.DeleteRequest?.Key), access: 'write' as const })),
+        requests.map((request) => ({
+          partitionKey: pk(request.PutRequest?.Item ?? request.DeleteRequest?.Key),
+          access: 'write' as const,
+        })),
       );
     default:
       // Scan, DescribeTable, CreateTable, …: no leading key, so no function is granted them.
@@ -75,15 +81,23 @@ export class AccessDeniedByManifest extends Error {
 }
 
 /** Why `functionName` may not make this call, or undefined when its manifest entry grants it. */
-export function refusal(functionName: FunctionName, commandName: string, input: Record<string, any>): string | undefined {
+export function refusal(
+  functionName: FunctionName,
+  commandName: string,
+  input: Record<string, any>,
+): string | undefined {
   const spec = functions.find((candidate) => candidate.name === functionName)!;
   const table = spec.table === 'none' ? { read: [], readWrite: [] } : spec.table;
   for (const item of touchedItems(commandName, input)) {
     const key = keyString(item.partitionKey);
     const kind = key === undefined ? undefined : itemKindOf(key);
-    const granted = kind !== undefined && (table.readWrite.includes(kind) || (item.access === 'read' && table.read.includes(kind)));
+    const granted =
+      kind !== undefined && (table.readWrite.includes(kind) || (item.access === 'read' && table.read.includes(kind)));
     if (!granted) {
-      const what = kind === undefined ? `an item without a known kind (${key ?? 'no partition key'})` : `${itemKinds[kind]} items (${kind})`;
+      const what =
+        kind === undefined
+          ? `an item without a known kind (${key ?? 'no partition key'})`
+          : `${itemKinds[kind]} items (${kind})`;
       return `${functionName} may not ${item.access} ${what} with ${commandName.replace(/Command$/, '')}: functions/manifest.ts does not grant it`;
     }
   }

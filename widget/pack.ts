@@ -55,7 +55,8 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 /** Width and height from a PNG's IHDR chunk (always the first chunk, right after the signature), or undefined when it is not a PNG. */
 export function pngSize(file: Buffer): { width: number; height: number } | undefined {
-  if (file.length < 24 || !file.subarray(0, 8).equals(PNG_SIGNATURE) || file.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  if (file.length < 24 || !file.subarray(0, 8).equals(PNG_SIGNATURE) || file.toString('latin1', 12, 16) !== 'IHDR')
+    return undefined;
   return { width: file.readUInt32BE(16), height: file.readUInt32BE(20) };
 }
 
@@ -73,12 +74,15 @@ function supportProblems(support: SupportContacts): string[] {
   }
   if (!link) problems.push('the support link is empty: pass --support-link https://… (or set WIDGET_SUPPORT_LINK)');
   else if (!linkUrl || linkUrl.protocol !== 'https:') problems.push(`the support link "${link}" is not an https URL`);
-  else if (PLACEHOLDER_DOMAIN.test(linkUrl.hostname)) problems.push(`the support link "${link}" is a placeholder: give your own support page`);
+  else if (PLACEHOLDER_DOMAIN.test(linkUrl.hostname))
+    problems.push(`the support link "${link}" is a placeholder: give your own support page`);
   const email = support.email?.trim() ?? '';
   const domain = /^[^\s@]+@([^\s@]+\.[^\s@]+)$/.exec(email)?.[1];
-  if (!email) problems.push('the support e-mail is empty: pass --support-email you@your-domain (or set WIDGET_SUPPORT_EMAIL)');
+  if (!email)
+    problems.push('the support e-mail is empty: pass --support-email you@your-domain (or set WIDGET_SUPPORT_EMAIL)');
   else if (!domain) problems.push(`the support e-mail "${email}" is not an e-mail address`);
-  else if (PLACEHOLDER_DOMAIN.test(domain)) problems.push(`the support e-mail "${email}" is a placeholder: give your own address`);
+  else if (PLACEHOLDER_DOMAIN.test(domain))
+    problems.push(`the support e-mail "${email}" is a placeholder: give your own address`);
   return problems;
 }
 
@@ -86,7 +90,8 @@ function supportProblems(support: SupportContacts): string[] {
 function readText(path: string, name: string): { text: string } | { problem: string } {
   if (!existsSync(path)) return { problem: `${name} is missing` };
   const bytes = readFileSync(path);
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { problem: `${name} starts with a byte order mark: save it as UTF-8 without BOM` };
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+    return { problem: `${name} starts with a byte order mark: save it as UTF-8 without BOM` };
   try {
     return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
   } catch {
@@ -106,7 +111,12 @@ function readJson(path: string, name: string): { json: any } | { problem: string
 
 /** The value at a dotted i18n key (`widget.name`), as Kommo looks manifest names up in the locale files. */
 function lookUp(json: unknown, key: string): unknown {
-  return key.split('.').reduce<unknown>((value, part) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined), json);
+  return key
+    .split('.')
+    .reduce<unknown>(
+      (value, part) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined),
+      json,
+    );
 }
 
 /**
@@ -121,7 +131,8 @@ export function es5SyntaxProblems(source: string, fileName = 'script.js'): strin
     problems.push(`${fileName}:${line + 1}:${character + 1} ${what}`);
   };
   const parseErrors = (file as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
-  for (const diagnostic of parseErrors) problems.push(`${fileName}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`);
+  for (const diagnostic of parseErrors)
+    problems.push(`${fileName}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`);
   const visit = (node: ts.Node): void => {
     switch (node.kind) {
       case ts.SyntaxKind.ArrowFunction:
@@ -171,30 +182,43 @@ export function es5SyntaxProblems(source: string, fileName = 'script.js'): strin
         if (/\/[a-z]*[uysd][a-z]*$/.test(node.getText(file))) report(node, 'regular expression flag newer than ES5');
         break;
       case ts.SyntaxKind.VariableDeclarationList:
-        if ((node as ts.VariableDeclarationList).flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) report(node, 'let/const');
+        if ((node as ts.VariableDeclarationList).flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))
+          report(node, 'let/const');
         break;
       case ts.SyntaxKind.BinaryExpression: {
         const operator = (node as ts.BinaryExpression).operatorToken.kind;
-        if (operator === ts.SyntaxKind.AsteriskAsteriskToken || operator === ts.SyntaxKind.AsteriskAsteriskEqualsToken) report(node, 'exponent operator');
-        if (operator === ts.SyntaxKind.QuestionQuestionToken || operator === ts.SyntaxKind.QuestionQuestionEqualsToken) report(node, 'nullish coalescing');
-        if (operator === ts.SyntaxKind.BarBarEqualsToken || operator === ts.SyntaxKind.AmpersandAmpersandEqualsToken) report(node, 'logical assignment');
+        if (operator === ts.SyntaxKind.AsteriskAsteriskToken || operator === ts.SyntaxKind.AsteriskAsteriskEqualsToken)
+          report(node, 'exponent operator');
+        if (operator === ts.SyntaxKind.QuestionQuestionToken || operator === ts.SyntaxKind.QuestionQuestionEqualsToken)
+          report(node, 'nullish coalescing');
+        if (operator === ts.SyntaxKind.BarBarEqualsToken || operator === ts.SyntaxKind.AmpersandAmpersandEqualsToken)
+          report(node, 'logical assignment');
         break;
       }
       default:
         break;
     }
-    if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) && node.questionDotToken) report(node, 'optional chaining');
+    if (
+      (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) &&
+      node.questionDotToken
+    )
+      report(node, 'optional chaining');
     if (ts.isFunctionLike(node)) {
-      const fn = node as ts.SignatureDeclaration & { asteriskToken?: ts.Node; modifiers?: ts.NodeArray<ts.ModifierLike> };
+      const fn = node as ts.SignatureDeclaration & {
+        asteriskToken?: ts.Node;
+        modifiers?: ts.NodeArray<ts.ModifierLike>;
+      };
       if (fn.asteriskToken) report(node, 'generator');
-      if (fn.modifiers?.some((modifier) => modifier.kind === ts.SyntaxKind.AsyncKeyword)) report(node, 'async function');
+      if (fn.modifiers?.some((modifier) => modifier.kind === ts.SyntaxKind.AsyncKeyword))
+        report(node, 'async function');
       if (fn.parameters.hasTrailingComma) report(node, 'trailing comma in parameters');
       for (const parameter of fn.parameters) {
         if (parameter.initializer) report(parameter, 'default parameter');
         if (parameter.dotDotDotToken) report(parameter, 'rest parameter');
       }
     }
-    if ((ts.isCallExpression(node) || ts.isNewExpression(node)) && node.arguments?.hasTrailingComma) report(node, 'trailing comma in arguments');
+    if ((ts.isCallExpression(node) || ts.isNewExpression(node)) && node.arguments?.hasTrailingComma)
+      report(node, 'trailing comma in arguments');
     ts.forEachChild(node, visit);
   };
   visit(file);
@@ -213,22 +237,36 @@ export async function packWidget(options: PackWidgetOptions): Promise<PackedEntr
   const widget = manifest?.widget;
   if (!widget || typeof widget !== 'object') throw new WidgetPackError(['manifest.json has no "widget" object']);
 
-  const support = { link: options.support?.link ?? widget.support?.link, email: options.support?.email ?? widget.support?.email };
+  const support = {
+    link: options.support?.link ?? widget.support?.link,
+    email: options.support?.email ?? widget.support?.email,
+  };
   problems.push(...supportProblems(support));
   widget.support = { ...widget.support, link: support.link?.trim(), email: support.email?.trim() };
 
   const locales: unknown = widget.locale;
-  const namesToTranslate = [widget.name, widget.description, widget.short_description, ...Object.values(manifest.settings ?? {}).map((setting: any) => setting?.name)].filter(
-    (name): name is string => typeof name === 'string',
-  );
-  if (!Array.isArray(locales) || locales.length === 0 || !locales.every((locale) => typeof locale === 'string' && /^[a-z]{2}$/.test(locale))) {
+  const namesToTranslate = [
+    widget.name,
+    widget.description,
+    widget.short_description,
+    ...Object.values(manifest.settings ?? {}).map((setting: any) => setting?.name),
+  ].filter((name): name is string => typeof name === 'string');
+  if (
+    !Array.isArray(locales) ||
+    locales.length === 0 ||
+    !locales.every((locale) => typeof locale === 'string' && /^[a-z]{2}$/.test(locale))
+  ) {
     problems.push('manifest.json: widget.locale must list two-letter locales, e.g. ["en"]');
   } else {
     for (const locale of locales as string[]) {
       const name = `i18n/${locale}.json`;
       const read = readJson(join(widgetDir, name), name);
       if ('problem' in read) {
-        problems.push(read.problem.endsWith('is missing') ? `${read.problem} (locale "${locale}" is declared in manifest.json)` : read.problem);
+        problems.push(
+          read.problem.endsWith('is missing')
+            ? `${read.problem} (locale "${locale}" is declared in manifest.json)`
+            : read.problem,
+        );
         continue;
       }
       const missing = namesToTranslate.filter((key) => typeof lookUp(read.json, key) !== 'string');
@@ -240,7 +278,11 @@ export async function packWidget(options: PackWidgetOptions): Promise<PackedEntr
   const script = readText(join(widgetDir, 'script.js'), 'script.js');
   if ('problem' in script) problems.push(script.problem);
   else {
-    problems.push(...es5SyntaxProblems(script.text).map((problem) => `${problem} (Kommo loads script.js as it is: ES5 syntax only)`));
+    problems.push(
+      ...es5SyntaxProblems(script.text).map(
+        (problem) => `${problem} (Kommo loads script.js as it is: ES5 syntax only)`,
+      ),
+    );
     entries.push({ name: 'script.js', data: Buffer.from(script.text, 'utf8') });
   }
 
@@ -254,8 +296,10 @@ export async function packWidget(options: PackWidgetOptions): Promise<PackedEntr
     const data = readFileSync(path);
     const size = pngSize(data);
     if (!size) problems.push(`${name} is not a PNG file`);
-    else if (size.width !== width || size.height !== height) problems.push(`${name} is ${size.width}×${size.height}; Kommo needs exactly ${width}×${height}`);
-    if (data.length > MAX_LOGO_BYTES) problems.push(`${name} is ${Math.ceil(data.length / 1024)} KB; Kommo accepts at most 300 KB`);
+    else if (size.width !== width || size.height !== height)
+      problems.push(`${name} is ${size.width}×${size.height}; Kommo needs exactly ${width}×${height}`);
+    if (data.length > MAX_LOGO_BYTES)
+      problems.push(`${name} is ${Math.ceil(data.length / 1024)} KB; Kommo accepts at most 300 KB`);
     entries.push({ name, data });
   }
 
@@ -294,7 +338,9 @@ async function main(argv: string[]): Promise<void> {
   };
   try {
     const entries = await packWidget({ widgetDir, outFile, support });
-    process.stdout.write(`${outFile} (${Math.ceil(statSync(outFile).size / 1024)} KB):\n${entries.map((entry) => `  ${entry.name}  ${entry.bytes} bytes`).join('\n')}\n`);
+    process.stdout.write(
+      `${outFile} (${Math.ceil(statSync(outFile).size / 1024)} KB):\n${entries.map((entry) => `  ${entry.name}  ${entry.bytes} bytes`).join('\n')}\n`,
+    );
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;

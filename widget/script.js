@@ -138,7 +138,7 @@ define(['jquery'], function ($) {
       lastReadAt: {}, // chat id → when this tab last sent a read
       talkEventsSeen: false,
       unlistenTalks: null,
-      readMarkTimer: null,
+      readMarkTimer: null
     };
 
     var live = {
@@ -149,7 +149,7 @@ define(['jquery'], function ($) {
       retryTimer: null,
       pingTimer: null,
       watched: {}, // chat id → true once the watch frame is sent on this socket
-      heartbeatTimer: null,
+      heartbeatTimer: null
     };
 
     function account() {
@@ -189,7 +189,7 @@ define(['jquery'], function ($) {
           dataType: 'json',
           contentType: body === undefined ? undefined : 'application/json',
           data: body === undefined ? undefined : JSON.stringify(body),
-          timeout: REQUEST_TIMEOUT_MS,
+          timeout: REQUEST_TIMEOUT_MS
         },
         done,
         failed
@@ -319,7 +319,8 @@ define(['jquery'], function ($) {
             chatPath(chatId),
             undefined,
             function (mapping) {
-              if (mapping && mapping.kommo_conversation_id === chatId) found[chatId] = { mapping: mapping, presence: mapping.client_presence || null, presenceKnown: true };
+              if (mapping && mapping.kommo_conversation_id === chatId)
+                found[chatId] = { mapping: mapping, presence: mapping.client_presence || null, presenceKnown: true };
               settle();
             },
             function (status) {
@@ -344,7 +345,8 @@ define(['jquery'], function ($) {
 
     function leaveChats() {
       var ids = chatIds();
-      for (var i = 0; i < ids.length; i += 1) if (state.readTimers[ids[i]]) clearTimeout(state.readTimers[ids[i]].timer);
+      for (var i = 0; i < ids.length; i += 1)
+        if (state.readTimers[ids[i]]) clearTimeout(state.readTimers[ids[i]].timer);
       state.readTimers = {};
       if (live.heartbeatTimer) {
         for (var j = 0; j < ids.length; j += 1) heartbeat(ids[j], 'offline');
@@ -391,16 +393,25 @@ define(['jquery'], function ($) {
       if (pending) clearTimeout(pending.timer);
       state.readTimers[chatId] = {
         at: at,
-        timer: setTimeout(function () {
-          delete state.readTimers[chatId];
-          if (!state.chats[chatId] || !visible()) return;
-          if (lastReadAt(chatId) + READ_EVERY_MS > Date.now()) return requestRead(chatId, 0);
-          rememberRead(chatId, Date.now());
-          bridge('POST', chatPath(chatId, '/read'), readBody(), function () {}, function () {
-            // Not read after all: the next trigger (a message, the read mark, the tab shown again) tries again.
-            rememberRead(chatId, 0);
-          });
-        }, Math.max(0, at - now)),
+        timer: setTimeout(
+          function () {
+            delete state.readTimers[chatId];
+            if (!state.chats[chatId] || !visible()) return;
+            if (lastReadAt(chatId) + READ_EVERY_MS > Date.now()) return requestRead(chatId, 0);
+            rememberRead(chatId, Date.now());
+            bridge(
+              'POST',
+              chatPath(chatId, '/read'),
+              readBody(),
+              function () {},
+              function () {
+                // Not read after all: the next trigger (a message, the read mark, the tab shown again) tries again.
+                rememberRead(chatId, 0);
+              }
+            );
+          },
+          Math.max(0, at - now)
+        )
       };
     }
 
@@ -426,7 +437,10 @@ define(['jquery'], function ($) {
       state.talkEventsSeen = true;
       var chatId = model.chat_id;
       if (typeof chatId !== 'string' || !state.chats[chatId]) return;
-      var clientWrote = type === TALK_EVENT_CREATE || type === TALK_EVENT_UNREAD || (contains(TALK_EVENT_UPDATES, type) && model.is_read !== true);
+      var clientWrote =
+        type === TALK_EVENT_CREATE ||
+        type === TALK_EVENT_UNREAD ||
+        (contains(TALK_EVENT_UPDATES, type) && model.is_read !== true);
       if (clientWrote) requestRead(chatId, READ_AFTER_MESSAGE_MS);
     }
 
@@ -467,7 +481,8 @@ define(['jquery'], function ($) {
         function (answer) {
           live.connecting = false;
           if (!wantLive()) return;
-          if (!answer || typeof answer.url !== 'string' || typeof window.WebSocket !== 'function') return useHeartbeats();
+          if (!answer || typeof answer.url !== 'string' || typeof window.WebSocket !== 'function')
+            return useHeartbeats();
           openSocket(answer.url);
         },
         function (status, code) {
@@ -571,11 +586,18 @@ define(['jquery'], function ($) {
     function heartbeat(chatId, presenceState) {
       var body = readBody();
       body.state = presenceState;
-      bridge('POST', chatPath(chatId, '/presence'), body, function (answer) {
-        if (presenceState === 'online' && answer && answer.client_presence !== undefined) showPresence(chatId, answer.client_presence);
-      }, function () {
-        if (presenceState === 'online' && state.chats[chatId]) forgetPresence();
-      });
+      bridge(
+        'POST',
+        chatPath(chatId, '/presence'),
+        body,
+        function (answer) {
+          if (presenceState === 'online' && answer && answer.client_presence !== undefined)
+            showPresence(chatId, answer.client_presence);
+        },
+        function () {
+          if (presenceState === 'online' && state.chats[chatId]) forgetPresence();
+        }
+      );
     }
 
     function startHeartbeats() {
@@ -623,18 +645,34 @@ define(['jquery'], function ($) {
       var presence = chat.presence;
       var text = words('presence');
       var online = !!(presence && presence.online);
-      var line = online ? text.online : presence && presence.last_seen_at ? text.last_seen + ' ' + lastSeenText(presence.last_seen_at) : text.offline;
+      var line = online
+        ? text.online
+        : presence && presence.last_seen_at
+          ? text.last_seen + ' ' + lastSeenText(presence.last_seen_at)
+          : text.offline;
       return (
-        '<div class="klb-mark" data-klb-chat="' + escapeHtml(chatId) + '" data-klb-state="' + (online ? 'online' : 'offline') + '">' +
-        '<span class="klb-dot" style="display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px;background:' + (online ? '#2e7d32' : '#9e9e9e') + '"></span>' +
-        (label ? escapeHtml(label) + ': ' : '') + escapeHtml(line || '') +
+        '<div class="klb-mark" data-klb-chat="' +
+        escapeHtml(chatId) +
+        '" data-klb-state="' +
+        (online ? 'online' : 'offline') +
+        '">' +
+        '<span class="klb-dot" style="display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px;background:' +
+        (online ? '#2e7d32' : '#9e9e9e') +
+        '"></span>' +
+        (label ? escapeHtml(label) + ': ' : '') +
+        escapeHtml(line || '') +
         '</div>'
       );
     }
 
     function panelHtml() {
       if (!state.card) return '';
-      if (!state.base) return '<div class="klb-settings-error" style="color:#c62828">' + escapeHtml(words('errors').bridge_url || '') + '</div>';
+      if (!state.base)
+        return (
+          '<div class="klb-settings-error" style="color:#c62828">' +
+          escapeHtml(words('errors').bridge_url || '') +
+          '</div>'
+        );
       var ids = chatIds();
       var html = '';
       for (var i = 0; i < ids.length; i += 1) {
@@ -650,7 +688,11 @@ define(['jquery'], function ($) {
       var existing = document.querySelector('.klb-panel');
       if (existing) return existing;
       if (!state.card || typeof self.render_template !== 'function') return null;
-      self.render_template({ caption: { class_name: 'klb-caption' }, body: '', render: '<div class="klb-panel"></div>' });
+      self.render_template({
+        caption: { class_name: 'klb-caption' },
+        body: '',
+        render: '<div class="klb-panel"></div>'
+      });
       return document.querySelector('.klb-panel');
     }
 
@@ -749,7 +791,7 @@ define(['jquery'], function ($) {
       },
       destroy: function () {
         stop();
-      },
+      }
     };
     return this;
   };

@@ -11,10 +11,14 @@ import { connectAccount, disconnectAccount } from '../core/use-cases/account-con
 /** An amojo id as it appears in a scope (functions/core/domain/scope.ts). */
 const amojoAccountId = z
   .string({ error: 'amojo_account_id is required and must be a string' })
-  .check(z.regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'amojo_account_id must be the account\'s amojo id (1-64 letters, digits, dashes)' }));
+  .check(
+    z.regex(/^[A-Za-z0-9-]{1,64}$/, {
+      message: "amojo_account_id must be the account's amojo id (1-64 letters, digits, dashes)",
+    }),
+  );
 
 const kommoAccountId = z
-  .number({ error: 'kommo_account_id must be Kommo\'s numeric account id' })
+  .number({ error: "kommo_account_id must be Kommo's numeric account id" })
   .check(
     z.int({ message: 'kommo_account_id must be a whole number' }),
     z.positive({ message: 'kommo_account_id must be positive' }),
@@ -26,7 +30,11 @@ export const connectRequestSchema = z.strictObject({
   kommo_account_id: kommoAccountId,
   title: z
     .string({ error: 'title is required and must be a string' })
-    .check(z.trim(), z.minLength(1, { message: 'title must be 1-255 characters' }), z.maxLength(255, { message: 'title must be 1-255 characters' })),
+    .check(
+      z.trim(),
+      z.minLength(1, { message: 'title must be 1-255 characters' }),
+      z.maxLength(255, { message: 'title must be 1-255 characters' }),
+    ),
 });
 
 export const disconnectRequestSchema = z.union(
@@ -46,22 +54,40 @@ export const createAdminHandler = (deps: AdminDeps) => {
   const routes: RouteTable<'admin', (event: ApiEvent) => Promise<ApiResult>> = {
     'POST /admin/connect': async (event) => {
       const request = parseJsonBody(rawBody(event), connectRequestSchema);
-      const binding = await connectAccount(deps, { amojoAccountId: request.amojo_account_id, kommoAccountId: request.kommo_account_id, title: request.title });
-      return json(200, { ok: true, scope_id: binding.scopeId, kommo_account_id: binding.kommoAccountId, amojo_account_id: binding.amojoAccountId });
+      const binding = await connectAccount(deps, {
+        amojoAccountId: request.amojo_account_id,
+        kommoAccountId: request.kommo_account_id,
+        title: request.title,
+      });
+      return json(200, {
+        ok: true,
+        scope_id: binding.scopeId,
+        kommo_account_id: binding.kommoAccountId,
+        amojo_account_id: binding.amojoAccountId,
+      });
     },
     'POST /admin/disconnect': async (event) => {
       const request = parseJsonBody(rawBody(event), disconnectRequestSchema);
       const outcome = await disconnectAccount(
         deps,
-        'kommo_account_id' in request ? { kommoAccountId: request.kommo_account_id } : { amojoAccountId: request.amojo_account_id },
+        'kommo_account_id' in request
+          ? { kommoAccountId: request.kommo_account_id }
+          : { amojoAccountId: request.amojo_account_id },
       );
-      return json(200, { ok: true, amojo_account_id: outcome.amojoAccountId, kommo_account_id: outcome.binding?.kommoAccountId ?? null });
+      return json(200, {
+        ok: true,
+        amojo_account_id: outcome.amojoAccountId,
+        kommo_account_id: outcome.binding?.kommoAccountId ?? null,
+      });
     },
   };
 
   return httpHandler(deps, 'none', async (event) => {
     if (!adminBearerMatches(header(event, 'authorization'), ADMIN_TOKEN)) {
-      throw unauthenticated(header(event, 'authorization') ? 'invalid_admin_token' : 'missing_admin_token', 'Authorization must be "Bearer <ADMIN_TOKEN>"');
+      throw unauthenticated(
+        header(event, 'authorization') ? 'invalid_admin_token' : 'missing_admin_token',
+        'Authorization must be "Bearer <ADMIN_TOKEN>"',
+      );
     }
     const route = routeFor(routes, event.routeKey, 'admin route');
     try {
@@ -69,7 +95,11 @@ export const createAdminHandler = (deps: AdminDeps) => {
     } catch (error) {
       if (!(error instanceof OutboundCallError)) throw error;
       // Kommo refused or could not be reached: a bad gateway, with Kommo's own error type for the operator.
-      deps.log.warn('Kommo refused an operator call', { error: error.message, status: error.status, errorType: error.errorType });
+      deps.log.warn('Kommo refused an operator call', {
+        error: error.message,
+        status: error.status,
+        errorType: error.errorType,
+      });
       return json(502, { error: { code: 'kommo_call_failed', message: error.message } });
     }
   });

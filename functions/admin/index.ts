@@ -5,8 +5,12 @@ import { kommoChatApi } from '../core/outbound-clients';
 import { lambdaEntry } from '../core/wiring';
 import { createAdminHandler } from './handler';
 
-export const handler = lambdaEntry(createAdminHandler, (base) => ({
-  ...base,
-  accountBindings: new DynamoAccountBindingStore(lambdaTable()),
-  kommo: kommoChatApi(base.config, base.clock),
-}), lambdaSecretReader);
+export const handler = lambdaEntry(
+  createAdminHandler,
+  (base) => ({
+    ...base,
+    accountBindings: new DynamoAccountBindingStore(lambdaTable()),
+    kommo: kommoChatApi(base.config, base.clock),
+  }),
+  lambdaSecretReader,
+);

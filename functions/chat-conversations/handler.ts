@@ -18,9 +18,17 @@ export type ChatConversationsDeps = ChatServiceHttpHandlerDeps & ConversationDir
 
 export const createChatConversationsHandler = (deps: ChatConversationsDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
-    const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
+    const scope = parseScope(
+      pathParameter(event, 'scope_id'),
+      requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID,
+    );
     const id = validate(pathParameter(event, 'conversation_id'), conversationId);
     const request = parseJsonBody(rawBody(event), conversationRegistrationSchema);
-    await registerConversation(deps, { scopeId: scope.scopeId, kommoConversationId: request.kommo_conversation_id, conversationId: id, clientId: request.client_id });
+    await registerConversation(deps, {
+      scopeId: scope.scopeId,
+      kommoConversationId: request.kommo_conversation_id,
+      conversationId: id,
+      clientId: request.client_id,
+    });
     return json(200, { ok: true });
   });

@@ -5,7 +5,15 @@ import { lambdaTable } from '../core/lambda/table';
 import { lambdaEntry } from '../core/wiring';
 import { createChatConversationsHandler } from './handler';
 
-export const handler = lambdaEntry(createChatConversationsHandler, (base) => {
-  const table = lambdaTable();
-  return { ...base, replays: new DynamoReplayStore(table), conversations: new DynamoConversationDirectory(table, base.clock) };
-}, lambdaSecretReader);
+export const handler = lambdaEntry(
+  createChatConversationsHandler,
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      replays: new DynamoReplayStore(table),
+      conversations: new DynamoConversationDirectory(table, base.clock),
+    };
+  },
+  lambdaSecretReader,
+);

@@ -34,7 +34,12 @@ export const createChatPresenceHandler = (deps: ChatPresenceDeps) => {
   };
   return httpHandler(deps, 'chat-service', async (event) => {
     const route = routeFor(routes, event.routeKey);
-    return route(event, parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID));
+    return route(
+      event,
+      parseScope(
+        pathParameter(event, 'scope_id'),
+        requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID,
+      ),
+    );
   });
 };
-

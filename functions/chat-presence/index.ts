@@ -8,14 +8,18 @@ import { lambdaTable } from '../core/lambda/table';
 import { lambdaEntry } from '../core/wiring';
 import { createChatPresenceHandler } from './handler';
 
-export const handler = lambdaEntry(createChatPresenceHandler, (base) => {
-  const table = lambdaTable();
-  return {
-    ...base,
-    replays: new DynamoReplayStore(table),
-    presence: new DynamoPresenceStore(table),
-    live: new DynamoLiveChannelStore(table),
-    liveConnections: lambdaLiveConnections(),
-    queues: lambdaQueues('timers'),
-  };
-}, lambdaSecretReader);
+export const handler = lambdaEntry(
+  createChatPresenceHandler,
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      replays: new DynamoReplayStore(table),
+      presence: new DynamoPresenceStore(table),
+      live: new DynamoLiveChannelStore(table),
+      liveConnections: lambdaLiveConnections(),
+      queues: lambdaQueues('timers'),
+    };
+  },
+  lambdaSecretReader,
+);

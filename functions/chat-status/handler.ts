@@ -18,7 +18,8 @@ export type ChatStatusDeps = ChatServiceHttpHandlerDeps & DeliveryStatusDeps;
 
 export const createChatStatusHandler = (deps: ChatStatusDeps) => {
   const routes: RouteTable<'chat-status', (event: ApiEvent, key: StatusKey) => Promise<ApiResult>> = {
-    'GET /chat/{scope_id}/messages/{msgid}/status': async (_event, key) => json(200, await readDeliveryStatus(deps, key)),
+    'GET /chat/{scope_id}/messages/{msgid}/status': async (_event, key) =>
+      json(200, await readDeliveryStatus(deps, key)),
     'POST /chat/{scope_id}/messages/{msgid}/status': async (event, key) => {
       const update = parseJsonBody(rawBody(event), statusRequestSchema);
       const { applied, status } = await updateDeliveryStatus(deps, key, update);
@@ -27,7 +28,10 @@ export const createChatStatusHandler = (deps: ChatStatusDeps) => {
   };
   return httpHandler(deps, 'chat-service', async (event) => {
     const route = routeFor(routes, event.routeKey);
-    const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
+    const scope = parseScope(
+      pathParameter(event, 'scope_id'),
+      requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID,
+    );
     return route(event, { scopeId: scope.scopeId, msgid: validate(pathParameter(event, 'msgid'), msgidSchema) });
   });
 };

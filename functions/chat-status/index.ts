@@ -7,13 +7,17 @@ import { kommoChatApi } from '../core/outbound-clients';
 import { lambdaEntry } from '../core/wiring';
 import { createChatStatusHandler } from './handler';
 
-export const handler = lambdaEntry(createChatStatusHandler, (base) => {
-  const table = lambdaTable();
-  return {
-    ...base,
-    replays: new DynamoReplayStore(table),
-    statuses: new DynamoStatusStore(table),
-    kommo: kommoChatApi(base.config, base.clock),
-    queues: lambdaQueues('kommoStatus'),
-  };
-}, lambdaSecretReader);
+export const handler = lambdaEntry(
+  createChatStatusHandler,
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      replays: new DynamoReplayStore(table),
+      statuses: new DynamoStatusStore(table),
+      kommo: kommoChatApi(base.config, base.clock),
+      queues: lambdaQueues('kommoStatus'),
+    };
+  },
+  lambdaSecretReader,
+);

@@ -19,7 +19,10 @@ export type ChatTypingDeps = ChatServiceHttpHandlerDeps & ClientTypingDeps;
 
 export const createChatTypingHandler = (deps: ChatTypingDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
-    const scope = parseScope(pathParameter(event, 'scope_id'), requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID);
+    const scope = parseScope(
+      pathParameter(event, 'scope_id'),
+      requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'the /chat/... routes').KOMMO_CHANNEL_ID,
+    );
     const request = parseJsonBody(rawBody(event), typingRequestSchema);
     const key = { scopeId: scope.scopeId, conversationId: request.conversation_id, senderId: request.sender_id };
     if (request.state === 'start') await startClientTyping(deps, key, request.ttl_seconds);

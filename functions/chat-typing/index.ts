@@ -7,13 +7,17 @@ import { kommoChatApi } from '../core/outbound-clients';
 import { lambdaEntry } from '../core/wiring';
 import { createChatTypingHandler } from './handler';
 
-export const handler = lambdaEntry(createChatTypingHandler, (base) => {
-  const table = lambdaTable();
-  return {
-    ...base,
-    replays: new DynamoReplayStore(table),
-    clientTyping: new DynamoClientTypingStore(table),
-    kommo: kommoChatApi(base.config, base.clock),
-    queues: lambdaQueues('timers'),
-  };
-}, lambdaSecretReader);
+export const handler = lambdaEntry(
+  createChatTypingHandler,
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      replays: new DynamoReplayStore(table),
+      clientTyping: new DynamoClientTypingStore(table),
+      kommo: kommoChatApi(base.config, base.clock),
+      queues: lambdaQueues('timers'),
+    };
+  },
+  lambdaSecretReader,
+);

@@ -25,7 +25,11 @@ const int = (name: string, min: number, max: number, fallback: number) =>
       const parsed = Number(value);
       if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
         // zod/mini's transform context has no addIssue: the issue goes on the list itself.
-        ctx.issues.push({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max}`, input: value });
+        ctx.issues.push({
+          code: 'custom',
+          message: `${name} must be a whole number from ${min} to ${max}`,
+          input: value,
+        });
         return z.NEVER;
       }
       return parsed;
@@ -42,7 +46,9 @@ const emptyAsUnset = () =>
 /** Kommo issues the channel secret as 40 hex characters; it is used as an ASCII key, never decoded. */
 const channelSecret = z
   .string({ error: 'KOMMO_CHANNEL_SECRET is required' })
-  .check(z.regex(/^[0-9a-fA-F]{40}$/, { message: 'KOMMO_CHANNEL_SECRET must be the 40-character hex secret Kommo issued' }));
+  .check(
+    z.regex(/^[0-9a-fA-F]{40}$/, { message: 'KOMMO_CHANNEL_SECRET must be the 40-character hex secret Kommo issued' }),
+  );
 
 /** Standard Webhooks secrets are `whsec_` followed by base64 of at least 24 random bytes. */
 const chatServiceSecret = z.string({ error: 'CHAT_SERVICE_SECRET is required' }).check(
@@ -54,7 +60,10 @@ const chatServiceSecret = z.string({ error: 'CHAT_SERVICE_SECRET is required' })
 const optionalUrl = (name: string) => z.pipe(emptyAsUnset(), z.optional(url(name)));
 
 const optionalSecret = (name: string, min: number) =>
-  z.pipe(emptyAsUnset(), z.optional(z.string().check(z.minLength(min, { message: `${name} must be at least ${min} characters` }))));
+  z.pipe(
+    emptyAsUnset(),
+    z.optional(z.string().check(z.minLength(min, { message: `${name} must be at least ${min} characters` }))),
+  );
 
 /** The placeholder of `CHAT_SERVICE_STATUS_URL`. */
 export const MSGID_PLACEHOLDER = '{msgid}';
@@ -67,7 +76,9 @@ const statusUrlTemplate = z.pipe(
   emptyAsUnset(),
   z.optional(
     z.string().check(
-      z.refine((value) => value.includes(MSGID_PLACEHOLDER), { message: `CHAT_SERVICE_STATUS_URL must contain ${MSGID_PLACEHOLDER}, where the message id goes` }),
+      z.refine((value) => value.includes(MSGID_PLACEHOLDER), {
+        message: `CHAT_SERVICE_STATUS_URL must contain ${MSGID_PLACEHOLDER}, where the message id goes`,
+      }),
       z.refine((value) => isStatusUrlTemplate(value), {
         message: `CHAT_SERVICE_STATUS_URL must be an http(s) URL with ${MSGID_PLACEHOLDER} in its path or query`,
       }),
@@ -105,8 +116,12 @@ const accountUrlTemplate = z.pipe(
   ),
   z.optional(
     z.string().check(
-      z.refine((value) => value.includes(SUBDOMAIN_PLACEHOLDER), { message: `KOMMO_ACCOUNT_URL must contain ${SUBDOMAIN_PLACEHOLDER}, where the account's subdomain goes` }),
-      z.refine((value) => isAccountUrlTemplate(value), { message: 'KOMMO_ACCOUNT_URL must be an http(s) URL without a query or fragment' }),
+      z.refine((value) => value.includes(SUBDOMAIN_PLACEHOLDER), {
+        message: `KOMMO_ACCOUNT_URL must contain ${SUBDOMAIN_PLACEHOLDER}, where the account's subdomain goes`,
+      }),
+      z.refine((value) => isAccountUrlTemplate(value), {
+        message: 'KOMMO_ACCOUNT_URL must be an http(s) URL without a query or fragment',
+      }),
     ),
   ),
 );
@@ -124,7 +139,9 @@ function isAccountUrlTemplate(template: string): boolean {
  * checked before it gets here), or the account's own host over https.
  */
 export function kommoAccountUrlFor(template: string | undefined, account: { host: string; subdomain: string }): string {
-  return template === undefined ? `https://${account.host}` : template.replaceAll(SUBDOMAIN_PLACEHOLDER, account.subdomain);
+  return template === undefined
+    ? `https://${account.host}`
+    : template.replaceAll(SUBDOMAIN_PLACEHOLDER, account.subdomain);
 }
 
 /** Kommo's integration id (`client_id` of the OAuth exchange, the disable hook's `client_uuid`) is a UUID. */
@@ -134,7 +151,7 @@ const integrationId = z.pipe(
     z.pipe(
       z.string().check(
         z.regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
-          message: 'KOMMO_CLIENT_ID must be the integration id Kommo shows in the integration\'s keys (a UUID)',
+          message: "KOMMO_CLIENT_ID must be the integration id Kommo shows in the integration's keys (a UUID)",
         }),
       ),
       // Kommo writes UUIDs in lower case, in the disable hook's client_uuid too.
@@ -163,7 +180,11 @@ export const configSchema = z.object({
   KOMMO_CHANNEL_ID: z.optional(
     z
       .string({ error: 'KOMMO_CHANNEL_ID is required' })
-      .check(z.regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)' })),
+      .check(
+        z.regex(/^[A-Za-z0-9-]{1,64}$/, {
+          message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)',
+        }),
+      ),
   ),
   KOMMO_CHANNEL_SECRET: z.optional(channelSecret),
   KOMMO_API_URL: z._default(url('KOMMO_API_URL'), 'https://amojo.kommo.com'),
@@ -218,11 +239,17 @@ export const secretSettingNames: readonly SecretSettingName[] = Object.values(se
  * The secrets every function of the bridge needs when one process runs them all (locally, in tests).
  * In AWS a function requires only those of the groups it holds (`requiredSecretsOf`).
  */
-export const ALL_FUNCTIONS_SECRETS = ['KOMMO_CHANNEL_ID', 'KOMMO_CHANNEL_SECRET', 'CHAT_SERVICE_SECRET'] as const satisfies readonly SecretSettingName[];
+export const ALL_FUNCTIONS_SECRETS = [
+  'KOMMO_CHANNEL_ID',
+  'KOMMO_CHANNEL_SECRET',
+  'CHAT_SERVICE_SECRET',
+] as const satisfies readonly SecretSettingName[];
 
 /** The secrets a holder of `groups` must have for its settings to be valid (the other ones are required by the routes that use them). */
 export function requiredSecretsOf(groups: readonly SecretGroup[]): SecretSettingName[] {
-  return ALL_FUNCTIONS_SECRETS.filter((name) => groups.some((group) => (secretGroups[group] as readonly string[]).includes(name)));
+  return ALL_FUNCTIONS_SECRETS.filter((name) =>
+    groups.some((group) => (secretGroups[group] as readonly string[]).includes(name)),
+  );
 }
 
 export class ConfigError extends Error {
@@ -238,7 +265,10 @@ export type AllFunctionsConfig = BridgeConfig & RequiredSettings<(typeof ALL_FUN
 
 export function loadConfig(source: Record<string, string | undefined>): AllFunctionsConfig;
 /** `requiredSecrets`: the secrets that must be present (in Lambda, those of the groups the function holds). */
-export function loadConfig(source: Record<string, string | undefined>, requiredSecrets: readonly SecretSettingName[]): BridgeConfig;
+export function loadConfig(
+  source: Record<string, string | undefined>,
+  requiredSecrets: readonly SecretSettingName[],
+): BridgeConfig;
 export function loadConfig(
   source: Record<string, string | undefined>,
   requiredSecrets: readonly SecretSettingName[] = ALL_FUNCTIONS_SECRETS,
@@ -247,7 +277,9 @@ export function loadConfig(
   if (!result.success) {
     const issue = result.error.issues[0];
     const variable = String(issue?.path[0] ?? 'configuration');
-    const message = issue?.message?.startsWith(variable) ? issue.message : `${variable}: ${issue?.message ?? 'invalid'}`;
+    const message = issue?.message?.startsWith(variable)
+      ? issue.message
+      : `${variable}: ${issue?.message ?? 'invalid'}`;
     throw new ConfigError(`Configuration error: ${message}`);
   }
   for (const name of requiredSecrets) {
@@ -264,7 +296,11 @@ export type RequiredSettings<K extends keyof BridgeConfig> = { [P in K]-?: NonNu
  * them call this when they start, so a missing one stops only them, with one line naming it and
  * what it is for; every other function starts without it.
  */
-export function requireSettings<K extends keyof BridgeConfig>(config: BridgeConfig, names: readonly K[], purpose: string): BridgeConfig & RequiredSettings<K> {
+export function requireSettings<K extends keyof BridgeConfig>(
+  config: BridgeConfig,
+  names: readonly K[],
+  purpose: string,
+): BridgeConfig & RequiredSettings<K> {
   for (const name of names) {
     if (config[name] === undefined) throw new ConfigError(`Configuration error: ${name} is required for ${purpose}`);
   }

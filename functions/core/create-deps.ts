@@ -14,7 +14,13 @@ import { DynamoClientTypingStore, DynamoManagerTypingStore } from './adapters/dy
 import type { BridgeConfig } from './config';
 import type { BridgeDeps, BridgeQueues } from './deps';
 import { newEventId } from './ids';
-import { chatServiceClient, chatServiceStatusSource, hookForwarder, kommoAccountApi, kommoChatApi } from './outbound-clients';
+import {
+  chatServiceClient,
+  chatServiceStatusSource,
+  hookForwarder,
+  kommoAccountApi,
+  kommoChatApi,
+} from './outbound-clients';
 import type { Clock } from './ports/clock';
 import type { LiveConnections } from './ports/live-channel';
 import type { Log, Metrics } from './ports/telemetry';

@@ -18,10 +18,12 @@ import type { Log, Metrics } from './ports/telemetry';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
 
 /** The manifest's queue behind each key a use case knows a queue by. */
-export const bridgeQueueNames = { hooks: 'hooks', events: 'events', kommoStatus: 'kommo-status', timers: 'timers' } as const satisfies Record<
-  keyof BridgeQueues,
-  QueueName
->;
+export const bridgeQueueNames = {
+  hooks: 'hooks',
+  events: 'events',
+  kommoStatus: 'kommo-status',
+  timers: 'timers',
+} as const satisfies Record<keyof BridgeQueues, QueueName>;
 
 /** The queues a use case sends to, named one by one: `QueuesOf<'timers' | 'events'>`. */
 export type QueuesOf<Name extends keyof BridgeQueues> = { queues: Pick<BridgeQueues, Name> };

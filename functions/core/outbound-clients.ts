@@ -1,4 +1,8 @@
-import { StandardWebhooksChatService, StandardWebhooksStatusSource, HttpHookForwarder } from './adapters/chat-service/chat-service-client';
+import {
+  StandardWebhooksChatService,
+  StandardWebhooksStatusSource,
+  HttpHookForwarder,
+} from './adapters/chat-service/chat-service-client';
 import { AmojoClient } from './adapters/kommo-amojo/amojo-client';
 import { KommoAccountClient } from './adapters/kommo-account/kommo-account-client';
 import { ConfigError, type BridgeConfig } from './config';
@@ -20,7 +24,9 @@ import type { ChatServiceClient, ChatServiceStatusSource, HookForwarder, KommoCh
 export function notHeld<Client extends object>(setting: string, purpose: string): Client {
   return new Proxy({} as Client, {
     get: () => async () => {
-      throw new ConfigError(`Configuration error: ${setting} is required for ${purpose}, and this function does not hold it`);
+      throw new ConfigError(
+        `Configuration error: ${setting} is required for ${purpose}, and this function does not hold it`,
+      );
     },
   });
 }
@@ -28,7 +34,10 @@ export function notHeld<Client extends object>(setting: string, purpose: string)
 /** Calls to Kommo's Chat API, signed with the channel secret; without it every call fails naming the setting. */
 export function kommoChatApi(config: BridgeConfig, clock: Clock): KommoChatApi {
   if (config.KOMMO_CHANNEL_SECRET === undefined || config.KOMMO_CHANNEL_ID === undefined) {
-    return notHeld<KommoChatApi>(config.KOMMO_CHANNEL_ID === undefined ? 'KOMMO_CHANNEL_ID' : 'KOMMO_CHANNEL_SECRET', 'calls to Kommo');
+    return notHeld<KommoChatApi>(
+      config.KOMMO_CHANNEL_ID === undefined ? 'KOMMO_CHANNEL_ID' : 'KOMMO_CHANNEL_SECRET',
+      'calls to Kommo',
+    );
   }
   return new AmojoClient({
     baseUrl: config.KOMMO_API_URL,
@@ -41,11 +50,15 @@ export function kommoChatApi(config: BridgeConfig, clock: Clock): KommoChatApi {
 
 /** Events to the chat service, signed with the chat-service secret; without it every delivery fails naming the setting. */
 export function chatServiceClient(config: BridgeConfig, clock: Clock): ChatServiceClient {
-  if (config.CHAT_SERVICE_SECRET === undefined) return notHeld<ChatServiceClient>('CHAT_SERVICE_SECRET', 'events to the chat service');
+  if (config.CHAT_SERVICE_SECRET === undefined)
+    return notHeld<ChatServiceClient>('CHAT_SERVICE_SECRET', 'events to the chat service');
   return new StandardWebhooksChatService({
     url: config.CHAT_SERVICE_URL,
     // During a rotation events carry a signature with each secret, so the chat service accepts them whichever it holds.
-    secrets: [config.CHAT_SERVICE_SECRET, ...(config.CHAT_SERVICE_SECRET_PREVIOUS === undefined ? [] : [config.CHAT_SERVICE_SECRET_PREVIOUS])],
+    secrets: [
+      config.CHAT_SERVICE_SECRET,
+      ...(config.CHAT_SERVICE_SECRET_PREVIOUS === undefined ? [] : [config.CHAT_SERVICE_SECRET_PREVIOUS]),
+    ],
     timeoutMs: config.CHAT_SERVICE_TIMEOUT_MS,
     clock,
   });
@@ -72,7 +85,10 @@ export function chatServiceStatusSource(config: BridgeConfig, clock: Clock): Cha
   }
   return new StandardWebhooksStatusSource({
     urlTemplate: config.CHAT_SERVICE_STATUS_URL,
-    secrets: [config.CHAT_SERVICE_SECRET, ...(config.CHAT_SERVICE_SECRET_PREVIOUS === undefined ? [] : [config.CHAT_SERVICE_SECRET_PREVIOUS])],
+    secrets: [
+      config.CHAT_SERVICE_SECRET,
+      ...(config.CHAT_SERVICE_SECRET_PREVIOUS === undefined ? [] : [config.CHAT_SERVICE_SECRET_PREVIOUS]),
+    ],
     timeoutMs: config.CHAT_SERVICE_TIMEOUT_MS,
     clock,
   });
@@ -85,7 +101,12 @@ export function chatServiceStatusSource(config: BridgeConfig, clock: Clock): Cha
 export function kommoAccountApi(config: BridgeConfig, clock: Clock): KommoAccountApi {
   const { KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET, KOMMO_REDIRECT_URI } = config;
   if (KOMMO_CLIENT_ID === undefined || KOMMO_CLIENT_SECRET === undefined || KOMMO_REDIRECT_URI === undefined) {
-    const missing = KOMMO_CLIENT_ID === undefined ? 'KOMMO_CLIENT_ID' : KOMMO_CLIENT_SECRET === undefined ? 'KOMMO_CLIENT_SECRET' : 'KOMMO_REDIRECT_URI';
+    const missing =
+      KOMMO_CLIENT_ID === undefined
+        ? 'KOMMO_CLIENT_ID'
+        : KOMMO_CLIENT_SECRET === undefined
+          ? 'KOMMO_CLIENT_SECRET'
+          : 'KOMMO_REDIRECT_URI';
     return notHeld<KommoAccountApi>(missing, 'installs from Kommo');
   }
   return new KommoAccountClient({

@@ -15,7 +15,12 @@ export interface QueueConsumerOptions<S extends z.ZodMiniType> {
 }
 
 /** What the bridge writes to a dead-letter queue (ports/queue.ts `DeadLetter`). */
-const deadLetterSchema = z.object({ reason: z.string(), failedAt: z.string(), attempts: z.number(), message: z.unknown() });
+const deadLetterSchema = z.object({
+  reason: z.string(),
+  failedAt: z.string(),
+  attempts: z.number(),
+  message: z.unknown(),
+});
 
 /**
  * A dead letter moved back to its queue (SQS "start DLQ redrive" after the cause was fixed) is the
@@ -25,7 +30,8 @@ function unwrapRedriven(body: unknown): { body: unknown; redriven: boolean } {
   const letter = deadLetterSchema.safeParse(body);
   if (!letter.success) return { body, redriven: false };
   const message = letter.data.message;
-  const fresh = message !== null && typeof message === 'object' && 'attempt' in message ? { ...message, attempt: 1 } : message;
+  const fresh =
+    message !== null && typeof message === 'object' && 'attempt' in message ? { ...message, attempt: 1 } : message;
   return { body: fresh, redriven: true };
 }
 
@@ -35,7 +41,10 @@ function unwrapRedriven(body: unknown): { body: unknown; redriven: boolean } {
  * schema can never succeed, so it is dead-lettered with the reason at once instead of cycling.
  */
 export function queueHandler<S extends z.ZodMiniType>(deps: QueueConsumerDeps, options: QueueConsumerOptions<S>) {
-  const handleRecord = (record: SQSRecord) => (deps.log.during ? deps.log.during({ keys: { sqs_message_id: record.messageId } }, () => handleOne(record)) : handleOne(record));
+  const handleRecord = (record: SQSRecord) =>
+    deps.log.during
+      ? deps.log.during({ keys: { sqs_message_id: record.messageId } }, () => handleOne(record))
+      : handleOne(record);
   const handleOne = async (record: SQSRecord) => {
     let body: unknown;
     try {
@@ -65,7 +74,8 @@ export function queueHandler<S extends z.ZodMiniType>(deps: QueueConsumerDeps, o
     .handler(async (event, context) => {
       // A processor per invocation: it holds the batch's state.
       const processor = new BatchProcessor(EventType.SQS);
-      const run = () => processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+      const run = () =>
+        processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
       // Every line carries the Lambda context; a record's lines also its SQS message id.
       return deps.log.during ? deps.log.during({ context }, run) : run();
     });

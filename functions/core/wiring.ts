@@ -34,7 +34,10 @@ export interface LambdaEntryParts<D> {
  * one line naming the variable, never its value; the next invocation reads the secrets afresh rather
  * than from the cache that held the failing value.
  */
-export function createLambdaEntry<D, E, R>(factory: (deps: D) => Handler<E, R>, parts: LambdaEntryParts<D>): Handler<E, R> {
+export function createLambdaEntry<D, E, R>(
+  factory: (deps: D) => Handler<E, R>,
+  parts: LambdaEntryParts<D>,
+): Handler<E, R> {
   const requiredSecrets = requiredSecretsOf(parts.secrets.groups);
   let current: { versionKey: string; handler: Handler<E, R> } | undefined;
   let readAfresh = false;
@@ -88,17 +91,24 @@ function heldSecretArns(): Partial<Record<SecretGroup, string>> {
  * A function that holds secrets (its manifest entry's `secrets`) passes the Secrets Manager reader;
  * one that holds none passes nothing and carries no Secrets Manager client.
  */
-export function lambdaEntry<D, E, R>(factory: (deps: D) => Handler<E, R>, build: (base: BaseDeps) => D, readSecret?: () => SecretReader): Handler<E, R> {
+export function lambdaEntry<D, E, R>(
+  factory: (deps: D) => Handler<E, R>,
+  build: (base: BaseDeps) => D,
+  readSecret?: () => SecretReader,
+): Handler<E, R> {
   const arns = heldSecretArns();
   const secrets = new SecretSettings({
     arns,
     read:
       readSecret?.() ??
       (async () => {
-        throw new ConfigError('Configuration error: this function is given secret ARNs, but its entry (functions/<name>/index.ts) passes no secret reader');
+        throw new ConfigError(
+          'Configuration error: this function is given secret ARNs, but its entry (functions/<name>/index.ts) passes no secret reader',
+        );
       }),
     clock: systemClock,
   });
-  const buildDeps = (config: BridgeConfig) => build({ config, clock: systemClock, log, metrics, random: Math.random, newId: newEventId });
+  const buildDeps = (config: BridgeConfig) =>
+    build({ config, clock: systemClock, log, metrics, random: Math.random, newId: newEventId });
   return createLambdaEntry(factory, { secrets, environment: process.env, buildDeps, log });
 }

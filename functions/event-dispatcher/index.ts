@@ -5,8 +5,12 @@ import { lambdaEntry } from '../core/wiring';
 import { createEventDispatcherHandler } from './handler';
 
 // Signs and delivers events to the chat service: no table.
-export const handler = lambdaEntry(createEventDispatcherHandler, (base) => ({
-  ...base,
-  chatService: chatServiceClient(base.config, base.clock),
-  queues: lambdaQueues('events'),
-}), lambdaSecretReader);
+export const handler = lambdaEntry(
+  createEventDispatcherHandler,
+  (base) => ({
+    ...base,
+    chatService: chatServiceClient(base.config, base.clock),
+    queues: lambdaQueues('events'),
+  }),
+  lambdaSecretReader,
+);

@@ -6,4 +6,8 @@ import { processKommoHook, type ProcessKommoHookDeps } from '../core/use-cases/p
 export type HookWorkerDeps = QueueConsumerDeps & ProcessKommoHookDeps;
 
 export const createHookWorkerHandler = (deps: HookWorkerDeps) =>
-  queueHandler(deps, { queue: deps.queues.hooks, schema: kommoHookJobSchema, process: (job) => processKommoHook(deps, job) });
+  queueHandler(deps, {
+    queue: deps.queues.hooks,
+    schema: kommoHookJobSchema,
+    process: (job) => processKommoHook(deps, job),
+  });

@@ -8,16 +8,20 @@ import { chatServiceClient, chatServiceStatusSource, hookForwarder } from '../co
 import { lambdaEntry } from '../core/wiring';
 import { createHookWorkerHandler } from './handler';
 
-export const handler = lambdaEntry(createHookWorkerHandler, (base) => {
-  const table = lambdaTable();
-  return {
-    ...base,
-    managerTyping: new DynamoManagerTypingStore(table),
-    conversations: new DynamoConversationDirectory(table, base.clock),
-    statusPolls: new DynamoStatusPollStore(table),
-    chatService: chatServiceClient(base.config, base.clock),
-    hookForwarder: hookForwarder(base.config),
-    chatServiceStatuses: chatServiceStatusSource(base.config, base.clock),
-    queues: lambdaQueues('hooks', 'events', 'timers'),
-  };
-}, lambdaSecretReader);
+export const handler = lambdaEntry(
+  createHookWorkerHandler,
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      managerTyping: new DynamoManagerTypingStore(table),
+      conversations: new DynamoConversationDirectory(table, base.clock),
+      statusPolls: new DynamoStatusPollStore(table),
+      chatService: chatServiceClient(base.config, base.clock),
+      hookForwarder: hookForwarder(base.config),
+      chatServiceStatuses: chatServiceStatusSource(base.config, base.clock),
+      queues: lambdaQueues('hooks', 'events', 'timers'),
+    };
+  },
+  lambdaSecretReader,
+);

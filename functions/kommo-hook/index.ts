@@ -4,4 +4,8 @@ import { lambdaEntry } from '../core/wiring';
 import { createKommoHookHandler } from './handler';
 
 // Checks Kommo's signature and queues the hook: no table, one queue.
-export const handler = lambdaEntry(createKommoHookHandler, (base) => ({ ...base, queues: lambdaQueues('hooks') }), lambdaSecretReader);
+export const handler = lambdaEntry(
+  createKommoHookHandler,
+  (base) => ({ ...base, queues: lambdaQueues('hooks') }),
+  lambdaSecretReader,
+);

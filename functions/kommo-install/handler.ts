@@ -41,9 +41,14 @@ const reflected = (value: string) => (value.length > REFLECTED_LENGTH ? `${value
 
 const installAgain = html`Install the integration again from the Kommo account's settings (Settings → Integrations).`;
 
-type InstallRequest = { kind: 'install'; account: KommoAccountHost; code: string } | { kind: 'answer'; answer: ApiResult };
+type InstallRequest =
+  | { kind: 'install'; account: KommoAccountHost; code: string }
+  | { kind: 'answer'; answer: ApiResult };
 
-const refusal = (statusCode: number, ...paragraphs: Html[]): InstallRequest => ({ kind: 'answer', answer: htmlPage(statusCode, { title: 'Not connected', paragraphs }) });
+const refusal = (statusCode: number, ...paragraphs: Html[]): InstallRequest => ({
+  kind: 'answer',
+  answer: htmlPage(statusCode, { title: 'Not connected', paragraphs }),
+});
 
 /**
  * What Kommo's redirect carries (docs/kommo.md, "Installation (OAuth) and uninstall"): `code`,
@@ -54,7 +59,11 @@ const refusal = (statusCode: number, ...paragraphs: Html[]): InstallRequest => (
 function installRequestOf(query: URLSearchParams): InstallRequest {
   for (const name of ['code', 'referer', 'platform', 'state', 'from_widget', 'error']) {
     if (single(query, name) === DUPLICATE) {
-      return refusal(400, html`The address carries <code>${name}</code> more than once, which Kommo never sends.`, installAgain);
+      return refusal(
+        400,
+        html`The address carries <code>${name}</code> more than once, which Kommo never sends.`,
+        installAgain,
+      );
     }
   }
   const error = single(query, 'error') as string | undefined;
@@ -63,18 +72,31 @@ function installRequestOf(query: URLSearchParams): InstallRequest {
       kind: 'answer',
       answer: htmlPage(200, {
         title: 'Not connected',
-        paragraphs: [html`Access was not allowed in Kommo, so the bridge connected nothing.`, html`To connect the account, install the integration again and allow access.`],
+        paragraphs: [
+          html`Access was not allowed in Kommo, so the bridge connected nothing.`,
+          html`To connect the account, install the integration again and allow access.`,
+        ],
       }),
     };
   }
-  if (error !== undefined) return refusal(400, html`Kommo reported <code>${reflected(error)}</code> instead of an authorization code; the bridge connected nothing.`, installAgain);
+  if (error !== undefined)
+    return refusal(
+      400,
+      html`Kommo reported <code>${reflected(error)}</code> instead of an authorization code; the bridge connected nothing.`,
+      installAgain,
+    );
   const code = single(query, 'code') as string | undefined;
   const referer = single(query, 'referer') as string | undefined;
   const platform = single(query, 'platform') as string | undefined;
   if (code === undefined || code === '') {
-    return refusal(400, html`The address carries no authorization code (<code>code</code>). This page is opened by Kommo when the integration is installed.`, installAgain);
+    return refusal(
+      400,
+      html`The address carries no authorization code (<code>code</code>). This page is opened by Kommo when the integration is installed.`,
+      installAgain,
+    );
   }
-  if (!AUTHORIZATION_CODE.test(code)) return refusal(400, html`The authorization code (<code>code</code>) is not one Kommo issues.`, installAgain);
+  if (!AUTHORIZATION_CODE.test(code))
+    return refusal(400, html`The authorization code (<code>code</code>) is not one Kommo issues.`, installAgain);
   if (referer === undefined || referer === '') {
     return refusal(400, html`The address names no Kommo account (<code>referer</code>).`, installAgain);
   }
@@ -105,10 +127,16 @@ export type KommoInstallDeps = HttpHandlerDeps &
 
 export const createKommoInstallHandler = (deps: KommoInstallDeps) => {
   const { KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET, KOMMO_REDIRECT_URI } = deps.config;
-  const missingFor = (names: Partial<Record<string, unknown>>) => Object.entries(names).filter(([, value]) => value === undefined).map(([name]) => name);
+  const missingFor = (names: Partial<Record<string, unknown>>) =>
+    Object.entries(names)
+      .filter(([, value]) => value === undefined)
+      .map(([name]) => name);
   const missingForInstall = missingFor({ KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET, KOMMO_REDIRECT_URI });
   const missingForUninstall = missingFor({ KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET });
-  if (missingForInstall.length > 0) deps.log.warn(`Kommo installs are not configured (${missingForInstall.join(', ')} not set): /kommo/install and /kommo/uninstall answer 503`);
+  if (missingForInstall.length > 0)
+    deps.log.warn(
+      `Kommo installs are not configured (${missingForInstall.join(', ')} not set): /kommo/install and /kommo/uninstall answer 503`,
+    );
 
   const connectedPage = (binding: AccountBinding, account: KommoAccountHost) =>
     htmlPage(200, {
@@ -136,25 +164,49 @@ export const createKommoInstallHandler = (deps: KommoInstallDeps) => {
         });
       }
       if (error instanceof OutboundCallError) {
-        deps.log.warn('an install failed on a call to Kommo', { account: request.account.host, error: error.message, status: error.status });
+        deps.log.warn('an install failed on a call to Kommo', {
+          account: request.account.host,
+          error: error.message,
+          status: error.status,
+        });
         return htmlPage(502, {
           title: 'Not connected',
-          paragraphs: [html`Kommo could not be reached, or answered what it should not, so nothing was connected.`, html`Details: <code>${error.message}</code>`, installAgain],
+          paragraphs: [
+            html`Kommo could not be reached, or answered what it should not, so nothing was connected.`,
+            html`Details: <code>${error.message}</code>`,
+            installAgain,
+          ],
         });
       }
       if (error instanceof BridgeError) {
         // Which other account holds the binding is for the operator's log, not for whoever holds a code.
-        deps.log.warn('an install was refused', { account: request.account.host, code: error.code, error: error.message });
+        deps.log.warn('an install was refused', {
+          account: request.account.host,
+          code: error.code,
+          error: error.message,
+        });
         const paragraphs =
           error.code === 'account_bound_elsewhere'
-            ? [html`This Kommo account, or its chat account, is already connected to the bridge together with another account, so nothing was changed.`, html`The bridge's operator must disconnect it first; then install again.`]
+            ? [
+                html`This Kommo account, or its chat account, is already connected to the bridge together with another account, so nothing was changed.`,
+                html`The bridge's operator must disconnect it first; then install again.`,
+              ]
             : error.code === 'account_change_in_progress'
-              ? [html`Another connection or disconnection of this account is in progress, so nothing was changed.`, html`Install the integration again in a minute.`]
+              ? [
+                  html`Another connection or disconnection of this account is in progress, so nothing was changed.`,
+                  html`Install the integration again in a minute.`,
+                ]
               : [html`${error.message}.`, installAgain];
         return htmlPage(errorAnswer(error).statusCode, { title: 'Not connected', paragraphs });
       }
-      deps.log.error('an install failed', { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
-      return htmlPage(500, { title: 'Not connected', paragraphs: [html`The bridge could not finish the installation; it may not have been applied.`, installAgain] });
+      deps.log.error('an install failed', {
+        error:
+          error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+      });
+      return htmlPage(500, {
+        title: 'Not connected',
+        paragraphs: [html`The bridge could not finish the installation; it may not have been applied.`, installAgain],
+      });
     }
   };
 
@@ -167,23 +219,42 @@ export const createKommoInstallHandler = (deps: KommoInstallDeps) => {
     const codeHash = createHash('sha256').update(request.code).digest('hex');
     const claim: WebhookRequest = {
       webhookId: `kommo-install:${codeHash}`,
-      fingerprint: createHash('sha256').update(JSON.stringify(['GET /kommo/install', request.account.host, codeHash])).digest('hex'),
+      fingerprint: createHash('sha256')
+        .update(JSON.stringify(['GET /kommo/install', request.account.host, codeHash]))
+        .digest('hex'),
     };
     const claimed = await deps.replays.claim(claim, deps.clock.now(), INSTALL_RECORD_SECONDS);
-    if (claimed.state === 'answered') return { statusCode: claimed.answer.statusCode, headers: { ...HTML_PAGE_HEADERS }, body: claimed.answer.body };
+    if (claimed.state === 'answered')
+      return { statusCode: claimed.answer.statusCode, headers: { ...HTML_PAGE_HEADERS }, body: claimed.answer.body };
     if (claimed.state === 'in_progress') {
-      return htmlPage(409, { title: 'Connecting…', paragraphs: [html`This installation is still being processed. Reload this page in a few seconds to see how it ended.`] });
+      return htmlPage(409, {
+        title: 'Connecting…',
+        paragraphs: [
+          html`This installation is still being processed. Reload this page in a few seconds to see how it ended.`,
+        ],
+      });
     }
     if (claimed.state === 'used_elsewhere') {
-      return htmlPage(409, { title: 'Not connected', paragraphs: [html`This authorization code was already used for another account address.`, installAgain] });
+      return htmlPage(409, {
+        title: 'Not connected',
+        paragraphs: [html`This authorization code was already used for another account address.`, installAgain],
+      });
     }
     const answer = await install(request);
     try {
-      if (answer.statusCode < 500) await deps.replays.answer(claim, { statusCode: answer.statusCode, body: answer.body }, deps.clock.now(), INSTALL_RECORD_SECONDS);
+      if (answer.statusCode < 500)
+        await deps.replays.answer(
+          claim,
+          { statusCode: answer.statusCode, body: answer.body },
+          deps.clock.now(),
+          INSTALL_RECORD_SECONDS,
+        );
       else await deps.replays.release(claim);
     } catch (error) {
       // The install took effect (or failed) as answered; a lost record only makes a reload call Kommo again.
-      deps.log.warn('could not record the answer to an install', { error: error instanceof Error ? error.message : String(error) });
+      deps.log.warn('could not record the answer to an install', {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
     return answer;
   };
@@ -193,7 +264,9 @@ export const createKommoInstallHandler = (deps: KommoInstallDeps) => {
       if (missingForInstall.length > 0) {
         return htmlPage(503, {
           title: 'Not configured',
-          paragraphs: [html`This bridge does not take installs from Kommo yet: ${missingForInstall.join(', ')} not set. Nothing was connected.`],
+          paragraphs: [
+            html`This bridge does not take installs from Kommo yet: ${missingForInstall.join(', ')} not set. Nothing was connected.`,
+          ],
         });
       }
       const request = installRequestOf(new URLSearchParams(event.rawQueryString));
@@ -202,34 +275,62 @@ export const createKommoInstallHandler = (deps: KommoInstallDeps) => {
         return await installOnce(request);
       } catch (error) {
         // A person reads this answer: a page, not the JSON error the other routes give.
-        deps.log.error('an install failed', { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
-        return htmlPage(500, { title: 'Not connected', paragraphs: [html`The bridge could not finish the installation; it may not have been applied.`, installAgain] });
+        deps.log.error('an install failed', {
+          error:
+            error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+        });
+        return htmlPage(500, {
+          title: 'Not connected',
+          paragraphs: [html`The bridge could not finish the installation; it may not have been applied.`, installAgain],
+        });
       }
     },
     'GET /kommo/uninstall': async (event) => {
       if (missingForUninstall.length > 0) {
-        throw new BridgeError('unavailable', 'not_configured', `The disable hook is not served: ${missingForUninstall.join(', ')} not set`);
+        throw new BridgeError(
+          'unavailable',
+          'not_configured',
+          `The disable hook is not served: ${missingForUninstall.join(', ')} not set`,
+        );
       }
       const query = new URLSearchParams(event.rawQueryString);
-      const [accountId, clientUuid, signature] = ['account_id', 'client_uuid', 'signature'].map((name) => single(query, name));
-      if (signature === undefined || signature === '') throw unauthenticated('missing_signature', 'signature is required: Kommo signs the disable hook with the integration\'s secret key');
+      const [accountId, clientUuid, signature] = ['account_id', 'client_uuid', 'signature'].map((name) =>
+        single(query, name),
+      );
+      if (signature === undefined || signature === '')
+        throw unauthenticated(
+          'missing_signature',
+          "signature is required: Kommo signs the disable hook with the integration's secret key",
+        );
       if (accountId === DUPLICATE || clientUuid === DUPLICATE || signature === DUPLICATE) {
         throw unauthenticated('invalid_signature', 'account_id, client_uuid and signature must each appear once');
       }
       if (clientUuid === undefined || clientUuid.toLowerCase() !== KOMMO_CLIENT_ID) {
-        throw unauthenticated('invalid_client_uuid', 'client_uuid must be this integration\'s id (KOMMO_CLIENT_ID)');
+        throw unauthenticated('invalid_client_uuid', "client_uuid must be this integration's id (KOMMO_CLIENT_ID)");
       }
-      if (accountId === undefined || !kommoDisableHookSignatureMatches(clientUuid, accountId, signature, KOMMO_CLIENT_SECRET!)) {
-        throw unauthenticated('invalid_signature', 'signature must be the lowercase hex HMAC-SHA256 of "<client_uuid>|<account_id>" with the integration\'s secret key');
+      if (
+        accountId === undefined ||
+        !kommoDisableHookSignatureMatches(clientUuid, accountId, signature, KOMMO_CLIENT_SECRET!)
+      ) {
+        throw unauthenticated(
+          'invalid_signature',
+          'signature must be the lowercase hex HMAC-SHA256 of "<client_uuid>|<account_id>" with the integration\'s secret key',
+        );
       }
-      if (!ACCOUNT_ID.test(accountId) || !Number.isSafeInteger(Number(accountId))) throw invalid('invalid_field', 'account_id must be Kommo\'s numeric account id');
+      if (!ACCOUNT_ID.test(accountId) || !Number.isSafeInteger(Number(accountId)))
+        throw invalid('invalid_field', "account_id must be Kommo's numeric account id");
       const kommoAccountId = Number(accountId);
       try {
         const outcome = await uninstallKommoAccount(deps, kommoAccountId);
         return json(200, { ok: true, kommo_account_id: kommoAccountId, disconnected: outcome.disconnected });
       } catch (error) {
         if (!(error instanceof OutboundCallError)) throw error;
-        deps.log.warn('Kommo refused a disconnect for the disable hook', { kommoAccountId, error: error.message, status: error.status, errorType: error.errorType });
+        deps.log.warn('Kommo refused a disconnect for the disable hook', {
+          kommoAccountId,
+          error: error.message,
+          status: error.status,
+          errorType: error.errorType,
+        });
         return json(502, { error: { code: 'kommo_call_failed', message: error.message } });
       }
     },

@@ -6,13 +6,17 @@ import { kommoAccountApi, kommoChatApi } from '../core/outbound-clients';
 import { lambdaEntry } from '../core/wiring';
 import { createKommoInstallHandler } from './handler';
 
-export const handler = lambdaEntry(createKommoInstallHandler, (base) => {
-  const table = lambdaTable();
-  return {
-    ...base,
-    replays: new DynamoReplayStore(table),
-    accountBindings: new DynamoAccountBindingStore(table),
-    kommo: kommoChatApi(base.config, base.clock),
-    kommoAccounts: kommoAccountApi(base.config, base.clock),
-  };
-}, lambdaSecretReader);
+export const handler = lambdaEntry(
+  createKommoInstallHandler,
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      replays: new DynamoReplayStore(table),
+      accountBindings: new DynamoAccountBindingStore(table),
+      kommo: kommoChatApi(base.config, base.clock),
+      kommoAccounts: kommoAccountApi(base.config, base.clock),
+    };
+  },
+  lambdaSecretReader,
+);

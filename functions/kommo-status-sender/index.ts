@@ -6,9 +6,13 @@ import { kommoChatApi } from '../core/outbound-clients';
 import { lambdaEntry } from '../core/wiring';
 import { createKommoStatusSenderHandler } from './handler';
 
-export const handler = lambdaEntry(createKommoStatusSenderHandler, (base) => ({
-  ...base,
-  statuses: new DynamoStatusStore(lambdaTable()),
-  kommo: kommoChatApi(base.config, base.clock),
-  queues: lambdaQueues('kommoStatus'),
-}), lambdaSecretReader);
+export const handler = lambdaEntry(
+  createKommoStatusSenderHandler,
+  (base) => ({
+    ...base,
+    statuses: new DynamoStatusStore(lambdaTable()),
+    kommo: kommoChatApi(base.config, base.clock),
+    queues: lambdaQueues('kommoStatus'),
+  }),
+  lambdaSecretReader,
+);

@@ -7,7 +7,13 @@ import { errorAnswer, MAX_BODY_BYTES, parseJsonBody } from '../core/http/api';
 import { identifier } from '../core/http/fields';
 import { flushMetrics } from '../core/http/middleware';
 import { invocationLog } from '../core/http/route';
-import { closeLiveConnection, handleLiveRequest, openLiveConnection, refuseLiveFrame, type LiveRequest } from '../core/use-cases/live-channel';
+import {
+  closeLiveConnection,
+  handleLiveRequest,
+  openLiveConnection,
+  refuseLiveFrame,
+  type LiveRequest,
+} from '../core/use-cases/live-channel';
 
 /** An API Gateway WebSocket event; `$connect` also carries the handshake's headers and query string. */
 export type LiveEvent = APIGatewayProxyWebsocketEventV2 & { headers?: Record<string, string | undefined> };
@@ -24,7 +30,11 @@ const kommoConversationId = identifier('kommo_conversation_id');
 export const liveFrameSchema = z.discriminatedUnion(
   'action',
   [
-    z.strictObject({ action: z.literal('watch'), kommo_conversation_id: kommoConversationId, user_amojo_id: z.optional(identifier('user_amojo_id')) }),
+    z.strictObject({
+      action: z.literal('watch'),
+      kommo_conversation_id: kommoConversationId,
+      user_amojo_id: z.optional(identifier('user_amojo_id')),
+    }),
     z.strictObject({ action: z.literal('unwatch'), kommo_conversation_id: kommoConversationId }),
     z.strictObject({ action: z.literal('ping') }),
   ],
@@ -33,11 +43,16 @@ export const liveFrameSchema = z.discriminatedUnion(
 
 function requestIn(event: LiveEvent): LiveRequest {
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-  if (body.length > MAX_BODY_BYTES) throw new BridgeError('too_large', 'frame_too_large', `A frame is at most ${MAX_BODY_BYTES} bytes`);
+  if (body.length > MAX_BODY_BYTES)
+    throw new BridgeError('too_large', 'frame_too_large', `A frame is at most ${MAX_BODY_BYTES} bytes`);
   const frame = parseJsonBody(body, liveFrameSchema);
   switch (frame.action) {
     case 'watch':
-      return { action: 'watch', kommoConversationId: frame.kommo_conversation_id, ...(frame.user_amojo_id === undefined ? {} : { userAmojoId: frame.user_amojo_id }) };
+      return {
+        action: 'watch',
+        kommoConversationId: frame.kommo_conversation_id,
+        ...(frame.user_amojo_id === undefined ? {} : { userAmojoId: frame.user_amojo_id }),
+      };
     case 'unwatch':
       return { action: 'unwatch', kommoConversationId: frame.kommo_conversation_id };
     case 'ping':
@@ -88,8 +103,15 @@ const liveRoutes = (deps: LiveDeps) =>
           await refuseLiveFrame(deps, connectionId, error);
           return { statusCode: 200 };
         }
-        deps.log.error('live frame failed', { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
-        await refuseLiveFrame(deps, connectionId, new BridgeError('unavailable', 'internal_error', 'The bridge could not handle this frame; send it again')).catch(() => undefined);
+        deps.log.error('live frame failed', {
+          error:
+            error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+        });
+        await refuseLiveFrame(
+          deps,
+          connectionId,
+          new BridgeError('unavailable', 'internal_error', 'The bridge could not handle this frame; send it again'),
+        ).catch(() => undefined);
         throw error;
       }
       return { statusCode: 200 };

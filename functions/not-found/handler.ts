@@ -33,7 +33,11 @@ export const createNotFoundHandler = (deps: Pick<BridgeDeps, 'log' | 'metrics'>)
     }
     const allowed = allowedMethods(event.rawPath);
     if (allowed.length > 0 && !allowed.includes(method)) {
-      throw new BridgeError('method_not_allowed', 'method_not_allowed', `${method} is not allowed here; use ${allowed.join(' or ')}`);
+      throw new BridgeError(
+        'method_not_allowed',
+        'method_not_allowed',
+        `${method} is not allowed here; use ${allowed.join(' or ')}`,
+      );
     }
     throw notFound('unknown_route', `No route for ${event.requestContext.http.method} ${event.rawPath}`);
   });

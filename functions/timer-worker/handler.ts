@@ -21,13 +21,26 @@ export const createTimerWorkerHandler = (deps: TimerWorkerDeps) =>
 function runTimer(deps: TimerWorkerDeps, job: TimerJob): Promise<unknown> {
   switch (job.kind) {
     case 'client-typing-refresh':
-      return refreshClientTyping(deps, { scopeId: job.scopeId, conversationId: job.conversationId, senderId: job.senderId });
+      return refreshClientTyping(deps, {
+        scopeId: job.scopeId,
+        conversationId: job.conversationId,
+        senderId: job.senderId,
+      });
     case 'manager-typing-expiry':
-      return managerTypingDeadline(deps, { scopeId: job.scopeId, kommoConversationId: job.kommoConversationId, userId: job.userId }, job.expiresAtMs);
+      return managerTypingDeadline(
+        deps,
+        { scopeId: job.scopeId, kommoConversationId: job.kommoConversationId, userId: job.userId },
+        job.expiresAtMs,
+      );
     case 'presence-expiry':
       return presenceDeadline(deps, { scopeId: job.scopeId, clientId: job.clientId }, job.deadlineMs, job.timerId);
     case 'kommo-user-presence-expiry':
-      return kommoUserWindowEnd(deps, { scopeId: job.scopeId, accountId: job.accountId, conversationId: job.conversationId, userId: job.userId }, job.windowId, job.timerId);
+      return kommoUserWindowEnd(
+        deps,
+        { scopeId: job.scopeId, accountId: job.accountId, conversationId: job.conversationId, userId: job.userId },
+        job.windowId,
+        job.timerId,
+      );
     case 'status-poll':
       return statusPollTimer(deps, { scopeId: job.scopeId, msgid: job.msgid }, job.timerId, job.dueAtMs);
   }

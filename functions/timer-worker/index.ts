@@ -12,21 +12,25 @@ import { chatServiceClient, chatServiceStatusSource, kommoChatApi } from '../cor
 import { lambdaEntry } from '../core/wiring';
 import { createTimerWorkerHandler } from './handler';
 
-export const handler = lambdaEntry(createTimerWorkerHandler, (base) => {
-  const table = lambdaTable();
-  return {
-    ...base,
-    clientTyping: new DynamoClientTypingStore(table),
-    managerTyping: new DynamoManagerTypingStore(table),
-    presence: new DynamoPresenceStore(table),
-    kommoUserPresence: new DynamoKommoUserPresenceStore(table),
-    statusPolls: new DynamoStatusPollStore(table),
-    statuses: new DynamoStatusStore(table),
-    live: new DynamoLiveChannelStore(table),
-    liveConnections: lambdaLiveConnections(),
-    kommo: kommoChatApi(base.config, base.clock),
-    chatService: chatServiceClient(base.config, base.clock),
-    chatServiceStatuses: chatServiceStatusSource(base.config, base.clock),
-    queues: lambdaQueues('timers', 'events', 'kommoStatus'),
-  };
-}, lambdaSecretReader);
+export const handler = lambdaEntry(
+  createTimerWorkerHandler,
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      clientTyping: new DynamoClientTypingStore(table),
+      managerTyping: new DynamoManagerTypingStore(table),
+      presence: new DynamoPresenceStore(table),
+      kommoUserPresence: new DynamoKommoUserPresenceStore(table),
+      statusPolls: new DynamoStatusPollStore(table),
+      statuses: new DynamoStatusStore(table),
+      live: new DynamoLiveChannelStore(table),
+      liveConnections: lambdaLiveConnections(),
+      kommo: kommoChatApi(base.config, base.clock),
+      chatService: chatServiceClient(base.config, base.clock),
+      chatServiceStatuses: chatServiceStatusSource(base.config, base.clock),
+      queues: lambdaQueues('timers', 'events', 'kommoStatus'),
+    };
+  },
+  lambdaSecretReader,
+);

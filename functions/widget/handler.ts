@@ -1,6 +1,15 @@
 import * as z from '../core/zod';
 import type { BridgeDeps, DepsOf } from '../core/deps';
-import { header, json, parseJsonBody, pathParameter, rawBody, validate, type ApiEvent, type ApiResult } from '../core/http/api';
+import {
+  header,
+  json,
+  parseJsonBody,
+  pathParameter,
+  rawBody,
+  validate,
+  type ApiEvent,
+  type ApiResult,
+} from '../core/http/api';
 import { identifier } from '../core/http/fields';
 import { routeFor, type RouteTable } from '../core/http/route';
 import { widgetHttpHandler } from '../core/http/widget-route';
@@ -18,7 +27,11 @@ const state = z.enum(['online', 'offline'], { error: 'state must be "online" or 
 /** `APP.constant('user').amojo_id`: the Kommo user's amojo id, which events carry as `user_id`. */
 const userAmojoId = z.optional(identifier('user_amojo_id'));
 
-export const widgetPresenceRequestSchema = z.strictObject({ conversation_id: conversationId, state, user_amojo_id: userAmojoId });
+export const widgetPresenceRequestSchema = z.strictObject({
+  conversation_id: conversationId,
+  state,
+  user_amojo_id: userAmojoId,
+});
 export const widgetChatPresenceRequestSchema = z.strictObject({ state, user_amojo_id: userAmojoId });
 export const widgetReadRequestSchema = z.strictObject({ user_amojo_id: userAmojoId });
 
@@ -52,7 +65,11 @@ export const createWidgetHandler = (deps: WidgetDeps) => {
     conversationId: conversation,
     userId: String(caller.kommoUserId),
   });
-  const presenceOf = async (user: ReturnType<typeof userIn>, request: { state: 'online' | 'offline' }, labels: { kommoConversationId?: string; userAmojoId?: string }) => {
+  const presenceOf = async (
+    user: ReturnType<typeof userIn>,
+    request: { state: 'online' | 'offline' },
+    labels: { kommoConversationId?: string; userAmojoId?: string },
+  ) => {
     if (request.state === 'online') await kommoUserHeartbeat(deps, user, labels);
     else await kommoUserLeft(deps, user);
   };
@@ -76,11 +93,20 @@ export const createWidgetHandler = (deps: WidgetDeps) => {
     'POST /widget/conversations/{conversation_id}/read': async (event, caller) => {
       const conversation = validate(pathParameter(event, 'conversation_id'), conversationId);
       const request = readRequest(event);
-      await conversationRead(deps, { scope: caller.scope, conversationId: conversation, kommoUserId: caller.kommoUserId, userAmojoId: request.user_amojo_id });
+      await conversationRead(deps, {
+        scope: caller.scope,
+        conversationId: conversation,
+        kommoUserId: caller.kommoUserId,
+        userAmojoId: request.user_amojo_id,
+      });
       return json(202, { ok: true });
     },
     'GET /widget/chats/{kommo_conversation_id}': async (event, caller) => {
-      const chat = await knownKommoChat(deps, caller.scope, validate(pathParameter(event, 'kommo_conversation_id'), kommoConversationId));
+      const chat = await knownKommoChat(
+        deps,
+        caller.scope,
+        validate(pathParameter(event, 'kommo_conversation_id'), kommoConversationId),
+      );
       return json(200, {
         kommo_conversation_id: chat.kommoConversationId,
         conversation_id: chat.conversationId ?? null,
@@ -92,7 +118,10 @@ export const createWidgetHandler = (deps: WidgetDeps) => {
       const kommoChat = validate(pathParameter(event, 'kommo_conversation_id'), kommoConversationId);
       const request = parseJsonBody(rawBody(event), widgetChatPresenceRequestSchema);
       const chat = await knownKommoChat(deps, caller.scope, kommoChat);
-      await presenceOf(userIn(caller, registeredConversationId(chat)), request, { kommoConversationId: chat.kommoConversationId, userAmojoId: request.user_amojo_id });
+      await presenceOf(userIn(caller, registeredConversationId(chat)), request, {
+        kommoConversationId: chat.kommoConversationId,
+        userAmojoId: request.user_amojo_id,
+      });
       // The client's presence rides on the answer, so a widget heartbeat needs no second request.
       return json(202, { ok: true, client_presence: await clientPresence(caller, chat.clientId) });
     },

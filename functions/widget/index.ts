@@ -12,18 +12,22 @@ import { lambdaEntry } from '../core/wiring';
 import { liveChannelVariables } from '../manifest';
 import { createWidgetHandler } from './handler';
 
-export const handler = lambdaEntry(createWidgetHandler, (base) => {
-  const table = lambdaTable();
-  return {
-    ...base,
-    accountBindings: new DynamoAccountBindingStore(table),
-    widgetTokens: new DynamoWidgetTokenStore(table),
-    kommoUserPresence: new DynamoKommoUserPresenceStore(table),
-    presence: new DynamoPresenceStore(table),
-    conversations: new DynamoConversationDirectory(table, base.clock),
-    live: new DynamoLiveChannelStore(table),
-    // Hands out the live channel's address; pushes are other functions' work.
-    liveConnections: new LiveChannelAddress(process.env[liveChannelVariables.address] || undefined),
-    queues: lambdaQueues('timers', 'events'),
-  };
-}, lambdaSecretReader);
+export const handler = lambdaEntry(
+  createWidgetHandler,
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      accountBindings: new DynamoAccountBindingStore(table),
+      widgetTokens: new DynamoWidgetTokenStore(table),
+      kommoUserPresence: new DynamoKommoUserPresenceStore(table),
+      presence: new DynamoPresenceStore(table),
+      conversations: new DynamoConversationDirectory(table, base.clock),
+      live: new DynamoLiveChannelStore(table),
+      // Hands out the live channel's address; pushes are other functions' work.
+      liveConnections: new LiveChannelAddress(process.env[liveChannelVariables.address] || undefined),
+      queues: lambdaQueues('timers', 'events'),
+    };
+  },
+  lambdaSecretReader,
+);

@@ -110,7 +110,9 @@ export class BridgeFunction extends Construct {
       architecture: bridgeArchitecture,
       memorySize: spec.memoryMb,
       timeout: Duration.seconds(spec.timeoutSeconds),
-      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role: this.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
@@ -127,7 +129,8 @@ export class BridgeFunction extends Construct {
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
         // A few bundled CommonJS dependencies `require` Node built-ins, which an ES module lacks.
-        banner: "import { createRequire as bridgeCreateRequire } from 'node:module'; const require = bridgeCreateRequire(import.meta.url);",
+        banner:
+          "import { createRequire as bridgeCreateRequire } from 'node:module'; const require = bridgeCreateRequire(import.meta.url);",
         // Lambda's role credentials come from the environment: the SDK's full chain (profiles, SSO,
         // web identity, instance metadata, with their own STS and SSO clients) is ~90 KB Lambda never uses.
         esbuildArgs: {

@@ -3,7 +3,13 @@ import type { OutboundEvent, OutboundEventType } from '../../functions/core/doma
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
 import { systemClock, type Clock } from '../../functions/core/ports/clock';
 import * as z from '../../functions/core/zod';
-import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, type ScriptedAnswer } from './sandbox-server';
+import {
+  SandboxServer,
+  singleHeader,
+  type SandboxAnswer,
+  type SandboxRequest,
+  type ScriptedAnswer,
+} from './sandbox-server';
 
 /**
  * A stand-in for the chat service's event endpoint (docs/contract.md, "Bridge → chat service"), for the local
@@ -30,7 +36,12 @@ import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, t
 export const CHAT_SERVICE_SINK_PATH = '/events';
 export const CHAT_SERVICE_SINK_MAX_BODY_BYTES = 1024 * 1024;
 
-const eventTypes = ['typing.started', 'typing.stopped', 'presence.changed', 'conversation.read'] as const satisfies readonly OutboundEventType[];
+const eventTypes = [
+  'typing.started',
+  'typing.stopped',
+  'presence.changed',
+  'conversation.read',
+] as const satisfies readonly OutboundEventType[];
 
 const eventEnvelope = z.object({
   type: z.enum(eventTypes),
@@ -203,11 +214,23 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
     const scripted = this.scriptedAnswer(event);
     if (scripted) {
       const code = `scripted_${scripted.status}`;
-      this.rejected.push({ status: scripted.status, code, httpMethod, path, webhookId, reason: 'scripted answer', scripted: true, at: event.receivedAt });
-      this.log(`chat service answers ${event.type} ${event.id} with a scripted ${scripted.status}; nothing is recorded`);
+      this.rejected.push({
+        status: scripted.status,
+        code,
+        httpMethod,
+        path,
+        webhookId,
+        reason: 'scripted answer',
+        scripted: true,
+        at: event.receivedAt,
+      });
+      this.log(
+        `chat service answers ${event.type} ${event.id} with a scripted ${scripted.status}; nothing is recorded`,
+      );
       return {
         status: scripted.status,
-        body: scripted.body ?? (scripted.status >= 400 ? { error: { code, message: 'scripted failure' } } : { ok: true }),
+        body:
+          scripted.body ?? (scripted.status >= 400 ? { error: { code, message: 'scripted failure' } } : { ok: true }),
         headers: scripted.headers ?? {},
       };
     }
@@ -216,15 +239,24 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
   }
 
   /** `GET` (the bridge's query) or `PUT` (setting a status) of `/messages/{msgid}/status`. */
-  private answerStatusResource({ method: httpMethod, path, headers, body }: SandboxRequest, encodedMsgid: string): SandboxAnswer {
+  private answerStatusResource(
+    { method: httpMethod, path, headers, body }: SandboxRequest,
+    encodedMsgid: string,
+  ): SandboxAnswer {
     const webhookId = singleHeader(headers, 'webhook-id');
     const refused = (status: number, code: string, reason: string): SandboxAnswer => {
       this.rejected.push({ status, code, reason, httpMethod, path, webhookId, scripted: false, at: this.clock.now() });
       this.log(`chat service refuses ${httpMethod} ${path}: ${status} ${code} (${reason})`);
-      return { status, body: { error: { code, message: reason } }, ...(status === 405 ? { headers: { allow: 'GET, PUT' } } : {}) };
+      return {
+        status,
+        body: { error: { code, message: reason } },
+        ...(status === 405 ? { headers: { allow: 'GET, PUT' } } : {}),
+      };
     };
-    if (body === undefined) return refused(413, 'too_large', `body is larger than ${CHAT_SERVICE_SINK_MAX_BODY_BYTES} bytes`);
-    if (httpMethod !== 'GET' && httpMethod !== 'PUT') return refused(405, 'method_not_allowed', `${path} takes GET or PUT, not ${httpMethod}`);
+    if (body === undefined)
+      return refused(413, 'too_large', `body is larger than ${CHAT_SERVICE_SINK_MAX_BODY_BYTES} bytes`);
+    if (httpMethod !== 'GET' && httpMethod !== 'PUT')
+      return refused(405, 'method_not_allowed', `${path} takes GET or PUT, not ${httpMethod}`);
     let msgid: string;
     try {
       msgid = decodeURIComponent(encodedMsgid);
@@ -249,16 +281,29 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
     if (scripted) {
       this.statusQueries.push({ msgid, webhookId: verdict.webhookId, at, answered: scripted.status });
       this.log(`chat service answers the status query of ${msgid} with a scripted ${scripted.status}`);
-      return { status: scripted.status, body: scripted.body, headers: scripted.headers ?? {}, ...(scripted.rawBody !== undefined ? { rawBody: scripted.rawBody } : {}) };
+      return {
+        status: scripted.status,
+        body: scripted.body,
+        headers: scripted.headers ?? {},
+        ...(scripted.rawBody !== undefined ? { rawBody: scripted.rawBody } : {}),
+      };
     }
     const status = this.messageStatuses.get(msgid);
     this.statusQueries.push({ msgid, webhookId: verdict.webhookId, at, answered: status ? 200 : 404 });
     this.log(`chat service ← status query of ${msgid}: ${status ? status.status : 'not known'}`);
-    if (!status) return { status: 404, body: { error: { code: 'unknown_message', message: `no status is known for message ${msgid}` } } };
+    if (!status)
+      return {
+        status: 404,
+        body: { error: { code: 'unknown_message', message: `no status is known for message ${msgid}` } },
+      };
     return { status: 200, body: status };
   }
 
-  private putMessageStatus(msgid: string, body: Buffer, refused: (status: number, code: string, reason: string) => SandboxAnswer): SandboxAnswer {
+  private putMessageStatus(
+    msgid: string,
+    body: Buffer,
+    refused: (status: number, code: string, reason: string) => SandboxAnswer,
+  ): SandboxAnswer {
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
@@ -273,10 +318,13 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
   }
 
   private judge(httpMethod: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Verdict {
-    if (path !== CHAT_SERVICE_SINK_PATH) return refuse(404, 'not_found', `events are received at ${CHAT_SERVICE_SINK_PATH}, not ${path}`);
-    if (httpMethod !== 'POST') return refuse(405, 'method_not_allowed', `${CHAT_SERVICE_SINK_PATH} takes POST, not ${httpMethod}`);
+    if (path !== CHAT_SERVICE_SINK_PATH)
+      return refuse(404, 'not_found', `events are received at ${CHAT_SERVICE_SINK_PATH}, not ${path}`);
+    if (httpMethod !== 'POST')
+      return refuse(405, 'method_not_allowed', `${CHAT_SERVICE_SINK_PATH} takes POST, not ${httpMethod}`);
     const mediaType = singleHeader(headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-    if (mediaType !== 'application/json') return refuse(415, 'unsupported_media_type', `Content-Type must be application/json, got ${mediaType ?? 'none'}`);
+    if (mediaType !== 'application/json')
+      return refuse(415, 'unsupported_media_type', `Content-Type must be application/json, got ${mediaType ?? 'none'}`);
 
     const verdict = this.verifier.verify(
       {
@@ -299,12 +347,24 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
     if (!parsed.success) return refuse(400, 'invalid_event', describeIssues(parsed.error));
     const event = parsed.data;
     if (event.id !== verdict.webhookId) {
-      return refuse(400, 'webhook_id_mismatch', `webhook-id "${verdict.webhookId}" differs from the event id "${event.id}"`);
+      return refuse(
+        400,
+        'webhook_id_mismatch',
+        `webhook-id "${verdict.webhookId}" differs from the event id "${event.id}"`,
+      );
     }
     if (event.type === 'typing.started' && !isIsoTimestamp(event.data.expires_at)) {
       return refuse(400, 'invalid_event', 'data.expires_at: typing.started must carry an ISO-8601 expires_at');
     }
-    return { accepted: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp, receivedAt: this.clock.now() } };
+    return {
+      accepted: {
+        id: event.id,
+        type: event.type,
+        data: event.data,
+        timestamp: event.timestamp,
+        receivedAt: this.clock.now(),
+      },
+    };
   }
 
   private record(event: ReceivedChatEvent): void {
@@ -322,7 +382,10 @@ export class ChatServiceSink extends SandboxServer<ReceivedChatEvent> {
 function describeEvent(event: ReceivedChatEvent): string {
   const { data } = event;
   // The widget's events name the user by the numeric CRM id alone when the widget did not send the amojo id.
-  const user = typeof data.user_id !== 'string' && typeof data.kommo_user_id === 'number' ? `Kommo user #${data.kommo_user_id}` : `Kommo user ${shortId(data.user_id)}`;
+  const user =
+    typeof data.user_id !== 'string' && typeof data.kommo_user_id === 'number'
+      ? `Kommo user #${data.kommo_user_id}`
+      : `Kommo user ${shortId(data.user_id)}`;
   const conversation =
     typeof data.conversation_id === 'string'
       ? `conversation ${data.conversation_id}`
@@ -356,5 +419,7 @@ function isIsoTimestamp(value: unknown): value is string {
 }
 
 function describeIssues(error: z.core.$ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
+    .join('; ');
 }

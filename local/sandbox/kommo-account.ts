@@ -94,7 +94,11 @@ interface FeedMessage {
 }
 
 const LONG_POLL_MS = 20_000;
-const json = (status: number, body: unknown): StandInAnswer => ({ status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body: JSON.stringify(body) });
+const json = (status: number, body: unknown): StandInAnswer => ({
+  status,
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
 const noContent = (): StandInAnswer => ({ status: 204, headers: { 'cache-control': 'no-store' }, body: '' });
 
 export class KommoAccountStandIn {
@@ -130,7 +134,9 @@ export class KommoAccountStandIn {
     const chat = this.options.chats.find((candidate) => candidate.chatId === chatId);
     if (!chat) throw new Error(`the stand-in account has no chat ${chatId}`);
     this.feed.push({ chatId, from: 'client', text, at: this.now() });
-    return this.publishTalkEvent({ body: { payload: { type: 127, model: { chat_id: chatId, contact_id: chat.contactId, is_read: false } } } });
+    return this.publishTalkEvent({
+      body: { payload: { type: 127, model: { chat_id: chatId, contact_id: chat.contactId, is_read: false } } },
+    });
   }
 
   /** Pushes a message on the account's `inbox:talks` channel, in the shape Kommo's front-end reads; returns its number. */
@@ -156,21 +162,27 @@ export class KommoAccountStandIn {
     this.requests.push(`${request.method} ${path}`);
     if (path.startsWith('/api/v4/')) return this.crmApi(request.method, url);
     const local = path.slice(this.basePath.length) || '/';
-    if (request.method === 'GET' && (local === '/' || /^\/(leads|contacts)\/detail\/\d+$/.test(local))) return this.page();
-    if (request.method === 'GET' && local === '/assets/kommo-stand-in.js') return this.asset(new URL('./kommo-account/kommo-stand-in.js', import.meta.url), 'text/javascript');
-    if (request.method === 'GET' && local === '/widget/script.js') return this.asset(new URL('script.js', this.widgetDir), 'text/javascript');
-    if (request.method === 'GET' && /^\/widget\/images\/[a-z_]+\.png$/.test(local)) return this.asset(new URL(local.slice('/widget/'.length), this.widgetDir), 'image/png');
+    if (request.method === 'GET' && (local === '/' || /^\/(leads|contacts)\/detail\/\d+$/.test(local)))
+      return this.page();
+    if (request.method === 'GET' && local === '/assets/kommo-stand-in.js')
+      return this.asset(new URL('./kommo-account/kommo-stand-in.js', import.meta.url), 'text/javascript');
+    if (request.method === 'GET' && local === '/widget/script.js')
+      return this.asset(new URL('script.js', this.widgetDir), 'text/javascript');
+    if (request.method === 'GET' && /^\/widget\/images\/[a-z_]+\.png$/.test(local))
+      return this.asset(new URL(local.slice('/widget/'.length), this.widgetDir), 'image/png');
     if (request.method === 'POST' && local === '/one-time-token') {
       const call = parseAuthorizedCall(request.body);
       if (call) this.authorizedCalls.push(call);
       return json(200, { token: await this.options.mintToken() });
     }
-    if (request.method === 'GET' && local === '/talk-events') return this.nextTalkEvents(Number(url.searchParams.get('after') ?? 0));
+    if (request.method === 'GET' && local === '/talk-events')
+      return this.nextTalkEvents(Number(url.searchParams.get('after') ?? 0));
     if (request.method === 'GET' && local === '/feed') return json(200, this.feedView());
     const written = /^\/chats\/([^/]+)\/client-message$/.exec(local);
     if (request.method === 'POST' && written) {
       const chatId = decodeURIComponent(written[1]!);
-      if (!this.options.chats.some((chat) => chat.chatId === chatId)) return json(404, { error: { code: 'unknown_chat', message: `no chat ${chatId} in this account` } });
+      if (!this.options.chats.some((chat) => chat.chatId === chatId))
+        return json(404, { error: { code: 'unknown_chat', message: `no chat ${chatId} in this account` } });
       this.clientWrites(chatId, parseText(request.body) ?? 'Hello from the client');
       return json(202, { ok: true });
     }
@@ -186,7 +198,11 @@ export class KommoAccountStandIn {
     const i18n = JSON.parse(readFileSync(new URL(`i18n/${locale}.json`, this.widgetDir), 'utf8'));
     const boot = {
       basePath: this.basePath,
-      account: { id: this.options.account.id, subdomain: this.options.account.subdomain, amojo_id: this.options.account.amojoId },
+      account: {
+        id: this.options.account.id,
+        subdomain: this.options.account.subdomain,
+        amojo_id: this.options.account.amojoId,
+      },
       user: { id: this.options.user.id, amojo_id: this.options.user.amojoId, name: this.options.user.name },
       settings: this.options.settings,
       i18n,
@@ -232,12 +248,23 @@ export class KommoAccountStandIn {
 <script src="${this.basePath}/assets/kommo-stand-in.js"></script>
 </body>
 </html>`;
-    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: html };
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+      body: html,
+    };
   }
 
   private asset(file: URL, contentType: string): StandInAnswer {
     try {
-      return { status: 200, headers: { 'content-type': contentType.startsWith('text/') ? `${contentType}; charset=utf-8` : contentType, 'cache-control': 'no-store' }, body: readFileSync(file) };
+      return {
+        status: 200,
+        headers: {
+          'content-type': contentType.startsWith('text/') ? `${contentType}; charset=utf-8` : contentType,
+          'cache-control': 'no-store',
+        },
+        body: readFileSync(file),
+      };
     } catch {
       return json(404, { error: { code: 'not_found', message: 'no such file' } });
     }
@@ -256,14 +283,21 @@ export class KommoAccountStandIn {
         id: found.id,
         name: found.name,
         account_id: this.options.account.id,
-        _embedded: withContacts ? { contacts: found.contactIds.map((id, index) => ({ id, is_main: index === 0 })) } : {},
+        _embedded: withContacts
+          ? { contacts: found.contactIds.map((id, index) => ({ id, is_main: index === 0 })) }
+          : {},
       });
     }
     if (url.pathname === '/api/v4/contacts/chats') {
       const ids = [...url.searchParams.getAll('contact_id'), ...url.searchParams.getAll('contact_id[]')].map(Number);
       const chats = this.options.chats.filter((chat) => ids.includes(chat.contactId));
       if (chats.length === 0) return noContent();
-      return json(200, { _total_items: chats.length, _embedded: { chats: chats.map((chat, index) => ({ id: index + 1, chat_id: chat.chatId, contact_id: chat.contactId })) } });
+      return json(200, {
+        _total_items: chats.length,
+        _embedded: {
+          chats: chats.map((chat, index) => ({ id: index + 1, chat_id: chat.chatId, contact_id: chat.contactId })),
+        },
+      });
     }
     return json(404, { title: 'Not Found', status: 404, detail: `The stand-in has no ${url.pathname}` });
   }
@@ -298,7 +332,11 @@ export class KommoAccountStandIn {
     return {
       messages: this.feed,
       typing: this.options.chats
-        .filter((chat) => chat.clientConversationId !== undefined && typing.some((shown) => shown.conversationId === chat.clientConversationId))
+        .filter(
+          (chat) =>
+            chat.clientConversationId !== undefined &&
+            typing.some((shown) => shown.conversationId === chat.clientConversationId),
+        )
         .map((chat) => chat.chatId),
       chatService: (this.options.observe?.chatServiceEvents() ?? []).slice(-50),
     };
@@ -308,7 +346,9 @@ export class KommoAccountStandIn {
 function parseAuthorizedCall(body: Buffer | undefined): AuthorizedCall | undefined {
   try {
     const call = JSON.parse(body?.toString('utf8') ?? '') as Partial<AuthorizedCall>;
-    return typeof call.at === 'number' && typeof call.method === 'string' && typeof call.url === 'string' ? { at: call.at, method: call.method, url: call.url } : undefined;
+    return typeof call.at === 'number' && typeof call.method === 'string' && typeof call.url === 'string'
+      ? { at: call.at, method: call.method, url: call.url }
+      : undefined;
   } catch {
     return undefined;
   }

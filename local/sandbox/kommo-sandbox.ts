@@ -1,9 +1,21 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { AMOJO_CONTENT_TYPE, amojoStringToSign, contentMd5, hexSignatureMatches, parseAmojoDate } from '../../functions/core/domain/amojo-signature';
+import {
+  AMOJO_CONTENT_TYPE,
+  amojoStringToSign,
+  contentMd5,
+  hexSignatureMatches,
+  parseAmojoDate,
+} from '../../functions/core/domain/amojo-signature';
 import { systemClock, type Clock } from '../../functions/core/ports/clock';
 import * as z from '../../functions/core/zod';
-import { SandboxServer, singleHeader, type SandboxAnswer, type SandboxRequest, type ScriptedAnswer } from './sandbox-server';
+import {
+  SandboxServer,
+  singleHeader,
+  type SandboxAnswer,
+  type SandboxRequest,
+  type ScriptedAnswer,
+} from './sandbox-server';
 
 /**
  * A stand-in for Kommo's Chat API (amojo) that refuses what Kommo refuses, for the local runtime and
@@ -165,7 +177,9 @@ interface Refusal {
 
 type Verdict = { accepted: KommoSandboxCall } | { refused: Refusal };
 
-const refuse = (status: number, errorType: string, reason: string): Verdict => ({ refused: { status, errorType, reason } });
+const refuse = (status: number, errorType: string, reason: string): Verdict => ({
+  refused: { status, errorType, reason },
+});
 
 export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
   /** Calls Kommo accepted and applied, oldest first. */
@@ -188,7 +202,12 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
 
   constructor(options: KommoSandboxOptions) {
     const log = options.log ?? (() => {});
-    super({ name: 'Kommo sandbox', maxBodyBytes: KOMMO_SANDBOX_MAX_BODY_BYTES, internalErrorBody: kommoErrorBody(500, 'INTERNAL_SERVER_ERROR', 'sandbox failure'), log });
+    super({
+      name: 'Kommo sandbox',
+      maxBodyBytes: KOMMO_SANDBOX_MAX_BODY_BYTES,
+      internalErrorBody: kommoErrorBody(500, 'INTERNAL_SERVER_ERROR', 'sandbox failure'),
+      log,
+    });
     this.channelId = options.channelId;
     this.channelSecret = options.channelSecret;
     this.clock = options.clock ?? systemClock;
@@ -225,7 +244,9 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
   }
 
   oauthTokenCalls(): Extract<KommoSandboxCall, { method: 'oauth_token' }>[] {
-    return this.calls.filter((call): call is Extract<KommoSandboxCall, { method: 'oauth_token' }> => call.method === 'oauth_token');
+    return this.calls.filter(
+      (call): call is Extract<KommoSandboxCall, { method: 'oauth_token' }> => call.method === 'oauth_token',
+    );
   }
 
   /** Whether `connect` was called for this scope and no `disconnect` since. */
@@ -234,7 +255,9 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
   }
 
   typingCalls(): Extract<KommoSandboxCall, { method: 'typing' }>[] {
-    return this.calls.filter((call): call is Extract<KommoSandboxCall, { method: 'typing' }> => call.method === 'typing');
+    return this.calls.filter(
+      (call): call is Extract<KommoSandboxCall, { method: 'typing' }> => call.method === 'typing',
+    );
   }
 
   deliveryStatusCalls(): Extract<KommoSandboxCall, { method: 'delivery_status' }>[] {
@@ -267,19 +290,35 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
       this.log(`Kommo refuses ${httpMethod} ${path}: ${refused.status} ${refused.errorType} (${refused.reason})`);
       return {
         status: refused.status,
-        body: accountApi ? kommoOAuthErrorBody(refused.status, refused.errorType, refused.reason) : kommoErrorBody(refused.status, refused.errorType, refused.reason),
-        ...(refused.status === 405 ? { headers: { allow: (accountApi ? matchAccountRoute(path)?.httpMethod : routeHttpMethod(path)) ?? '' } } : {}),
+        body: accountApi
+          ? kommoOAuthErrorBody(refused.status, refused.errorType, refused.reason)
+          : kommoErrorBody(refused.status, refused.errorType, refused.reason),
+        ...(refused.status === 405
+          ? { headers: { allow: (accountApi ? matchAccountRoute(path)?.httpMethod : routeHttpMethod(path)) ?? '' } }
+          : {}),
       };
     }
     const call = verdict.accepted;
     const scripted = this.scriptedAnswer(call);
     if (scripted) {
       const errorType = errorTypeOf(scripted.body) ?? defaultErrorType(scripted.status);
-      this.rejected.push({ status: scripted.status, errorType, httpMethod, path, reason: 'scripted answer', scripted: true, at: call.at });
-      this.log(`Kommo answers ${call.method} with a scripted ${scripted.status} ${errorType}; nothing changes in Kommo`);
+      this.rejected.push({
+        status: scripted.status,
+        errorType,
+        httpMethod,
+        path,
+        reason: 'scripted answer',
+        scripted: true,
+        at: call.at,
+      });
+      this.log(
+        `Kommo answers ${call.method} with a scripted ${scripted.status} ${errorType}; nothing changes in Kommo`,
+      );
       return {
         status: scripted.status,
-        body: scripted.body ?? (scripted.status >= 400 ? kommoErrorBody(scripted.status, errorType, 'scripted failure') : {}),
+        body:
+          scripted.body ??
+          (scripted.status >= 400 ? kommoErrorBody(scripted.status, errorType, 'scripted failure') : {}),
         headers: scripted.headers ?? {},
       };
     }
@@ -290,12 +329,18 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
   private judge(httpMethod: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Verdict {
     const route = matchRoute(path);
     if (!route) return refuse(404, 'NOT_FOUND', `no Kommo Chat API method at ${path}`);
-    if (httpMethod !== route.httpMethod) return refuse(405, 'METHOD_NOT_ALLOWED', `${route.method} takes ${route.httpMethod}, not ${httpMethod}`);
+    if (httpMethod !== route.httpMethod)
+      return refuse(405, 'METHOD_NOT_ALLOWED', `${route.method} takes ${route.httpMethod}, not ${httpMethod}`);
 
     if ('channelId' in route) {
-      if (route.channelId !== this.channelId) return refuse(404, 'ORIGIN_NOT_REGISTERED', `channel ${route.channelId} is not registered`);
+      if (route.channelId !== this.channelId)
+        return refuse(404, 'ORIGIN_NOT_REGISTERED', `channel ${route.channelId} is not registered`);
     } else if (!route.scopeId.startsWith(`${this.channelId}_`) || route.scopeId.length === this.channelId.length + 1) {
-      return refuse(404, 'ORIGIN_NOT_REGISTERED', `scope ${route.scopeId} does not belong to channel ${this.channelId}`);
+      return refuse(
+        404,
+        'ORIGIN_NOT_REGISTERED',
+        `scope ${route.scopeId} does not belong to channel ${this.channelId}`,
+      );
     }
 
     const signatureProblem = this.signatureProblem(httpMethod, path, headers, body);
@@ -312,12 +357,26 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
       case 'connect': {
         const parsed = connectBody.safeParse(json);
         if (!parsed.success) return refuse(400, 'BAD_REQUEST', describeIssues(parsed.error));
-        return { accepted: { method: 'connect', scopeId: `${this.channelId}_${parsed.data.account_id}`, body: parsed.data, at } };
+        return {
+          accepted: {
+            method: 'connect',
+            scopeId: `${this.channelId}_${parsed.data.account_id}`,
+            body: parsed.data,
+            at,
+          },
+        };
       }
       case 'disconnect': {
         const parsed = disconnectBody.safeParse(json);
         if (!parsed.success) return refuse(400, 'BAD_REQUEST', describeIssues(parsed.error));
-        return { accepted: { method: 'disconnect', scopeId: `${this.channelId}_${parsed.data.account_id}`, body: parsed.data, at } };
+        return {
+          accepted: {
+            method: 'disconnect',
+            scopeId: `${this.channelId}_${parsed.data.account_id}`,
+            body: parsed.data,
+            at,
+          },
+        };
       }
       case 'typing': {
         const parsed = typingBody.safeParse(json);
@@ -329,28 +388,51 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
         if (!parsed.success) return refuse(400, 'BAD_REQUEST', describeIssues(parsed.error));
         const problem = deliveryStatusProblem(parsed.data, route.msgid);
         if (problem) return refuse(400, 'BAD_REQUEST', problem);
-        return { accepted: { method: 'delivery_status', scopeId: route.scopeId, msgid: route.msgid, body: parsed.data, at } };
+        return {
+          accepted: { method: 'delivery_status', scopeId: route.scopeId, msgid: route.msgid, body: parsed.data, at },
+        };
       }
     }
   }
 
   /** An account's own API: the token endpoint and the account read (see the class comment). */
-  private judgeAccountApi(httpMethod: string, path: string, query: URLSearchParams, headers: IncomingHttpHeaders, body: Buffer): Verdict {
+  private judgeAccountApi(
+    httpMethod: string,
+    path: string,
+    query: URLSearchParams,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+  ): Verdict {
     const route = matchAccountRoute(path);
     if (!route) return refuse(404, 'NOT_FOUND', `no Kommo account API at ${path}`);
-    if (httpMethod !== route.httpMethod) return refuse(405, 'METHOD_NOT_ALLOWED', `${path} takes ${route.httpMethod}, not ${httpMethod}`);
+    if (httpMethod !== route.httpMethod)
+      return refuse(405, 'METHOD_NOT_ALLOWED', `${path} takes ${route.httpMethod}, not ${httpMethod}`);
     // A subdomain with no account is a host that does not exist.
     if (!this.accounts.has(route.subdomain)) return refuse(404, 'NOT_FOUND', `no Kommo account "${route.subdomain}"`);
     const at = this.clock.now();
     if (route.method === 'account') {
       const token = /^Bearer (\S+)$/.exec(singleHeader(headers, 'authorization') ?? '')?.[1];
       const issued = token === undefined ? undefined : this.accessTokens.get(token);
-      if (!issued || issued.subdomain !== route.subdomain) return refuse(401, 'Unauthorized', 'Authorization must be "Bearer <an access token this account issued>"');
+      if (!issued || issued.subdomain !== route.subdomain)
+        return refuse(401, 'Unauthorized', 'Authorization must be "Bearer <an access token this account issued>"');
       if (issued.expiresAt <= at) return refuse(401, 'Unauthorized', 'the access token has expired');
-      return { accepted: { method: 'account', subdomain: route.subdomain, body: { with: query.get('with') ?? undefined }, accessToken: token!, at } };
+      return {
+        accepted: {
+          method: 'account',
+          subdomain: route.subdomain,
+          body: { with: query.get('with') ?? undefined },
+          accessToken: token!,
+          at,
+        },
+      };
     }
     const contentType = singleHeader(headers, 'content-type') ?? '';
-    if (!/^application\/json\b/i.test(contentType)) return refuse(400, 'invalid_request', `the token request must be JSON, got Content-Type ${contentType || 'none'}`);
+    if (!/^application\/json\b/i.test(contentType))
+      return refuse(
+        400,
+        'invalid_request',
+        `the token request must be JSON, got Content-Type ${contentType || 'none'}`,
+      );
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
@@ -361,20 +443,31 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
     if (!parsed.success) return refuse(400, 'invalid_request', describeIssues(parsed.error));
     const request = parsed.data;
     const integration = this.integration;
-    if (!integration || request.client_id !== integration.clientId) return refuse(400, 'invalid_client', `client_id ${request.client_id} is no integration of this sandbox`);
-    if (!sameText(request.client_secret, integration.clientSecret)) return refuse(400, 'invalid_client', 'client_secret is not the integration\'s secret key');
-    if (request.grant_type !== 'authorization_code') return refuse(400, 'unsupported_grant_type', `grant_type must be authorization_code, got ${request.grant_type}`);
-    if (request.redirect_uri !== integration.redirectUri) return refuse(400, 'invalid_client', 'redirect_uri differs from the Redirect URI registered for the integration');
+    if (!integration || request.client_id !== integration.clientId)
+      return refuse(400, 'invalid_client', `client_id ${request.client_id} is no integration of this sandbox`);
+    if (!sameText(request.client_secret, integration.clientSecret))
+      return refuse(400, 'invalid_client', "client_secret is not the integration's secret key");
+    if (request.grant_type !== 'authorization_code')
+      return refuse(400, 'unsupported_grant_type', `grant_type must be authorization_code, got ${request.grant_type}`);
+    if (request.redirect_uri !== integration.redirectUri)
+      return refuse(400, 'invalid_client', 'redirect_uri differs from the Redirect URI registered for the integration');
     const code = this.codes.get(request.code);
-    if (!code || code.subdomain !== route.subdomain) return refuse(400, 'invalid_grant', 'Cannot decrypt the authorization code: this account never issued it');
+    if (!code || code.subdomain !== route.subdomain)
+      return refuse(400, 'invalid_grant', 'Cannot decrypt the authorization code: this account never issued it');
     if (code.used) return refuse(400, 'invalid_grant', 'Authorization code has been revoked: it was already exchanged');
-    if (at - code.issuedAt > AUTHORIZATION_CODE_LIFETIME_MS) return refuse(400, 'invalid_grant', 'Authorization code has expired');
+    if (at - code.issuedAt > AUTHORIZATION_CODE_LIFETIME_MS)
+      return refuse(400, 'invalid_grant', 'Authorization code has expired');
     const { client_secret: _, ...recorded } = request;
     return { accepted: { method: 'oauth_token', subdomain: route.subdomain, body: recorded, at } };
   }
 
   /** Why the request's signature headers fail Kommo's check, or `undefined` when they pass. */
-  private signatureProblem(httpMethod: string, path: string, headers: IncomingHttpHeaders, body: Buffer): string | undefined {
+  private signatureProblem(
+    httpMethod: string,
+    path: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+  ): string | undefined {
     const date = singleHeader(headers, 'date');
     if (date === undefined) return 'Date header is missing';
     const signedAt = parseAmojoDate(date);
@@ -383,9 +476,11 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
       return `Date "${date}" is more than 15 minutes away from Kommo's clock`;
     }
     const contentType = singleHeader(headers, 'content-type');
-    if (contentType !== AMOJO_CONTENT_TYPE) return `Content-Type must be ${AMOJO_CONTENT_TYPE}, got ${contentType ?? 'none'}`;
+    if (contentType !== AMOJO_CONTENT_TYPE)
+      return `Content-Type must be ${AMOJO_CONTENT_TYPE}, got ${contentType ?? 'none'}`;
     const md5 = contentMd5(body);
-    if (!hexSignatureMatches(md5, singleHeader(headers, 'content-md5'))) return 'Content-MD5 is not the lowercase hex MD5 of the body';
+    if (!hexSignatureMatches(md5, singleHeader(headers, 'content-md5')))
+      return 'Content-MD5 is not the lowercase hex MD5 of the body';
     // The MD5 of the received bytes is already proven equal to the header, so the string to sign is
     // byte-exact even for a body that is not valid UTF-8.
     const stringToSign = amojoStringToSign({ method: httpMethod, path, body: '', date }, md5, date);
@@ -402,7 +497,9 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
     switch (call.method) {
       case 'connect':
         this.connectedScopes.add(call.scopeId);
-        this.log(`Kommo connects account ${call.body.account_id} to channel "${call.body.title}" as scope ${call.scopeId}`);
+        this.log(
+          `Kommo connects account ${call.body.account_id} to channel "${call.body.title}" as scope ${call.scopeId}`,
+        );
         return [200, { ...call.body, scope_id: call.scopeId }];
       case 'disconnect':
         this.connectedScopes.delete(call.scopeId);
@@ -410,7 +507,9 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
         return [200, {}];
       case 'typing': {
         const seconds = (call.body.duration_ms ?? DEFAULT_TYPING_DURATION_MS) / 1000;
-        this.log(`Kommo shows "typing…" from client ${call.body.sender.id} in conversation ${call.body.conversation_id} for ${seconds} s`);
+        this.log(
+          `Kommo shows "typing…" from client ${call.body.sender.id} in conversation ${call.body.conversation_id} for ${seconds} s`,
+        );
         return [204, undefined];
       }
       case 'delivery_status':
@@ -419,7 +518,10 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
       case 'oauth_token': {
         this.codes.get(call.body.code)!.used = true;
         const accessToken = randomBytes(48).toString('base64url');
-        this.accessTokens.set(accessToken, { subdomain: call.subdomain, expiresAt: call.at + ACCESS_TOKEN_LIFETIME_SECONDS * 1000 });
+        this.accessTokens.set(accessToken, {
+          subdomain: call.subdomain,
+          expiresAt: call.at + ACCESS_TOKEN_LIFETIME_SECONDS * 1000,
+        });
         this.log(`Kommo account ${call.subdomain} exchanges an authorization code for the integration's access token`);
         return [
           200,
@@ -435,7 +537,9 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
       case 'account': {
         const account = this.accounts.get(call.subdomain)!;
         const withAmojoId = (call.body.with ?? '').split(',').includes('amojo_id');
-        this.log(`Kommo account ${call.subdomain} answers who it is (id ${account.id}${withAmojoId ? `, amojo id ${account.amojoId}` : ''})`);
+        this.log(
+          `Kommo account ${call.subdomain} answers who it is (id ${account.id}${withAmojoId ? `, amojo id ${account.amojoId}` : ''})`,
+        );
         return [
           200,
           {
@@ -454,10 +558,14 @@ export class KommoSandbox extends SandboxServer<KommoSandboxCall> {
 }
 
 /** An account API route: `/accounts/<subdomain>/oauth2/access_token` or `/accounts/<subdomain>/api/v4/account`. */
-function matchAccountRoute(path: string): { method: 'oauth_token' | 'account'; httpMethod: 'POST' | 'GET'; subdomain: string } | undefined {
+function matchAccountRoute(
+  path: string,
+): { method: 'oauth_token' | 'account'; httpMethod: 'POST' | 'GET'; subdomain: string } | undefined {
   const match = /^\/accounts\/([a-z0-9-]+)\/(oauth2\/access_token|api\/v4\/account)$/.exec(path);
   if (!match) return undefined;
-  return match[2] === 'oauth2/access_token' ? { method: 'oauth_token', httpMethod: 'POST', subdomain: match[1]! } : { method: 'account', httpMethod: 'GET', subdomain: match[1]! };
+  return match[2] === 'oauth2/access_token'
+    ? { method: 'oauth_token', httpMethod: 'POST', subdomain: match[1]! }
+    : { method: 'account', httpMethod: 'GET', subdomain: match[1]! };
 }
 
 function sameText(presented: string, expected: string): boolean {
@@ -500,7 +608,8 @@ function deliveryStatusProblem(body: KommoDeliveryStatusBody, pathMsgid: string)
   if (body.delivery_status !== -1) {
     // The official guide's example sends error fields with status 2; the reference allows them only with -1,
     // and the sandbox keeps the bridge to the reference.
-    if (body.error_code !== undefined || body.error !== undefined) return 'error_code and error are allowed only with delivery_status -1';
+    if (body.error_code !== undefined || body.error !== undefined)
+      return 'error_code and error are allowed only with delivery_status -1';
     return undefined;
   }
   if (body.error_code === undefined) return 'error_code (901-905) is required with delivery_status -1';
@@ -525,7 +634,9 @@ function describeDeliveryStatus(body: KommoDeliveryStatusBody): string {
 }
 
 function describeIssues(error: z.core.$ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
+    .join('; ');
 }
 
 function defaultErrorType(status: number): string {

@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -154,7 +160,9 @@ export abstract class SandboxServer<Call> {
       const answer = this.answer({
         method: request.method ?? 'GET',
         path: (request.url ?? '/').split('?')[0] ?? '/',
-        query: new URLSearchParams((request.url ?? '').includes('?') ? (request.url ?? '').slice((request.url ?? '').indexOf('?') + 1) : ''),
+        query: new URLSearchParams(
+          (request.url ?? '').includes('?') ? (request.url ?? '').slice((request.url ?? '').indexOf('?') + 1) : '',
+        ),
         headers: request.headers,
         body,
       });
@@ -164,7 +172,9 @@ export abstract class SandboxServer<Call> {
       else writeJson(response, answer.status, answer.body, answer.headers ?? {});
     } catch (error) {
       if (this.closing.signal.aborted) return;
-      this.settings.log(`${this.settings.name} failed on ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`);
+      this.settings.log(
+        `${this.settings.name} failed on ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`,
+      );
       if (response.headersSent) response.destroy();
       else writeJson(response, 500, this.settings.internalErrorBody, {});
     }
@@ -210,9 +220,21 @@ function writeJson(response: ServerResponse, status: number, body: unknown, head
     return;
   }
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
+  response
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(text)),
+      ...headers,
+    })
+    .end(text);
 }
 
 function writeRaw(response: ServerResponse, status: number, text: string, headers: Record<string, string>): void {
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
+  response
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(text)),
+      ...headers,
+    })
+    .end(text);
 }

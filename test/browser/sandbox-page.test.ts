@@ -25,7 +25,10 @@ let runtime: LocalRuntime;
 const dynamo = localDynamoClient(inject('dynamoEndpoint'));
 
 beforeAll(async () => {
-  [browser, runtime] = await Promise.all([launchBrowser(), startLocalRuntime({ env: {}, port: 0, dynamo, logLevel: 'silent' })]);
+  [browser, runtime] = await Promise.all([
+    launchBrowser(),
+    startLocalRuntime({ env: {}, port: 0, dynamo, logLevel: 'silent' }),
+  ]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -36,11 +39,18 @@ afterAll(async () => {
 /** A request signed with the sandbox's chat-service secret, as `npm run send` makes it. */
 async function send(path: string, body: unknown): Promise<number> {
   const raw = JSON.stringify(body);
-  const response = await fetch(`${runtime.url}/chat/${runtime.scopeId}${path}`, { method: 'POST', headers: signedChatRequest(runtime.config.CHAT_SERVICE_SECRET, raw), body: raw });
+  const response = await fetch(`${runtime.url}/chat/${runtime.scopeId}${path}`, {
+    method: 'POST',
+    headers: signedChatRequest(runtime.config.CHAT_SERVICE_SECRET, raw),
+    body: raw,
+  });
   return response.status;
 }
 
-const sandboxEvents = (type: string) => runtime.sink!.events.filter((event) => event.type === type && event.data.kommo_conversation_id === SANDBOX_CHAT.kommoConversationId);
+const sandboxEvents = (type: string) =>
+  runtime.sink!.events.filter(
+    (event) => event.type === type && event.data.kommo_conversation_id === SANDBOX_CHAT.kommoConversationId,
+  );
 
 describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
   it('is served by the local server at /sandbox/kommo, never by the API: its prefixes cannot shadow a route', async () => {
@@ -50,11 +60,23 @@ describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
     expect(await page.text()).toContain('/sandbox/kommo/assets/kommo-stand-in.js');
 
     // The same request through the API's routes (what API Gateway and the Lambdas serve): no such route.
-    const viaApi = await runtime.bridge.invoke({ method: 'GET', url: '/sandbox/kommo', headers: {}, body: Buffer.alloc(0) });
+    const viaApi = await runtime.bridge.invoke({
+      method: 'GET',
+      url: '/sandbox/kommo',
+      headers: {},
+      body: Buffer.alloc(0),
+    });
     expect(viaApi.statusCode).toBe(404);
 
-    await expect(serveBridge(runtime.bridge, { port: 0, localPages: { prefixes: ['/widget/'], handle: async () => undefined } })).rejects.toThrow(/would shadow the API \(POST \/widget\/presence\)/);
-    await expect(serveBridge(runtime.bridge, { port: 0, localPages: { prefixes: ['/chat/pages/'], handle: async () => undefined } })).rejects.toThrow(/would shadow the API/);
+    await expect(
+      serveBridge(runtime.bridge, { port: 0, localPages: { prefixes: ['/widget/'], handle: async () => undefined } }),
+    ).rejects.toThrow(/would shadow the API \(POST \/widget\/presence\)/);
+    await expect(
+      serveBridge(runtime.bridge, {
+        port: 0,
+        localPages: { prefixes: ['/chat/pages/'], handle: async () => undefined },
+      }),
+    ).rejects.toThrow(/would shadow the API/);
     expect(KommoAccountStandIn.prefixes).toEqual(['/sandbox/kommo/', '/api/v4/']);
   });
 
@@ -66,14 +88,25 @@ describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
       await page.goto(runtime.sandboxPageUrl!);
       const mark = page.locator(`.klb-mark[data-klb-chat="${SANDBOX_CHAT.kommoConversationId}"]`);
       await expect.poll(() => mark.getAttribute('data-klb-state'), SOON).toBe('offline');
-      await expect.poll(() => sandboxEvents('presence.changed').map((event) => event.data.state), SOON).toEqual(['online']);
+      await expect
+        .poll(() => sandboxEvents('presence.changed').map((event) => event.data.state), SOON)
+        .toEqual(['online']);
       await expect.poll(() => sandboxEvents('conversation.read').length, SOON).toBe(1);
 
       expect(await send('/presence', { client_id: SANDBOX_CHAT.clientId, state: 'online', ttl_seconds: 30 })).toBe(202);
       await expect.poll(() => mark.getAttribute('data-klb-state'), SOON).toBe('online');
 
-      expect(await send('/typing', { conversation_id: SANDBOX_CHAT.conversationId, sender_id: SANDBOX_CHAT.clientId, state: 'start', ttl_seconds: 15 })).toBe(202);
-      await expect.poll(() => page.locator(`.chat[data-chat="${SANDBOX_CHAT.kommoConversationId}"] .typing`).textContent(), SOON).toBe('The client is typing…');
+      expect(
+        await send('/typing', {
+          conversation_id: SANDBOX_CHAT.conversationId,
+          sender_id: SANDBOX_CHAT.clientId,
+          state: 'start',
+          ttl_seconds: 15,
+        }),
+      ).toBe(202);
+      await expect
+        .poll(() => page.locator(`.chat[data-chat="${SANDBOX_CHAT.kommoConversationId}"] .typing`).textContent(), SOON)
+        .toBe('The client is typing…');
 
       // A client message while the card stays open: read once the 30 s since the first read have passed.
       await page.clock.fastForward(31_000);
@@ -83,7 +116,9 @@ describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
       await expect.poll(() => page.locator('#sandbox-events').textContent(), SOON).toContain('conversation.read');
 
       await page.click('[data-nav="/"]');
-      await expect.poll(() => sandboxEvents('presence.changed').map((event) => event.data.state), SOON).toEqual(['online', 'offline']);
+      await expect
+        .poll(() => sandboxEvents('presence.changed').map((event) => event.data.state), SOON)
+        .toEqual(['online', 'offline']);
     } finally {
       await context.close();
     }

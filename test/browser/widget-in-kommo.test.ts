@@ -49,7 +49,8 @@ afterEach(async () => {
   await t.close();
 });
 
-const clientPresence = (state: 'online' | 'offline', ttlSeconds = 60) => t.chat('POST', `/chat/${t.scopeId}/presence`, { client_id: CLIENT_ID, state, ttl_seconds: ttlSeconds });
+const clientPresence = (state: 'online' | 'offline', ttlSeconds = 60) =>
+  t.chat('POST', `/chat/${t.scopeId}/presence`, { client_id: CLIENT_ID, state, ttl_seconds: ttlSeconds });
 const presenceStates = (page: KommoPage) => page.events('presence.changed').map((event) => event.data.state);
 const reads = (page: KommoPage) => page.events('conversation.read').length;
 
@@ -67,10 +68,18 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     const [online] = kommo.events('presence.changed');
     const [read] = kommo.events('conversation.read');
     for (const event of [online!, read!]) {
-      expect(event.data).toMatchObject({ conversation_id: CONVERSATION_ID, kommo_conversation_id: KOMMO_CHAT_ID, user_id: USER_AMOJO_ID, kommo_user_id: TEST_KOMMO_USER_ID });
+      expect(event.data).toMatchObject({
+        conversation_id: CONVERSATION_ID,
+        kommo_conversation_id: KOMMO_CHAT_ID,
+        user_id: USER_AMOJO_ID,
+        kommo_user_id: TEST_KOMMO_USER_ID,
+      });
     }
     // Found through the account's own CRM API, as Kommo documents it: the lead's contacts, then their chats.
-    expect(kommo.standIn.apiRequests).toEqual(['/api/v4/leads/101?with=contacts', `/api/v4/contacts/chats?contact_id[]=${CONTACT_ID}`]);
+    expect(kommo.standIn.apiRequests).toEqual([
+      '/api/v4/leads/101?with=contacts',
+      `/api/v4/contacts/chats?contact_id[]=${CONTACT_ID}`,
+    ]);
     expect(kommo.pageErrors).toEqual([]);
     expect(kommo.strayRequests).toEqual([]);
   });
@@ -114,7 +123,7 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(t.clock.now()).toBe(bridgeTime);
   });
 
-  it('while the card stays open the widget pings every 30 s, and the Kommo user stays in the chat past the bridge\'s 90 s window', async () => {
+  it("while the card stays open the widget pings every 30 s, and the Kommo user stays in the chat past the bridge's 90 s window", async () => {
     kommo = await givenKommoPage(t, browser);
     await kommo.open('leads', LEAD_ID);
     await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
@@ -131,7 +140,7 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(presenceStates(kommo)).toEqual(['online']);
   });
 
-  it("a contact card works too, and a chat of another channel (the bridge answers 404) gets no mark and no watch", async () => {
+  it('a contact card works too, and a chat of another channel (the bridge answers 404) gets no mark and no watch', async () => {
     kommo = await givenKommoPage(t, browser);
     await clientPresence('online');
 
@@ -141,8 +150,12 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     await kommo.navigate(`/contacts/detail/${OTHER_CONTACT_ID}`);
 
     await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
-    await expect.poll(() => kommo!.standIn.apiRequests.at(-1), SOON).toBe(`/api/v4/contacts/chats?contact_id[]=${OTHER_CONTACT_ID}`);
-    await expect.poll(() => kommo!.page.locator('.card-title').textContent(), SOON).toBe('Client with a chat of another channel');
+    await expect
+      .poll(() => kommo!.standIn.apiRequests.at(-1), SOON)
+      .toBe(`/api/v4/contacts/chats?contact_id[]=${OTHER_CONTACT_ID}`);
+    await expect
+      .poll(() => kommo!.page.locator('.card-title').textContent(), SOON)
+      .toBe('Client with a chat of another channel');
     expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
     expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === OTHER_CHANNEL_CHAT_ID)).toEqual([]);
     expect(kommo.pageErrors).toEqual([]);
@@ -153,7 +166,11 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     await kommo.open('leads', LEAD_ID);
     await expect.poll(() => reads(kommo!), SOON).toBe(1);
     // Kommo's talk events flow (another chat was read): the widget relies on them, not on its periodic read mark.
-    await kommo.talkEventHandled(kommo.standIn.publishTalkEvent({ body: { payload: { type: 125, model: { chat_id: OTHER_CHANNEL_CHAT_ID, is_read: true } } } }));
+    await kommo.talkEventHandled(
+      kommo.standIn.publishTalkEvent({
+        body: { payload: { type: 125, model: { chat_id: OTHER_CHANNEL_CHAT_ID, is_read: true } } },
+      }),
+    );
     await kommo.pauseClock();
     await kommo.page.clock.runFor(31_000);
 
@@ -203,7 +220,11 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     await expect.poll(() => reads(kommo!), SOON).toBe(2);
     await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline', 'online']);
     // In the order the chat service got them: no read while the tab was hidden.
-    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === KOMMO_CHAT_ID).map((event) => `${event.type} ${event.data.state ?? ''}`.trim())).toEqual([
+    expect(
+      t.sink.events
+        .filter((event) => event.data.kommo_conversation_id === KOMMO_CHAT_ID)
+        .map((event) => `${event.type} ${event.data.state ?? ''}`.trim()),
+    ).toEqual([
       expect.stringMatching(/^(presence\.changed online|conversation\.read)$/),
       expect.stringMatching(/^(presence\.changed online|conversation\.read)$/),
       'presence.changed offline',
@@ -219,7 +240,12 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
 
     await kommo.open('leads', LEAD_ID);
     // The widget asked the bridge about the card's chat, and got no answer.
-    await expect.poll(() => kommo!.standIn.authorizedCalls.some((call) => call.url.endsWith(`/widget/chats/${KOMMO_CHAT_ID}`)), SOON).toBe(true);
+    await expect
+      .poll(
+        () => kommo!.standIn.authorizedCalls.some((call) => call.url.endsWith(`/widget/chats/${KOMMO_CHAT_ID}`)),
+        SOON,
+      )
+      .toBe(true);
     expect(await kommo.page.locator('.card-title').textContent()).toBe('Order #101');
     expect(await kommo.page.locator('.klb-mark, .klb-settings-error').count()).toBe(0);
 
@@ -242,10 +268,18 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     // An older bridge: POST /widget/live is not a route (404, with CORS as the bridge answers errors).
     await kommo.page.route(`${kommo.bridgeUrl}/widget/live`, (route) => {
       const origin = route.request().headers().origin ?? '';
-      const cors = { 'access-control-allow-origin': origin, 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'X-Auth-Token, Content-Type' };
+      const cors = {
+        'access-control-allow-origin': origin,
+        'access-control-allow-methods': 'GET, POST',
+        'access-control-allow-headers': 'X-Auth-Token, Content-Type',
+      };
       return route.request().method() === 'OPTIONS'
         ? route.fulfill({ status: 204, headers: cors })
-        : route.fulfill({ status: 404, headers: { ...cors, 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'unknown_route', message: 'No route' } }) });
+        : route.fulfill({
+            status: 404,
+            headers: { ...cors, 'content-type': 'application/json' },
+            body: JSON.stringify({ error: { code: 'unknown_route', message: 'No route' } }),
+          });
     });
 
     await kommo.open('leads', LEAD_ID);
@@ -267,7 +301,9 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
 
     const answers = await kommo.page.evaluate(
       async ({ bridgeUrl, chatId }) => {
-        const { token } = (await (await fetch('/sandbox/kommo/one-time-token', { method: 'POST' })).json()) as { token: string };
+        const { token } = (await (await fetch('/sandbox/kommo/one-time-token', { method: 'POST' })).json()) as {
+          token: string;
+        };
         const call = async () => {
           const response = await fetch(`${bridgeUrl}/widget/chats/${chatId}`, { headers: { 'X-Auth-Token': token } });
           return { status: response.status, body: await response.json() };
@@ -277,7 +313,10 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
       { bridgeUrl: kommo.bridgeUrl, chatId: KOMMO_CHAT_ID },
     );
 
-    expect(answers[0]).toMatchObject({ status: 200, body: { kommo_conversation_id: KOMMO_CHAT_ID, conversation_id: CONVERSATION_ID, client_id: CLIENT_ID } });
+    expect(answers[0]).toMatchObject({
+      status: 200,
+      body: { kommo_conversation_id: KOMMO_CHAT_ID, conversation_id: CONVERSATION_ID, client_id: CLIENT_ID },
+    });
     expect(answers[1]).toMatchObject({ status: 401, body: { error: { code: 'token_replayed' } } });
   });
 
@@ -286,17 +325,29 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
 
     await kommo.open('leads', LEAD_ID);
 
-    await expect.poll(() => kommo!.page.locator('.klb-settings-error').textContent(), SOON).toContain('Bridge URL setting is missing or invalid');
+    await expect
+      .poll(() => kommo!.page.locator('.klb-settings-error').textContent(), SOON)
+      .toContain('Bridge URL setting is missing or invalid');
     expect(kommo.strayRequests).toEqual([]);
     expect(kommo.standIn.authorizedCalls).toEqual([]);
     expect(kommo.standIn.apiRequests).toEqual([]);
     expect(t.sink.events).toEqual([]);
 
     const verdicts = await kommo.page.evaluate(async () => {
-      const widget = await (globalThis as unknown as { kommoStandIn: { widget: Promise<{ callbacks: { onSave(data: unknown): boolean } }> } }).kommoStandIn.widget;
-      return ['', 'ftp://bridge.acme.io', 'http://bridge.acme.io', 'https://acme.kommo.com', 'https://bridge.acme.io/?x=1', 'https://abc123.execute-api.eu-west-1.amazonaws.com', 'http://127.0.0.1:3000'].map(
-        (url) => widget.callbacks.onSave({ active: 'Y', fields: { bridge_url: url } }),
-      );
+      const widget = await (
+        globalThis as unknown as {
+          kommoStandIn: { widget: Promise<{ callbacks: { onSave(data: unknown): boolean } }> };
+        }
+      ).kommoStandIn.widget;
+      return [
+        '',
+        'ftp://bridge.acme.io',
+        'http://bridge.acme.io',
+        'https://acme.kommo.com',
+        'https://bridge.acme.io/?x=1',
+        'https://abc123.execute-api.eu-west-1.amazonaws.com',
+        'http://127.0.0.1:3000',
+      ].map((url) => widget.callbacks.onSave({ active: 'Y', fields: { bridge_url: url } }));
     });
     expect(verdicts).toEqual([false, false, false, false, false, true, true]);
   });

@@ -99,44 +99,66 @@ class AwsJsonService {
       this.write(response, 200, output, {});
     } catch (error) {
       const answer =
-        error instanceof AwsErrorAnswer ? error : new AwsErrorAnswer(`${this.options.errorNamespace}InternalFailure`, 'the stand-in failed');
+        error instanceof AwsErrorAnswer
+          ? error
+          : new AwsErrorAnswer(`${this.options.errorNamespace}InternalFailure`, 'the stand-in failed');
       this.refused.push({ target, type: answer.type, message: answer.message });
       const headers: Record<string, string> = { 'x-amzn-errortype': answer.type.replace(/^.*#/, '') };
       if (answer.queryErrorCode) headers['x-amzn-query-error'] = answer.queryErrorCode;
-      this.write(response, error instanceof AwsErrorAnswer ? 400 : 500, { __type: answer.type, message: answer.message }, headers);
+      this.write(
+        response,
+        error instanceof AwsErrorAnswer ? 400 : 500,
+        { __type: answer.type, message: answer.message },
+        headers,
+      );
     }
   }
 
   private handle(request: IncomingMessage, target: string | undefined, body: Buffer): unknown {
     const { options } = this;
-    const protocolError = (type: string, message: string) => new AwsErrorAnswer(`${options.errorNamespace}${type}`, message);
+    const protocolError = (type: string, message: string) =>
+      new AwsErrorAnswer(`${options.errorNamespace}${type}`, message);
     if (request.method !== 'POST' || request.url !== '/') {
-      throw protocolError('UnknownOperationException', `the ${options.signingName} JSON protocol is POST /, not ${request.method} ${request.url}`);
+      throw protocolError(
+        'UnknownOperationException',
+        `the ${options.signingName} JSON protocol is POST /, not ${request.method} ${request.url}`,
+      );
     }
     const contentType = `application/x-amz-json-${options.jsonVersion}`;
     if (header(request, 'content-type') !== contentType) {
-      throw protocolError('SerializationException', `Content-Type must be ${contentType}, got ${header(request, 'content-type') ?? 'none'}`);
+      throw protocolError(
+        'SerializationException',
+        `Content-Type must be ${contentType}, got ${header(request, 'content-type') ?? 'none'}`,
+      );
     }
     // SigV4: `AWS4-HMAC-SHA256 Credential=<key id>/<yyyymmdd>/<region>/<service>/aws4_request, SignedHeaders=…, Signature=…`
-    const scope = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(
-      header(request, 'authorization') ?? '',
-    );
+    const scope =
+      /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(
+        header(request, 'authorization') ?? '',
+      );
     if (!scope || scope[1] !== options.accessKeyId || scope[2] !== options.region || scope[3] !== options.signingName) {
       throw protocolError(
         'IncompleteSignatureException',
         `expected a SigV4 signature by ${options.accessKeyId} for ${options.region}/${options.signingName}, got ${scope ? scope.slice(1).join('/') : 'none'}`,
       );
     }
-    const operationName = target?.startsWith(`${options.targetPrefix}.`) ? target.slice(options.targetPrefix.length + 1) : undefined;
+    const operationName = target?.startsWith(`${options.targetPrefix}.`)
+      ? target.slice(options.targetPrefix.length + 1)
+      : undefined;
     const operation = operationName === undefined ? undefined : options.operations[operationName];
-    if (!operation) throw protocolError('UnknownOperationException', `this stand-in serves ${Object.keys(options.operations).join(', ')}, not ${target ?? 'no target'}`);
+    if (!operation)
+      throw protocolError(
+        'UnknownOperationException',
+        `this stand-in serves ${Object.keys(options.operations).join(', ')}, not ${target ?? 'no target'}`,
+      );
     let input: unknown;
     try {
       input = JSON.parse(body.toString('utf8'));
     } catch {
       throw protocolError('SerializationException', 'the body is not JSON');
     }
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) throw protocolError('SerializationException', 'the body is not a JSON object');
+    if (input === null || typeof input !== 'object' || Array.isArray(input))
+      throw protocolError('SerializationException', 'the body is not a JSON object');
     return operation(input as Record<string, unknown>);
   }
 
@@ -159,9 +181,14 @@ function header(request: IncomingMessage, name: string): string | undefined {
 }
 
 /** Refuses members the operation does not model, so new request fields are noticed. */
-function onlyMembers(input: Record<string, unknown>, allowed: readonly string[], invalid: (message: string) => AwsErrorAnswer): void {
+function onlyMembers(
+  input: Record<string, unknown>,
+  allowed: readonly string[],
+  invalid: (message: string) => AwsErrorAnswer,
+): void {
   const unknown = Object.keys(input).filter((name) => !allowed.includes(name));
-  if (unknown.length > 0) throw invalid(`this stand-in does not model ${unknown.join(', ')} (it models ${allowed.join(', ')})`);
+  if (unknown.length > 0)
+    throw invalid(`this stand-in does not model ${unknown.join(', ')} (it models ${allowed.join(', ')})`);
 }
 
 export interface StandInOptions {
@@ -190,7 +217,8 @@ export class SqsStandIn {
   private readonly queueUrls = new Set<string>();
 
   constructor(options: StandInOptions) {
-    const invalid = (message: string) => new AwsErrorAnswer('com.amazonaws.sqs#InvalidParameterValue', message, 'InvalidParameterValue;Sender');
+    const invalid = (message: string) =>
+      new AwsErrorAnswer('com.amazonaws.sqs#InvalidParameterValue', message, 'InvalidParameterValue;Sender');
     this.service = new AwsJsonService({
       ...options,
       signingName: 'sqs',
@@ -211,7 +239,12 @@ export class SqsStandIn {
           if (typeof body !== 'string' || body.length === 0 || Buffer.byteLength(body) > SQS_MAX_BODY_BYTES) {
             throw invalid('MessageBody must be a string of 1 byte to 256 KiB');
           }
-          if (typeof delaySeconds !== 'number' || !Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 900) {
+          if (
+            typeof delaySeconds !== 'number' ||
+            !Number.isInteger(delaySeconds) ||
+            delaySeconds < 0 ||
+            delaySeconds > 900
+          ) {
             throw invalid(`DelaySeconds must be a whole number from 0 to 900, got ${String(delaySeconds)}`);
           }
           const message: SentMessage = { queueUrl, body, delaySeconds, sentAtMs: Date.now(), messageId: randomUUID() };
@@ -367,16 +400,39 @@ export class ApiGatewayManagementStandIn {
     const error = (status: number, type: string, message: string) => {
       if (status === 400) this.refused.push({ target: `${request.method} ${request.url}`, type, message });
       const body = JSON.stringify({ message });
-      response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type, 'x-amzn-requestid': randomUUID(), 'content-length': String(Buffer.byteLength(body)) }).end(body);
+      response
+        .writeHead(status, {
+          'content-type': 'application/json',
+          'x-amzn-errortype': type,
+          'x-amzn-requestid': randomUUID(),
+          'content-length': String(Buffer.byteLength(body)),
+        })
+        .end(body);
     };
-    const scope = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(header(request, 'authorization') ?? '');
-    if (!scope || scope[1] !== this.options.accessKeyId || scope[2] !== this.options.region || scope[3] !== 'execute-api') {
-      error(400, 'IncompleteSignatureException', `expected a SigV4 signature by ${this.options.accessKeyId} for ${this.options.region}/execute-api, got ${scope ? scope.slice(1).join('/') : 'none'}`);
+    const scope =
+      /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(
+        header(request, 'authorization') ?? '',
+      );
+    if (
+      !scope ||
+      scope[1] !== this.options.accessKeyId ||
+      scope[2] !== this.options.region ||
+      scope[3] !== 'execute-api'
+    ) {
+      error(
+        400,
+        'IncompleteSignatureException',
+        `expected a SigV4 signature by ${this.options.accessKeyId} for ${this.options.region}/execute-api, got ${scope ? scope.slice(1).join('/') : 'none'}`,
+      );
       return;
     }
     const target = /^\/([^/]+)\/@connections\/([^/?]+)$/.exec(request.url ?? '');
     if (request.method !== 'POST' || !target) {
-      error(400, 'UnsupportedOperation', `this stand-in serves POST /{stage}/@connections/{connectionId} (PostToConnection), not ${request.method} ${request.url}`);
+      error(
+        400,
+        'UnsupportedOperation',
+        `this stand-in serves POST /{stage}/@connections/{connectionId} (PostToConnection), not ${request.method} ${request.url}`,
+      );
       return;
     }
     const connectionId = decodeURIComponent(target[2]!);

@@ -25,7 +25,10 @@ interface Rule {
   offends: (inputPath: string) => boolean;
 }
 
-const fromPackage = (...names: string[]) => (inputPath: string) => names.includes(packageOf(inputPath) ?? '');
+const fromPackage =
+  (...names: string[]) =>
+  (inputPath: string) =>
+    names.includes(packageOf(inputPath) ?? '');
 
 /**
  * What a function may not carry, by its manifest entry (functions/manifest.ts): each client only where
@@ -37,7 +40,12 @@ const rules: readonly Rule[] = [
   {
     rule: "a DynamoDB client in a function whose manifest entry has table: 'none'",
     appliesTo: (spec) => spec.table === 'none',
-    offends: fromPackage('@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb', '@aws-sdk/dynamodb-codec'),
+    offends: fromPackage(
+      '@aws-sdk/client-dynamodb',
+      '@aws-sdk/lib-dynamodb',
+      '@aws-sdk/util-dynamodb',
+      '@aws-sdk/dynamodb-codec',
+    ),
   },
   {
     rule: 'an SQS client in a function that sends to no queue',
@@ -58,7 +66,8 @@ const rules: readonly Rule[] = [
     // zod/mini with its English messages only (functions/core/zod.ts): any other locale means all of them were loaded.
     rule: 'classic zod, or all of its locales (the project uses zod/mini with the English messages)',
     appliesTo: () => true,
-    offends: (inputPath) => packageOf(inputPath) === 'zod' && /\/zod\/(v4\/classic|v3)\/|\/zod\/v4\/locales\/(?!en\.js)/.test(inputPath),
+    offends: (inputPath) =>
+      packageOf(inputPath) === 'zod' && /\/zod\/(v4\/classic|v3)\/|\/zod\/v4\/locales\/(?!en\.js)/.test(inputPath),
   },
   {
     rule: "the AWS SDK's full credential chain (Lambda's credentials are in the environment)",
@@ -77,13 +86,19 @@ const rules: readonly Rule[] = [
   {
     rule: 'a second copy of @aws-lambda-powertools/commons (two Powertools versions)',
     appliesTo: () => true,
-    offends: (inputPath) => packageOf(inputPath) === '@aws-lambda-powertools/commons' && /node_modules\/@aws-lambda-powertools\/[^/]+\/node_modules\//.test(inputPath),
+    offends: (inputPath) =>
+      packageOf(inputPath) === '@aws-lambda-powertools/commons' &&
+      /node_modules\/@aws-lambda-powertools\/[^/]+\/node_modules\//.test(inputPath),
   },
 ];
 
 /** Every rule the bundle described by `metafile` breaks, with the offending input files (at most five shown per rule). */
 export function bundleFindings(spec: FunctionSpec, metafile: EsbuildMetafile): BundleFinding[] {
-  const inputs = Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path));
+  const inputs = Object.values(metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([path]) => path),
+  );
   const findings: BundleFinding[] = [];
   for (const rule of rules) {
     if (!rule.appliesTo(spec)) continue;

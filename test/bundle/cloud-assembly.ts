@@ -83,10 +83,13 @@ export class CloudAssembly {
   private readonly assetDirectories: ReadonlyMap<string, string>;
 
   constructor(readonly directory: string) {
-    const manifest = readJson(join(directory, 'manifest.json')) as { artifacts: Record<string, { type: string; properties: Record<string, string> }> };
+    const manifest = readJson(join(directory, 'manifest.json')) as {
+      artifacts: Record<string, { type: string; properties: Record<string, string> }>;
+    };
     const artifacts = Object.entries(manifest.artifacts);
     const stacks = artifacts.filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack');
-    if (stacks.length !== 1) throw new Error(`expected one stack in the assembly, found ${stacks.map(([name]) => name).join(', ') || 'none'}`);
+    if (stacks.length !== 1)
+      throw new Error(`expected one stack in the assembly, found ${stacks.map(([name]) => name).join(', ') || 'none'}`);
     const [stackName, stack] = stacks[0]!;
     this.stackName = stackName;
     const template = readJson(join(directory, stack.properties.templateFile!)) as {
@@ -102,11 +105,15 @@ export class CloudAssembly {
     const directories = new Map<string, string>();
     for (const [, artifact] of artifacts.filter(([, candidate]) => candidate.type === 'cdk:asset-manifest')) {
       const assets = readJson(join(directory, artifact.properties.file!)) as {
-        files: Record<string, { source: { path: string; packaging?: string }; destinations: Record<string, { objectKey: string }> }>;
+        files: Record<
+          string,
+          { source: { path: string; packaging?: string }; destinations: Record<string, { objectKey: string }> }
+        >;
       };
       for (const asset of Object.values(assets.files)) {
         if (asset.source.packaging !== 'zip') continue;
-        for (const destination of Object.values(asset.destinations)) directories.set(destination.objectKey, join(directory, asset.source.path));
+        for (const destination of Object.values(asset.destinations))
+          directories.set(destination.objectKey, join(directory, asset.source.path));
       }
     }
     this.assetDirectories = directories;
@@ -119,7 +126,10 @@ export class CloudAssembly {
         const properties = resource.Properties!;
         const objectKey = properties.Code?.S3Key as string | undefined;
         const codeDirectory = objectKey === undefined ? undefined : this.assetDirectories.get(objectKey);
-        if (!codeDirectory) throw new Error(`${logicalId}: its Code (${JSON.stringify(properties.Code)}) is not a zip asset of this assembly`);
+        if (!codeDirectory)
+          throw new Error(
+            `${logicalId}: its Code (${JSON.stringify(properties.Code)}) is not a zip asset of this assembly`,
+          );
         return {
           logicalId,
           constructPath: String(resource.Metadata?.['aws:cdk:path'] ?? logicalId),
@@ -141,11 +151,26 @@ export class CloudAssembly {
   resolve(value: Intrinsic, physical: PhysicalValues, where: string): string {
     if (typeof value === 'string' || typeof value === 'number') return String(value);
     const choice = (value as { 'Fn::If'?: unknown })['Fn::If'];
-    if (Object.keys(value).length === 1 && Array.isArray(choice) && choice.length === 3 && typeof choice[0] === 'string') {
-      return this.resolve((this.holds(choice[0], physical, where) ? choice[1] : choice[2]) as Intrinsic, physical, where);
+    if (
+      Object.keys(value).length === 1 &&
+      Array.isArray(choice) &&
+      choice.length === 3 &&
+      typeof choice[0] === 'string'
+    ) {
+      return this.resolve(
+        (this.holds(choice[0], physical, where) ? choice[1] : choice[2]) as Intrinsic,
+        physical,
+        where,
+      );
     }
     const join = (value as { 'Fn::Join'?: unknown })['Fn::Join'];
-    if (Object.keys(value).length === 1 && Array.isArray(join) && join.length === 2 && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    if (
+      Object.keys(value).length === 1 &&
+      Array.isArray(join) &&
+      join.length === 2 &&
+      typeof join[0] === 'string' &&
+      Array.isArray(join[1])
+    ) {
       const joined = (join[1] as Intrinsic[]).map((part) => this.resolve(part, physical, where)).join(join[0]);
       const origin = Object.keys(physical.origins ?? {}).find((candidate) => joined.startsWith(`${candidate}/`));
       return origin === undefined ? joined : `${physical.origins![origin]}${joined.slice(origin.length)}`;
@@ -161,21 +186,27 @@ export class CloudAssembly {
     if (parameter) return this.parameterValue(name, parameter, physical.parameters[name]);
     const resource = this.resources[name];
     const resolveRef = resource && physical.resources[resource.Type];
-    if (!resolveRef) throw new Error(`${where}: no physical value for Ref ${name} (${resource?.Type ?? 'not in the template'})`);
+    if (!resolveRef)
+      throw new Error(`${where}: no physical value for Ref ${name} (${resource?.Type ?? 'not in the template'})`);
     return resolveRef(name);
   }
 
   /** Whether a template condition holds (`Fn::Equals` of resolvable values, `Fn::Not` of another). */
   private holds(condition: string | Intrinsic, physical: PhysicalValues, where: string): boolean {
     const expression = typeof condition === 'string' ? this.conditions[condition] : condition;
-    if (expression === undefined || typeof expression !== 'object') throw new Error(`${where}: no condition ${JSON.stringify(condition)} in the template`);
+    if (expression === undefined || typeof expression !== 'object')
+      throw new Error(`${where}: no condition ${JSON.stringify(condition)} in the template`);
     const equals = (expression as { 'Fn::Equals'?: unknown })['Fn::Equals'];
     if (Array.isArray(equals) && equals.length === 2) {
-      return this.resolve(equals[0] as Intrinsic, physical, where) === this.resolve(equals[1] as Intrinsic, physical, where);
+      return (
+        this.resolve(equals[0] as Intrinsic, physical, where) === this.resolve(equals[1] as Intrinsic, physical, where)
+      );
     }
     const not = (expression as { 'Fn::Not'?: unknown })['Fn::Not'];
     if (Array.isArray(not) && not.length === 1) return !this.holds(not[0] as Intrinsic, physical, where);
-    throw new Error(`${where}: the bundle test evaluates Fn::Equals and Fn::Not only, not ${JSON.stringify(expression)}`);
+    throw new Error(
+      `${where}: the bundle test evaluates Fn::Equals and Fn::Not only, not ${JSON.stringify(expression)}`,
+    );
   }
 
   /** The logical id of the function behind an HTTP API route key (`POST /kommo/{scope_id}`, `$default`). */
@@ -186,10 +217,13 @@ export class CloudAssembly {
     const target = JSON.stringify(routes[0]!.Properties!.Target);
     const integrationId = /"integrations\/",\{"Ref":"([^"]+)"\}/.exec(target)?.[1];
     const integration = integrationId === undefined ? undefined : this.resources[integrationId];
-    if (integration?.Type !== 'AWS::ApiGatewayV2::Integration') throw new Error(`route ${routeKey}: no integration in target ${target}`);
+    if (integration?.Type !== 'AWS::ApiGatewayV2::Integration')
+      throw new Error(`route ${routeKey}: no integration in target ${target}`);
     const { IntegrationType, PayloadFormatVersion, IntegrationUri } = integration.Properties!;
     if (IntegrationType !== 'AWS_PROXY' || PayloadFormatVersion !== '2.0') {
-      throw new Error(`route ${routeKey}: the test builds payload 2.0 proxy events, the integration is ${IntegrationType} ${PayloadFormatVersion}`);
+      throw new Error(
+        `route ${routeKey}: the test builds payload 2.0 proxy events, the integration is ${IntegrationType} ${PayloadFormatVersion}`,
+      );
     }
     return (IntegrationUri as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   }
@@ -197,15 +231,21 @@ export class CloudAssembly {
   /** The logical id of the function behind a WebSocket API route key (`$connect`, `$disconnect`, `$default`). */
   functionForWebSocketRoute(routeKey: string): string {
     const routes = this.routesOf('WEBSOCKET', routeKey);
-    if (routes.length !== 1) throw new Error(`expected one WebSocket route ${routeKey} in the template, found ${routes.length}`);
+    if (routes.length !== 1)
+      throw new Error(`expected one WebSocket route ${routeKey} in the template, found ${routes.length}`);
     const target = JSON.stringify(routes[0]!.Properties!.Target);
     const integrationId = /"integrations\/",\{"Ref":"([^"]+)"\}/.exec(target)?.[1];
     const integration = integrationId === undefined ? undefined : this.resources[integrationId];
-    if (integration?.Type !== 'AWS::ApiGatewayV2::Integration' || integration.Properties?.IntegrationType !== 'AWS_PROXY') {
+    if (
+      integration?.Type !== 'AWS::ApiGatewayV2::Integration' ||
+      integration.Properties?.IntegrationType !== 'AWS_PROXY'
+    ) {
       throw new Error(`WebSocket route ${routeKey}: no Lambda proxy integration in target ${target}`);
     }
     // IntegrationUri: arn:…:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations
-    const functionId = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(JSON.stringify(integration.Properties.IntegrationUri))?.[1];
+    const functionId = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(
+      JSON.stringify(integration.Properties.IntegrationUri),
+    )?.[1];
     if (functionId === undefined) throw new Error(`WebSocket route ${routeKey}: the integration names no function`);
     return functionId;
   }
@@ -214,11 +254,17 @@ export class CloudAssembly {
   private routesOf(protocol: 'HTTP' | 'WEBSOCKET', routeKey: string): TemplateResource[] {
     const apis = new Set(
       Object.entries(this.resources)
-        .filter(([, resource]) => resource.Type === 'AWS::ApiGatewayV2::Api' && resource.Properties?.ProtocolType === protocol)
+        .filter(
+          ([, resource]) =>
+            resource.Type === 'AWS::ApiGatewayV2::Api' && resource.Properties?.ProtocolType === protocol,
+        )
         .map(([id]) => id),
     );
     return Object.values(this.resources).filter(
-      (resource) => resource.Type === 'AWS::ApiGatewayV2::Route' && resource.Properties?.RouteKey === routeKey && apis.has((resource.Properties?.ApiId as { Ref?: string })?.Ref ?? ''),
+      (resource) =>
+        resource.Type === 'AWS::ApiGatewayV2::Route' &&
+        resource.Properties?.RouteKey === routeKey &&
+        apis.has((resource.Properties?.ApiId as { Ref?: string })?.Ref ?? ''),
     );
   }
 
@@ -227,24 +273,35 @@ export class CloudAssembly {
     const mappings = Object.values(this.resources).filter(
       (resource) =>
         resource.Type === 'AWS::Lambda::EventSourceMapping' &&
-        JSON.stringify(resource.Properties?.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': [queueLogicalId, 'Arn'] }),
+        JSON.stringify(resource.Properties?.EventSourceArn) ===
+          JSON.stringify({ 'Fn::GetAtt': [queueLogicalId, 'Arn'] }),
     );
-    if (mappings.length !== 1) throw new Error(`expected one event source mapping from ${queueLogicalId}, found ${mappings.length}`);
+    if (mappings.length !== 1)
+      throw new Error(`expected one event source mapping from ${queueLogicalId}, found ${mappings.length}`);
     const properties = mappings[0]!.Properties!;
     return {
       functionLogicalId: (properties.FunctionName as { Ref: string }).Ref,
       batchSize: properties.BatchSize as number,
-      reportsItemFailures: JSON.stringify(properties.FunctionResponseTypes) === JSON.stringify(['ReportBatchItemFailures']),
+      reportsItemFailures:
+        JSON.stringify(properties.FunctionResponseTypes) === JSON.stringify(['ReportBatchItemFailures']),
     };
   }
 
   /** The secret's initial value as CloudFormation generates it: the template's JSON and a generated key. */
-  generatedSecretTemplate(secretLogicalId: string): { template: Record<string, string>; generatedKey: string; length: number } {
+  generatedSecretTemplate(secretLogicalId: string): {
+    template: Record<string, string>;
+    generatedKey: string;
+    length: number;
+  } {
     const generate = this.resources[secretLogicalId]?.Properties?.GenerateSecretString as
       | { SecretStringTemplate: string; GenerateStringKey: string; PasswordLength?: number }
       | undefined;
     if (!generate) throw new Error(`${secretLogicalId} has no GenerateSecretString`);
-    return { template: JSON.parse(generate.SecretStringTemplate), generatedKey: generate.GenerateStringKey, length: generate.PasswordLength ?? 32 };
+    return {
+      template: JSON.parse(generate.SecretStringTemplate),
+      generatedKey: generate.GenerateStringKey,
+      length: generate.PasswordLength ?? 32,
+    };
   }
 
   /** A parameter's value, checked against its constraints as CloudFormation checks `--parameters`. */
@@ -257,7 +314,11 @@ export class CloudAssembly {
     }
     if (parameter.Type === 'Number') {
       const number = Number(value);
-      if (Number.isNaN(number) || (parameter.MinValue !== undefined && number < parameter.MinValue) || (parameter.MaxValue !== undefined && number > parameter.MaxValue)) {
+      if (
+        Number.isNaN(number) ||
+        (parameter.MinValue !== undefined && number < parameter.MinValue) ||
+        (parameter.MaxValue !== undefined && number > parameter.MaxValue)
+      ) {
         throw new Error(`parameter ${name}: ${value} is outside ${parameter.MinValue}-${parameter.MaxValue}`);
       }
     }

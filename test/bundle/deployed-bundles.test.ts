@@ -15,7 +15,12 @@ import { signKommoHook } from '../../functions/core/domain/amojo-signature';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
 import type { ApiResult } from '../../functions/core/http/api';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from '../../functions/core/queue-messages';
-import { functions as functionSpecs, queues as queueSpecs, type FunctionName, type QueueName } from '../../functions/manifest';
+import {
+  functions as functionSpecs,
+  queues as queueSpecs,
+  type FunctionName,
+  type QueueName,
+} from '../../functions/manifest';
 import { toApiGatewayEvent } from '../../local/api-gateway-event';
 import { newConnectionId, toWebSocketEvent } from '../../local/websocket-event';
 import { DynamoLiveChannelStore } from '../../functions/core/adapters/dynamodb/live-channel-store';
@@ -55,12 +60,20 @@ const chatService = new StandardWebhookVerifier(secrets.chatServiceSecret);
 const HTTP_API_ID = 'httpapi0b0d';
 /** The Kommo integration installs are for, and the account that installs it. */
 const integrationId = '6c1b9e2a-3f4d-4a5b-8c7d-0000000b0d1e';
-const installingAccount = { id: 32_000_001, subdomain: 'bundleaccount', amojoId: '7d2f0c1e-5d0b-4c47-9d4f-00000000b0d1' };
+const installingAccount = {
+  id: 32_000_001,
+  subdomain: 'bundleaccount',
+  amojoId: '7d2f0c1e-5d0b-4c47-9d4f-00000000b0d1',
+};
 
 const kommo = new KommoSandbox({
   channelId,
   channelSecret: secrets.channelSecret,
-  integration: { clientId: integrationId, clientSecret: secrets.kommoClientSecret, redirectUri: `https://${HTTP_API_ID}.execute-api.eu-central-1.amazonaws.com/kommo/install` },
+  integration: {
+    clientId: integrationId,
+    clientSecret: secrets.kommoClientSecret,
+    redirectUri: `https://${HTTP_API_ID}.execute-api.eu-central-1.amazonaws.com/kommo/install`,
+  },
   accounts: [installingAccount],
 });
 const sink = new ChatServiceSink({ secret: secrets.chatServiceSecret });
@@ -87,7 +100,8 @@ const extraProcesses: DeployedFunction[] = [];
 const queueUrls = new Map<string, string>();
 const timings: Record<string, number> = {};
 
-const pascalCase = (name: string) => name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+const pascalCase = (name: string) =>
+  name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
 const nameOf = (logicalId: string) => [...templateFunctions].find(([, fn]) => fn.logicalId === logicalId)?.[0];
 const deployed = (name: FunctionName) => running.get(name)!;
 
@@ -125,11 +139,16 @@ function startFunction(name: FunctionName, resolution?: PhysicalValues): Promise
 }
 
 /** Like the one CloudFormation generates: 48 letters and digits. */
-const anAdminToken = () => randomBytes(36).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+const anAdminToken = () =>
+  randomBytes(36)
+    .toString('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x');
 
 /** The group a secret of the template holds, from its logical id (`KommoChannelSecret…`). */
 function groupOfSecret(logicalId: string): SecretGroup {
-  const group = (Object.keys(secretGroups) as SecretGroup[]).find((candidate) => logicalId.startsWith(`${pascalCase(candidate)}Secret`));
+  const group = (Object.keys(secretGroups) as SecretGroup[]).find((candidate) =>
+    logicalId.startsWith(`${pascalCase(candidate)}Secret`),
+  );
   if (!group) throw new Error(`${logicalId} is no secret group of functions/core/config.ts`);
   return group;
 }
@@ -144,7 +163,11 @@ function secretLogicalId(group: SecretGroup): string {
 }
 
 /** A group's secret as the stack creates it (its template value, or template plus generated key), with the values the operator fills in. */
-function groupSecret(group: SecretGroup, filledIn: Readonly<Record<string, string>>, options: { withoutKey?: string; generated?: string } = {}): string {
+function groupSecret(
+  group: SecretGroup,
+  filledIn: Readonly<Record<string, string>>,
+  options: { withoutKey?: string; generated?: string } = {},
+): string {
   const resource = assembly.resources[secretLogicalId(group)]!;
   let secret: Record<string, string>;
   if (resource.Properties?.GenerateSecretString) {
@@ -161,7 +184,11 @@ function groupSecret(group: SecretGroup, filledIn: Readonly<Record<string, strin
 /** The physical values with one group's secret replaced by another ARN. */
 const withSecret = (group: SecretGroup, arn: string): PhysicalValues => ({
   ...physical,
-  resources: { ...physical.resources, 'AWS::SecretsManager::Secret': (logicalId) => (groupOfSecret(logicalId) === group ? arn : secretArns.get(groupOfSecret(logicalId))!) },
+  resources: {
+    ...physical.resources,
+    'AWS::SecretsManager::Secret': (logicalId) =>
+      groupOfSecret(logicalId) === group ? arn : secretArns.get(groupOfSecret(logicalId))!,
+  },
 });
 
 beforeAll(async () => {
@@ -186,15 +213,26 @@ beforeAll(async () => {
     managementApi.start(),
   ]);
   const dynamoEndpoint = inject('dynamoEndpoint');
-  dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: REGION, credentials: { accessKeyId: credentials.AWS_ACCESS_KEY_ID, secretAccessKey: credentials.AWS_SECRET_ACCESS_KEY } });
+  dynamo = new DynamoDBClient({
+    endpoint: dynamoEndpoint,
+    region: REGION,
+    credentials: { accessKeyId: credentials.AWS_ACCESS_KEY_ID, secretAccessKey: credentials.AWS_SECRET_ACCESS_KEY },
+  });
   tableName = `${assembly.stackName}-bundle-test-${randomUUID()}`;
   // TTL on, as deployed: the bundles run on the wall clock, like DynamoDB Local's reaper.
   await createBridgeTable(dynamo, tableName);
   for (const [logicalId, resource] of Object.entries(assembly.resources)) {
-    if (resource.Type === 'AWS::SQS::Queue') queueUrls.set(logicalId, sqs.addQueue(sqsEndpoint, ACCOUNT_ID, `${assembly.stackName}-${logicalId}`));
+    if (resource.Type === 'AWS::SQS::Queue')
+      queueUrls.set(logicalId, sqs.addQueue(sqsEndpoint, ACCOUNT_ID, `${assembly.stackName}-${logicalId}`));
   }
   const adminToken = anAdminToken();
-  secretValues = [secrets.channelSecret, secrets.chatServiceSecret, secrets.chatServiceSecret.slice('whsec_'.length), adminToken, secrets.kommoClientSecret];
+  secretValues = [
+    secrets.channelSecret,
+    secrets.chatServiceSecret,
+    secrets.chatServiceSecret.slice('whsec_'.length),
+    adminToken,
+    secrets.kommoClientSecret,
+  ];
   const filledIn: Readonly<Record<SecretGroup, string>> = {
     'kommo-channel-id': groupSecret('kommo-channel-id', { KOMMO_CHANNEL_ID: channelId }),
     'kommo-channel': groupSecret('kommo-channel', { KOMMO_CHANNEL_SECRET: secrets.channelSecret }),
@@ -203,7 +241,10 @@ beforeAll(async () => {
     admin: groupSecret('admin', {}, { generated: adminToken }),
   };
   for (const [group, value] of Object.entries(filledIn) as [SecretGroup, string][]) {
-    secretArns.set(group, secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-${pascalCase(group)}Secret`, value));
+    secretArns.set(
+      group,
+      secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-${pascalCase(group)}Secret`, value),
+    );
   }
   physical = {
     // `cdk deploy --parameters …`; parameters not given keep their defaults (KommoHookForwardUrl, TypingRefreshSeconds).
@@ -219,7 +260,8 @@ beforeAll(async () => {
       'AWS::SQS::Queue': (logicalId) => queueUrls.get(logicalId)!,
       'AWS::DynamoDB::Table': () => tableName,
       'AWS::SecretsManager::Secret': (logicalId) => secretArns.get(groupOfSecret(logicalId))!,
-      'AWS::ApiGatewayV2::Api': (logicalId) => (assembly.resources[logicalId]?.Properties?.ProtocolType === 'WEBSOCKET' ? LIVE_API_ID : HTTP_API_ID),
+      'AWS::ApiGatewayV2::Api': (logicalId) =>
+        assembly.resources[logicalId]?.Properties?.ProtocolType === 'WEBSOCKET' ? LIVE_API_ID : HTTP_API_ID,
     },
     pseudoParameters: { 'AWS::Region': REGION, 'AWS::URLSuffix': 'amazonaws.com' },
     // The stage's callback URL is on the API's own host; here that host is the Management API stand-in.
@@ -268,7 +310,10 @@ interface HttpRequest {
 
 /** The payload 2.0 event API Gateway delivers for a request. */
 const apiEvent = (request: HttpRequest) =>
-  toApiGatewayEvent({ method: request.method, url: request.path, headers: request.headers, body: Buffer.from(request.body) }, Date.now()).event;
+  toApiGatewayEvent(
+    { method: request.method, url: request.path, headers: request.headers, body: Buffer.from(request.body) },
+    Date.now(),
+  ).event;
 
 /** A request as API Gateway delivers it: its event, to the function the template's route integrates. */
 async function callApi(request: HttpRequest): Promise<ApiAnswer> {
@@ -277,7 +322,12 @@ async function callApi(request: HttpRequest): Promise<ApiAnswer> {
   const result = await deployed(functionName!).invoke<ApiResult>(event);
   // Pages (the install route's) stay text; every other answer is JSON.
   const page = String(result.headers?.['content-type'] ?? '').startsWith('text/html');
-  return { functionName, status: result.statusCode, headers: result.headers ?? {}, body: result.body ? (page ? result.body : JSON.parse(result.body)) : undefined };
+  return {
+    functionName,
+    status: result.statusCode,
+    headers: result.headers ?? {},
+    body: result.body ? (page ? result.body : JSON.parse(result.body)) : undefined,
+  };
 }
 
 /** A `/chat/...` request signed by the chat service (Standard Webhooks). */
@@ -289,7 +339,12 @@ function chatServiceRequest(method: 'GET' | 'POST' | 'PUT', path: string, body?:
   return {
     method,
     path,
-    headers: { 'content-type': 'application/json', 'webhook-id': webhookId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature },
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signature,
+    },
     body: raw,
   };
 }
@@ -297,10 +352,16 @@ function chatServiceRequest(method: 'GET' | 'POST' | 'PUT', path: string, body?:
 /** A Kommo hook to `/kommo/{scope_id}`, signed with `channelSecret` (the real one unless forging). */
 function kommoHookRequest(hook: unknown, channelSecret = secrets.channelSecret): HttpRequest {
   const raw = JSON.stringify(hook);
-  return { method: 'POST', path: `/kommo/${scopeId}`, headers: { 'content-type': 'application/json', 'x-signature': signKommoHook(raw, channelSecret) }, body: raw };
+  return {
+    method: 'POST',
+    path: `/kommo/${scopeId}`,
+    headers: { 'content-type': 'application/json', 'x-signature': signKommoHook(raw, channelSecret) },
+    body: raw,
+  };
 }
 
-const callAsChatService = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => callApi(chatServiceRequest(method, path, body));
+const callAsChatService = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) =>
+  callApi(chatServiceRequest(method, path, body));
 const callAsKommo = (hook: unknown, channelSecret?: string) => callApi(kommoHookRequest(hook, channelSecret));
 
 /** A manager-typing hook as Kommo sends it (docs/kommo.md). */
@@ -332,14 +393,22 @@ const bodyOf = <T>(message: SentMessage) => JSON.parse(message.body) as T;
 
 /** A message put on a queue by hand, as if a producer had sent it. */
 function aQueuedMessage(queue: QueueName, body: unknown): SentMessage {
-  return { queueUrl: queueUrl(queue), body: JSON.stringify(body), delaySeconds: 0, sentAtMs: Date.now(), messageId: randomUUID() };
+  return {
+    queueUrl: queueUrl(queue),
+    body: JSON.stringify(body),
+    delaySeconds: 0,
+    sentAtMs: Date.now(),
+    messageId: randomUUID(),
+  };
 }
 
 /**
  * Delivers messages of one queue the way Lambda's SQS event source does: to the function the
  * template maps to that queue, once their `DelaySeconds` have passed, as one SQS event.
  */
-async function deliver(messages: SentMessage[]): Promise<{ consumer: FunctionName | undefined; response: SQSBatchResponse }> {
+async function deliver(
+  messages: SentMessage[],
+): Promise<{ consumer: FunctionName | undefined; response: SQSBatchResponse }> {
   const urls = new Set(messages.map((message) => message.queueUrl));
   expect(urls.size, 'one queue per batch').toBe(1);
   const queueLogicalId = [...queueUrls].find(([, url]) => urls.has(url))![0];
@@ -378,10 +447,13 @@ describe('the assembly', () => {
     expect(new Set([...templateFunctions.values()].map((fn) => fn.codeDirectory)).size).toBe(functionSpecs.length);
   });
 
-  it.each(functionSpecs)('$name runs with exactly its template environment, plus region, credentials and SDK endpoints', (spec) => {
-    const fromTemplate = Object.keys(templateFunctions.get(spec.name)!.environment);
-    expect(deployed(spec.name).environmentNames).toEqual([...fromTemplate, ...Object.keys(awsAccess)].sort());
-  });
+  it.each(functionSpecs)(
+    '$name runs with exactly its template environment, plus region, credentials and SDK endpoints',
+    (spec) => {
+      const fromTemplate = Object.keys(templateFunctions.get(spec.name)!.environment);
+      expect(deployed(spec.name).environmentNames).toEqual([...fromTemplate, ...Object.keys(awsAccess)].sort());
+    },
+  );
 
   it('every bundle reads exactly the secrets its manifest entry names from Secrets Manager at init, once each, by the ARNs in its environment', async () => {
     // Init starts the reads at module load; they may still be under way when the module has loaded.
@@ -393,7 +465,9 @@ describe('the assembly', () => {
 
 describe('what each bundle carries (esbuild metafile beside the bundle)', () => {
   it.each(functionSpecs)('$name carries no client or library its manifest entry does not need', (spec) => {
-    const metafile = JSON.parse(readFileSync(join(templateFunctions.get(spec.name)!.codeDirectory, 'index.meta.json'), 'utf8')) as EsbuildMetafile;
+    const metafile = JSON.parse(
+      readFileSync(join(templateFunctions.get(spec.name)!.codeDirectory, 'index.meta.json'), 'utf8'),
+    ) as EsbuildMetafile;
     expect(bundleFindings(spec, metafile)).toEqual([]);
   });
 
@@ -425,29 +499,49 @@ describe('kommo-hook', () => {
 
   it('refuses a forged hook with 401 and queues nothing', async () => {
     // Act
-    const { result: answer, sent } = await messagesSentDuring(() => callAsKommo(typingHook(aConversation(), 5), randomBytes(20).toString('hex')));
+    const { result: answer, sent } = await messagesSentDuring(() =>
+      callAsKommo(typingHook(aConversation(), 5), randomBytes(20).toString('hex')),
+    );
 
     // Assess
-    expect(answer).toMatchObject({ functionName: 'kommo-hook', status: 401, body: { error: { code: 'invalid_signature' } } });
+    expect(answer).toMatchObject({
+      functionName: 'kommo-hook',
+      status: 401,
+      body: { error: { code: 'invalid_signature' } },
+    });
     expect(sent).toEqual([]);
   });
 
-  it('every line an invocation logs carries that invocation\'s Lambda request id, API Gateway request id and cold start', async () => {
+  it("every line an invocation logs carries that invocation's Lambda request id, API Gateway request id and cold start", async () => {
     // Prepare: hooks that expired in transit, which the function logs (at INFO) and drops.
     const kommoHook = deployed('kommo-hook');
     const linesBefore = kommoHook.structuredLogs().length;
-    const events = [apiEvent(kommoHookRequest(typingHook(aConversation(), -60))), apiEvent(kommoHookRequest(typingHook(aConversation(), -60)))];
+    const events = [
+      apiEvent(kommoHookRequest(typingHook(aConversation(), -60))),
+      apiEvent(kommoHookRequest(typingHook(aConversation(), -60))),
+    ];
 
     // Act
     for (const event of events) await kommoHook.invoke(event);
 
     // Assess: the lines reach stdout apart from the answers, so wait for them (bounded).
-    const dropped = () => kommoHook.structuredLogs().slice(linesBefore).filter((line) => line.message === 'typing hook already expired; dropped');
-    for (const deadline = Date.now() + 10_000; dropped().length < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    const dropped = () =>
+      kommoHook
+        .structuredLogs()
+        .slice(linesBefore)
+        .filter((line) => line.message === 'typing hook already expired; dropped');
+    for (const deadline = Date.now() + 10_000; dropped().length < 2 && Date.now() < deadline; )
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const lines = dropped();
-    expect(lines.map((line) => line.api_gateway_request_id)).toEqual(events.map((event) => event.requestContext.requestId));
+    expect(lines.map((line) => line.api_gateway_request_id)).toEqual(
+      events.map((event) => event.requestContext.requestId),
+    );
     for (const line of lines) {
-      expect(line).toMatchObject({ function_name: 'kommo-hook', cold_start: expect.any(Boolean), function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(line).toMatchObject({
+        function_name: 'kommo-hook',
+        cold_start: expect.any(Boolean),
+        function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
     }
     // The second invocation of a process is warm, whatever ran before.
     expect(lines[1]!.cold_start).toBe(false);
@@ -466,19 +560,30 @@ describe('chat-typing', () => {
 
     // Act
     const { result: answer, sent } = await messagesSentDuring(() =>
-      callAsChatService('POST', `/chat/${scopeId}/typing`, { conversation_id: conversationId, sender_id: senderId, state: 'start', ttl_seconds: 6 }),
+      callAsChatService('POST', `/chat/${scopeId}/typing`, {
+        conversation_id: conversationId,
+        sender_id: senderId,
+        state: 'start',
+        ttl_seconds: 6,
+      }),
     );
 
     // Assess
     expect(answer).toMatchObject({ functionName: 'chat-typing', status: 202, body: { ok: true } });
-    expect(kommo.typingCalls().slice(callsBefore).map((call) => [call.scopeId, call.body])).toEqual([
-      [scopeId, { conversation_id: conversationId, sender: { id: senderId } }],
-    ]);
+    expect(
+      kommo
+        .typingCalls()
+        .slice(callsBefore)
+        .map((call) => [call.scopeId, call.body]),
+    ).toEqual([[scopeId, { conversation_id: conversationId, sender: { id: senderId } }]]);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ queueUrl: queueUrl('timers'), delaySeconds: 4 });
     expect(bodyOf<TimerJob>(sent[0]!)).toEqual({ kind: 'client-typing-refresh', scopeId, conversationId, senderId });
     const { Item } = await documentClient(dynamo).send(
-      new GetCommand({ TableName: tableName, Key: { pk: `TYPING#${scopeId}#${conversationId}#${senderId}`, sk: 'CLIENT' } }),
+      new GetCommand({
+        TableName: tableName,
+        Key: { pk: `TYPING#${scopeId}#${conversationId}#${senderId}`, sk: 'CLIENT' },
+      }),
     );
     expect(Item?.activeUntilMs).toBeGreaterThanOrEqual(requestedAt + 6000);
     expect(Item?.expiresAt).toBeGreaterThanOrEqual(Math.floor((requestedAt + 6000) / 1000));
@@ -493,13 +598,25 @@ describe('chat-status', () => {
     const postedAt = Date.now();
 
     // Act
-    const { result: posted, sent } = await messagesSentDuring(() => callAsChatService('POST', path, { status: 'read' }));
+    const { result: posted, sent } = await messagesSentDuring(() =>
+      callAsChatService('POST', path, { status: 'read' }),
+    );
     const read = await callAsChatService('GET', path);
 
     // Assess
-    expect(posted).toMatchObject({ functionName: 'chat-status', status: 202, body: { ok: true, applied: true, status: 'read' } });
-    expect(sent.map((message) => [message.queueUrl, bodyOf(message)])).toEqual([[queueUrl('kommo-status'), { scopeId, msgid, attempt: 1 }]]);
-    expect(read).toMatchObject({ functionName: 'chat-status', status: 200, body: { msgid, status: 'read', kommo: { delivered: false, attempts: 0 } } });
+    expect(posted).toMatchObject({
+      functionName: 'chat-status',
+      status: 202,
+      body: { ok: true, applied: true, status: 'read' },
+    });
+    expect(sent.map((message) => [message.queueUrl, bodyOf(message)])).toEqual([
+      [queueUrl('kommo-status'), { scopeId, msgid, attempt: 1 }],
+    ]);
+    expect(read).toMatchObject({
+      functionName: 'chat-status',
+      status: 200,
+      body: { msgid, status: 'read', kommo: { delivered: false, attempts: 0 } },
+    });
     expect(Date.parse(read.body.updated_at)).toBeGreaterThanOrEqual(postedAt);
     expect(Date.parse(read.body.updated_at)).toBeLessThanOrEqual(Date.now());
   });
@@ -518,19 +635,36 @@ describe('chat-presence', () => {
 
     // Assess
     expect(posted).toMatchObject({ functionName: 'chat-presence', status: 202, body: { ok: true } });
-    expect(sent.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob>(message).kind])).toEqual([[queueUrl('timers'), 60, 'presence-expiry']]);
-    expect(read).toMatchObject({ functionName: 'chat-presence', status: 200, body: { client_id: clientId, online: true } });
+    expect(sent.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob>(message).kind])).toEqual([
+      [queueUrl('timers'), 60, 'presence-expiry'],
+    ]);
+    expect(read).toMatchObject({
+      functionName: 'chat-presence',
+      status: 200,
+      body: { client_id: clientId, online: true },
+    });
     expect(Date.parse(read.body.expires_at) - Date.parse(read.body.last_seen_at)).toBe(60_000);
   });
 });
 
 describe('kommo-install', () => {
   const bindingItem = async () =>
-    (await documentClient(dynamo).send(new GetCommand({ TableName: tableName, Key: { pk: `ACCOUNT#${installingAccount.id}`, sk: 'BINDING' }, ConsistentRead: true }))).Item;
-  const installPath = (code: string) => `/kommo/install?code=${encodeURIComponent(code)}&referer=${installingAccount.subdomain}.kommo.com&platform=2`;
+    (
+      await documentClient(dynamo).send(
+        new GetCommand({
+          TableName: tableName,
+          Key: { pk: `ACCOUNT#${installingAccount.id}`, sk: 'BINDING' },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+  const installPath = (code: string) =>
+    `/kommo/install?code=${encodeURIComponent(code)}&referer=${installingAccount.subdomain}.kommo.com&platform=2`;
 
-  it('takes this API\'s own /kommo/install as the Redirect URI when KommoRedirectUri is left empty', () => {
-    expect(environmentOf(templateFunctions.get('kommo-install')!).KOMMO_REDIRECT_URI).toBe(`https://${HTTP_API_ID}.execute-api.${REGION}.amazonaws.com/kommo/install`);
+  it("takes this API's own /kommo/install as the Redirect URI when KommoRedirectUri is left empty", () => {
+    expect(environmentOf(templateFunctions.get('kommo-install')!).KOMMO_REDIRECT_URI).toBe(
+      `https://${HTTP_API_ID}.execute-api.${REGION}.amazonaws.com/kommo/install`,
+    );
   });
 
   it('an install connects the account (code exchanged at its host, then Kommo connect); the disable hook disconnects it', async () => {
@@ -539,20 +673,44 @@ describe('kommo-install', () => {
     const callsBefore = kommo.calls.length;
 
     // Act
-    const installed = await callApi({ method: 'GET', path: installPath(code), headers: { accept: 'text/html' }, body: '' });
+    const installed = await callApi({
+      method: 'GET',
+      path: installPath(code),
+      headers: { accept: 'text/html' },
+      body: '',
+    });
     const bound = await bindingItem();
     const accountId = String(installingAccount.id);
-    const signature = createHmac('sha256', secrets.kommoClientSecret).update(`${integrationId}|${accountId}`).digest('hex');
-    const uninstalled = await callApi({ method: 'GET', path: `/kommo/uninstall?account_id=${accountId}&client_uuid=${integrationId}&signature=${signature}`, headers: {}, body: '' });
+    const signature = createHmac('sha256', secrets.kommoClientSecret)
+      .update(`${integrationId}|${accountId}`)
+      .digest('hex');
+    const uninstalled = await callApi({
+      method: 'GET',
+      path: `/kommo/uninstall?account_id=${accountId}&client_uuid=${integrationId}&signature=${signature}`,
+      headers: {},
+      body: '',
+    });
 
     // Assess
-    expect(installed).toMatchObject({ functionName: 'kommo-install', status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } });
+    expect(installed).toMatchObject({
+      functionName: 'kommo-install',
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+    });
     expect(installed.body).toContain('<h1>Connected</h1>');
     const calls = kommo.calls.slice(callsBefore);
     expect(calls.map((call) => call.method)).toEqual(['oauth_token', 'account', 'connect', 'disconnect']);
     expect(calls[2]!.body).toMatchObject({ account_id: installingAccount.amojoId });
-    expect(bound).toMatchObject({ kommoAccountId: installingAccount.id, amojoAccountId: installingAccount.amojoId, scopeId: `${channelId}_${installingAccount.amojoId}` });
-    expect(uninstalled).toMatchObject({ functionName: 'kommo-install', status: 200, body: { ok: true, kommo_account_id: installingAccount.id, disconnected: true } });
+    expect(bound).toMatchObject({
+      kommoAccountId: installingAccount.id,
+      amojoAccountId: installingAccount.amojoId,
+      scopeId: `${channelId}_${installingAccount.amojoId}`,
+    });
+    expect(uninstalled).toMatchObject({
+      functionName: 'kommo-install',
+      status: 200,
+      body: { ok: true, kommo_account_id: installingAccount.id, disconnected: true },
+    });
     expect(await bindingItem()).toBeUndefined();
     // The code and the access token are secrets too: checked against every log line below.
     secretValues.push(code, (calls[1] as { accessToken: string }).accessToken);
@@ -560,13 +718,25 @@ describe('kommo-install', () => {
 
   it('without KommoClientId, both routes answer 503 and call no one', async () => {
     // Prepare: the same bundle, deployed with the parameter left empty.
-    const unconfigured = await startFunction('kommo-install', { ...physical, parameters: { ...physical.parameters, KommoClientId: '' } });
+    const unconfigured = await startFunction('kommo-install', {
+      ...physical,
+      parameters: { ...physical.parameters, KommoClientId: '' },
+    });
     extraProcesses.push(unconfigured);
     const callsBefore = kommo.calls.length;
 
     // Act
-    const installed = await unconfigured.invoke<ApiResult>(apiEvent({ method: 'GET', path: installPath('def50200x'), headers: {}, body: '' }));
-    const uninstalled = await unconfigured.invoke<ApiResult>(apiEvent({ method: 'GET', path: '/kommo/uninstall?account_id=1&client_uuid=x&signature=y', headers: {}, body: '' }));
+    const installed = await unconfigured.invoke<ApiResult>(
+      apiEvent({ method: 'GET', path: installPath('def50200x'), headers: {}, body: '' }),
+    );
+    const uninstalled = await unconfigured.invoke<ApiResult>(
+      apiEvent({
+        method: 'GET',
+        path: '/kommo/uninstall?account_id=1&client_uuid=x&signature=y',
+        headers: {},
+        body: '',
+      }),
+    );
 
     // Assess
     expect(installed).toMatchObject({ statusCode: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
@@ -580,13 +750,23 @@ describe('kommo-install', () => {
 describe('not-found', () => {
   it.each([
     { request: 'GET /nowhere', method: 'GET', path: '/nowhere', status: 404, code: 'unknown_route' },
-    { request: 'DELETE on the typing route', method: 'DELETE', path: `/chat/${scopeId}/typing`, status: 405, code: 'method_not_allowed' },
+    {
+      request: 'DELETE on the typing route',
+      method: 'DELETE',
+      path: `/chat/${scopeId}/typing`,
+      status: 405,
+      code: 'method_not_allowed',
+    },
   ])('$request: $status with the JSON error shape', async ({ method, path, status, code }) => {
     // Act
     const answer = await callApi({ method, path, headers: {}, body: '' });
 
     // Assess
-    expect(answer).toMatchObject({ functionName: 'not-found', status, body: { error: { code, message: expect.any(String) } } });
+    expect(answer).toMatchObject({
+      functionName: 'not-found',
+      status,
+      body: { error: { code, message: expect.any(String) } },
+    });
     expect(Object.keys(answer.body)).toEqual(['error']);
     expect(String(answer.headers['content-type'])).toMatch(/^application\/json/);
   });
@@ -604,7 +784,9 @@ describe('queue consumers', () => {
     // Assess: the event went out from the hook worker itself; only the timer was queued.
     expect(delivery).toEqual({ consumer: 'hook-worker', response: { batchItemFailures: [] } });
     const received = sink.events.filter((event) => event.data.kommo_conversation_id === conversation.kommoId);
-    expect(received.map((event) => [event.type, event.data.scope_id, event.data.conversation_id])).toEqual([['typing.started', scopeId, conversation.clientId]]);
+    expect(received.map((event) => [event.type, event.data.scope_id, event.data.conversation_id])).toEqual([
+      ['typing.started', scopeId, conversation.clientId],
+    ]);
     expect(sent.filter((message) => message.queueUrl === queueUrl('events'))).toEqual([]);
     const timers = sent.filter((message) => message.queueUrl === queueUrl('timers'));
     expect(timers.map((message) => bodyOf<TimerJob>(message).kind)).toEqual(['manager-typing-expiry']);
@@ -619,7 +801,14 @@ describe('queue consumers', () => {
         type: 'conversation.read',
         id: `evt_${randomUUID().replaceAll('-', '')}`,
         timestamp: new Date().toISOString(),
-        data: { scope_id: scopeId, account_id: accountId, conversation_id: 'c-1', kommo_conversation_id: randomUUID(), user_id: randomUUID(), read_at: new Date().toISOString() },
+        data: {
+          scope_id: scopeId,
+          account_id: accountId,
+          conversation_id: 'c-1',
+          kommo_conversation_id: randomUUID(),
+          user_id: randomUUID(),
+          read_at: new Date().toISOString(),
+        },
       },
     };
 
@@ -628,7 +817,9 @@ describe('queue consumers', () => {
 
     // Assess
     expect(delivery).toEqual({ consumer: 'event-dispatcher', response: { batchItemFailures: [] } });
-    expect(sink.events.filter((event) => event.id === job.event.id)).toEqual([expect.objectContaining({ type: 'conversation.read', data: job.event.data })]);
+    expect(sink.events.filter((event) => event.id === job.event.id)).toEqual([
+      expect.objectContaining({ type: 'conversation.read', data: job.event.data }),
+    ]);
   });
 
   it('timer-worker: at the deadline of a typing that was not renewed, typing.stopped goes out, once', async () => {
@@ -663,9 +854,12 @@ describe('queue consumers', () => {
 
     // Assess
     expect(delivery).toEqual({ consumer: 'kommo-status-sender', response: { batchItemFailures: [] } });
-    expect(kommo.deliveryStatusCalls().filter((call) => call.msgid === msgid).map((call) => [call.scopeId, call.body])).toEqual([
-      [scopeId, { msgid, delivery_status: 1 }],
-    ]);
+    expect(
+      kommo
+        .deliveryStatusCalls()
+        .filter((call) => call.msgid === msgid)
+        .map((call) => [call.scopeId, call.body]),
+    ).toEqual([[scopeId, { msgid, delivery_status: 1 }]]);
     const read = await callAsChatService('GET', path);
     expect(read.body).toMatchObject({ status: 'delivered', kommo: { delivered: true, attempts: 1 } });
   });
@@ -679,7 +873,10 @@ describe('delivery status pulled from the chat service', () => {
     const hook = {
       account_id: accountId,
       time: Math.floor(Date.now() / 1000),
-      message: { conversation: { id: randomUUID(), client_id: 'c-1' }, message: { id: msgid, type: 'text', text: 'Hello' } },
+      message: {
+        conversation: { id: randomUUID(), client_id: 'c-1' },
+        message: { id: msgid, type: 'text', text: 'Hello' },
+      },
     };
     const { sent: hookJobs } = await messagesSentDuring(() => callAsKommo(hook));
 
@@ -689,14 +886,25 @@ describe('delivery status pulled from the chat service', () => {
 
     // Assess
     expect(hookDelivery).toEqual({ consumer: 'hook-worker', response: { batchItemFailures: [] } });
-    expect(firstPoll.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob>(message).kind])).toEqual([[queueUrl('timers'), 1, 'status-poll']]);
+    expect(
+      firstPoll.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob>(message).kind]),
+    ).toEqual([[queueUrl('timers'), 1, 'status-poll']]);
     expect(pollDelivery).toEqual({ consumer: 'timer-worker', response: { batchItemFailures: [] } });
     expect(sink.statusQueriesFor(msgid).map((query) => query.answered)).toEqual([200]);
     const syncJobs = afterPoll.filter((message) => message.queueUrl === queueUrl('kommo-status'));
     expect(syncJobs.map((message) => bodyOf<StatusSyncJob>(message))).toEqual([{ scopeId, msgid, attempt: 1 }]);
-    expect(afterPoll.filter((message) => message.queueUrl === queueUrl('timers')).map((message) => [message.delaySeconds, bodyOf<TimerJob>(message).kind])).toEqual([[2, 'status-poll']]);
+    expect(
+      afterPoll
+        .filter((message) => message.queueUrl === queueUrl('timers'))
+        .map((message) => [message.delaySeconds, bodyOf<TimerJob>(message).kind]),
+    ).toEqual([[2, 'status-poll']]);
     await deliver(syncJobs);
-    expect(kommo.deliveryStatusCalls().filter((call) => call.msgid === msgid).map((call) => call.body)).toEqual([{ msgid, delivery_status: 1 }]);
+    expect(
+      kommo
+        .deliveryStatusCalls()
+        .filter((call) => call.msgid === msgid)
+        .map((call) => call.body),
+    ).toEqual([{ msgid, delivery_status: 1 }]);
   });
 });
 
@@ -704,10 +912,20 @@ describe('live channel (WebSocket API)', () => {
   const liveStore = () => new DynamoLiveChannelStore({ doc: documentClient(dynamo), tableName });
 
   /** An event of the live channel's WebSocket API, to the function the template routes its key to. */
-  async function callLive(routeKey: WebSocketRouteKey, connection: { connectionId: string; connectedAtMs: number; ticket?: string }, frame?: unknown) {
+  async function callLive(
+    routeKey: WebSocketRouteKey,
+    connection: { connectionId: string; connectedAtMs: number; ticket?: string },
+    frame?: unknown,
+  ) {
     const event = toWebSocketEvent(
       routeKey,
-      { ...connection, handshake: { url: `/live${connection.ticket === undefined ? '' : `?ticket=${encodeURIComponent(connection.ticket)}`}`, headers: { host: `${LIVE_API_ID}.execute-api.${REGION}.amazonaws.com` } } },
+      {
+        ...connection,
+        handshake: {
+          url: `/live${connection.ticket === undefined ? '' : `?ticket=${encodeURIComponent(connection.ticket)}`}`,
+          headers: { host: `${LIVE_API_ID}.execute-api.${REGION}.amazonaws.com` },
+        },
+      },
       Date.now(),
       frame === undefined ? undefined : { data: Buffer.from(JSON.stringify(frame)), binary: false },
     );
@@ -718,7 +936,14 @@ describe('live channel (WebSocket API)', () => {
   /** A ticket as `POST /widget/live` stores it, for the sandbox account's Kommo user. */
   async function aTicket(): Promise<string> {
     const ticketId = randomBytes(32).toString('base64url');
-    await liveStore().issueTicket({ ticketId, validUntilMs: Date.now() + 60_000, scopeId, accountId, kommoAccountId: 31_000_001, kommoUserId: 7001 });
+    await liveStore().issueTicket({
+      ticketId,
+      validUntilMs: Date.now() + 60_000,
+      scopeId,
+      accountId,
+      kommoAccountId: 31_000_001,
+      kommoUserId: 7001,
+    });
     return ticketId;
   }
 
@@ -744,7 +969,10 @@ describe('live channel (WebSocket API)', () => {
     expect(JSON.parse(without.result.body!)).toMatchObject({ error: { code: 'ticket_required' } });
     expect(accepted).toEqual({ functionName: 'live', result: { statusCode: 200 } });
     expect(JSON.parse(again.result.body!)).toMatchObject({ error: { code: 'invalid_ticket' } });
-    expect(await liveStore().connection(connection.connectionId, Date.now())).toMatchObject({ scopeId, kommoUserId: 7001 });
+    expect(await liveStore().connection(connection.connectionId, Date.now())).toMatchObject({
+      scopeId,
+      kommoUserId: 7001,
+    });
   });
 
   it('$default: a ping is answered pong, a bad frame with an error frame, both through the Management API; $disconnect forgets the connection', async () => {
@@ -754,12 +982,20 @@ describe('live channel (WebSocket API)', () => {
     // Act
     const ping = await callLive('$default', connection, { action: 'ping' });
     const bad = await callLive('$default', connection, { action: 'subscribe' });
-    const unknownChat = await callLive('$default', connection, { action: 'watch', kommo_conversation_id: randomUUID() });
+    const unknownChat = await callLive('$default', connection, {
+      action: 'watch',
+      kommo_conversation_id: randomUUID(),
+    });
     const disconnect = await callLive('$disconnect', connection);
 
     // Assess
-    for (const answer of [ping, bad, unknownChat, disconnect]) expect(answer).toEqual({ functionName: 'live', result: { statusCode: 200 } });
-    expect(managementApi.posted.filter((frame) => frame.connectionId === connection.connectionId).map((frame) => frame.stage)).toEqual(['live', 'live', 'live']);
+    for (const answer of [ping, bad, unknownChat, disconnect])
+      expect(answer).toEqual({ functionName: 'live', result: { statusCode: 200 } });
+    expect(
+      managementApi.posted
+        .filter((frame) => frame.connectionId === connection.connectionId)
+        .map((frame) => frame.stage),
+    ).toEqual(['live', 'live', 'live']);
     expect(managementApi.postedTo(connection.connectionId)).toEqual([
       { type: 'pong' },
       { type: 'error', code: 'invalid_field', message: expect.any(String) },
@@ -768,28 +1004,52 @@ describe('live channel (WebSocket API)', () => {
     expect(await liveStore().connection(connection.connectionId, Date.now())).toBeUndefined();
   });
 
-  it('chat-presence pushes a watched client\'s transition to the watching connection, and forgets a connection API Gateway says is gone', async () => {
+  it("chat-presence pushes a watched client's transition to the watching connection, and forgets a connection API Gateway says is gone", async () => {
     // Prepare: a chat the chat service registered, watched by a live connection.
     const conversationId = `c-${randomUUID()}`;
     const clientId = `client-${randomUUID()}`;
     const kommoConversationId = randomUUID();
-    const registered = await callAsChatService('PUT', `/chat/${scopeId}/conversations/${conversationId}`, { kommo_conversation_id: kommoConversationId, client_id: clientId });
+    const registered = await callAsChatService('PUT', `/chat/${scopeId}/conversations/${conversationId}`, {
+      kommo_conversation_id: kommoConversationId,
+      client_id: clientId,
+    });
     expect(registered).toMatchObject({ functionName: 'chat-conversations', status: 200 });
     const connection = await aConnection();
-    const { sent: fromWatch } = await messagesSentDuring(() => callLive('$default', connection, { action: 'watch', kommo_conversation_id: kommoConversationId }));
+    const { sent: fromWatch } = await messagesSentDuring(() =>
+      callLive('$default', connection, { action: 'watch', kommo_conversation_id: kommoConversationId }),
+    );
 
     // Act
-    await callAsChatService('POST', `/chat/${scopeId}/presence`, { client_id: clientId, state: 'online', ttl_seconds: 60 });
+    await callAsChatService('POST', `/chat/${scopeId}/presence`, {
+      client_id: clientId,
+      state: 'online',
+      ttl_seconds: 60,
+    });
     managementApi.gone(connection.connectionId);
-    const offline = await callAsChatService('POST', `/chat/${scopeId}/presence`, { client_id: clientId, state: 'offline' });
+    const offline = await callAsChatService('POST', `/chat/${scopeId}/presence`, {
+      client_id: clientId,
+      state: 'offline',
+    });
 
     // Assess
-    expect(fromWatch.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob | EventJob>(message)])).toEqual([
+    expect(
+      fromWatch.map((message) => [message.queueUrl, message.delaySeconds, bodyOf<TimerJob | EventJob>(message)]),
+    ).toEqual([
       [queueUrl('timers'), 90, expect.objectContaining({ kind: 'kommo-user-presence-expiry' })],
-      [queueUrl('events'), 0, expect.objectContaining({ event: expect.objectContaining({ type: 'presence.changed' }) })],
+      [
+        queueUrl('events'),
+        0,
+        expect.objectContaining({ event: expect.objectContaining({ type: 'presence.changed' }) }),
+      ],
     ]);
     expect(managementApi.postedTo(connection.connectionId)).toEqual([
-      expect.objectContaining({ type: 'client.presence', kommo_conversation_id: kommoConversationId, conversation_id: conversationId, client_id: clientId, online: false }),
+      expect.objectContaining({
+        type: 'client.presence',
+        kommo_conversation_id: kommoConversationId,
+        conversation_id: conversationId,
+        client_id: clientId,
+        online: false,
+      }),
       expect.objectContaining({ type: 'client.presence', client_id: clientId, online: true }),
     ]);
     expect(offline).toMatchObject({ functionName: 'chat-presence', status: 202 });
@@ -805,7 +1065,12 @@ describe('a bundle whose secret lacks a setting', () => {
       state: 'without the key',
       group: 'chat-service' as const,
       secret: () => groupSecret('chat-service', {}, { withoutKey: 'CHAT_SERVICE_SECRET' }),
-      request: () => chatServiceRequest('POST', `/chat/${scopeId}/typing`, { conversation_id: 'c-1', sender_id: 'u-7', state: 'start' }),
+      request: () =>
+        chatServiceRequest('POST', `/chat/${scopeId}/typing`, {
+          conversation_id: 'c-1',
+          sender_id: 'u-7',
+          state: 'start',
+        }),
     },
     {
       name: 'kommo-hook' as const,
@@ -824,43 +1089,62 @@ describe('a bundle whose secret lacks a setting', () => {
       secret: () => groupSecret('kommo-channel-id', {}),
       request: () => chatServiceRequest('POST', `/chat/${scopeId}/messages/m-unfilled/status`, { status: 'delivered' }),
     },
-  ])('$name, its $group secret $state: a valid request fails, and the log names $variable in one line without secret values', async ({ name, group, variable, secret, request }) => {
-    // Prepare: the same bundle and environment, the secret ARN resolving to a secret not (fully) filled in.
-    const incompleteSecretArn = secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-Incomplete-${name}`, secret());
-    const incomplete = await startFunction(name, withSecret(group, incompleteSecretArn));
-    extraProcesses.push(incomplete);
-    const kommoCallsBefore = kommo.calls.length;
+  ])(
+    '$name, its $group secret $state: a valid request fails, and the log names $variable in one line without secret values',
+    async ({ name, group, variable, secret, request }) => {
+      // Prepare: the same bundle and environment, the secret ARN resolving to a secret not (fully) filled in.
+      const incompleteSecretArn = secretsManager.putSecret(
+        REGION,
+        ACCOUNT_ID,
+        `${assembly.stackName}-Incomplete-${name}`,
+        secret(),
+      );
+      const incomplete = await startFunction(name, withSecret(group, incompleteSecretArn));
+      extraProcesses.push(incomplete);
+      const kommoCallsBefore = kommo.calls.length;
 
-    // Act
-    const { result: outcome, sent } = await messagesSentDuring(() => incomplete.invoke(apiEvent(request())).catch((error: unknown) => error));
+      // Act
+      const { result: outcome, sent } = await messagesSentDuring(() =>
+        incomplete.invoke(apiEvent(request())).catch((error: unknown) => error),
+      );
 
-    // Assess
-    expect(outcome).toBeInstanceOf(InvocationFailed);
-    expect(outcome).toMatchObject({ errorType: 'ConfigError', errorMessage: expect.stringContaining(variable) });
-    const errors = incomplete.structuredLogs().filter((entry) => entry.level === 'ERROR');
-    expect(errors.length).toBeGreaterThan(0);
-    for (const entry of errors) {
-      expect(entry.message).toMatch(new RegExp(`^Configuration error: ${variable} [^\\n]+$`));
-      expect(entry).not.toHaveProperty('error');
-      expect(entry).not.toHaveProperty('stack');
-    }
-    for (const secretValue of secretValues) expect(incomplete.logLines.join('\n')).not.toContain(secretValue);
-    expect(sent).toEqual([]);
-    expect(kommo.calls.length).toBe(kommoCallsBefore);
-  });
+      // Assess
+      expect(outcome).toBeInstanceOf(InvocationFailed);
+      expect(outcome).toMatchObject({ errorType: 'ConfigError', errorMessage: expect.stringContaining(variable) });
+      const errors = incomplete.structuredLogs().filter((entry) => entry.level === 'ERROR');
+      expect(errors.length).toBeGreaterThan(0);
+      for (const entry of errors) {
+        expect(entry.message).toMatch(new RegExp(`^Configuration error: ${variable} [^\\n]+$`));
+        expect(entry).not.toHaveProperty('error');
+        expect(entry).not.toHaveProperty('stack');
+      }
+      for (const secretValue of secretValues) expect(incomplete.logLines.join('\n')).not.toContain(secretValue);
+      expect(sent).toEqual([]);
+      expect(kommo.calls.length).toBe(kommoCallsBefore);
+    },
+  );
 });
 
 describe('a secret filled in after deploy', () => {
   it('is picked up by the next invocation of a container that failed to start, without a redeploy', async () => {
     // Prepare: kommo-hook started against the secret as deployed (KOMMO_CHANNEL_SECRET still empty).
-    const arn = secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-FilledLater`, groupSecret('kommo-channel', {}));
+    const arn = secretsManager.putSecret(
+      REGION,
+      ACCOUNT_ID,
+      `${assembly.stackName}-FilledLater`,
+      groupSecret('kommo-channel', {}),
+    );
     const container = await startFunction('kommo-hook', withSecret('kommo-channel', arn));
     extraProcesses.push(container);
-    const first = await container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))).catch((error: unknown) => error);
+    const first = await container
+      .invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5))))
+      .catch((error: unknown) => error);
 
     // Act: the operator runs put-secret-value; the same warm container gets the next hook.
     secretsManager.updateSecret(arn, groupSecret('kommo-channel', { KOMMO_CHANNEL_SECRET: secrets.channelSecret }));
-    const { result: second } = await messagesSentDuring(() => container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))));
+    const { result: second } = await messagesSentDuring(() =>
+      container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))),
+    );
 
     // Assess
     expect(first).toBeInstanceOf(InvocationFailed);
@@ -869,17 +1153,29 @@ describe('a secret filled in after deploy', () => {
 
   it('takes the channel id Kommo issued after the deploy, without a redeploy', async () => {
     // Prepare: kommo-hook started against the channel-id secret as deployed (KOMMO_CHANNEL_ID still empty).
-    const arn = secretsManager.putSecret(REGION, ACCOUNT_ID, `${assembly.stackName}-ChannelIdLater`, groupSecret('kommo-channel-id', {}));
+    const arn = secretsManager.putSecret(
+      REGION,
+      ACCOUNT_ID,
+      `${assembly.stackName}-ChannelIdLater`,
+      groupSecret('kommo-channel-id', {}),
+    );
     const container = await startFunction('kommo-hook', withSecret('kommo-channel-id', arn));
     extraProcesses.push(container);
-    const first = await container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))).catch((error: unknown) => error);
+    const first = await container
+      .invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5))))
+      .catch((error: unknown) => error);
 
     // Act: the operator puts the channel id into its secret; the same warm container gets the next hook.
     secretsManager.updateSecret(arn, groupSecret('kommo-channel-id', { KOMMO_CHANNEL_ID: channelId }));
-    const { result: second } = await messagesSentDuring(() => container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))));
+    const { result: second } = await messagesSentDuring(() =>
+      container.invoke(apiEvent(kommoHookRequest(typingHook(aConversation(), 5)))),
+    );
 
     // Assess
-    expect(first).toMatchObject({ errorType: 'ConfigError', errorMessage: expect.stringContaining('KOMMO_CHANNEL_ID') });
+    expect(first).toMatchObject({
+      errorType: 'ConfigError',
+      errorMessage: expect.stringContaining('KOMMO_CHANNEL_ID'),
+    });
     expect(second).toMatchObject({ statusCode: 200, body: JSON.stringify({ ok: true }) });
   });
 });
@@ -898,19 +1194,28 @@ describe('after every invocation above', () => {
 });
 
 describe('the AWS stand-ins', () => {
-  const sdkCredentials = { accessKeyId: credentials.AWS_ACCESS_KEY_ID, secretAccessKey: credentials.AWS_SECRET_ACCESS_KEY };
+  const sdkCredentials = {
+    accessKeyId: credentials.AWS_ACCESS_KEY_ID,
+    secretAccessKey: credentials.AWS_SECRET_ACCESS_KEY,
+  };
 
   it.each([
     {
       request: 'SQS GetQueueUrl (not modelled)',
-      send: () => new SQSClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SQS, region: REGION, credentials: sdkCredentials }).send(new GetQueueUrlCommand({ QueueName: 'any' })),
+      send: () =>
+        new SQSClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SQS, region: REGION, credentials: sdkCredentials }).send(
+          new GetQueueUrlCommand({ QueueName: 'any' }),
+        ),
       error: 'UnknownOperationException',
     },
     {
       request: 'SQS SendMessage to a queue not in the template',
       send: () =>
         new SQSClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SQS, region: REGION, credentials: sdkCredentials }).send(
-          new SendMessageCommand({ QueueUrl: `${awsAccess.AWS_ENDPOINT_URL_SQS}/${ACCOUNT_ID}/elsewhere`, MessageBody: '{}' }),
+          new SendMessageCommand({
+            QueueUrl: `${awsAccess.AWS_ENDPOINT_URL_SQS}/${ACCOUNT_ID}/elsewhere`,
+            MessageBody: '{}',
+          }),
         ),
       error: 'QueueDoesNotExist',
     },
@@ -918,16 +1223,22 @@ describe('the AWS stand-ins', () => {
       request: 'SQS SendMessage with message attributes (not modelled)',
       send: () =>
         new SQSClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SQS, region: REGION, credentials: sdkCredentials }).send(
-          new SendMessageCommand({ QueueUrl: queueUrl('events'), MessageBody: '{}', MessageAttributes: { a: { DataType: 'String', StringValue: 'b' } } }),
+          new SendMessageCommand({
+            QueueUrl: queueUrl('events'),
+            MessageBody: '{}',
+            MessageAttributes: { a: { DataType: 'String', StringValue: 'b' } },
+          }),
         ),
       error: 'InvalidParameterValue',
     },
     {
       request: 'Secrets Manager GetSecretValue of another secret',
       send: () =>
-        new SecretsManagerClient({ endpoint: awsAccess.AWS_ENDPOINT_URL_SECRETS_MANAGER, region: REGION, credentials: sdkCredentials }).send(
-          new GetSecretValueCommand({ SecretId: 'another-secret' }),
-        ),
+        new SecretsManagerClient({
+          endpoint: awsAccess.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+          region: REGION,
+          credentials: sdkCredentials,
+        }).send(new GetSecretValueCommand({ SecretId: 'another-secret' })),
       error: 'ResourceNotFoundException',
     },
   ])('refuse $request with an AWS error the SDK recognises', async ({ send, error }) => {

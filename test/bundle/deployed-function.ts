@@ -54,14 +54,18 @@ export class DeployedFunction {
 
   /** Starts the process and resolves once the handler module is loaded (the end of Lambda's init phase). */
   static async start(options: DeployedFunctionOptions): Promise<DeployedFunction> {
-    const child = fork(runtimePath, [options.taskRoot, options.handler, options.name, String(options.memoryMb), String(options.timeoutSeconds)], {
-      cwd: options.taskRoot,
-      env: { ...options.environment },
-      // Not the test process's flags (vitest's loaders): Node.js and the bundle only. NODE_OPTIONS comes from the environment.
-      execArgv: [],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    const child = fork(
+      runtimePath,
+      [options.taskRoot, options.handler, options.name, String(options.memoryMb), String(options.timeoutSeconds)],
+      {
+        cwd: options.taskRoot,
+        env: { ...options.environment },
+        // Not the test process's flags (vitest's loaders): Node.js and the bundle only. NODE_OPTIONS comes from the environment.
+        execArgv: [],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'json',
+      },
+    );
     const deployed = new DeployedFunction(options, child);
     for (const stream of [child.stdout!, child.stderr!]) {
       let rest = '';
@@ -86,7 +90,9 @@ export class DeployedFunction {
       });
       child.on('exit', (code, signal) => {
         deployed.exited = true;
-        const error = new Error(`${options.name}: the process exited (${signal ?? code}) with ${deployed.pending.size} invocation(s) open:\n${deployed.logTail()}`);
+        const error = new Error(
+          `${options.name}: the process exited (${signal ?? code}) with ${deployed.pending.size} invocation(s) open:\n${deployed.logTail()}`,
+        );
         reject(error);
         for (const { reject: rejectInvocation } of deployed.pending.values()) rejectInvocation(error);
         deployed.pending.clear();
@@ -102,7 +108,13 @@ export class DeployedFunction {
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new InvocationFailed(this.options.name, 'Sandbox.Timedout', `no answer within the function's ${this.options.timeoutSeconds} s timeout`));
+        reject(
+          new InvocationFailed(
+            this.options.name,
+            'Sandbox.Timedout',
+            `no answer within the function's ${this.options.timeoutSeconds} s timeout`,
+          ),
+        );
       }, this.options.timeoutSeconds * 1000);
       this.pending.set(id, {
         resolve: (value) => {
@@ -123,7 +135,9 @@ export class DeployedFunction {
     return this.logLines.flatMap((line) => {
       try {
         const parsed: unknown = JSON.parse(line);
-        return parsed !== null && typeof parsed === 'object' && 'level' in parsed ? [parsed as Record<string, unknown>] : [];
+        return parsed !== null && typeof parsed === 'object' && 'level' in parsed
+          ? [parsed as Record<string, unknown>]
+          : [];
       } catch {
         return [];
       }

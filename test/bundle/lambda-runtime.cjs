@@ -34,7 +34,9 @@ async function loadHandler() {
   const separator = handlerSetting.lastIndexOf('.');
   const moduleName = handlerSetting.slice(0, separator);
   const exportName = handlerSetting.slice(separator + 1);
-  const file = ['.js', '.mjs', '.cjs'].map((extension) => path.join(taskRoot, moduleName + extension)).find((candidate) => existsSync(candidate));
+  const file = ['.js', '.mjs', '.cjs']
+    .map((extension) => path.join(taskRoot, moduleName + extension))
+    .find((candidate) => existsSync(candidate));
   if (!file) throw new Error(`no ${moduleName}.js, .mjs or .cjs in the task root`);
   const handler = (await import(pathToFileURL(file).href))[exportName];
   if (typeof handler !== 'function') throw new Error(`${handlerSetting} is not a function`);

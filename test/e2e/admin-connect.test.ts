@@ -2,7 +2,14 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/core/adapters/dynamodb/table';
 import { kommoErrorBody, type KommoSandboxCall } from '../../local/sandbox/kommo-sandbox';
-import { adminRequest, givenBridge, TEST_KOMMO_ACCOUNT_ID, widgetRequest, type TestBridge, type TestResponse } from '../support/test-bridge';
+import {
+  adminRequest,
+  givenBridge,
+  TEST_KOMMO_ACCOUNT_ID,
+  widgetRequest,
+  type TestBridge,
+  type TestResponse,
+} from '../support/test-bridge';
 
 let bridge: TestBridge;
 beforeEach(async () => {
@@ -14,17 +21,26 @@ afterEach(async () => {
 
 const OTHER_AMOJO_ID = '0d6a7c1e-5d0b-4c47-9d4f-3f4f0f2a9b11';
 const connect = (body: Record<string, unknown> = {}, options: { authorization?: string | null } = {}) =>
-  adminRequest(bridge, '/admin/connect', { amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'My channel', ...body }, options);
-const disconnect = (body: Record<string, unknown>, options: { authorization?: string | null } = {}) => adminRequest(bridge, '/admin/disconnect', body, options);
+  adminRequest(
+    bridge,
+    '/admin/connect',
+    { amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'My channel', ...body },
+    options,
+  );
+const disconnect = (body: Record<string, unknown>, options: { authorization?: string | null } = {}) =>
+  adminRequest(bridge, '/admin/disconnect', body, options);
 const heartbeat = (kommoAccountId = TEST_KOMMO_ACCOUNT_ID) =>
   widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' }, { kommoAccountId });
 
 async function storedItems(): Promise<string[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
+  const { Items = [] } = await documentClient(bridge.dynamo).send(
+    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
+  );
   return Items.map((item) => `${item.pk} ${item.sk}`).sort();
 }
 
-const bindingItems = (kommoAccountId: number, amojoAccountId: string) => [`ACCOUNT#${kommoAccountId} BINDING`, `AMOJO_ACCOUNT#${amojoAccountId} BINDING`].sort();
+const bindingItems = (kommoAccountId: number, amojoAccountId: string) =>
+  [`ACCOUNT#${kommoAccountId} BINDING`, `AMOJO_ACCOUNT#${amojoAccountId} BINDING`].sort();
 
 function expectContractError(response: TestResponse, status: number, code?: string) {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
@@ -69,17 +85,29 @@ describe('POST /admin/connect', () => {
     // Assess
     expect(response).toMatchObject({
       status: 200,
-      body: { ok: true, scope_id: bridge.scopeId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, amojo_account_id: bridge.accountId },
+      body: {
+        ok: true,
+        scope_id: bridge.scopeId,
+        kommo_account_id: TEST_KOMMO_ACCOUNT_ID,
+        amojo_account_id: bridge.accountId,
+      },
     });
     expect(bridge.kommo.calls).toEqual([
-      { method: 'connect', scopeId: bridge.scopeId, body: { account_id: bridge.accountId, title: 'My channel', hook_api_version: 'v2' }, at: bridge.clock.now() },
+      {
+        method: 'connect',
+        scopeId: bridge.scopeId,
+        body: { account_id: bridge.accountId, title: 'My channel', hook_api_version: 'v2' },
+        at: bridge.clock.now(),
+      },
     ]);
     expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(true);
     expect(await storedItems()).toEqual(expect.arrayContaining(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId)));
     expect(widget.status).toBe(202);
-    expect(bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.scope_id, event.data.account_id, event.data.state])).toEqual([
-      [bridge.scopeId, bridge.accountId, 'online'],
-    ]);
+    expect(
+      bridge.sink
+        .eventsOfType('presence.changed')
+        .map((event) => [event.data.scope_id, event.data.account_id, event.data.state]),
+    ).toEqual([[bridge.scopeId, bridge.accountId, 'online']]);
   });
 
   it('connects the same pair again (Kommo requires it after every reinstallation)', async () => {
@@ -112,16 +140,22 @@ describe('POST /admin/connect', () => {
     expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
   });
 
-  it('answers 502 with Kommo\'s error type when Kommo refuses, and binds nothing', async () => {
+  it("answers 502 with Kommo's error type when Kommo refuses, and binds nothing", async () => {
     // Prepare
-    bridge.kommo.respondWith((call) => (call.method === 'connect' ? { status: 403, body: kommoErrorBody(403, 'ORIGIN_INVALID_SIGNATURE', 'invalid signature') } : undefined));
+    bridge.kommo.respondWith((call) =>
+      call.method === 'connect'
+        ? { status: 403, body: kommoErrorBody(403, 'ORIGIN_INVALID_SIGNATURE', 'invalid signature') }
+        : undefined,
+    );
 
     // Act
     const response = await connect();
 
     // Assess
     expect(response.status).toBe(502);
-    expect(response.body).toEqual({ error: { code: 'kommo_call_failed', message: expect.stringContaining('403 ORIGIN_INVALID_SIGNATURE') } });
+    expect(response.body).toEqual({
+      error: { code: 'kommo_call_failed', message: expect.stringContaining('403 ORIGIN_INVALID_SIGNATURE') },
+    });
     expect(await storedItems()).toEqual([]);
     expectContractError(await heartbeat(), 403, 'account_not_connected');
   });
@@ -132,7 +166,10 @@ describe('POST /admin/connect', () => {
     const response = await connect();
 
     expect(response.status).toBe(502);
-    expect(response.body.error).toMatchObject({ code: 'kommo_call_failed', message: expect.stringContaining('network error') });
+    expect(response.body.error).toMatchObject({
+      code: 'kommo_call_failed',
+      message: expect.stringContaining('network error'),
+    });
     expect(await storedItems()).toEqual([]);
   });
 
@@ -167,35 +204,45 @@ describe('concurrent connects and disconnects', () => {
   const otherAmojoId = (index: number) => `0d6a7c1e-5d0b-4c47-9d4f-${String(index).padStart(12, '0')}`;
 
   it.each([
-    ['one Kommo account with ten amojo accounts', (index: number) => ({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID, amojo_account_id: otherAmojoId(index) })],
-    ['one amojo account with ten Kommo accounts', (index: number) => ({ kommo_account_id: 31_000_100 + index, amojo_account_id: bridge.accountId })],
+    [
+      'one Kommo account with ten amojo accounts',
+      (index: number) => ({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID, amojo_account_id: otherAmojoId(index) }),
+    ],
+    [
+      'one amojo account with ten Kommo accounts',
+      (index: number) => ({ kommo_account_id: 31_000_100 + index, amojo_account_id: bridge.accountId }),
+    ],
     ['the same pair ten times', () => ({})],
-  ])('10 concurrent connects of %s: exactly one reaches Kommo and is bound, the nine others are 409', async (_, pair) => {
-    // Prepare: the first connect to reach Kommo stays in progress until the nine others have their answers.
-    const hold = holdFirstKommoAnswer('connect');
-    const answered: TestResponse[] = [];
-    const requests = Array.from({ length: 10 }, (__, index) =>
-      connect(pair(index)).then((response) => {
-        answered.push(response);
-        if (answered.length === 9) hold.release();
-        return response;
-      }),
-    );
+  ])(
+    '10 concurrent connects of %s: exactly one reaches Kommo and is bound, the nine others are 409',
+    async (_, pair) => {
+      // Prepare: the first connect to reach Kommo stays in progress until the nine others have their answers.
+      const hold = holdFirstKommoAnswer('connect');
+      const answered: TestResponse[] = [];
+      const requests = Array.from({ length: 10 }, (__, index) =>
+        connect(pair(index)).then((response) => {
+          answered.push(response);
+          if (answered.length === 9) hold.release();
+          return response;
+        }),
+      );
 
-    // Act
-    const responses = await Promise.all(requests);
+      // Act
+      const responses = await Promise.all(requests);
 
-    // Assess
-    const winners = responses.filter((response) => response.status === 200);
-    expect(winners).toHaveLength(1);
-    for (const loser of responses.filter((response) => response.status !== 200)) expectContractError(loser, 409, 'account_change_in_progress');
-    const { kommo_account_id: kommoAccountId, amojo_account_id: amojoAccountId } = winners[0]!.body;
-    expect(kommoCalls('connect').map((call) => call.body.account_id)).toEqual([amojoAccountId]);
-    expect(await storedItems()).toEqual(bindingItems(kommoAccountId, amojoAccountId));
-    expect((await heartbeat(kommoAccountId)).status).toBe(202);
-  });
+      // Assess
+      const winners = responses.filter((response) => response.status === 200);
+      expect(winners).toHaveLength(1);
+      for (const loser of responses.filter((response) => response.status !== 200))
+        expectContractError(loser, 409, 'account_change_in_progress');
+      const { kommo_account_id: kommoAccountId, amojo_account_id: amojoAccountId } = winners[0]!.body;
+      expect(kommoCalls('connect').map((call) => call.body.account_id)).toEqual([amojoAccountId]);
+      expect(await storedItems()).toEqual(bindingItems(kommoAccountId, amojoAccountId));
+      expect((await heartbeat(kommoAccountId)).status).toBe(202);
+    },
+  );
 
-  it('a disconnect while the account\'s first connect is at Kommo is 409; the connect ends bound and connected', async () => {
+  it("a disconnect while the account's first connect is at Kommo is 409; the connect ends bound and connected", async () => {
     // Prepare
     const hold = holdFirstKommoAnswer('connect');
     const connecting = connect();
@@ -219,25 +266,28 @@ describe('concurrent connects and disconnects', () => {
   it.each([
     ['kommo_account_id', () => ({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID })],
     ['amojo_account_id', () => ({ amojo_account_id: bridge.accountId })],
-  ])('a disconnect by %s while a reconnect is at Kommo is 409; the reconnect ends bound and connected', async (_, body) => {
-    // Prepare
-    await connect();
-    const hold = holdFirstKommoAnswer('connect');
-    const reconnecting = connect({ title: 'Renamed' });
-    await hold.held;
+  ])(
+    'a disconnect by %s while a reconnect is at Kommo is 409; the reconnect ends bound and connected',
+    async (_, body) => {
+      // Prepare
+      await connect();
+      const hold = holdFirstKommoAnswer('connect');
+      const reconnecting = connect({ title: 'Renamed' });
+      await hold.held;
 
-    // Act
-    const response = await disconnect(body());
-    hold.release();
-    const reconnected = await reconnecting;
+      // Act
+      const response = await disconnect(body());
+      hold.release();
+      const reconnected = await reconnecting;
 
-    // Assess
-    expectContractError(response, 409, 'account_change_in_progress');
-    expect(reconnected.status).toBe(200);
-    expect(kommoCalls('disconnect')).toEqual([]);
-    expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(true);
-    expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
-  });
+      // Assess
+      expectContractError(response, 409, 'account_change_in_progress');
+      expect(reconnected.status).toBe(200);
+      expect(kommoCalls('disconnect')).toEqual([]);
+      expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(true);
+      expect(await storedItems()).toEqual(bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId));
+    },
+  );
 
   it('a reconnect while a disconnect is at Kommo is 409 and never reaches Kommo; the disconnect ends unbound and disconnected', async () => {
     // Prepare
@@ -260,9 +310,12 @@ describe('concurrent connects and disconnects', () => {
     expectContractError(await heartbeat(), 403, 'account_not_connected');
   });
 
-  it('a connect that died after claiming the accounts blocks them for 60 s of the bridge\'s clock, no longer', async () => {
+  it("a connect that died after claiming the accounts blocks them for 60 s of the bridge's clock, no longer", async () => {
     // Prepare: the claim a connect makes before calling Kommo, left behind as if its function had crashed.
-    await bridge.deps.accountBindings.claimToConnect({ kommoAccountId: TEST_KOMMO_ACCOUNT_ID, amojoAccountId: bridge.accountId }, { claimId: 'crashed', nowMs: bridge.clock.now() });
+    await bridge.deps.accountBindings.claimToConnect(
+      { kommoAccountId: TEST_KOMMO_ACCOUNT_ID, amojoAccountId: bridge.accountId },
+      { claimId: 'crashed', nowMs: bridge.clock.now() },
+    );
 
     // Act
     const atOnce = await connect();
@@ -302,7 +355,11 @@ describe('concurrent connects and disconnects', () => {
 
 describe('admin authentication', () => {
   const routes = [
-    ['POST /admin/connect', () => ({ amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'My channel' }), '/admin/connect'],
+    [
+      'POST /admin/connect',
+      () => ({ amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'My channel' }),
+      '/admin/connect',
+    ],
     ['POST /admin/disconnect', () => ({ amojo_account_id: bridge.accountId }), '/admin/disconnect'],
   ] as const;
 
@@ -313,7 +370,9 @@ describe('admin authentication', () => {
       ['the token without "Bearer"', 'ADMIN', 'invalid_admin_token'],
       ['the token as Basic credentials', 'Basic ADMIN', 'invalid_admin_token'],
     ])('refuses %s with 401: no Kommo call, nothing stored', async (__, authorization, code) => {
-      const response = await adminRequest(bridge, path, body(), { authorization: authorization?.replace('ADMIN', bridge.config.ADMIN_TOKEN!) ?? null });
+      const response = await adminRequest(bridge, path, body(), {
+        authorization: authorization?.replace('ADMIN', bridge.config.ADMIN_TOKEN!) ?? null,
+      });
 
       expectContractError(response, 401, code);
       expect(bridge.kommo.calls).toEqual([]);
@@ -342,17 +401,25 @@ describe('POST /admin/disconnect', () => {
     const response = await disconnect(body());
 
     // Assess
-    expect(response).toMatchObject({ status: 200, body: { ok: true, amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID } });
+    expect(response).toMatchObject({
+      status: 200,
+      body: { ok: true, amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID },
+    });
     expect(bridge.kommo.calls.at(-1)).toMatchObject({ method: 'disconnect', body: { account_id: bridge.accountId } });
     expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(false);
-    expect(await storedItems()).toEqual(itemsBefore.filter((item) => !bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId).includes(item)));
+    expect(await storedItems()).toEqual(
+      itemsBefore.filter((item) => !bindingItems(TEST_KOMMO_ACCOUNT_ID, bridge.accountId).includes(item)),
+    );
     expectContractError(await heartbeat(), 403, 'account_not_connected');
   });
 
   it('by amojo_account_id without a binding (connected with the operator command): calls Kommo disconnect', async () => {
     const response = await disconnect({ amojo_account_id: OTHER_AMOJO_ID });
 
-    expect(response).toMatchObject({ status: 200, body: { ok: true, amojo_account_id: OTHER_AMOJO_ID, kommo_account_id: null } });
+    expect(response).toMatchObject({
+      status: 200,
+      body: { ok: true, amojo_account_id: OTHER_AMOJO_ID, kommo_account_id: null },
+    });
     expect(bridge.kommo.calls).toMatchObject([{ method: 'disconnect', body: { account_id: OTHER_AMOJO_ID } }]);
   });
 
@@ -366,7 +433,11 @@ describe('POST /admin/disconnect', () => {
   it('when Kommo refuses: 502 with its error type, and the binding stays', async () => {
     // Prepare
     await connect();
-    bridge.kommo.respondWith((call) => (call.method === 'disconnect' ? { status: 404, body: kommoErrorBody(404, 'ORIGIN_NOT_REGISTERED', 'not registered') } : undefined));
+    bridge.kommo.respondWith((call) =>
+      call.method === 'disconnect'
+        ? { status: 404, body: kommoErrorBody(404, 'ORIGIN_NOT_REGISTERED', 'not registered') }
+        : undefined,
+    );
 
     // Act
     const response = await disconnect({ kommo_account_id: TEST_KOMMO_ACCOUNT_ID });
@@ -398,10 +469,23 @@ describe('a bridge without ADMIN_TOKEN', () => {
   it('answers the admin routes 503 naming the setting, while everything else works', async () => {
     const unconfigured = await givenBridge({ ADMIN_TOKEN: '' });
     try {
-      const response = await adminRequest(unconfigured, '/admin/connect', { amojo_account_id: unconfigured.accountId, kommo_account_id: 1, title: 't' }, { authorization: 'Bearer anything' });
+      const response = await adminRequest(
+        unconfigured,
+        '/admin/connect',
+        { amojo_account_id: unconfigured.accountId, kommo_account_id: 1, title: 't' },
+        { authorization: 'Bearer anything' },
+      );
       const chat = await unconfigured.chat('GET', `/chat/${unconfigured.scopeId}/presence/u-7`);
 
-      expect(response).toMatchObject({ status: 503, body: { error: { code: 'not_configured', message: 'Configuration error: ADMIN_TOKEN is required for the /admin/... routes' } } });
+      expect(response).toMatchObject({
+        status: 503,
+        body: {
+          error: {
+            code: 'not_configured',
+            message: 'Configuration error: ADMIN_TOKEN is required for the /admin/... routes',
+          },
+        },
+      });
       expect(unconfigured.kommo.calls).toEqual([]);
       expect(chat.status).toBe(200);
     } finally {

@@ -14,7 +14,8 @@ afterEach(async () => {
 
 const heartbeat = (clientId: string, state: 'online' | 'offline' = 'online', extra: Record<string, unknown> = {}) =>
   bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: clientId, state, ...extra });
-const query = async (clientId: string) => (await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/${encodeURIComponent(clientId)}`)).body;
+const query = async (clientId: string) =>
+  (await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/${encodeURIComponent(clientId)}`)).body;
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
 const announced = (clientId: string) => announcedPresence(bridge, clientId);
 
@@ -23,7 +24,12 @@ describe('client presence', () => {
     const response = await heartbeat('u-7', 'online', { ttl_seconds: 30 });
 
     expect(response).toMatchObject({ status: 202, body: { ok: true } });
-    expect(await query('u-7')).toEqual({ client_id: 'u-7', online: true, last_seen_at: iso(0), expires_at: iso(30_000) });
+    expect(await query('u-7')).toEqual({
+      client_id: 'u-7',
+      online: true,
+      last_seen_at: iso(0),
+      expires_at: iso(30_000),
+    });
   });
 
   it('no heartbeat for ttl: offline, with last_seen_at at the last heartbeat', async () => {
@@ -37,7 +43,11 @@ describe('client presence', () => {
       ['online', 0],
       ['offline', 14_000],
     ]);
-    expect(await storedPresence(bridge, 'u-7')).toMatchObject({ state: 'offline', changedAtMs: TEST_START + 14_000, lastSeenAtMs: TEST_START + 4000 });
+    expect(await storedPresence(bridge, 'u-7')).toMatchObject({
+      state: 'offline',
+      changedAtMs: TEST_START + 14_000,
+      lastSeenAtMs: TEST_START + 4000,
+    });
   });
 
   it('an explicit offline ends it at once', async () => {
@@ -67,9 +77,13 @@ describe('client presence', () => {
     await bridge.advance(20_000);
     await heartbeat('u-7', 'online', { ttl_seconds: 60 });
 
-    expect((await storedPresence(bridge, 'u-7'))?.expiresAt).toBe(Math.floor((TEST_START + 20_000 + LAST_SEEN_RETENTION_MS) / 1000));
+    expect((await storedPresence(bridge, 'u-7'))?.expiresAt).toBe(
+      Math.floor((TEST_START + 20_000 + LAST_SEEN_RETENTION_MS) / 1000),
+    );
     await bridge.advance(120_000);
-    expect((await storedPresence(bridge, 'u-7'))?.expiresAt).toBe(Math.floor((TEST_START + 20_000 + LAST_SEEN_RETENTION_MS) / 1000));
+    expect((await storedPresence(bridge, 'u-7'))?.expiresAt).toBe(
+      Math.floor((TEST_START + 20_000 + LAST_SEEN_RETENTION_MS) / 1000),
+    );
     expect(await query('u-7')).toMatchObject({ online: false, last_seen_at: iso(20_000) });
   });
 
@@ -148,7 +162,11 @@ describe('client presence', () => {
       ['offline', 10_000],
       ['online', 20_000],
     ]);
-    expect(await storedPresence(bridge, 'u-7')).toMatchObject({ state: 'online', changedAtMs: TEST_START + 20_000, onlineUntilMs: TEST_START + 30_000 });
+    expect(await storedPresence(bridge, 'u-7')).toMatchObject({
+      state: 'online',
+      changedAtMs: TEST_START + 20_000,
+      onlineUntilMs: TEST_START + 30_000,
+    });
   });
 
   it('an offline for a client that is not online changes nothing', async () => {
@@ -173,7 +191,11 @@ describe('client presence', () => {
     ['an unknown state', { state: 'away' }, 'state'],
     ['a missing client_id', { client_id: undefined }, 'client_id'],
   ])('refuses %s with a 400 naming the field, and stores nothing', async (_, change, field) => {
-    const response = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-7', state: 'online', ...change });
+    const response = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
+      client_id: 'u-7',
+      state: 'online',
+      ...change,
+    });
 
     expect(response.status).toBe(400);
     expect(response.body.error.message).toContain(field);

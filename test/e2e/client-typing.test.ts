@@ -62,7 +62,10 @@ describe('client typing → Kommo', () => {
   it('sends the chat service ids to Kommo as conversation_id and sender.id', async () => {
     await typing('start');
 
-    expect(bridge.kommo.typingCalls()[0]).toMatchObject({ scopeId: bridge.scopeId, body: { conversation_id: 'c-1', sender: { id: 'u-7' } } });
+    expect(bridge.kommo.typingCalls()[0]).toMatchObject({
+      scopeId: bridge.scopeId,
+      body: { conversation_id: 'c-1', sender: { id: 'u-7' } },
+    });
   });
 
   it('ends on its own after ttl_seconds without a new start', async () => {
@@ -90,7 +93,9 @@ describe('client typing → Kommo', () => {
 
     expect(callTimes()).toEqual([4000, 8000]);
     expect(bridge.metrics.get('KommoCallFailed')).toBe(1);
-    expect(bridge.log.lines.some((line) => line.level === 'warn' && line.message.includes('typing call failed'))).toBe(true);
+    expect(bridge.log.lines.some((line) => line.level === 'warn' && line.message.includes('typing call failed'))).toBe(
+      true,
+    );
   });
 
   it('counts a 403 from Kommo (a wrong channel secret) for the alarm', async () => {
@@ -111,7 +116,12 @@ describe('client typing → Kommo', () => {
     ['a conversation_id over 128 characters', { conversation_id: 'c'.repeat(129) }, 'conversation_id'],
     ['an unknown field', { colour: 'red' }, 'colour'],
   ])('refuses %s with a 400 naming the field, and calls nobody', async (_, change, field) => {
-    const response = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, { conversation_id: 'c-1', sender_id: 'u-7', state: 'start', ...change });
+    const response = await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, {
+      conversation_id: 'c-1',
+      sender_id: 'u-7',
+      state: 'start',
+      ...change,
+    });
 
     expect(response.status).toBe(400);
     expect(response.body.error.message).toContain(field);

@@ -4,7 +4,15 @@ import { documentClient } from '../../functions/core/adapters/dynamodb/table';
 import { signKommoHook } from '../../functions/core/domain/amojo-signature';
 import { processKommoHook } from '../../functions/core/use-cases/process-kommo-hook';
 import { TEST_START } from '../support/manual-clock';
-import { givenBridge, givenConnectedAccount, messageHook, typingHook, widgetRequest, type TestBridge, type TestResponse } from '../support/test-bridge';
+import {
+  givenBridge,
+  givenConnectedAccount,
+  messageHook,
+  typingHook,
+  widgetRequest,
+  type TestBridge,
+  type TestResponse,
+} from '../support/test-bridge';
 
 /**
  * The conversation directory: which Kommo chat is which chat-service conversation and client. The
@@ -37,7 +45,8 @@ function messageHookAbout(kommoChat: string, ids: { conversationId?: string | nu
 const register = (conversationId: string, body: unknown, options: { webhookId?: string } = {}) =>
   bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${encodeURIComponent(conversationId)}`, body, options);
 
-const chatForWidget = (kommoChat = KOMMO_CHAT) => widgetRequest(bridge, 'GET', `/widget/chats/${encodeURIComponent(kommoChat)}`);
+const chatForWidget = (kommoChat = KOMMO_CHAT) =>
+  widgetRequest(bridge, 'GET', `/widget/chats/${encodeURIComponent(kommoChat)}`);
 
 async function hookProcessed(hook: unknown): Promise<void> {
   expect((await bridge.kommoHook(hook)).status).toBe(200);
@@ -46,13 +55,19 @@ async function hookProcessed(hook: unknown): Promise<void> {
 
 /** The directory's items, as stored. */
 async function directoryItems(): Promise<Record<string, unknown>[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
+  const { Items = [] } = await documentClient(bridge.dynamo).send(
+    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
+  );
   return Items.filter((item) => String(item.pk).startsWith('CHAT#'));
 }
 
 async function directoryItem(kommoChat = KOMMO_CHAT): Promise<Record<string, unknown> | undefined> {
   const { Item } = await documentClient(bridge.dynamo).send(
-    new GetCommand({ TableName: bridge.tableName, Key: { pk: `CHAT#${bridge.scopeId}#${kommoChat}`, sk: 'ENTRY' }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: bridge.tableName,
+      Key: { pk: `CHAT#${bridge.scopeId}#${kommoChat}`, sk: 'ENTRY' },
+      ConsistentRead: true,
+    }),
   );
   return Item;
 }
@@ -64,12 +79,17 @@ function expectContractError(response: TestResponse, status: number, code?: stri
 }
 
 describe('learning from Kommo hooks', () => {
-  it('a typing hook teaches Kommo\'s chat id and the chat service\'s conversation id', async () => {
+  it("a typing hook teaches Kommo's chat id and the chat service's conversation id", async () => {
     // Act
     await hookProcessed(typingHook(bridge, { conversationId: KOMMO_CHAT, clientId: 'c-1' }));
 
     // Assess
-    expect((await chatForWidget()).body).toEqual({ kommo_conversation_id: KOMMO_CHAT, conversation_id: 'c-1', client_id: null, client_presence: null });
+    expect((await chatForWidget()).body).toEqual({
+      kommo_conversation_id: KOMMO_CHAT,
+      conversation_id: 'c-1',
+      client_id: null,
+      client_presence: null,
+    });
     expect(await directoryItem()).toMatchObject({
       scopeId: bridge.scopeId,
       kommoConversationId: KOMMO_CHAT,
@@ -85,7 +105,11 @@ describe('learning from Kommo hooks', () => {
     await hookProcessed(messageHookAbout(KOMMO_CHAT, { conversationId: 'c-1', clientId: 'u-7' }));
 
     // Assess
-    expect((await chatForWidget()).body).toMatchObject({ kommo_conversation_id: KOMMO_CHAT, conversation_id: 'c-1', client_id: 'u-7' });
+    expect((await chatForWidget()).body).toMatchObject({
+      kommo_conversation_id: KOMMO_CHAT,
+      conversation_id: 'c-1',
+      client_id: 'u-7',
+    });
   });
 
   it('a chat a Kommo user started ("write first") is known by Kommo\'s id alone until its ids arrive', async () => {
@@ -97,7 +121,12 @@ describe('learning from Kommo hooks', () => {
     await hookProcessed(typingHook(bridge, { conversationId: KOMMO_CHAT, clientId: 'c-1' }));
 
     // Assess
-    expect(writeFirst).toEqual({ kommo_conversation_id: KOMMO_CHAT, conversation_id: null, client_id: null, client_presence: null });
+    expect(writeFirst).toEqual({
+      kommo_conversation_id: KOMMO_CHAT,
+      conversation_id: null,
+      client_id: null,
+      client_presence: null,
+    });
     expect(withClient).toMatchObject({ conversation_id: null, client_id: 'u-7' });
     expect((await chatForWidget()).body).toMatchObject({ conversation_id: 'c-1', client_id: 'u-7' });
     expect(await directoryItems()).toHaveLength(1);
@@ -109,12 +138,17 @@ describe('learning from Kommo hooks', () => {
     const before = await directoryItem();
 
     // Act
-    await hookProcessed(typingHook(bridge, { conversationId: KOMMO_CHAT, clientId: 'c-other', userId: 'another-kommo-user' }));
+    await hookProcessed(
+      typingHook(bridge, { conversationId: KOMMO_CHAT, clientId: 'c-other', userId: 'another-kommo-user' }),
+    );
 
     // Assess
     expect(await directoryItem()).toEqual(before);
     expect(bridge.metrics.get('ConversationConflict')).toBe(1);
-    expect(bridge.sink.eventsOfType('typing.started').map((event) => event.data.conversation_id)).toEqual(['c-1', 'c-other']);
+    expect(bridge.sink.eventsOfType('typing.started').map((event) => event.data.conversation_id)).toEqual([
+      'c-1',
+      'c-other',
+    ]);
   });
 
   it('the same hook again costs no write: the entry is renewed at most once a day', async () => {
@@ -130,7 +164,10 @@ describe('learning from Kommo hooks', () => {
 
     // Assess
     expect(withinADay).toMatchObject({ lastSeenAtMs: TEST_START, expiresAt: (TEST_START + 90 * DAY_MS) / 1000 });
-    expect(await directoryItem()).toMatchObject({ lastSeenAtMs: TEST_START + DAY_MS + 1000, expiresAt: (TEST_START + DAY_MS + 1000 + 90 * DAY_MS) / 1000 });
+    expect(await directoryItem()).toMatchObject({
+      lastSeenAtMs: TEST_START + DAY_MS + 1000,
+      expiresAt: (TEST_START + DAY_MS + 1000 + 90 * DAY_MS) / 1000,
+    });
   });
 
   it('a chat not seen for 90 days is forgotten, and the next hook about it starts afresh', async () => {
@@ -176,8 +213,21 @@ describe('learning from Kommo hooks', () => {
     // Prepare: the hook as the intake queues it, and a directory that cannot be written.
     const hook = typingHook(bridge, { conversationId: KOMMO_CHAT });
     const rawBody = Buffer.from(JSON.stringify(hook));
-    const job = { scopeId: bridge.scopeId, accountId: bridge.accountId, receivedAtMs: TEST_START, signature: signKommoHook(rawBody, bridge.secrets.channelSecret), rawBody: rawBody.toString('base64'), attempt: 1 };
-    const unwritable = { ...bridge.deps, conversations: { ...bridge.deps.conversations, learn: () => Promise.reject(new Error('ProvisionedThroughputExceededException')) } };
+    const job = {
+      scopeId: bridge.scopeId,
+      accountId: bridge.accountId,
+      receivedAtMs: TEST_START,
+      signature: signKommoHook(rawBody, bridge.secrets.channelSecret),
+      rawBody: rawBody.toString('base64'),
+      attempt: 1,
+    };
+    const unwritable = {
+      ...bridge.deps,
+      conversations: {
+        ...bridge.deps.conversations,
+        learn: () => Promise.reject(new Error('ProvisionedThroughputExceededException')),
+      },
+    };
 
     // Act
     const outcome = await processKommoHook(unwritable, job);
@@ -187,13 +237,15 @@ describe('learning from Kommo hooks', () => {
     expect(outcome).toBe('typing');
     expect(bridge.sink.eventsOfType('typing.started')).toHaveLength(1);
     expect(bridge.metrics.get('ConversationLearnFailed')).toBe(1);
-    expect(bridge.log.lines.filter((line) => line.level === 'warn').map((line) => line.attributes?.kommoConversationId)).toEqual([KOMMO_CHAT]);
+    expect(
+      bridge.log.lines.filter((line) => line.level === 'warn').map((line) => line.attributes?.kommoConversationId),
+    ).toEqual([KOMMO_CHAT]);
     expect(await directoryItems()).toEqual([]);
   });
 });
 
 describe('PUT /chat/{scope_id}/conversations/{conversation_id}', () => {
-  it('registers a chat before any hook: 200, and the widget finds it by Kommo\'s id', async () => {
+  it("registers a chat before any hook: 200, and the widget finds it by Kommo's id", async () => {
     // Act
     const response = await register('c-1', { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' });
 
@@ -207,7 +259,7 @@ describe('PUT /chat/{scope_id}/conversations/{conversation_id}', () => {
     });
   });
 
-  it('fills in a chat a Kommo user started, which hooks knew only by Kommo\'s id', async () => {
+  it("fills in a chat a Kommo user started, which hooks knew only by Kommo's id", async () => {
     // Prepare
     await hookProcessed(typingHook(bridge, { conversationId: KOMMO_CHAT, clientId: null }));
 
@@ -259,21 +311,38 @@ describe('PUT /chat/{scope_id}/conversations/{conversation_id}', () => {
   });
 
   it('10 concurrent registrations of one Kommo chat to different conversations: one wins, the others are 409', async () => {
-    const responses = await Promise.all(Array.from({ length: 10 }, (_, index) => register(`c-${index}`, { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' })));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, index) =>
+        register(`c-${index}`, { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' }),
+      ),
+    );
 
     const winners = responses.flatMap((response, index) => (response.status === 200 ? [`c-${index}`] : []));
     expect(winners).toHaveLength(1);
-    for (const refused of responses.filter((response) => response.status !== 200)) expectContractError(refused, 409, 'conversation_mapped_elsewhere');
+    for (const refused of responses.filter((response) => response.status !== 200))
+      expectContractError(refused, 409, 'conversation_mapped_elsewhere');
     expect((await chatForWidget()).body.conversation_id).toBe(winners[0]);
   });
 
   it('a repeated webhook-id gets the first answer again; the same id with another body is 409 webhook_id_used and changes nothing', async () => {
     // Prepare
-    const first = await register('c-1', { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' }, { webhookId: 'msg_register' });
+    const first = await register(
+      'c-1',
+      { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' },
+      { webhookId: 'msg_register' },
+    );
 
     // Act
-    const replayed = await register('c-1', { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' }, { webhookId: 'msg_register' });
-    const reused = await register('c-2', { kommo_conversation_id: 'another-kommo-chat', client_id: 'u-9' }, { webhookId: 'msg_register' });
+    const replayed = await register(
+      'c-1',
+      { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' },
+      { webhookId: 'msg_register' },
+    );
+    const reused = await register(
+      'c-2',
+      { kommo_conversation_id: 'another-kommo-chat', client_id: 'u-9' },
+      { webhookId: 'msg_register' },
+    );
 
     // Assess
     expect(first).toMatchObject({ status: 200, body: { ok: true } });
@@ -284,9 +353,17 @@ describe('PUT /chat/{scope_id}/conversations/{conversation_id}', () => {
 
   it('a refused registration repeated with its webhook-id gets the same 409 again', async () => {
     await register('c-1', { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' });
-    const first = await register('c-2', { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' }, { webhookId: 'msg_conflict' });
+    const first = await register(
+      'c-2',
+      { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' },
+      { webhookId: 'msg_conflict' },
+    );
 
-    const replayed = await register('c-2', { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' }, { webhookId: 'msg_conflict' });
+    const replayed = await register(
+      'c-2',
+      { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' },
+      { webhookId: 'msg_conflict' },
+    );
 
     expectContractError(first, 409, 'conversation_mapped_elsewhere');
     expect(replayed).toMatchObject({ status: 409, body: first.body, headers: { 'webhook-replayed': 'true' } });
@@ -296,11 +373,23 @@ describe('PUT /chat/{scope_id}/conversations/{conversation_id}', () => {
     ['no kommo_conversation_id', { client_id: 'u-7' }, 'kommo_conversation_id'],
     ['no client_id', { kommo_conversation_id: KOMMO_CHAT }, 'client_id'],
     ['an empty kommo_conversation_id', { kommo_conversation_id: '', client_id: 'u-7' }, 'kommo_conversation_id'],
-    ['a kommo_conversation_id over 128 characters', { kommo_conversation_id: 'k'.repeat(129), client_id: 'u-7' }, 'kommo_conversation_id'],
+    [
+      'a kommo_conversation_id over 128 characters',
+      { kommo_conversation_id: 'k'.repeat(129), client_id: 'u-7' },
+      'kommo_conversation_id',
+    ],
     ['a client_id that is a number', { kommo_conversation_id: KOMMO_CHAT, client_id: 7 }, 'client_id'],
     ['a client_id that is ".."', { kommo_conversation_id: KOMMO_CHAT, client_id: '..' }, 'client_id'],
-    ['a lone surrogate in kommo_conversation_id', { kommo_conversation_id: 'k-\ud800', client_id: 'u-7' }, 'kommo_conversation_id'],
-    ['an unknown field', { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7', conversation_id: 'c-1' }, 'conversation_id'],
+    [
+      'a lone surrogate in kommo_conversation_id',
+      { kommo_conversation_id: 'k-\ud800', client_id: 'u-7' },
+      'kommo_conversation_id',
+    ],
+    [
+      'an unknown field',
+      { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7', conversation_id: 'c-1' },
+      'conversation_id',
+    ],
     ['an array', [{ kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' }], 'object'],
   ])('refuses %s with a 400 naming it, storing nothing', async (_, body, named) => {
     const response = await register('c-1', body);
@@ -315,7 +404,10 @@ describe('PUT /chat/{scope_id}/conversations/{conversation_id}', () => {
     ['"."', '.'],
     ['".." (percent-encoded)', '%2E%2E'],
   ])('refuses a path conversation_id %s with a 400 naming it', async (_, segment) => {
-    const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${segment}`, { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' });
+    const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${segment}`, {
+      kommo_conversation_id: KOMMO_CHAT,
+      client_id: 'u-7',
+    });
 
     expectContractError(response, 400, 'invalid_field');
     expect(response.body.error.message).toContain('conversation_id');
@@ -323,15 +415,28 @@ describe('PUT /chat/{scope_id}/conversations/{conversation_id}', () => {
   });
 
   it('refuses not JSON with 400 invalid_json', async () => {
-    const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, undefined, { rawBody: '{"kommo_conversation_id":' });
+    const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, undefined, {
+      rawBody: '{"kommo_conversation_id":',
+    });
 
     expectContractError(response, 400, 'invalid_json');
   });
 
   it('answers 404 for a scope of another channel, 401 without a valid signature, 405 for another method', async () => {
-    const foreign = await bridge.chat('PUT', `/chat/other-channel_${bridge.accountId}/conversations/c-1`, { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' });
-    const unsigned = await bridge.send('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, { 'content-type': 'application/json' }, Buffer.from(JSON.stringify({ kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' })));
-    const post = await bridge.chat('POST', `/chat/${bridge.scopeId}/conversations/c-1`, { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' });
+    const foreign = await bridge.chat('PUT', `/chat/other-channel_${bridge.accountId}/conversations/c-1`, {
+      kommo_conversation_id: KOMMO_CHAT,
+      client_id: 'u-7',
+    });
+    const unsigned = await bridge.send(
+      'PUT',
+      `/chat/${bridge.scopeId}/conversations/c-1`,
+      { 'content-type': 'application/json' },
+      Buffer.from(JSON.stringify({ kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' })),
+    );
+    const post = await bridge.chat('POST', `/chat/${bridge.scopeId}/conversations/c-1`, {
+      kommo_conversation_id: KOMMO_CHAT,
+      client_id: 'u-7',
+    });
 
     expectContractError(foreign, 404, 'unknown_scope');
     expectContractError(unsigned, 401);
@@ -341,7 +446,10 @@ describe('PUT /chat/{scope_id}/conversations/{conversation_id}', () => {
   });
 
   it('takes the conversation id from the path, percent-decoded', async () => {
-    await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${encodeURIComponent('chat/with space#1')}`, { kommo_conversation_id: KOMMO_CHAT, client_id: 'u-7' });
+    await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${encodeURIComponent('chat/with space#1')}`, {
+      kommo_conversation_id: KOMMO_CHAT,
+      client_id: 'u-7',
+    });
 
     expect((await chatForWidget()).body.conversation_id).toBe('chat/with space#1');
   });

@@ -34,9 +34,11 @@ async function givenPollingBridge(settings: Parameters<typeof givenBridge>[0] = 
 }
 
 /** Seconds after the test start at which the sink was asked about `msgid`. */
-const queryTimes = (msgid = 'msg-1') => bridge.sink.statusQueriesFor(msgid).map((query) => (query.at - TEST_START) / SECOND);
+const queryTimes = (msgid = 'msg-1') =>
+  bridge.sink.statusQueriesFor(msgid).map((query) => (query.at - TEST_START) / SECOND);
 const kommoBodies = () => bridge.kommo.deliveryStatusCalls().map((call) => call.body);
-const pendingPolls = () => (bridge.bridge.queues.timers.peek() as TimerJob[]).filter((job) => job.kind === 'status-poll');
+const pendingPolls = () =>
+  (bridge.bridge.queues.timers.peek() as TimerJob[]).filter((job) => job.kind === 'status-poll');
 const statusPath = (msgid: string) => `/chat/${bridge.scopeId}/messages/${encodeURIComponent(msgid)}/status`;
 const pushStatus = (msgid: string, body: unknown) => bridge.chat('POST', statusPath(msgid), body);
 /** Lets test time run until `seconds` after the test start. */
@@ -44,7 +46,11 @@ const runUntil = (seconds: number) => bridge.advance(TEST_START + seconds * SECO
 
 async function pollItem(msgid = 'msg-1'): Promise<Record<string, unknown> | undefined> {
   const { Item } = await documentClient(bridge.dynamo).send(
-    new GetCommand({ TableName: bridge.tableName, Key: { pk: partitionKey('statusPoll', bridge.scopeId, msgid), sk: 'POLL' }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: bridge.tableName,
+      Key: { pk: partitionKey('statusPoll', bridge.scopeId, msgid), sk: 'POLL' },
+      ConsistentRead: true,
+    }),
   );
   return Item;
 }
@@ -145,7 +151,10 @@ describe('statuses pulled reach Kommo in order, and polling stops at read', () =
       { msgid: 'msg-1', delivery_status: 1 },
       { msgid: 'msg-1', delivery_status: 2 },
     ]);
-    expect((await bridge.chat('GET', statusPath('msg-1'))).body).toMatchObject({ status: 'read', kommo: { delivered: true, attempts: 1 } });
+    expect((await bridge.chat('GET', statusPath('msg-1'))).body).toMatchObject({
+      status: 'read',
+      kommo: { delivered: true, attempts: 1 },
+    });
     expect(pendingPolls()).toEqual([]);
     expect(await pollItem()).toMatchObject({ endedBecause: 'final-status', pollsMade: 4 });
   });
@@ -163,7 +172,9 @@ describe('statuses pulled reach Kommo in order, and polling stops at read', () =
     await runUntil(400);
 
     // Assess
-    expect(bridge.sink.statusQueriesFor('msg-1').map((query) => [(query.at - TEST_START) / SECOND, query.answered])).toEqual([
+    expect(
+      bridge.sink.statusQueriesFor('msg-1').map((query) => [(query.at - TEST_START) / SECOND, query.answered]),
+    ).toEqual([
       [1, 404],
       [3, 404],
       [8, 404],
@@ -179,7 +190,11 @@ describe('statuses pulled reach Kommo in order, and polling stops at read', () =
   it('error 905 from the chat service: Kommo gets it with its text, and polling stops', async () => {
     // Prepare
     await givenPollingBridge();
-    bridge.sink.setMessageStatus('msg-1', { status: 'error', error_code: 905, error: 'The client blocked the channel' });
+    bridge.sink.setMessageStatus('msg-1', {
+      status: 'error',
+      error_code: 905,
+      error: 'The client blocked the channel',
+    });
 
     // Act
     await bridge.kommoHook(messageHook(bridge.accountId));
@@ -187,7 +202,9 @@ describe('statuses pulled reach Kommo in order, and polling stops at read', () =
 
     // Assess
     expect(queryTimes()).toEqual([1]);
-    expect(kommoBodies()).toEqual([{ msgid: 'msg-1', delivery_status: -1, error_code: 905, error: 'The client blocked the channel' }]);
+    expect(kommoBodies()).toEqual([
+      { msgid: 'msg-1', delivery_status: -1, error_code: 905, error: 'The client blocked the channel' },
+    ]);
     expect(pendingPolls()).toEqual([]);
   });
 });
@@ -288,7 +305,11 @@ describe('one polling chain per message', () => {
     const raw = JSON.stringify(messageHook(bridge.accountId));
 
     // Act: three copies accepted before the hook worker runs, so they are processed side by side.
-    const answers = [await bridge.kommoHook(undefined, { rawBody: raw }), await bridge.kommoHook(undefined, { rawBody: raw }), await bridge.kommoHook(undefined, { rawBody: raw })];
+    const answers = [
+      await bridge.kommoHook(undefined, { rawBody: raw }),
+      await bridge.kommoHook(undefined, { rawBody: raw }),
+      await bridge.kommoHook(undefined, { rawBody: raw }),
+    ];
     await runUntil(400);
 
     // Assess
@@ -397,7 +418,11 @@ describe('bad answers from the chat service are logged, counted, and polled agai
 
   it.each<[string, ScriptedChatServiceAnswer, string]>([
     ['malformed JSON', { status: 200, rawBody: '{"status": "delivered"' }, 'not JSON'],
-    ['an unknown status', { status: 200, body: { status: 'seen' } }, 'status must be "sent", "delivered", "read" or "error"'],
+    [
+      'an unknown status',
+      { status: 200, body: { status: 'seen' } },
+      'status must be "sent", "delivered", "read" or "error"',
+    ],
     ['error without its code', { status: 200, body: { status: 'error' } }, 'error_code'],
     ['a field the contract does not have', { status: 200, body: { status: 'delivered', at: 'now' } }, 'at'],
   ])('%s: StatusPollMalformed, a warning naming the rule, then delivered at the third poll', async (_, bad, rule) => {
@@ -412,7 +437,9 @@ describe('bad answers from the chat service are logged, counted, and polled agai
     expect(hook.status).toBe(200);
     expect(queryTimes()).toEqual([1, 3, 8, 23]);
     expect(bridge.metrics.get('StatusPollMalformed')).toBe(2);
-    const warnings = bridge.log.lines.filter((line) => line.level === 'warn' && line.message.includes('outside the contract'));
+    const warnings = bridge.log.lines.filter(
+      (line) => line.level === 'warn' && line.message.includes('outside the contract'),
+    );
     expect(warnings).toHaveLength(2);
     expect(String(warnings[0]!.attributes?.reason)).toContain(rule);
     expect(kommoBodies()).toEqual([{ msgid: 'msg-1', delivery_status: 1 }]);
@@ -434,7 +461,9 @@ describe('bad answers from the chat service are logged, counted, and polled agai
     expect(hook.status).toBe(200);
     expect(queryTimes()).toEqual([1, 3, 8, 23]);
     expect(bridge.metrics.get('StatusPollFailed')).toBe(2);
-    const warnings = bridge.log.lines.filter((line) => line.level === 'warn' && line.message.includes('status query to the chat service failed'));
+    const warnings = bridge.log.lines.filter(
+      (line) => line.level === 'warn' && line.message.includes('status query to the chat service failed'),
+    );
     expect(warnings.map((line) => line.attributes?.status)).toEqual([bad.status, bad.status]);
     expect(kommoBodies()).toEqual([{ msgid: 'msg-1', delivery_status: 1 }]);
     expect(bridge.bridge.deadLetters('timers')).toEqual([]);
@@ -479,7 +508,11 @@ describe('bad answers from the chat service are logged, counted, and polled agai
 
     // Assess
     expect(bridge.metrics.get('StatusPollFailed')).toBe(1);
-    expect(bridge.log.lines.some((line) => line.level === 'warn' && String(line.attributes?.error).includes('timed out after 2000 ms'))).toBe(true);
+    expect(
+      bridge.log.lines.some(
+        (line) => line.level === 'warn' && String(line.attributes?.error).includes('timed out after 2000 ms'),
+      ),
+    ).toBe(true);
     expect(queryTimes()).toEqual([1, 5, 10, 25]);
     expect(kommoBodies()).toEqual([{ msgid: 'msg-1', delivery_status: 1 }]);
   });

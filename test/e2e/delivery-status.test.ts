@@ -19,7 +19,8 @@ afterEach(async () => {
 });
 
 const statusPath = (msgid: string) => `/chat/${bridge.scopeId}/messages/${encodeURIComponent(msgid)}/status`;
-const postStatus = (msgid: string, body: unknown, options?: Parameters<TestBridge['chat']>[3]) => bridge.chat('POST', statusPath(msgid), body, options);
+const postStatus = (msgid: string, body: unknown, options?: Parameters<TestBridge['chat']>[3]) =>
+  bridge.chat('POST', statusPath(msgid), body, options);
 const getStatus = (msgid: string) => bridge.chat('GET', statusPath(msgid));
 const kommoBodies = () => bridge.kommo.deliveryStatusCalls().map((call) => call.body);
 const statusQueueDepth = () => bridge.bridge.queues['kommo-status'].depth;
@@ -65,7 +66,11 @@ describe('status updates reach Kommo in order, once each', () => {
 
   it('keeps the order when each update is sent before the next arrives', async () => {
     // Act
-    for (const body of [{ status: 'delivered' }, { status: 'read' }, { status: 'error', error_code: 905, error: 'Blocked by the recipient' }]) {
+    for (const body of [
+      { status: 'delivered' },
+      { status: 'read' },
+      { status: 'error', error_code: 905, error: 'Blocked by the recipient' },
+    ]) {
       await postStatus('m-3', body);
       await bridge.advance(AFTER_THE_QUEUE_RUNS_MS);
     }
@@ -130,7 +135,7 @@ describe('status updates reach Kommo in order, once each', () => {
 });
 
 describe('when the queue fails', () => {
-  it('answers 503, and the chat service\'s retry of the same request queues the stored update', async () => {
+  it("answers 503, and the chat service's retry of the same request queues the stored update", async () => {
     // Prepare
     const queue = bridge.bridge.queues['kommo-status'];
     vi.spyOn(queue, 'send').mockRejectedValueOnce(new Error('SQS unavailable'));
@@ -152,9 +157,17 @@ describe('when the queue fails', () => {
 
 describe('what is refused stores nothing', () => {
   it.each([
-    { name: '905 without text', body: { status: 'error', error_code: 905 }, message: 'error is required with error_code 905: Kommo shows it to the user' },
+    {
+      name: '905 without text',
+      body: { status: 'error', error_code: 905 },
+      message: 'error is required with error_code 905: Kommo shows it to the user',
+    },
     { name: 'an unknown status', body: { status: 'seen' }, message: 'status must be "delivered", "read" or "error"' },
-    { name: 'error fields with read', body: { status: 'read', error_code: 901 }, message: 'error_code is only allowed with status "error"' },
+    {
+      name: 'error fields with read',
+      body: { status: 'read', error_code: 901 },
+      message: 'error_code is only allowed with status "error"',
+    },
   ])('$name: 400 naming the field', async ({ body, message }) => {
     // Act
     const answer = await postStatus('m-7', body);
@@ -179,9 +192,11 @@ describe('what is refused stores nothing', () => {
     expect(kommoBodies()).toEqual([]);
   });
 
-  it('answers 404 for another channel\'s scope and for a message with no status', async () => {
+  it("answers 404 for another channel's scope and for a message with no status", async () => {
     // Act
-    const otherScope = await bridge.chat('POST', `/chat/other-channel_${bridge.accountId}/messages/m-9/status`, { status: 'read' });
+    const otherScope = await bridge.chat('POST', `/chat/other-channel_${bridge.accountId}/messages/m-9/status`, {
+      status: 'read',
+    });
     const unknown = await getStatus('m-9');
 
     // Assess
@@ -223,7 +238,10 @@ describe('when Kommo fails', () => {
     expect(record.body.kommo.last_error).toContain('404');
     expect(bridge.metrics.get('KommoCallFailed')).toBe(1);
     expect(bridge.bridge.deadLetters('kommo-status')).toEqual([
-      expect.objectContaining({ attempts: 1, reason: expect.stringMatching(/^final answer: delivery status "read" \(update 1\) of message m-11: .*404/) }),
+      expect.objectContaining({
+        attempts: 1,
+        reason: expect.stringMatching(/^final answer: delivery status "read" \(update 1\) of message m-11: .*404/),
+      }),
     ]);
   });
 
@@ -254,7 +272,11 @@ describe('when Kommo fails', () => {
     // Assess
     expect(bridge.bridge.deadLetters('kommo-status')).toEqual([
       {
-        reason: expect.stringMatching(new RegExp(`^gave up after ${maxAttempts} attempts: delivery status "delivered" \\(update 1\\) of message m-13: .*network error`)),
+        reason: expect.stringMatching(
+          new RegExp(
+            `^gave up after ${maxAttempts} attempts: delivery status "delivered" \\(update 1\\) of message m-13: .*network error`,
+          ),
+        ),
         failedAt: expect.any(String),
         attempts: maxAttempts,
         message: { scopeId: bridge.scopeId, msgid: 'm-13', attempt: maxAttempts },
@@ -325,9 +347,11 @@ describe('redriving a dead-lettered status', () => {
 /** Writes counted as AWS charges them (test/support/dynamo-writes.ts); every item write is charged per started KB. */
 describe('what a status update costs in DynamoDB', () => {
   const statusItem = async (msgid: string) =>
-    (await tableItems(bridge.dynamo, bridge.tableName)).find((item) => item.pk?.S?.startsWith('STATUS#') && item.msgid?.S === msgid);
+    (await tableItems(bridge.dynamo, bridge.tableName)).find(
+      (item) => item.pk?.S?.startsWith('STATUS#') && item.msgid?.S === msgid,
+    );
 
-  it('stores an error\'s text once, in its history entry, and still shows it', async () => {
+  it("stores an error's text once, in its history entry, and still shows it", async () => {
     // Prepare
     const text = 'Blocked by the recipient. '.repeat(19);
 
@@ -380,7 +404,10 @@ describe('what a status update costs in DynamoDB', () => {
       { msgid: 'm-cost-3', delivery_status: 1 },
       { msgid: 'm-cost-3', delivery_status: 2 },
     ]);
-    expect((await getStatus('m-cost-3')).body).toMatchObject({ status: 'read', kommo: { delivered: true, attempts: 1 } });
+    expect((await getStatus('m-cost-3')).body).toMatchObject({
+      status: 'read',
+      kommo: { delivered: true, attempts: 1 },
+    });
     expect(await statusItem('m-cost-3')).not.toHaveProperty('leaseOwner');
   });
 });

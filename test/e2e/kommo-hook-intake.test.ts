@@ -10,7 +10,6 @@ afterEach(async () => {
   await bridge.close();
 });
 
-
 describe('POST /kommo/{scope_id}', () => {
   it('accepts a signed hook with 200 and queues it before any other party is called', async () => {
     const response = await bridge.kommoHook(typingHook(bridge));
@@ -39,7 +38,13 @@ describe('POST /kommo/{scope_id}', () => {
     const body = typingHook(bridge);
     const right = signKommoHook(Buffer.from(JSON.stringify(body)), bridge.secrets.channelSecret);
     const signature =
-      kind === null ? null : kind === 'UPPER' ? right.toUpperCase() : kind === 'TRUNCATED' ? right.slice(0, 20) : signKommoHook(Buffer.from(JSON.stringify(body)), 'f'.repeat(40));
+      kind === null
+        ? null
+        : kind === 'UPPER'
+          ? right.toUpperCase()
+          : kind === 'TRUNCATED'
+            ? right.slice(0, 20)
+            : signKommoHook(Buffer.from(JSON.stringify(body)), 'f'.repeat(40));
 
     const response = await bridge.kommoHook(body, { signature });
 
@@ -48,7 +53,10 @@ describe('POST /kommo/{scope_id}', () => {
   });
 
   it('refuses a hook for another account of the channel with 400', async () => {
-    const response = await bridge.kommoHook({ ...typingHook(bridge), account_id: '11111111-2222-4333-8444-555555555555' });
+    const response = await bridge.kommoHook({
+      ...typingHook(bridge),
+      account_id: '11111111-2222-4333-8444-555555555555',
+    });
 
     expect(response).toMatchObject({ status: 400, body: { error: { code: 'account_mismatch' } } });
     expect(bridge.bridge.queues.hooks.depth).toBe(0);
@@ -67,8 +75,22 @@ describe('POST /kommo/{scope_id}', () => {
 
   it.each([
     ['not JSON', '{"account_id":', 'invalid_json'],
-    ['a typing hook without expired_at', JSON.stringify({ account_id: '52e591f7-c98f-4255-8495-827210138c81', action: { typing: { user: { id: 'u' }, conversation: { id: 'c' } } } }), 'invalid_hook'],
-    ['a message hook without a message id', JSON.stringify({ account_id: '52e591f7-c98f-4255-8495-827210138c81', message: { conversation: { id: 'c' }, message: { type: 'text' } } }), 'invalid_hook'],
+    [
+      'a typing hook without expired_at',
+      JSON.stringify({
+        account_id: '52e591f7-c98f-4255-8495-827210138c81',
+        action: { typing: { user: { id: 'u' }, conversation: { id: 'c' } } },
+      }),
+      'invalid_hook',
+    ],
+    [
+      'a message hook without a message id',
+      JSON.stringify({
+        account_id: '52e591f7-c98f-4255-8495-827210138c81',
+        message: { conversation: { id: 'c' }, message: { type: 'text' } },
+      }),
+      'invalid_hook',
+    ],
     ['no account_id', JSON.stringify({ time: 1 }), 'invalid_hook'],
     ['a JSON array', '[]', 'invalid_hook'],
   ])('refuses %s with 400 and queues nothing', async (_, raw, code) => {
@@ -88,7 +110,9 @@ describe('POST /kommo/{scope_id}', () => {
   });
 
   it('acknowledges a typing hook that has already expired and drops it', async () => {
-    const response = await bridge.kommoHook(typingHook(bridge, { expiredAtSeconds: Math.floor(bridge.clock.now() / 1000) - 1 }));
+    const response = await bridge.kommoHook(
+      typingHook(bridge, { expiredAtSeconds: Math.floor(bridge.clock.now() / 1000) - 1 }),
+    );
     await bridge.advance(10_000);
 
     expect(response.status).toBe(200);

@@ -29,10 +29,12 @@ const REFERER = `${TEST_KOMMO_SUBDOMAIN}.kommo.com`;
 const OTHER_AMOJO_ID = '0d6a7c1e-5d0b-4c47-9d4f-3f4f0f2a9b11';
 
 /** Kommo's redirect to the integration's Redirect URI, as the admin's browser follows it. */
-const install = (query: string) => bridge.send('GET', `/kommo/install?${query}`, { accept: 'text/html' }, Buffer.alloc(0));
+const install = (query: string) =>
+  bridge.send('GET', `/kommo/install?${query}`, { accept: 'text/html' }, Buffer.alloc(0));
 /** A fresh code for the test account, as Kommo issues one when an admin allows the integration. */
 const aCode = () => bridge.kommo.issueAuthorizationCode(TEST_KOMMO_SUBDOMAIN);
-const installQuery = (code = aCode(), extra = '') => `code=${encodeURIComponent(code)}&referer=${REFERER}&platform=2${extra}`;
+const installQuery = (code = aCode(), extra = '') =>
+  `code=${encodeURIComponent(code)}&referer=${REFERER}&platform=2${extra}`;
 
 /** Kommo's disable hook, signed as Kommo signs it unless told otherwise. */
 const uninstall = (query: string) => bridge.send('GET', `/kommo/uninstall?${query}`, {}, Buffer.alloc(0));
@@ -43,7 +45,9 @@ const binding = () => bridge.deps.accountBindings.byKommoAccount(TEST_KOMMO_ACCO
 const kommoMethods = () => bridge.kommo.calls.map((call) => call.method);
 
 async function storedKeys(): Promise<string[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
+  const { Items = [] } = await documentClient(bridge.dynamo).send(
+    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
+  );
   return Items.map((item) => `${item.pk} ${item.sk}`).sort();
 }
 
@@ -51,8 +55,14 @@ async function storedKeys(): Promise<string[]> {
 function expectPage(response: TestResponse, status: number, heading: string): string {
   expect(response.status, String(response.body)).toBe(status);
   expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
-  expect(response.headers['content-security-policy']).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+={0,2}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/);
-  expect(response.headers).toMatchObject({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
+  expect(response.headers['content-security-policy']).toMatch(
+    /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+={0,2}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/,
+  );
+  expect(response.headers).toMatchObject({
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+  });
   const page = String(response.body);
   expect(page).toMatch(/^<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">/);
   expect(page).toContain(`<h1>${heading}</h1>`);
@@ -61,7 +71,7 @@ function expectPage(response: TestResponse, status: number, heading: string): st
   return page;
 }
 
-describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
+describe("GET /kommo/install (the integration's Redirect URI)", () => {
   it('exchanges the code at the account, reads the account, connects it and binds it: the widget works at once', async () => {
     // Prepare
     const code = aCode();
@@ -75,17 +85,39 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
     expect(page).toContain(`Kommo account <strong>${REFERER}</strong> (id ${TEST_KOMMO_ACCOUNT_ID}) is connected`);
     expect(page).toContain(`Connected at ${new Date(bridge.clock.now()).toISOString()}`);
     expect(bridge.kommo.calls).toEqual([
-      { method: 'oauth_token', subdomain: TEST_KOMMO_SUBDOMAIN, body: { client_id: TEST_CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: TEST_REDIRECT_URI }, at: bridge.clock.now() },
-      { method: 'account', subdomain: TEST_KOMMO_SUBDOMAIN, body: { with: 'amojo_id' }, accessToken: expect.any(String), at: bridge.clock.now() },
-      { method: 'connect', scopeId: bridge.scopeId, body: { account_id: bridge.accountId, title: INSTALLED_CHANNEL_TITLE, hook_api_version: 'v2' }, at: bridge.clock.now() },
+      {
+        method: 'oauth_token',
+        subdomain: TEST_KOMMO_SUBDOMAIN,
+        body: { client_id: TEST_CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: TEST_REDIRECT_URI },
+        at: bridge.clock.now(),
+      },
+      {
+        method: 'account',
+        subdomain: TEST_KOMMO_SUBDOMAIN,
+        body: { with: 'amojo_id' },
+        accessToken: expect.any(String),
+        at: bridge.clock.now(),
+      },
+      {
+        method: 'connect',
+        scopeId: bridge.scopeId,
+        body: { account_id: bridge.accountId, title: INSTALLED_CHANNEL_TITLE, hook_api_version: 'v2' },
+        at: bridge.clock.now(),
+      },
     ]);
     expect(bridge.kommo.rejected).toEqual([]);
     expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(true);
-    expect(await binding()).toEqual({ kommoAccountId: TEST_KOMMO_ACCOUNT_ID, amojoAccountId: bridge.accountId, scopeId: bridge.scopeId, title: INSTALLED_CHANNEL_TITLE, boundAtMs: bridge.clock.now() });
+    expect(await binding()).toEqual({
+      kommoAccountId: TEST_KOMMO_ACCOUNT_ID,
+      amojoAccountId: bridge.accountId,
+      scopeId: bridge.scopeId,
+      title: INSTALLED_CHANNEL_TITLE,
+      boundAtMs: bridge.clock.now(),
+    });
     expect(widget.status).toBe(202);
   });
 
-  it('stores and logs neither the code nor the tokens nor the secret: only the binding, and the code\'s hash with the page', async () => {
+  it("stores and logs neither the code nor the tokens nor the secret: only the binding, and the code's hash with the page", async () => {
     // Prepare: a connect, a refused code and a failing Kommo, each logging what it does.
     const codes = [aCode(), 'def50200refused', aCode()];
 
@@ -96,22 +128,35 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
     await install(installQuery(codes[2]));
 
     // Assess
-    const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
-    const accessToken = (bridge.kommo.calls.find((call) => call.method === 'account') as { accessToken: string }).accessToken;
+    const { Items = [] } = await documentClient(bridge.dynamo).send(
+      new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
+    );
+    const accessToken = (bridge.kommo.calls.find((call) => call.method === 'account') as { accessToken: string })
+      .accessToken;
     const secrets = [...codes, accessToken, bridge.secrets.kommoClientSecret];
     const stored = JSON.stringify(Items);
     const logged = JSON.stringify(bridge.log.lines);
-    expect(bridge.log.lines.map((line) => line.message)).toEqual(expect.arrayContaining(['Kommo refused an install code', 'an install failed on a call to Kommo']));
+    expect(bridge.log.lines.map((line) => line.message)).toEqual(
+      expect.arrayContaining(['Kommo refused an install code', 'an install failed on a call to Kommo']),
+    );
     for (const secret of secrets) {
       expect(stored).not.toContain(secret);
       expect(logged).not.toContain(secret);
     }
-    expect([...new Set(Items.map((item) => String(item.pk).split('#')[0]))].sort()).toEqual(['ACCOUNT', 'AMOJO_ACCOUNT', 'WEBHOOK']);
+    expect([...new Set(Items.map((item) => String(item.pk).split('#')[0]))].sort()).toEqual([
+      'ACCOUNT',
+      'AMOJO_ACCOUNT',
+      'WEBHOOK',
+    ]);
   });
 
   it('a reinstall reconnects the account (Kommo requires connect after every install) and keeps its channel title', async () => {
     // Prepare: connected by the operator first, with a title of their own.
-    await adminRequest(bridge, '/admin/connect', { amojo_account_id: bridge.accountId, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'Support chats' });
+    await adminRequest(bridge, '/admin/connect', {
+      amojo_account_id: bridge.accountId,
+      kommo_account_id: TEST_KOMMO_ACCOUNT_ID,
+      title: 'Support chats',
+    });
     bridge.clock.advanceBy(60_000);
 
     // Act
@@ -122,11 +167,28 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
     // Assess
     expectPage(first, 200, 'Connected');
     expectPage(second, 200, 'Connected');
-    expect(kommoMethods()).toEqual(['connect', 'oauth_token', 'account', 'connect', 'oauth_token', 'account', 'connect']);
+    expect(kommoMethods()).toEqual([
+      'connect',
+      'oauth_token',
+      'account',
+      'connect',
+      'oauth_token',
+      'account',
+      'connect',
+    ]);
     expect(bridge.kommo.calls.filter((call) => call.method === 'connect').map((call) => call.body)).toEqual(
-      Array.from({ length: 3 }, () => ({ account_id: bridge.accountId, title: 'Support chats', hook_api_version: 'v2' })),
+      Array.from({ length: 3 }, () => ({
+        account_id: bridge.accountId,
+        title: 'Support chats',
+        hook_api_version: 'v2',
+      })),
     );
-    expect(await binding()).toMatchObject({ amojoAccountId: bridge.accountId, scopeId: bridge.scopeId, title: 'Support chats', boundAtMs: bridge.clock.now() });
+    expect(await binding()).toMatchObject({
+      amojoAccountId: bridge.accountId,
+      scopeId: bridge.scopeId,
+      title: 'Support chats',
+      boundAtMs: bridge.clock.now(),
+    });
   });
 
   it('a reload of the same address gets the same page again and calls no one: the code is answered once', async () => {
@@ -209,7 +271,11 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
     ['a code of 4097 characters', `code=${'a'.repeat(4097)}&referer=${REFERER}&platform=2`, 'not one Kommo issues'],
     ['no referer', 'code=def502&platform=2', 'names no Kommo account'],
     ['two codes', `code=def502&code=def503&referer=${REFERER}&platform=2`, 'carries <code>code</code> more than once'],
-    ['two referers', `code=def502&referer=${REFERER}&referer=evil.example.com&platform=2`, 'carries <code>referer</code> more than once'],
+    [
+      'two referers',
+      `code=def502&referer=${REFERER}&referer=evil.example.com&platform=2`,
+      'carries <code>referer</code> more than once',
+    ],
     ['two errors', 'error=access_denied&error=x', 'carries <code>error</code> more than once'],
     ['platform 3', `code=def502&referer=${REFERER}&platform=3`, '<code>platform</code> must be 1'],
     ['another error from Kommo', 'error=server_error', 'Kommo reported <code>server_error</code>'],
@@ -226,50 +292,70 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
 
   it.each([
     ['a code Kommo never issued', () => 'def50200neverissued', 'Cannot decrypt the authorization code'],
-    ['a code of another account', () => {
-      bridge.kommo.addAccount({ id: 31_000_002, subdomain: 'otheraccount', amojoId: OTHER_AMOJO_ID });
-      return bridge.kommo.issueAuthorizationCode('otheraccount');
-    }, 'Cannot decrypt the authorization code'],
-    ['a code older than 20 minutes', () => {
-      const code = aCode();
-      bridge.clock.advanceBy(AUTHORIZATION_CODE_LIFETIME_MS + 1);
-      return code;
-    }, 'Authorization code has expired'],
-  ])('%s: Kommo refuses it (400), the page says to install again, and nothing is connected', async (_, codeOf, refusal) => {
-    // Prepare
-    const code = codeOf();
+    [
+      'a code of another account',
+      () => {
+        bridge.kommo.addAccount({ id: 31_000_002, subdomain: 'otheraccount', amojoId: OTHER_AMOJO_ID });
+        return bridge.kommo.issueAuthorizationCode('otheraccount');
+      },
+      'Cannot decrypt the authorization code',
+    ],
+    [
+      'a code older than 20 minutes',
+      () => {
+        const code = aCode();
+        bridge.clock.advanceBy(AUTHORIZATION_CODE_LIFETIME_MS + 1);
+        return code;
+      },
+      'Authorization code has expired',
+    ],
+  ])(
+    '%s: Kommo refuses it (400), the page says to install again, and nothing is connected',
+    async (_, codeOf, refusal) => {
+      // Prepare
+      const code = codeOf();
 
-    // Act
-    const response = await install(installQuery(code));
+      // Act
+      const response = await install(installQuery(code));
 
-    // Assess
-    const page = expectPage(response, 400, 'Not connected');
-    expect(page).toContain('Kommo refused the authorization code');
-    expect(page).toContain('Install the integration again');
-    expect(bridge.kommo.calls).toEqual([]);
-    expect(bridge.kommo.rejected.map((rejected) => [rejected.status, rejected.errorType, rejected.reason])).toEqual([[400, 'invalid_grant', expect.stringContaining(refusal)]]);
-    expect(await binding()).toBeUndefined();
-  });
+      // Assess
+      const page = expectPage(response, 400, 'Not connected');
+      expect(page).toContain('Kommo refused the authorization code');
+      expect(page).toContain('Install the integration again');
+      expect(bridge.kommo.calls).toEqual([]);
+      expect(bridge.kommo.rejected.map((rejected) => [rejected.status, rejected.errorType, rejected.reason])).toEqual([
+        [400, 'invalid_grant', expect.stringContaining(refusal)],
+      ]);
+      expect(await binding()).toBeUndefined();
+    },
+  );
 
   it.each([
-    ['KOMMO_REDIRECT_URI', 'https://bridge.example.com/kommo/oauth', 'redirect_uri differs from the Redirect URI registered'],
+    [
+      'KOMMO_REDIRECT_URI',
+      'https://bridge.example.com/kommo/oauth',
+      'redirect_uri differs from the Redirect URI registered',
+    ],
     ['KOMMO_CLIENT_ID', '00000000-0000-4000-8000-000000000000', 'is no integration of this sandbox'],
-  ])('a bridge whose %s differs from the integration\'s in Kommo: Kommo refuses the exchange (400), nothing is connected', async (setting, value, refusal) => {
-    // Prepare
-    await bridge.close();
-    bridge = await givenBridge({ [setting]: value });
+  ])(
+    "a bridge whose %s differs from the integration's in Kommo: Kommo refuses the exchange (400), nothing is connected",
+    async (setting, value, refusal) => {
+      // Prepare
+      await bridge.close();
+      bridge = await givenBridge({ [setting]: value });
 
-    // Act
-    const response = await install(installQuery());
+      // Act
+      const response = await install(installQuery());
 
-    // Assess
-    expect(expectPage(response, 400, 'Not connected')).toContain('differ from the integration');
-    expect(bridge.kommo.rejected.map((rejected) => rejected.reason)).toEqual([expect.stringContaining(refusal)]);
-    expect(bridge.kommo.calls).toEqual([]);
-    expect(await binding()).toBeUndefined();
-  });
+      // Assess
+      expect(expectPage(response, 400, 'Not connected')).toContain('differ from the integration');
+      expect(bridge.kommo.rejected.map((rejected) => rejected.reason)).toEqual([expect.stringContaining(refusal)]);
+      expect(bridge.kommo.calls).toEqual([]);
+      expect(await binding()).toBeUndefined();
+    },
+  );
 
-  it('a code already exchanged, asked again after its page\'s record lapsed: Kommo refuses it (400), nothing changes', async () => {
+  it("a code already exchanged, asked again after its page's record lapsed: Kommo refuses it (400), nothing changes", async () => {
     // Prepare: an install, then a disconnect; the bridge keeps the answer for 30 minutes only.
     const query = installQuery();
     await install(query);
@@ -281,7 +367,9 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
 
     // Assess
     expect(expectPage(response, 400, 'Not connected')).toContain('Kommo refused the authorization code');
-    expect(bridge.kommo.rejected.map((rejected) => rejected.reason)).toEqual([expect.stringContaining('Authorization code has been revoked')]);
+    expect(bridge.kommo.rejected.map((rejected) => rejected.reason)).toEqual([
+      expect.stringContaining('Authorization code has been revoked'),
+    ]);
     expect(kommoMethods()).toEqual(['oauth_token', 'account', 'connect', 'disconnect']);
     expect(await binding()).toBeUndefined();
   });
@@ -317,7 +405,7 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
     expect(await binding()).toMatchObject({ scopeId: bridge.scopeId });
   });
 
-  it('Kommo\'s token endpoint too slow: the exchange is given up at KOMMO_TIMEOUT_MS on the bridge\'s clock, 502', async () => {
+  it("Kommo's token endpoint too slow: the exchange is given up at KOMMO_TIMEOUT_MS on the bridge's clock, 502", async () => {
     // Prepare
     const release = bridge.kommo.holdAnswers();
     const pending = install(installQuery());
@@ -329,13 +417,19 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
     release();
 
     // Assess
-    expect(expectPage(response, 502, 'Not connected')).toContain(`timed out after ${bridge.config.KOMMO_TIMEOUT_MS} ms`);
+    expect(expectPage(response, 502, 'Not connected')).toContain(
+      `timed out after ${bridge.config.KOMMO_TIMEOUT_MS} ms`,
+    );
     expect(await binding()).toBeUndefined();
   });
 
-  it('Kommo refusing the integration\'s credentials (401) or failing (503) at the token endpoint: 502, nothing connected', async () => {
+  it("Kommo refusing the integration's credentials (401) or failing (503) at the token endpoint: 502, nothing connected", async () => {
     // Prepare
-    bridge.kommo.respondWith((call) => (call.method === 'oauth_token' ? { status: 401, body: { title: 'Unauthorized', status: 401, detail: 'Client authentication failed' } } : undefined));
+    bridge.kommo.respondWith((call) =>
+      call.method === 'oauth_token'
+        ? { status: 401, body: { title: 'Unauthorized', status: 401, detail: 'Client authentication failed' } }
+        : undefined,
+    );
 
     // Act
     const refused = await install(installQuery());
@@ -344,13 +438,15 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
     const failing = await install(installQuery());
 
     // Assess
-    expect(expectPage(refused, 502, 'Not connected')).toContain('Kommo POST /oauth2/access_token answered 401: Client authentication failed');
+    expect(expectPage(refused, 502, 'Not connected')).toContain(
+      'Kommo POST /oauth2/access_token answered 401: Client authentication failed',
+    );
     expect(expectPage(failing, 502, 'Not connected')).toContain('answered 503');
     expect(bridge.kommo.calls).toEqual([]);
     expect(await binding()).toBeUndefined();
   });
 
-  it('Kommo\'s connect failing: 502, the claim given back and nothing bound', async () => {
+  it("Kommo's connect failing: 502, the claim given back and nothing bound", async () => {
     // Prepare
     bridge.kommo.respondWith((call) => (call.method === 'connect' ? { status: 500 } : undefined));
 
@@ -366,7 +462,11 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
 
   it('an account bound elsewhere: 409, the binding and Kommo untouched', async () => {
     // Prepare: the operator connected this Kommo account with another chat account.
-    await adminRequest(bridge, '/admin/connect', { amojo_account_id: OTHER_AMOJO_ID, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, title: 'Other' });
+    await adminRequest(bridge, '/admin/connect', {
+      amojo_account_id: OTHER_AMOJO_ID,
+      kommo_account_id: TEST_KOMMO_ACCOUNT_ID,
+      title: 'Other',
+    });
 
     // Act
     const response = await install(installQuery());
@@ -380,9 +480,21 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
   });
 
   it.each([
-    ['the referer', `code=def502&referer=${encodeURIComponent('"><script>alert(1)</script>.kommo.com')}`, '<code>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;.kommo.com</code> is not a Kommo account address'],
-    ['Kommo\'s error', `error=${encodeURIComponent("<img src=x onerror='alert(1)'>&amp;")}`, 'Kommo reported <code>&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&amp;amp;</code>'],
-    ['a long referer, cut short', `code=def502&referer=${'<b>'.repeat(40)}`, `<code>${'&lt;b&gt;'.repeat(26)}&lt;b…</code>`],
+    [
+      'the referer',
+      `code=def502&referer=${encodeURIComponent('"><script>alert(1)</script>.kommo.com')}`,
+      '<code>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;.kommo.com</code> is not a Kommo account address',
+    ],
+    [
+      "Kommo's error",
+      `error=${encodeURIComponent("<img src=x onerror='alert(1)'>&amp;")}`,
+      'Kommo reported <code>&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&amp;amp;</code>',
+    ],
+    [
+      'a long referer, cut short',
+      `code=def502&referer=${'<b>'.repeat(40)}`,
+      `<code>${'&lt;b&gt;'.repeat(26)}&lt;b…</code>`,
+    ],
   ])('escapes %s where the page shows it', async (_, query, shown) => {
     // Act
     const response = await install(query);
@@ -395,8 +507,8 @@ describe('GET /kommo/install (the integration\'s Redirect URI)', () => {
   });
 });
 
-describe('GET /kommo/uninstall (the integration\'s disable hook)', () => {
-  it('with Kommo\'s signature: Kommo disconnect, the binding removed, the widget refused', async () => {
+describe("GET /kommo/uninstall (the integration's disable hook)", () => {
+  it("with Kommo's signature: Kommo disconnect, the binding removed, the widget refused", async () => {
     // Prepare
     await install(installQuery());
 
@@ -405,8 +517,13 @@ describe('GET /kommo/uninstall (the integration\'s disable hook)', () => {
     const widget = await widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' });
 
     // Assess
-    expect(response).toMatchObject({ status: 200, body: { ok: true, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, disconnected: true } });
-    expect(bridge.kommo.calls.filter((call) => call.method === 'disconnect').map((call) => call.body)).toEqual([{ account_id: bridge.accountId }]);
+    expect(response).toMatchObject({
+      status: 200,
+      body: { ok: true, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, disconnected: true },
+    });
+    expect(bridge.kommo.calls.filter((call) => call.method === 'disconnect').map((call) => call.body)).toEqual([
+      { account_id: bridge.accountId },
+    ]);
     expect(bridge.kommo.isConnected(bridge.scopeId)).toBe(false);
     expect(await binding()).toBeUndefined();
     expect((await storedKeys()).filter((key) => !key.startsWith('WEBHOOK#'))).toEqual([]);
@@ -424,28 +541,68 @@ describe('GET /kommo/uninstall (the integration\'s disable hook)', () => {
     const never = await uninstall(signedUninstallQuery('31000999'));
 
     // Assess
-    expect(again).toMatchObject({ status: 200, body: { ok: true, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, disconnected: false } });
+    expect(again).toMatchObject({
+      status: 200,
+      body: { ok: true, kommo_account_id: TEST_KOMMO_ACCOUNT_ID, disconnected: false },
+    });
     expect(never).toMatchObject({ status: 200, body: { ok: true, kommo_account_id: 31_000_999, disconnected: false } });
     expect(bridge.kommo.calls.length).toBe(callsBefore);
   });
 
-  const signature = (accountId: string, secret: string, clientUuid = TEST_CLIENT_ID) => signKommoDisableHook(clientUuid, accountId, secret);
+  const signature = (accountId: string, secret: string, clientUuid = TEST_CLIENT_ID) =>
+    signKommoDisableHook(clientUuid, accountId, secret);
   const account = String(TEST_KOMMO_ACCOUNT_ID);
   it.each([
     ['no signature', () => `account_id=${account}&client_uuid=${TEST_CLIENT_ID}`, 'missing_signature'],
     ['an empty signature', () => `account_id=${account}&client_uuid=${TEST_CLIENT_ID}&signature=`, 'missing_signature'],
-    ['a signature with another secret', () => `account_id=${account}&client_uuid=${TEST_CLIENT_ID}&signature=${signature(account, 'another-secret-of-32-characters!')}`, 'invalid_signature'],
-    ['the signature in upper case', () => `account_id=${account}&client_uuid=${TEST_CLIENT_ID}&signature=${signature(account, bridge.secrets.kommoClientSecret).toUpperCase()}`, 'invalid_signature'],
-    ['the signature of another account', () => `account_id=${account}&client_uuid=${TEST_CLIENT_ID}&signature=${signature('31000002', bridge.secrets.kommoClientSecret)}`, 'invalid_signature'],
-    ['the account id with a leading zero', () => `account_id=0${account}&client_uuid=${TEST_CLIENT_ID}&signature=${signature(account, bridge.secrets.kommoClientSecret)}`, 'invalid_signature'],
-    ['no account id', () => `client_uuid=${TEST_CLIENT_ID}&signature=${signature(account, bridge.secrets.kommoClientSecret)}`, 'invalid_signature'],
+    [
+      'a signature with another secret',
+      () =>
+        `account_id=${account}&client_uuid=${TEST_CLIENT_ID}&signature=${signature(account, 'another-secret-of-32-characters!')}`,
+      'invalid_signature',
+    ],
+    [
+      'the signature in upper case',
+      () =>
+        `account_id=${account}&client_uuid=${TEST_CLIENT_ID}&signature=${signature(account, bridge.secrets.kommoClientSecret).toUpperCase()}`,
+      'invalid_signature',
+    ],
+    [
+      'the signature of another account',
+      () =>
+        `account_id=${account}&client_uuid=${TEST_CLIENT_ID}&signature=${signature('31000002', bridge.secrets.kommoClientSecret)}`,
+      'invalid_signature',
+    ],
+    [
+      'the account id with a leading zero',
+      () =>
+        `account_id=0${account}&client_uuid=${TEST_CLIENT_ID}&signature=${signature(account, bridge.secrets.kommoClientSecret)}`,
+      'invalid_signature',
+    ],
+    [
+      'no account id',
+      () => `client_uuid=${TEST_CLIENT_ID}&signature=${signature(account, bridge.secrets.kommoClientSecret)}`,
+      'invalid_signature',
+    ],
     ['two account ids', () => `${signedUninstallQuery()}&account_id=31000002`, 'invalid_signature'],
-    ['two signatures', () => `${signedUninstallQuery()}&signature=${signature(account, bridge.secrets.kommoClientSecret)}`, 'invalid_signature'],
-    ['another integration\'s client_uuid, signed with it', () => {
-      const other = '00000000-0000-4000-8000-000000000000';
-      return `account_id=${account}&client_uuid=${other}&signature=${signature(account, bridge.secrets.kommoClientSecret, other)}`;
-    }, 'invalid_client_uuid'],
-    ['no client_uuid', () => `account_id=${account}&signature=${signature(account, bridge.secrets.kommoClientSecret)}`, 'invalid_client_uuid'],
+    [
+      'two signatures',
+      () => `${signedUninstallQuery()}&signature=${signature(account, bridge.secrets.kommoClientSecret)}`,
+      'invalid_signature',
+    ],
+    [
+      "another integration's client_uuid, signed with it",
+      () => {
+        const other = '00000000-0000-4000-8000-000000000000';
+        return `account_id=${account}&client_uuid=${other}&signature=${signature(account, bridge.secrets.kommoClientSecret, other)}`;
+      },
+      'invalid_client_uuid',
+    ],
+    [
+      'no client_uuid',
+      () => `account_id=${account}&signature=${signature(account, bridge.secrets.kommoClientSecret)}`,
+      'invalid_client_uuid',
+    ],
   ])('%s: 401, and nothing changes', async (_, query, code) => {
     // Prepare
     await install(installQuery());
@@ -471,7 +628,7 @@ describe('GET /kommo/uninstall (the integration\'s disable hook)', () => {
     expect(bridge.kommo.calls).toEqual([]);
   });
 
-  it('Kommo\'s disconnect failing: 502, the binding kept for Kommo\'s retry', async () => {
+  it("Kommo's disconnect failing: 502, the binding kept for Kommo's retry", async () => {
     // Prepare
     await install(installQuery());
     bridge.kommo.respondWith((call) => (call.method === 'disconnect' ? { status: 500 } : undefined));
@@ -497,7 +654,10 @@ describe('without KOMMO_CLIENT_ID', () => {
 
     // Assess
     expect(expectPage(installed, 503, 'Not configured')).toContain('KOMMO_CLIENT_ID not set');
-    expect(uninstalled).toMatchObject({ status: 503, body: { error: { code: 'not_configured', message: expect.stringContaining('KOMMO_CLIENT_ID') } } });
+    expect(uninstalled).toMatchObject({
+      status: 503,
+      body: { error: { code: 'not_configured', message: expect.stringContaining('KOMMO_CLIENT_ID') } },
+    });
     expect(bridge.kommo.calls).toEqual([]);
     expect(await storedKeys()).toEqual([]);
   });

@@ -41,11 +41,15 @@ const USER_AMOJO_ID = 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89';
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
 
 async function givenRegisteredChat(kommoChat = KOMMO_CHAT, conversationId = 'c-1', clientId = 'u-7'): Promise<void> {
-  const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${conversationId}`, { kommo_conversation_id: kommoChat, client_id: clientId });
+  const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${conversationId}`, {
+    kommo_conversation_id: kommoChat,
+    client_id: clientId,
+  });
   expect(response.status).toBe(200);
 }
 
-const askForLive = (options: WidgetRequestOptions = {}) => widgetRequest(bridge, 'POST', '/widget/live', undefined, options);
+const askForLive = (options: WidgetRequestOptions = {}) =>
+  widgetRequest(bridge, 'POST', '/widget/live', undefined, options);
 
 async function connect(url: string): Promise<InProcessLiveClient> {
   return bridge.bridge.live.connectInProcess(url);
@@ -70,14 +74,22 @@ async function givenWatching(kommoChat = KOMMO_CHAT, options: WidgetRequestOptio
 }
 
 const clientPresence = (state: 'online' | 'offline', clientId = 'u-7', ttlSeconds = 60) =>
-  bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: clientId, state, ...(state === 'online' ? { ttl_seconds: ttlSeconds } : {}) });
+  bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
+    client_id: clientId,
+    state,
+    ...(state === 'online' ? { ttl_seconds: ttlSeconds } : {}),
+  });
 
 /** The Kommo user's presence events the chat service received: `[state, kommo chat, at]`. */
 const kommoUserPresence = () =>
-  bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.kommo_conversation_id, event.data.at]);
+  bridge.sink
+    .eventsOfType('presence.changed')
+    .map((event) => [event.data.state, event.data.kommo_conversation_id, event.data.at]);
 
 async function storedKeys(prefix: string): Promise<string[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
+  const { Items = [] } = await documentClient(bridge.dynamo).send(
+    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
+  );
   return Items.map((item) => `${item.pk} ${item.sk}`).filter((key) => key.startsWith(prefix));
 }
 
@@ -110,11 +122,17 @@ describe('POST /widget/live', () => {
 
   it('answers the CORS preflight of a Kommo account page', async () => {
     // Act
-    const answer = await widgetRequest(bridge, 'OPTIONS', '/widget/live', undefined, { token: null, headers: { 'access-control-request-method': 'POST' } });
+    const answer = await widgetRequest(bridge, 'OPTIONS', '/widget/live', undefined, {
+      token: null,
+      headers: { 'access-control-request-method': 'POST' },
+    });
 
     // Assess
     expect(answer.status).toBe(204);
-    expect(answer.headers).toMatchObject({ 'access-control-allow-origin': TEST_KOMMO_ORIGIN, 'access-control-allow-methods': 'GET, POST' });
+    expect(answer.headers).toMatchObject({
+      'access-control-allow-origin': TEST_KOMMO_ORIGIN,
+      'access-control-allow-methods': 'GET, POST',
+    });
   });
 
   it('takes the one-time token once: the same token again is 401 token_replayed, and no second ticket is made', async () => {
@@ -177,7 +195,11 @@ describe('connecting', () => {
   it.each([
     { case: 'no ticket', url: 'ws://localhost/live', code: 'ticket_required' },
     { case: 'an empty ticket', url: 'ws://localhost/live?ticket=', code: 'ticket_required' },
-    { case: 'a made-up ticket', url: 'ws://localhost/live?ticket=bm90LWEtdGlja2V0LWF0LWFsbC1ub3QtZXZlci1ldmVyLWV2ZXI', code: 'invalid_ticket' },
+    {
+      case: 'a made-up ticket',
+      url: 'ws://localhost/live?ticket=bm90LWEtdGlja2V0LWF0LWFsbC1ub3QtZXZlci1ldmVyLWV2ZXI',
+      code: 'invalid_ticket',
+    },
   ])('with $case: refused 401 $code, and no connection is recorded', async ({ url, code }) => {
     // Act
     const client = await connect(url);
@@ -201,7 +223,15 @@ describe('watching a chat: client presence', () => {
 
     // Assess
     expect(client.frames).toEqual([
-      { type: 'client.presence', kommo_conversation_id: KOMMO_CHAT, conversation_id: 'c-1', client_id: 'u-7', online: true, last_seen_at: iso(0), expires_at: iso(60_000) },
+      {
+        type: 'client.presence',
+        kommo_conversation_id: KOMMO_CHAT,
+        conversation_id: 'c-1',
+        client_id: 'u-7',
+        online: true,
+        last_seen_at: iso(0),
+        expires_at: iso(60_000),
+      },
     ]);
   });
 
@@ -215,7 +245,15 @@ describe('watching a chat: client presence', () => {
 
     // Assess
     expect(client.frames).toEqual([
-      { type: 'client.presence', kommo_conversation_id: KOMMO_CHAT, conversation_id: 'c-1', client_id: 'u-7', online: false, last_seen_at: null, expires_at: null },
+      {
+        type: 'client.presence',
+        kommo_conversation_id: KOMMO_CHAT,
+        conversation_id: 'c-1',
+        client_id: 'u-7',
+        online: false,
+        last_seen_at: null,
+        expires_at: null,
+      },
     ]);
   });
 
@@ -235,8 +273,24 @@ describe('watching a chat: client presence', () => {
 
     // Assess: the heartbeat that only extended the window pushed nothing.
     expect(watching.frames).toEqual([
-      { type: 'client.presence', kommo_conversation_id: KOMMO_CHAT, conversation_id: 'c-1', client_id: 'u-7', online: true, last_seen_at: iso(0), expires_at: iso(60_000) },
-      { type: 'client.presence', kommo_conversation_id: KOMMO_CHAT, conversation_id: 'c-1', client_id: 'u-7', online: false, last_seen_at: iso(15_000), expires_at: null },
+      {
+        type: 'client.presence',
+        kommo_conversation_id: KOMMO_CHAT,
+        conversation_id: 'c-1',
+        client_id: 'u-7',
+        online: true,
+        last_seen_at: iso(0),
+        expires_at: iso(60_000),
+      },
+      {
+        type: 'client.presence',
+        kommo_conversation_id: KOMMO_CHAT,
+        conversation_id: 'c-1',
+        client_id: 'u-7',
+        online: false,
+        last_seen_at: iso(15_000),
+        expires_at: null,
+      },
     ]);
     expect(watchingOther.frames).toEqual([]);
   });
@@ -303,13 +357,18 @@ describe('watching a chat: client presence', () => {
     await client.sendFrame({ action: 'ping' });
 
     // Assess
-    expect(client.frames).toEqual([{ type: 'error', code: 'unknown_conversation', message: expect.any(String) }, { type: 'pong' }]);
+    expect(client.frames).toEqual([
+      { type: 'error', code: 'unknown_conversation', message: expect.any(String) },
+      { type: 'pong' },
+    ]);
     expect(await storedKeys('LIVE_WATCH')).toEqual([]);
   });
 
   it('a chat a Kommo user started, not registered by the chat service yet: error frame conversation_not_registered', async () => {
     // Prepare: Kommo's id is known from a typing hook without the chat service's conversation id.
-    expect((await bridge.kommoHook(typingHook(bridge, { conversationId: KOMMO_CHAT, clientId: null }))).status).toBe(200);
+    expect((await bridge.kommoHook(typingHook(bridge, { conversationId: KOMMO_CHAT, clientId: null }))).status).toBe(
+      200,
+    );
     await bridge.advance(0);
     const client = await givenConnection();
 
@@ -317,7 +376,9 @@ describe('watching a chat: client presence', () => {
     await client.sendFrame({ action: 'watch', kommo_conversation_id: KOMMO_CHAT });
 
     // Assess
-    expect(client.frames).toEqual([{ type: 'error', code: 'conversation_not_registered', message: expect.any(String) }]);
+    expect(client.frames).toEqual([
+      { type: 'error', code: 'conversation_not_registered', message: expect.any(String) },
+    ]);
     expect(await storedKeys('LIVE_WATCH')).toEqual([]);
   });
 
@@ -481,10 +542,26 @@ describe('frames', () => {
     { case: 'an unknown action', frame: { action: 'subscribe' }, code: 'invalid_field' },
     { case: 'no action', frame: { kommo_conversation_id: KOMMO_CHAT }, code: 'invalid_field' },
     { case: 'watch without its chat', frame: { action: 'watch' }, code: 'invalid_field' },
-    { case: 'watch with an unknown field', frame: { action: 'watch', kommo_conversation_id: KOMMO_CHAT, room: 'x' }, code: 'invalid_field' },
-    { case: 'watch with a chat id of 129 characters', frame: { action: 'watch', kommo_conversation_id: 'k'.repeat(129) }, code: 'invalid_field' },
-    { case: 'unwatch with a number for the chat', frame: { action: 'unwatch', kommo_conversation_id: 7 }, code: 'invalid_field' },
-    { case: 'a frame over 64 KiB', frame: JSON.stringify({ action: 'ping', pad: 'x'.repeat(70_000) }), code: 'frame_too_large' },
+    {
+      case: 'watch with an unknown field',
+      frame: { action: 'watch', kommo_conversation_id: KOMMO_CHAT, room: 'x' },
+      code: 'invalid_field',
+    },
+    {
+      case: 'watch with a chat id of 129 characters',
+      frame: { action: 'watch', kommo_conversation_id: 'k'.repeat(129) },
+      code: 'invalid_field',
+    },
+    {
+      case: 'unwatch with a number for the chat',
+      frame: { action: 'unwatch', kommo_conversation_id: 7 },
+      code: 'invalid_field',
+    },
+    {
+      case: 'a frame over 64 KiB',
+      frame: JSON.stringify({ action: 'ping', pad: 'x'.repeat(70_000) }),
+      code: 'frame_too_large',
+    },
   ])('$case: error frame $code, nothing watched, and the connection stays open', async ({ frame, code }) => {
     // Prepare
     await givenRegisteredChat();
@@ -559,7 +636,12 @@ describe('over a real WebSocket, on the HTTP server’s port', () => {
       if (waiter) waiter(frame);
       else received.push(frame);
     });
-    return { next: () => (received.length > 0 ? Promise.resolve(received.shift()!) : new Promise<LiveFrame>((resolve) => waiting.push(resolve))) };
+    return {
+      next: () =>
+        received.length > 0
+          ? Promise.resolve(received.shift()!)
+          : new Promise<LiveFrame>((resolve) => waiting.push(resolve)),
+    };
   }
 
   const opened = (socket: WebSocket) =>
@@ -572,7 +654,10 @@ describe('over a real WebSocket, on the HTTP server’s port', () => {
     // Prepare
     await givenRegisteredChat();
     const token = await widgetToken(bridge);
-    const answer = await fetch(`${server.url}/widget/live`, { method: 'POST', headers: { origin: TEST_KOMMO_ORIGIN, 'x-auth-token': token } });
+    const answer = await fetch(`${server.url}/widget/live`, {
+      method: 'POST',
+      headers: { origin: TEST_KOMMO_ORIGIN, 'x-auth-token': token },
+    });
     const { url } = (await answer.json()) as { url: string };
     expect(url.startsWith(`${server.url.replace('http', 'ws')}/live?ticket=`)).toBe(true);
 
@@ -594,7 +679,12 @@ describe('over a real WebSocket, on the HTTP server’s port', () => {
 
     // Assess
     expect(first).toMatchObject({ type: 'client.presence', kommo_conversation_id: KOMMO_CHAT, online: false });
-    expect(pushed).toMatchObject({ type: 'client.presence', kommo_conversation_id: KOMMO_CHAT, online: true, expires_at: iso(60_000) });
+    expect(pushed).toMatchObject({
+      type: 'client.presence',
+      kommo_conversation_id: KOMMO_CHAT,
+      online: true,
+      expires_at: iso(60_000),
+    });
     expect(pong).toEqual({ type: 'pong' });
     expect(kommoUserPresence()).toEqual([
       ['online', KOMMO_CHAT, iso(0)],
@@ -605,7 +695,9 @@ describe('over a real WebSocket, on the HTTP server’s port', () => {
   it('a handshake without a ticket is refused with 401 before any socket opens', async () => {
     // Act
     const socket = new WebSocket(`${server.url.replace('http', 'ws')}/live`);
-    const status = await new Promise<number>((resolve) => socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)));
+    const status = await new Promise<number>((resolve) =>
+      socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)),
+    );
 
     // Assess
     expect(status).toBe(401);
@@ -615,7 +707,9 @@ describe('over a real WebSocket, on the HTTP server’s port', () => {
   it('a handshake on another path is refused with 404', async () => {
     // Act
     const socket = new WebSocket(`${server.url.replace('http', 'ws')}/elsewhere?ticket=x`);
-    const status = await new Promise<number>((resolve) => socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)));
+    const status = await new Promise<number>((resolve) =>
+      socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)),
+    );
 
     // Assess
     expect(status).toBe(404);

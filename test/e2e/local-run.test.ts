@@ -29,12 +29,18 @@ const seen = new Map<number, string>();
 let tempDir: string | undefined;
 
 function run(command: string, args: string[], env: Record<string, string>): Run {
-  const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
   const handle = { child, stdout: () => stdout, stderr: () => stderr, exited };
   started.push(handle);
   return handle;
@@ -46,7 +52,9 @@ function npmStart(env: Record<string, string>): Run {
 }
 
 function npmSend(args: string[]): Run {
-  return run('npm', ['run', '--silent', 'send', '--', ...args], { LOCAL_DEV_SETTINGS_FILE: join(tempDir!, 'sandbox.json') });
+  return run('npm', ['run', '--silent', 'send', '--', ...args], {
+    LOCAL_DEV_SETTINGS_FILE: join(tempDir!, 'sandbox.json'),
+  });
 }
 
 async function waitFor(runToWatch: Run, pattern: RegExp, limitMs = START_LIMIT_MS): Promise<RegExpMatchArray> {
@@ -55,7 +63,9 @@ async function waitFor(runToWatch: Run, pattern: RegExp, limitMs = START_LIMIT_M
     const match = pattern.exec(runToWatch.stdout());
     if (match) return match;
     if (runToWatch.child.exitCode !== null || runToWatch.child.signalCode !== null || Date.now() > deadline) {
-      throw new Error(`no line matching ${pattern} (exit ${runToWatch.child.exitCode ?? runToWatch.child.signalCode}):\n${runToWatch.stdout()}\n${runToWatch.stderr()}`);
+      throw new Error(
+        `no line matching ${pattern} (exit ${runToWatch.child.exitCode ?? runToWatch.child.signalCode}):\n${runToWatch.stdout()}\n${runToWatch.stderr()}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -64,7 +74,13 @@ async function waitFor(runToWatch: Run, pattern: RegExp, limitMs = START_LIMIT_M
 async function exitWithin(runToWatch: Run, limitMs = STOP_LIMIT_MS) {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still running after ${limitMs} ms:\n${runToWatch.stdout().slice(-2000)}\n${runToWatch.stderr()}`)), limitMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`still running after ${limitMs} ms:\n${runToWatch.stdout().slice(-2000)}\n${runToWatch.stderr()}`),
+        ),
+      limitMs,
+    );
   });
   try {
     return await Promise.race([runToWatch.exited, limit]);
@@ -135,7 +151,8 @@ afterEach(() => {
   for (const [pid, cmdline] of seen) {
     try {
       // Only the very process seen: its pid may have been reused since.
-      if (isRunning(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') === cmdline) process.kill(pid, 'SIGKILL');
+      if (isRunning(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') === cmdline)
+        process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
@@ -146,7 +163,9 @@ afterEach(() => {
 });
 
 describe('npm start', () => {
-  it('stops everything, DynamoDB Local\'s Java included, on kill -TERM of npm, and exits 0', { timeout: START_LIMIT_MS + 2 * STOP_LIMIT_MS }, async () => {
+  it("stops everything, DynamoDB Local's Java included, on kill -TERM of npm, and exits 0", {
+    timeout: START_LIMIT_MS + 2 * STOP_LIMIT_MS,
+  }, async () => {
     const bridge = npmStart({ PORT: '0' });
     await waitFor(bridge, /^Ready \(pid \d+\)\./m);
     const tree = descendants(bridge.child.pid!);
@@ -160,7 +179,9 @@ describe('npm start', () => {
     expect(await gone(tree.map((process) => process.pid))).toEqual([]);
   });
 
-  it('stops everything, Java included, on SIGHUP (the terminal went away) and on SIGINT (Ctrl-C) to the printed pid', { timeout: 2 * (START_LIMIT_MS + 2 * STOP_LIMIT_MS) }, async () => {
+  it('stops everything, Java included, on SIGHUP (the terminal went away) and on SIGINT (Ctrl-C) to the printed pid', {
+    timeout: 2 * (START_LIMIT_MS + 2 * STOP_LIMIT_MS),
+  }, async () => {
     for (const signal of ['SIGHUP', 'SIGINT'] as const) {
       const bridge = npmStart({ PORT: '0' });
       const pid = Number((await waitFor(bridge, /^Ready \(pid (\d+)\)\./m))[1]);
@@ -173,12 +194,15 @@ describe('npm start', () => {
       process.kill(pid, signal);
 
       expect(await exitWithin(bridge)).toEqual({ code: 0, signal: null });
-      if (signal === 'SIGINT') expect(bridge.stdout()).toContain('SIGINT: stopping the bridge, the sandboxes and DynamoDB Local…');
+      if (signal === 'SIGINT')
+        expect(bridge.stdout()).toContain('SIGINT: stopping the bridge, the sandboxes and DynamoDB Local…');
       expect(await gone(tree.map((process) => process.pid))).toEqual([]);
     }
   });
 
-  it('fails at once with one clear line when its port is taken, starting nothing', { timeout: START_LIMIT_MS }, async () => {
+  it('fails at once with one clear line when its port is taken, starting nothing', {
+    timeout: START_LIMIT_MS,
+  }, async () => {
     const port = await freePort();
     const taken: Server = createServer();
     await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
@@ -186,14 +210,18 @@ describe('npm start', () => {
       const second = npmStart({ PORT: String(port) });
       const exit = await exitWithin(second, START_LIMIT_MS);
       expect(exit.code).toBe(1);
-      expect(second.stderr().trim()).toBe(`port ${port} is taken: is another \`npm start\` running? Stop it, or set PORT=… (e.g. PORT=${port + 1} npm start)`);
+      expect(second.stderr().trim()).toBe(
+        `port ${port} is taken: is another \`npm start\` running? Stop it, or set PORT=… (e.g. PORT=${port + 1} npm start)`,
+      );
       expect(second.stdout().trim()).toBe('');
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
   });
 
-  it('says Java 17 is needed when there is no java, instead of a connection error', { timeout: START_LIMIT_MS }, async () => {
+  it('says Java 17 is needed when there is no java, instead of a connection error', {
+    timeout: START_LIMIT_MS,
+  }, async () => {
     // A PATH with node, npm and sh but no java.
     tempDir ??= mkdtempSync(join(tmpdir(), 'local-run-'));
     const bin = join(tempDir, 'bin');
@@ -201,25 +229,41 @@ describe('npm start', () => {
     symlinkSync(process.execPath, join(bin, 'node'));
     symlinkSync('/bin/sh', join(bin, 'sh'));
     const npmCli = join(dirname(process.execPath), '../lib/node_modules/npm/bin/npm-cli.js');
-    const noJava = run(process.execPath, [npmCli, 'start', '--silent'], { PORT: '0', PATH: bin, LOCAL_DEV_SETTINGS_FILE: join(tempDir, 'sandbox.json') });
+    const noJava = run(process.execPath, [npmCli, 'start', '--silent'], {
+      PORT: '0',
+      PATH: bin,
+      LOCAL_DEV_SETTINGS_FILE: join(tempDir, 'sandbox.json'),
+    });
     const exit = await exitWithin(noJava, START_LIMIT_MS);
     expect(exit.code).toBe(1);
-    expect(noJava.stderr()).toContain('DynamoDB Local needs Java 17 or later: install it (e.g. apt-get install openjdk-17-jre-headless)');
+    expect(noJava.stderr()).toContain(
+      'DynamoDB Local needs Java 17 or later: install it (e.g. apt-get install openjdk-17-jre-headless)',
+    );
     expect(noJava.stderr()).not.toContain('ECONNREFUSED');
   });
 
-  it('prints every request it answers with the time, the refusals with why, and npm run send fails on a refusal', { timeout: START_LIMIT_MS + 3 * STOP_LIMIT_MS }, async () => {
+  it('prints every request it answers with the time, the refusals with why, and npm run send fails on a refusal', {
+    timeout: START_LIMIT_MS + 3 * STOP_LIMIT_MS,
+  }, async () => {
     const bridge = npmStart({ PORT: '0' });
     await waitFor(bridge, /^Ready \(pid \d+\)\./m);
 
     const stop = npmSend(['typing', 'c-1', 'u-7', 'stop']);
     expect((await exitWithin(stop)).code).toBe(0);
-    await waitFor(bridge, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[request\] POST \/chat\/[^/]+\/typing → 2\d\d/m, STOP_LIMIT_MS);
+    await waitFor(
+      bridge,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[request\] POST \/chat\/[^/]+\/typing → 2\d\d/m,
+      STOP_LIMIT_MS,
+    );
 
     const refused = npmSend(['typing', 'c-1', 'u-7', 'sideways']);
     expect((await exitWithin(refused)).code).toBe(1);
     expect(refused.stderr()).toMatch(/^400 \{"error":\{"code":"[a-z_]+","message":".+"\}\}/);
-    await waitFor(bridge, /\[request\] POST \/chat\/[^/]+\/typing → 400 \{"error":\{"code":"[a-z_]+","message":/m, STOP_LIMIT_MS);
+    await waitFor(
+      bridge,
+      /\[request\] POST \/chat\/[^/]+\/typing → 400 \{"error":\{"code":"[a-z_]+","message":/m,
+      STOP_LIMIT_MS,
+    );
 
     bridge.child.kill('SIGTERM');
     expect((await exitWithin(bridge)).code).toBe(0);

@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe('log lines carry the invocation they were written in', () => {
-  it('an HTTP invocation\'s lines: function name, Lambda request id, cold start, API Gateway request id; the next invocation has its own', async () => {
+  it("an HTTP invocation's lines: function name, Lambda request id, cold start, API Gateway request id; the next invocation has its own", async () => {
     const expired = () => typingHook(bridge, { expiredAtSeconds: Math.floor(bridge.clock.now() / 1000) - 60 });
 
     await bridge.kommoHook(expired());
@@ -21,14 +21,24 @@ describe('log lines carry the invocation they were written in', () => {
 
     const dropped = log.lines.filter((line) => line.message === 'typing hook already expired; dropped');
     expect(dropped.map((line) => line.invocation)).toEqual([
-      { function_name: 'kommo-hook', function_request_id: expect.any(String), cold_start: true, api_gateway_request_id: expect.any(String) },
-      { function_name: 'kommo-hook', function_request_id: expect.any(String), cold_start: false, api_gateway_request_id: expect.any(String) },
+      {
+        function_name: 'kommo-hook',
+        function_request_id: expect.any(String),
+        cold_start: true,
+        api_gateway_request_id: expect.any(String),
+      },
+      {
+        function_name: 'kommo-hook',
+        function_request_id: expect.any(String),
+        cold_start: false,
+        api_gateway_request_id: expect.any(String),
+      },
     ]);
     expect(dropped[0]!.invocation!.function_request_id).not.toBe(dropped[1]!.invocation!.function_request_id);
     expect(dropped[0]!.invocation!.api_gateway_request_id).not.toBe(dropped[1]!.invocation!.api_gateway_request_id);
   });
 
-  it('a queue record\'s lines also carry its SQS message id', async () => {
+  it("a queue record's lines also carry its SQS message id", async () => {
     // A body no hook job schema accepts: the consumer logs and dead-letters it.
     await (bridge.bridge.queues.hooks as unknown as { send(body: unknown): Promise<void> }).send({ not: 'a hook job' });
     await bridge.advance(0);
@@ -43,7 +53,7 @@ describe('log lines carry the invocation they were written in', () => {
     });
   });
 
-  it('a live channel invocation\'s lines: the Lambda context, API Gateway\'s request id and the connection', async () => {
+  it("a live channel invocation's lines: the Lambda context, API Gateway's request id and the connection", async () => {
     // Prepare
     await givenConnectedAccount(bridge);
     const ticket = await widgetRequest(bridge, 'POST', '/widget/live');

@@ -51,7 +51,14 @@ describe('Kommo user typing → chat service', () => {
     const lastExpiry = TEST_START + 16_000 + 5000;
     await bridge.advance(30_000);
 
-    expect(types()).toEqual(['typing.started', 'typing.started', 'typing.started', 'typing.started', 'typing.started', 'typing.stopped']);
+    expect(types()).toEqual([
+      'typing.started',
+      'typing.started',
+      'typing.started',
+      'typing.started',
+      'typing.started',
+      'typing.stopped',
+    ]);
     expect(bridge.sink.eventsOfType('typing.stopped')[0]!.receivedAt - lastExpiry).toBeLessThanOrEqual(2000);
   });
 
@@ -71,7 +78,13 @@ describe('Kommo user typing → chat service', () => {
     await bridge.kommoHook(typingHook(bridge, { clientId: null }));
     await bridge.advance(10_000);
 
-    expect(bridge.sink.events.map((event) => [event.type, event.data.conversation_id, typeof event.data.kommo_conversation_id])).toEqual([
+    expect(
+      bridge.sink.events.map((event) => [
+        event.type,
+        event.data.conversation_id,
+        typeof event.data.kommo_conversation_id,
+      ]),
+    ).toEqual([
       ['typing.started', null, 'string'],
       ['typing.stopped', null, 'string'],
     ]);
@@ -82,7 +95,10 @@ describe('Kommo user typing → chat service', () => {
     await bridge.kommoHook(typingHook(bridge, { userId: 'user-b' }));
     await bridge.advance(10_000);
 
-    const stops = bridge.sink.eventsOfType('typing.stopped').map((event) => event.data.user_id).sort();
+    const stops = bridge.sink
+      .eventsOfType('typing.stopped')
+      .map((event) => event.data.user_id)
+      .sort();
     expect(stops).toEqual(['user-a', 'user-b']);
   });
 
@@ -155,7 +171,13 @@ describe('Kommo user typing: one queue hop per hook', () => {
 
     // Assess
     expect(types()).toEqual(['typing.stopped']);
-    expect(bridge.bridge.deadLetters('events')).toEqual([expect.objectContaining({ attempts: 1, reason: expect.stringContaining('final answer'), message: expect.objectContaining({ event: expect.objectContaining({ type: 'typing.started' }) }) })]);
+    expect(bridge.bridge.deadLetters('events')).toEqual([
+      expect.objectContaining({
+        attempts: 1,
+        reason: expect.stringContaining('final answer'),
+        message: expect.objectContaining({ event: expect.objectContaining({ type: 'typing.started' }) }),
+      }),
+    ]);
   });
 });
 
@@ -170,7 +192,12 @@ describe('outbound event delivery', () => {
 
   it('retries on 503 and 429 with backoff, then delivers', async () => {
     bridge.sink.failNext(1, 503);
-    await emitEvent(bridge.deps, 'conversation.read', { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', read_at: new Date(TEST_START).toISOString() });
+    await emitEvent(bridge.deps, 'conversation.read', {
+      scope_id: bridge.scopeId,
+      account_id: bridge.accountId,
+      conversation_id: 'c-1',
+      read_at: new Date(TEST_START).toISOString(),
+    });
     await bridge.advance(0);
     expect(bridge.sink.events).toHaveLength(0);
     bridge.sink.failNext(1, 429);
@@ -184,25 +211,44 @@ describe('outbound event delivery', () => {
 
   it('dead-letters an event the chat service never takes, with the reason, after the retry budget', async () => {
     bridge.sink.setDown(true);
-    const event = await emitEvent(bridge.deps, 'conversation.read', { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', read_at: new Date(TEST_START).toISOString() });
+    const event = await emitEvent(bridge.deps, 'conversation.read', {
+      scope_id: bridge.scopeId,
+      account_id: bridge.accountId,
+      conversation_id: 'c-1',
+      read_at: new Date(TEST_START).toISOString(),
+    });
 
     await bridge.advance(60 * 60 * 1000);
 
-    const letters = bridge.bridge.deadLetters('events') as { reason: string; attempts: number; message: { event: { id: string } } }[];
+    const letters = bridge.bridge.deadLetters('events') as {
+      reason: string;
+      attempts: number;
+      message: { event: { id: string } };
+    }[];
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ attempts: bridge.config.DELIVERY_MAX_ATTEMPTS, message: { event: { id: event.id } } });
+    expect(letters[0]).toMatchObject({
+      attempts: bridge.config.DELIVERY_MAX_ATTEMPTS,
+      message: { event: { id: event.id } },
+    });
     expect(letters[0]!.reason).toMatch(/gave up after \d+ attempts: .*network error/);
     expect(bridge.bridge.queues.events.depth).toBe(0);
   });
 
   it('dead-letters at once on a final answer (400) without retrying', async () => {
     bridge.sink.failNext(1, 400);
-    await emitEvent(bridge.deps, 'conversation.read', { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', read_at: new Date(TEST_START).toISOString() });
+    await emitEvent(bridge.deps, 'conversation.read', {
+      scope_id: bridge.scopeId,
+      account_id: bridge.accountId,
+      conversation_id: 'c-1',
+      read_at: new Date(TEST_START).toISOString(),
+    });
 
     await bridge.advance(60_000);
 
     expect(bridge.sink.rejected).toHaveLength(1);
-    expect(bridge.bridge.deadLetters('events')).toEqual([expect.objectContaining({ attempts: 1, reason: expect.stringContaining('final answer') })]);
+    expect(bridge.bridge.deadLetters('events')).toEqual([
+      expect.objectContaining({ attempts: 1, reason: expect.stringContaining('final answer') }),
+    ]);
   });
 
   it('drops a typing event that is stale when its retry comes due, instead of dead-lettering it', async () => {
@@ -223,7 +269,12 @@ describe('outbound event delivery', () => {
 describe('redriving dead letters', () => {
   it('delivers a dead-lettered event once it is moved back to its queue, with a fresh retry budget', async () => {
     bridge.sink.setDown(true);
-    const event = await emitEvent(bridge.deps, 'conversation.read', { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', read_at: new Date(TEST_START).toISOString() });
+    const event = await emitEvent(bridge.deps, 'conversation.read', {
+      scope_id: bridge.scopeId,
+      account_id: bridge.accountId,
+      conversation_id: 'c-1',
+      read_at: new Date(TEST_START).toISOString(),
+    });
     await bridge.advance(60 * 60 * 1000);
     const [letter] = bridge.bridge.deadLetters('events');
     bridge.sink.setDown(false);

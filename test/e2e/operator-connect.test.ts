@@ -30,7 +30,10 @@ describe('the operator command (npm run kommo)', () => {
 
     expect(stdout.trim()).toBe(`connected: scope_id ${channelId}_${accountId}`);
     expect(kommo.isConnected(`${channelId}_${accountId}`)).toBe(true);
-    expect(kommo.calls.at(-1)).toMatchObject({ method: 'connect', body: { account_id: accountId, title: 'My channel', hook_api_version: 'v2' } });
+    expect(kommo.calls.at(-1)).toMatchObject({
+      method: 'connect',
+      body: { account_id: accountId, title: 'My channel', hook_api_version: 'v2' },
+    });
   });
 
   it('disconnects it again', async () => {
@@ -41,19 +44,27 @@ describe('the operator command (npm run kommo)', () => {
   });
 
   it('refuses a scope_id of another channel, as /admin/connect does', async () => {
-    kommo.respondWith((call) => (call.method === 'connect' ? { status: 200, body: { scope_id: `another-channel_${accountId}` } } : undefined));
+    kommo.respondWith((call) =>
+      call.method === 'connect' ? { status: 200, body: { scope_id: `another-channel_${accountId}` } } : undefined,
+    );
     try {
-      const error = await operator(['connect', accountId]).catch((failure: { code: number; stderr: string }) => failure);
+      const error = await operator(['connect', accountId]).catch(
+        (failure: { code: number; stderr: string }) => failure,
+      );
 
       expect(error).toMatchObject({ code: 1 });
-      expect((error as { stderr: string }).stderr).toContain(`Kommo connect answered scope_id another-channel_${accountId}, which is not a scope of this channel`);
+      expect((error as { stderr: string }).stderr).toContain(
+        `Kommo connect answered scope_id another-channel_${accountId}, which is not a scope of this channel`,
+      );
     } finally {
       kommo.respondWith(undefined);
     }
   });
 
   it('reports Kommo refusing a wrong channel secret, with its error type', async () => {
-    const error = await operator(['connect', accountId], 'f'.repeat(40)).catch((failure: { code: number; stderr: string }) => failure);
+    const error = await operator(['connect', accountId], 'f'.repeat(40)).catch(
+      (failure: { code: number; stderr: string }) => failure,
+    );
 
     expect(error).toMatchObject({ code: 1 });
     expect((error as { stderr: string }).stderr).toContain('403 ORIGIN_INVALID_SIGNATURE');

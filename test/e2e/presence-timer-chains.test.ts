@@ -30,7 +30,9 @@ type KommoUserPresenceExpiry = Extract<TimerJob, { kind: 'kommo-user-presence-ex
 
 /** The timer messages of one kind waiting in the timers queue, due or not. */
 function pendingTimers<K extends TimerJob['kind']>(kind: K): Extract<TimerJob, { kind: K }>[] {
-  return (bridge.bridge.queues.timers.peek() as TimerJob[]).filter((job): job is Extract<TimerJob, { kind: K }> => job.kind === kind);
+  return (bridge.bridge.queues.timers.peek() as TimerJob[]).filter(
+    (job): job is Extract<TimerJob, { kind: K }> => job.kind === kind,
+  );
 }
 
 /** SQS delivering a message twice: the same body again, due when the original is (the only message waiting). */
@@ -47,7 +49,12 @@ const PAST_REDELIVERY_MS = 400_000;
 describe('client presence: one timer chain per window', () => {
   const clientId = 'u-7';
   const TTL_SECONDS = 30;
-  const heartbeat = () => bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: clientId, state: 'online', ttl_seconds: TTL_SECONDS });
+  const heartbeat = () =>
+    bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
+      client_id: clientId,
+      state: 'online',
+      ttl_seconds: TTL_SECONDS,
+    });
   const windowTimerId = async () => (await storedPresence(bridge, clientId))?.timerId as string | undefined;
 
   /** Heartbeats every 20 s for `ms`: the window never lapses, so every timer at its end waits on. */
@@ -68,7 +75,10 @@ describe('client presence: one timer chain per window', () => {
   async function expectOfflineOnceAfterSilence(): Promise<void> {
     const lastHeartbeatMs = bridge.clock.now() - 20_000 - TEST_START;
     await bridge.advance(PAST_REDELIVERY_MS);
-    expect(await storedPresence(bridge, clientId)).toMatchObject({ state: 'offline', changedAtMs: TEST_START + lastHeartbeatMs + TTL_SECONDS * 1000 });
+    expect(await storedPresence(bridge, clientId)).toMatchObject({
+      state: 'offline',
+      changedAtMs: TEST_START + lastHeartbeatMs + TTL_SECONDS * 1000,
+    });
     expect(announcedPresence(bridge, clientId)).toEqual([
       ['online', 0],
       ['offline', lastHeartbeatMs + TTL_SECONDS * 1000],
@@ -124,8 +134,12 @@ describe('client presence: one timer chain per window', () => {
 
 describe('Kommo user presence: one timer chain per window', () => {
   const key = () => ({ scopeId: bridge.scopeId, accountId: bridge.accountId, conversationId: 'c-1', userId: '7001' });
-  const heartbeat = () => widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' });
-  const presenceChanges = () => bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, Date.parse(String(event.data.at)) - TEST_START]);
+  const heartbeat = () =>
+    widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' });
+  const presenceChanges = () =>
+    bridge.sink
+      .eventsOfType('presence.changed')
+      .map((event) => [event.data.state, Date.parse(String(event.data.at)) - TEST_START]);
 
   beforeEach(async () => {
     await givenConnectedAccount(bridge);
@@ -141,7 +155,9 @@ describe('Kommo user presence: one timer chain per window', () => {
 
   async function expectOneChain(): Promise<void> {
     const pending = pendingTimers('kommo-user-presence-expiry');
-    expect(pending.map((job: KommoUserPresenceExpiry) => job.timerId)).toEqual([(await bridge.deps.kommoUserPresence.read(key()))?.timerId]);
+    expect(pending.map((job: KommoUserPresenceExpiry) => job.timerId)).toEqual([
+      (await bridge.deps.kommoUserPresence.read(key()))?.timerId,
+    ]);
   }
 
   /** Heartbeats stop: offline 90 s after the last one, sent once, and no timer is left. */
@@ -183,7 +199,12 @@ describe('Kommo user presence: one timer chain per window', () => {
   it('a heartbeat that queued its timer but failed to mark the window announced: the next one queues that timer again, and one chain is left', async () => {
     // Prepare: the first heartbeat dies after queueing the timer and the online event.
     const store = bridge.deps.kommoUserPresence;
-    const failing = { ...bridge.deps, kommoUserPresence: Object.assign(Object.create(store) as typeof store, { markAnnounced: () => Promise.reject(new Error('lost')) }) };
+    const failing = {
+      ...bridge.deps,
+      kommoUserPresence: Object.assign(Object.create(store) as typeof store, {
+        markAnnounced: () => Promise.reject(new Error('lost')),
+      }),
+    };
     await expect(kommoUserHeartbeat(failing, key())).rejects.toThrow('lost');
     await bridge.advance(30_000);
 

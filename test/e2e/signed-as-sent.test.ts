@@ -19,11 +19,18 @@ afterEach(async () => {
 
 function specSignature(webhookId: string, timestamp: string, body: Buffer): string {
   const key = Buffer.from(bridge.secrets.chatServiceSecret.slice('whsec_'.length), 'base64');
-  return `v1,${createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${webhookId}.${timestamp}.`), body])).digest('base64')}`;
+  return `v1,${createHmac('sha256', key)
+    .update(Buffer.concat([Buffer.from(`${webhookId}.${timestamp}.`), body]))
+    .digest('base64')}`;
 }
 
 function post(path: string, body: Buffer, signed: { webhookId: string; timestamp: string; signature: string }) {
-  const headers = { 'content-type': 'application/json', 'webhook-id': signed.webhookId, 'webhook-timestamp': signed.timestamp, 'webhook-signature': signed.signature };
+  const headers = {
+    'content-type': 'application/json',
+    'webhook-id': signed.webhookId,
+    'webhook-timestamp': signed.timestamp,
+    'webhook-signature': signed.signature,
+  };
   return bridge.send('POST', path, headers, body);
 }
 
@@ -36,7 +43,13 @@ describe('the body is verified as bytes', () => {
     const body = Buffer.from([0xff, 0xfe, 0x7b, 0x7d]);
 
     // Act
-    const outcome = await observe(bridge, () => post(presencePath(), body, { webhookId: 'msg_bytes', timestamp: now(), signature: specSignature('msg_bytes', now(), body) }));
+    const outcome = await observe(bridge, () =>
+      post(presencePath(), body, {
+        webhookId: 'msg_bytes',
+        timestamp: now(),
+        signature: specSignature('msg_bytes', now(), body),
+      }),
+    );
 
     // Assess
     expectContractError(outcome.result, [400]);
@@ -46,10 +59,20 @@ describe('the body is verified as bytes', () => {
 
   it('JSON holding an invalid UTF-8 byte in a string, correctly signed, is 400 invalid_json: it is not JSON text, and would merge with U+FFFD', async () => {
     // Prepare
-    const body = Buffer.concat([Buffer.from('{"client_id":"u-'), Buffer.from([0xff]), Buffer.from('","state":"online"}')]);
+    const body = Buffer.concat([
+      Buffer.from('{"client_id":"u-'),
+      Buffer.from([0xff]),
+      Buffer.from('","state":"online"}'),
+    ]);
 
     // Act
-    const outcome = await observe(bridge, () => post(presencePath(), body, { webhookId: 'msg_json', timestamp: now(), signature: specSignature('msg_json', now(), body) }));
+    const outcome = await observe(bridge, () =>
+      post(presencePath(), body, {
+        webhookId: 'msg_json',
+        timestamp: now(),
+        signature: specSignature('msg_json', now(), body),
+      }),
+    );
 
     // Assess
     expectContractError(outcome.result, [400]);
@@ -60,10 +83,20 @@ describe('the body is verified as bytes', () => {
   it('a body differing only in bytes that a lossy UTF-8 decode merges is refused with 401 and changes nothing', async () => {
     // Prepare: signed with U+FFFD (valid UTF-8), sent with 0xff where it was.
     const signedBody = Buffer.from('{"client_id":"u-\uFFFD","state":"online"}', 'utf8');
-    const sentBody = Buffer.concat([Buffer.from('{"client_id":"u-'), Buffer.from([0xff]), Buffer.from('","state":"online"}')]);
+    const sentBody = Buffer.concat([
+      Buffer.from('{"client_id":"u-'),
+      Buffer.from([0xff]),
+      Buffer.from('","state":"online"}'),
+    ]);
 
     // Act
-    const outcome = await observe(bridge, () => post(presencePath(), sentBody, { webhookId: 'msg_merge', timestamp: now(), signature: specSignature('msg_merge', now(), signedBody) }));
+    const outcome = await observe(bridge, () =>
+      post(presencePath(), sentBody, {
+        webhookId: 'msg_merge',
+        timestamp: now(),
+        signature: specSignature('msg_merge', now(), signedBody),
+      }),
+    );
 
     // Assess
     expectContractError(outcome.result, [401]);
@@ -78,7 +111,13 @@ describe('the webhook-timestamp header is verified as sent', () => {
 
   it('a leading zero added to a header signed in canonical form is refused with 401 and changes nothing', async () => {
     // Act
-    const outcome = await observe(bridge, () => post(presencePath(), body, { webhookId: 'msg_zero', timestamp: `0${now()}`, signature: specSignature('msg_zero', now(), body) }));
+    const outcome = await observe(bridge, () =>
+      post(presencePath(), body, {
+        webhookId: 'msg_zero',
+        timestamp: `0${now()}`,
+        signature: specSignature('msg_zero', now(), body),
+      }),
+    );
 
     // Assess
     expectContractError(outcome.result, [401]);
@@ -89,26 +128,45 @@ describe('the webhook-timestamp header is verified as sent', () => {
 
   it('a header with a leading zero, signed with it, is accepted', async () => {
     // Act
-    const response = await post(presencePath(), body, { webhookId: 'msg_zero_signed', timestamp: `0${now()}`, signature: specSignature('msg_zero_signed', `0${now()}`, body) });
+    const response = await post(presencePath(), body, {
+      webhookId: 'msg_zero_signed',
+      timestamp: `0${now()}`,
+      signature: specSignature('msg_zero_signed', `0${now()}`, body),
+    });
 
     // Assess
     expect(response).toMatchObject({ status: 202, body: { ok: true } });
     expect((await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/u-1`)).body.online).toBe(true);
   });
 
-  it.each(['1.7e9', '+{now}', '{now}.0', '0x{hex}'])('header %s is refused with 401 whichever form was signed, and changes nothing', async (template) => {
-    // Prepare
-    const sent = template.replace('{now}', now()).replace('{hex}', Number(now()).toString(16));
+  it.each(['1.7e9', '+{now}', '{now}.0', '0x{hex}'])(
+    'header %s is refused with 401 whichever form was signed, and changes nothing',
+    async (template) => {
+      // Prepare
+      const sent = template.replace('{now}', now()).replace('{hex}', Number(now()).toString(16));
 
-    // Act
-    const signedAsSent = await observe(bridge, () => post(presencePath(), body, { webhookId: 'msg_form', timestamp: sent, signature: specSignature('msg_form', sent, body) }));
-    const signedCanonical = await observe(bridge, () => post(presencePath(), body, { webhookId: 'msg_form', timestamp: sent, signature: specSignature('msg_form', now(), body) }));
+      // Act
+      const signedAsSent = await observe(bridge, () =>
+        post(presencePath(), body, {
+          webhookId: 'msg_form',
+          timestamp: sent,
+          signature: specSignature('msg_form', sent, body),
+        }),
+      );
+      const signedCanonical = await observe(bridge, () =>
+        post(presencePath(), body, {
+          webhookId: 'msg_form',
+          timestamp: sent,
+          signature: specSignature('msg_form', now(), body),
+        }),
+      );
 
-    // Assess
-    for (const outcome of [signedAsSent, signedCanonical]) {
-      expectContractError(outcome.result, [401]);
-      expect(outcome.effects).toEqual(NO_EFFECT);
-      expect(outcome.newReplays).toBe(0);
-    }
-  });
+      // Assess
+      for (const outcome of [signedAsSent, signedCanonical]) {
+        expectContractError(outcome.result, [401]);
+        expect(outcome.effects).toEqual(NO_EFFECT);
+        expect(outcome.newReplays).toBe(0);
+      }
+    },
+  );
 });

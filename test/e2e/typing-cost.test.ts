@@ -27,11 +27,12 @@ const typing = (body: Record<string, unknown>, webhookId?: string) =>
 
 /** Replay records in the table (`WEBHOOK#…`): typing must leave none. */
 async function replayRecords(): Promise<number> {
-  return (await tableItems(bridge.dynamo, bridge.tableName)).filter((item) => item.pk?.S?.startsWith('WEBHOOK#')).length;
+  return (await tableItems(bridge.dynamo, bridge.tableName)).filter((item) => item.pk?.S?.startsWith('WEBHOOK#'))
+    .length;
 }
 
 describe('a repeated typing start inside a live window', () => {
-  it('another keystroke\'s start is at most one write, calls Kommo no more, and stores no replay record', async () => {
+  it("another keystroke's start is at most one write, calls Kommo no more, and stores no replay record", async () => {
     // Prepare: the window is open (Kommo called at 0, the next call due at 4 s).
     await typing(START);
     await bridge.advance(1000);
@@ -89,7 +90,9 @@ describe('a 12 s keystroke session', () => {
     const refused = meter.writes.filter((write) => write.refused).length;
     const reported = meter.writes.reduce((sum, write) => sum + (write.reportedUnits ?? 0), 0);
     // DynamoDB Local reports consumed capacity for applied writes only; AWS also charges the refused ones.
-    console.info(`typing session: ${meter.requests} DynamoDB write requests (${refused} refused), ${units} WRU by AWS's rules; DynamoDB Local reported ${reported} units for the applied ones`);
+    console.info(
+      `typing session: ${meter.requests} DynamoDB write requests (${refused} refused), ${units} WRU by AWS's rules; DynamoDB Local reported ${reported} units for the applied ones`,
+    );
     expect(bridge.kommo.typingCalls().map((call) => call.at - TEST_START)).toEqual([0, 4000, 8000]);
     // The first start opens the window (a refused extension, then the claim); every other start is one write.
     expect(perStart[0]).toBe(2);

@@ -41,17 +41,26 @@ function signed(body: unknown, webhookId: string): SignedRequest {
       'content-type': 'application/json',
       'webhook-id': webhookId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': new StandardWebhookVerifier(bridge.secrets.chatServiceSecret).sign(webhookId, timestamp, raw),
+      'webhook-signature': new StandardWebhookVerifier(bridge.secrets.chatServiceSecret).sign(
+        webhookId,
+        timestamp,
+        raw,
+      ),
     },
   };
 }
 
-const sendTo = (method: string, path: string, request: SignedRequest) => bridge.send(method, path, request.headers, request.body);
+const sendTo = (method: string, path: string, request: SignedRequest) =>
+  bridge.send(method, path, request.headers, request.body);
 
 /** The whole replay record of an id, as DynamoDB holds it. */
 async function replayItem(webhookId: string): Promise<Record<string, AttributeValue> | undefined> {
   const { Item } = await bridge.dynamo.send(
-    new GetItemCommand({ TableName: bridge.tableName, Key: { pk: { S: `WEBHOOK#${webhookId}` }, sk: { S: 'REQUEST' } }, ConsistentRead: true }),
+    new GetItemCommand({
+      TableName: bridge.tableName,
+      Key: { pk: { S: `WEBHOOK#${webhookId}` }, sk: { S: 'REQUEST' } },
+      ConsistentRead: true,
+    }),
   );
   return Item;
 }
@@ -80,7 +89,9 @@ describe('a webhook-id is single use across the whole API', () => {
     expect(replay.effects).toEqual(NO_EFFECT);
     expect(replay.newReplays).toBe(0);
     expect(await replayItem('msg_scope')).toEqual(recordBefore);
-    expect(bridge.kommo.deliveryStatusCalls().map((call) => [call.scopeId, call.msgid])).toEqual([[bridge.scopeId, 'm-1']]);
+    expect(bridge.kommo.deliveryStatusCalls().map((call) => [call.scopeId, call.msgid])).toEqual([
+      [bridge.scopeId, 'm-1'],
+    ]);
   });
 
   it('the same signed status report replayed for another msgid is 409 webhook_id_used, and that message stays unknown', async () => {
@@ -107,9 +118,15 @@ describe('a webhook-id is single use across the whole API', () => {
     const recordBefore = await replayItem('msg_register');
 
     // Act
-    const otherConversation = await observe(bridge, () => sendTo('PUT', `/chat/${bridge.scopeId}/conversations/c-2`, registration));
-    const otherScopeToo = await observe(bridge, () => sendTo('PUT', `/chat/${otherScope()}/conversations/c-1`, registration));
-    const otherRoute = await observe(bridge, () => sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, registration));
+    const otherConversation = await observe(bridge, () =>
+      sendTo('PUT', `/chat/${bridge.scopeId}/conversations/c-2`, registration),
+    );
+    const otherScopeToo = await observe(bridge, () =>
+      sendTo('PUT', `/chat/${otherScope()}/conversations/c-1`, registration),
+    );
+    const otherRoute = await observe(bridge, () =>
+      sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, registration),
+    );
 
     // Assess
     expect(first).toMatchObject({ status: 200, body: { ok: true } });
@@ -119,7 +136,9 @@ describe('a webhook-id is single use across the whole API', () => {
       expect(outcome.newReplays).toBe(0);
     }
     expect(await replayItem('msg_register')).toEqual(recordBefore);
-    expect(await bridge.deps.conversations.byKommoConversation(bridge.scopeId, 'kommo-chat-1')).toMatchObject({ conversationId: 'c-1' });
+    expect(await bridge.deps.conversations.byKommoConversation(bridge.scopeId, 'kommo-chat-1')).toMatchObject({
+      conversationId: 'c-1',
+    });
   });
 
   it('the same signed request sent with another method, to the other claimed route, is 409 webhook_id_used', async () => {
@@ -129,7 +148,9 @@ describe('a webhook-id is single use across the whole API', () => {
     const recordBefore = await replayItem('msg_method');
 
     // Act
-    const asPost = await observe(bridge, () => sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, registration));
+    const asPost = await observe(bridge, () =>
+      sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, registration),
+    );
 
     // Assess
     expect(first.status).toBe(200);
@@ -165,7 +186,9 @@ describe('a webhook-id is single use across the whole API', () => {
 
     // Act
     const repeat = await observe(bridge, () => sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, report));
-    const encoded = await observe(bridge, () => sendTo('POST', `/chat/${bridge.scopeId}/messages/m%2D1/status`, report));
+    const encoded = await observe(bridge, () =>
+      sendTo('POST', `/chat/${bridge.scopeId}/messages/m%2D1/status`, report),
+    );
     await bridge.advance(60_000);
 
     // Assess
@@ -178,11 +201,23 @@ describe('a webhook-id is single use across the whole API', () => {
 
   it('a repeat re-signed with a fresh timestamp (a Standard Webhooks retry) is still the same request', async () => {
     // Prepare
-    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_retry' });
+    const first = await bridge.chat(
+      'POST',
+      `/chat/${bridge.scopeId}/messages/m-1/status`,
+      { status: 'read' },
+      { webhookId: 'msg_retry' },
+    );
     await bridge.advance(2 * 60_000);
 
     // Act
-    const retry = await observe(bridge, () => bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_retry' }));
+    const retry = await observe(bridge, () =>
+      bridge.chat(
+        'POST',
+        `/chat/${bridge.scopeId}/messages/m-1/status`,
+        { status: 'read' },
+        { webhookId: 'msg_retry' },
+      ),
+    );
     await bridge.advance(60_000);
 
     // Assess
@@ -196,11 +231,15 @@ describe('the idempotent routes claim no webhook-id', () => {
   it('a presence heartbeat repeated 2 minutes later, re-signed, is processed again: it extends the window, with one online transition and no replay record', async () => {
     // Prepare
     const heartbeat = { client_id: 'u-1', state: 'online', ttl_seconds: 180 };
-    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, heartbeat, { webhookId: 'msg_heartbeat' });
+    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, heartbeat, {
+      webhookId: 'msg_heartbeat',
+    });
     await bridge.advance(2 * 60_000);
 
     // Act
-    const repeat = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, heartbeat, { webhookId: 'msg_heartbeat' });
+    const repeat = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, heartbeat, {
+      webhookId: 'msg_heartbeat',
+    });
     await bridge.advance(2 * 60_000);
     const stillOnline = await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/u-1`);
     await bridge.advance(2 * 60_000);
@@ -259,7 +298,9 @@ describe('a claim given up or lapsed stays bound to its request', () => {
     faults.disarm();
 
     // Act
-    const elsewhere = await observe(bridge, () => sendTo('POST', `/chat/${bridge.scopeId}/messages/m-2/status`, report));
+    const elsewhere = await observe(bridge, () =>
+      sendTo('POST', `/chat/${bridge.scopeId}/messages/m-2/status`, report),
+    );
     const retry = await sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, report);
     await bridge.advance(60_000);
 
@@ -281,7 +322,9 @@ describe('a claim given up or lapsed stays bound to its request', () => {
 
     // Act: re-signed, as a retry 30 s later would be.
     const resigned = signed({ status: 'read' }, 'msg_lapsed');
-    const elsewhere = await observe(bridge, () => sendTo('POST', `/chat/${otherScope()}/messages/m-1/status`, resigned));
+    const elsewhere = await observe(bridge, () =>
+      sendTo('POST', `/chat/${otherScope()}/messages/m-1/status`, resigned),
+    );
     const retry = await sendTo('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, resigned);
     await bridge.advance(60_000);
 
@@ -290,7 +333,9 @@ describe('a claim given up or lapsed stays bound to its request', () => {
     expectWebhookIdUsed(elsewhere.result);
     expect(elsewhere.effects).toEqual(NO_EFFECT);
     expect(retry).toMatchObject({ status: 202, body: { ok: true, applied: true } });
-    expect(bridge.kommo.deliveryStatusCalls().map((call) => [call.scopeId, call.msgid])).toEqual([[bridge.scopeId, 'm-1']]);
+    expect(bridge.kommo.deliveryStatusCalls().map((call) => [call.scopeId, call.msgid])).toEqual([
+      [bridge.scopeId, 'm-1'],
+    ]);
   });
 });
 
@@ -304,7 +349,11 @@ describe('one id sent to two targets at once', () => {
         const webhookId = `msg_race_${round}`;
         const [status, registration] = await Promise.all([
           sendTo('POST', `/chat/${bridge.scopeId}/messages/m-${round}/status`, signed({ status: 'read' }, webhookId)),
-          sendTo('PUT', `/chat/${bridge.scopeId}/conversations/c-${round}`, signed({ kommo_conversation_id: `kommo-chat-${round}`, client_id: `u-${round}` }, webhookId)),
+          sendTo(
+            'PUT',
+            `/chat/${bridge.scopeId}/conversations/c-${round}`,
+            signed({ kommo_conversation_id: `kommo-chat-${round}`, client_id: `u-${round}` }, webhookId),
+          ),
         ]);
         return { round, status, registration };
       }),
@@ -315,11 +364,18 @@ describe('one id sent to two targets at once', () => {
     const kommoMsgids = new Set(bridge.kommo.deliveryStatusCalls().map((call) => call.msgid));
     for (const { round, status, registration } of rounds) {
       const answers = [status, registration];
-      expect(answers.filter((answer) => answer.status < 300 && answer.headers['webhook-replayed'] === undefined)).toHaveLength(1);
+      expect(
+        answers.filter((answer) => answer.status < 300 && answer.headers['webhook-replayed'] === undefined),
+      ).toHaveLength(1);
       expectWebhookIdUsed(answers.find((answer) => answer.status >= 300)!);
       const statusProcessed = status.status === 202;
-      const registered = (await bridge.deps.conversations.byKommoConversation(bridge.scopeId, `kommo-chat-${round}`)) !== undefined;
-      expect({ round, kommo: kommoMsgids.has(`m-${round}`), registered }).toEqual({ round, kommo: statusProcessed, registered: !statusProcessed });
+      const registered =
+        (await bridge.deps.conversations.byKommoConversation(bridge.scopeId, `kommo-chat-${round}`)) !== undefined;
+      expect({ round, kommo: kommoMsgids.has(`m-${round}`), registered }).toEqual({
+        round,
+        kommo: statusProcessed,
+        registered: !statusProcessed,
+      });
     }
   });
 

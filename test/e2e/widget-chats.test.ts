@@ -34,14 +34,18 @@ const KOMMO_CHAT = '30477717-9f3c-4d3f-8101-60327e14dc48';
 const USER_AMOJO_ID = 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89';
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
 
-const chat = (kommoChat = KOMMO_CHAT, options: WidgetRequestOptions = {}) => widgetRequest(bridge, 'GET', `/widget/chats/${encodeURIComponent(kommoChat)}`, undefined, options);
+const chat = (kommoChat = KOMMO_CHAT, options: WidgetRequestOptions = {}) =>
+  widgetRequest(bridge, 'GET', `/widget/chats/${encodeURIComponent(kommoChat)}`, undefined, options);
 const presence = (body: unknown, kommoChat = KOMMO_CHAT, options: WidgetRequestOptions = {}) =>
   widgetRequest(bridge, 'POST', `/widget/chats/${encodeURIComponent(kommoChat)}/presence`, body, options);
 const read = (body: unknown, kommoChat = KOMMO_CHAT, options: WidgetRequestOptions = {}) =>
   widgetRequest(bridge, 'POST', `/widget/chats/${encodeURIComponent(kommoChat)}/read`, body, options);
 
 async function givenRegisteredChat(conversationId = 'c-1', clientId = 'u-7', kommoChat = KOMMO_CHAT): Promise<void> {
-  const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${conversationId}`, { kommo_conversation_id: kommoChat, client_id: clientId });
+  const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${conversationId}`, {
+    kommo_conversation_id: kommoChat,
+    client_id: clientId,
+  });
   expect(response.status).toBe(200);
 }
 
@@ -55,8 +59,12 @@ async function givenWriteFirstChat(): Promise<void> {
 
 /** Keys of the items a widget request may have changed: everything but bindings, used tokens, the directory and replay records. */
 async function changedItems(): Promise<string[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
-  return Items.map((item) => `${item.pk} ${item.sk}`).filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT|WIDGET_TOKEN|CHAT|WEBHOOK|MTYPING)#/.test(key));
+  const { Items = [] } = await documentClient(bridge.dynamo).send(
+    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
+  );
+  return Items.map((item) => `${item.pk} ${item.sk}`).filter(
+    (key) => !/^(ACCOUNT|AMOJO_ACCOUNT|WIDGET_TOKEN|CHAT|WEBHOOK|MTYPING)#/.test(key),
+  );
 }
 
 async function expectNothingChanged(): Promise<void> {
@@ -73,10 +81,14 @@ function expectContractError(response: TestResponse, status: number, code?: stri
 }
 
 describe('GET /widget/chats/{kommo_conversation_id}', () => {
-  it('answers the chat service\'s ids and the client\'s presence', async () => {
+  it("answers the chat service's ids and the client's presence", async () => {
     // Prepare
     await givenRegisteredChat('c-1', 'u-7');
-    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-7', state: 'online', ttl_seconds: 30 });
+    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
+      client_id: 'u-7',
+      state: 'online',
+      ttl_seconds: 30,
+    });
     await bridge.advance(5_000);
 
     // Act
@@ -97,21 +109,39 @@ describe('GET /widget/chats/{kommo_conversation_id}', () => {
 
     const response = await chat();
 
-    expect(response).toMatchObject({ status: 200, body: { kommo_conversation_id: KOMMO_CHAT, conversation_id: null, client_id: null, client_presence: null } });
+    expect(response).toMatchObject({
+      status: 200,
+      body: { kommo_conversation_id: KOMMO_CHAT, conversation_id: null, client_id: null, client_presence: null },
+    });
   });
 
-  it('a chat the account\'s scope never saw is 404 unknown_conversation', async () => {
+  it("a chat the account's scope never saw is 404 unknown_conversation", async () => {
     const response = await chat('never-seen');
 
     expectContractError(response, 404, 'unknown_conversation');
   });
 
-  it('another account\'s chat is 404 for this account, and its own chat is found', async () => {
+  it("another account's chat is 404 for this account, and its own chat is found", async () => {
     // Prepare: a second Kommo account on its own scope, with a chat of its own.
     const otherAmojoAccount = '7d1f3b2a-5c4e-4f60-9a8b-1c2d3e4f5a6b';
     const otherScope = `${bridge.channelId}_${otherAmojoAccount}`;
-    expect((await adminRequest(bridge, '/admin/connect', { amojo_account_id: otherAmojoAccount, kommo_account_id: 31_000_002, title: 'Other' })).status).toBe(200);
-    expect((await bridge.chat('PUT', `/chat/${otherScope}/conversations/c-other`, { kommo_conversation_id: 'other-kommo-chat', client_id: 'u-other' })).status).toBe(200);
+    expect(
+      (
+        await adminRequest(bridge, '/admin/connect', {
+          amojo_account_id: otherAmojoAccount,
+          kommo_account_id: 31_000_002,
+          title: 'Other',
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await bridge.chat('PUT', `/chat/${otherScope}/conversations/c-other`, {
+          kommo_conversation_id: 'other-kommo-chat',
+          client_id: 'u-other',
+        })
+      ).status,
+    ).toBe(200);
     await givenRegisteredChat('c-1', 'u-7');
 
     // Act
@@ -134,17 +164,24 @@ describe('GET /widget/chats/{kommo_conversation_id}', () => {
 });
 
 describe('POST /widget/chats/{kommo_conversation_id}/presence', () => {
-  it('a heartbeat with the user\'s amojo id: 202 with the client\'s presence, and presence.changed carries both user ids and both chat ids', async () => {
+  it("a heartbeat with the user's amojo id: 202 with the client's presence, and presence.changed carries both user ids and both chat ids", async () => {
     // Prepare
     await givenRegisteredChat('c-1', 'u-7');
-    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-7', state: 'online', ttl_seconds: 60 });
+    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
+      client_id: 'u-7',
+      state: 'online',
+      ttl_seconds: 60,
+    });
 
     // Act
     const response = await presence({ state: 'online', user_amojo_id: USER_AMOJO_ID });
     await bridge.advance(0);
 
     // Assess
-    expect(response).toMatchObject({ status: 202, body: { ok: true, client_presence: { online: true, last_seen_at: iso(0), expires_at: iso(60_000) } } });
+    expect(response).toMatchObject({
+      status: 202,
+      body: { ok: true, client_presence: { online: true, last_seen_at: iso(0), expires_at: iso(60_000) } },
+    });
     expect(bridge.sink.eventsOfType('presence.changed').map((event) => event.data)).toEqual([
       {
         scope_id: bridge.scopeId,
@@ -159,16 +196,20 @@ describe('POST /widget/chats/{kommo_conversation_id}/presence', () => {
     ]);
   });
 
-  it('without user_amojo_id the events carry user_id null and the token\'s numeric id', async () => {
+  it("without user_amojo_id the events carry user_id null and the token's numeric id", async () => {
     await givenRegisteredChat();
 
     await presence({ state: 'online' });
     await bridge.advance(0);
 
-    expect(bridge.sink.eventsOfType('presence.changed')[0]!.data).toMatchObject({ user_id: null, kommo_user_id: 7001, kommo_conversation_id: KOMMO_CHAT });
+    expect(bridge.sink.eventsOfType('presence.changed')[0]!.data).toMatchObject({
+      user_id: null,
+      kommo_user_id: 7001,
+      kommo_conversation_id: KOMMO_CHAT,
+    });
   });
 
-  it('v1 semantics: heartbeats keep one window; the offline, explicit or after 90 s of silence, repeats the window\'s ids', async () => {
+  it("v1 semantics: heartbeats keep one window; the offline, explicit or after 90 s of silence, repeats the window's ids", async () => {
     // Prepare
     await givenRegisteredChat();
 
@@ -183,7 +224,11 @@ describe('POST /widget/chats/{kommo_conversation_id}/presence', () => {
 
     // Assess
     expect(left.status).toBe(202);
-    expect(bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.user_id, event.data.kommo_conversation_id, event.data.at])).toEqual([
+    expect(
+      bridge.sink
+        .eventsOfType('presence.changed')
+        .map((event) => [event.data.state, event.data.user_id, event.data.kommo_conversation_id, event.data.at]),
+    ).toEqual([
       ['online', USER_AMOJO_ID, KOMMO_CHAT, iso(0)],
       ['offline', USER_AMOJO_ID, KOMMO_CHAT, iso(60_000)],
       ['online', null, KOMMO_CHAT, iso(60_000)],
@@ -213,7 +258,10 @@ describe('POST /widget/chats/{kommo_conversation_id}/presence', () => {
 
     // Assess
     expect(clientUnknown).toMatchObject({ status: 202, body: { ok: true, client_presence: null } });
-    expect(clientKnown).toMatchObject({ status: 202, body: { ok: true, client_presence: { online: false, last_seen_at: null, expires_at: null } } });
+    expect(clientKnown).toMatchObject({
+      status: 202,
+      body: { ok: true, client_presence: { online: false, last_seen_at: null, expires_at: null } },
+    });
   });
 
   it('an unknown chat is 404 unknown_conversation, and nothing is emitted or stored', async () => {
@@ -240,7 +288,11 @@ describe('POST /widget/chats/{kommo_conversation_id}/presence', () => {
     ['a user_amojo_id over 128 characters', { state: 'online', user_amojo_id: 'u'.repeat(129) }, 'user_amojo_id'],
     ['a user_amojo_id that is a number', { state: 'online', user_amojo_id: 42 }, 'user_amojo_id'],
     ['a user_amojo_id with a lone surrogate', { state: 'online', user_amojo_id: 'u-\udc00' }, 'user_amojo_id'],
-    ['a conversation_id (the chat is named by the path)', { state: 'online', conversation_id: 'c-1' }, 'conversation_id'],
+    [
+      'a conversation_id (the chat is named by the path)',
+      { state: 'online', conversation_id: 'c-1' },
+      'conversation_id',
+    ],
     ['an array', [{ state: 'online' }], 'object'],
   ])('refuses %s with a 400 naming it, and nothing is emitted or stored', async (_, body, named) => {
     await givenRegisteredChat();
@@ -255,7 +307,10 @@ describe('POST /widget/chats/{kommo_conversation_id}/presence', () => {
   it('refuses a body that is not JSON with 400 invalid_json', async () => {
     await givenRegisteredChat();
 
-    const response = await presence(undefined, KOMMO_CHAT, { rawBody: '{"state":', headers: { 'content-type': 'application/json' } });
+    const response = await presence(undefined, KOMMO_CHAT, {
+      rawBody: '{"state":',
+      headers: { 'content-type': 'application/json' },
+    });
 
     expectContractError(response, 400, 'invalid_json');
     await expectNothingChanged();
@@ -263,7 +318,7 @@ describe('POST /widget/chats/{kommo_conversation_id}/presence', () => {
 });
 
 describe('POST /widget/chats/{kommo_conversation_id}/read', () => {
-  it('emits conversation.read for the chat service\'s conversation, with both user ids and both chat ids', async () => {
+  it("emits conversation.read for the chat service's conversation, with both user ids and both chat ids", async () => {
     // Prepare
     await givenRegisteredChat('c-1');
     bridge.clock.advanceBy(42_000);
@@ -290,14 +345,18 @@ describe('POST /widget/chats/{kommo_conversation_id}/read', () => {
   it.each([
     ['no body', undefined],
     ['an empty object', {}],
-  ])('with %s: user_id null and the token\'s numeric id', async (_, body) => {
+  ])("with %s: user_id null and the token's numeric id", async (_, body) => {
     await givenRegisteredChat('c-1');
 
     const response = await read(body);
     await bridge.advance(0);
 
     expect(response.status).toBe(202);
-    expect(bridge.sink.eventsOfType('conversation.read')[0]!.data).toMatchObject({ conversation_id: 'c-1', user_id: null, kommo_user_id: 7001 });
+    expect(bridge.sink.eventsOfType('conversation.read')[0]!.data).toMatchObject({
+      conversation_id: 'c-1',
+      user_id: null,
+      kommo_user_id: 7001,
+    });
   });
 
   it('an unknown chat is 404 unknown_conversation, and nothing is emitted', async () => {
@@ -334,25 +393,34 @@ describe('POST /widget/chats/{kommo_conversation_id}/read', () => {
 describe('v2 routes: authentication and CORS as in v1', () => {
   const routes = [
     ['GET /widget/chats/{kommo_conversation_id}', (options: WidgetRequestOptions) => chat(KOMMO_CHAT, options)],
-    ['POST /widget/chats/{kommo_conversation_id}/presence', (options: WidgetRequestOptions) => presence({ state: 'online' }, KOMMO_CHAT, options)],
-    ['POST /widget/chats/{kommo_conversation_id}/read', (options: WidgetRequestOptions) => read({}, KOMMO_CHAT, options)],
+    [
+      'POST /widget/chats/{kommo_conversation_id}/presence',
+      (options: WidgetRequestOptions) => presence({ state: 'online' }, KOMMO_CHAT, options),
+    ],
+    [
+      'POST /widget/chats/{kommo_conversation_id}/read',
+      (options: WidgetRequestOptions) => read({}, KOMMO_CHAT, options),
+    ],
   ] as const;
 
-  it.each(routes)('%s: no token is 401, a used token is 401 token_replayed, and nothing is emitted', async (_, call) => {
-    // Prepare
-    await givenRegisteredChat();
-    const token = await widgetToken(bridge);
-    expect((await chat(KOMMO_CHAT, { token })).status).toBe(200);
+  it.each(routes)(
+    '%s: no token is 401, a used token is 401 token_replayed, and nothing is emitted',
+    async (_, call) => {
+      // Prepare
+      await givenRegisteredChat();
+      const token = await widgetToken(bridge);
+      expect((await chat(KOMMO_CHAT, { token })).status).toBe(200);
 
-    // Act
-    const missing = await call({ token: null });
-    const replayed = await call({ token });
+      // Act
+      const missing = await call({ token: null });
+      const replayed = await call({ token });
 
-    // Assess
-    expectContractError(missing, 401, 'missing_token');
-    expectContractError(replayed, 401, 'token_replayed');
-    await expectNothingChanged();
-  });
+      // Assess
+      expectContractError(missing, 401, 'missing_token');
+      expectContractError(replayed, 401, 'token_replayed');
+      await expectNothingChanged();
+    },
+  );
 
   it.each(routes)('%s: an account no one connected is 403', async (_, call) => {
     const response = await call({ kommoAccountId: 31_000_999 });
@@ -366,13 +434,19 @@ describe('v2 routes: authentication and CORS as in v1', () => {
     expect(response.headers['access-control-allow-origin']).toBe(TEST_KOMMO_ORIGIN);
   });
 
-  it.each([`/widget/chats/${KOMMO_CHAT}`, `/widget/chats/${KOMMO_CHAT}/presence`, `/widget/chats/${KOMMO_CHAT}/read`])('answers the preflight of %s without a token', async (path) => {
-    const response = await widgetRequest(bridge, 'OPTIONS', path, undefined, { token: null, headers: { 'access-control-request-method': 'POST' } });
+  it.each([`/widget/chats/${KOMMO_CHAT}`, `/widget/chats/${KOMMO_CHAT}/presence`, `/widget/chats/${KOMMO_CHAT}/read`])(
+    'answers the preflight of %s without a token',
+    async (path) => {
+      const response = await widgetRequest(bridge, 'OPTIONS', path, undefined, {
+        token: null,
+        headers: { 'access-control-request-method': 'POST' },
+      });
 
-    expect(response.status).toBe(204);
-    expect(response.headers['access-control-allow-origin']).toBe(TEST_KOMMO_ORIGIN);
-    expect(response.headers['access-control-allow-methods']).toBe('GET, POST');
-  });
+      expect(response.status).toBe(204);
+      expect(response.headers['access-control-allow-origin']).toBe(TEST_KOMMO_ORIGIN);
+      expect(response.headers['access-control-allow-methods']).toBe('GET, POST');
+    },
+  );
 
   it('a wrong method is 405', async () => {
     const response = await widgetRequest(bridge, 'POST', `/widget/chats/${KOMMO_CHAT}`, {});

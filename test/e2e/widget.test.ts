@@ -34,10 +34,14 @@ const clientPresence = (clientId: string, options: WidgetRequestOptions = {}) =>
 
 /** What the chat service received, in order: `[state, conversation, Kommo's numeric user id, at]`. */
 const presenceChanges = () =>
-  bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.conversation_id, event.data.kommo_user_id, event.data.at]);
+  bridge.sink
+    .eventsOfType('presence.changed')
+    .map((event) => [event.data.state, event.data.conversation_id, event.data.kommo_user_id, event.data.at]);
 
 async function storedItems(): Promise<Record<string, unknown>[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }));
+  const { Items = [] } = await documentClient(bridge.dynamo).send(
+    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
+  );
   return Items;
 }
 
@@ -46,12 +50,16 @@ async function storedItems(): Promise<Record<string, unknown>[]> {
  * a request with a valid token uses it up even when it is refused afterwards (see "one-time tokens").
  */
 async function storedBeyondBinding(): Promise<string[]> {
-  return (await storedItems()).map((item) => `${item.pk} ${item.sk}`).filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT|WIDGET_TOKEN)#/.test(key));
+  return (await storedItems())
+    .map((item) => `${item.pk} ${item.sk}`)
+    .filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT|WIDGET_TOKEN)#/.test(key));
 }
 
 /** The used-token items, as `[key, expiresAt]`. */
 async function usedTokens(): Promise<[string, unknown][]> {
-  return (await storedItems()).filter((item) => String(item.pk).startsWith('WIDGET_TOKEN#')).map((item) => [`${item.pk} ${item.sk}`, item.expiresAt]);
+  return (await storedItems())
+    .filter((item) => String(item.pk).startsWith('WIDGET_TOKEN#'))
+    .map((item) => [`${item.pk} ${item.sk}`, item.expiresAt]);
 }
 
 async function expectNothingStoredOrQueued(): Promise<void> {
@@ -88,14 +96,22 @@ describe('Kommo user presence (POST /widget/presence)', () => {
     });
   });
 
-  it('a heartbeat that names the user\'s amojo id: its events carry it as user_id, the spelling of typing events', async () => {
+  it("a heartbeat that names the user's amojo id: its events carry it as user_id, the spelling of typing events", async () => {
     // Act
-    await widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online', user_amojo_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89' });
+    await widgetRequest(bridge, 'POST', '/widget/presence', {
+      conversation_id: 'c-1',
+      state: 'online',
+      user_amojo_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89',
+    });
     await presence('offline');
     await bridge.advance(0);
 
     // Assess: the offline repeats what the window's opening heartbeat said.
-    expect(bridge.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.user_id, event.data.kommo_user_id])).toEqual([
+    expect(
+      bridge.sink
+        .eventsOfType('presence.changed')
+        .map((event) => [event.data.state, event.data.user_id, event.data.kommo_user_id]),
+    ).toEqual([
       ['online', 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89', 7001],
       ['offline', 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89', 7001],
     ]);
@@ -241,20 +257,56 @@ describe('Kommo user presence when a heartbeat fails half-way', () => {
   type Deps = TestBridge['deps'];
   const lost = new Error('the connection was lost');
   /** The call is made, then its answer is lost: the caller sees an error, the effect happened. */
-  const answerLost = <A extends unknown[]>(call: (...args: A) => Promise<unknown>) => async (...args: A): Promise<never> => {
-    await call(...args);
-    throw lost;
-  };
+  const answerLost =
+    <A extends unknown[]>(call: (...args: A) => Promise<unknown>) =>
+    async (...args: A): Promise<never> => {
+      await call(...args);
+      throw lost;
+    };
   const refused = async (): Promise<never> => {
     throw lost;
   };
   const faults: [string, (deps: Deps) => Deps][] = [
-    ['the events queue refuses the online event', (deps) => ({ ...deps, queues: { ...deps.queues, events: { ...deps.queues.events, send: refused } } })],
-    ['the timers queue refuses the timer', (deps) => ({ ...deps, queues: { ...deps.queues, timers: { ...deps.queues.timers, send: refused } } })],
-    ['SQS loses its answer to the online event', (deps) => ({ ...deps, queues: { ...deps.queues, events: { ...deps.queues.events, send: answerLost(deps.queues.events.send.bind(deps.queues.events)) } } })],
-    ['DynamoDB loses its answer to the open', (deps) => ({ ...deps, kommoUserPresence: wrapStore(deps, { open: answerLost(deps.kommoUserPresence.open.bind(deps.kommoUserPresence)) }) })],
-    ['DynamoDB loses the marking as announced', (deps) => ({ ...deps, kommoUserPresence: wrapStore(deps, { markAnnounced: refused }) })],
-    ['DynamoDB loses its answer to the marking as announced', (deps) => ({ ...deps, kommoUserPresence: wrapStore(deps, { markAnnounced: answerLost(deps.kommoUserPresence.markAnnounced.bind(deps.kommoUserPresence)) }) })],
+    [
+      'the events queue refuses the online event',
+      (deps) => ({ ...deps, queues: { ...deps.queues, events: { ...deps.queues.events, send: refused } } }),
+    ],
+    [
+      'the timers queue refuses the timer',
+      (deps) => ({ ...deps, queues: { ...deps.queues, timers: { ...deps.queues.timers, send: refused } } }),
+    ],
+    [
+      'SQS loses its answer to the online event',
+      (deps) => ({
+        ...deps,
+        queues: {
+          ...deps.queues,
+          events: { ...deps.queues.events, send: answerLost(deps.queues.events.send.bind(deps.queues.events)) },
+        },
+      }),
+    ],
+    [
+      'DynamoDB loses its answer to the open',
+      (deps) => ({
+        ...deps,
+        kommoUserPresence: wrapStore(deps, {
+          open: answerLost(deps.kommoUserPresence.open.bind(deps.kommoUserPresence)),
+        }),
+      }),
+    ],
+    [
+      'DynamoDB loses the marking as announced',
+      (deps) => ({ ...deps, kommoUserPresence: wrapStore(deps, { markAnnounced: refused }) }),
+    ],
+    [
+      'DynamoDB loses its answer to the marking as announced',
+      (deps) => ({
+        ...deps,
+        kommoUserPresence: wrapStore(deps, {
+          markAnnounced: answerLost(deps.kommoUserPresence.markAnnounced.bind(deps.kommoUserPresence)),
+        }),
+      }),
+    ],
   ];
   function wrapStore(deps: Deps, replaced: Partial<Deps['kommoUserPresence']>): Deps['kommoUserPresence'] {
     const store = deps.kommoUserPresence;
@@ -269,28 +321,31 @@ describe('Kommo user presence when a heartbeat fails half-way', () => {
     };
   }
 
-  it.each(faults)('%s: the heartbeat fails, the next one 30 s later announces online once, and offline follows once', async (_, withFault) => {
-    // Prepare
-    const key = { scopeId: bridge.scopeId, accountId: bridge.accountId, conversationId: 'c-1', userId: '7001' };
+  it.each(faults)(
+    '%s: the heartbeat fails, the next one 30 s later announces online once, and offline follows once',
+    async (_, withFault) => {
+      // Prepare
+      const key = { scopeId: bridge.scopeId, accountId: bridge.accountId, conversationId: 'c-1', userId: '7001' };
 
-    // Act
-    const failed = await kommoUserHeartbeat(withFault(bridge.deps), key).catch((error: Error) => error);
-    await bridge.advance(30_000);
-    const next = await presence('online');
-    await bridge.advance(600_000);
+      // Act
+      const failed = await kommoUserHeartbeat(withFault(bridge.deps), key).catch((error: Error) => error);
+      await bridge.advance(30_000);
+      const next = await presence('online');
+      await bridge.advance(600_000);
 
-    // Assess
-    expect(failed).toBe(lost);
-    expect(next.status).toBe(202);
-    expect(presenceChanges()).toEqual([
-      ['online', 'c-1', 7001, iso(0)],
-      ['offline', 'c-1', 7001, iso(120_000)],
-    ]);
-  });
+      // Assess
+      expect(failed).toBe(lost);
+      expect(next.status).toBe(202);
+      expect(presenceChanges()).toEqual([
+        ['online', 'c-1', 7001, iso(0)],
+        ['offline', 'c-1', 7001, iso(120_000)],
+      ]);
+    },
+  );
 });
 
 describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
-  it('emits conversation.read for the token\'s user, read up to now', async () => {
+  it("emits conversation.read for the token's user, read up to now", async () => {
     // Prepare
     bridge.clock.advanceBy(42_000);
 
@@ -301,16 +356,30 @@ describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
     // Assess
     expect(response).toMatchObject({ status: 202, body: { ok: true } });
     expect(bridge.sink.eventsOfType('conversation.read').map((event) => event.data)).toEqual([
-      { scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', kommo_conversation_id: null, user_id: null, kommo_user_id: 7001, read_at: iso(42_000) },
+      {
+        scope_id: bridge.scopeId,
+        account_id: bridge.accountId,
+        conversation_id: 'c-1',
+        kommo_conversation_id: null,
+        user_id: null,
+        kommo_user_id: 7001,
+        read_at: iso(42_000),
+      },
     ]);
   });
 
-  it('a body naming the user\'s amojo id: conversation.read carries it as user_id', async () => {
-    const response = await widgetRequest(bridge, 'POST', '/widget/conversations/c-1/read', { user_amojo_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89' });
+  it("a body naming the user's amojo id: conversation.read carries it as user_id", async () => {
+    const response = await widgetRequest(bridge, 'POST', '/widget/conversations/c-1/read', {
+      user_amojo_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89',
+    });
     await bridge.advance(0);
 
     expect(response.status).toBe(202);
-    expect(bridge.sink.eventsOfType('conversation.read')[0]!.data).toMatchObject({ conversation_id: 'c-1', user_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89', kommo_user_id: 7001 });
+    expect(bridge.sink.eventsOfType('conversation.read')[0]!.data).toMatchObject({
+      conversation_id: 'c-1',
+      user_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89',
+      kommo_user_id: 7001,
+    });
   });
 
   it.each([
@@ -335,7 +404,11 @@ describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
 describe('client presence for the widget (GET /widget/clients/{client_id}/presence)', () => {
   it('answers what the chat-side presence query answers', async () => {
     // Prepare
-    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-7', state: 'online', ttl_seconds: 30 });
+    await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
+      client_id: 'u-7',
+      state: 'online',
+      ttl_seconds: 30,
+    });
     await bridge.advance(5_000);
 
     // Act
@@ -351,7 +424,10 @@ describe('client presence for the widget (GET /widget/clients/{client_id}/presen
   it('a client never seen is offline', async () => {
     const response = await clientPresence('u-unknown');
 
-    expect(response).toMatchObject({ status: 200, body: { client_id: 'u-unknown', online: false, last_seen_at: null, expires_at: null } });
+    expect(response).toMatchObject({
+      status: 200,
+      body: { client_id: 'u-unknown', online: false, last_seen_at: null, expires_at: null },
+    });
   });
 });
 
@@ -370,8 +446,16 @@ describe('widget authentication', () => {
     ['a token without user_id', { claims: { user_id: undefined } }, 'invalid_token_claims'],
     ['a token without jti', { claims: { jti: undefined } }, 'invalid_token_claims'],
     ['a token without iss', { claims: { iss: undefined } }, 'invalid_token_issuer'],
-    ['a token whose iss is not a Kommo account', { claims: { iss: 'https://testaccount.example.com' } }, 'invalid_token_issuer'],
-    ['a token whose iss is another account than its subdomain claim', { claims: { iss: 'https://otheraccount.kommo.com' } }, 'invalid_token_issuer'],
+    [
+      'a token whose iss is not a Kommo account',
+      { claims: { iss: 'https://testaccount.example.com' } },
+      'invalid_token_issuer',
+    ],
+    [
+      'a token whose iss is another account than its subdomain claim',
+      { claims: { iss: 'https://otheraccount.kommo.com' } },
+      'invalid_token_issuer',
+    ],
     ['garbage', { token: 'Bearer abc' }, 'invalid_token'],
   ];
 
@@ -397,32 +481,39 @@ describe('widget authentication', () => {
 
 describe('one-time tokens', () => {
   /** A token minted now with a known jti, as Kommo mints one per `$authorizedAjax` call. */
-  const tokenWithId = (jti: string, options: WidgetTokenOptions = {}) => widgetToken(bridge, { ...options, claims: { jti, ...options.claims } });
-  const conversationReads = () => bridge.sink.eventsOfType('conversation.read').map((event) => event.data.conversation_id);
+  const tokenWithId = (jti: string, options: WidgetTokenOptions = {}) =>
+    widgetToken(bridge, { ...options, claims: { jti, ...options.claims } });
+  const conversationReads = () =>
+    bridge.sink.eventsOfType('conversation.read').map((event) => event.data.conversation_id);
 
-  it('the first request uses the token up, remembered until the token\'s exp plus the 60 s leeway', async () => {
+  it("the first request uses the token up, remembered until the token's exp plus the 60 s leeway", async () => {
     const response = await read('c-1', { token: await tokenWithId('f3c1e7a2-0b7d-4d3e-9a41-5c2b8e6d1a01') });
 
     expect(response.status).toBe(202);
-    expect(await usedTokens()).toEqual([['WIDGET_TOKEN#f3c1e7a2-0b7d-4d3e-9a41-5c2b8e6d1a01 USED', TEST_START / 1000 + 30 * 60 + 60]]);
+    expect(await usedTokens()).toEqual([
+      ['WIDGET_TOKEN#f3c1e7a2-0b7d-4d3e-9a41-5c2b8e6d1a01 USED', TEST_START / 1000 + 30 * 60 + 60],
+    ]);
   });
 
-  it.each(routes)('a token already used is 401 token_replayed on %s, and nothing reaches the chat service', async (_, call) => {
-    // Prepare: the token's first use, on a route that changes nothing.
-    const token = await widgetToken(bridge);
-    expect((await clientPresence('u-7', { token })).status).toBe(200);
-    const usedBefore = await usedTokens();
+  it.each(routes)(
+    'a token already used is 401 token_replayed on %s, and nothing reaches the chat service',
+    async (_, call) => {
+      // Prepare: the token's first use, on a route that changes nothing.
+      const token = await widgetToken(bridge);
+      expect((await clientPresence('u-7', { token })).status).toBe(200);
+      const usedBefore = await usedTokens();
 
-    // Act
-    const replayed = await call({ token });
-    await bridge.advance(0);
+      // Act
+      const replayed = await call({ token });
+      await bridge.advance(0);
 
-    // Assess
-    expectContractError(replayed, 401, 'token_replayed');
-    expect(bridge.sink.events).toEqual([]);
-    await expectNothingStoredOrQueued();
-    expect(await usedTokens()).toEqual(usedBefore);
-  });
+      // Assess
+      expectContractError(replayed, 401, 'token_replayed');
+      expect(bridge.sink.events).toEqual([]);
+      await expectNothingStoredOrQueued();
+      expect(await usedTokens()).toEqual(usedBefore);
+    },
+  );
 
   it('a replay changes nothing after a first use that did: one conversation.read, once', async () => {
     const token = await widgetToken(bridge);
@@ -446,14 +537,17 @@ describe('one-time tokens', () => {
 
     // Assess
     expect(responses.filter((response) => response.status === 202)).toHaveLength(1);
-    for (const refused of responses.filter((response) => response.status !== 202)) expectContractError(refused, 401, 'token_replayed');
+    for (const refused of responses.filter((response) => response.status !== 202))
+      expectContractError(refused, 401, 'token_replayed');
     expect(conversationReads()).toHaveLength(1);
   });
 
   it('a forged token does not use up the jti it names: the real token with that jti is still served', async () => {
     const jti = '0b9d2c44-7e0f-4c3a-8f52-6a1d3e9b2c77';
 
-    const forged = await read('c-1', { token: await tokenWithId(jti, { secret: 'another-integration-secret-0123456789' }) });
+    const forged = await read('c-1', {
+      token: await tokenWithId(jti, { secret: 'another-integration-secret-0123456789' }),
+    });
     const real = await read('c-1', { token: await tokenWithId(jti) });
 
     expectContractError(forged, 401, 'invalid_token');
@@ -463,7 +557,10 @@ describe('one-time tokens', () => {
   it('a CORS preflight carrying the token does not use it up', async () => {
     const token = await widgetToken(bridge);
 
-    const preflight = await widgetRequest(bridge, 'OPTIONS', '/widget/presence', undefined, { token, headers: { 'access-control-request-method': 'POST' } });
+    const preflight = await widgetRequest(bridge, 'OPTIONS', '/widget/presence', undefined, {
+      token,
+      headers: { 'access-control-request-method': 'POST' },
+    });
     const request = await presence('online', 'c-1', { token });
 
     expect(preflight.status).toBe(204);
@@ -473,7 +570,13 @@ describe('one-time tokens', () => {
   it('a request refused for its body has used its token (Kommo mints a new one per request)', async () => {
     const token = await widgetToken(bridge);
 
-    const refused = await widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'away' }, { token });
+    const refused = await widgetRequest(
+      bridge,
+      'POST',
+      '/widget/presence',
+      { conversation_id: 'c-1', state: 'away' },
+      { token },
+    );
     const again = await presence('online', 'c-1', { token });
 
     expectContractError(refused, 400);
@@ -497,7 +600,11 @@ describe('widget input', () => {
     ['a conversation_id that is a number', { conversation_id: 1, state: 'online' }, 'conversation_id'],
     ['an unknown field', { conversation_id: 'c-1', state: 'online', ttl_seconds: 60 }, 'ttl_seconds'],
     ['an empty user_amojo_id', { conversation_id: 'c-1', state: 'online', user_amojo_id: '' }, 'user_amojo_id'],
-    ['a user_amojo_id over 128 characters', { conversation_id: 'c-1', state: 'online', user_amojo_id: 'u'.repeat(129) }, 'user_amojo_id'],
+    [
+      'a user_amojo_id over 128 characters',
+      { conversation_id: 'c-1', state: 'online', user_amojo_id: 'u'.repeat(129) },
+      'user_amojo_id',
+    ],
     ['an array', [{ conversation_id: 'c-1', state: 'online' }], 'object'],
   ])('POST /widget/presence refuses %s with a 400 naming it, storing and queuing nothing', async (_, body, named) => {
     const response = await widgetRequest(bridge, 'POST', '/widget/presence', body);
@@ -510,9 +617,17 @@ describe('widget input', () => {
   it.each([
     ['not JSON', '{"conversation_id":', 400, 'invalid_json'],
     ['no body', '', 400, 'invalid_json'],
-    ['a body over 64 KiB', JSON.stringify({ conversation_id: 'c-1', state: 'online', pad: 'x'.repeat(70_000) }), 413, 'body_too_large'],
+    [
+      'a body over 64 KiB',
+      JSON.stringify({ conversation_id: 'c-1', state: 'online', pad: 'x'.repeat(70_000) }),
+      413,
+      'body_too_large',
+    ],
   ])('POST /widget/presence refuses %s', async (_, raw, status, code) => {
-    const response = await widgetRequest(bridge, 'POST', '/widget/presence', undefined, { rawBody: raw, headers: { 'content-type': 'application/json' } });
+    const response = await widgetRequest(bridge, 'POST', '/widget/presence', undefined, {
+      rawBody: raw,
+      headers: { 'content-type': 'application/json' },
+    });
 
     expectContractError(response, status, code);
     await expectNothingStoredOrQueued();
@@ -538,7 +653,9 @@ describe('widget input', () => {
 
 describe('CORS', () => {
   const corsHeaders = (response: TestResponse) =>
-    Object.fromEntries(Object.entries(response.headers).filter(([name]) => name.startsWith('access-control-') || name === 'vary'));
+    Object.fromEntries(
+      Object.entries(response.headers).filter(([name]) => name.startsWith('access-control-') || name === 'vary'),
+    );
 
   it.each(['https://testaccount.kommo.com', 'https://shop.amocrm.ru', 'https://shop.amocrm.com'])(
     'echoes the Kommo account origin %s on answers',
@@ -578,7 +695,10 @@ describe('CORS', () => {
     async (path) => {
       const response = await widgetRequest(bridge, 'OPTIONS', path, undefined, {
         token: null,
-        headers: { 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-auth-token,content-type' },
+        headers: {
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'x-auth-token,content-type',
+        },
       });
 
       expect(response.status).toBe(204);
@@ -604,8 +724,18 @@ describe('CORS', () => {
   });
 
   it('other routes have no CORS, even for a Kommo account origin', async () => {
-    const chat = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-7', state: 'online' }, { headers: { origin: TEST_KOMMO_ORIGIN } });
-    const preflight = await bridge.send('OPTIONS', `/chat/${bridge.scopeId}/presence`, { origin: TEST_KOMMO_ORIGIN }, Buffer.alloc(0));
+    const chat = await bridge.chat(
+      'POST',
+      `/chat/${bridge.scopeId}/presence`,
+      { client_id: 'u-7', state: 'online' },
+      { headers: { origin: TEST_KOMMO_ORIGIN } },
+    );
+    const preflight = await bridge.send(
+      'OPTIONS',
+      `/chat/${bridge.scopeId}/presence`,
+      { origin: TEST_KOMMO_ORIGIN },
+      Buffer.alloc(0),
+    );
 
     expect(chat.status).toBe(202);
     expect(corsHeaders(chat)).toEqual({});
@@ -620,11 +750,28 @@ describe('a bridge without the widget settings', () => {
     const unconfigured = await givenBridge({ KOMMO_CLIENT_SECRET: '' });
     try {
       // Act
-      const widget = await widgetRequest(unconfigured, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' }, { secret: 'any-secret-at-all-0123456789' });
-      const chat = await unconfigured.chat('POST', `/chat/${unconfigured.scopeId}/presence`, { client_id: 'u-7', state: 'online' });
+      const widget = await widgetRequest(
+        unconfigured,
+        'POST',
+        '/widget/presence',
+        { conversation_id: 'c-1', state: 'online' },
+        { secret: 'any-secret-at-all-0123456789' },
+      );
+      const chat = await unconfigured.chat('POST', `/chat/${unconfigured.scopeId}/presence`, {
+        client_id: 'u-7',
+        state: 'online',
+      });
 
       // Assess
-      expect(widget).toMatchObject({ status: 503, body: { error: { code: 'not_configured', message: 'Configuration error: KOMMO_CLIENT_SECRET is required for the /widget/... routes' } } });
+      expect(widget).toMatchObject({
+        status: 503,
+        body: {
+          error: {
+            code: 'not_configured',
+            message: 'Configuration error: KOMMO_CLIENT_SECRET is required for the /widget/... routes',
+          },
+        },
+      });
       expect(chat.status).toBe(202);
     } finally {
       await unconfigured.close();

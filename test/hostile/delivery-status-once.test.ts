@@ -1,6 +1,11 @@
 import { setTimeout as pause } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DELIVERY_STATUSES, deliveryStatusRank, kommoDeliveryCode, type DeliveryStatus } from '../../functions/core/domain/delivery-status';
+import {
+  DELIVERY_STATUSES,
+  deliveryStatusRank,
+  kommoDeliveryCode,
+  type DeliveryStatus,
+} from '../../functions/core/domain/delivery-status';
 import { SYNC_LEASE_MS, syncDeliveryStatus } from '../../functions/core/use-cases/delivery-status';
 import { startBusyCpu } from '../support/busy-cpu';
 import { seededRandom } from '../support/mixed-load';
@@ -74,7 +79,8 @@ describe('a status reaches Kommo once unless its first call timed out', () => {
       if (arrivals === 4) releaseAnswers();
       return undefined;
     });
-    for (const update of [{ status: 'delivered' }, { status: 'read' }, { status: 'error', error_code: 902 }]) await postStatus('m-1', update);
+    for (const update of [{ status: 'delivered' }, { status: 'read' }, { status: 'error', error_code: 902 }])
+      await postStatus('m-1', update);
 
     // Act: while the third call is unanswered, a second job for the message runs.
     const firstJob = bridge.bridge.settle();
@@ -116,7 +122,11 @@ describe('a status reaches Kommo once unless its first call timed out', () => {
 
     // Assess
     expect(before).toEqual({ delivered: false, attempts: 0 });
-    expect(after).toEqual({ delivered: false, attempts: 1, last_error: expect.stringContaining('timed out after 2000 ms') });
+    expect(after).toEqual({
+      delivered: false,
+      attempts: 1,
+      last_error: expect.stringContaining('timed out after 2000 ms'),
+    });
     expect(kommoSent()).toEqual([
       { msgid: 'm-1', delivery_status: 2 },
       { msgid: 'm-1', delivery_status: 2 },
@@ -176,7 +186,9 @@ describe('a status reaches Kommo once unless its first call timed out', () => {
     const sent: Record<string, number[]> = {};
     for (const call of bridge.kommo.deliveryStatusCalls()) (sent[call.msgid] ??= []).push(call.body.delivery_status);
     expect(sent).toEqual(expected);
-    const failingUpdates = Object.entries(expected).filter(([msgid]) => failsFirst(msgid)).reduce((sum, [, codes]) => sum + codes.length, 0);
+    const failingUpdates = Object.entries(expected)
+      .filter(([msgid]) => failsFirst(msgid))
+      .reduce((sum, [, codes]) => sum + codes.length, 0);
     expect(bridge.kommo.rejected.map((refusal) => refusal.status)).toEqual(Array(failingUpdates).fill(503));
     expect(bridge.metrics.get('KommoCallFailed')).toBe(failingUpdates);
     expect(bridge.bridge.queues['kommo-status'].depth).toBe(0);

@@ -19,82 +19,114 @@ import { givenBridge, messageHook, typingHook, type TestBridge, type TestRespons
  * and leave no partial state; nothing accepted is lost; everything recovers.
  */
 
-
 /** A 5xx of the contract: JSON, the generic message, nothing of the cause. */
 function expectOpaque5xx(response: TestResponse): void {
   expect(response.status, JSON.stringify(response.body)).toBeGreaterThanOrEqual(500);
   expectErrorBody(response);
-  expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|ECONNRESET|127\.0\.0\.1|localhost|dynamo|socket|Networking/i);
+  expect(JSON.stringify(response.body)).not.toMatch(
+    /ECONNREFUSED|ECONNRESET|127\.0\.0\.1|localhost|dynamo|socket|Networking/i,
+  );
 }
 
 describe('DynamoDB Local stopped mid-run', () => {
   /** Runner limits, not assertions: two Java starts take about 15 s idle and several times that on a loaded 2-core machine. */
   const JVM_START_LIMIT_MS = 120_000;
 
-  it('answers requests with a JSON 5xx and no partial state while it is gone, keeps accepted hooks, and recovers when it is back on the same port', async () => {
-    // Prepare: a DynamoDB Local of this test's own, and a bridge on it that has done some work.
-    let dynamo: RunningDynamoDb = await startDynamoDbLocal({ readyTimeoutMs: JVM_START_LIMIT_MS });
-    const port = Number(new URL(dynamo.endpoint).port);
-    const client = localDynamoClient(dynamo.endpoint);
-    const bridge = await givenBridgeWith({ dynamo: client });
-    try {
-      await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'delivered' });
-      await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, { conversation_id: 'c-1', sender_id: 'u-1', state: 'start' });
-      await bridge.advance(0);
-      const kommoCallsBefore = bridge.kommo.calls.length;
-      const timersBefore = bridge.bridge.queues.timers.depth;
-      expect(kommoCallsBefore).toBe(2);
+  it(
+    'answers requests with a JSON 5xx and no partial state while it is gone, keeps accepted hooks, and recovers when it is back on the same port',
+    async () => {
+      // Prepare: a DynamoDB Local of this test's own, and a bridge on it that has done some work.
+      let dynamo: RunningDynamoDb = await startDynamoDbLocal({ readyTimeoutMs: JVM_START_LIMIT_MS });
+      const port = Number(new URL(dynamo.endpoint).port);
+      const client = localDynamoClient(dynamo.endpoint);
+      const bridge = await givenBridgeWith({ dynamo: client });
+      try {
+        await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'delivered' });
+        await bridge.chat('POST', `/chat/${bridge.scopeId}/typing`, {
+          conversation_id: 'c-1',
+          sender_id: 'u-1',
+          state: 'start',
+        });
+        await bridge.advance(0);
+        const kommoCallsBefore = bridge.kommo.calls.length;
+        const timersBefore = bridge.bridge.queues.timers.depth;
+        expect(kommoCallsBefore).toBe(2);
 
-      // Act 1: DynamoDB goes away.
-      await dynamo.stop();
-      const requests = [
-        ['POST', `/chat/${bridge.scopeId}/typing`, { conversation_id: 'c-2', sender_id: 'u-1', state: 'start' }, 'msg_down_typing'],
-        ['POST', `/chat/${bridge.scopeId}/messages/m-2/status`, { status: 'read' }, 'msg_down_status'],
-        ['POST', `/chat/${bridge.scopeId}/presence`, { client_id: 'u-1', state: 'online', ttl_seconds: 10 }, 'msg_down_presence'],
-        ['GET', `/chat/${bridge.scopeId}/messages/m-1/status`, undefined, 'msg_down_get_status'],
-        ['GET', `/chat/${bridge.scopeId}/presence/u-1`, undefined, 'msg_down_get_presence'],
-      ] as const;
-      const whileDown = [];
-      for (const [method, path, body, webhookId] of requests) whileDown.push(await bridge.chat(method, path, body, { webhookId }));
-      const hook = typingHook(bridge, { conversationId: 'kommo-chat-9' });
-      const hookAnswer = await bridge.kommoHook(hook);
-      await bridge.advance(5000);
+        // Act 1: DynamoDB goes away.
+        await dynamo.stop();
+        const requests = [
+          [
+            'POST',
+            `/chat/${bridge.scopeId}/typing`,
+            { conversation_id: 'c-2', sender_id: 'u-1', state: 'start' },
+            'msg_down_typing',
+          ],
+          ['POST', `/chat/${bridge.scopeId}/messages/m-2/status`, { status: 'read' }, 'msg_down_status'],
+          [
+            'POST',
+            `/chat/${bridge.scopeId}/presence`,
+            { client_id: 'u-1', state: 'online', ttl_seconds: 10 },
+            'msg_down_presence',
+          ],
+          ['GET', `/chat/${bridge.scopeId}/messages/m-1/status`, undefined, 'msg_down_get_status'],
+          ['GET', `/chat/${bridge.scopeId}/presence/u-1`, undefined, 'msg_down_get_presence'],
+        ] as const;
+        const whileDown = [];
+        for (const [method, path, body, webhookId] of requests)
+          whileDown.push(await bridge.chat(method, path, body, { webhookId }));
+        const hook = typingHook(bridge, { conversationId: 'kommo-chat-9' });
+        const hookAnswer = await bridge.kommoHook(hook);
+        await bridge.advance(5000);
 
-      // Assess 1: opaque 5xx, nothing sent or queued by the failed requests; the accepted hook and the due timer wait, not lost.
-      for (const answer of whileDown) expectOpaque5xx(answer);
-      expect(hookAnswer).toMatchObject({ status: 200, body: { ok: true } });
-      expect(bridge.kommo.calls).toHaveLength(kommoCallsBefore);
-      expect(bridge.sink.events).toEqual([]);
-      expect(bridge.bridge.queues['kommo-status'].depth).toBe(0);
-      expect(bridge.bridge.queues.hooks.depth).toBe(1);
-      expect(bridge.bridge.queues.timers.depth).toBe(timersBefore);
-      expect(Object.values(bridge.bridge.deadLetterQueues).map((queue) => queue.depth)).toEqual([0, 0, 0, 0]);
+        // Assess 1: opaque 5xx, nothing sent or queued by the failed requests; the accepted hook and the due timer wait, not lost.
+        for (const answer of whileDown) expectOpaque5xx(answer);
+        expect(hookAnswer).toMatchObject({ status: 200, body: { ok: true } });
+        expect(bridge.kommo.calls).toHaveLength(kommoCallsBefore);
+        expect(bridge.sink.events).toEqual([]);
+        expect(bridge.bridge.queues['kommo-status'].depth).toBe(0);
+        expect(bridge.bridge.queues.hooks.depth).toBe(1);
+        expect(bridge.bridge.queues.timers.depth).toBe(timersBefore);
+        expect(Object.values(bridge.bridge.deadLetterQueues).map((queue) => queue.depth)).toEqual([0, 0, 0, 0]);
 
-      // Act 2: DynamoDB Local is back on the same port (in memory, so the table is made again); the chat service retries.
-      dynamo = await startDynamoDbLocal({ port, readyTimeoutMs: JVM_START_LIMIT_MS });
-      await createBridgeTable(client, bridge.tableName, { ttl: false });
-      const retried = [];
-      for (const [method, path, body, webhookId] of requests.slice(0, 3)) retried.push(await bridge.chat(method, path, body, { webhookId }));
-      await bridge.advance(200_000);
+        // Act 2: DynamoDB Local is back on the same port (in memory, so the table is made again); the chat service retries.
+        dynamo = await startDynamoDbLocal({ port, readyTimeoutMs: JVM_START_LIMIT_MS });
+        await createBridgeTable(client, bridge.tableName, { ttl: false });
+        const retried = [];
+        for (const [method, path, body, webhookId] of requests.slice(0, 3))
+          retried.push(await bridge.chat(method, path, body, { webhookId }));
+        await bridge.advance(200_000);
 
-      // Assess 2: the retries are processed, and the hook accepted during the outage reached the chat service.
-      expect(retried.map((answer) => [answer.status, answer.headers['webhook-replayed']])).toEqual([
-        [202, undefined],
-        [202, undefined],
-        [202, undefined],
-      ]);
-      expect(bridge.kommo.typingCalls().filter((call) => call.body.conversation_id === 'c-2').length).toBeGreaterThanOrEqual(1);
-      expect(bridge.kommo.deliveryStatusCalls().filter((call) => call.msgid === 'm-2').map((call) => call.body.delivery_status)).toEqual([2]);
-      expect(announcedPresence(bridge, 'u-1').map(([state]) => state)).toEqual(['online', 'offline']);
-      expect(bridge.sink.events.filter((event) => event.data.kommo_conversation_id === 'kommo-chat-9').map((event) => event.type)).toContain('typing.stopped');
-      expect(bridge.bridge.queues.hooks.depth).toBe(0);
-      expect(Object.values(bridge.bridge.deadLetterQueues).map((queue) => queue.depth)).toEqual([0, 0, 0, 0]);
-    } finally {
-      await bridge.close();
-      client.destroy();
-      await dynamo.stop();
-    }
-  }, 2 * JVM_START_LIMIT_MS + 60_000);
+        // Assess 2: the retries are processed, and the hook accepted during the outage reached the chat service.
+        expect(retried.map((answer) => [answer.status, answer.headers['webhook-replayed']])).toEqual([
+          [202, undefined],
+          [202, undefined],
+          [202, undefined],
+        ]);
+        expect(
+          bridge.kommo.typingCalls().filter((call) => call.body.conversation_id === 'c-2').length,
+        ).toBeGreaterThanOrEqual(1);
+        expect(
+          bridge.kommo
+            .deliveryStatusCalls()
+            .filter((call) => call.msgid === 'm-2')
+            .map((call) => call.body.delivery_status),
+        ).toEqual([2]);
+        expect(announcedPresence(bridge, 'u-1').map(([state]) => state)).toEqual(['online', 'offline']);
+        expect(
+          bridge.sink.events
+            .filter((event) => event.data.kommo_conversation_id === 'kommo-chat-9')
+            .map((event) => event.type),
+        ).toContain('typing.stopped');
+        expect(bridge.bridge.queues.hooks.depth).toBe(0);
+        expect(Object.values(bridge.bridge.deadLetterQueues).map((queue) => queue.depth)).toEqual([0, 0, 0, 0]);
+      } finally {
+        await bridge.close();
+        client.destroy();
+        await dynamo.stop();
+      }
+    },
+    2 * JVM_START_LIMIT_MS + 60_000,
+  );
 });
 
 // ---- one DynamoDB call lost ---------------------------------------------------------------------
@@ -111,9 +143,14 @@ interface SweepScenario {
 const sweepScenarios: SweepScenario[] = [
   {
     name: 'a typing start',
-    request: (bridge, n) => ({ path: `/chat/${bridge.scopeId}/typing`, body: { conversation_id: `c-${n}`, sender_id: 'u-1', state: 'start' } }),
+    request: (bridge, n) => ({
+      path: `/chat/${bridge.scopeId}/typing`,
+      body: { conversation_id: `c-${n}`, sender_id: 'u-1', state: 'start' },
+    }),
     settleMs: 30_000,
-    endState: async (bridge, n) => ({ kommoTypingCalls: bridge.kommo.typingCalls().filter((call) => call.body.conversation_id === `c-${n}`).length }),
+    endState: async (bridge, n) => ({
+      kommoTypingCalls: bridge.kommo.typingCalls().filter((call) => call.body.conversation_id === `c-${n}`).length,
+    }),
   },
   {
     name: 'a status update',
@@ -122,7 +159,10 @@ const sweepScenarios: SweepScenario[] = [
     endState: async (bridge, n) => {
       const view = (await bridge.chat('GET', `/chat/${bridge.scopeId}/messages/m-${n}/status`)).body;
       return {
-        kommoCalls: bridge.kommo.deliveryStatusCalls().filter((call) => call.msgid === `m-${n}`).map((call) => call.body.delivery_status),
+        kommoCalls: bridge.kommo
+          .deliveryStatusCalls()
+          .filter((call) => call.msgid === `m-${n}`)
+          .map((call) => call.body.delivery_status),
         status: view.status,
         kommo: view.kommo,
       };
@@ -130,7 +170,10 @@ const sweepScenarios: SweepScenario[] = [
   },
   {
     name: 'a presence heartbeat',
-    request: (bridge, n) => ({ path: `/chat/${bridge.scopeId}/presence`, body: { client_id: `u-${n}`, state: 'online', ttl_seconds: 10 } }),
+    request: (bridge, n) => ({
+      path: `/chat/${bridge.scopeId}/presence`,
+      body: { client_id: `u-${n}`, state: 'online', ttl_seconds: 10 },
+    }),
     settleMs: 60_000,
     // Read as the settle leaves it: the window lapsed and closed, its last heartbeat kept as last seen.
     endState: async (bridge, n) => {
@@ -147,7 +190,9 @@ const sweepScenarios: SweepScenario[] = [
   },
 ];
 
-const sweepCases = (['request-lost', 'answer-lost'] as FaultMode[]).flatMap((mode) => sweepScenarios.map((scenario) => ({ ...scenario, mode })));
+const sweepCases = (['request-lost', 'answer-lost'] as FaultMode[]).flatMap((mode) =>
+  sweepScenarios.map((scenario) => ({ ...scenario, mode })),
+);
 
 describe('one DynamoDB call of a request lost', () => {
   let bridge: TestBridge;
@@ -162,7 +207,7 @@ describe('one DynamoDB call of a request lost', () => {
   });
 
   it.each(sweepCases)(
-    '$name, with each of its DynamoDB calls $mode in turn: a JSON 5xx, and the chat service\'s retry ends where a request without the fault ends',
+    "$name, with each of its DynamoDB calls $mode in turn: a JSON 5xx, and the chat service's retry ends where a request without the fault ends",
     async ({ request, settleMs, endState, mode }) => {
       // Prepare: the request without a fault, counting its DynamoDB calls.
       const send = (n: number, webhookId: string) => {
@@ -203,11 +248,17 @@ describe('one DynamoDB call of a request lost', () => {
 
   it('the presence expiry timer, with each of its DynamoDB calls lost in turn, still records the offline', async () => {
     // Prepare
-    const heartbeat = (client: string) => bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: client, state: 'online', ttl_seconds: 10 });
+    const heartbeat = (client: string) =>
+      bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, { client_id: client, state: 'online', ttl_seconds: 10 });
     // Where the window ended: the stored offline at the window's end (10 s after the heartbeat), and the answer to a query.
     const endState = async (client: string, heartbeatAtMs: number) => {
       const stored = await storedPresence(bridge, client);
-      return { state: stored?.state, closedAfterMs: Number(stored?.changedAtMs) - heartbeatAtMs, window: stored?.onlineUntilMs, online: (await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/${client}`)).body.online };
+      return {
+        state: stored?.state,
+        closedAfterMs: Number(stored?.changedAtMs) - heartbeatAtMs,
+        window: stored?.onlineUntilMs,
+        online: (await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/${client}`)).body.online,
+      };
     };
     const closedAtItsEnd = { state: 'offline', closedAfterMs: 10_000, window: undefined, online: false };
     const referenceAtMs = bridge.clock.now();
@@ -242,12 +293,22 @@ describe('one DynamoDB call of a request lost', () => {
   it('a replay claim whose DynamoDB answer was lost holds its webhook-id no longer than a request can run: the retry 30 s later is processed', async () => {
     // Prepare: the claim is written, but the bridge never hears so.
     faults.arm(1, 'answer-lost');
-    const first = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_lost_claim' });
+    const first = await bridge.chat(
+      'POST',
+      `/chat/${bridge.scopeId}/messages/m-1/status`,
+      { status: 'read' },
+      { webhookId: 'msg_lost_claim' },
+    );
     faults.disarm();
 
     // Act: the chat service retries after 30 s (the HTTP functions time out after 10 s).
     await bridge.advance(30_000);
-    const retry = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'read' }, { webhookId: 'msg_lost_claim' });
+    const retry = await bridge.chat(
+      'POST',
+      `/chat/${bridge.scopeId}/messages/m-1/status`,
+      { status: 'read' },
+      { webhookId: 'msg_lost_claim' },
+    );
     await bridge.advance(10_000);
 
     // Assess
@@ -276,7 +337,10 @@ describe('Kommo slow or failing', () => {
       const body = Buffer.from(JSON.stringify(typingHook(bridge, { userId: `user-${i}` })));
       const response = await fetch(`${server.url}/kommo/${bridge.scopeId}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-signature': signKommoHook(body, bridge.secrets.channelSecret) },
+        headers: {
+          'content-type': 'application/json',
+          'x-signature': signKommoHook(body, bridge.secrets.channelSecret),
+        },
         body,
       });
       await response.text();
@@ -307,7 +371,9 @@ describe('Kommo slow or failing', () => {
       expect(whileKommoWaits).toEqual(Array(5).fill(200));
       expect(whileChatServiceWaits).toEqual(Array(5).fill(200));
       expect(workersStillWaiting).toBe(true);
-      expect(bridge.kommo.deliveryStatusCalls().map((call) => call.body)).toEqual([{ msgid: 'm-1', delivery_status: 2 }]);
+      expect(bridge.kommo.deliveryStatusCalls().map((call) => call.body)).toEqual([
+        { msgid: 'm-1', delivery_status: 2 },
+      ]);
       expect(bridge.sink.eventsOfType('typing.started')).toHaveLength(10);
     } finally {
       await server.close();
@@ -335,9 +401,16 @@ describe('Kommo slow or failing', () => {
 
     // Assess
     for (let m = 0; m < 4; m += 1) {
-      expect(bridge.kommo.deliveryStatusCalls().filter((call) => call.msgid === `m-${m}`).map((call) => call.body.delivery_status)).toEqual([1, 2, -1]);
+      expect(
+        bridge.kommo
+          .deliveryStatusCalls()
+          .filter((call) => call.msgid === `m-${m}`)
+          .map((call) => call.body.delivery_status),
+      ).toEqual([1, 2, -1]);
     }
-    expect(bridge.kommo.rejected.map((refusal) => refusal.status).sort()).toEqual([...Array(12).fill(429), ...Array(24).fill(503)].sort());
+    expect(bridge.kommo.rejected.map((refusal) => refusal.status).sort()).toEqual(
+      [...Array(12).fill(429), ...Array(24).fill(503)].sort(),
+    );
     expect(bridge.bridge.deadLetters('kommo-status')).toEqual([]);
     expect(bridge.bridge.queues['kommo-status'].depth).toBe(0);
   });
@@ -354,28 +427,36 @@ describe('the chat service failing', () => {
     await bridge.close();
   });
 
-  const readEvent = () => ({ scope_id: bridge.scopeId, account_id: bridge.accountId, conversation_id: 'c-1', read_at: new Date(TEST_START).toISOString() });
-
-  it.each([500, 502, 503, 429])('answering %i to every delivery: the event is retried to the budget, then dead-lettered with the reason', async (status) => {
-    // Prepare
-    bridge.sink.respondWith(() => ({ status }));
-
-    // Act
-    const event = await emitEvent(bridge.deps, 'conversation.read', readEvent());
-    await bridge.advance(60 * 60_000);
-
-    // Assess
-    const attemptsMade = bridge.sink.rejected.filter((refusal) => refusal.webhookId === event.id).length;
-    expect(attemptsMade).toBe(bridge.config.DELIVERY_MAX_ATTEMPTS);
-    expect(bridge.bridge.deadLetters('events')).toEqual([
-      expect.objectContaining({
-        attempts: bridge.config.DELIVERY_MAX_ATTEMPTS,
-        reason: `gave up after ${bridge.config.DELIVERY_MAX_ATTEMPTS} attempts: chat service answered ${status} to conversation.read`,
-        message: expect.objectContaining({ event: expect.objectContaining({ id: event.id }) }),
-      }),
-    ]);
-    expect(bridge.bridge.queues.events.depth).toBe(0);
+  const readEvent = () => ({
+    scope_id: bridge.scopeId,
+    account_id: bridge.accountId,
+    conversation_id: 'c-1',
+    read_at: new Date(TEST_START).toISOString(),
   });
+
+  it.each([500, 502, 503, 429])(
+    'answering %i to every delivery: the event is retried to the budget, then dead-lettered with the reason',
+    async (status) => {
+      // Prepare
+      bridge.sink.respondWith(() => ({ status }));
+
+      // Act
+      const event = await emitEvent(bridge.deps, 'conversation.read', readEvent());
+      await bridge.advance(60 * 60_000);
+
+      // Assess
+      const attemptsMade = bridge.sink.rejected.filter((refusal) => refusal.webhookId === event.id).length;
+      expect(attemptsMade).toBe(bridge.config.DELIVERY_MAX_ATTEMPTS);
+      expect(bridge.bridge.deadLetters('events')).toEqual([
+        expect.objectContaining({
+          attempts: bridge.config.DELIVERY_MAX_ATTEMPTS,
+          reason: `gave up after ${bridge.config.DELIVERY_MAX_ATTEMPTS} attempts: chat service answered ${status} to conversation.read`,
+          message: expect.objectContaining({ event: expect.objectContaining({ id: event.id }) }),
+        }),
+      ]);
+      expect(bridge.bridge.queues.events.depth).toBe(0);
+    },
+  );
 
   it('not answering before the bridge clock passes CHAT_SERVICE_TIMEOUT_MS: the event is retried and recorded once (the chat service de-duplicates on webhook-id)', async () => {
     // Prepare
@@ -428,10 +509,16 @@ describe('KOMMO_HOOK_FORWARD_URL', () => {
 
     // Assess
     expect(answer).toMatchObject({ status: 200, body: { ok: true } });
-    const letters = bridge.bridge.deadLetters('hooks') as { reason: string; attempts: number; message: { rawBody: string; signature: string; scopeId: string } }[];
+    const letters = bridge.bridge.deadLetters('hooks') as {
+      reason: string;
+      attempts: number;
+      message: { rawBody: string; signature: string; scopeId: string };
+    }[];
     expect(letters).toHaveLength(1);
     expect(letters[0]!.attempts).toBe(bridge.config.DELIVERY_MAX_ATTEMPTS);
-    expect(letters[0]!.reason).toMatch(new RegExp(`^gave up after ${bridge.config.DELIVERY_MAX_ATTEMPTS} attempts: .*network error`));
+    expect(letters[0]!.reason).toMatch(
+      new RegExp(`^gave up after ${bridge.config.DELIVERY_MAX_ATTEMPTS} attempts: .*network error`),
+    );
     expect(Buffer.from(letters[0]!.message.rawBody, 'base64').toString('utf8')).toBe(raw);
     expect(letters[0]!.message.signature).toBe(signKommoHook(raw, bridge.secrets.channelSecret));
     expect(bridge.bridge.queues.hooks.depth).toBe(0);
@@ -464,20 +551,42 @@ describe('KOMMO_HOOK_FORWARD_URL', () => {
 
     // Assess
     expect(target.received).toHaveLength(1);
-    expect(bridge.bridge.deadLetters('hooks')).toEqual([expect.objectContaining({ attempts: 1, reason: expect.stringMatching(/^final answer: .*400/) })]);
+    expect(bridge.bridge.deadLetters('hooks')).toEqual([
+      expect.objectContaining({ attempts: 1, reason: expect.stringMatching(/^final answer: .*400/) }),
+    ]);
   });
 
   it('forwards every hook it does not consume with the same bytes and X-Signature, plus X-Kommo-Scope-Id', async () => {
     // Prepare
     await givenForwarding();
-    const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((key) => !['account_id', 'message', 'action'].includes(key)), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
-    const hookText = fc.oneof(
-      fc.tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), extra).map(([text, more]) => ({ ...more, ...messageHook(bridge.accountId), note: text })),
-      extra.map((more) => ({ ...more, account_id: bridge.accountId, action: { reaction: { emoji: '👍', message: { id: 'm' } } } })),
-      extra.map((more) => ({ ...more, account_id: bridge.accountId, action: { something_new: { id: 1 } } })),
-    ).chain((hook) =>
-      fc.constantFrom(JSON.stringify(hook), JSON.stringify(hook, null, 2), `${JSON.stringify(hook)}\n`, JSON.stringify(hook).replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)),
+    const extra = fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 8 }).filter((key) => !['account_id', 'message', 'action'].includes(key)),
+      fc.jsonValue({ maxDepth: 2 }),
+      { maxKeys: 3 },
     );
+    const hookText = fc
+      .oneof(
+        fc
+          .tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), extra)
+          .map(([text, more]) => ({ ...more, ...messageHook(bridge.accountId), note: text })),
+        extra.map((more) => ({
+          ...more,
+          account_id: bridge.accountId,
+          action: { reaction: { emoji: '👍', message: { id: 'm' } } },
+        })),
+        extra.map((more) => ({ ...more, account_id: bridge.accountId, action: { something_new: { id: 1 } } })),
+      )
+      .chain((hook) =>
+        fc.constantFrom(
+          JSON.stringify(hook),
+          JSON.stringify(hook, null, 2),
+          `${JSON.stringify(hook)}\n`,
+          JSON.stringify(hook).replace(
+            /[\u0080-\uffff]/g,
+            (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+          ),
+        ),
+      );
 
     await fc.assert(
       fc.asyncProperty(hookText, async (raw) => {

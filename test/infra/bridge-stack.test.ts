@@ -43,7 +43,12 @@ const newestNodeRuntime = Runtime.ALL.filter((runtime) => /^nodejs\d+\.x$/.test(
   (a, b) => Number.parseInt(b.name.slice('nodejs'.length), 10) - Number.parseInt(a.name.slice('nodejs'.length), 10),
 )[0]!;
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
 type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string }>;
 
 let app: App;
@@ -74,17 +79,29 @@ function permissionsOf(name: FunctionName): { action: string; resource: string }
   return statementsOf(name).flatMap((statement) => {
     expect(statement.Effect).toBe('Allow');
     const actions = [statement.Action].flat();
-    const resourceList = [statement.Resource].flat().filter((resource) => JSON.stringify(resource) !== '{"Ref":"AWS::NoValue"}');
-    return actions.flatMap((action) => resourceList.map((resource) => ({ action, resource: JSON.stringify(resource) })));
+    const resourceList = [statement.Resource]
+      .flat()
+      .filter((resource) => JSON.stringify(resource) !== '{"Ref":"AWS::NoValue"}');
+    return actions.flatMap((action) =>
+      resourceList.map((resource) => ({ action, resource: JSON.stringify(resource) })),
+    );
   });
 }
 const resourcesAllowed = (name: FunctionName, action: string) =>
-  new Set(permissionsOf(name).filter((permission) => permission.action === action).map((permission) => permission.resource));
+  new Set(
+    permissionsOf(name)
+      .filter((permission) => permission.action === action)
+      .map((permission) => permission.resource),
+  );
 
 const httpApiId = () => logicalId(stack.api);
 const liveApiId = () => logicalId(stack.liveApi);
 const routesOf = (apiId: string) =>
-  Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route' && JSON.stringify(resource.Properties!.ApiId) === JSON.stringify({ Ref: apiId }));
+  Object.values(resources).filter(
+    (resource) =>
+      resource.Type === 'AWS::ApiGatewayV2::Route' &&
+      JSON.stringify(resource.Properties!.ApiId) === JSON.stringify({ Ref: apiId }),
+  );
 
 /** The logical id of the function a route key of the HTTP API (`POST /kommo/{scope_id}`, `$default`) invokes. */
 function functionBehindRoute(routeKey: string): string {
@@ -146,7 +163,10 @@ describe('table', () => {
   });
 
   it('has no on-demand throughput cap by default', () => {
-    template.hasResourceProperties('AWS::DynamoDB::Table', { BillingMode: 'PAY_PER_REQUEST', OnDemandThroughput: Match.absent() });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      OnDemandThroughput: Match.absent(),
+    });
   });
 });
 
@@ -155,17 +175,23 @@ describe('queues', () => {
     template.resourceCountIs('AWS::SQS::Queue', queues.length * 2);
   });
 
-  it.each(queues)('$name: dead-letter queue after $maxReceiveCount receives, visibility 6 × consumer timeout, SSE', (spec) => {
-    expect(resources[queueId(spec.name)]!.Properties).toMatchObject({
-      VisibilityTimeout: 6 * spec.consumerTimeoutSeconds,
-      SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: arnOf(deadLetterQueueId(spec.name)), maxReceiveCount: spec.maxReceiveCount },
-    });
-    expect(resources[deadLetterQueueId(spec.name)]!.Properties).toMatchObject({
-      SqsManagedSseEnabled: true,
-      MessageRetentionPeriod: 14 * 24 * 3600,
-    });
-  });
+  it.each(queues)(
+    '$name: dead-letter queue after $maxReceiveCount receives, visibility 6 × consumer timeout, SSE',
+    (spec) => {
+      expect(resources[queueId(spec.name)]!.Properties).toMatchObject({
+        VisibilityTimeout: 6 * spec.consumerTimeoutSeconds,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: {
+          deadLetterTargetArn: arnOf(deadLetterQueueId(spec.name)),
+          maxReceiveCount: spec.maxReceiveCount,
+        },
+      });
+      expect(resources[deadLetterQueueId(spec.name)]!.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+    },
+  );
 
   it.each(queues)('$name: the queue and its dead-letter queue refuse requests without TLS', (spec) => {
     for (const id of [queueId(spec.name), deadLetterQueueId(spec.name)]) {
@@ -194,12 +220,15 @@ describe('queues', () => {
     });
   });
 
-  it.each(queues)('$name: its consumer scales to at most 100 concurrent invocations, so a backlog cannot take the HTTP functions\' concurrency', (spec) => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: arnOf(queueId(spec.name)),
-      ScalingConfig: { MaximumConcurrency: 100 },
-    });
-  });
+  it.each(queues)(
+    "$name: its consumer scales to at most 100 concurrent invocations, so a backlog cannot take the HTTP functions' concurrency",
+    (spec) => {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: arnOf(queueId(spec.name)),
+        ScalingConfig: { MaximumConcurrency: 100 },
+      });
+    },
+  );
 });
 
 describe('HTTP API', () => {
@@ -213,19 +242,27 @@ describe('HTTP API', () => {
   });
 
   it('has no CORS configuration', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP', CorsConfiguration: Match.absent() });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.absent(),
+    });
   });
 
   it('serves a throttled $default stage that writes JSON access logs to a log group with retention', () => {
     const stage = Object.values(resources).find(
-      (resource) => resource.Type === 'AWS::ApiGatewayV2::Stage' && JSON.stringify(resource.Properties!.ApiId) === JSON.stringify({ Ref: httpApiId() }),
+      (resource) =>
+        resource.Type === 'AWS::ApiGatewayV2::Stage' &&
+        JSON.stringify(resource.Properties!.ApiId) === JSON.stringify({ Ref: httpApiId() }),
     )!;
     expect(stage.Properties).toMatchObject({
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 500 },
     });
-    const accessLogs = stage.Properties!.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    const accessLogs = stage.Properties!.AccessLogSettings as {
+      DestinationArn: { 'Fn::GetAtt': [string, string] };
+      Format: string;
+    };
     expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
     expect(resources[accessLogs.DestinationArn['Fn::GetAtt'][0]]!.Properties!.RetentionInDays).toBeGreaterThan(0);
   });
@@ -235,13 +272,28 @@ describe('live channel (WebSocket API)', () => {
   const liveStage = () => resources[logicalId(stack.liveStage)]!;
   /** `wss://<api>.execute-api.<region>.<suffix>/live` or its `https://` callback URL, as the template joins it. */
   const stageUrl = (scheme: 'wss' | 'https') => ({
-    'Fn::Join': ['', [`${scheme}://`, { Ref: liveApiId() }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/live']],
+    'Fn::Join': [
+      '',
+      [
+        `${scheme}://`,
+        { Ref: liveApiId() },
+        '.execute-api.',
+        { Ref: 'AWS::Region' },
+        '.',
+        { Ref: 'AWS::URLSuffix' },
+        '/live',
+      ],
+    ],
   });
 
   it('is one WebSocket API besides the HTTP API, with one route per manifest WebSocket route', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 2);
     expect(resources[liveApiId()]!.Properties).toMatchObject({ ProtocolType: 'WEBSOCKET' });
-    expect(routesOf(liveApiId()).map((route) => route.Properties!.RouteKey).sort()).toEqual(webSocketRoutes.map((route) => route.routeKey).sort());
+    expect(
+      routesOf(liveApiId())
+        .map((route) => route.Properties!.RouteKey)
+        .sort(),
+    ).toEqual(webSocketRoutes.map((route) => route.routeKey).sort());
   });
 
   it.each(webSocketRoutes)('$routeKey invokes $function, which API Gateway may invoke for that route', (route) => {
@@ -262,8 +314,16 @@ describe('live channel (WebSocket API)', () => {
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingBurstLimit: 500, ThrottlingRateLimit: 200 },
     });
-    const accessLogs = liveStage().Properties!.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
-    expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', connectionId: '$context.connectionId', status: '$context.status' });
+    const accessLogs = liveStage().Properties!.AccessLogSettings as {
+      DestinationArn: { 'Fn::GetAtt': [string, string] };
+      Format: string;
+    };
+    expect(JSON.parse(accessLogs.Format)).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      connectionId: '$context.connectionId',
+      status: '$context.status',
+    });
     expect(accessLogs.Format).not.toMatch(/querystring|ticket/i);
     expect(resources[accessLogs.DestinationArn['Fn::GetAtt'][0]]!.Properties!.RetentionInDays).toBe(30);
   });
@@ -275,40 +335,58 @@ describe('live channel (WebSocket API)', () => {
     const roleId = (account[1].Properties!.CloudWatchRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     expect(resources[roleId]).toMatchObject({
       DeletionPolicy: 'Retain',
-      Properties: { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Principal: { Service: 'apigateway.amazonaws.com' } }] } },
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [{ Action: 'sts:AssumeRole', Principal: { Service: 'apigateway.amazonaws.com' } }],
+        },
+      },
     });
   });
 
   it('without the account setting when told the account already has one', () => {
     // Prepare
     const otherApp = templateOnlyApp();
-    const other = new BridgeStack(otherApp, 'WithAccountRole', { apiGatewayCloudWatchRole: false, liveChannelThrottle: { rateLimit: 5, burstLimit: 10 } });
+    const other = new BridgeStack(otherApp, 'WithAccountRole', {
+      apiGatewayCloudWatchRole: false,
+      liveChannelThrottle: { rateLimit: 5, burstLimit: 10 },
+    });
 
     // Act
     const otherTemplate = Template.fromStack(other);
 
     // Assess
     otherTemplate.resourceCountIs('AWS::ApiGateway::Account', 0);
-    otherTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 } });
+    otherTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'live',
+      DefaultRouteSettings: { ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 },
+    });
   });
 
-  it.each(functions)('$name: execute-api:ManageConnections on this stage\'s connections exactly when it pushes, with the callback URL to push to', (spec) => {
-    const manageConnections = [...resourcesAllowed(spec.name, 'execute-api:ManageConnections')];
-    const environment = environmentOf(spec.name);
-    if (spec.liveChannel?.push) {
-      expect(manageConnections).toHaveLength(1);
-      expect(manageConnections[0]).toContain(`{"Ref":"${liveApiId()}"},"/live/*/@connections/*"`);
-      expect(environment[liveChannelVariables.push]).toEqual(stageUrl('https'));
-    } else {
-      expect(manageConnections).toEqual([]);
-      expect(environment).not.toHaveProperty(liveChannelVariables.push);
-    }
-    if (spec.liveChannel?.address) expect(environment[liveChannelVariables.address]).toEqual(stageUrl('wss'));
-    else expect(environment).not.toHaveProperty(liveChannelVariables.address);
-  });
+  it.each(functions)(
+    "$name: execute-api:ManageConnections on this stage's connections exactly when it pushes, with the callback URL to push to",
+    (spec) => {
+      const manageConnections = [...resourcesAllowed(spec.name, 'execute-api:ManageConnections')];
+      const environment = environmentOf(spec.name);
+      if (spec.liveChannel?.push) {
+        expect(manageConnections).toHaveLength(1);
+        expect(manageConnections[0]).toContain(`{"Ref":"${liveApiId()}"},"/live/*/@connections/*"`);
+        expect(environment[liveChannelVariables.push]).toEqual(stageUrl('https'));
+      } else {
+        expect(manageConnections).toEqual([]);
+        expect(environment).not.toHaveProperty(liveChannelVariables.push);
+      }
+      if (spec.liveChannel?.address) expect(environment[liveChannelVariables.address]).toEqual(stageUrl('wss'));
+      else expect(environment).not.toHaveProperty(liveChannelVariables.address);
+    },
+  );
 
   it('the functions that push are the live function and the two that make client presence transitions', () => {
-    expect(functions.filter((spec) => spec.liveChannel?.push).map((spec) => spec.name).sort()).toEqual(['chat-presence', 'live', 'timer-worker']);
+    expect(
+      functions
+        .filter((spec) => spec.liveChannel?.push)
+        .map((spec) => spec.name)
+        .sort(),
+    ).toEqual(['chat-presence', 'live', 'timer-worker']);
     expect(functions.filter((spec) => spec.liveChannel?.address).map((spec) => spec.name)).toEqual(['widget']);
   });
 
@@ -322,29 +400,35 @@ describe('functions', () => {
     template.resourceCountIs('AWS::Lambda::Function', functions.length);
   });
 
-  it.each(functions)(`$name: newest Node.js runtime, arm64, $timeoutSeconds s, $memoryMb MB, traced, source maps`, (spec) => {
-    expect(newestNodeRuntime.name).toMatch(/^nodejs\d+\.x$/);
-    expect(resources[functionId(spec.name)]!.Properties).toMatchObject({
-      Runtime: newestNodeRuntime.name,
-      Architectures: ['arm64'],
-      Timeout: spec.timeoutSeconds,
-      MemorySize: spec.memoryMb,
-      Handler: 'index.handler',
-      TracingConfig: { Mode: 'Active' },
-      Environment: {
-        Variables: {
-          NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: 'kommo-live-bridge',
-          POWERTOOLS_METRICS_NAMESPACE: 'KommoLiveBridge',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
+  it.each(functions)(
+    `$name: newest Node.js runtime, arm64, $timeoutSeconds s, $memoryMb MB, traced, source maps`,
+    (spec) => {
+      expect(newestNodeRuntime.name).toMatch(/^nodejs\d+\.x$/);
+      expect(resources[functionId(spec.name)]!.Properties).toMatchObject({
+        Runtime: newestNodeRuntime.name,
+        Architectures: ['arm64'],
+        Timeout: spec.timeoutSeconds,
+        MemorySize: spec.memoryMb,
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        Environment: {
+          Variables: {
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_SERVICE_NAME: 'kommo-live-bridge',
+            POWERTOOLS_METRICS_NAMESPACE: 'KommoLiveBridge',
+            POWERTOOLS_LOG_LEVEL: 'INFO',
+          },
         },
-      },
-    });
-  });
+      });
+    },
+  );
 
-  it.each(functions)('$name: reserves no concurrency by default (it draws on the account\'s unreserved pool)', (spec) => {
-    expect(resources[functionId(spec.name)]!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
-  });
+  it.each(functions)(
+    "$name: reserves no concurrency by default (it draws on the account's unreserved pool)",
+    (spec) => {
+      expect(resources[functionId(spec.name)]!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    },
+  );
 
   it.each(functions)('$name: logs to its own log group with a retention', (spec) => {
     const logGroupId = logicalId(stack.functions.get(spec.name)!.logGroup);
@@ -354,43 +438,56 @@ describe('functions', () => {
 
   it.each(functions)('$name: no environment variable looks like a secret', (spec) => {
     const names = Object.keys(environmentOf(spec.name));
-    const secretLooking = names.filter((name) => /SECRET|TOKEN|PASSWORD|PRIVATE_KEY/.test(name) && !name.endsWith('_SECRET_ARN'));
+    const secretLooking = names.filter(
+      (name) => /SECRET|TOKEN|PASSWORD|PRIVATE_KEY/.test(name) && !name.endsWith('_SECRET_ARN'),
+    );
     expect(secretLooking).toEqual([]);
   });
 
-  it.each(functions)('$name: gets the table, queue and settings variables the manifest gives it, and no others', (spec) => {
-    const environment = environmentOf(spec.name);
-    const expectedQueueVariables = [
-      ...spec.sendsTo.map((name) => queues.find((queue) => queue.name === name)!.urlVariable),
-      ...spec.deadLettersTo.map((name) => queues.find((queue) => queue.name === name)!.deadLetterUrlVariable),
-    ].sort();
-    const allQueueVariables = new Set(queues.flatMap((queue) => [queue.urlVariable, queue.deadLetterUrlVariable]));
-    expect(Object.keys(environment).filter((name) => allQueueVariables.has(name)).sort()).toEqual(expectedQueueVariables);
-    for (const name of spec.sendsTo) {
-      expect(environment[queues.find((queue) => queue.name === name)!.urlVariable]).toEqual({ Ref: queueId(name) });
-    }
-    for (const name of spec.deadLettersTo) {
-      expect(environment[queues.find((queue) => queue.name === name)!.deadLetterUrlVariable]).toEqual({ Ref: deadLetterQueueId(name) });
-    }
-
-    if (spec.table === 'none') expect(environment).not.toHaveProperty('TABLE_NAME');
-    else expect(environment.TABLE_NAME).toEqual({ Ref: logicalId(stack.table) });
-
-    const secretArnNames = Object.keys(environment).filter((name) => name.endsWith('_SECRET_ARN'));
-    expect(secretArnNames.sort()).toEqual(spec.secrets.map((group) => secretArnVariables[group]).sort());
-    for (const group of spec.secrets) expect(environment[secretArnVariables[group]]).toEqual({ Ref: secretId(group) });
-    if (spec.name !== fallbackFunction) {
-      for (const [variable, parameter] of Object.entries(secretSettingParameters)) {
-        expect(environment[variable]).toEqual({ Ref: parameter });
+  it.each(functions)(
+    '$name: gets the table, queue and settings variables the manifest gives it, and no others',
+    (spec) => {
+      const environment = environmentOf(spec.name);
+      const expectedQueueVariables = [
+        ...spec.sendsTo.map((name) => queues.find((queue) => queue.name === name)!.urlVariable),
+        ...spec.deadLettersTo.map((name) => queues.find((queue) => queue.name === name)!.deadLetterUrlVariable),
+      ].sort();
+      const allQueueVariables = new Set(queues.flatMap((queue) => [queue.urlVariable, queue.deadLetterUrlVariable]));
+      expect(
+        Object.keys(environment)
+          .filter((name) => allQueueVariables.has(name))
+          .sort(),
+      ).toEqual(expectedQueueVariables);
+      for (const name of spec.sendsTo) {
+        expect(environment[queues.find((queue) => queue.name === name)!.urlVariable]).toEqual({ Ref: queueId(name) });
       }
-    } else {
-      for (const variable of Object.keys(secretSettingParameters)) expect(environment).not.toHaveProperty(variable);
-    }
-  });
+      for (const name of spec.deadLettersTo) {
+        expect(environment[queues.find((queue) => queue.name === name)!.deadLetterUrlVariable]).toEqual({
+          Ref: deadLetterQueueId(name),
+        });
+      }
+
+      if (spec.table === 'none') expect(environment).not.toHaveProperty('TABLE_NAME');
+      else expect(environment.TABLE_NAME).toEqual({ Ref: logicalId(stack.table) });
+
+      const secretArnNames = Object.keys(environment).filter((name) => name.endsWith('_SECRET_ARN'));
+      expect(secretArnNames.sort()).toEqual(spec.secrets.map((group) => secretArnVariables[group]).sort());
+      for (const group of spec.secrets)
+        expect(environment[secretArnVariables[group]]).toEqual({ Ref: secretId(group) });
+      if (spec.name !== fallbackFunction) {
+        for (const [variable, parameter] of Object.entries(secretSettingParameters)) {
+          expect(environment[variable]).toEqual({ Ref: parameter });
+        }
+      } else {
+        for (const variable of Object.keys(secretSettingParameters)) expect(environment).not.toHaveProperty(variable);
+      }
+    },
+  );
 });
 
 describe('least privilege', () => {
-  const dynamoActions = (name: FunctionName) => permissionsOf(name).filter((permission) => permission.action.startsWith('dynamodb:'));
+  const dynamoActions = (name: FunctionName) =>
+    permissionsOf(name).filter((permission) => permission.action.startsWith('dynamodb:'));
   const withTable = functions.flatMap((spec) => (spec.table === 'none' ? [] : [{ name: spec.name, ...spec.table }]));
 
   it('kommo-hook has no DynamoDB permissions', () => {
@@ -406,9 +503,12 @@ describe('least privilege', () => {
     expect(beyondLogsAndTracing).toEqual([]);
   });
 
-  it.each(functions.filter((spec) => spec.table === 'none'))('$name (table: none) has no DynamoDB permissions', (spec) => {
-    expect(dynamoActions(spec.name)).toEqual([]);
-  });
+  it.each(functions.filter((spec) => spec.table === 'none'))(
+    '$name (table: none) has no DynamoDB permissions',
+    (spec) => {
+      expect(dynamoActions(spec.name)).toEqual([]);
+    },
+  );
 
   /** The item kinds (partition-key prefixes) an action is allowed on, from the statements' LeadingKeys conditions. */
   function kindsAllowed(name: FunctionName, action: string): string[] {
@@ -418,33 +518,51 @@ describe('least privilege', () => {
         // Every DynamoDB statement must be bounded by leading keys: a statement without the condition would open every item.
         expect(statement.Resource, `${name} ${action}`).toEqual(arnOf(logicalId(stack.table)));
         const leadingKeys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-        expect(Object.keys(statement.Condition ?? {}), `${name} ${action}: the condition`).toEqual(['ForAllValues:StringLike']);
+        expect(Object.keys(statement.Condition ?? {}), `${name} ${action}: the condition`).toEqual([
+          'ForAllValues:StringLike',
+        ]);
         return [leadingKeys].flat() as string[];
       });
     return [...new Set(kinds)].sort();
   }
-  const patternsOf = (kinds: readonly (keyof typeof itemKinds)[]) => [...new Set(kinds.map((kind) => `${itemKinds[kind]}#*`))].sort();
+  const patternsOf = (kinds: readonly (keyof typeof itemKinds)[]) =>
+    [...new Set(kinds.map((kind) => `${itemKinds[kind]}#*`))].sort();
 
   it.each(withTable)('$name reads only the item kinds its manifest entry names', (spec) => {
-    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem']) {
+    for (const action of [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+      'dynamodb:ConditionCheckItem',
+    ]) {
       expect(kindsAllowed(spec.name, action), action).toEqual(patternsOf([...spec.read, ...spec.readWrite]));
     }
   });
 
   it.each(withTable)('$name writes only the item kinds its manifest entry names as read-write', (spec) => {
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+    for (const action of [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+    ]) {
       expect(kindsAllowed(spec.name, action), action).toEqual(patternsOf(spec.readWrite));
     }
   });
 
   it.each(withTable)('$name: no Scan and no table-level action (they have no leading key to check)', (spec) => {
     const actions = new Set(dynamoActions(spec.name).map((permission) => permission.action));
-    for (const action of ['dynamodb:Scan', 'dynamodb:DescribeTable', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable']) expect(actions.has(action), action).toBe(false);
+    for (const action of ['dynamodb:Scan', 'dynamodb:DescribeTable', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable'])
+      expect(actions.has(action), action).toBe(false);
   });
 
   it('account bindings are written only by admin and kommo-install, and read only by them and the widget', () => {
-    const writers = functions.filter((spec) => kindsAllowed(spec.name, 'dynamodb:PutItem').includes('ACCOUNT#*')).map((spec) => spec.name);
-    const readers = functions.filter((spec) => kindsAllowed(spec.name, 'dynamodb:GetItem').includes('ACCOUNT#*')).map((spec) => spec.name);
+    const writers = functions
+      .filter((spec) => kindsAllowed(spec.name, 'dynamodb:PutItem').includes('ACCOUNT#*'))
+      .map((spec) => spec.name);
+    const readers = functions
+      .filter((spec) => kindsAllowed(spec.name, 'dynamodb:GetItem').includes('ACCOUNT#*'))
+      .map((spec) => spec.name);
     expect(writers.sort()).toEqual(['admin', 'kommo-install']);
     expect(readers.sort()).toEqual(['admin', 'kommo-install', 'widget']);
   });
@@ -471,29 +589,42 @@ describe('least privilege', () => {
     ['event-dispatcher', 'admin'],
     ['hook-worker', 'kommo-channel'],
   ] as const)('%s cannot read the %s secret', (name, group) => {
-    expect(resourcesAllowed(name, 'secretsmanager:GetSecretValue').has(JSON.stringify({ Ref: secretId(group) }))).toBe(false);
+    expect(resourcesAllowed(name, 'secretsmanager:GetSecretValue').has(JSON.stringify({ Ref: secretId(group) }))).toBe(
+      false,
+    );
   });
 
   it.each(functions)('$name: no managed policy, and Resource "*" only for the X-Ray actions', (spec) => {
     expect(resources[logicalId(stack.functions.get(spec.name)!.role)]!.Properties!.ManagedPolicyArns).toBeUndefined();
     const onAnyResource = permissionsOf(spec.name).filter((permission) => permission.resource === '"*"');
-    expect(onAnyResource.map((permission) => permission.action).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    expect(onAnyResource.map((permission) => permission.action).sort()).toEqual([
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
   });
 });
 
 describe('bridge secrets', () => {
-  it.each(Object.keys(secretGroups) as SecretGroup[])('%s: one secret of its own, with empty or generated values only, retained', (group) => {
-    const secret = resources[secretId(group)]!;
-    expect(secret.DeletionPolicy).toBe('Retain');
-    const properties = secret.Properties!;
-    if (group === 'admin') {
-      expect(properties.SecretString).toBeUndefined();
-      expect(properties.GenerateSecretString).toMatchObject({ GenerateStringKey: 'ADMIN_TOKEN', SecretStringTemplate: '{}' });
-    } else {
-      expect(properties.GenerateSecretString).toBeUndefined();
-      expect(JSON.parse(properties.SecretString)).toEqual(Object.fromEntries(secretGroups[group].map((key) => [key, ''])));
-    }
-  });
+  it.each(Object.keys(secretGroups) as SecretGroup[])(
+    '%s: one secret of its own, with empty or generated values only, retained',
+    (group) => {
+      const secret = resources[secretId(group)]!;
+      expect(secret.DeletionPolicy).toBe('Retain');
+      const properties = secret.Properties!;
+      if (group === 'admin') {
+        expect(properties.SecretString).toBeUndefined();
+        expect(properties.GenerateSecretString).toMatchObject({
+          GenerateStringKey: 'ADMIN_TOKEN',
+          SecretStringTemplate: '{}',
+        });
+      } else {
+        expect(properties.GenerateSecretString).toBeUndefined();
+        expect(JSON.parse(properties.SecretString)).toEqual(
+          Object.fromEntries(secretGroups[group].map((key) => [key, ''])),
+        );
+      }
+    },
+  );
 
   it('no two groups share a setting', () => {
     const names = Object.values(secretGroups).flat();
@@ -502,10 +633,22 @@ describe('bridge secrets', () => {
 
   it('the channel id has a secret of its own, held by every function that checks scopes or calls Kommo, so the chat routes need not read the channel secret', () => {
     expect(secretGroups['kommo-channel-id']).toEqual(['KOMMO_CHANNEL_ID']);
-    const holders = (group: SecretGroup) => functions.filter((spec) => spec.secrets.includes(group)).map((spec) => spec.name);
-    const scopeCheckers: FunctionName[] = ['kommo-hook', 'chat-typing', 'chat-status', 'chat-presence', 'chat-conversations', 'admin', 'kommo-install'];
-    expect(holders('kommo-channel-id').sort()).toEqual([...new Set([...scopeCheckers, ...holders('kommo-channel')])].sort());
-    for (const name of ['chat-status', 'chat-presence', 'chat-conversations'] as const) expect(holders('kommo-channel'), name).not.toContain(name);
+    const holders = (group: SecretGroup) =>
+      functions.filter((spec) => spec.secrets.includes(group)).map((spec) => spec.name);
+    const scopeCheckers: FunctionName[] = [
+      'kommo-hook',
+      'chat-typing',
+      'chat-status',
+      'chat-presence',
+      'chat-conversations',
+      'admin',
+      'kommo-install',
+    ];
+    expect(holders('kommo-channel-id').sort()).toEqual(
+      [...new Set([...scopeCheckers, ...holders('kommo-channel')])].sort(),
+    );
+    for (const name of ['chat-status', 'chat-presence', 'chat-conversations'] as const)
+      expect(holders('kommo-channel'), name).not.toContain(name);
   });
 });
 
@@ -532,50 +675,94 @@ describe('parameters', () => {
   it('ChatServiceStatusUrl takes what the functions accept as CHAT_SERVICE_STATUS_URL, and refuses {msgid} outside the path or query', () => {
     const pattern = new RegExp(template.toJSON().Parameters.ChatServiceStatusUrl.AllowedPattern as string);
     const validSettings = { KOMMO_CHANNEL_ID: 'c0ffee00', CHAT_SERVICE_URL: 'https://chat.example/events' };
-    const accepted = ['', 'https://chat.example/kommo/messages/{msgid}/status', 'http://127.0.0.1:4000/status?msgid={msgid}'];
-    const refused = ['https://chat.example/kommo/messages/status', 'https://{msgid}.chat.example/status', 'ftp://chat.example/{msgid}', 'https://chat.example/{msgid} x'];
+    const accepted = [
+      '',
+      'https://chat.example/kommo/messages/{msgid}/status',
+      'http://127.0.0.1:4000/status?msgid={msgid}',
+    ];
+    const refused = [
+      'https://chat.example/kommo/messages/status',
+      'https://{msgid}.chat.example/status',
+      'ftp://chat.example/{msgid}',
+      'https://chat.example/{msgid} x',
+    ];
     for (const value of accepted) {
       expect(pattern.test(value), value).toBe(true);
-      if (value !== '') expect(() => loadConfig({ ...validSettings, CHAT_SERVICE_STATUS_URL: value }, []), value).not.toThrow();
+      if (value !== '')
+        expect(() => loadConfig({ ...validSettings, CHAT_SERVICE_STATUS_URL: value }, []), value).not.toThrow();
     }
     for (const value of refused) {
       expect(pattern.test(value), value).toBe(false);
-      expect(() => loadConfig({ ...validSettings, CHAT_SERVICE_STATUS_URL: value }, []), value).toThrow(/CHAT_SERVICE_STATUS_URL/);
+      expect(() => loadConfig({ ...validSettings, CHAT_SERVICE_STATUS_URL: value }, []), value).toThrow(
+        /CHAT_SERVICE_STATUS_URL/,
+      );
     }
   });
 });
 
 describe('installs from Kommo', () => {
   const apiUrl = () => ({
-    'Fn::Join': ['', ['https://', { Ref: httpApiId() }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/kommo/install']],
+    'Fn::Join': [
+      '',
+      [
+        'https://',
+        { Ref: httpApiId() },
+        '.execute-api.',
+        { Ref: 'AWS::Region' },
+        '.',
+        { Ref: 'AWS::URLSuffix' },
+        '/kommo/install',
+      ],
+    ],
   });
 
-  it('KOMMO_REDIRECT_URI is the KommoRedirectUri parameter, or this API\'s /kommo/install when it is empty, for every function alike', () => {
+  it("KOMMO_REDIRECT_URI is the KommoRedirectUri parameter, or this API's /kommo/install when it is empty, for every function alike", () => {
     const expected = { 'Fn::If': ['KommoRedirectUriGiven', { Ref: 'KommoRedirectUri' }, apiUrl()] };
-    for (const spec of functions.filter((candidate) => candidate.name !== fallbackFunction)) expect(environmentOf(spec.name).KOMMO_REDIRECT_URI, spec.name).toEqual(expected);
-    expect(template.toJSON().Conditions.KommoRedirectUriGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'KommoRedirectUri' }, ''] }] });
+    for (const spec of functions.filter((candidate) => candidate.name !== fallbackFunction))
+      expect(environmentOf(spec.name).KOMMO_REDIRECT_URI, spec.name).toEqual(expected);
+    expect(template.toJSON().Conditions.KommoRedirectUriGiven).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'KommoRedirectUri' }, ''] }],
+    });
   });
 
   it('outputs the Redirect URI the functions use, and the disable hook URL, to register in Kommo', () => {
-    expect(template.findOutputs('KommoIntegrationRedirectUri').KommoIntegrationRedirectUri?.Value).toEqual(environmentOf('kommo-install').KOMMO_REDIRECT_URI);
-    expect(JSON.stringify(template.findOutputs('KommoDisableHookUrl').KommoDisableHookUrl?.Value)).toBe(JSON.stringify(apiUrl()).replace('/kommo/install', '/kommo/uninstall'));
+    expect(template.findOutputs('KommoIntegrationRedirectUri').KommoIntegrationRedirectUri?.Value).toEqual(
+      environmentOf('kommo-install').KOMMO_REDIRECT_URI,
+    );
+    expect(JSON.stringify(template.findOutputs('KommoDisableHookUrl').KommoDisableHookUrl?.Value)).toBe(
+      JSON.stringify(apiUrl()).replace('/kommo/install', '/kommo/uninstall'),
+    );
   });
 
-  it('kommo-install has the time for two calls to the account\'s host and Kommo\'s connect, and holds the integration\'s and the channel\'s secrets only', () => {
+  it("kommo-install has the time for two calls to the account's host and Kommo's connect, and holds the integration's and the channel's secrets only", () => {
     expect(resources[functionId('kommo-install')]!.Properties!.Timeout).toBe(15);
-    expect(functions.find((spec) => spec.name === 'kommo-install')!.secrets).toEqual(['kommo-channel-id', 'kommo-integration', 'kommo-channel']);
+    expect(functions.find((spec) => spec.name === 'kommo-install')!.secrets).toEqual([
+      'kommo-channel-id',
+      'kommo-integration',
+      'kommo-channel',
+    ]);
   });
 
   it('KommoClientId and KommoAccountUrl take what the functions accept as KOMMO_CLIENT_ID and KOMMO_ACCOUNT_URL', () => {
     const parameters = template.toJSON().Parameters;
     const validSettings = { KOMMO_CHANNEL_ID: 'c0ffee00', CHAT_SERVICE_URL: 'https://chat.example/events' };
     const cases = [
-      { parameter: 'KommoClientId', variable: 'KOMMO_CLIENT_ID', accepted: ['5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c', '5F2A3C1E-8B7D-4E21-9C3A-1D2E3F4A5B6C'], refused: ['5f2a3c1e', 'my-integration', '5f2a3c1e8b7d4e219c3a1d2e3f4a5b6c'] },
+      {
+        parameter: 'KommoClientId',
+        variable: 'KOMMO_CLIENT_ID',
+        accepted: ['5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c', '5F2A3C1E-8B7D-4E21-9C3A-1D2E3F4A5B6C'],
+        refused: ['5f2a3c1e', 'my-integration', '5f2a3c1e8b7d4e219c3a1d2e3f4a5b6c'],
+      },
       {
         parameter: 'KommoAccountUrl',
         variable: 'KOMMO_ACCOUNT_URL',
         accepted: ['https://{subdomain}.kommo.com', 'http://127.0.0.1:4000/accounts/{subdomain}'],
-        refused: ['https://kommo.example', 'https://{subdomain}.kommo.com/?x=1', 'ftp://{subdomain}.kommo.com', 'https://{subdomain}.kommo.{tld}'],
+        refused: [
+          'https://kommo.example',
+          'https://{subdomain}.kommo.com/?x=1',
+          'ftp://{subdomain}.kommo.com',
+          'https://{subdomain}.kommo.{tld}',
+        ],
       },
     ];
     for (const { parameter, variable, accepted, refused } of cases) {
@@ -648,21 +835,41 @@ describe('alarm notifications', () => {
     const topic = resources[topicId()]!;
     const keyId = (topic.Properties!.KmsMasterKeyId as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     expect(resources[keyId]).toMatchObject({ Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true } });
-    const keyStatements = resources[keyId]!.Properties!.KeyPolicy.Statement as { Principal?: { Service?: string }; Action: string[] }[];
-    expect(keyStatements).toContainEqual(expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }));
+    const keyStatements = resources[keyId]!.Properties!.KeyPolicy.Statement as {
+      Principal?: { Service?: string };
+      Action: string[];
+    }[];
+    expect(keyStatements).toContainEqual(
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }),
+    );
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 
   it('subscribes the AlarmEmail address only when one is given', () => {
-    const subscriptions = Object.values(template.toJSON().Resources as Record<string, { Type: string; Condition?: string; Properties: Record<string, unknown> }>).filter(
-      (resource) => resource.Type === 'AWS::SNS::Subscription',
-    );
+    const subscriptions = Object.values(
+      template.toJSON().Resources as Record<
+        string,
+        { Type: string; Condition?: string; Properties: Record<string, unknown> }
+      >,
+    ).filter((resource) => resource.Type === 'AWS::SNS::Subscription');
     expect(subscriptions).toEqual([
-      expect.objectContaining({ Condition: 'AlarmEmailGiven', Properties: { TopicArn: { Ref: topicId() }, Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } } }),
+      expect.objectContaining({
+        Condition: 'AlarmEmailGiven',
+        Properties: { TopicArn: { Ref: topicId() }, Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } },
+      }),
     ]);
-    expect(template.toJSON().Conditions.AlarmEmailGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmEmail' }, ''] }] });
+    expect(template.toJSON().Conditions.AlarmEmailGiven).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmEmail' }, ''] }],
+    });
   });
 });
 
@@ -671,8 +878,12 @@ describe('dashboard', () => {
   const widgets = () => {
     const dashboard = Object.values(resources).find((resource) => resource.Type === 'AWS::CloudWatch::Dashboard')!;
     const parts = (dashboard.Properties!.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    const body = parts.map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replaceAll('"', "'")}>`)).join('');
-    return (JSON.parse(body) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] }).widgets.map((widget) => widget.properties);
+    const body = parts
+      .map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replaceAll('"', "'")}>`))
+      .join('');
+    return (JSON.parse(body) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] }).widgets.map(
+      (widget) => widget.properties,
+    );
   };
   const metricNamesOf = (title: RegExp) => {
     const widget = widgets().find((candidate) => title.test(candidate.title));
@@ -694,7 +905,9 @@ describe('dashboard', () => {
 
   it('shows the dead letters waiting in every queue', () => {
     expect(metricNamesOf(/^Dead letters/)).toEqual(queues.map(() => 'ApproximateNumberOfMessagesVisible'));
-    const labels = widgets().find((widget) => widget.title.startsWith('Dead letters'))!.metrics.map((metric) => (metric.at(-1) as { label: string }).label);
+    const labels = widgets()
+      .find((widget) => widget.title.startsWith('Dead letters'))!
+      .metrics.map((metric) => (metric.at(-1) as { label: string }).label);
     expect(labels).toEqual(queues.map((queue) => queue.name));
   });
 
@@ -704,7 +917,8 @@ describe('dashboard', () => {
 
   it('every bridge metric on it is one the functions publish, in their namespace and service', () => {
     for (const widget of widgets()) {
-      for (const metric of widget.metrics.filter((candidate) => candidate[0] === 'KommoLiveBridge')) expect(metric.slice(2, 4), widget.title).toEqual(['service', 'kommo-live-bridge']);
+      for (const metric of widget.metrics.filter((candidate) => candidate[0] === 'KommoLiveBridge'))
+        expect(metric.slice(2, 4), widget.title).toEqual(['service', 'kommo-live-bridge']);
     }
   });
 });
@@ -733,8 +947,14 @@ describe('custom domain', () => {
       });
     }
     const mappings = Object.values(json).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::ApiMapping');
-    expect(mappings.map((mapping) => mapping.Properties!.ApiId).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
-      [{ Ref: idOf(domainStack.api) }, { Ref: idOf(domainStack.liveApi) }].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    expect(
+      mappings
+        .map((mapping) => mapping.Properties!.ApiId)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual(
+      [{ Ref: idOf(domainStack.api) }, { Ref: idOf(domainStack.liveApi) }].sort((a, b) =>
+        JSON.stringify(a).localeCompare(JSON.stringify(b)),
+      ),
     );
     expect(mappings.every((mapping) => mapping.Properties!.ApiMappingKey === undefined)).toBe(true);
   });
@@ -746,25 +966,51 @@ describe('custom domain', () => {
     expect(output('ChatServiceBaseUrl')).toBe('https://bridge.example.com/chat/');
     expect(output('LiveChannelUrl')).toBe('wss://live.bridge.example.com');
     expect(JSON.stringify(output('KommoIntegrationRedirectUri'))).toContain('https://bridge.example.com/kommo/install');
-    expect(domainTemplate.findOutputs('ApiDomainTarget').ApiDomainTarget?.Value).toEqual({ 'Fn::GetAtt': [expect.any(String), 'RegionalDomainName'] });
+    expect(domainTemplate.findOutputs('ApiDomainTarget').ApiDomainTarget?.Value).toEqual({
+      'Fn::GetAtt': [expect.any(String), 'RegionalDomainName'],
+    });
   });
 
   it('gives the widget the live channel on its domain', () => {
     const json = domainTemplate.toJSON().Resources as Resources;
-    const widgetId = domainStack.getLogicalId(domainStack.functions.get('widget')!.function.node.defaultChild as CfnResource);
-    expect(json[widgetId]!.Properties!.Environment.Variables[liveChannelVariables.address]).toBe('wss://live.bridge.example.com');
+    const widgetId = domainStack.getLogicalId(
+      domainStack.functions.get('widget')!.function.node.defaultChild as CfnResource,
+    );
+    expect(json[widgetId]!.Properties!.Environment.Variables[liveChannelVariables.address]).toBe(
+      'wss://live.bridge.example.com',
+    );
   });
 
   it('is cdk-nag clean too', () => {
     const report = new AwsSolutionsChecks().validateScope(domainStack);
-    expect(report.violations.map((violation) => `${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`)).toEqual([]);
+    expect(
+      report.violations.map(
+        (violation) =>
+          `${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('outputs', () => {
   const joined = (name: string) => JSON.stringify(template.findOutputs(name)[name]?.Value);
 
-  it.each(['ApiUrl', 'LiveChannelUrl', 'KommoWebhookUrl', 'KommoIntegrationRedirectUri', 'KommoDisableHookUrl', 'ChatServiceBaseUrl', 'KommoChannelIdSecretName', 'KommoChannelSecretName', 'ChatServiceSecretName', 'KommoIntegrationSecretName', 'AdminSecretName', 'TableName', 'AlarmTopicArn', 'DashboardName'])('%s exists', (name) => {
+  it.each([
+    'ApiUrl',
+    'LiveChannelUrl',
+    'KommoWebhookUrl',
+    'KommoIntegrationRedirectUri',
+    'KommoDisableHookUrl',
+    'ChatServiceBaseUrl',
+    'KommoChannelIdSecretName',
+    'KommoChannelSecretName',
+    'ChatServiceSecretName',
+    'KommoIntegrationSecretName',
+    'AdminSecretName',
+    'TableName',
+    'AlarmTopicArn',
+    'DashboardName',
+  ])('%s exists', (name) => {
     template.hasOutput(name, { Value: Match.anyValue() });
   });
 
@@ -778,32 +1024,36 @@ describe('outputs', () => {
 });
 
 describe('bundles', () => {
-  it.each(functions)('$name: bundled from its handler into one ES module with every dependency, the AWS SDK included, and a linked source map', (spec) => {
-    const assembly = app.synth();
-    const assetHash = (resources[functionId(spec.name)]!.Properties!.Code.S3Key as string).replace(/\.zip$/, '');
-    const bundle = join(assembly.directory, `asset.${assetHash}`);
-    const code = readFileSync(join(bundle, 'index.mjs'), 'utf8');
-    expect(existsSync(join(bundle, 'index.mjs.map'))).toBe(true);
-    expect(code).toContain('//# sourceMappingURL=index.mjs.map');
-    // What the module loads at run time: static imports, dynamic imports and require() through createRequire.
-    const loads = [
-      ...code.matchAll(/(?:\brequire\(|\bimport\()"([^"]+)"\)/g),
-      ...code.matchAll(/\bimport\s*(?:[\w$]+\s*,?\s*)?(?:\{[^}]*\}|\*\s*as\s+[\w$]+)?\s*from\s*"([^"]+)"/g),
-      ...code.matchAll(/\bimport\s*"([^"]+)"/g),
-    ];
-    const required = new Set(loads.map((match) => match[1]!));
-    const external = [...required].filter((name) => !builtinModules.includes(name.replace(/^node:/, '')));
-    // The CRT signer is an optional, guarded require for SigV4a only, and event streams a dynamic import
-    // for event-stream operations only: the bridge uses neither.
-    expect(external.filter((name) => name !== '@aws-sdk/signature-v4-crt' && name !== sdkEventStreams)).toEqual([]);
-  });
+  it.each(functions)(
+    '$name: bundled from its handler into one ES module with every dependency, the AWS SDK included, and a linked source map',
+    (spec) => {
+      const assembly = app.synth();
+      const assetHash = (resources[functionId(spec.name)]!.Properties!.Code.S3Key as string).replace(/\.zip$/, '');
+      const bundle = join(assembly.directory, `asset.${assetHash}`);
+      const code = readFileSync(join(bundle, 'index.mjs'), 'utf8');
+      expect(existsSync(join(bundle, 'index.mjs.map'))).toBe(true);
+      expect(code).toContain('//# sourceMappingURL=index.mjs.map');
+      // What the module loads at run time: static imports, dynamic imports and require() through createRequire.
+      const loads = [
+        ...code.matchAll(/(?:\brequire\(|\bimport\()"([^"]+)"\)/g),
+        ...code.matchAll(/\bimport\s*(?:[\w$]+\s*,?\s*)?(?:\{[^}]*\}|\*\s*as\s+[\w$]+)?\s*from\s*"([^"]+)"/g),
+        ...code.matchAll(/\bimport\s*"([^"]+)"/g),
+      ];
+      const required = new Set(loads.map((match) => match[1]!));
+      const external = [...required].filter((name) => !builtinModules.includes(name.replace(/^node:/, '')));
+      // The CRT signer is an optional, guarded require for SigV4a only, and event streams a dynamic import
+      // for event-stream operations only: the bridge uses neither.
+      expect(external.filter((name) => name !== '@aws-sdk/signature-v4-crt' && name !== sdkEventStreams)).toEqual([]);
+    },
+  );
 });
 
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged error or warning', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     const findings = report.violations.map(
-      (violation) => `${violation.severity} ${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`,
+      (violation) =>
+        `${violation.severity} ${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`,
     );
     expect(findings).toEqual([]);
   });
@@ -811,7 +1061,9 @@ describe('cdk-nag AwsSolutions', () => {
   it('gives every acknowledgement a specific reason', () => {
     const acknowledgements = stack.node
       .findAll()
-      .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((construct) =>
+        construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY),
+      )
       .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const [rule, reason] of acknowledgements) expect(reason.length, rule).toBeGreaterThan(60);
@@ -841,8 +1093,14 @@ describe('limits set at deploy time', () => {
   });
 
   it('throttles the HTTP API and the live channel stages at the given rates and bursts', () => {
-    limitedTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', DefaultRouteSettings: { ThrottlingBurstLimit: 5000, ThrottlingRateLimit: 4000 } });
-    limitedTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live', DefaultRouteSettings: { ThrottlingBurstLimit: 3000, ThrottlingRateLimit: 1500 } });
+    limitedTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingBurstLimit: 5000, ThrottlingRateLimit: 4000 },
+    });
+    limitedTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'live',
+      DefaultRouteSettings: { ThrottlingBurstLimit: 3000, ThrottlingRateLimit: 1500 },
+    });
   });
 
   it('caps every queue consumer at the given concurrency', () => {
@@ -853,11 +1111,16 @@ describe('limits set at deploy time', () => {
 
   it('reserves concurrency for the named functions only', () => {
     const reserved = Object.values(limitedTemplate.findResources('AWS::Lambda::Function'))
-      .map((resource) => (resource.Properties as { ReservedConcurrentExecutions?: number }).ReservedConcurrentExecutions)
+      .map(
+        (resource) => (resource.Properties as { ReservedConcurrentExecutions?: number }).ReservedConcurrentExecutions,
+      )
       .filter((count) => count !== undefined)
       .sort((a, b) => a - b);
     expect(reserved).toEqual([50, 400]);
-    limitedTemplate.hasResourceProperties('AWS::Lambda::Function', { Description: functions.find((spec) => spec.name === 'event-dispatcher')!.description, ReservedConcurrentExecutions: 400 });
+    limitedTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Description: functions.find((spec) => spec.name === 'event-dispatcher')!.description,
+      ReservedConcurrentExecutions: 400,
+    });
   });
 
   it('caps the on-demand table throughput', () => {
@@ -871,33 +1134,72 @@ describe('limits set at deploy time', () => {
     // Prepare
     const provisionedApp = templateOnlyApp();
     const provisionedStack = new BridgeStack(provisionedApp, 'Provisioned', {
-      tableProvisionedCapacity: { read: { min: 50, max: 2000 }, write: { min: 100, max: 8000 }, targetUtilizationPercent: 60 },
+      tableProvisionedCapacity: {
+        read: { min: 50, max: 2000 },
+        write: { min: 100, max: 8000 },
+        targetUtilizationPercent: 60,
+      },
     });
     // Act
     const template = Template.fromStack(provisionedStack);
     // Assess
-    template.hasResourceProperties('AWS::DynamoDB::Table', { ProvisionedThroughput: { ReadCapacityUnits: 50, WriteCapacityUnits: 100 } });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      ProvisionedThroughput: { ReadCapacityUnits: 50, WriteCapacityUnits: 100 },
+    });
     expect(JSON.stringify(template.findResources('AWS::DynamoDB::Table'))).not.toContain('PAY_PER_REQUEST');
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ScalableDimension: 'dynamodb:table:ReadCapacityUnits', MinCapacity: 50, MaxCapacity: 2000 });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ScalableDimension: 'dynamodb:table:WriteCapacityUnits', MinCapacity: 100, MaxCapacity: 8000 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScalableDimension: 'dynamodb:table:ReadCapacityUnits',
+      MinCapacity: 50,
+      MaxCapacity: 2000,
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScalableDimension: 'dynamodb:table:WriteCapacityUnits',
+      MinCapacity: 100,
+      MaxCapacity: 8000,
+    });
     const policies = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
-    expect(policies.map((policy) => policy.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue)).toEqual([60, 60]);
-    expect(new AwsSolutionsChecks().validateScope(provisionedStack).violations.map((violation) => violation.ruleName)).toEqual([]);
+    expect(policies.map((policy) => policy.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue)).toEqual([
+      60, 60,
+    ]);
+    expect(
+      new AwsSolutionsChecks().validateScope(provisionedStack).violations.map((violation) => violation.ruleName),
+    ).toEqual([]);
   });
 
   it.each([
-    ['with an on-demand cap', { tableProvisionedCapacity: { read: { min: 1, max: 2 }, write: { min: 1, max: 2 } }, tableMaxThroughput: { readRequestUnits: 10, writeRequestUnits: 10 } }, /exclude each other/],
-    ['with max below min', { tableProvisionedCapacity: { read: { min: 10, max: 2 }, write: { min: 1, max: 2 } } }, /read needs whole units with 1 <= min <= max; got 10-2/],
-    ['with a target outside 20-90 %', { tableProvisionedCapacity: { read: { min: 1, max: 2 }, write: { min: 1, max: 2 }, targetUtilizationPercent: 95 } }, /must be 20-90; got 95/],
+    [
+      'with an on-demand cap',
+      {
+        tableProvisionedCapacity: { read: { min: 1, max: 2 }, write: { min: 1, max: 2 } },
+        tableMaxThroughput: { readRequestUnits: 10, writeRequestUnits: 10 },
+      },
+      /exclude each other/,
+    ],
+    [
+      'with max below min',
+      { tableProvisionedCapacity: { read: { min: 10, max: 2 }, write: { min: 1, max: 2 } } },
+      /read needs whole units with 1 <= min <= max; got 10-2/,
+    ],
+    [
+      'with a target outside 20-90 %',
+      {
+        tableProvisionedCapacity: { read: { min: 1, max: 2 }, write: { min: 1, max: 2 }, targetUtilizationPercent: 95 },
+      },
+      /must be 20-90; got 95/,
+    ],
   ])('refuses provisioned capacity %s', (_, props, message) => {
     const otherApp = templateOnlyApp();
     expect(() => new BridgeStack(otherApp, 'BadCapacity', props)).toThrow(message);
   });
 
-  it('refuses a consumer reservation below the mapping\'s maximum concurrency, which would throttle the queue against itself', () => {
+  it("refuses a consumer reservation below the mapping's maximum concurrency, which would throttle the queue against itself", () => {
     const otherApp = templateOnlyApp();
-    expect(() => new BridgeStack(otherApp, 'Starved', { consumerMaxConcurrency: 100, reservedConcurrency: { 'hook-worker': 20 } })).toThrow(
-      /reservedConcurrency of hook-worker \(20\) is below consumerMaxConcurrency \(100\)/,
-    );
+    expect(
+      () =>
+        new BridgeStack(otherApp, 'Starved', {
+          consumerMaxConcurrency: 100,
+          reservedConcurrency: { 'hook-worker': 20 },
+        }),
+    ).toThrow(/reservedConcurrency of hook-worker \(20\) is below consumerMaxConcurrency \(100\)/);
   });
 });

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoAccountBindingStore } from '../../functions/core/adapters/dynamodb/account-binding-store';
 import { createBridgeTable, documentClient } from '../../functions/core/adapters/dynamodb/table';
 import { secretGroups, type SecretGroup } from '../../functions/core/config';
-import { awsDeploymentReader, missingPieces, secretNameOutput, stackOutputsIn, type DeploymentReader, type StackOutputs } from '../../infra/deploy-check';
+import {
+  awsDeploymentReader,
+  missingPieces,
+  secretNameOutput,
+  stackOutputsIn,
+  type DeploymentReader,
+  type StackOutputs,
+} from '../../infra/deploy-check';
 import { SecretsManagerStandIn } from '../bundle/aws-stand-ins';
 
 const REGION = 'eu-central-1';
@@ -25,13 +32,20 @@ let reader: DeploymentReader;
 let dynamo: DynamoDBClient;
 
 /** A deployment as `cdk deploy` leaves it: every group's secret with empty values (admin generated), a fresh table. */
-async function aDeployment(options: { clientId?: string } = {}): Promise<{ outputs: StackOutputs; arns: Map<SecretGroup, string>; tableName: string }> {
+async function aDeployment(
+  options: { clientId?: string } = {},
+): Promise<{ outputs: StackOutputs; arns: Map<SecretGroup, string>; tableName: string }> {
   const tag = randomUUID();
   const arns = new Map<SecretGroup, string>();
-  const outputs: Record<string, string> = { KommoWebhookUrl: webhookUrl, KommoIntegrationClientId: options.clientId ?? '' };
+  const outputs: Record<string, string> = {
+    KommoWebhookUrl: webhookUrl,
+    KommoIntegrationClientId: options.clientId ?? '',
+  };
   for (const group of Object.keys(secretGroups) as SecretGroup[]) {
     const name = `${group}-${tag}`;
-    const asDeployed = Object.fromEntries(secretGroups[group].map((key) => [key, group === 'admin' ? 'generated-admin-token-0123456789abcdef' : '']));
+    const asDeployed = Object.fromEntries(
+      secretGroups[group].map((key) => [key, group === 'admin' ? 'generated-admin-token-0123456789abcdef' : '']),
+    );
     arns.set(group, secretsManager.putSecret(REGION, ACCOUNT_ID, name, JSON.stringify(asDeployed)));
     outputs[secretNameOutput(group)] = name;
   }
@@ -43,7 +57,9 @@ async function aDeployment(options: { clientId?: string } = {}): Promise<{ outpu
 
 function fillIn(arns: Map<SecretGroup, string>, values: Partial<typeof filled>): void {
   for (const group of ['kommo-channel-id', 'kommo-channel', 'chat-service', 'kommo-integration'] as const) {
-    const own = Object.fromEntries(secretGroups[group].map((key) => [key, (values as Record<string, string>)[key] ?? '']));
+    const own = Object.fromEntries(
+      secretGroups[group].map((key) => [key, (values as Record<string, string>)[key] ?? '']),
+    );
     secretsManager.updateSecret(arns.get(group)!, JSON.stringify(own));
   }
 }
@@ -53,7 +69,17 @@ async function bindAnAccount(tableName: string): Promise<void> {
   const accounts = { kommoAccountId: 31_000_001, amojoAccountId: 'a1b2c3d4-0000-4000-8000-0000000acc01' };
   const claim = { claimId: 'deploy-check', nowMs: Date.now() };
   expect(await store.claimToConnect(accounts, claim)).toBeUndefined();
-  expect(await store.bindClaimed({ ...accounts, scopeId: `${filled.KOMMO_CHANNEL_ID}_${accounts.amojoAccountId}`, title: 'Bridge', boundAtMs: claim.nowMs }, claim.claimId)).toBe(true);
+  expect(
+    await store.bindClaimed(
+      {
+        ...accounts,
+        scopeId: `${filled.KOMMO_CHANNEL_ID}_${accounts.amojoAccountId}`,
+        title: 'Bridge',
+        boundAtMs: claim.nowMs,
+      },
+      claim.claimId,
+    ),
+  ).toBe(true);
 }
 
 beforeAll(async () => {

@@ -27,10 +27,17 @@ afterAll(() => {
 
 /** What DynamoDB answers a transaction that met another one writing the same items. */
 function transactionConflict(items: number): Error {
-  return Object.assign(new Error('Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]'), {
-    name: 'TransactionCanceledException',
-    CancellationReasons: Array.from({ length: items }, (_, index) => ({ Code: index === 1 ? 'TransactionConflict' : 'None' })),
-  });
+  return Object.assign(
+    new Error(
+      'Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]',
+    ),
+    {
+      name: 'TransactionCanceledException',
+      CancellationReasons: Array.from({ length: items }, (_, index) => ({
+        Code: index === 1 ? 'TransactionConflict' : 'None',
+      })),
+    },
+  );
 }
 
 /** The store on the real table, its first `conflicts` transactions cancelled as DynamoDB cancels conflicting ones. */
@@ -48,7 +55,10 @@ function storeWithConflicts(conflicts: number) {
       };
     },
   });
-  return { store: new DynamoAccountBindingStore({ doc, tableName: table.tableName }), transactions: () => transactions };
+  return {
+    store: new DynamoAccountBindingStore({ doc, tableName: table.tableName }),
+    transactions: () => transactions,
+  };
 }
 
 describe('account claims', () => {
@@ -59,7 +69,10 @@ describe('account claims', () => {
 
     // Act
     const refusal = await store.claimToConnect(accounts, { claimId: 'claim-1', nowMs: TEST_START });
-    const second = await new DynamoAccountBindingStore(table).claimToConnect(accounts, { claimId: 'claim-2', nowMs: TEST_START });
+    const second = await new DynamoAccountBindingStore(table).claimToConnect(accounts, {
+      claimId: 'claim-2',
+      nowMs: TEST_START,
+    });
 
     // Assess
     expect(refusal).toBeUndefined();
@@ -70,7 +83,9 @@ describe('account claims', () => {
   it('a conflict that does not clear is an error, not a refusal', async () => {
     const { store, transactions } = storeWithConflicts(Number.POSITIVE_INFINITY);
 
-    const outcome = await store.claimToConnect(someAccounts(), { claimId: 'claim-1', nowMs: TEST_START }).catch((error: Error) => error);
+    const outcome = await store
+      .claimToConnect(someAccounts(), { claimId: 'claim-1', nowMs: TEST_START })
+      .catch((error: Error) => error);
 
     expect(outcome).toMatchObject({ name: 'TransactionCanceledException' });
     expect(transactions()).toBe(5);
@@ -81,11 +96,20 @@ describe('account claims', () => {
     const store = new DynamoAccountBindingStore(table);
     const bound = someAccounts();
     await store.claimToConnect(bound, { claimId: 'claim-1', nowMs: TEST_START });
-    await store.bindClaimed({ ...bound, scopeId: `channel_${bound.amojoAccountId}`, title: 't', boundAtMs: TEST_START }, 'claim-1');
+    await store.bindClaimed(
+      { ...bound, scopeId: `channel_${bound.amojoAccountId}`, title: 't', boundAtMs: TEST_START },
+      'claim-1',
+    );
 
     // Act
-    const sameKommo = await store.claimToConnect({ ...someAccounts(), kommoAccountId: bound.kommoAccountId }, { claimId: 'claim-2', nowMs: TEST_START });
-    const sameAmojo = await store.claimToConnect({ ...someAccounts(), amojoAccountId: bound.amojoAccountId }, { claimId: 'claim-3', nowMs: TEST_START });
+    const sameKommo = await store.claimToConnect(
+      { ...someAccounts(), kommoAccountId: bound.kommoAccountId },
+      { claimId: 'claim-2', nowMs: TEST_START },
+    );
+    const sameAmojo = await store.claimToConnect(
+      { ...someAccounts(), amojoAccountId: bound.amojoAccountId },
+      { claimId: 'claim-3', nowMs: TEST_START },
+    );
 
     // Assess
     expect(sameKommo).toEqual({ reason: 'kommo_account_bound_elsewhere', boundAmojoAccountId: bound.amojoAccountId });

@@ -10,9 +10,10 @@ import { storeTable } from '../support/store-table';
 const { table, item } = storeTable('conversations');
 const seconds = (ms: number) => Math.floor(ms / 1000);
 const dynamoDirectory = (clock: Clock) => new DynamoConversationDirectory(table, clock);
-const entryItem = (chat: { scopeId: string; kommoConversationId: string }) => item(partitionKey('conversation', chat.scopeId, chat.kommoConversationId), 'ENTRY');
+const entryItem = (chat: { scopeId: string; kommoConversationId: string }) =>
+  item(partitionKey('conversation', chat.scopeId, chat.kommoConversationId), 'ENTRY');
 
-describe('the conversation directory (the port\'s contract)', () => conversationDirectoryContract(dynamoDirectory));
+describe("the conversation directory (the port's contract)", () => conversationDirectoryContract(dynamoDirectory));
 
 describe('conversation directory items', () => {
   it('are kept for the retention after the chat was last seen (the TTL attribute)', async () => {
@@ -23,7 +24,11 @@ describe('conversation directory items', () => {
     await directory.learn({ ...chat, conversationId: 'conv-1' }, TEST_START);
 
     // Assess
-    expect(await entryItem(chat)).toMatchObject({ firstSeenAtMs: TEST_START, lastSeenAtMs: TEST_START, expiresAt: seconds(TEST_START + CONVERSATION_RETENTION_MS) });
+    expect(await entryItem(chat)).toMatchObject({
+      firstSeenAtMs: TEST_START,
+      lastSeenAtMs: TEST_START,
+      expiresAt: seconds(TEST_START + CONVERSATION_RETENTION_MS),
+    });
   });
 
   it('are not written for a repeat within the renewal period, and renewed once it has passed', async () => {
@@ -40,7 +45,11 @@ describe('conversation directory items', () => {
 
     // Assess
     expect(afterRepeat).toEqual(before);
-    expect(await entryItem(chat)).toMatchObject({ firstSeenAtMs: TEST_START, lastSeenAtMs: later, expiresAt: seconds(later + CONVERSATION_RETENTION_MS) });
+    expect(await entryItem(chat)).toMatchObject({
+      firstSeenAtMs: TEST_START,
+      lastSeenAtMs: later,
+      expiresAt: seconds(later + CONVERSATION_RETENTION_MS),
+    });
   });
 
   it('are left exactly as they were by a lesson that contradicts them', async () => {

@@ -12,8 +12,14 @@ const store = new DynamoKommoUserPresenceStore(table);
 const scopeId = 'c0ffee00-0000-4000-8000-000000000001_52e591f7-c98f-4255-8495-827210138c81';
 
 /** Every test watches its own conversation, so tests share one table without seeing each other. */
-const aUserInAConversation = (): KommoUserPresenceKey => ({ scopeId, accountId: 'account-1', conversationId: `conv-${randomUUID()}`, userId: '7001' });
-const windowItem = (key: KommoUserPresenceKey) => item(partitionKey('kommoUserPresence', key.scopeId, key.userId, key.conversationId), 'WINDOW');
+const aUserInAConversation = (): KommoUserPresenceKey => ({
+  scopeId,
+  accountId: 'account-1',
+  conversationId: `conv-${randomUUID()}`,
+  userId: '7001',
+});
+const windowItem = (key: KommoUserPresenceKey) =>
+  item(partitionKey('kommoUserPresence', key.scopeId, key.userId, key.conversationId), 'WINDOW');
 
 /** A window opened at `openedAtMs` for 90 s, labelled as the widget labels it. */
 const aWindow = (windowId: string, openedAtMs = TEST_START, extra: Partial<KommoUserWindow> = {}): KommoUserWindow => ({
@@ -37,7 +43,9 @@ describe('Kommo user presence windows', () => {
     // Assess
     expect(outcome).toEqual({ opened: true });
     expect(await store.read(key)).toEqual({ ...aWindow('window-1'), announced: false });
-    expect((await windowItem(key))?.expiresAt).toBe(Math.floor((TEST_START + 90_000 + KOMMO_USER_WINDOW_RETENTION_MS) / 1000));
+    expect((await windowItem(key))?.expiresAt).toBe(
+      Math.floor((TEST_START + 90_000 + KOMMO_USER_WINDOW_RETENTION_MS) / 1000),
+    );
   });
 
   it('opens exactly one window of 10 concurrent heartbeats', async () => {
@@ -45,7 +53,9 @@ describe('Kommo user presence windows', () => {
     const key = aUserInAConversation();
 
     // Act
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => store.open(key, aWindow(`window-${i}`), TEST_START)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.open(key, aWindow(`window-${i}`), TEST_START)),
+    );
 
     // Assess
     expect(outcomes.filter((outcome) => outcome.opened)).toHaveLength(1);
@@ -92,8 +102,14 @@ describe('Kommo user presence windows', () => {
 
     // Assess
     expect([beforeAnnounced, announced, afterItsEnd]).toEqual([false, true, false]);
-    expect(await store.read(key)).toMatchObject({ onlineUntilMs: TEST_START + 120_000, lastSeenAtMs: TEST_START + 30_000, announced: true });
-    expect((await windowItem(key))?.expiresAt).toBe(Math.floor((TEST_START + 120_000 + KOMMO_USER_WINDOW_RETENTION_MS) / 1000));
+    expect(await store.read(key)).toMatchObject({
+      onlineUntilMs: TEST_START + 120_000,
+      lastSeenAtMs: TEST_START + 30_000,
+      announced: true,
+    });
+    expect((await windowItem(key))?.expiresAt).toBe(
+      Math.floor((TEST_START + 120_000 + KOMMO_USER_WINDOW_RETENTION_MS) / 1000),
+    );
   });
 
   it('marks only the named window announced', async () => {

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { DynamoLiveChannelStore } from '../../functions/core/adapters/dynamodb/live-channel-store';
 import { partitionKey } from '../../functions/core/adapters/dynamodb/table';
 import { LIVE_ITEM_RETENTION_MS } from '../../functions/core/domain/live-channel';
-import { aLiveConnection, aLiveTicket, liveChannelStoreContract, liveScopeId } from '../support/contracts/live-channel-store-contract';
+import {
+  aLiveConnection,
+  aLiveTicket,
+  liveChannelStoreContract,
+  liveScopeId,
+} from '../support/contracts/live-channel-store-contract';
 import { TEST_START } from '../support/manual-clock';
 import { storeTable } from '../support/store-table';
 
@@ -12,7 +17,7 @@ const store = new DynamoLiveChannelStore(table);
 const seconds = (ms: number) => Math.floor(ms / 1000);
 const ticketItem = (ticketId: string) => item(partitionKey('liveTicket', ticketId), 'TICKET');
 
-describe('the live channel (the port\'s contract)', () => liveChannelStoreContract(store));
+describe("the live channel (the port's contract)", () => liveChannelStoreContract(store));
 
 describe('live-channel items', () => {
   it('keep a ticket until just past its validity (the TTL attribute); a clashing issue leaves it as it was', async () => {
@@ -49,7 +54,11 @@ describe('live-channel items', () => {
 
     // Act
     await store.openConnection(connection);
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId });
+    await store.watch(connection, {
+      connectionId: connection.connectionId,
+      kommoConversationId: 'kommo-chat-1',
+      clientId,
+    });
 
     // Assess
     const items = [
@@ -57,7 +66,9 @@ describe('live-channel items', () => {
       ...(await partition(partitionKey('liveWatch', liveScopeId, String(connection.kommoUserId)))),
       ...(await partition(partitionKey('liveWatcher', liveScopeId, clientId))),
     ];
-    expect(items.map((stored) => stored?.expiresAt)).toEqual(Array.from({ length: 3 }, () => seconds(TEST_START + LIVE_ITEM_RETENTION_MS)));
+    expect(items.map((stored) => stored?.expiresAt)).toEqual(
+      Array.from({ length: 3 }, () => seconds(TEST_START + LIVE_ITEM_RETENTION_MS)),
+    );
   });
 
   it('hold no watcher for a chat whose client the directory does not know', async () => {
@@ -68,6 +79,8 @@ describe('live-channel items', () => {
     await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' });
 
     // Assess
-    expect((await itemsWhere('connectionId', connection.connectionId)).map((stored) => String(stored.pk).split('#')[0])).toEqual(['LIVE_WATCH']);
+    expect(
+      (await itemsWhere('connectionId', connection.connectionId)).map((stored) => String(stored.pk).split('#')[0]),
+    ).toEqual(['LIVE_WATCH']);
   });
 });

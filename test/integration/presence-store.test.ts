@@ -23,10 +23,10 @@ async function givenOpenWindow(key: PresenceKey): Promise<void> {
 }
 
 // The same contract the in-memory presence store of the unit tests passes, so that fake cannot drift from this store.
-describe('client presence (the port\'s contract)', () => presenceStoreContract(store));
+describe("client presence (the port's contract)", () => presenceStoreContract(store));
 
 describe('opening a window', () => {
-  it('opens the window as the online transition, in the client\'s one item, kept 30 days after the last sign of life', async () => {
+  it("opens the window as the online transition, in the client's one item, kept 30 days after the last sign of life", async () => {
     // Prepare
     const key = aClient();
 
@@ -34,7 +34,10 @@ describe('opening a window', () => {
     const outcome = await store.open(key, TEST_START, TEST_START + 30_000, 'timer-1');
 
     // Assess
-    expect(outcome).toEqual({ opened: true, transitions: [{ state: 'online', atMs: TEST_START, lastSeenAtMs: TEST_START }] });
+    expect(outcome).toEqual({
+      opened: true,
+      transitions: [{ state: 'online', atMs: TEST_START, lastSeenAtMs: TEST_START }],
+    });
     expect(await partition(partitionKey('presence', key.scopeId, key.clientId))).toEqual([
       {
         pk: partitionKey('presence', key.scopeId, key.clientId),
@@ -55,7 +58,9 @@ describe('opening a window', () => {
     const key = aClient();
 
     // Act
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, n) => store.open(key, TEST_START, TEST_START + 30_000, `timer-${n}`)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, n) => store.open(key, TEST_START, TEST_START + 30_000, `timer-${n}`)),
+    );
 
     // Assess
     const winners = outcomes.flatMap((outcome, n) => (outcome.opened ? [`timer-${n}`] : []));
@@ -90,7 +95,12 @@ describe('opening a window', () => {
 
     // Assess
     expect(outcome.opened).toBe(true);
-    expect(await clientItem(key)).toMatchObject({ onlineUntilMs: TEST_START + 80_000, timerId: 'timer-2', state: 'online', changedAtMs: TEST_START + 50_000 });
+    expect(await clientItem(key)).toMatchObject({
+      onlineUntilMs: TEST_START + 80_000,
+      timerId: 'timer-2',
+      state: 'online',
+      changedAtMs: TEST_START + 50_000,
+    });
   });
 
   it('opens after an offline without an offline of its own', async () => {
@@ -103,7 +113,9 @@ describe('opening a window', () => {
     const outcome = await store.open(key, TEST_START + 6000, TEST_START + 36_000, 'timer-2');
 
     // Assess
-    expect(outcome.transitions).toEqual([{ state: 'online', atMs: TEST_START + 6000, lastSeenAtMs: TEST_START + 6000 }]);
+    expect(outcome.transitions).toEqual([
+      { state: 'online', atMs: TEST_START + 6000, lastSeenAtMs: TEST_START + 6000 },
+    ]);
   });
 });
 
@@ -132,7 +144,14 @@ describe('extending a window', () => {
   it.each([
     ['a client never seen', async (_key: PresenceKey) => undefined, TEST_START],
     ['a window whose end has passed', givenOpenWindow, TEST_START + 30_000],
-    ['a closed window', async (key: PresenceKey) => { await givenOpenWindow(key); await store.closeNow(key, TEST_START + 1000); }, TEST_START + 2000],
+    [
+      'a closed window',
+      async (key: PresenceKey) => {
+        await givenOpenWindow(key);
+        await store.closeNow(key, TEST_START + 1000);
+      },
+      TEST_START + 2000,
+    ],
   ])('refuses to extend %s, and changes nothing', async (_, given, nowMs) => {
     // Prepare
     const key = aClient();
@@ -164,8 +183,22 @@ describe('handing the timer chain on', () => {
 
   it.each([
     ['a timer the window does not name', async (key: PresenceKey) => givenOpenWindow(key), 'timer-other'],
-    ['a closed window', async (key: PresenceKey) => { await givenOpenWindow(key); await store.closeNow(key, TEST_START + 1000); }, 'timer-1'],
-    ['a closed window, adopted by a timer that names none', async (key: PresenceKey) => { await givenOpenWindow(key); await store.closeNow(key, TEST_START + 1000); }, undefined],
+    [
+      'a closed window',
+      async (key: PresenceKey) => {
+        await givenOpenWindow(key);
+        await store.closeNow(key, TEST_START + 1000);
+      },
+      'timer-1',
+    ],
+    [
+      'a closed window, adopted by a timer that names none',
+      async (key: PresenceKey) => {
+        await givenOpenWindow(key);
+        await store.closeNow(key, TEST_START + 1000);
+      },
+      undefined,
+    ],
     ['a client never seen', async (_key: PresenceKey) => undefined, undefined],
   ])('refuses for %s, and changes nothing', async (_, given, fromTimerId) => {
     // Prepare
@@ -194,7 +227,12 @@ describe('closing a window', () => {
     // Assess
     expect(offline).toEqual({ state: 'offline', atMs: TEST_START + 5000, lastSeenAtMs: TEST_START + 5000 });
     const stored = await clientItem(key);
-    expect(stored).toMatchObject({ state: 'offline', changedAtMs: TEST_START + 5000, lastSeenAtMs: TEST_START + 5000, expiresAt: keptUntil(TEST_START + 5000) });
+    expect(stored).toMatchObject({
+      state: 'offline',
+      changedAtMs: TEST_START + 5000,
+      lastSeenAtMs: TEST_START + 5000,
+      expiresAt: keptUntil(TEST_START + 5000),
+    });
     expect(stored).not.toHaveProperty('onlineUntilMs');
     expect(stored).not.toHaveProperty('timerId');
     expect(await store.read(key)).toEqual({ lastSeenAtMs: TEST_START + 5000 });
@@ -202,7 +240,13 @@ describe('closing a window', () => {
 
   it.each([
     ['a client never seen', async (_key: PresenceKey) => undefined],
-    ['a closed window', async (key: PresenceKey) => { await givenOpenWindow(key); await store.closeNow(key, TEST_START + 1000); }],
+    [
+      'a closed window',
+      async (key: PresenceKey) => {
+        await givenOpenWindow(key);
+        await store.closeNow(key, TEST_START + 1000);
+      },
+    ],
     ['a window whose end has passed (its timer closes it, at its end)', givenOpenWindow],
   ])('an offline for %s changes nothing', async (_, given) => {
     // Prepare
@@ -228,8 +272,15 @@ describe('closing a window', () => {
     const outcome = await store.closeExpired(key, TEST_START + 41_000);
 
     // Assess
-    expect(outcome).toEqual({ closed: { state: 'offline', atMs: TEST_START + 40_000, lastSeenAtMs: TEST_START + 10_000 } });
-    expect(await clientItem(key)).toMatchObject({ state: 'offline', changedAtMs: TEST_START + 40_000, lastSeenAtMs: TEST_START + 10_000, expiresAt: keptUntil(TEST_START + 10_000) });
+    expect(outcome).toEqual({
+      closed: { state: 'offline', atMs: TEST_START + 40_000, lastSeenAtMs: TEST_START + 10_000 },
+    });
+    expect(await clientItem(key)).toMatchObject({
+      state: 'offline',
+      changedAtMs: TEST_START + 40_000,
+      lastSeenAtMs: TEST_START + 10_000,
+      expiresAt: keptUntil(TEST_START + 10_000),
+    });
     expect(await store.closeExpired(key, TEST_START + 42_000)).toEqual({ gone: true });
   });
 
@@ -239,7 +290,10 @@ describe('closing a window', () => {
     await givenOpenWindow(key);
 
     // Act
-    const outcomes = await Promise.all([store.closeExpired(key, TEST_START + 31_000), store.closeExpired(key, TEST_START + 31_000)]);
+    const outcomes = await Promise.all([
+      store.closeExpired(key, TEST_START + 31_000),
+      store.closeExpired(key, TEST_START + 31_000),
+    ]);
 
     // Assess
     expect(outcomes.filter((outcome) => 'closed' in outcome)).toHaveLength(1);

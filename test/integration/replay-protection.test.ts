@@ -26,7 +26,12 @@ describe('the manifest', () => {
   });
 
   it('claims exactly the status update and the conversation registration', () => {
-    expect(chatRoutes.filter((route) => route.replay === 'claimed').map(routeKey).sort()).toEqual([
+    expect(
+      chatRoutes
+        .filter((route) => route.replay === 'claimed')
+        .map(routeKey)
+        .sort(),
+    ).toEqual([
       'POST /chat/{scope_id}/messages/{msgid}/status',
       'PUT /chat/{scope_id}/conversations/{conversation_id}',
     ]);
@@ -36,11 +41,18 @@ describe('the manifest', () => {
     const reads = chatRoutes.filter((route) => route.method === 'GET').map(routeKey);
 
     expect(reads.length).toBeGreaterThan(0);
-    expect(chatRoutes.filter((route) => route.replay === 'idempotent').map(routeKey).sort()).toEqual(['POST /chat/{scope_id}/typing', 'POST /chat/{scope_id}/presence', ...reads].sort());
+    expect(
+      chatRoutes
+        .filter((route) => route.replay === 'idempotent')
+        .map(routeKey)
+        .sort(),
+    ).toEqual(['POST /chat/{scope_id}/typing', 'POST /chat/{scope_id}/presence', ...reads].sort());
   });
 
   it('declares it on no other route (widget, admin and install have their own token rules)', () => {
-    expect(httpRoutes.filter((route) => !route.path.startsWith('/chat/') && route.replay !== undefined).map(routeKey)).toEqual([]);
+    expect(
+      httpRoutes.filter((route) => !route.path.startsWith('/chat/') && route.replay !== undefined).map(routeKey),
+    ).toEqual([]);
   });
 });
 
@@ -57,7 +69,11 @@ describe('the chat-service authentication', () => {
     await bridge.close();
   });
 
-  const context = { functionName: 'replay-protection-test', awsRequestId: 'test', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+  const context = {
+    functionName: 'replay-protection-test',
+    awsRequestId: 'test',
+    getRemainingTimeInMillis: () => 10_000,
+  } as unknown as Context;
 
   /** A signed request as API Gateway delivers it, under the route key `key` whatever the path. */
   function signedEvent(key: string, webhookId: string): ApiEvent {
@@ -67,17 +83,32 @@ describe('the chat-service authentication', () => {
       'content-type': 'application/json',
       'webhook-id': webhookId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': new StandardWebhookVerifier(bridge.secrets.chatServiceSecret).sign(webhookId, timestamp, body),
+      'webhook-signature': new StandardWebhookVerifier(bridge.secrets.chatServiceSecret).sign(
+        webhookId,
+        timestamp,
+        body,
+      ),
     };
-    const { event } = toApiGatewayEvent({ method: 'POST', url: `/chat/${bridge.scopeId}/presence`, headers, body }, bridge.clock.now());
+    const { event } = toApiGatewayEvent(
+      { method: 'POST', url: `/chat/${bridge.scopeId}/presence`, headers, body },
+      bridge.clock.now(),
+    );
     return { ...event, routeKey: key, requestContext: { ...event.requestContext, routeKey: key } };
   }
 
   /** Sends the same signed request twice; what the route and the table saw. */
   async function sentTwice(key: string, webhookId: string) {
     const before = runs;
-    const first = (await handler(signedEvent(key, webhookId), context)) as { statusCode: number; headers?: Record<string, string>; body: string };
-    const second = (await handler(signedEvent(key, webhookId), context)) as { statusCode: number; headers?: Record<string, string>; body: string };
+    const first = (await handler(signedEvent(key, webhookId), context)) as {
+      statusCode: number;
+      headers?: Record<string, string>;
+      body: string;
+    };
+    const second = (await handler(signedEvent(key, webhookId), context)) as {
+      statusCode: number;
+      headers?: Record<string, string>;
+      body: string;
+    };
     return { first, second, runs: runs - before, record: await replayRecord(bridge, webhookId) };
   }
 
@@ -88,7 +119,11 @@ describe('the chat-service authentication', () => {
     // Assess
     expect(outcome.runs).toBe(1);
     expect(outcome.first.statusCode).toBe(200);
-    expect(outcome.second).toMatchObject({ statusCode: 200, body: outcome.first.body, headers: { 'webhook-replayed': 'true' } });
+    expect(outcome.second).toMatchObject({
+      statusCode: 200,
+      body: outcome.first.body,
+      headers: { 'webhook-replayed': 'true' },
+    });
     expect(outcome.record).toEqual({ state: 'answered', statusCode: 200 });
   });
 
@@ -120,7 +155,11 @@ describe('the chat-service authentication', () => {
 
     // Assess
     expect(outcome.runs).toBe(1);
-    expect(outcome.second).toMatchObject({ statusCode: 200, body: outcome.first.body, headers: { 'webhook-replayed': 'true' } });
+    expect(outcome.second).toMatchObject({
+      statusCode: 200,
+      body: outcome.first.body,
+      headers: { 'webhook-replayed': 'true' },
+    });
     expect(outcome.record).toEqual({ state: 'answered', statusCode: 200 });
   });
 });

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { DynamoReplayStore, IN_PROGRESS_CLAIM_SECONDS } from '../../functions/core/adapters/dynamodb/replay-store';
 import { partitionKey } from '../../functions/core/adapters/dynamodb/table';
 import type { WebhookRequest } from '../../functions/core/ports/replay-store';
-import { aWebhookRequest, okAnswer, REPLAY_TTL_SECONDS, replayStoreContract } from '../support/contracts/replay-store-contract';
+import {
+  aWebhookRequest,
+  okAnswer,
+  REPLAY_TTL_SECONDS,
+  replayStoreContract,
+} from '../support/contracts/replay-store-contract';
 import { TEST_START } from '../support/manual-clock';
 import { storeTable } from '../support/store-table';
 
@@ -15,7 +20,7 @@ const store = new DynamoReplayStore(table);
 const startSeconds = TEST_START / 1000;
 const replayItem = (request: WebhookRequest) => item(partitionKey('replay', request.webhookId), 'REQUEST');
 
-describe('webhook-id claims (the port\'s contract)', () => replayStoreContract(store));
+describe("webhook-id claims (the port's contract)", () => replayStoreContract(store));
 
 describe('webhook-id items', () => {
   it('bind the id to its request, the claim lapsing on its own and the id kept for the TTL (the TTL attribute)', async () => {
@@ -44,11 +49,16 @@ describe('webhook-id items', () => {
 
     // Assess
     const stored = await replayItem(request);
-    expect(stored).toMatchObject({ state: 'answered', statusCode: 200, body: okAnswer.body, expiresAt: startSeconds + 2 + REPLAY_TTL_SECONDS });
+    expect(stored).toMatchObject({
+      state: 'answered',
+      statusCode: 200,
+      body: okAnswer.body,
+      expiresAt: startSeconds + 2 + REPLAY_TTL_SECONDS,
+    });
     expect(stored?.leaseUntil).toBeUndefined();
   });
 
-  it('are left exactly as they were by another request\'s claim, answer and release', async () => {
+  it("are left exactly as they were by another request's claim, answer and release", async () => {
     // Prepare
     const request = aWebhookRequest();
     const other = { ...request, fingerprint: 'fingerprint-b' };

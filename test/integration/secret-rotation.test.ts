@@ -55,18 +55,27 @@ afterAll(async () => {
   await secretsManager.close();
 });
 
-const context = { functionName: 'rotation-test', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+const context = {
+  functionName: 'rotation-test',
+  awsRequestId: 'r-1',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
 
 /** A warm container of one function: its handler factory, the secrets it holds, a manual clock. */
-function givenContainer(factory: (deps: BridgeDeps) => (event: ApiEvent, context: Context) => Promise<ApiResult>, arns: Partial<Record<SecretGroup, string>>) {
+function givenContainer(
+  factory: (deps: BridgeDeps) => (event: ApiEvent, context: Context) => Promise<ApiResult>,
+  arns: Partial<Record<SecretGroup, string>>,
+) {
   const clock = new ManualClock(TEST_START);
   const log = new RecordingLog({ level: 'silent' });
-  const queue = () => new InProcessQueue<never>({ name: 'q', clock, visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10 });
+  const queue = () =>
+    new InProcessQueue<never>({ name: 'q', clock, visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10 });
   const queues: BridgeQueues = { hooks: queue(), events: queue(), kommoStatus: queue(), timers: queue() };
   const handler = createLambdaEntry(factory, {
     secrets: new SecretSettings({ arns, read: secretsManagerReader(client), clock }),
     environment,
-    buildDeps: (config) => createDeps({ config, clock, log, metrics: new CountingMetrics(), dynamo, tableName, queues }),
+    buildDeps: (config) =>
+      createDeps({ config, clock, log, metrics: new CountingMetrics(), dynamo, tableName, queues }),
     log,
   });
   const call = async (method: string, url: string, headers: Record<string, string>, body = '') => {
@@ -82,9 +91,20 @@ describe('a rotated channel secret', () => {
   it('is refused until the cache expires, then the new value is accepted and the old one refused', async () => {
     // Prepare: a warm kommo-hook container that read secret A at init.
     const [a, b] = [testSecrets().channelSecret, testSecrets().channelSecret];
-    const arn = secretsManager.putSecret(REGION, ACCOUNT, `channel-${randomUUID()}`, JSON.stringify({ KOMMO_CHANNEL_SECRET: a }));
+    const arn = secretsManager.putSecret(
+      REGION,
+      ACCOUNT,
+      `channel-${randomUUID()}`,
+      JSON.stringify({ KOMMO_CHANNEL_SECRET: a }),
+    );
     const container = givenContainer(createKommoHookHandler, { 'kommo-channel': arn });
-    const hookSignedWith = (secret: string) => container.call('POST', `/kommo/${scopeId}`, { 'content-type': 'application/json', 'x-signature': signKommoHook(Buffer.from(hookBody), secret) }, hookBody);
+    const hookSignedWith = (secret: string) =>
+      container.call(
+        'POST',
+        `/kommo/${scopeId}`,
+        { 'content-type': 'application/json', 'x-signature': signKommoHook(Buffer.from(hookBody), secret) },
+        hookBody,
+      );
     expect(await hookSignedWith(a)).toBe(200);
 
     // Act: the operator puts B; a minute later the cached A still rules.
@@ -107,13 +127,22 @@ describe('a chat-service secret rotation', () => {
     const webhookId = `msg_${randomUUID()}`;
     const timestamp = Math.floor(container.clock.now() / 1000);
     const signature = new StandardWebhookVerifier(secret).sign(webhookId, timestamp, '');
-    return container.call('GET', `/chat/${scopeId}/presence/client-1`, { 'webhook-id': webhookId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature });
+    return container.call('GET', `/chat/${scopeId}/presence/client-1`, {
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signature,
+    });
   };
 
   it('accepts the previous and the new secret while both are set, then only the new one', async () => {
     // Prepare
     const [old, fresh] = [whsec(), whsec()];
-    const arn = secretsManager.putSecret(REGION, ACCOUNT, `chat-${randomUUID()}`, JSON.stringify({ CHAT_SERVICE_SECRET: old, CHAT_SERVICE_SECRET_PREVIOUS: '' }));
+    const arn = secretsManager.putSecret(
+      REGION,
+      ACCOUNT,
+      `chat-${randomUUID()}`,
+      JSON.stringify({ CHAT_SERVICE_SECRET: old, CHAT_SERVICE_SECRET_PREVIOUS: '' }),
+    );
     const container = givenContainer(createChatPresenceHandler, { 'chat-service': arn });
     const before = [await presenceQuery(container, old), await presenceQuery(container, fresh)];
 
@@ -135,7 +164,12 @@ describe('a chat-service secret rotation', () => {
   it('fails closed once a malformed value is put, and logs one line naming the variable, never the value', async () => {
     // Prepare
     const good = whsec();
-    const arn = secretsManager.putSecret(REGION, ACCOUNT, `chat-${randomUUID()}`, JSON.stringify({ CHAT_SERVICE_SECRET: good }));
+    const arn = secretsManager.putSecret(
+      REGION,
+      ACCOUNT,
+      `chat-${randomUUID()}`,
+      JSON.stringify({ CHAT_SERVICE_SECRET: good }),
+    );
     const container = givenContainer(createChatPresenceHandler, { 'chat-service': arn });
     expect(await presenceQuery(container, good)).toBe(200);
 
@@ -159,7 +193,11 @@ describe('events during a chat-service secret rotation', () => {
     const [old, fresh] = [`whsec_${randomBytes(32).toString('base64')}`, `whsec_${randomBytes(32).toString('base64')}`];
     const sinks = [new ChatServiceSink({ secret: old, clock }), new ChatServiceSink({ secret: fresh, clock })];
     const urls = await Promise.all(sinks.map((sink) => sink.start()));
-    const event = buildEvent('conversation.read', { scope_id: scopeId, account_id: accountId, read_at: new Date(TEST_START).toISOString() }, { id: 'rotation-1', nowMs: clock.now() });
+    const event = buildEvent(
+      'conversation.read',
+      { scope_id: scopeId, account_id: accountId, read_at: new Date(TEST_START).toISOString() },
+      { id: 'rotation-1', nowMs: clock.now() },
+    );
 
     try {
       // Act: the bridge's client as configured during the rotation (the new secret first, the previous one kept).

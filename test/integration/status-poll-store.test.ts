@@ -11,7 +11,7 @@ const { table, item } = storeTable('status-polls');
 const store = new DynamoStatusPollStore(table);
 const pollItem = (key: StatusKey) => item(partitionKey('statusPoll', key.scopeId, key.msgid), 'POLL');
 
-describe('status polls (the port\'s contract)', () => statusPollStoreContract(store));
+describe("status polls (the port's contract)", () => statusPollStoreContract(store));
 
 describe('status poll items', () => {
   it('are kept for the retention after the hook arrived (the TTL attribute)', async () => {
@@ -22,7 +22,11 @@ describe('status poll items', () => {
     await store.start(key, aPoll('timer-1'), TEST_START);
 
     // Assess
-    expect(await pollItem(key)).toMatchObject({ timerId: 'timer-1', pollsMade: 0, expiresAt: Math.floor((TEST_START + POLL_RETENTION_MS) / 1000) });
+    expect(await pollItem(key)).toMatchObject({
+      timerId: 'timer-1',
+      pollsMade: 0,
+      expiresAt: Math.floor((TEST_START + POLL_RETENTION_MS) / 1000),
+    });
   });
 
   it('are left exactly as they were by a refused start, a stray hand-on and a stray end', async () => {

@@ -14,7 +14,7 @@ const scopeId = 'c0ffee00-0000-4000-8000-000000000001_52e591f7-c98f-4255-8495-82
 const aMessage = (): StatusKey => ({ scopeId, msgid: `msg-${randomUUID()}` });
 const recordItem = (key: StatusKey) => item(partitionKey('status', key.scopeId, key.msgid), 'MESSAGE');
 
-describe('delivery-status records (the port\'s contract)', () => statusStoreContract(store));
+describe("delivery-status records (the port's contract)", () => statusStoreContract(store));
 
 describe('delivery-status items', () => {
   it('are kept for the retention after the last update (the TTL attribute)', async () => {

@@ -45,8 +45,19 @@ describe('table grants of the local runtime', () => {
   it.each([
     ['widget', () => new PutCommand({ TableName, Item: { ...bindingKey, scopeId: 'stolen' } })],
     ['chat-status', () => new GetCommand({ TableName, Key: bindingKey })],
-    ['kommo-hook', () => new GetCommand({ TableName, Key: { pk: partitionKey('status', 'scope', 'm-1'), sk: 'MESSAGE' } })],
-    ['chat-presence', () => new QueryCommand({ TableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'ACCOUNT#30000001' } })],
+    [
+      'kommo-hook',
+      () => new GetCommand({ TableName, Key: { pk: partitionKey('status', 'scope', 'm-1'), sk: 'MESSAGE' } }),
+    ],
+    [
+      'chat-presence',
+      () =>
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'ACCOUNT#30000001' },
+        }),
+    ],
     [
       'chat-typing',
       () =>
@@ -57,21 +68,51 @@ describe('table grants of the local runtime', () => {
           ],
         }),
     ],
-  ] as const)('refuses %s a call on items its manifest entry does not grant, and the item is unchanged', async (name, command) => {
-    // Act
-    const call = runningFunction.run(name, () => doc.send(command() as GetCommand));
+  ] as const)(
+    'refuses %s a call on items its manifest entry does not grant, and the item is unchanged',
+    async (name, command) => {
+      // Act
+      const call = runningFunction.run(name, () => doc.send(command() as GetCommand));
 
-    // Assess
-    await expect(call).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining(`${name} may not`) });
-    expect((await doc.send(new GetCommand({ TableName, Key: bindingKey }))).Item?.scopeId).toBe('s');
-  });
+      // Assess
+      await expect(call).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        message: expect.stringContaining(`${name} may not`),
+      });
+      expect((await doc.send(new GetCommand({ TableName, Key: bindingKey }))).Item?.scopeId).toBe('s');
+    },
+  );
 
   it.each([
     ['kommo-status-sender', 'UpdateItemCommand', { Key: { pk: { S: 'STATUS#scope#m-1' } } }, undefined],
-    ['widget', 'UpdateItemCommand', { Key: { pk: { S: 'PRESENCE#scope#c' } } }, 'widget may not write PRESENCE items (presence) with UpdateItem:'],
-    ['widget', 'QueryCommand', { KeyConditionExpression: '#k = :v', ExpressionAttributeNames: { '#k': 'pk' }, ExpressionAttributeValues: { ':v': { S: 'PRESENCE#scope#c' } } }, undefined],
-    ['timer-worker', 'ScanCommand', {}, 'timer-worker may not write an item without a known kind (no partition key) with Scan:'],
-    ['hook-worker', 'PutItemCommand', { Item: { pk: { S: 'SOMETHING#new' } } }, 'hook-worker may not write an item without a known kind (SOMETHING#new)'],
+    [
+      'widget',
+      'UpdateItemCommand',
+      { Key: { pk: { S: 'PRESENCE#scope#c' } } },
+      'widget may not write PRESENCE items (presence) with UpdateItem:',
+    ],
+    [
+      'widget',
+      'QueryCommand',
+      {
+        KeyConditionExpression: '#k = :v',
+        ExpressionAttributeNames: { '#k': 'pk' },
+        ExpressionAttributeValues: { ':v': { S: 'PRESENCE#scope#c' } },
+      },
+      undefined,
+    ],
+    [
+      'timer-worker',
+      'ScanCommand',
+      {},
+      'timer-worker may not write an item without a known kind (no partition key) with Scan:',
+    ],
+    [
+      'hook-worker',
+      'PutItemCommand',
+      { Item: { pk: { S: 'SOMETHING#new' } } },
+      'hook-worker may not write an item without a known kind (SOMETHING#new)',
+    ],
   ] as const)('%s %s on the wire: %s', (name, commandName, input, expected) => {
     const reason = refusal(name, commandName, input);
 

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { partitionKey } from '../../functions/core/adapters/dynamodb/table';
 import { DynamoClientTypingStore, DynamoManagerTypingStore } from '../../functions/core/adapters/dynamodb/typing-store';
 import type { ClientTypingKey, ManagerTyping } from '../../functions/core/ports/typing-store';
-import { aManagerTyping, aTypingClient, clientTypingStoreContract, managerTypingStoreContract, typingWindow } from '../support/contracts/typing-store-contract';
+import {
+  aManagerTyping,
+  aTypingClient,
+  clientTypingStoreContract,
+  managerTypingStoreContract,
+  typingWindow,
+} from '../support/contracts/typing-store-contract';
 import { TEST_START } from '../support/manual-clock';
 import { storeTable } from '../support/store-table';
 
@@ -12,10 +18,12 @@ const managerTyping = new DynamoManagerTypingStore(table);
 
 const HOUR_MS = 60 * 60 * 1000;
 const seconds = (ms: number) => Math.floor(ms / 1000);
-const clientItem = (key: ClientTypingKey) => item(partitionKey('clientTyping', key.scopeId, key.conversationId, key.senderId), 'CLIENT');
-const managerItem = (typing: ManagerTyping) => item(partitionKey('managerTyping', typing.scopeId, typing.kommoConversationId, typing.userId), 'MANAGER');
+const clientItem = (key: ClientTypingKey) =>
+  item(partitionKey('clientTyping', key.scopeId, key.conversationId, key.senderId), 'CLIENT');
+const managerItem = (typing: ManagerTyping) =>
+  item(partitionKey('managerTyping', typing.scopeId, typing.kommoConversationId, typing.userId), 'MANAGER');
 
-describe('client typing (the port\'s contract)', () => clientTypingStoreContract(clientTyping));
+describe("client typing (the port's contract)", () => clientTypingStoreContract(clientTyping));
 
 describe('client typing items', () => {
   it('hold the window and its claimant, kept an hour past typing (the TTL attribute)', async () => {
@@ -46,7 +54,12 @@ describe('client typing items', () => {
 
     // Assess
     expect(afterShorter).toMatchObject({ activeUntilMs: TEST_START + 10_000, claimedBy: 'attempt-1' });
-    expect(await clientItem(key)).toMatchObject({ activeUntilMs: TEST_START + 22_000, nextCallAtMs: TEST_START + 4_000, claimedBy: 'attempt-1', expiresAt: seconds(TEST_START + 22_000 + HOUR_MS) });
+    expect(await clientItem(key)).toMatchObject({
+      activeUntilMs: TEST_START + 22_000,
+      nextCallAtMs: TEST_START + 4_000,
+      claimedBy: 'attempt-1',
+      expiresAt: seconds(TEST_START + 22_000 + HOUR_MS),
+    });
   });
 
   it('are not written by a stop of a client who never typed', async () => {
@@ -61,7 +74,7 @@ describe('client typing items', () => {
   });
 });
 
-describe('manager typing (the port\'s contract)', () => managerTypingStoreContract(managerTyping));
+describe("manager typing (the port's contract)", () => managerTypingStoreContract(managerTyping));
 
 describe('manager typing items', () => {
   it('are kept an hour past the deadline (the TTL attribute)', async () => {

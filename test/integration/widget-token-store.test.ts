@@ -23,10 +23,14 @@ describe('widget one-time tokens', () => {
 
     // Assess
     expect(first).toBe(true);
-    expect(await usedItem(tokenId)).toEqual({ pk: partitionKey('widgetToken', tokenId), sk: 'USED', expiresAt: startSeconds + 300 });
+    expect(await usedItem(tokenId)).toEqual({
+      pk: partitionKey('widgetToken', tokenId),
+      sk: 'USED',
+      expiresAt: startSeconds + 300,
+    });
   });
 
-  it('refuses a second use and leaves the first one\'s item as it was', async () => {
+  it("refuses a second use and leaves the first one's item as it was", async () => {
     // Prepare
     const tokenId = aTokenId();
     await store.claim(tokenId, startSeconds + 300, TEST_START);
@@ -44,7 +48,9 @@ describe('widget one-time tokens', () => {
     const tokenId = aTokenId();
 
     // Act
-    const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.claim(tokenId, startSeconds + 300, TEST_START)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => store.claim(tokenId, startSeconds + 300, TEST_START)),
+    );
 
     // Assess
     expect(outcomes.filter(Boolean)).toHaveLength(1);

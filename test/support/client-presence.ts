@@ -10,14 +10,26 @@ import type { TestBridge } from './test-bridge';
  */
 export function announcedPresence(bridge: Pick<TestBridge, 'log' | 'scopeId'>, clientId: string): [string, number][] {
   return bridge.log.lines
-    .filter((line) => line.message === 'presence changed' && line.attributes?.scopeId === bridge.scopeId && line.attributes?.clientId === clientId)
+    .filter(
+      (line) =>
+        line.message === 'presence changed' &&
+        line.attributes?.scopeId === bridge.scopeId &&
+        line.attributes?.clientId === clientId,
+    )
     .map((line) => [String(line.attributes!.state), Date.parse(String(line.attributes!.at)) - TEST_START]);
 }
 
 /** A client's presence item as stored: its open window, last sign of life and last transition (undefined when none). */
-export async function storedPresence(bridge: Pick<TestBridge, 'dynamo' | 'tableName' | 'scopeId'>, clientId: string): Promise<Record<string, unknown> | undefined> {
+export async function storedPresence(
+  bridge: Pick<TestBridge, 'dynamo' | 'tableName' | 'scopeId'>,
+  clientId: string,
+): Promise<Record<string, unknown> | undefined> {
   const { Item } = await documentClient(bridge.dynamo).send(
-    new GetCommand({ TableName: bridge.tableName, Key: { pk: partitionKey('presence', bridge.scopeId, clientId), sk: 'STATE#SEEN' }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: bridge.tableName,
+      Key: { pk: partitionKey('presence', bridge.scopeId, clientId), sk: 'STATE#SEEN' },
+      ConsistentRead: true,
+    }),
   );
   return Item;
 }

@@ -32,7 +32,8 @@ const WRITE_BLOCK_BYTES = 1024;
 function valueBytes(value: unknown): number {
   if (value === null || value === undefined || typeof value === 'boolean') return 1;
   if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number' || typeof value === 'bigint') return Math.ceil(String(value).replace(/[-.]/g, '').length / 2) + 1;
+  if (typeof value === 'number' || typeof value === 'bigint')
+    return Math.ceil(String(value).replace(/[-.]/g, '').length / 2) + 1;
   if (value instanceof Uint8Array) return value.byteLength;
   if (Array.isArray(value)) return 3 + value.reduce((sum: number, item) => sum + 1 + valueBytes(item), 0);
   if (value instanceof Set) return [...value].reduce((sum: number, item) => sum + valueBytes(item), 0);
@@ -43,7 +44,10 @@ function valueBytes(value: unknown): number {
     if (keys.length === 1 && ['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M', 'SS', 'NS'].includes(keys[0]!)) {
       return keys[0] === 'N' ? valueBytes(Number(attribute.N)) : valueBytes(attribute[keys[0]!]);
     }
-    return 3 + Object.entries(attribute).reduce((sum, [name, item]) => sum + 1 + Buffer.byteLength(name) + valueBytes(item), 0);
+    return (
+      3 +
+      Object.entries(attribute).reduce((sum, [name, item]) => sum + 1 + Buffer.byteLength(name) + valueBytes(item), 0)
+    );
   }
   return 1;
 }
@@ -71,7 +75,9 @@ function keysOf(command: string, input: Record<string, any>): string[] {
   }
   if (command === 'BatchWriteItem') {
     return Object.values(input.RequestItems ?? {}).flatMap((requests) =>
-      (requests as Record<string, any>[]).map((request) => keyOf(request.PutRequest?.Item ?? request.DeleteRequest?.Key)),
+      (requests as Record<string, any>[]).map((request) =>
+        keyOf(request.PutRequest?.Item ?? request.DeleteRequest?.Key),
+      ),
     );
   }
   return [keyOf(input.Item ?? input.Key)];
@@ -86,7 +92,11 @@ function keysOf(command: string, input: Record<string, any>): string[] {
  */
 function writeUnits(command: string, input: Record<string, any>, keys: readonly string[]): number {
   if (command === 'TransactWriteItems') {
-    return (input.TransactItems ?? []).reduce((sum: number, item: Record<string, any>) => sum + 2 * Math.max(1, Math.ceil(itemBytes(item.Put?.Item) / WRITE_BLOCK_BYTES)), 0);
+    return (input.TransactItems ?? []).reduce(
+      (sum: number, item: Record<string, any>) =>
+        sum + 2 * Math.max(1, Math.ceil(itemBytes(item.Put?.Item) / WRITE_BLOCK_BYTES)),
+      0,
+    );
   }
   if (command === 'PutItem') return Math.max(1, Math.ceil(itemBytes(input.Item) / WRITE_BLOCK_BYTES));
   return keys.length;
@@ -94,9 +104,14 @@ function writeUnits(command: string, input: Record<string, any>, keys: readonly 
 
 /** Read keys: the `Key`, the query's `:pk`, or every key of a batch or transaction. */
 function readKeysOf(command: string, input: Record<string, any>): string[] {
-  if (command === 'TransactGetItems') return (input.TransactItems ?? []).map((item: Record<string, any>) => keyOf(item.Get?.Key));
-  if (command === 'BatchGetItem') return Object.values(input.RequestItems ?? {}).flatMap((request) => ((request as { Keys?: unknown[] }).Keys ?? []).map(keyOf));
-  if (command === 'Query') return [String(input.ExpressionAttributeValues?.[':pk']?.S ?? input.ExpressionAttributeValues?.[':pk'] ?? '')];
+  if (command === 'TransactGetItems')
+    return (input.TransactItems ?? []).map((item: Record<string, any>) => keyOf(item.Get?.Key));
+  if (command === 'BatchGetItem')
+    return Object.values(input.RequestItems ?? {}).flatMap((request) =>
+      ((request as { Keys?: unknown[] }).Keys ?? []).map(keyOf),
+    );
+  if (command === 'Query')
+    return [String(input.ExpressionAttributeValues?.[':pk']?.S ?? input.ExpressionAttributeValues?.[':pk'] ?? '')];
   return [keyOf(input.Key)];
 }
 
@@ -108,7 +123,11 @@ function readKeysOf(command: string, input: Record<string, any>): string[] {
 function readUnits(command: string, input: Record<string, any>, output: Record<string, any>): number {
   const blocks = (bytes: number) => Math.max(1, Math.ceil(bytes / READ_BLOCK_BYTES));
   const perBlock = input.ConsistentRead ? 1 : 0.5;
-  if (command === 'TransactGetItems') return (output.Responses ?? []).reduce((sum: number, response: Record<string, any>) => sum + 2 * blocks(itemBytes(response?.Item)), 0);
+  if (command === 'TransactGetItems')
+    return (output.Responses ?? []).reduce(
+      (sum: number, response: Record<string, any>) => sum + 2 * blocks(itemBytes(response?.Item)),
+      0,
+    );
   if (command === 'BatchGetItem') {
     const items = Object.values(output.Responses ?? {}).flat() as Record<string, unknown>[];
     return items.reduce((sum: number, item) => sum + perBlock * blocks(itemBytes(item)), 0) || perBlock;
@@ -119,8 +138,11 @@ function readUnits(command: string, input: Record<string, any>, output: Record<s
 }
 
 function reportedUnits(output: unknown): number | undefined {
-  const consumed = (output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }).ConsumedCapacity;
-  const reported = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).map((entry) => entry.CapacityUnits ?? 0);
+  const consumed = (output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] })
+    .ConsumedCapacity;
+  const reported = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).map(
+    (entry) => entry.CapacityUnits ?? 0,
+  );
   return reported.length > 0 ? reported.reduce((sum, units) => sum + units, 0) : undefined;
 }
 
@@ -138,12 +160,19 @@ export class DynamoWriteMeter {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = String((context as { commandName?: string }).commandName ?? '').replace(/Command$/, '');
-        if (READ_COMMANDS.has(command)) return this.meterRead(command, args.input as Record<string, any>, () => next(args));
+        if (READ_COMMANDS.has(command))
+          return this.meterRead(command, args.input as Record<string, any>, () => next(args));
         if (!WRITE_COMMANDS.has(command)) return next(args);
         const input = args.input as Record<string, any>;
         input.ReturnConsumedCapacity ??= 'TOTAL';
         const keys = keysOf(command, input);
-        const write: MeteredWrite = { command, keys, refused: false, units: writeUnits(command, input, keys), reportedUnits: undefined };
+        const write: MeteredWrite = {
+          command,
+          keys,
+          refused: false,
+          units: writeUnits(command, input, keys),
+          reportedUnits: undefined,
+        };
         this.writes.push(write);
         try {
           const result = await next(args);
@@ -156,7 +185,8 @@ export class DynamoWriteMeter {
           return result;
         } catch (error) {
           const name = (error as { name?: string }).name;
-          if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException') write.refused = true;
+          if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException')
+            write.refused = true;
           throw error;
         }
       },
@@ -164,9 +194,19 @@ export class DynamoWriteMeter {
     );
   }
 
-  private async meterRead<R extends { output: unknown }>(command: string, input: Record<string, any>, send: () => Promise<R>): Promise<R> {
+  private async meterRead<R extends { output: unknown }>(
+    command: string,
+    input: Record<string, any>,
+    send: () => Promise<R>,
+  ): Promise<R> {
     input.ReturnConsumedCapacity ??= 'TOTAL';
-    const read: MeteredRead = { command, keys: readKeysOf(command, input), consistent: input.ConsistentRead === true, units: 0, reportedUnits: undefined };
+    const read: MeteredRead = {
+      command,
+      keys: readKeysOf(command, input),
+      consistent: input.ConsistentRead === true,
+      units: 0,
+      reportedUnits: undefined,
+    };
     this.reads.push(read);
     const result = await send();
     read.reportedUnits = reportedUnits(result.output);

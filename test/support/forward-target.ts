@@ -23,9 +23,16 @@ export class ForwardTarget {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        this.received.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks) });
+        this.received.push({
+          method: request.method ?? '',
+          path: request.url ?? '',
+          headers: request.headers,
+          body: Buffer.concat(chunks),
+        });
         const status = this.scripted.shift() ?? 200;
-        response.writeHead(status, { 'content-type': 'application/json' }).end(status < 300 ? '{"ok":true}' : '{"error":"scripted"}');
+        response
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(status < 300 ? '{"ok":true}' : '{"error":"scripted"}');
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

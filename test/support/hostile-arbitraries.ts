@@ -32,13 +32,18 @@ export const notANumber = fc.oneof(
 );
 
 /** Over the contract's 128 characters, ASCII or anywhere in Unicode. */
-export const oversizedString = fc.oneof(fc.string({ minLength: 129, maxLength: 600 }), fc.string({ unit: 'binary', minLength: 129, maxLength: 300 }));
+export const oversizedString = fc.oneof(
+  fc.string({ minLength: 129, maxLength: 600 }),
+  fc.string({ unit: 'binary', minLength: 129, maxLength: 300 }),
+);
 
 /** Not a valid chat-service id (a string of 1-128 characters). */
 export const badChatId = fc.oneof(notAString, fc.constant(''), oversizedString);
 
 /** Only whitespace (or nothing). */
-export const blankText = fc.array(fc.constantFrom(' ', '\t', '\r', '\n', '\u00a0', '\u2003'), { maxLength: 12 }).map((chars) => chars.join(''));
+export const blankText = fc
+  .array(fc.constantFrom(' ', '\t', '\r', '\n', '\u00a0', '\u2003'), { maxLength: 12 })
+  .map((chars) => chars.join(''));
 
 /** A whole number outside `[min, max]`, a fraction, a number past 2^53 or near the double's limits, or not a number. */
 export const badWholeNumber = (min: number, max: number) =>
@@ -51,7 +56,16 @@ export const badWholeNumber = (min: number, max: number) =>
   );
 
 /** JSON number literals that `JSON.parse` turns into Infinity, or that no field of the contract accepts. */
-export const hugeNumberLiteral = fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', '1.5', '0', '-0', '-1', '1e-400');
+export const hugeNumberLiteral = fc.constantFrom(
+  '1e400',
+  '-1e400',
+  '123456789012345678901234567890',
+  '1.5',
+  '0',
+  '-0',
+  '-1',
+  '1e-400',
+);
 
 export interface FieldRule {
   /** Values this field never accepts. */
@@ -83,7 +97,9 @@ export function nearValid(
     if (rule.required) mutations.push(fc.constant({ field, remove: true as const }));
   }
   if (options.strict) {
-    const unknownField = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'STATE', ' state')).filter((field) => !known.includes(field));
+    const unknownField = fc
+      .oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'STATE', ' state'))
+      .filter((field) => !known.includes(field));
     mutations.push(fc.tuple(unknownField, jsonJunk).map(([field, value]) => ({ field, value })));
   }
   return fc.tuple(valid, fc.array(fc.oneof(...mutations), { minLength: 1, maxLength: 3 })).map(([body, changes]) => {
@@ -107,27 +123,40 @@ export function setPath(target: unknown, path: readonly string[], value: unknown
 
 /** JSON text from a value, sometimes with whitespace around it. */
 export const asJsonText = (value: fc.Arbitrary<unknown>) =>
-  fc.tuple(value, fc.constantFrom('', ' ', '\n', '\t\r\n')).map(([body, space]) => Buffer.from(`${space}${JSON.stringify(body)}${space}`));
+  fc
+    .tuple(value, fc.constantFrom('', ' ', '\n', '\t\r\n'))
+    .map(([body, space]) => Buffer.from(`${space}${JSON.stringify(body)}${space}`));
 
 /** Bytes that are not JSON at all: random bytes, truncated JSON, JSON with a BOM, deep nesting. */
-export const notJsonBytes = fc.oneof(
-  fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes)),
-  jsonJunk.map((value) => JSON.stringify(value)).filter((text) => text.length > 1).map((text) => Buffer.from(text.slice(0, -1))),
-  fc.constantFrom('\ufeff{}', '{', '}', '{"a":1,}', "{'a':1}", 'NaN', 'undefined', '{"a":01}', '\u0000').map((text) => Buffer.from(text)),
-).filter((bytes) => {
-  try {
-    JSON.parse(bytes.toString('utf8'));
-    return false;
-  } catch {
-    return true;
-  }
-});
+export const notJsonBytes = fc
+  .oneof(
+    fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes)),
+    jsonJunk
+      .map((value) => JSON.stringify(value))
+      .filter((text) => text.length > 1)
+      .map((text) => Buffer.from(text.slice(0, -1))),
+    fc
+      .constantFrom('\ufeff{}', '{', '}', '{"a":1,}', "{'a':1}", 'NaN', 'undefined', '{"a":01}', '\u0000')
+      .map((text) => Buffer.from(text)),
+  )
+  .filter((bytes) => {
+    try {
+      JSON.parse(bytes.toString('utf8'));
+      return false;
+    } catch {
+      return true;
+    }
+  });
 
 /** JSON that is valid but nested deeper than any body of the contract. */
-export const deeplyNested = fc.integer({ min: 500, max: 20_000 }).map((depth) => Buffer.from(`${'['.repeat(depth)}${']'.repeat(depth)}`));
+export const deeplyNested = fc
+  .integer({ min: 500, max: 20_000 })
+  .map((depth) => Buffer.from(`${'['.repeat(depth)}${']'.repeat(depth)}`));
 
 /** A body over the contract's 64 KiB. */
-export const oversizedBody = fc.integer({ min: 64 * 1024 + 1, max: 80 * 1024 }).map((size) => Buffer.from(`{"padding":"${'x'.repeat(size)}"}`));
+export const oversizedBody = fc
+  .integer({ min: 64 * 1024 + 1, max: 80 * 1024 })
+  .map((size) => Buffer.from(`{"padding":"${'x'.repeat(size)}"}`));
 
 /** A path segment written with every byte percent-encoded, or with `encodeURIComponent`. */
 export const asPathSegment = (value: string, style: 'component' | 'every-byte') =>

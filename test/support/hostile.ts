@@ -39,7 +39,8 @@ export function givenBridgeWith(options: BridgeOptions = {}): Promise<TestBridge
 
 /** docs/contract.md: every error is `{"error": {"code", "message"}}` with a 4xx status, and nothing else. */
 export function expectContractError(response: TestResponse, statuses?: readonly number[]): void {
-  if (statuses) expect(statuses, `status ${response.status} ${JSON.stringify(response.body)}`).toContain(response.status);
+  if (statuses)
+    expect(statuses, `status ${response.status} ${JSON.stringify(response.body)}`).toContain(response.status);
   expect(response.status, JSON.stringify(response.body)).toBeGreaterThanOrEqual(400);
   expect(response.status, JSON.stringify(response.body)).toBeLessThan(500);
   expectErrorBody(response);
@@ -86,7 +87,9 @@ export async function tableItems(client: DynamoDBClient, tableName: string): Pro
   const items: Record<string, AttributeValue>[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
   do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }),
+    );
     items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -100,7 +103,9 @@ export async function tableItems(client: DynamoDBClient, tableName: string): Pro
  */
 export function replayOf(method: string, path: string): NonNullable<HttpRoute['replay']> {
   const route = httpRoutes.find(
-    (candidate) => candidate.method === method && (candidate.path === path || new RegExp(`^${candidate.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path)),
+    (candidate) =>
+      candidate.method === method &&
+      (candidate.path === path || new RegExp(`^${candidate.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path)),
   );
   if (route?.replay === undefined) throw new Error(`${method} ${path} is no /chat/... route of the manifest`);
   return route.replay;
@@ -112,11 +117,21 @@ export interface ReplayRecord {
   statusCode: number | undefined;
 }
 
-export async function replayRecord(bridge: TestBridge, webhookId: string, client: DynamoDBClient = bridge.dynamo): Promise<ReplayRecord | undefined> {
+export async function replayRecord(
+  bridge: TestBridge,
+  webhookId: string,
+  client: DynamoDBClient = bridge.dynamo,
+): Promise<ReplayRecord | undefined> {
   const { Item } = await client.send(
-    new GetItemCommand({ TableName: bridge.tableName, Key: { pk: { S: `WEBHOOK#${webhookId}` }, sk: { S: 'REQUEST' } }, ConsistentRead: true }),
+    new GetItemCommand({
+      TableName: bridge.tableName,
+      Key: { pk: { S: `WEBHOOK#${webhookId}` }, sk: { S: 'REQUEST' } },
+      ConsistentRead: true,
+    }),
   );
-  return Item ? { state: Item.state?.S, statusCode: Item.statusCode?.N === undefined ? undefined : Number(Item.statusCode.N) } : undefined;
+  return Item
+    ? { state: Item.state?.S, statusCode: Item.statusCode?.N === undefined ? undefined : Number(Item.statusCode.N) }
+    : undefined;
 }
 
 /** Everything a request can leave behind: stored items, queued messages, dead letters, calls to other parties. */
@@ -138,7 +153,14 @@ async function itemKeys(client: DynamoDBClient, tableName: string): Promise<stri
   const keys: string[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
   do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true, ProjectionExpression: 'pk, sk' }));
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ExclusiveStartKey: startKey,
+        ConsistentRead: true,
+        ProjectionExpression: 'pk, sk',
+      }),
+    );
     for (const item of page.Items ?? []) keys.push(`${item.pk?.S ?? ''}|${item.sk?.S ?? ''}`);
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -187,7 +209,15 @@ export function changesBetween(before: BridgeTrace, after: BridgeTrace) {
 }
 
 /** The effects of a request that changed nothing. */
-export const NO_EFFECT = { newItems: [], queued: {}, deadLetters: {}, kommoCalls: 0, kommoRefusals: 0, chatEvents: 0, chatRefusals: 0 };
+export const NO_EFFECT = {
+  newItems: [],
+  queued: {},
+  deadLetters: {},
+  kommoCalls: 0,
+  kommoRefusals: 0,
+  chatEvents: 0,
+  chatRefusals: 0,
+};
 
 export type Observed<T> = { result: T } & ReturnType<typeof changesBetween>;
 
@@ -254,7 +284,10 @@ export class DynamoFaults {
         const name = String((context as { commandName?: string }).commandName ?? 'command').replace(/Command$/, '');
         this.commands.push(name);
         if (this.commands.length !== this.failAt) return next(args);
-        const fault = Object.assign(new Error('connect ECONNREFUSED (injected fault)'), { name: 'NetworkingError', $metadata: {} });
+        const fault = Object.assign(new Error('connect ECONNREFUSED (injected fault)'), {
+          name: 'NetworkingError',
+          $metadata: {},
+        });
         if (this.mode === 'request-lost') throw fault;
         await next(args);
         throw fault;

@@ -4,7 +4,14 @@ import { chromium as playwright, type Browser, type Page, type Route } from 'pla
 import { serveBridge, type RunningHttpServer } from '../../local/http-server';
 import { KommoAccountStandIn, type KommoAccountStandInOptions } from '../../local/sandbox/kommo-account';
 import { TEST_START } from './manual-clock';
-import { givenConnectedAccount, TEST_KOMMO_ACCOUNT_ID, TEST_KOMMO_ORIGIN, TEST_KOMMO_USER_ID, widgetToken, type TestBridge } from './test-bridge';
+import {
+  givenConnectedAccount,
+  TEST_KOMMO_ACCOUNT_ID,
+  TEST_KOMMO_ORIGIN,
+  TEST_KOMMO_USER_ID,
+  widgetToken,
+  type TestBridge,
+} from './test-bridge';
 
 /**
  * Headless Chromium from @sparticuz/chromium, driven by playwright-core: one per test file. Its
@@ -12,7 +19,11 @@ import { givenConnectedAccount, TEST_KOMMO_ACCOUNT_ID, TEST_KOMMO_ORIGIN, TEST_K
  * which dies with its first closed tab. The widget must pass CORS and mixed-content rules as in a real
  * browser, and each test closes its own tab, so those switches are left out.
  */
-const LAMBDA_ONLY_SWITCHES = new Set(['--disable-web-security', '--allow-running-insecure-content', '--single-process']);
+const LAMBDA_ONLY_SWITCHES = new Set([
+  '--disable-web-security',
+  '--allow-running-insecure-content',
+  '--single-process',
+]);
 
 export async function launchBrowser(): Promise<Browser> {
   const args = chromium.args.filter((arg) => !LAMBDA_ONLY_SWITCHES.has(arg));
@@ -43,8 +54,12 @@ export interface KommoPageOptions {
  */
 export async function givenKommoPage(t: TestBridge, browser: Browser, options: KommoPageOptions = {}) {
   await givenConnectedAccount(t);
-  const registered = await t.chat('PUT', `/chat/${t.scopeId}/conversations/${CONVERSATION_ID}`, { kommo_conversation_id: KOMMO_CHAT_ID, client_id: CLIENT_ID });
-  if (registered.status !== 200) throw new Error(`the chat could not be registered: ${registered.status} ${JSON.stringify(registered.body)}`);
+  const registered = await t.chat('PUT', `/chat/${t.scopeId}/conversations/${CONVERSATION_ID}`, {
+    kommo_conversation_id: KOMMO_CHAT_ID,
+    client_id: CLIENT_ID,
+  });
+  if (registered.status !== 200)
+    throw new Error(`the chat could not be registered: ${registered.status} ${JSON.stringify(registered.body)}`);
 
   let server: RunningHttpServer | undefined = await serveBridge(t.bridge, { port: 0 });
   const port = Number(new URL(server.url).port);
@@ -108,16 +123,26 @@ export async function givenKommoPage(t: TestBridge, browser: Browser, options: K
   await page.route(`${TEST_KOMMO_ORIGIN}/**`, async (route: Route) => {
     const request = route.request();
     const url = new URL(request.url());
-    const answer = await standIn.handle({ method: request.method(), url: `${url.pathname}${url.search}`, body: request.postDataBuffer() ?? undefined });
+    const answer = await standIn.handle({
+      method: request.method(),
+      url: `${url.pathname}${url.search}`,
+      body: request.postDataBuffer() ?? undefined,
+    });
     if (!answer) strayRequests.push(`${request.method()} ${url.pathname}`);
     await route
-      .fulfill(answer ? { status: answer.status, headers: answer.headers, body: answer.body } : { status: 404, contentType: 'text/plain', body: 'not a page of the stand-in' })
+      .fulfill(
+        answer
+          ? { status: answer.status, headers: answer.headers, body: answer.body }
+          : { status: 404, contentType: 'text/plain', body: 'not a page of the stand-in' },
+      )
       .catch(() => undefined);
   });
 
-  const events = (type: string) => t.sink.eventsOfType(type as never).filter((event) => event.data.kommo_conversation_id === KOMMO_CHAT_ID);
+  const events = (type: string) =>
+    t.sink.eventsOfType(type as never).filter((event) => event.data.kommo_conversation_id === KOMMO_CHAT_ID);
   const mark = () => page.locator(`.klb-mark[data-klb-chat="${KOMMO_CHAT_ID}"]`);
-  const markState = async () => ((await mark().count()) === 0 ? 'none' : ((await mark().getAttribute('data-klb-state')) ?? 'none'));
+  const markState = async () =>
+    (await mark().count()) === 0 ? 'none' : ((await mark().getAttribute('data-klb-state')) ?? 'none');
 
   return {
     page,
@@ -168,7 +193,10 @@ export async function givenKommoPage(t: TestBridge, browser: Browser, options: K
     /** The page's clock now. */
     pageTime: () => page.evaluate(() => Date.now()),
     /** When (by the page's clock) the widget asked the bridge to read the test chat, oldest first. */
-    readCalls: () => standIn.authorizedCalls.filter((call) => call.method === 'POST' && call.url.endsWith(`/widget/chats/${KOMMO_CHAT_ID}/read`)).map((call) => call.at),
+    readCalls: () =>
+      standIn.authorizedCalls
+        .filter((call) => call.method === 'POST' && call.url.endsWith(`/widget/chats/${KOMMO_CHAT_ID}/read`))
+        .map((call) => call.at),
     /** Stops the page's clock: from now on its timers fire only when the test runs the clock (`page.clock.runFor`). */
     async pauseClock() {
       // The page's clock runs until paused, so "a moment from now" may already be past by the time the

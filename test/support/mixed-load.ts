@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signKommoHook } from '../../functions/core/domain/amojo-signature';
-import { DELIVERY_STATUSES, deliveryStatusRank, type DeliveryStatus } from '../../functions/core/domain/delivery-status';
+import {
+  DELIVERY_STATUSES,
+  deliveryStatusRank,
+  type DeliveryStatus,
+} from '../../functions/core/domain/delivery-status';
 import { givenBridgeWith, replayOf, tableItems } from './hostile';
 import { HOSTILE_SEED } from './hostile-arbitraries';
 import { TEST_START } from './manual-clock';
@@ -81,7 +85,8 @@ interface PlannedRequest {
 }
 
 /** Whether a signed chat request claims its webhook-id (the manifest's `replay`); hooks carry none. */
-const isClaimed = (request: PlannedRequest) => request.route !== 'hook' && replayOf(request.method, request.path) === 'claimed';
+const isClaimed = (request: PlannedRequest) =>
+  request.route !== 'hook' && replayOf(request.method, request.path) === 'claimed';
 
 /** Small stable hash, to pick which calls the sandboxes fail. */
 const hashOf = (text: string) => [...text].reduce((hash, char) => (Math.imul(hash, 31) + char.charCodeAt(0)) >>> 0, 7);
@@ -97,14 +102,46 @@ function buildWorkload(scopeId: string, accountId: string, size: MixedLoadSize) 
   const phases: PlannedRequest[][] = Array.from({ length: PHASES }, () => []);
   let ids = 0;
   const webhookId = () => `msg_load_${(ids += 1)}`;
-  const expected = { kommoTypingCalls: 0, statusSequences: new Map<string, DeliveryStatus[]>(), transitions: 0, clientsWithTransitions: 0, hooks: 0, typingSessions: 0 };
+  const expected = {
+    kommoTypingCalls: 0,
+    statusSequences: new Map<string, DeliveryStatus[]>(),
+    transitions: 0,
+    clientsWithTransitions: 0,
+    hooks: 0,
+    typingSessions: 0,
+  };
 
   // Typing sessions: starts in phase 1 (1-3 requests, one ttl), half of them stopped in phase 2.
   for (let session = 0; session < typingSessions; session += 1) {
-    const body = { conversation_id: `lc-${session}`, sender_id: `ls-${session}`, state: 'start', ttl_seconds: random.pick([2, 4, 6, 10, 20]) };
-    for (let start = random.int(1, 3); start > 0; start -= 1) phases[0]!.push({ kind: 'valid', route: 'typing', method: 'POST', path: `/chat/${scopeId}/typing`, body, webhookId: webhookId(), copies: 1, expectedStatus: 202 });
+    const body = {
+      conversation_id: `lc-${session}`,
+      sender_id: `ls-${session}`,
+      state: 'start',
+      ttl_seconds: random.pick([2, 4, 6, 10, 20]),
+    };
+    for (let start = random.int(1, 3); start > 0; start -= 1)
+      phases[0]!.push({
+        kind: 'valid',
+        route: 'typing',
+        method: 'POST',
+        path: `/chat/${scopeId}/typing`,
+        body,
+        webhookId: webhookId(),
+        copies: 1,
+        expectedStatus: 202,
+      });
     const stopped = random.chance(0.5);
-    if (stopped) phases[1]!.push({ kind: 'valid', route: 'typing', method: 'POST', path: `/chat/${scopeId}/typing`, body: { ...body, state: 'stop' }, webhookId: webhookId(), copies: 1, expectedStatus: 202 });
+    if (stopped)
+      phases[1]!.push({
+        kind: 'valid',
+        route: 'typing',
+        method: 'POST',
+        path: `/chat/${scopeId}/typing`,
+        body: { ...body, state: 'stop' },
+        webhookId: webhookId(),
+        copies: 1,
+        expectedStatus: 202,
+      });
     // One call at the start; unstopped, one more at every refresh while typing lasts (claimRefresh needs activeUntil > now).
     expected.kommoTypingCalls += stopped ? 1 : Math.ceil(body.ttl_seconds / TYPING_REFRESH_SECONDS);
     expected.typingSessions += 1;
@@ -121,7 +158,17 @@ function buildWorkload(scopeId: string, accountId: string, size: MixedLoadSize) 
       if (!random.chance(0.6)) continue;
       const status = random.pick(DELIVERY_STATUSES);
       const body = status === 'error' ? { status, error_code: 905, error: `failed ${message}` } : { status };
-      for (let send = random.int(1, 2); send > 0; send -= 1) phases[phase]!.push({ kind: 'valid', route: 'status', method: 'POST', path: `/chat/${scopeId}/messages/${msgid}/status`, body, webhookId: webhookId(), copies: 1, expectedStatus: 202 });
+      for (let send = random.int(1, 2); send > 0; send -= 1)
+        phases[phase]!.push({
+          kind: 'valid',
+          route: 'status',
+          method: 'POST',
+          path: `/chat/${scopeId}/messages/${msgid}/status`,
+          body,
+          webhookId: webhookId(),
+          copies: 1,
+          expectedStatus: 202,
+        });
       if (current === undefined || deliveryStatusRank[status] > deliveryStatusRank[current]) {
         current = status;
         applied.push(status);
@@ -142,7 +189,16 @@ function buildWorkload(scopeId: string, accountId: string, size: MixedLoadSize) 
       const state = random.pick(['none', 'none', 'online', 'online', 'online', 'offline'] as const);
       if (state === 'none') continue;
       for (let beat = random.int(1, 3); beat > 0; beat -= 1) {
-        phases[phase]!.push({ kind: 'valid', route: 'presence', method: 'POST', path: `/chat/${scopeId}/presence`, body: { client_id: `lp-${client}`, state }, webhookId: webhookId(), copies: 1, expectedStatus: 202 });
+        phases[phase]!.push({
+          kind: 'valid',
+          route: 'presence',
+          method: 'POST',
+          path: `/chat/${scopeId}/presence`,
+          body: { client_id: `lp-${client}`, state },
+          webhookId: webhookId(),
+          copies: 1,
+          expectedStatus: 202,
+        });
       }
       if ((state === 'online') !== online) transitions += 1;
       online = state === 'online';
@@ -158,12 +214,27 @@ function buildWorkload(scopeId: string, accountId: string, size: MixedLoadSize) 
     return {
       account_id: accountId,
       time: nowSeconds,
-      action: { typing: { user: { id: `lu-${hook}` }, conversation: { id: `lk-${hook}`, client_id: `lcc-${hook}` }, expired_at: nowSeconds + 5 } },
+      action: {
+        typing: {
+          user: { id: `lu-${hook}` },
+          conversation: { id: `lk-${hook}`, client_id: `lcc-${hook}` },
+          expired_at: nowSeconds + 5,
+        },
+      },
     };
   };
   for (let hook = 0; hook < hooks; hook += 1) {
     const phase = random.int(0, PHASES - 1);
-    phases[phase]!.push({ kind: 'valid', route: 'hook', method: 'POST', path: `/kommo/${scopeId}`, body: hookBody(hook, phase), webhookId: '', copies: 1, expectedStatus: 200 });
+    phases[phase]!.push({
+      kind: 'valid',
+      route: 'hook',
+      method: 'POST',
+      path: `/kommo/${scopeId}`,
+      body: hookBody(hook, phase),
+      webhookId: '',
+      copies: 1,
+      expectedStatus: 200,
+    });
     expected.hooks += 1;
   }
 
@@ -172,24 +243,60 @@ function buildWorkload(scopeId: string, accountId: string, size: MixedLoadSize) 
   const valid = validSoFar();
   for (let forged = 0; forged < forgedCount; forged += 1) {
     const { request, phase } = random.pick(valid);
-    const forgery = request.route === 'hook' ? 'hook-signature' : random.pick(['secret', 'stale', 'truncated'] as const);
-    phases[phase]!.push({ ...request, kind: 'forged', webhookId: webhookId(), copies: 1, expectedStatus: 401, forgery });
+    const forgery =
+      request.route === 'hook' ? 'hook-signature' : random.pick(['secret', 'stale', 'truncated'] as const);
+    phases[phase]!.push({
+      ...request,
+      kind: 'forged',
+      webhookId: webhookId(),
+      copies: 1,
+      expectedStatus: 401,
+      forgery,
+    });
   }
 
   // Malformed: correctly signed bodies each route refuses.
   const malformedBodies = [
-    { route: 'typing', path: `/chat/${scopeId}/typing`, rawBody: '{"conversation_id":"c","sender_id":"s","state":"maybe"}' },
-    { route: 'typing', path: `/chat/${scopeId}/typing`, rawBody: '{"conversation_id":"c","sender_id":"s","state":"start","ttl_seconds":0}' },
+    {
+      route: 'typing',
+      path: `/chat/${scopeId}/typing`,
+      rawBody: '{"conversation_id":"c","sender_id":"s","state":"maybe"}',
+    },
+    {
+      route: 'typing',
+      path: `/chat/${scopeId}/typing`,
+      rawBody: '{"conversation_id":"c","sender_id":"s","state":"start","ttl_seconds":0}',
+    },
     { route: 'status', path: `/chat/${scopeId}/messages/lm-0/status`, rawBody: '{"status":"seen"}' },
     { route: 'status', path: `/chat/${scopeId}/messages/lm-1/status`, rawBody: '{"status":"read","error_code":901}' },
-    { route: 'presence', path: `/chat/${scopeId}/presence`, rawBody: '{"client_id":"lp-0","state":"online","ttl_seconds":5}' },
+    {
+      route: 'presence',
+      path: `/chat/${scopeId}/presence`,
+      rawBody: '{"client_id":"lp-0","state":"online","ttl_seconds":5}',
+    },
     { route: 'presence', path: `/chat/${scopeId}/presence`, rawBody: '{"client_id":' },
-    { route: 'hook', path: `/kommo/${scopeId}`, rawBody: JSON.stringify({ account_id: accountId, action: { typing: { user: { id: 'u' }, conversation: { id: 'c' } } } }) },
+    {
+      route: 'hook',
+      path: `/kommo/${scopeId}`,
+      rawBody: JSON.stringify({
+        account_id: accountId,
+        action: { typing: { user: { id: 'u' }, conversation: { id: 'c' } } },
+      }),
+    },
     { route: 'hook', path: `/kommo/${scopeId}`, rawBody: '[]' },
   ] as const;
   for (let malformed = 0; malformed < malformedCount; malformed += 1) {
     const body = random.pick(malformedBodies);
-    phases[random.int(0, PHASES - 1)]!.push({ kind: 'malformed', route: body.route, method: 'POST', path: body.path, rawBody: body.rawBody, webhookId: webhookId(), copies: 1, expectedStatus: 400 });
+    phases[random.int(0, PHASES - 1)]!.push({
+      kind: 'malformed',
+      route: body.route,
+      method: 'POST',
+      path: body.path,
+      rawBody: body.rawBody,
+      webhookId: webhookId(),
+      copies: 1,
+      expectedStatus: 400,
+    });
   }
 
   // Concurrent duplicates: extra copies of valid POSTs and hooks.
@@ -204,17 +311,42 @@ function buildWorkload(scopeId: string, accountId: string, size: MixedLoadSize) 
   // Reads fill the rest: known messages (200), unknown ones (404), any client's presence (200).
   const planned = () => phases.flat().reduce((sum, request) => sum + request.copies, 0);
   const plannedWrites = planned();
-  if (plannedWrites > total) throw new Error(`the workload plans ${plannedWrites} requests before reads, more than the ${total} asked for`);
+  if (plannedWrites > total)
+    throw new Error(`the workload plans ${plannedWrites} requests before reads, more than the ${total} asked for`);
   for (let read = plannedWrites; read < total; read += 1) {
     const phase = random.int(1, PHASES - 1);
     const known = [...postedBefore[phase]!];
     const choice = random.next();
     if (choice < 0.4 && known.length > 0) {
-      phases[phase]!.push({ kind: 'valid', route: 'get-status', method: 'GET', path: `/chat/${scopeId}/messages/${random.pick(known)}/status`, webhookId: webhookId(), copies: 1, expectedStatus: 200 });
+      phases[phase]!.push({
+        kind: 'valid',
+        route: 'get-status',
+        method: 'GET',
+        path: `/chat/${scopeId}/messages/${random.pick(known)}/status`,
+        webhookId: webhookId(),
+        copies: 1,
+        expectedStatus: 200,
+      });
     } else if (choice < 0.6) {
-      phases[phase]!.push({ kind: 'valid', route: 'get-status', method: 'GET', path: `/chat/${scopeId}/messages/nowhere-${read}/status`, webhookId: webhookId(), copies: 1, expectedStatus: 404 });
+      phases[phase]!.push({
+        kind: 'valid',
+        route: 'get-status',
+        method: 'GET',
+        path: `/chat/${scopeId}/messages/nowhere-${read}/status`,
+        webhookId: webhookId(),
+        copies: 1,
+        expectedStatus: 404,
+      });
     } else {
-      phases[phase]!.push({ kind: 'valid', route: 'get-presence', method: 'GET', path: `/chat/${scopeId}/presence/lp-${random.int(0, clients - 1)}`, webhookId: webhookId(), copies: 1, expectedStatus: 200 });
+      phases[phase]!.push({
+        kind: 'valid',
+        route: 'get-presence',
+        method: 'GET',
+        path: `/chat/${scopeId}/presence/lp-${random.int(0, clients - 1)}`,
+        webhookId: webhookId(),
+        copies: 1,
+        expectedStatus: 200,
+      });
     }
   }
 
@@ -268,7 +400,10 @@ export function describeMixedLoad(size: MixedLoadSize): void {
 
     beforeAll(async () => {
       // Prepare
-      bridge = await givenBridgeWith({ quiet: true, settings: { TYPING_REFRESH_SECONDS: String(TYPING_REFRESH_SECONDS) } });
+      bridge = await givenBridgeWith({
+        quiet: true,
+        settings: { TYPING_REFRESH_SECONDS: String(TYPING_REFRESH_SECONDS) },
+      });
       workload = buildWorkload(bridge.scopeId, bridge.accountId, size);
       const kommoFailed = new Set<string>();
       bridge.kommo.respondWith((call) => {
@@ -289,7 +424,9 @@ export function describeMixedLoad(size: MixedLoadSize): void {
       const sendOne = (request: PlannedRequest): Promise<TestResponse> => {
         if (request.route === 'hook') {
           const raw = request.rawBody ?? JSON.stringify(request.body);
-          const signature = request.forgery ? signKommoHook(raw, otherSecret.channelSecret) : signKommoHook(raw, bridge.secrets.channelSecret);
+          const signature = request.forgery
+            ? signKommoHook(raw, otherSecret.channelSecret)
+            : signKommoHook(raw, bridge.secrets.channelSecret);
           return bridge.kommoHook(undefined, { rawBody: raw, signature });
         }
         const options = {
@@ -336,7 +473,8 @@ export function describeMixedLoad(size: MixedLoadSize): void {
       await bridge?.close();
     });
 
-    const all = () => answers.flatMap(({ request, responses }) => responses.map((response, copy) => ({ request, response, copy })));
+    const all = () =>
+      answers.flatMap(({ request, responses }) => responses.map((response, copy) => ({ request, response, copy })));
 
     it(`sent exactly the planned mix: ${count} requests, 10% forged, 5% malformed, 20% concurrent copies`, () => {
       const requests = all();
@@ -363,17 +501,23 @@ export function describeMixedLoad(size: MixedLoadSize): void {
         if (!isClaimed(request)) {
           // Hooks and idempotent chat routes: every copy processed, none answered from a replay record.
           for (const response of responses) {
-            if (response.status !== request.expectedStatus || response.headers['webhook-replayed'] !== undefined) unexpected.push({ path: request.path, status: response.status, body: response.body });
+            if (response.status !== request.expectedStatus || response.headers['webhook-replayed'] !== undefined)
+              unexpected.push({ path: request.path, status: response.status, body: response.body });
             if (request.route !== 'hook') expect(response.body).toEqual(responses[0]!.body);
           }
           continue;
         }
-        const firsts = responses.filter((response) => response.status !== 409 && response.headers['webhook-replayed'] === undefined);
+        const firsts = responses.filter(
+          (response) => response.status !== 409 && response.headers['webhook-replayed'] === undefined,
+        );
         if (firsts.length !== 1) unexpected.push({ path: request.path, firsts: firsts.length });
         for (const response of responses) {
-          const asPlanned = response.status === request.expectedStatus && (response.headers['webhook-replayed'] !== undefined || response === firsts[0]);
+          const asPlanned =
+            response.status === request.expectedStatus &&
+            (response.headers['webhook-replayed'] !== undefined || response === firsts[0]);
           const inProgress = response.status === 409 && response.body.error.code === 'request_in_progress';
-          if (!asPlanned && !inProgress) unexpected.push({ path: request.path, status: response.status, body: response.body });
+          if (!asPlanned && !inProgress)
+            unexpected.push({ path: request.path, status: response.status, body: response.body });
           if (response.headers['webhook-replayed'] !== undefined) expect(response.body).toEqual(firsts[0]!.body);
         }
       }
@@ -385,16 +529,34 @@ export function describeMixedLoad(size: MixedLoadSize): void {
     });
 
     it('applied each forward status transition once, answered applied: true once for it, and sent it to Kommo once, in order', () => {
-      const expectedSequences = Object.fromEntries([...workload.expected.statusSequences].map(([msgid, statuses]) => [msgid, statuses.map((status) => ({ delivered: 1, read: 2, error: -1 })[status])]));
+      const expectedSequences = Object.fromEntries(
+        [...workload.expected.statusSequences].map(([msgid, statuses]) => [
+          msgid,
+          statuses.map((status) => ({ delivered: 1, read: 2, error: -1 })[status]),
+        ]),
+      );
       const sent: Record<string, number[]> = {};
       for (const call of bridge.kommo.deliveryStatusCalls()) (sent[call.msgid] ??= []).push(call.body.delivery_status);
-      const transitions = [...workload.expected.statusSequences.values()].reduce((sum, statuses) => sum + statuses.length, 0);
-      const appliedAnswers = all().filter(({ request, response }) => request.kind === 'valid' && request.route === 'status' && response.body?.applied === true && response.headers['webhook-replayed'] === undefined);
+      const transitions = [...workload.expected.statusSequences.values()].reduce(
+        (sum, statuses) => sum + statuses.length,
+        0,
+      );
+      const appliedAnswers = all().filter(
+        ({ request, response }) =>
+          request.kind === 'valid' &&
+          request.route === 'status' &&
+          response.body?.applied === true &&
+          response.headers['webhook-replayed'] === undefined,
+      );
 
       expect(sent).toEqual(expectedSequences);
       expect(appliedAnswers).toHaveLength(transitions);
       expect(bridge.kommo.rejected.map((refusal) => refusal.status)).toEqual(
-        Array([...workload.expected.statusSequences].filter(([msgid]) => kommoFailsFirst(msgid)).reduce((sum, [, statuses]) => sum + statuses.length, 0)).fill(503),
+        Array(
+          [...workload.expected.statusSequences]
+            .filter(([msgid]) => kommoFailsFirst(msgid))
+            .reduce((sum, [, statuses]) => sum + statuses.length, 0),
+        ).fill(503),
       );
     });
 
@@ -402,14 +564,24 @@ export function describeMixedLoad(size: MixedLoadSize): void {
       expect(bridge.sink.eventsOfType('typing.started')).toHaveLength(workload.expected.hooks);
       expect(bridge.sink.eventsOfType('typing.stopped')).toHaveLength(workload.expected.hooks);
       expect(bridge.sink.rejected.every((refusal) => refusal.scripted && refusal.status === 503)).toBe(true);
-      expect(bridge.sink.rejected.map((refusal) => refusal.webhookId).sort()).toEqual(bridge.sink.events.map((event) => event.id).filter(chatServiceFailsFirst).sort());
+      expect(bridge.sink.rejected.map((refusal) => refusal.webhookId).sort()).toEqual(
+        bridge.sink.events
+          .map((event) => event.id)
+          .filter(chatServiceFailsFirst)
+          .sort(),
+      );
     });
 
     it('holds exactly the items the valid requests make, and nothing queued or dead-lettered', async () => {
       const items = await tableItems(bridge.dynamo, bridge.tableName);
-      const count = (test: (pk: string, sk: string) => boolean) => items.filter((item) => test(item.pk?.S ?? '', item.sk?.S ?? '')).length;
+      const count = (test: (pk: string, sk: string) => boolean) =>
+        items.filter((item) => test(item.pk?.S ?? '', item.sk?.S ?? '')).length;
       // Replay records: every authenticated request on a claimed route (status updates, refused bodies too), none for the idempotent ones.
-      const claimedIds = new Set(answers.filter(({ request }) => request.kind !== 'forged' && isClaimed(request)).map(({ request }) => request.webhookId));
+      const claimedIds = new Set(
+        answers
+          .filter(({ request }) => request.kind !== 'forged' && isClaimed(request))
+          .map(({ request }) => request.webhookId),
+      );
 
       expect({
         replayRecords: count((pk) => pk.startsWith('WEBHOOK#')),
@@ -421,8 +593,15 @@ export function describeMixedLoad(size: MixedLoadSize): void {
         // Client presence keeps one item per client; its transitions are announced, not stored one by one.
         presenceTransitions: bridge.metrics.get('PresenceTransition'),
         clientsSeen: count((pk, sk) => pk.startsWith('PRESENCE#') && sk === 'STATE#SEEN'),
-        openPresenceWindows: items.filter((item) => item.pk?.S?.startsWith('PRESENCE#') && item.onlineUntilMs !== undefined).length,
-        other: count((pk) => !['WEBHOOK#', 'STATUS#', 'TYPING#', 'MTYPING#', 'CHAT#', 'PRESENCE#'].some((prefix) => pk.startsWith(prefix))),
+        openPresenceWindows: items.filter(
+          (item) => item.pk?.S?.startsWith('PRESENCE#') && item.onlineUntilMs !== undefined,
+        ).length,
+        other: count(
+          (pk) =>
+            !['WEBHOOK#', 'STATUS#', 'TYPING#', 'MTYPING#', 'CHAT#', 'PRESENCE#'].some((prefix) =>
+              pk.startsWith(prefix),
+            ),
+        ),
       }).toEqual({
         replayRecords: claimedIds.size,
         statusRecords: workload.expected.statusSequences.size,

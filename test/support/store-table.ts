@@ -18,12 +18,21 @@ export function storeTable(name: string) {
     table,
     /** One item as stored, or undefined. */
     async item(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
-      const { Item } = await table.doc.send(new GetCommand({ TableName: table.tableName, Key: { pk, sk }, ConsistentRead: true }));
+      const { Item } = await table.doc.send(
+        new GetCommand({ TableName: table.tableName, Key: { pk, sk }, ConsistentRead: true }),
+      );
       return Item;
     },
     /** Every item of a partition, by sort key. */
     async partition(pk: string): Promise<Record<string, unknown>[]> {
-      const { Items } = await table.doc.send(new QueryCommand({ TableName: table.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }));
+      const { Items } = await table.doc.send(
+        new QueryCommand({
+          TableName: table.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+        }),
+      );
       return Items ?? [];
     },
     /** Every item of the table whose `attribute` is `value`, whatever its key (the table holds one file's items). */

@@ -109,11 +109,20 @@ export async function givenBridge(
   const verifier = new StandardWebhookVerifier(secrets.chatServiceSecret);
   let webhookIds = 0;
 
-  async function send(method: string, url: string, headers: Record<string, string>, body: Buffer): Promise<TestResponse> {
+  async function send(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ): Promise<TestResponse> {
     const result = await bridge.invoke({ method, url, headers, body });
     // Pages (the install route's) stay text; every other answer is JSON.
     const page = String(result.headers?.['content-type'] ?? '').startsWith('text/html');
-    return { status: result.statusCode, body: result.body ? (page ? result.body : JSON.parse(result.body)) : undefined, headers: result.headers ?? {} };
+    return {
+      status: result.statusCode,
+      body: result.body ? (page ? result.body : JSON.parse(result.body)) : undefined,
+      headers: result.headers ?? {},
+    };
   }
 
   return {
@@ -133,8 +142,16 @@ export async function givenBridge(
     tableName,
 
     /** A `/chat/...` request signed as the chat service signs it (Standard Webhooks). */
-    async chat(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, options: ChatRequestOptions = {}): Promise<TestResponse> {
-      const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(body === undefined ? '' : JSON.stringify(body));
+    async chat(
+      method: 'GET' | 'POST' | 'PUT',
+      path: string,
+      body?: unknown,
+      options: ChatRequestOptions = {},
+    ): Promise<TestResponse> {
+      const raw =
+        options.rawBody !== undefined
+          ? Buffer.from(options.rawBody)
+          : Buffer.from(body === undefined ? '' : JSON.stringify(body));
       const webhookId = options.webhookId ?? `msg_${(webhookIds += 1)}`;
       const timestamp = options.timestampSeconds ?? Math.floor(clock.now() / 1000);
       const signer = options.secret ? new StandardWebhookVerifier(options.secret) : verifier;
@@ -149,7 +166,10 @@ export async function givenBridge(
     },
 
     /** A Kommo hook, signed with the channel secret unless a signature is given. */
-    async kommoHook(body: unknown, options: { signature?: string | null; scope?: string; rawBody?: string | Buffer } = {}): Promise<TestResponse> {
+    async kommoHook(
+      body: unknown,
+      options: { signature?: string | null; scope?: string; rawBody?: string | Buffer } = {},
+    ): Promise<TestResponse> {
       const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(JSON.stringify(body));
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       const signature = options.signature === undefined ? signKommoHook(raw, secrets.channelSecret) : options.signature;
@@ -184,9 +204,14 @@ export async function givenBridge(
 export type TestBridge = Awaited<ReturnType<typeof givenBridge>>;
 
 /** A manager-typing hook as Kommo sends it (docs/kommo.md), for the bridge's test account. */
-export function typingHook(bridge: Pick<TestBridge, 'accountId' | 'clock'>, overrides: { userId?: string; conversationId?: string; clientId?: string | null; expiredAtSeconds?: number } = {}) {
+export function typingHook(
+  bridge: Pick<TestBridge, 'accountId' | 'clock'>,
+  overrides: { userId?: string; conversationId?: string; clientId?: string | null; expiredAtSeconds?: number } = {},
+) {
   const nowSeconds = Math.floor(bridge.clock.now() / 1000);
-  const conversation: Record<string, string> = { id: overrides.conversationId ?? '30477717-9f3c-4d3f-8101-60327e14dc48' };
+  const conversation: Record<string, string> = {
+    id: overrides.conversationId ?? '30477717-9f3c-4d3f-8101-60327e14dc48',
+  };
   if (overrides.clientId !== null) conversation.client_id = overrides.clientId ?? 'c-1';
   return {
     account_id: bridge.accountId,
@@ -218,10 +243,14 @@ export interface WidgetTokenOptions {
 }
 
 /** A Kommo one-time token as `$authorizedAjax` sends it, for the bridge's configured integration. */
-export function widgetToken(bridge: Pick<TestBridge, 'config' | 'clock'>, options: WidgetTokenOptions = {}): Promise<string> {
+export function widgetToken(
+  bridge: Pick<TestBridge, 'config' | 'clock'>,
+  options: WidgetTokenOptions = {},
+): Promise<string> {
   const clientSecret = options.secret ?? bridge.config.KOMMO_CLIENT_SECRET;
   const redirectUri = bridge.config.KOMMO_REDIRECT_URI ?? TEST_REDIRECT_URI;
-  if (clientSecret === undefined) throw new Error('This bridge has no KOMMO_CLIENT_SECRET: pass `secret`, or use givenBridge()');
+  if (clientSecret === undefined)
+    throw new Error('This bridge has no KOMMO_CLIENT_SECRET: pass `secret`, or use givenBridge()');
   return signKommoWidgetToken({
     clientSecret,
     redirectUri,
@@ -251,7 +280,10 @@ export async function widgetRequest(
   body?: unknown,
   options: WidgetRequestOptions = {},
 ): Promise<TestResponse> {
-  const raw = options.rawBody !== undefined ? Buffer.from(options.rawBody) : Buffer.from(body === undefined ? '' : JSON.stringify(body));
+  const raw =
+    options.rawBody !== undefined
+      ? Buffer.from(options.rawBody)
+      : Buffer.from(body === undefined ? '' : JSON.stringify(body));
   const headers: Record<string, string> = {};
   if (raw.length > 0) headers['content-type'] = 'application/json';
   const origin = options.origin === undefined ? TEST_KOMMO_ORIGIN : options.origin;
@@ -269,15 +301,24 @@ export function adminRequest(
   options: { authorization?: string | null; rawBody?: string } = {},
 ): Promise<TestResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const authorization = options.authorization === undefined ? `Bearer ${bridge.config.ADMIN_TOKEN}` : options.authorization;
+  const authorization =
+    options.authorization === undefined ? `Bearer ${bridge.config.ADMIN_TOKEN}` : options.authorization;
   if (authorization !== null) headers.authorization = authorization;
   return bridge.send('POST', path, headers, Buffer.from(options.rawBody ?? JSON.stringify(body)));
 }
 
 /** Given: the test account connected with `/admin/connect`, its Kommo account bound to the bridge's scope. */
-export async function givenConnectedAccount(bridge: TestBridge, kommoAccountId = TEST_KOMMO_ACCOUNT_ID): Promise<TestResponse> {
-  const response = await adminRequest(bridge, '/admin/connect', { amojo_account_id: bridge.accountId, kommo_account_id: kommoAccountId, title: 'Test channel' });
-  if (response.status !== 200) throw new Error(`admin connect failed: ${response.status} ${JSON.stringify(response.body)}`);
+export async function givenConnectedAccount(
+  bridge: TestBridge,
+  kommoAccountId = TEST_KOMMO_ACCOUNT_ID,
+): Promise<TestResponse> {
+  const response = await adminRequest(bridge, '/admin/connect', {
+    amojo_account_id: bridge.accountId,
+    kommo_account_id: kommoAccountId,
+    title: 'Test channel',
+  });
+  if (response.status !== 200)
+    throw new Error(`admin connect failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response;
 }
 

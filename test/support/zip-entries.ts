@@ -24,7 +24,8 @@ export function zipEntries(archive: Buffer): ZipEntry[] {
     const commentLength = archive.readUInt16LE(at + 32);
     const localHeader = archive.readUInt32LE(at + 42);
     const name = archive.toString('utf8', at + 46, at + 46 + nameLength);
-    const dataStart = localHeader + 30 + archive.readUInt16LE(localHeader + 26) + archive.readUInt16LE(localHeader + 28);
+    const dataStart =
+      localHeader + 30 + archive.readUInt16LE(localHeader + 26) + archive.readUInt16LE(localHeader + 28);
     const raw = archive.subarray(dataStart, dataStart + compressedSize);
     entries.push({ name, data: method === 8 ? inflateRawSync(raw) : Buffer.from(raw) });
     at += 46 + nameLength + extraLength + commentLength;

@@ -67,13 +67,16 @@ describe('AmojoClient', () => {
     expect(kommo.rejected).toEqual([]);
   });
 
-  it.each([`${CHANNEL_ID}_a/..`, '..', '.'])('refuses to send typing for scope %j: Kommo hears nothing', async (scopeId) => {
-    // Act
-    const attempt = client.typing(scopeId, { conversationId: 'c-1', senderId: 'u-1' });
+  it.each([`${CHANNEL_ID}_a/..`, '..', '.'])(
+    'refuses to send typing for scope %j: Kommo hears nothing',
+    async (scopeId) => {
+      // Act
+      const attempt = client.typing(scopeId, { conversationId: 'c-1', senderId: 'u-1' });
 
-    // Assess
-    await expect(attempt).rejects.toThrow(/Refusing to build a Kommo path/);
-    expect(kommo.calls).toEqual([]);
-    expect(kommo.rejected).toEqual([]);
-  });
+      // Assess
+      await expect(attempt).rejects.toThrow(/Refusing to build a Kommo path/);
+      expect(kommo.calls).toEqual([]);
+      expect(kommo.rejected).toEqual([]);
+    },
+  );
 });

@@ -16,17 +16,35 @@ import {
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/kommo-vectors.json', import.meta.url), 'utf8')) as {
   channel_secret: string;
   content_type: string;
-  requests: { name: string; method: string; path: string; date: string; body: string; content_md5: string; x_signature: string }[];
+  requests: {
+    name: string;
+    method: string;
+    path: string;
+    date: string;
+    body: string;
+    content_md5: string;
+    x_signature: string;
+  }[];
   webhooks: { name: string; body: string; x_signature: string }[];
 };
 
 describe('signing requests to amojo', () => {
   it('covers all six official request vectors', () => {
-    expect(vectors.requests.map((vector) => vector.name)).toEqual(['connect', 'disconnect', 'typing', 'delivery_status', 'new_message', 'create_chat']);
+    expect(vectors.requests.map((vector) => vector.name)).toEqual([
+      'connect',
+      'disconnect',
+      'typing',
+      'delivery_status',
+      'new_message',
+      'create_chat',
+    ]);
   });
 
   it.each(vectors.requests)('reproduces the $name vector byte for byte', (vector) => {
-    const headers = signAmojoRequest({ method: vector.method, path: vector.path, body: vector.body, date: vector.date }, vectors.channel_secret);
+    const headers = signAmojoRequest(
+      { method: vector.method, path: vector.path, body: vector.body, date: vector.date },
+      vectors.channel_secret,
+    );
 
     expect(headers).toEqual({
       Date: vector.date,
@@ -40,16 +58,23 @@ describe('signing requests to amojo', () => {
     const date = parseAmojoDate(vector.date)!;
 
     expect(formatAmojoDate(date)).toBe(vector.date);
-    expect(signAmojoRequest({ method: vector.method, path: vector.path, body: vector.body, date }, vectors.channel_secret)['X-Signature']).toBe(vector.x_signature);
+    expect(
+      signAmojoRequest({ method: vector.method, path: vector.path, body: vector.body, date }, vectors.channel_secret)[
+        'X-Signature'
+      ],
+    ).toBe(vector.x_signature);
   });
 
   it('hashes the empty body too', () => {
     expect(contentMd5('')).toBe('d41d8cd98f00b204e9800998ecf8427e');
   });
 
-  it.each(['Thu, 16 Dec 2021 16:01:21 GMT', '2021-12-16T16:01:21Z', 'Thu, 32 Dec 2021 16:01:21 +0000', ''])('refuses the date %j', (value) => {
-    expect(parseAmojoDate(value)).toBeUndefined();
-  });
+  it.each(['Thu, 16 Dec 2021 16:01:21 GMT', '2021-12-16T16:01:21Z', 'Thu, 32 Dec 2021 16:01:21 +0000', ''])(
+    'refuses the date %j',
+    (value) => {
+      expect(parseAmojoDate(value)).toBeUndefined();
+    },
+  );
 });
 
 describe('verifying Kommo webhooks', () => {
@@ -62,7 +87,9 @@ describe('verifying Kommo webhooks', () => {
   });
 
   it('accepts a body with an unsigned trailing CR/LF', () => {
-    expect(verifyKommoHookSignature(Buffer.concat([body, Buffer.from('\r\n')]), hook!.x_signature, vectors.channel_secret)).toBe(true);
+    expect(
+      verifyKommoHookSignature(Buffer.concat([body, Buffer.from('\r\n')]), hook!.x_signature, vectors.channel_secret),
+    ).toBe(true);
   });
 
   it.each([

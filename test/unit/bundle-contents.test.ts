@@ -7,10 +7,19 @@ import { bundleFindings, bytesByPackage, packageOf, type EsbuildMetafile } from 
 const spec = (name: string): FunctionSpec => functions.find((candidate) => candidate.name === name)!;
 
 function metafileOf(...inputs: string[]): EsbuildMetafile {
-  return { outputs: { 'index.mjs': { bytes: 1000, inputs: Object.fromEntries(inputs.map((path) => [path, { bytesInOutput: 100 }])) } } };
+  return {
+    outputs: {
+      'index.mjs': { bytes: 1000, inputs: Object.fromEntries(inputs.map((path) => [path, { bytesInOutput: 100 }])) },
+    },
+  };
 }
 
-const clean = ['functions/kommo-hook/index.ts', 'node_modules/zod/v4/mini/schemas.js', 'node_modules/zod/v4/locales/en.js', 'node_modules/@smithy/core/dist-es/index.js'];
+const clean = [
+  'functions/kommo-hook/index.ts',
+  'node_modules/zod/v4/mini/schemas.js',
+  'node_modules/zod/v4/locales/en.js',
+  'node_modules/@smithy/core/dist-es/index.js',
+];
 
 describe('the bundle guard', () => {
   it('passes a kommo-hook bundle with its queue client and zod/mini only', () => {
@@ -31,7 +40,11 @@ describe('the bundle guard', () => {
     ['chat-typing', 'node_modules/zod/v4/classic/schemas.js', 'classic zod'],
     ['chat-status', 'node_modules/zod/v4/locales/de.js', 'all of its locales'],
     ['timer-worker', 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/index.js', 'credential chain'],
-    ['admin', 'node_modules/@aws-lambda-powertools/logger/node_modules/@aws-lambda-powertools/commons/lib/esm/index.js', 'two Powertools versions'],
+    [
+      'admin',
+      'node_modules/@aws-lambda-powertools/logger/node_modules/@aws-lambda-powertools/commons/lib/esm/index.js',
+      'two Powertools versions',
+    ],
   ])('refuses %s carrying %s (%s)', (name, input, ruleWords) => {
     // Prepare
     const metafile = metafileOf(...clean, input);
@@ -58,7 +71,9 @@ describe('the bundle guard', () => {
   });
 
   it('names the package of an input, the innermost node_modules winning, and sums bytes per package', () => {
-    expect(packageOf('node_modules/@aws-lambda-powertools/logger/node_modules/@aws-lambda-powertools/commons/lib/x.js')).toBe('@aws-lambda-powertools/commons');
+    expect(
+      packageOf('node_modules/@aws-lambda-powertools/logger/node_modules/@aws-lambda-powertools/commons/lib/x.js'),
+    ).toBe('@aws-lambda-powertools/commons');
     expect(packageOf('node_modules/zod/v4/mini/schemas.js')).toBe('zod');
     expect(packageOf('functions/core/wiring.ts')).toBeUndefined();
     expect(bytesByPackage(metafileOf(...clean))).toEqual([

@@ -60,7 +60,10 @@ describe('the sink answers status queries signed as the bridge signs them', () =
     // Assess
     expect(before).toEqual({ outcome: 'unknown' });
     expect(delivered).toEqual({ outcome: 'update', update: { status: 'delivered' } });
-    expect(failed).toEqual({ outcome: 'update', update: { status: 'error', errorCode: 905, error: 'blocked by the user' } });
+    expect(failed).toEqual({
+      outcome: 'update',
+      update: { status: 'error', errorCode: 905, error: 'blocked by the user' },
+    });
     expect(sink.statusQueriesFor('msg-1').map((entry) => [entry.webhookId, entry.answered])).toEqual([
       ['poll_1', 404],
       ['poll_2', 200],
@@ -122,7 +125,11 @@ describe('the sink refuses status queries the chat service would refuse', () => 
 
   it('POST is not a status query: 405 naming GET and PUT', async () => {
     // Act
-    const response = await fetch(statusUrlFor(sink.statusUrlTemplate, 'msg-1'), { method: 'POST', headers: signedHeaders(''), body: '' });
+    const response = await fetch(statusUrlFor(sink.statusUrlTemplate, 'msg-1'), {
+      method: 'POST',
+      headers: signedHeaders(''),
+      body: '',
+    });
 
     // Assess
     expect(response.status).toBe(405);
@@ -132,9 +139,11 @@ describe('the sink refuses status queries the chat service would refuse', () => 
 
 describe('setting a status with PUT (npm run send -- chat-status)', () => {
   const put = (msgid: string, body: string, headers = signedHeaders(body)) =>
-    fetch(statusUrlFor(sink.statusUrlTemplate, msgid), { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body }).then(
-      async (response) => ({ status: response.status, body: await response.json() }),
-    );
+    fetch(statusUrlFor(sink.statusUrlTemplate, msgid), {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    }).then(async (response) => ({ status: response.status, body: await response.json() }));
 
   it('a signed PUT sets what the next query answers', async () => {
     // Act
@@ -154,7 +163,10 @@ describe('setting a status with PUT (npm run send -- chat-status)', () => {
 
     // Assess
     expect(unsigned.status).toBe(401);
-    expect(unknownStatus).toEqual({ status: 400, body: { error: { code: 'invalid_status', message: expect.stringContaining('status') } } });
+    expect(unknownStatus).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_status', message: expect.stringContaining('status') } },
+    });
     expect(queried).toEqual({ outcome: 'unknown' });
   });
 });

@@ -50,7 +50,11 @@ function signedDelivery(event: unknown, signing: Signing = {}): Delivery {
       'content-type': 'application/json',
       'webhook-id': webhookId,
       'webhook-timestamp': String(timestampSeconds),
-      'webhook-signature': new StandardWebhookVerifier(signing.secret ?? secret).sign(webhookId, timestampSeconds, body),
+      'webhook-signature': new StandardWebhookVerifier(signing.secret ?? secret).sign(
+        webhookId,
+        timestampSeconds,
+        body,
+      ),
     },
   };
 }
@@ -88,11 +92,19 @@ describe('ChatServiceSink accepts signed events', () => {
     expect(first).toEqual({ status: 200, body: { ok: true } });
     expect(redelivery).toEqual({ status: 200, body: { ok: true } });
     expect(sink.events).toEqual([
-      { id: 'evt_1', type: 'typing.started', data: typingStarted.data, timestamp: typingStarted.timestamp, receivedAt: clock.now() },
+      {
+        id: 'evt_1',
+        type: 'typing.started',
+        data: typingStarted.data,
+        timestamp: typingStarted.timestamp,
+        receivedAt: clock.now(),
+      },
     ]);
     expect(sink.duplicates).toBe(1);
     expect(sink.rejected).toEqual([]);
-    expect(logLines[0]).toBe('chat service ← typing.started: Kommo user fb0f… types in conversation c7 until 10:00:05Z');
+    expect(logLines[0]).toBe(
+      'chat service ← typing.started: Kommo user fb0f… types in conversation c7 until 10:00:05Z',
+    );
   });
 
   it.each([
@@ -101,15 +113,30 @@ describe('ChatServiceSink accepts signed events', () => {
       logLine: 'chat service ← typing.stopped: Kommo user fb0f… stopped typing in conversation c7',
     },
     {
-      event: { ...typingStarted, type: 'presence.changed' as const, id: 'evt_3', data: { ...typingStarted.data, state: 'online' } },
+      event: {
+        ...typingStarted,
+        type: 'presence.changed' as const,
+        id: 'evt_3',
+        data: { ...typingStarted.data, state: 'online' },
+      },
       logLine: 'chat service ← presence.changed: Kommo user fb0f… is now online in conversation c7',
     },
     {
-      event: { ...typingStarted, type: 'conversation.read' as const, id: 'evt_4', data: { ...typingStarted.data, read_at: '2026-11-21T09:59:30.000Z' } },
+      event: {
+        ...typingStarted,
+        type: 'conversation.read' as const,
+        id: 'evt_4',
+        data: { ...typingStarted.data, read_at: '2026-11-21T09:59:30.000Z' },
+      },
       logLine: 'chat service ← conversation.read: Kommo user fb0f… read conversation c7 up to 09:59:30Z',
     },
     {
-      event: { ...typingStarted, type: 'presence.changed' as const, id: 'evt_5', data: { ...typingStarted.data, user_id: null, kommo_user_id: 7001, state: 'offline' } },
+      event: {
+        ...typingStarted,
+        type: 'presence.changed' as const,
+        id: 'evt_5',
+        data: { ...typingStarted.data, user_id: null, kommo_user_id: 7001, state: 'offline' },
+      },
       logLine: 'chat service ← presence.changed: Kommo user #7001 is now offline in conversation c7',
     },
   ])('records $event.type and logs what the chat service learns', async ({ event, logLine }) => {
@@ -140,13 +167,24 @@ describe('ChatServiceSink accepts signed events', () => {
 
 describe('ChatServiceSink refuses what a careful receiver refuses', () => {
   it.each([
-    { name: 'is signed with another secret', code: 'invalid_signature', delivery: () => signedDelivery(typingStarted, { secret: otherSecret }) },
+    {
+      name: 'is signed with another secret',
+      code: 'invalid_signature',
+      delivery: () => signedDelivery(typingStarted, { secret: otherSecret }),
+    },
     {
       name: 'was changed after signing',
       code: 'invalid_signature',
-      delivery: () => ({ ...signedDelivery(typingStarted), body: JSON.stringify({ ...typingStarted, data: { ...typingStarted.data, conversation_id: 'c8' } }) }),
+      delivery: () => ({
+        ...signedDelivery(typingStarted),
+        body: JSON.stringify({ ...typingStarted, data: { ...typingStarted.data, conversation_id: 'c8' } }),
+      }),
     },
-    { name: 'is timestamped 6 minutes ago', code: 'stale_timestamp', delivery: () => signedDelivery(typingStarted, { timestampMs: clock.now() - minutes(6) }) },
+    {
+      name: 'is timestamped 6 minutes ago',
+      code: 'stale_timestamp',
+      delivery: () => signedDelivery(typingStarted, { timestampMs: clock.now() - minutes(6) }),
+    },
     {
       name: 'was signed before the clock moved 6 minutes on',
       code: 'stale_timestamp',
@@ -175,14 +213,32 @@ describe('ChatServiceSink refuses what a careful receiver refuses', () => {
     expect(response).toEqual({ status: 401, body: { error: { code, message: expect.any(String) } } });
     expect(sink.events).toEqual([]);
     expect(sink.rejected).toMatchObject([{ status: 401, code, scripted: false }]);
-    expect(logLines).toEqual([expect.stringMatching(new RegExp(`^chat service refuses POST /events: 401 ${code} \\(.+\\)$`))]);
+    expect(logLines).toEqual([
+      expect.stringMatching(new RegExp(`^chat service refuses POST /events: 401 ${code} \\(.+\\)$`)),
+    ]);
   });
 
   it.each([
-    { name: 'webhook-id differs from the event id', code: 'webhook_id_mismatch', delivery: () => signedDelivery(typingStarted, { webhookId: 'evt_other' }) },
-    { name: 'the body is not JSON', code: 'invalid_json', delivery: () => signedDelivery('{"type":', { webhookId: 'evt_1' }) },
-    { name: 'the event type is not in the contract', code: 'invalid_event', delivery: () => signedDelivery({ ...typingStarted, type: 'typing.paused' }) },
-    { name: 'data has no scope_id', code: 'invalid_event', delivery: () => signedDelivery({ ...typingStarted, data: { ...typingStarted.data, scope_id: undefined } }) },
+    {
+      name: 'webhook-id differs from the event id',
+      code: 'webhook_id_mismatch',
+      delivery: () => signedDelivery(typingStarted, { webhookId: 'evt_other' }),
+    },
+    {
+      name: 'the body is not JSON',
+      code: 'invalid_json',
+      delivery: () => signedDelivery('{"type":', { webhookId: 'evt_1' }),
+    },
+    {
+      name: 'the event type is not in the contract',
+      code: 'invalid_event',
+      delivery: () => signedDelivery({ ...typingStarted, type: 'typing.paused' }),
+    },
+    {
+      name: 'data has no scope_id',
+      code: 'invalid_event',
+      delivery: () => signedDelivery({ ...typingStarted, data: { ...typingStarted.data, scope_id: undefined } }),
+    },
     {
       name: 'typing.started has no expires_at',
       code: 'invalid_event',
@@ -233,7 +289,9 @@ describe('ChatServiceSink fault injection', () => {
 
   it('respondWith scripts answers per event and leaves the others to normal handling', async () => {
     // Prepare
-    sink.respondWith((event) => (event.type === 'typing.stopped' ? { status: 429, headers: { 'retry-after': '1' } } : undefined));
+    sink.respondWith((event) =>
+      event.type === 'typing.stopped' ? { status: 429, headers: { 'retry-after': '1' } } : undefined,
+    );
 
     // Act
     const throttled = await deliver(signedDelivery({ ...typingStarted, type: 'typing.stopped', id: 'evt_2' }));

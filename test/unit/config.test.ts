@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, kommoAccountUrlFor, loadConfig, requiredSecretsOf, statusUrlFor } from '../../functions/core/config';
+import {
+  ConfigError,
+  kommoAccountUrlFor,
+  loadConfig,
+  requiredSecretsOf,
+  statusUrlFor,
+} from '../../functions/core/config';
 import { kommoAccountHost } from '../../functions/core/domain/kommo-origin';
 
 const channelSecret = randomBytes(20).toString('hex');
@@ -69,10 +75,15 @@ describe('KOMMO_CHANNEL_ID (filled in after deploy, in a secret of its own)', ()
   const { KOMMO_CHANNEL_ID: _channelId, ...withoutChannelId } = valid;
 
   it('is required by a function holding the kommo-channel-id secret, with one line naming it', () => {
-    expect(() => loadConfig({ ...withoutChannelId, KOMMO_CHANNEL_ID: '' }, requiredSecretsOf(['kommo-channel-id', 'chat-service']))).toThrow(
-      /^Configuration error: KOMMO_CHANNEL_ID must be the channel id Kommo issued/,
+    expect(() =>
+      loadConfig(
+        { ...withoutChannelId, KOMMO_CHANNEL_ID: '' },
+        requiredSecretsOf(['kommo-channel-id', 'chat-service']),
+      ),
+    ).toThrow(/^Configuration error: KOMMO_CHANNEL_ID must be the channel id Kommo issued/);
+    expect(() => loadConfig(withoutChannelId, requiredSecretsOf(['kommo-channel-id', 'chat-service']))).toThrow(
+      /^Configuration error: KOMMO_CHANNEL_ID is required$/,
     );
-    expect(() => loadConfig(withoutChannelId, requiredSecretsOf(['kommo-channel-id', 'chat-service']))).toThrow(/^Configuration error: KOMMO_CHANNEL_ID is required$/);
   });
 
   it('is not required by a function that does not hold it (the widget starts before Kommo issued the channel)', () => {
@@ -86,9 +97,12 @@ describe('CHAT_SERVICE_STATUS_URL', () => {
     expect(loadConfig({ ...valid, CHAT_SERVICE_STATUS_URL: '' }).CHAT_SERVICE_STATUS_URL).toBeUndefined();
   });
 
-  it.each(['https://chat.example/kommo/messages/{msgid}/status', 'http://127.0.0.1:4000/status?msgid={msgid}&v=2'])('accepts %s as it is', (template) => {
-    expect(loadConfig({ ...valid, CHAT_SERVICE_STATUS_URL: template }).CHAT_SERVICE_STATUS_URL).toBe(template);
-  });
+  it.each(['https://chat.example/kommo/messages/{msgid}/status', 'http://127.0.0.1:4000/status?msgid={msgid}&v=2'])(
+    'accepts %s as it is',
+    (template) => {
+      expect(loadConfig({ ...valid, CHAT_SERVICE_STATUS_URL: template }).CHAT_SERVICE_STATUS_URL).toBe(template);
+    },
+  );
 
   it.each([
     ['without {msgid}', 'https://chat.example/kommo/messages/status', 'must contain {msgid}'],
@@ -112,15 +126,27 @@ describe('CHAT_SERVICE_STATUS_URL', () => {
 
 describe('KOMMO_CLIENT_ID and KOMMO_ACCOUNT_URL (installs from Kommo)', () => {
   it('are optional: unset or empty means installs are not taken, and accounts are reached at their own host', () => {
-    expect(loadConfig({ ...valid, KOMMO_CLIENT_ID: '', KOMMO_ACCOUNT_URL: '' })).toMatchObject({ KOMMO_CLIENT_ID: undefined, KOMMO_ACCOUNT_URL: undefined });
+    expect(loadConfig({ ...valid, KOMMO_CLIENT_ID: '', KOMMO_ACCOUNT_URL: '' })).toMatchObject({
+      KOMMO_CLIENT_ID: undefined,
+      KOMMO_ACCOUNT_URL: undefined,
+    });
   });
 
   it('takes the integration id as a UUID, in lower case as Kommo writes it', () => {
-    expect(loadConfig({ ...valid, KOMMO_CLIENT_ID: '5F2A3C1E-8B7D-4E21-9C3A-1D2E3F4A5B6C' }).KOMMO_CLIENT_ID).toBe('5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c');
+    expect(loadConfig({ ...valid, KOMMO_CLIENT_ID: '5F2A3C1E-8B7D-4E21-9C3A-1D2E3F4A5B6C' }).KOMMO_CLIENT_ID).toBe(
+      '5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c',
+    );
   });
 
-  it.each(['5f2a3c1e8b7d4e219c3a1d2e3f4a5b6c', '5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6', 'my-integration', '5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c '])('refuses KOMMO_CLIENT_ID %j', (clientId) => {
-    expect(failure({ ...valid, KOMMO_CLIENT_ID: clientId }).message).toMatch(/^Configuration error: KOMMO_CLIENT_ID must be/);
+  it.each([
+    '5f2a3c1e8b7d4e219c3a1d2e3f4a5b6c',
+    '5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6',
+    'my-integration',
+    '5f2a3c1e-8b7d-4e21-9c3a-1d2e3f4a5b6c ',
+  ])('refuses KOMMO_CLIENT_ID %j', (clientId) => {
+    expect(failure({ ...valid, KOMMO_CLIENT_ID: clientId }).message).toMatch(
+      /^Configuration error: KOMMO_CLIENT_ID must be/,
+    );
   });
 
   it.each([

@@ -23,7 +23,15 @@ function entry(seq: number, update: StatusUpdate, kommo: StatusEntry['kommo'] = 
 }
 
 function record(history: StatusEntry[], overrides: Partial<StatusRecord> = {}): StatusRecord {
-  return { scopeId, msgid: 'm-1', history, updatedAtMs: TEST_START, kommoSettledSeq: 0, syncRequestedAtMs: TEST_START, ...overrides };
+  return {
+    scopeId,
+    msgid: 'm-1',
+    history,
+    updatedAtMs: TEST_START,
+    kommoSettledSeq: 0,
+    syncRequestedAtMs: TEST_START,
+    ...overrides,
+  };
 }
 
 /** The 400 message a body gets, or the validated update. */
@@ -63,10 +71,22 @@ describe('status request validation', () => {
   it.each([
     { body: { status: 'delivered' }, update: { status: 'delivered' } },
     { body: { status: 'read' }, update: { status: 'read' } },
-    ...[901, 902, 903, 904].map((code) => ({ body: { status: 'error', error_code: code }, update: { status: 'error', errorCode: code } })),
-    { body: { status: 'error', error_code: 903, error: 'Gateway down' }, update: { status: 'error', errorCode: 903, error: 'Gateway down' } },
-    { body: { status: 'error', error_code: 905, error: 'Blocked' }, update: { status: 'error', errorCode: 905, error: 'Blocked' } },
-    { body: { status: 'error', error_code: 905, error: 'x'.repeat(500) }, update: { status: 'error', errorCode: 905, error: 'x'.repeat(500) } },
+    ...[901, 902, 903, 904].map((code) => ({
+      body: { status: 'error', error_code: code },
+      update: { status: 'error', errorCode: code },
+    })),
+    {
+      body: { status: 'error', error_code: 903, error: 'Gateway down' },
+      update: { status: 'error', errorCode: 903, error: 'Gateway down' },
+    },
+    {
+      body: { status: 'error', error_code: 905, error: 'Blocked' },
+      update: { status: 'error', errorCode: 905, error: 'Blocked' },
+    },
+    {
+      body: { status: 'error', error_code: 905, error: 'x'.repeat(500) },
+      update: { status: 'error', errorCode: 905, error: 'x'.repeat(500) },
+    },
   ])('accepts $body', ({ body, update }) => {
     // Act
     const result = validateBody(body);
@@ -78,18 +98,66 @@ describe('status request validation', () => {
   it.each([
     { name: 'no status', body: {}, message: 'status must be "delivered", "read" or "error"' },
     { name: 'an unknown status', body: { status: 'seen' }, message: 'status must be "delivered", "read" or "error"' },
-    { name: 'error without a code', body: { status: 'error' }, message: 'error_code (901-905) is required with status "error"' },
-    { name: 'error text without a code', body: { status: 'error', error: 'Blocked' }, message: 'error_code (901-905) is required with status "error"' },
-    { name: 'a code outside 901-905', body: { status: 'error', error_code: 906 }, message: 'error_code must be one of 901, 902, 903, 904, 905' },
-    { name: 'a fractional code', body: { status: 'error', error_code: 901.5 }, message: 'error_code must be one of 901, 902, 903, 904, 905' },
-    { name: 'a code as text', body: { status: 'error', error_code: '901' }, message: 'error_code must be one of 901, 902, 903, 904, 905' },
-    { name: '905 without text', body: { status: 'error', error_code: 905 }, message: 'error is required with error_code 905: Kommo shows it to the user' },
-    { name: 'empty error text', body: { status: 'error', error_code: 905, error: '' }, message: 'error must be 1-500 characters of text, not blank' },
-    { name: 'blank error text', body: { status: 'error', error_code: 905, error: ' \n' }, message: 'error must be 1-500 characters of text, not blank' },
-    { name: 'error text over 500 characters', body: { status: 'error', error_code: 905, error: 'x'.repeat(501) }, message: 'error must be 1-500 characters' },
-    { name: 'error_code with delivered', body: { status: 'delivered', error_code: 901 }, message: 'error_code is only allowed with status "error"' },
-    { name: 'error text with read', body: { status: 'read', error: 'Blocked' }, message: 'error is only allowed with status "error"' },
-    { name: 'an unknown field', body: { status: 'read', read_at: '2026-11-21T10:00:00Z' }, message: 'Unknown field: read_at' },
+    {
+      name: 'error without a code',
+      body: { status: 'error' },
+      message: 'error_code (901-905) is required with status "error"',
+    },
+    {
+      name: 'error text without a code',
+      body: { status: 'error', error: 'Blocked' },
+      message: 'error_code (901-905) is required with status "error"',
+    },
+    {
+      name: 'a code outside 901-905',
+      body: { status: 'error', error_code: 906 },
+      message: 'error_code must be one of 901, 902, 903, 904, 905',
+    },
+    {
+      name: 'a fractional code',
+      body: { status: 'error', error_code: 901.5 },
+      message: 'error_code must be one of 901, 902, 903, 904, 905',
+    },
+    {
+      name: 'a code as text',
+      body: { status: 'error', error_code: '901' },
+      message: 'error_code must be one of 901, 902, 903, 904, 905',
+    },
+    {
+      name: '905 without text',
+      body: { status: 'error', error_code: 905 },
+      message: 'error is required with error_code 905: Kommo shows it to the user',
+    },
+    {
+      name: 'empty error text',
+      body: { status: 'error', error_code: 905, error: '' },
+      message: 'error must be 1-500 characters of text, not blank',
+    },
+    {
+      name: 'blank error text',
+      body: { status: 'error', error_code: 905, error: ' \n' },
+      message: 'error must be 1-500 characters of text, not blank',
+    },
+    {
+      name: 'error text over 500 characters',
+      body: { status: 'error', error_code: 905, error: 'x'.repeat(501) },
+      message: 'error must be 1-500 characters',
+    },
+    {
+      name: 'error_code with delivered',
+      body: { status: 'delivered', error_code: 901 },
+      message: 'error_code is only allowed with status "error"',
+    },
+    {
+      name: 'error text with read',
+      body: { status: 'read', error: 'Blocked' },
+      message: 'error is only allowed with status "error"',
+    },
+    {
+      name: 'an unknown field',
+      body: { status: 'read', read_at: '2026-11-21T10:00:00Z' },
+      message: 'Unknown field: read_at',
+    },
     { name: 'a body that is not an object', body: ['read'], message: 'The body must be a JSON object' },
   ])('refuses $name', ({ body, message }) => {
     // Act
@@ -129,8 +197,14 @@ describe('the Kommo delivery-status call', () => {
     { update: { status: 'delivered' }, body: { msgid: 'm-1', delivery_status: 1 } },
     { update: { status: 'read' }, body: { msgid: 'm-1', delivery_status: 2 } },
     { update: { status: 'error', errorCode: 901 }, body: { msgid: 'm-1', delivery_status: -1, error_code: 901 } },
-    { update: { status: 'error', errorCode: 903, error: 'Gateway down' }, body: { msgid: 'm-1', delivery_status: -1, error_code: 903, error: 'Gateway down' } },
-    { update: { status: 'error', errorCode: 905, error: 'Blocked' }, body: { msgid: 'm-1', delivery_status: -1, error_code: 905, error: 'Blocked' } },
+    {
+      update: { status: 'error', errorCode: 903, error: 'Gateway down' },
+      body: { msgid: 'm-1', delivery_status: -1, error_code: 903, error: 'Gateway down' },
+    },
+    {
+      update: { status: 'error', errorCode: 905, error: 'Blocked' },
+      body: { msgid: 'm-1', delivery_status: -1, error_code: 905, error: 'Blocked' },
+    },
   ] satisfies { update: StatusUpdate; body: unknown }[])('sends $body for $update', async ({ update, body }) => {
     // Prepare
     const fetch = vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response('{}', { status: 200 }));
@@ -157,7 +231,11 @@ describe('the status record', () => {
     // Prepare
     const history = [
       entry(1, { status: 'delivered' }, { attempts: 1, outcome: 'acknowledged' }),
-      entry(2, { status: 'error', errorCode: 905, error: 'Blocked' }, { attempts: 3, lastError: 'Kommo answered 503', nextAttemptAtMs: TEST_START + 8000 }),
+      entry(
+        2,
+        { status: 'error', errorCode: 905, error: 'Blocked' },
+        { attempts: 3, lastError: 'Kommo answered 503', nextAttemptAtMs: TEST_START + 8000 },
+      ),
     ];
 
     // Act
@@ -179,18 +257,25 @@ describe('the status record', () => {
     { outcome: 'refused', delivered: false },
     { outcome: 'dead-lettered', delivered: false },
     { outcome: undefined, delivered: false },
-  ] as const)('counts the latest entry as delivered to Kommo only when acknowledged ($outcome)', ({ outcome, delivered }) => {
-    // Act
-    const view = statusView(record([entry(1, { status: 'read' }, { attempts: 1, ...(outcome ? { outcome } : {}) })]));
+  ] as const)(
+    'counts the latest entry as delivered to Kommo only when acknowledged ($outcome)',
+    ({ outcome, delivered }) => {
+      // Act
+      const view = statusView(record([entry(1, { status: 'read' }, { attempts: 1, ...(outcome ? { outcome } : {}) })]));
 
-    // Assess
-    expect(view.kommo.delivered).toBe(delivered);
-    expect(view).not.toHaveProperty('error_code');
-  });
+      // Assess
+      expect(view.kommo.delivered).toBe(delivered);
+      expect(view).not.toHaveProperty('error_code');
+    },
+  );
 
   it('sends Kommo the oldest unsettled entry next', () => {
     // Prepare
-    const history = [entry(1, { status: 'delivered' }), entry(2, { status: 'read' }), entry(3, { status: 'error', errorCode: 901 })];
+    const history = [
+      entry(1, { status: 'delivered' }),
+      entry(2, { status: 'read' }),
+      entry(3, { status: 'error', errorCode: 901 }),
+    ];
 
     // Act
     const next = [0, 1, 2, 3].map((settled) => nextEntryForKommo(record(history, { kommoSettledSeq: settled }))?.seq);
@@ -202,10 +287,27 @@ describe('the status record', () => {
   it.each([
     { name: 'unsettled, nobody on it', overrides: {}, atMs: TEST_START + 1, stuck: true },
     { name: 'never queued', overrides: { syncRequestedAtMs: 0 }, atMs: TEST_START, stuck: true },
-    { name: 'leased by a job', overrides: { leaseUntilMs: TEST_START + 60_000 }, atMs: TEST_START + 30_000, stuck: false },
+    {
+      name: 'leased by a job',
+      overrides: { leaseUntilMs: TEST_START + 60_000 },
+      atMs: TEST_START + 30_000,
+      stuck: false,
+    },
     { name: 'settled', overrides: { kommoSettledSeq: 1 }, atMs: TEST_START + 60_000, stuck: false },
-    { name: 'in backoff', overrides: {}, kommo: { attempts: 2, nextAttemptAtMs: TEST_START + 60_000 }, atMs: TEST_START + 59_999, stuck: false },
-    { name: 'past its backoff', overrides: {}, kommo: { attempts: 2, nextAttemptAtMs: TEST_START + 60_000 }, atMs: TEST_START + 60_000, stuck: true },
+    {
+      name: 'in backoff',
+      overrides: {},
+      kommo: { attempts: 2, nextAttemptAtMs: TEST_START + 60_000 },
+      atMs: TEST_START + 59_999,
+      stuck: false,
+    },
+    {
+      name: 'past its backoff',
+      overrides: {},
+      kommo: { attempts: 2, nextAttemptAtMs: TEST_START + 60_000 },
+      atMs: TEST_START + 60_000,
+      stuck: true,
+    },
   ])('a repeated update queues the sync again when $name: $stuck', ({ overrides, kommo, atMs, stuck }) => {
     // Act
     const verdict = syncMayBeMissing(record([entry(1, { status: 'read' }, kommo)], overrides), atMs);

@@ -5,7 +5,13 @@ import { ManualClock, TEST_START } from '../support/manual-clock';
 
 function givenQueue(options: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {}) {
   const clock = new ManualClock(TEST_START);
-  const deadLetterQueue = new InProcessQueue<unknown>({ name: 'work-dlq', clock, visibilityTimeoutSeconds: 30, maxReceiveCount: 1000, batchSize: 10 });
+  const deadLetterQueue = new InProcessQueue<unknown>({
+    name: 'work-dlq',
+    clock,
+    visibilityTimeoutSeconds: 30,
+    maxReceiveCount: 1000,
+    batchSize: 10,
+  });
   const queue = new InProcessQueue<{ n: number }>({
     name: 'work',
     clock,
@@ -75,7 +81,10 @@ describe('in-process queue (SQS semantics for the local runtime)', () => {
   });
 
   it('moves a message to the dead-letter queue after maxReceiveCount receives', async () => {
-    const { clock, queue, deadLetterQueue, received, failOn } = givenQueue({ maxReceiveCount: 3, visibilityTimeoutSeconds: 10 });
+    const { clock, queue, deadLetterQueue, received, failOn } = givenQueue({
+      maxReceiveCount: 3,
+      visibilityTimeoutSeconds: 10,
+    });
     failOn(7);
     await queue.send({ n: 7 });
 
@@ -91,7 +100,13 @@ describe('in-process queue (SQS semantics for the local runtime)', () => {
 
   it('treats a consumer that throws as a failure of the whole batch', async () => {
     const clock = new ManualClock(TEST_START);
-    const queue = new InProcessQueue<{ n: number }>({ name: 'q', clock, visibilityTimeoutSeconds: 5, maxReceiveCount: 5, batchSize: 10 });
+    const queue = new InProcessQueue<{ n: number }>({
+      name: 'q',
+      clock,
+      visibilityTimeoutSeconds: 5,
+      maxReceiveCount: 5,
+      batchSize: 10,
+    });
     queue.attach(async () => {
       throw new Error('boom');
     });

@@ -3,7 +3,12 @@ import { adminBearerMatches } from '../../functions/core/domain/admin-token';
 import { isKommoAccountOrigin, kommoAccountHost } from '../../functions/core/domain/kommo-origin';
 
 describe('Kommo account origins (CORS for the widget routes)', () => {
-  it.each(['https://testaccount.kommo.com', 'https://my-shop.amocrm.ru', 'https://a.amocrm.com', 'https://shop2024.kommo.com'])('allows %s', (origin) => {
+  it.each([
+    'https://testaccount.kommo.com',
+    'https://my-shop.amocrm.ru',
+    'https://a.amocrm.com',
+    'https://shop2024.kommo.com',
+  ])('allows %s', (origin) => {
     expect(isKommoAccountOrigin(origin)).toBe(true);
   });
 
@@ -29,7 +34,7 @@ describe('Kommo account origins (CORS for the widget routes)', () => {
   });
 });
 
-describe('Kommo account hosts (the install redirect\'s referer)', () => {
+describe("Kommo account hosts (the install redirect's referer)", () => {
   it.each([
     ['testaccount.kommo.com', 'testaccount', 'kommo.com'],
     ['my-shop.amocrm.ru', 'my-shop', 'amocrm.ru'],

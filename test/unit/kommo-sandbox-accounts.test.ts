@@ -1,12 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ACCESS_TOKEN_LIFETIME_SECONDS, AUTHORIZATION_CODE_LIFETIME_MS, KommoSandbox } from '../../local/sandbox/kommo-sandbox';
+import {
+  ACCESS_TOKEN_LIFETIME_SECONDS,
+  AUTHORIZATION_CODE_LIFETIME_MS,
+  KommoSandbox,
+} from '../../local/sandbox/kommo-sandbox';
 
 /**
  * The Kommo sandbox standing in for Kommo accounts' own hosts: the OAuth token endpoint and the
  * account API, as installs use them (docs/kommo.md, "Installation (OAuth) and uninstall").
  */
 
-const integration = { clientId: '6c1b9e2a-3f4d-4a5b-8c7d-0e1f2a3b4c5d', clientSecret: 'integration-secret-key-of-the-test', redirectUri: 'https://bridge.example.com/kommo/install' };
+const integration = {
+  clientId: '6c1b9e2a-3f4d-4a5b-8c7d-0e1f2a3b4c5d',
+  clientSecret: 'integration-secret-key-of-the-test',
+  redirectUri: 'https://bridge.example.com/kommo/install',
+};
 const account = { id: 31_000_001, subdomain: 'testaccount', amojoId: '52e591f7-c98f-4255-8495-827210138c81' };
 const other = { id: 31_000_002, subdomain: 'otheraccount', amojoId: '0d6a7c1e-5d0b-4c47-9d4f-3f4f0f2a9b11' };
 
@@ -22,7 +30,13 @@ let accountUrl: (subdomain: string) => string;
 
 beforeEach(async () => {
   clock.nowMs = Date.parse('2026-11-21T10:00:00Z');
-  sandbox = new KommoSandbox({ channelId: 'c-1', channelSecret: 'f2d7f8704eff95087ed45b23ba99c0b5aac8278e', clock, integration, accounts: [account, other] });
+  sandbox = new KommoSandbox({
+    channelId: 'c-1',
+    channelSecret: 'f2d7f8704eff95087ed45b23ba99c0b5aac8278e',
+    clock,
+    integration,
+    accounts: [account, other],
+  });
   await sandbox.start();
   accountUrl = (subdomain) => sandbox.accountUrlTemplate.replace('{subdomain}', subdomain);
 });
@@ -50,7 +64,9 @@ async function exchange(body: unknown, options: { subdomain?: string; contentTyp
 }
 
 async function readAccount(authorization: string | undefined, query = '?with=amojo_id', subdomain = account.subdomain) {
-  const response = await fetch(`${accountUrl(subdomain)}/api/v4/account${query}`, { headers: authorization === undefined ? {} : { authorization } });
+  const response = await fetch(`${accountUrl(subdomain)}/api/v4/account${query}`, {
+    headers: authorization === undefined ? {} : { authorization },
+  });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
@@ -66,10 +82,26 @@ describe('the token endpoint', () => {
     // Assess
     expect(first).toEqual({
       status: 200,
-      body: { token_type: 'Bearer', expires_in: ACCESS_TOKEN_LIFETIME_SECONDS, server_time: Math.floor(clock.nowMs / 1000), access_token: expect.any(String), refresh_token: expect.any(String) },
+      body: {
+        token_type: 'Bearer',
+        expires_in: ACCESS_TOKEN_LIFETIME_SECONDS,
+        server_time: Math.floor(clock.nowMs / 1000),
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+      },
     });
-    expect(again).toMatchObject({ status: 400, body: { status: 400, title: 'invalid_grant', detail: expect.stringContaining('has been revoked') } });
-    expect(sandbox.oauthTokenCalls().map((call) => call.body)).toEqual([{ client_id: integration.clientId, grant_type: 'authorization_code', code, redirect_uri: integration.redirectUri }]);
+    expect(again).toMatchObject({
+      status: 400,
+      body: { status: 400, title: 'invalid_grant', detail: expect.stringContaining('has been revoked') },
+    });
+    expect(sandbox.oauthTokenCalls().map((call) => call.body)).toEqual([
+      {
+        client_id: integration.clientId,
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: integration.redirectUri,
+      },
+    ]);
   });
 
   it.each([
@@ -93,7 +125,13 @@ describe('the token endpoint', () => {
   });
 
   it.each([
-    ['a form-encoded body', (code: string) => exchange(new URLSearchParams(tokenRequest(code) as Record<string, string>).toString(), { contentType: 'application/x-www-form-urlencoded' })],
+    [
+      'a form-encoded body',
+      (code: string) =>
+        exchange(new URLSearchParams(tokenRequest(code) as Record<string, string>).toString(), {
+          contentType: 'application/x-www-form-urlencoded',
+        }),
+    ],
     ['a body that is not JSON', () => exchange('{"code":', {})],
     ['a code it never issued', () => exchange(tokenRequest('def50200neverissued'))],
     ['a code issued to another account', () => exchange(tokenRequest(sandbox.issueAuthorizationCode(other.subdomain)))],
@@ -119,7 +157,10 @@ describe('the token endpoint', () => {
 
     // Assess
     expect(atTheEnd.status).toBe(200);
-    expect(afterIt).toMatchObject({ status: 400, body: { title: 'invalid_grant', detail: 'Authorization code has expired' } });
+    expect(afterIt).toMatchObject({
+      status: 400,
+      body: { title: 'invalid_grant', detail: 'Authorization code has expired' },
+    });
   });
 
   it('is not there for an account it does not have (404), and takes POST only (405)', async () => {
@@ -148,7 +189,10 @@ describe('the account API', () => {
     const without = await readAccount(`Bearer ${token}`, '');
 
     // Assess
-    expect(withAmojoId).toMatchObject({ status: 200, body: { id: account.id, subdomain: account.subdomain, amojo_id: account.amojoId } });
+    expect(withAmojoId).toMatchObject({
+      status: 200,
+      body: { id: account.id, subdomain: account.subdomain, amojo_id: account.amojoId },
+    });
     expect(without).toMatchObject({ status: 200, body: { id: account.id, subdomain: account.subdomain } });
     expect(without.body).not.toHaveProperty('amojo_id');
   });
@@ -157,7 +201,7 @@ describe('the account API', () => {
     ['no Authorization', async () => undefined],
     ['a token it never issued', async () => 'Bearer not-a-token'],
     ['another scheme', async () => `Basic ${await accessToken()}`],
-    ['another account\'s token', async () => `Bearer ${await accessToken(other.subdomain)}`],
+    ["another account's token", async () => `Bearer ${await accessToken(other.subdomain)}`],
   ])('refuses %s with 401', async (_, authorization) => {
     // Act
     const refused = await readAccount(await authorization());

@@ -30,7 +30,12 @@ interface Signing {
 }
 
 /** A request signed the way the official guide signs it, at the sandbox clock unless told otherwise. */
-function signedRequest(method: KommoRequest['method'], path: string, payload: unknown, signing: Signing = {}): KommoRequest {
+function signedRequest(
+  method: KommoRequest['method'],
+  path: string,
+  payload: unknown,
+  signing: Signing = {},
+): KommoRequest {
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
   const headers = signAmojoRequest(
     { method, path, body, date: signing.date ?? new Date(clock.now()), contentType: signing.contentType },
@@ -40,10 +45,18 @@ function signedRequest(method: KommoRequest['method'], path: string, payload: un
 }
 
 const typingRequest = (signing: Signing = {}) =>
-  signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, { conversation_id: 'c-1', sender: { id: 'u-7' } }, signing);
+  signedRequest(
+    'POST',
+    `/v2/origin/custom/${scopeId}/typing`,
+    { conversation_id: 'c-1', sender: { id: 'u-7' } },
+    signing,
+  );
 
 const deliveryStatusRequest = (msgid: string, payload: Record<string, unknown>) =>
-  signedRequest('POST', `/v2/origin/custom/${scopeId}/${encodeURIComponent(msgid)}/delivery_status`, { msgid, ...payload });
+  signedRequest('POST', `/v2/origin/custom/${scopeId}/${encodeURIComponent(msgid)}/delivery_status`, {
+    msgid,
+    ...payload,
+  });
 
 let sandbox: KommoSandbox;
 let baseUrl: string;
@@ -81,7 +94,11 @@ describe('KommoSandbox accepts correctly signed calls', () => {
     {
       name: 'typing with duration_ms',
       request: () =>
-        signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, { conversation_id: 'c-1', sender: { id: 'u-7' }, duration_ms: 8000 }),
+        signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, {
+          conversation_id: 'c-1',
+          sender: { id: 'u-7' },
+          duration_ms: 8000,
+        }),
       status: 204,
       answer: undefined,
       call: { method: 'typing', scopeId, body: { conversation_id: 'c-1', sender: { id: 'u-7' }, duration_ms: 8000 } },
@@ -97,7 +114,8 @@ describe('KommoSandbox accepts correctly signed calls', () => {
     },
     {
       name: 'delivery status error 905 with its text',
-      request: () => deliveryStatusRequest('m-1', { delivery_status: -1, error_code: 905, error: 'blocked by the user' }),
+      request: () =>
+        deliveryStatusRequest('m-1', { delivery_status: -1, error_code: 905, error: 'blocked by the user' }),
       status: 200,
       answer: {},
       call: {
@@ -119,10 +137,18 @@ describe('KommoSandbox accepts correctly signed calls', () => {
     {
       name: 'connect',
       request: () =>
-        signedRequest('POST', `/v2/origin/custom/${channelId}/connect`, { account_id: accountId, title: 'Live Bridge', hook_api_version: 'v2' }),
+        signedRequest('POST', `/v2/origin/custom/${channelId}/connect`, {
+          account_id: accountId,
+          title: 'Live Bridge',
+          hook_api_version: 'v2',
+        }),
       status: 200,
       answer: { account_id: accountId, scope_id: scopeId, title: 'Live Bridge', hook_api_version: 'v2' },
-      call: { method: 'connect', scopeId, body: { account_id: accountId, title: 'Live Bridge', hook_api_version: 'v2' } },
+      call: {
+        method: 'connect',
+        scopeId,
+        body: { account_id: accountId, title: 'Live Bridge', hook_api_version: 'v2' },
+      },
       logLine: `Kommo connects account ${accountId} to channel "Live Bridge" as scope ${scopeId}`,
     },
     {
@@ -164,7 +190,13 @@ describe('KommoSandbox accepts correctly signed calls', () => {
 
   it('remembers a connected scope until it is disconnected', async () => {
     // Prepare
-    await send(signedRequest('POST', `/v2/origin/custom/${channelId}/connect`, { account_id: accountId, title: 'Bridge', hook_api_version: 'v2' }));
+    await send(
+      signedRequest('POST', `/v2/origin/custom/${channelId}/connect`, {
+        account_id: accountId,
+        title: 'Bridge',
+        hook_api_version: 'v2',
+      }),
+    );
     const connectedAfterConnect = sandbox.isConnected(scopeId);
 
     // Act
@@ -179,7 +211,10 @@ describe('KommoSandbox accepts correctly signed calls', () => {
 describe('KommoSandbox refuses what Kommo refuses', () => {
   it.each([
     { name: 'is signed with another secret', tamper: () => typingRequest({ secret: 'a'.repeat(40) }) },
-    { name: 'body was changed after signing', tamper: () => ({ ...typingRequest(), body: JSON.stringify({ conversation_id: 'c-2', sender: { id: 'u-7' } }) }) },
+    {
+      name: 'body was changed after signing',
+      tamper: () => ({ ...typingRequest(), body: JSON.stringify({ conversation_id: 'c-2', sender: { id: 'u-7' } }) }),
+    },
     {
       name: 'Date is 16 minutes old',
       tamper: () => {
@@ -196,15 +231,25 @@ describe('KommoSandbox refuses what Kommo refuses', () => {
     { name: 'has no Date header', tamper: () => withoutHeader(typingRequest(), 'Date') },
     { name: 'has no X-Signature header', tamper: () => withoutHeader(typingRequest(), 'X-Signature') },
     { name: 'has no Content-MD5 header', tamper: () => withoutHeader(typingRequest(), 'Content-MD5') },
-    { name: 'has an uppercase hex X-Signature', tamper: () => withHeader(typingRequest(), 'X-Signature', (value) => value.toUpperCase()) },
-    { name: 'has an uppercase hex Content-MD5', tamper: () => withHeader(typingRequest(), 'Content-MD5', (value) => value.toUpperCase()) },
+    {
+      name: 'has an uppercase hex X-Signature',
+      tamper: () => withHeader(typingRequest(), 'X-Signature', (value) => value.toUpperCase()),
+    },
+    {
+      name: 'has an uppercase hex Content-MD5',
+      tamper: () => withHeader(typingRequest(), 'Content-MD5', (value) => value.toUpperCase()),
+    },
     {
       name: 'is signed and sent as text/plain',
       tamper: () => typingRequest({ contentType: 'text/plain' }),
     },
     {
       name: 'signed its query string as part of the path',
-      tamper: () => signedRequest('POST', `/v2/origin/custom/${scopeId}/typing?trace=1`, { conversation_id: 'c-1', sender: { id: 'u-7' } }),
+      tamper: () =>
+        signedRequest('POST', `/v2/origin/custom/${scopeId}/typing?trace=1`, {
+          conversation_id: 'c-1',
+          sender: { id: 'u-7' },
+        }),
     },
   ])('403 ORIGIN_INVALID_SIGNATURE when the request $name, and nothing is applied', async ({ tamper }) => {
     // Prepare
@@ -218,21 +263,38 @@ describe('KommoSandbox refuses what Kommo refuses', () => {
     expect(response.body).toMatchObject({ status: 0, error_code: 403, error_type: 'ORIGIN_INVALID_SIGNATURE' });
     expect(sandbox.calls).toEqual([]);
     expect(sandbox.rejected).toMatchObject([{ status: 403, errorType: 'ORIGIN_INVALID_SIGNATURE', scripted: false }]);
-    expect(logLines).toEqual([expect.stringMatching(/^Kommo refuses POST \/v2\/origin\/custom\/.+\/typing: 403 ORIGIN_INVALID_SIGNATURE \(.+\)$/)]);
+    expect(logLines).toEqual([
+      expect.stringMatching(
+        /^Kommo refuses POST \/v2\/origin\/custom\/.+\/typing: 403 ORIGIN_INVALID_SIGNATURE \(.+\)$/,
+      ),
+    ]);
   });
 
   it.each([
     {
       name: 'connect on another channel',
-      request: () => signedRequest('POST', '/v2/origin/custom/another-channel/connect', { account_id: accountId, title: 'X', hook_api_version: 'v2' }),
+      request: () =>
+        signedRequest('POST', '/v2/origin/custom/another-channel/connect', {
+          account_id: accountId,
+          title: 'X',
+          hook_api_version: 'v2',
+        }),
     },
     {
       name: 'typing in another channel’s scope',
-      request: () => signedRequest('POST', `/v2/origin/custom/another-channel_${accountId}/typing`, { conversation_id: 'c-1', sender: { id: 'u-7' } }),
+      request: () =>
+        signedRequest('POST', `/v2/origin/custom/another-channel_${accountId}/typing`, {
+          conversation_id: 'c-1',
+          sender: { id: 'u-7' },
+        }),
     },
     {
       name: 'typing in a scope without an account',
-      request: () => signedRequest('POST', `/v2/origin/custom/${channelId}_/typing`, { conversation_id: 'c-1', sender: { id: 'u-7' } }),
+      request: () =>
+        signedRequest('POST', `/v2/origin/custom/${channelId}_/typing`, {
+          conversation_id: 'c-1',
+          sender: { id: 'u-7' },
+        }),
     },
   ])('404 ORIGIN_NOT_REGISTERED for $name', async ({ request }) => {
     // Prepare
@@ -248,14 +310,34 @@ describe('KommoSandbox refuses what Kommo refuses', () => {
   });
 
   it.each([
-    { name: 'msgid differs from the path', request: () => signedRequest('POST', `/v2/origin/custom/${scopeId}/m-1/delivery_status`, { msgid: 'm-2', delivery_status: 1 }) },
-    { name: 'error_code comes with status 1', request: () => deliveryStatusRequest('m-1', { delivery_status: 1, error_code: 903 }) },
-    { name: 'error 905 has no text', request: () => deliveryStatusRequest('m-1', { delivery_status: -1, error_code: 905 }) },
+    {
+      name: 'msgid differs from the path',
+      request: () =>
+        signedRequest('POST', `/v2/origin/custom/${scopeId}/m-1/delivery_status`, { msgid: 'm-2', delivery_status: 1 }),
+    },
+    {
+      name: 'error_code comes with status 1',
+      request: () => deliveryStatusRequest('m-1', { delivery_status: 1, error_code: 903 }),
+    },
+    {
+      name: 'error 905 has no text',
+      request: () => deliveryStatusRequest('m-1', { delivery_status: -1, error_code: 905 }),
+    },
     { name: 'status -1 has no error_code', request: () => deliveryStatusRequest('m-1', { delivery_status: -1 }) },
-    { name: 'error_code is outside 901-905', request: () => deliveryStatusRequest('m-1', { delivery_status: -1, error_code: 906, error: 'x' }) },
+    {
+      name: 'error_code is outside 901-905',
+      request: () => deliveryStatusRequest('m-1', { delivery_status: -1, error_code: 906, error: 'x' }),
+    },
     { name: 'delivery_status is not 1, 2 or -1', request: () => deliveryStatusRequest('m-1', { delivery_status: 3 }) },
-    { name: 'typing has no sender id', request: () => signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, { conversation_id: 'c-1', sender: {} }) },
-    { name: 'body is not JSON', request: () => signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, '{"conversation_id":') },
+    {
+      name: 'typing has no sender id',
+      request: () =>
+        signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, { conversation_id: 'c-1', sender: {} }),
+    },
+    {
+      name: 'body is not JSON',
+      request: () => signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, '{"conversation_id":'),
+    },
   ])('400 BAD_REQUEST when $name', async ({ request }) => {
     // Prepare
     const signed = request();
@@ -265,18 +347,37 @@ describe('KommoSandbox refuses what Kommo refuses', () => {
 
     // Assess
     expect(response.status).toBe(400);
-    expect(response.body).toMatchObject({ status: 0, error_code: 400, error_type: 'BAD_REQUEST', error_description: expect.any(String) });
+    expect(response.body).toMatchObject({
+      status: 0,
+      error_code: 400,
+      error_type: 'BAD_REQUEST',
+      error_description: expect.any(String),
+    });
     expect(sandbox.calls).toEqual([]);
     expect(sandbox.rejected).toMatchObject([{ status: 400, errorType: 'BAD_REQUEST' }]);
   });
 
   it.each([
-    { name: 'an unknown path', request: () => signedRequest('POST', `/v2/origin/custom/${scopeId}/chats`, {}), status: 404, errorType: 'NOT_FOUND' },
-    { name: 'a wrong method', request: () => signedRequest('GET', `/v2/origin/custom/${scopeId}/typing`, ''), status: 405, errorType: 'METHOD_NOT_ALLOWED' },
+    {
+      name: 'an unknown path',
+      request: () => signedRequest('POST', `/v2/origin/custom/${scopeId}/chats`, {}),
+      status: 404,
+      errorType: 'NOT_FOUND',
+    },
+    {
+      name: 'a wrong method',
+      request: () => signedRequest('GET', `/v2/origin/custom/${scopeId}/typing`, ''),
+      status: 405,
+      errorType: 'METHOD_NOT_ALLOWED',
+    },
     {
       name: 'a body over 1 MiB',
       request: () =>
-        signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, { conversation_id: 'c-1', sender: { id: 'u-7' }, padding: 'x'.repeat(1024 * 1024) }),
+        signedRequest('POST', `/v2/origin/custom/${scopeId}/typing`, {
+          conversation_id: 'c-1',
+          sender: { id: 'u-7' },
+          padding: 'x'.repeat(1024 * 1024),
+        }),
       status: 413,
       errorType: 'REQUEST_ENTITY_TOO_LARGE',
     },
@@ -304,7 +405,10 @@ describe('KommoSandbox fault injection', () => {
     const retry = await send(typingRequest());
 
     // Assess
-    expect(first).toEqual({ status: 503, body: expect.objectContaining({ error_code: 503, error_type: 'SERVICE_UNAVAILABLE' }) });
+    expect(first).toEqual({
+      status: 503,
+      body: expect.objectContaining({ error_code: 503, error_type: 'SERVICE_UNAVAILABLE' }),
+    });
     expect(retry.status).toBe(204);
     expect(sandbox.typingCalls()).toHaveLength(1);
     expect(sandbox.rejected).toMatchObject([{ status: 503, errorType: 'SERVICE_UNAVAILABLE', scripted: true }]);
@@ -314,7 +418,15 @@ describe('KommoSandbox fault injection', () => {
     // Prepare
     sandbox.respondWith((call) =>
       call.method === 'delivery_status' && call.msgid === 'gone'
-        ? { status: 404, body: { status: 0, error_code: 404, error_type: 'MESSAGE_NOT_FOUND', error_description: 'message not found' } }
+        ? {
+            status: 404,
+            body: {
+              status: 0,
+              error_code: 404,
+              error_type: 'MESSAGE_NOT_FOUND',
+              error_description: 'message not found',
+            },
+          }
         : undefined,
     );
 
@@ -332,7 +444,9 @@ describe('KommoSandbox fault injection', () => {
   it('still refuses a forged request with 403 while a script answers every call', async () => {
     // Prepare
     sandbox.respondWith(() => ({ status: 503 }));
-    const forged = withHeader(typingRequest(), 'X-Signature', (value) => value.replace(/^./, (c) => (c === '0' ? '1' : '0')));
+    const forged = withHeader(typingRequest(), 'X-Signature', (value) =>
+      value.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+    );
 
     // Act
     const response = await send(forged);

@@ -47,14 +47,28 @@ async function refusal(token: string | Promise<string> | undefined): Promise<Bri
 describe('Kommo widget one-time tokens', () => {
   it('accepts a token as Kommo makes it and names its account, its user, its jti and until when it is usable', async () => {
     // Act
-    const identity = await verifyKommoWidgetToken(await kommoToken({ claims: { jti: validClaims.jti } }), rules, TEST_START);
+    const identity = await verifyKommoWidgetToken(
+      await kommoToken({ claims: { jti: validClaims.jti } }),
+      rules,
+      TEST_START,
+    );
 
     // Assess
-    expect(identity).toEqual({ kommoAccountId: 31_000_001, kommoUserId: 7001, tokenId: validClaims.jti, usableUntilSeconds: nowSeconds + 1800 + 60 });
+    expect(identity).toEqual({
+      kommoAccountId: 31_000_001,
+      kommoUserId: 7001,
+      tokenId: validClaims.jti,
+      usableUntilSeconds: nowSeconds + 1800 + 60,
+    });
   });
 
   it('mints a fresh jti for every token', async () => {
-    const ids = await Promise.all(Array.from({ length: 5 }, async () => (await verifyKommoWidgetToken(await kommoToken(), rules, TEST_START)).tokenId));
+    const ids = await Promise.all(
+      Array.from(
+        { length: 5 },
+        async () => (await verifyKommoWidgetToken(await kommoToken(), rules, TEST_START)).tokenId,
+      ),
+    );
 
     expect(new Set(ids).size).toBe(5);
   });
@@ -70,7 +84,9 @@ describe('Kommo widget one-time tokens', () => {
   });
 
   it('takes aud from the origin of the redirect URI, default port left out', () => {
-    expect(kommoWidgetTokenRules(clientSecret, 'https://bridge.example.com:443/oauth/kommo?x=1').audience).toBe('https://bridge.example.com');
+    expect(kommoWidgetTokenRules(clientSecret, 'https://bridge.example.com:443/oauth/kommo?x=1').audience).toBe(
+      'https://bridge.example.com',
+    );
     expect(kommoWidgetTokenRules(clientSecret, 'http://127.0.0.1:3000/oauth').audience).toBe('http://127.0.0.1:3000');
   });
 
@@ -88,26 +104,62 @@ describe('Kommo widget one-time tokens', () => {
   it.each([
     ['no token', () => undefined, 'missing_token'],
     ['an empty token', () => '', 'missing_token'],
-    ['a token signed with another secret', () => kommoToken({ secret: randomBytes(32).toString('base64url') }), 'invalid_token'],
+    [
+      'a token signed with another secret',
+      () => kommoToken({ secret: randomBytes(32).toString('base64url') }),
+      'invalid_token',
+    ],
     ['a token that is not a JWT', () => 'not-a-jwt', 'invalid_token'],
-    ['a token whose signature was cut off', async () => (await kommoToken()).split('.').slice(0, 2).join('.') + '.', 'invalid_token'],
-    ['a token whose payload was changed after signing', async () => {
-      const [header, , signature] = (await kommoToken()).split('.');
-      return `${header}.${base64url({ ...validClaims, account_id: 31_000_002 })}.${signature}`;
-    }, 'invalid_token'],
+    [
+      'a token whose signature was cut off',
+      async () => (await kommoToken()).split('.').slice(0, 2).join('.') + '.',
+      'invalid_token',
+    ],
+    [
+      'a token whose payload was changed after signing',
+      async () => {
+        const [header, , signature] = (await kommoToken()).split('.');
+        return `${header}.${base64url({ ...validClaims, account_id: 31_000_002 })}.${signature}`;
+      },
+      'invalid_token',
+    ],
     ['alg none', () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(validClaims)}.`, 'invalid_token'],
-    ['alg RS256', async () => {
-      const { privateKey } = await generateKeyPair('RS256');
-      return new SignJWT(validClaims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
-    }, 'invalid_token'],
-    ['alg HS512 with the right secret', () => new SignJWT(validClaims).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(clientSecret)), 'invalid_token'],
-    ['aud of another integration', () => kommoToken({ claims: { aud: 'https://other.example.com' } }), 'invalid_token_audience'],
-    ['aud with the path of the redirect URI', () => kommoToken({ claims: { aud: redirectUri } }), 'invalid_token_audience'],
+    [
+      'alg RS256',
+      async () => {
+        const { privateKey } = await generateKeyPair('RS256');
+        return new SignJWT(validClaims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
+      },
+      'invalid_token',
+    ],
+    [
+      'alg HS512 with the right secret',
+      () => new SignJWT(validClaims).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(clientSecret)),
+      'invalid_token',
+    ],
+    [
+      'aud of another integration',
+      () => kommoToken({ claims: { aud: 'https://other.example.com' } }),
+      'invalid_token_audience',
+    ],
+    [
+      'aud with the path of the redirect URI',
+      () => kommoToken({ claims: { aud: redirectUri } }),
+      'invalid_token_audience',
+    ],
     ['no aud', () => kommoToken({ claims: { aud: undefined } }), 'invalid_token_audience'],
     ['expired 61 s ago (beyond the leeway)', () => kommoToken({ claims: { exp: nowSeconds - 61 } }), 'token_expired'],
-    ['valid from 61 s ahead (beyond the leeway)', () => kommoToken({ claims: { nbf: nowSeconds + 61 } }), 'token_not_yet_valid'],
+    [
+      'valid from 61 s ahead (beyond the leeway)',
+      () => kommoToken({ claims: { nbf: nowSeconds + 61 } }),
+      'token_not_yet_valid',
+    ],
     ['no exp', () => kommoToken({ claims: { exp: undefined } }), 'invalid_token_claims'],
-    ['exp that is not a number', () => kommoToken({ claims: { exp: String(nowSeconds + 1800) } }), 'invalid_token_claims'],
+    [
+      'exp that is not a number',
+      () => kommoToken({ claims: { exp: String(nowSeconds + 1800) } }),
+      'invalid_token_claims',
+    ],
     ['no account_id', () => kommoToken({ claims: { account_id: undefined } }), 'invalid_token_claims'],
     ['no user_id', () => kommoToken({ claims: { user_id: undefined } }), 'invalid_token_claims'],
     ['account_id as a string', () => kommoToken({ claims: { account_id: '31000001' } }), 'invalid_token_claims'],
@@ -118,12 +170,36 @@ describe('Kommo widget one-time tokens', () => {
     ['a jti that is not a string', () => kommoToken({ claims: { jti: 42 } }), 'invalid_token_claims'],
     ['a jti over 128 characters', () => kommoToken({ claims: { jti: 'j'.repeat(129) } }), 'invalid_token_claims'],
     ['no iss', () => kommoToken({ claims: { iss: undefined } }), 'invalid_token_issuer'],
-    ['iss of another host', () => kommoToken({ claims: { iss: 'https://testaccount.example.com' } }), 'invalid_token_issuer'],
-    ['iss of a look-alike host', () => kommoToken({ claims: { iss: 'https://testaccount.kommo.com.evil.example' } }), 'invalid_token_issuer'],
-    ['iss over plain http', () => kommoToken({ claims: { iss: 'http://testaccount.kommo.com' } }), 'invalid_token_issuer'],
-    ['iss with a path', () => kommoToken({ claims: { iss: 'https://testaccount.kommo.com/api' } }), 'invalid_token_issuer'],
-    ['iss that is a list', () => kommoToken({ claims: { iss: ['https://testaccount.kommo.com'] } }), 'invalid_token_issuer'],
-    ['iss of another account than its subdomain claim', () => kommoToken({ claims: { iss: 'https://otheraccount.kommo.com' } }), 'invalid_token_issuer'],
+    [
+      'iss of another host',
+      () => kommoToken({ claims: { iss: 'https://testaccount.example.com' } }),
+      'invalid_token_issuer',
+    ],
+    [
+      'iss of a look-alike host',
+      () => kommoToken({ claims: { iss: 'https://testaccount.kommo.com.evil.example' } }),
+      'invalid_token_issuer',
+    ],
+    [
+      'iss over plain http',
+      () => kommoToken({ claims: { iss: 'http://testaccount.kommo.com' } }),
+      'invalid_token_issuer',
+    ],
+    [
+      'iss with a path',
+      () => kommoToken({ claims: { iss: 'https://testaccount.kommo.com/api' } }),
+      'invalid_token_issuer',
+    ],
+    [
+      'iss that is a list',
+      () => kommoToken({ claims: { iss: ['https://testaccount.kommo.com'] } }),
+      'invalid_token_issuer',
+    ],
+    [
+      'iss of another account than its subdomain claim',
+      () => kommoToken({ claims: { iss: 'https://otheraccount.kommo.com' } }),
+      'invalid_token_issuer',
+    ],
     ['a subdomain claim that is not a string', () => kommoToken({ claims: { subdomain: 7 } }), 'invalid_token_issuer'],
   ])('refuses %s with a 401 naming the rule', async (_, token, code) => {
     // Act

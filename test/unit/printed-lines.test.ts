@@ -3,7 +3,7 @@ import { printedLine, sourceOfPrintedLine } from '../../local/runtime';
 import { TEST_START } from '../support/manual-clock';
 
 /** The bench tells the sandboxes' lines from the others by their source (bench/arrivals.ts); the line format must keep saying it. */
-describe('the local runtime\'s printed lines', () => {
+describe("the local runtime's printed lines", () => {
   it.each(['kommo sandbox', 'chat service', 'bridge', 'request'])('name their source %s, after the time', (source) => {
     // Prepare
     const line = printedLine(TEST_START, source, 'Kommo shows "typing…" [for 5 s]');

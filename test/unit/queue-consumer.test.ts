@@ -6,7 +6,11 @@ import { TEST_START } from '../support/manual-clock';
 import { RecordingQueue } from '../support/fakes/queues';
 import { baseDeps, UNIT_SCOPE_ID } from '../support/fakes/unit-deps';
 
-const context = { functionName: 'consumer-test', awsRequestId: 'invocation-1', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+const context = {
+  functionName: 'consumer-test',
+  awsRequestId: 'invocation-1',
+  getRemainingTimeInMillis: () => 30_000,
+} as unknown as Context;
 
 /** An SQS record as Lambda's event source hands it over. */
 function record(messageId: string, body: unknown, receiveCount = 1): SQSRecord {
@@ -14,7 +18,12 @@ function record(messageId: string, body: unknown, receiveCount = 1): SQSRecord {
     messageId,
     receiptHandle: messageId,
     body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: String(TEST_START), SenderId: 'test', ApproximateFirstReceiveTimestamp: String(TEST_START) },
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: String(TEST_START),
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: String(TEST_START),
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -71,7 +80,7 @@ describe('the queue consumer', () => {
   });
 
   it.each([
-    ['a body that breaks the queue\'s schema', { scopeId: UNIT_SCOPE_ID, attempt: 1 }, 'malformed message: msgid: '],
+    ["a body that breaks the queue's schema", { scopeId: UNIT_SCOPE_ID, attempt: 1 }, 'malformed message: msgid: '],
     ['a body that is not JSON', 'not json', 'malformed message: body: '],
   ])('dead-letters %s at once with the reason, instead of letting it cycle', async (_, body, reason) => {
     // Prepare
@@ -83,14 +92,26 @@ describe('the queue consumer', () => {
     // Assess
     expect(answer).toEqual({ batchItemFailures: [] });
     expect(processed).toEqual([]);
-    expect(queue.deadLettered).toEqual([{ reason: expect.stringContaining(reason), failedAt: new Date(TEST_START).toISOString(), attempts: 3, message: body }]);
+    expect(queue.deadLettered).toEqual([
+      {
+        reason: expect.stringContaining(reason),
+        failedAt: new Date(TEST_START).toISOString(),
+        attempts: 3,
+        message: body,
+      },
+    ]);
     expect(parts.metrics.get('DeadLettered')).toBe(1);
   });
 
   it('takes a redriven dead letter up again as its job, with a fresh retry budget', async () => {
     // Prepare
     const { processed, run } = givenConsumer();
-    const letter = { reason: 'gave up after 8 attempts: answered 503', failedAt: new Date(TEST_START).toISOString(), attempts: 8, message: job('msg-1', 8) };
+    const letter = {
+      reason: 'gave up after 8 attempts: answered 503',
+      failedAt: new Date(TEST_START).toISOString(),
+      attempts: 8,
+      message: job('msg-1', 8),
+    };
 
     // Act
     await run(record('m-1', letter));
@@ -110,7 +131,7 @@ describe('the queue consumer', () => {
     expect(flushes()).toBe(1);
   });
 
-  it('writes each record\'s lines with its SQS message id and the invocation', async () => {
+  it("writes each record's lines with its SQS message id and the invocation", async () => {
     // Prepare
     const { parts, run } = givenConsumer();
 

@@ -40,21 +40,33 @@ describe('stale typing events', () => {
   const scope = { scope_id: 's', account_id: 'a' };
 
   it('drops a typing.started once its expires_at has passed', () => {
-    const event = buildEvent('typing.started', { ...scope, expires_at: new Date(now + 5000).toISOString() }, { id: '1', nowMs: now });
+    const event = buildEvent(
+      'typing.started',
+      { ...scope, expires_at: new Date(now + 5000).toISOString() },
+      { id: '1', nowMs: now },
+    );
 
     expect(isStaleTypingEvent(event, now + 4999)).toBe(false);
     expect(isStaleTypingEvent(event, now + 5000)).toBe(true);
   });
 
   it('drops a typing.stopped a minute after it was made', () => {
-    const event = buildEvent('typing.stopped', { ...scope, expires_at: new Date(now).toISOString() }, { id: '2', nowMs: now });
+    const event = buildEvent(
+      'typing.stopped',
+      { ...scope, expires_at: new Date(now).toISOString() },
+      { id: '2', nowMs: now },
+    );
 
     expect(isStaleTypingEvent(event, now + 60_000)).toBe(false);
     expect(isStaleTypingEvent(event, now + 60_001)).toBe(true);
   });
 
   it('never drops other events', () => {
-    const event = buildEvent('conversation.read', { ...scope, read_at: new Date(now).toISOString() }, { id: '3', nowMs: now });
+    const event = buildEvent(
+      'conversation.read',
+      { ...scope, read_at: new Date(now).toISOString() },
+      { id: '3', nowMs: now },
+    );
 
     expect(isStaleTypingEvent(event, now + 86_400_000)).toBe(false);
   });

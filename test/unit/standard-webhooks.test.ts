@@ -17,7 +17,9 @@ const NOW_MS = NOW_SECONDS * 1000;
 /** The spec's signature over exactly these characters and bytes. */
 function specSignature(secretValue: string, webhookId: string, timestamp: string, body: Uint8Array): string {
   const key = Buffer.from(secretValue.slice('whsec_'.length), 'base64');
-  return `v1,${createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${webhookId}.${timestamp}.`), body])).digest('base64')}`;
+  return `v1,${createHmac('sha256', key)
+    .update(Buffer.concat([Buffer.from(`${webhookId}.${timestamp}.`), body]))
+    .digest('base64')}`;
 }
 
 function headers(webhookId: string, timestamp: string, signature: string) {
@@ -25,7 +27,7 @@ function headers(webhookId: string, timestamp: string, signature: string) {
 }
 
 describe('Standard Webhooks signatures', () => {
-  it('match the spec\'s published test vector', () => {
+  it("match the spec's published test vector", () => {
     // Prepare: the vector of the Standard Webhooks reference libraries.
     const verifier = new StandardWebhookVerifier('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
 
@@ -38,13 +40,18 @@ describe('Standard Webhooks signatures', () => {
 
   it('of any UTF-8 text are the ones the standardwebhooks library makes (the bridge signs its own events with it)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.stringMatching(/^[\x21-\x7e]{1,40}$/), fc.integer({ min: 0, max: 99_999_999_999 }), (body, webhookId, timestamp) => {
-        // Act
-        const ours = new StandardWebhookVerifier(secret).sign(webhookId, timestamp, body);
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 200 }),
+        fc.stringMatching(/^[\x21-\x7e]{1,40}$/),
+        fc.integer({ min: 0, max: 99_999_999_999 }),
+        (body, webhookId, timestamp) => {
+          // Act
+          const ours = new StandardWebhookVerifier(secret).sign(webhookId, timestamp, body);
 
-        // Assess
-        expect(ours).toBe(new Webhook(secret).sign(webhookId, new Date(timestamp * 1000), body));
-      }),
+          // Assess
+          expect(ours).toBe(new Webhook(secret).sign(webhookId, new Date(timestamp * 1000), body));
+        },
+      ),
     );
   });
 });
@@ -57,7 +64,11 @@ describe('StandardWebhookVerifier.verify checks the body bytes exactly as sent',
     const body = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x80, 0x22, 0x7d]);
 
     // Act
-    const verdict = verifier.verify(headers('msg_1', String(NOW_SECONDS), specSignature(secret, 'msg_1', String(NOW_SECONDS), body)), body, NOW_MS);
+    const verdict = verifier.verify(
+      headers('msg_1', String(NOW_SECONDS), specSignature(secret, 'msg_1', String(NOW_SECONDS), body)),
+      body,
+      NOW_MS,
+    );
 
     // Assess
     expect(verdict).toEqual({ ok: true, webhookId: 'msg_1', timestampSeconds: NOW_SECONDS });
@@ -69,18 +80,21 @@ describe('StandardWebhookVerifier.verify checks the body bytes exactly as sent',
     ['a lone continuation byte', [0x80]],
     ['a truncated 3-byte sequence', [0xe2, 0x82]],
     ['an overlong "/"', [0xc0, 0xaf]],
-  ])('refuses a body holding %s under the signature of the body with U+FFFD in its place (a lossy decode makes them equal)', (_, bytes) => {
-    // Prepare
-    const signedBody = Buffer.from('{"a":"\uFFFD"}', 'utf8');
-    const sentBody = Buffer.concat([Buffer.from('{"a":"'), Buffer.from(bytes), Buffer.from('"}')]);
-    const signature = specSignature(secret, 'msg_1', String(NOW_SECONDS), signedBody);
+  ])(
+    'refuses a body holding %s under the signature of the body with U+FFFD in its place (a lossy decode makes them equal)',
+    (_, bytes) => {
+      // Prepare
+      const signedBody = Buffer.from('{"a":"\uFFFD"}', 'utf8');
+      const sentBody = Buffer.concat([Buffer.from('{"a":"'), Buffer.from(bytes), Buffer.from('"}')]);
+      const signature = specSignature(secret, 'msg_1', String(NOW_SECONDS), signedBody);
 
-    // Act
-    const verdict = verifier.verify(headers('msg_1', String(NOW_SECONDS), signature), sentBody, NOW_MS);
+      // Act
+      const verdict = verifier.verify(headers('msg_1', String(NOW_SECONDS), signature), sentBody, NOW_MS);
 
-    // Assess
-    expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });
-  });
+      // Assess
+      expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });
+    },
+  );
 
   it('refuses, under a signature of one invalid byte sequence, a body with another that decodes the same', () => {
     // Prepare
@@ -89,7 +103,11 @@ describe('StandardWebhookVerifier.verify checks the body bytes exactly as sent',
     expect(sentBody.toString('utf8')).toBe(signedBody.toString('utf8'));
 
     // Act
-    const verdict = verifier.verify(headers('msg_1', String(NOW_SECONDS), specSignature(secret, 'msg_1', String(NOW_SECONDS), signedBody)), sentBody, NOW_MS);
+    const verdict = verifier.verify(
+      headers('msg_1', String(NOW_SECONDS), specSignature(secret, 'msg_1', String(NOW_SECONDS), signedBody)),
+      sentBody,
+      NOW_MS,
+    );
 
     // Assess
     expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });
@@ -112,21 +130,35 @@ describe('StandardWebhookVerifier.verify checks the webhook-timestamp header exa
   const body = Buffer.from('{"status":"read"}');
   const canonical = String(NOW_SECONDS);
 
-  it.each(['0' + canonical, '00' + canonical])('refuses header %s under the signature made over the canonical form', (sent) => {
-    // Act
-    const verdict = verifier.verify(headers('msg_1', sent, specSignature(secret, 'msg_1', canonical, body)), body, NOW_MS);
+  it.each(['0' + canonical, '00' + canonical])(
+    'refuses header %s under the signature made over the canonical form',
+    (sent) => {
+      // Act
+      const verdict = verifier.verify(
+        headers('msg_1', sent, specSignature(secret, 'msg_1', canonical, body)),
+        body,
+        NOW_MS,
+      );
 
-    // Assess
-    expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });
-  });
+      // Assess
+      expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });
+    },
+  );
 
-  it.each(['0' + canonical, '00' + canonical])('refuses the canonical header under a signature made over %s', (signed) => {
-    // Act
-    const verdict = verifier.verify(headers('msg_1', canonical, specSignature(secret, 'msg_1', signed, body)), body, NOW_MS);
+  it.each(['0' + canonical, '00' + canonical])(
+    'refuses the canonical header under a signature made over %s',
+    (signed) => {
+      // Act
+      const verdict = verifier.verify(
+        headers('msg_1', canonical, specSignature(secret, 'msg_1', signed, body)),
+        body,
+        NOW_MS,
+      );
 
-    // Assess
-    expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });
-  });
+      // Assess
+      expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });
+    },
+  );
 
   it('accepts a header with a leading zero when it was signed with that zero', () => {
     // Act
@@ -151,8 +183,16 @@ describe('StandardWebhookVerifier.verify checks the webhook-timestamp header exa
     '',
   ])('refuses header %j with 401 even when it was signed exactly so, or over the canonical form', (sent) => {
     // Act
-    const signedAsSent = verifier.verify(headers('msg_1', sent, specSignature(secret, 'msg_1', sent, body)), body, NOW_MS);
-    const signedCanonical = verifier.verify(headers('msg_1', sent, specSignature(secret, 'msg_1', canonical, body)), body, NOW_MS);
+    const signedAsSent = verifier.verify(
+      headers('msg_1', sent, specSignature(secret, 'msg_1', sent, body)),
+      body,
+      NOW_MS,
+    );
+    const signedCanonical = verifier.verify(
+      headers('msg_1', sent, specSignature(secret, 'msg_1', canonical, body)),
+      body,
+      NOW_MS,
+    );
 
     // Assess
     expect(signedAsSent.ok).toBe(false);
@@ -175,7 +215,11 @@ describe('StandardWebhookVerifier with several secrets (a secret rotation)', () 
     const verifier = new StandardWebhookVerifier([next, previous]);
 
     // Act
-    const verdict = verifier.verify(headers('msg_1', timestamp, specSignature(signingSecret, 'msg_1', timestamp, body)), body, NOW_MS);
+    const verdict = verifier.verify(
+      headers('msg_1', timestamp, specSignature(signingSecret, 'msg_1', timestamp, body)),
+      body,
+      NOW_MS,
+    );
 
     // Assess
     expect(verdict).toEqual({ ok: true, webhookId: 'msg_1', timestampSeconds: NOW_SECONDS });
@@ -199,7 +243,11 @@ describe('StandardWebhookVerifier with several secrets (a secret rotation)', () 
     const stranger = `whsec_${randomBytes(32).toString('base64')}`;
 
     // Act
-    const verdict = verifier.verify(headers('msg_1', timestamp, specSignature(stranger, 'msg_1', timestamp, body)), body, NOW_MS);
+    const verdict = verifier.verify(
+      headers('msg_1', timestamp, specSignature(stranger, 'msg_1', timestamp, body)),
+      body,
+      NOW_MS,
+    );
 
     // Assess
     expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });
@@ -210,7 +258,11 @@ describe('StandardWebhookVerifier with several secrets (a secret rotation)', () 
     const verifier = new StandardWebhookVerifier(next);
 
     // Act
-    const verdict = verifier.verify(headers('msg_1', timestamp, specSignature(previous, 'msg_1', timestamp, body)), body, NOW_MS);
+    const verdict = verifier.verify(
+      headers('msg_1', timestamp, specSignature(previous, 'msg_1', timestamp, body)),
+      body,
+      NOW_MS,
+    );
 
     // Assess
     expect(verdict).toMatchObject({ ok: false, code: 'invalid_signature' });

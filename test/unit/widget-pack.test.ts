@@ -44,7 +44,12 @@ describe('npm run widget:zip', () => {
     const entries = zipEntries(readFileSync(out));
     const files = entries.filter((entry) => !entry.name.endsWith('/'));
     expect(files.map((entry) => entry.name).sort()).toEqual(
-      ['manifest.json', 'script.js', ...manifest.widget.locale.map((locale: string) => `i18n/${locale}.json`), ...Object.keys(KOMMO_LOGOS).map((logo) => `images/${logo}.png`)].sort(),
+      [
+        'manifest.json',
+        'script.js',
+        ...manifest.widget.locale.map((locale: string) => `i18n/${locale}.json`),
+        ...Object.keys(KOMMO_LOGOS).map((logo) => `images/${logo}.png`),
+      ].sort(),
     );
     const packedManifest = JSON.parse(files.find((entry) => entry.name === 'manifest.json')!.data.toString('utf8'));
     expect(packedManifest.widget.support).toEqual(support);
@@ -59,7 +64,9 @@ describe('npm run widget:zip', () => {
       expect(text.data.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), `${text.name} has a BOM`).toBe(false);
       expect(() => new TextDecoder('utf-8', { fatal: true }).decode(text.data)).not.toThrow();
     }
-    expect(files.find((entry) => entry.name === 'script.js')!.data.equals(readFileSync(join(widgetSource, 'script.js')))).toBe(true);
+    expect(
+      files.find((entry) => entry.name === 'script.js')!.data.equals(readFileSync(join(widgetSource, 'script.js'))),
+    ).toBe(true);
   });
 
   it('the same sources give the same archive, byte for byte', async () => {
@@ -71,22 +78,58 @@ describe('npm run widget:zip', () => {
   });
 
   it.each([
-    ['a logo is missing', (dir: string) => unlinkSync(join(dir, 'images/logo_medium.png')), /images\/logo_medium\.png is missing/],
-    ['a logo has the wrong size', (dir: string) => copyFileSync(join(dir, 'images/logo_min.png'), join(dir, 'images/logo_small.png')), /images\/logo_small\.png is 84×84; Kommo needs exactly 108×108/],
-    ['a logo is not a PNG', (dir: string) => writeFileSync(join(dir, 'images/logo.png'), 'GIF89a not a png'), /images\/logo\.png is not a PNG file/],
+    [
+      'a logo is missing',
+      (dir: string) => unlinkSync(join(dir, 'images/logo_medium.png')),
+      /images\/logo_medium\.png is missing/,
+    ],
+    [
+      'a logo has the wrong size',
+      (dir: string) => copyFileSync(join(dir, 'images/logo_min.png'), join(dir, 'images/logo_small.png')),
+      /images\/logo_small\.png is 84×84; Kommo needs exactly 108×108/,
+    ],
+    [
+      'a logo is not a PNG',
+      (dir: string) => writeFileSync(join(dir, 'images/logo.png'), 'GIF89a not a png'),
+      /images\/logo\.png is not a PNG file/,
+    ],
     [
       'a logo is over 300 KB',
-      (dir: string) => writeFileSync(join(dir, 'images/logo_main.png'), Buffer.concat([readFileSync(join(dir, 'images/logo_main.png')), Buffer.alloc(301 * 1024)])),
+      (dir: string) =>
+        writeFileSync(
+          join(dir, 'images/logo_main.png'),
+          Buffer.concat([readFileSync(join(dir, 'images/logo_main.png')), Buffer.alloc(301 * 1024)]),
+        ),
       /images\/logo_main\.png is \d+ KB; Kommo accepts at most 300 KB/,
     ],
-    ['a declared locale has no file', (dir: string) => unlinkSync(join(dir, 'i18n/es.json')), /i18n\/es\.json is missing \(locale "es" is declared in manifest\.json\)/],
+    [
+      'a declared locale has no file',
+      (dir: string) => unlinkSync(join(dir, 'i18n/es.json')),
+      /i18n\/es\.json is missing \(locale "es" is declared in manifest\.json\)/,
+    ],
     [
       'a locale file lacks a text the manifest names',
-      (dir: string) => writeFileSync(join(dir, 'i18n/pt.json'), JSON.stringify({ widget: { name: 'x', description: 'y', short_description: 'z' } })),
+      (dir: string) =>
+        writeFileSync(
+          join(dir, 'i18n/pt.json'),
+          JSON.stringify({ widget: { name: 'x', description: 'y', short_description: 'z' } }),
+        ),
       /i18n\/pt\.json has no text for settings\.bridge_url/,
     ],
-    ['a text file has a BOM', (dir: string) => writeFileSync(join(dir, 'i18n/en.json'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), readFileSync(join(dir, 'i18n/en.json'))])), /i18n\/en\.json starts with a byte order mark/],
-    ['script.js uses syntax newer than ES5', (dir: string) => writeFileSync(join(dir, 'script.js'), "define(['jquery'], ($) => { const x = 1; return x; });"), /script\.js:1:20 arrow function/],
+    [
+      'a text file has a BOM',
+      (dir: string) =>
+        writeFileSync(
+          join(dir, 'i18n/en.json'),
+          Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), readFileSync(join(dir, 'i18n/en.json'))]),
+        ),
+      /i18n\/en\.json starts with a byte order mark/,
+    ],
+    [
+      'script.js uses syntax newer than ES5',
+      (dir: string) => writeFileSync(join(dir, 'script.js'), "define(['jquery'], ($) => { const x = 1; return x; });"),
+      /script\.js:1:20 arrow function/,
+    ],
   ])('refuses to build when %s', async (_case, breakIt, expected) => {
     const { dir, out } = givenWidgetCopy();
     breakIt(dir);
@@ -99,8 +142,17 @@ describe('npm run widget:zip', () => {
 
   it.each([
     [{}, [/support link is empty/, /support e-mail is empty/]],
-    [{ link: 'https://example.com/help', email: 'support@example.com' }, [/support link "https:\/\/example\.com\/help" is a placeholder/, /support e-mail "support@example\.com" is a placeholder/]],
-    [{ link: 'http://acme-chat.io/help', email: 'not-an-address' }, [/is not an https URL/, /is not an e-mail address/]],
+    [
+      { link: 'https://example.com/help', email: 'support@example.com' },
+      [
+        /support link "https:\/\/example\.com\/help" is a placeholder/,
+        /support e-mail "support@example\.com" is a placeholder/,
+      ],
+    ],
+    [
+      { link: 'http://acme-chat.io/help', email: 'not-an-address' },
+      [/is not an https URL/, /is not an e-mail address/],
+    ],
   ])('refuses support contacts %j', async (contacts, expected) => {
     const { dir, out } = givenWidgetCopy();
 
@@ -114,7 +166,9 @@ describe('npm run widget:zip', () => {
     unlinkSync(join(dir, 'images/logo_min.png'));
     const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
-    const result = await promisify(execFile)(tsx, [join(widgetSource, 'pack.ts'), '--widget-dir', dir, '--out', out], { env: { ...process.env, WIDGET_SUPPORT_LINK: support.link, WIDGET_SUPPORT_EMAIL: support.email } }).then(
+    const result = await promisify(execFile)(tsx, [join(widgetSource, 'pack.ts'), '--widget-dir', dir, '--out', out], {
+      env: { ...process.env, WIDGET_SUPPORT_LINK: support.link, WIDGET_SUPPORT_EMAIL: support.email },
+    }).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => error,
     );
@@ -132,10 +186,20 @@ describe('the widget script', () => {
   });
 
   it('the ES5 check catches what older browsers cannot parse', () => {
-    const problems = es5SyntaxProblems('let a = 1; var f = function (x,) { return `${x}` }; g(1,); var o = { a }; var b = a?.c ?? 2;');
+    const problems = es5SyntaxProblems(
+      'let a = 1; var f = function (x,) { return `${x}` }; g(1,); var o = { a }; var b = a?.c ?? 2;',
+    );
 
     expect(problems.map((problem) => problem.replace(/^script\.js:\d+:\d+ /, ''))).toEqual(
-      expect.arrayContaining(['let/const', 'trailing comma in parameters', 'template literal', 'trailing comma in arguments', 'shorthand property', 'optional chaining', 'nullish coalescing']),
+      expect.arrayContaining([
+        'let/const',
+        'trailing comma in parameters',
+        'template literal',
+        'trailing comma in arguments',
+        'shorthand property',
+        'optional chaining',
+        'nullish coalescing',
+      ]),
     );
   });
 });

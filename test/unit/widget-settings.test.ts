@@ -43,7 +43,9 @@ describe('settings only the widget and admin functions need', () => {
     const error = startFailure(() => factory(depsWith({ ...base, ...widgetAndAdmin, ...change })));
 
     // Assess
-    expect(error.message).toMatch(new RegExp(`^Configuration error: ${variable} is required for the /(widget|admin)/\\.\\.\\. routes$`));
+    expect(error.message).toMatch(
+      new RegExp(`^Configuration error: ${variable} is required for the /(widget|admin)/\\.\\.\\. routes$`),
+    );
   });
 
   it.each([
@@ -63,6 +65,8 @@ describe('settings only the widget and admin functions need', () => {
   it('requireSettings returns the settings when they are all there', () => {
     const config = loadConfig({ ...base, ...widgetAndAdmin });
 
-    expect(requireSettings(config, ['ADMIN_TOKEN', 'KOMMO_REDIRECT_URI'], 'a test').KOMMO_REDIRECT_URI).toBe(widgetAndAdmin.KOMMO_REDIRECT_URI);
+    expect(requireSettings(config, ['ADMIN_TOKEN', 'KOMMO_REDIRECT_URI'], 'a test').KOMMO_REDIRECT_URI).toBe(
+      widgetAndAdmin.KOMMO_REDIRECT_URI,
+    );
   });
 });

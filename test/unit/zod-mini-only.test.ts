@@ -35,7 +35,10 @@ const BARE_OR_CALL = /\b(?:import\s*|(?:import|require)\s*\(\s*)['"](zod(?:\/[^'
 /** Every import, re-export, dynamic import and require of the zod package in a source text. */
 function zodImportsOf(source: string): ZodImport[] {
   return [
-    ...[...source.matchAll(FROM_STATEMENT)].map((match) => ({ specifier: match[2]!, typeOnly: match[1] !== undefined })),
+    ...[...source.matchAll(FROM_STATEMENT)].map((match) => ({
+      specifier: match[2]!,
+      typeOnly: match[1] !== undefined,
+    })),
     ...[...source.matchAll(BARE_OR_CALL)].map((match) => ({ specifier: match[1]!, typeOnly: false })),
   ];
 }
@@ -50,7 +53,10 @@ function sourceFiles(dir: string): string[] {
 }
 
 const repositoryImports = sourceFiles(repositoryRoot).flatMap((path) =>
-  zodImportsOf(readFileSync(path, 'utf8')).map((found) => ({ file: relative(repositoryRoot, path).split(sep).join('/'), ...found })),
+  zodImportsOf(readFileSync(path, 'utf8')).map((found) => ({
+    file: relative(repositoryRoot, path).split(sep).join('/'),
+    ...found,
+  })),
 );
 
 describe('zod comes from zod/mini only', () => {
@@ -78,7 +84,10 @@ describe('zod comes from zod/mini only', () => {
   });
 
   it('no file imports classic zod, not even its types', () => {
-    const classic = repositoryImports.filter(({ file, specifier }) => specifier !== 'zod/mini' && !(file === ZOD_MODULE && ZOD_MODULE_IMPORTS.includes(specifier)));
+    const classic = repositoryImports.filter(
+      ({ file, specifier }) =>
+        specifier !== 'zod/mini' && !(file === ZOD_MODULE && ZOD_MODULE_IMPORTS.includes(specifier)),
+    );
 
     expect(classic).toEqual([]);
   });
@@ -93,7 +102,10 @@ describe('zod comes from zod/mini only', () => {
 describe("zod's own messages stay English under zod/mini", () => {
   // zod/mini has no locale of its own: without one these would all read "Invalid input".
   it('in the answer to a malformed Kommo hook (invalid_hook)', () => {
-    const classified = classifyHook({ account_id: 'a', action: { typing: { user: { id: 'u' }, conversation: { id: 'c' }, expired_at: 'soon' } } });
+    const classified = classifyHook({
+      account_id: 'a',
+      action: { typing: { user: { id: 'u' }, conversation: { id: 'c' }, expired_at: 'soon' } },
+    });
 
     expect(classified.success ? undefined : classified.error.issues[0]).toMatchObject({
       path: ['action', 'typing', 'expired_at'],
@@ -102,11 +114,21 @@ describe("zod's own messages stay English under zod/mini", () => {
   });
 
   it("in the log line of a chat service's malformed status answer", () => {
-    expect(parseStatusAnswer('{"status":"sent","extra":1}')).toEqual({ outcome: 'malformed', reason: 'body: Unrecognized key: "extra"' });
+    expect(parseStatusAnswer('{"status":"sent","extra":1}')).toEqual({
+      outcome: 'malformed',
+      reason: 'body: Unrecognized key: "extra"',
+    });
   });
 
   it("in a dead letter's reason for a malformed queue message", () => {
-    const parsed = kommoHookJobSchema.safeParse({ scopeId: '', accountId: 'a', receivedAtMs: 1, signature: 's', rawBody: '', attempt: 1 });
+    const parsed = kommoHookJobSchema.safeParse({
+      scopeId: '',
+      accountId: 'a',
+      receivedAtMs: 1,
+      signature: 's',
+      rawBody: '',
+      attempt: 1,
+    });
 
     expect(parsed.error?.issues[0]?.message).toBe('Too small: expected string to have >=1 characters');
   });

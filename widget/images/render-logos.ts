@@ -41,7 +41,11 @@ function page(width: number, height: number): string {
 }
 
 async function main(): Promise<void> {
-  const browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args, headless: true });
+  const browser = await playwright.launch({
+    executablePath: await chromium.executablePath(),
+    args: chromium.args,
+    headless: true,
+  });
   try {
     const context = await browser.newContext({ deviceScaleFactor: 1 });
     const tab = await context.newPage();
@@ -50,7 +54,8 @@ async function main(): Promise<void> {
       await tab.setContent(page(width, height));
       const png = await tab.screenshot({ type: 'png', clip: { x: 0, y: 0, width, height } });
       const size = pngSize(png);
-      if (!size || size.width !== width || size.height !== height) throw new Error(`${name}: Chromium drew ${size?.width}×${size?.height}, not ${width}×${height}`);
+      if (!size || size.width !== width || size.height !== height)
+        throw new Error(`${name}: Chromium drew ${size?.width}×${size?.height}, not ${width}×${height}`);
       if (png.length > MAX_LOGO_BYTES) throw new Error(`${name}: ${png.length} bytes is over Kommo's 300 KB`);
       writeFileSync(new URL(`./${name}.png`, import.meta.url), png);
       process.stdout.write(`${name}.png ${width}×${height} ${png.length} bytes\n`);

@@ -6,7 +6,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  */
 export function adminBearerMatches(authorization: string | undefined, adminToken: string): boolean {
   const match = /^Bearer +(\S+)$/i.exec(authorization?.trim() ?? '');
-  const presented = createHash('sha256').update(match?.[1] ?? '').digest();
+  const presented = createHash('sha256')
+    .update(match?.[1] ?? '')
+    .digest();
   const expected = createHash('sha256').update(adminToken).digest();
   return timingSafeEqual(presented, expected) && match !== null;
 }

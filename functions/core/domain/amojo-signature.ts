@@ -27,7 +27,8 @@ export function formatAmojoDate(date: Date): string {
 
 /** Parses the `Date` header format above; `undefined` when it is not that format. */
 export function parseAmojoDate(value: string): Date | undefined {
-  const match = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})$/.exec(value);
+  const match =
+    /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})$/.exec(value);
   if (!match) return undefined;
   const [, , day, month, year, hh, mm, ss, zone] = match as unknown as string[];
   const monthIndex = months.indexOf(month!);
@@ -35,7 +36,12 @@ export function parseAmojoDate(value: string): Date | undefined {
   const offsetMinutes = (zone!.startsWith('-') ? -1 : 1) * (Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(3, 5)));
   const wallClock = new Date(Date.UTC(Number(year), monthIndex, Number(day), Number(hh), Number(mm), Number(ss)));
   // Date.UTC rolls 32 Dec over into January; a date that does not exist is not a date.
-  if (wallClock.getUTCDate() !== Number(day) || wallClock.getUTCHours() !== Number(hh) || wallClock.getUTCMinutes() !== Number(mm) || wallClock.getUTCSeconds() !== Number(ss)) {
+  if (
+    wallClock.getUTCDate() !== Number(day) ||
+    wallClock.getUTCHours() !== Number(hh) ||
+    wallClock.getUTCMinutes() !== Number(mm) ||
+    wallClock.getUTCSeconds() !== Number(ss)
+  ) {
     return undefined;
   }
   return new Date(wallClock.getTime() - offsetMinutes * 60_000);
@@ -66,7 +72,9 @@ export function amojoStringToSign(request: AmojoRequestToSign, md5: string, date
 export function signAmojoRequest(request: AmojoRequestToSign, channelSecret: string): AmojoSignedHeaders {
   const date = typeof request.date === 'string' ? request.date : formatAmojoDate(request.date);
   const md5 = contentMd5(request.body);
-  const signature = createHmac('sha1', channelSecret).update(amojoStringToSign(request, md5, date)).digest('hex');
+  const signature = createHmac('sha1', channelSecret)
+    .update(amojoStringToSign(request, md5, date))
+    .digest('hex');
   return {
     Date: date,
     'Content-Type': request.contentType ?? AMOJO_CONTENT_TYPE,
@@ -91,9 +99,15 @@ export function hexSignatureMatches(expected: string, presented: string | undefi
  * that was not signed, so the body with trailing `\r\n` trimmed is accepted as a second candidate.
  * Uppercase hex is refused: Kommo sends lowercase, and accepting other spellings widens the attack surface.
  */
-export function verifyKommoHookSignature(rawBody: Buffer, presented: string | undefined, channelSecret: string): boolean {
+export function verifyKommoHookSignature(
+  rawBody: Buffer,
+  presented: string | undefined,
+  channelSecret: string,
+): boolean {
   if (hexSignatureMatches(signKommoHook(rawBody, channelSecret), presented)) return true;
   let end = rawBody.length;
   while (end > 0 && (rawBody[end - 1] === 0x0a || rawBody[end - 1] === 0x0d)) end -= 1;
-  return end !== rawBody.length && hexSignatureMatches(signKommoHook(rawBody.subarray(0, end), channelSecret), presented);
+  return (
+    end !== rawBody.length && hexSignatureMatches(signKommoHook(rawBody.subarray(0, end), channelSecret), presented)
+  );
 }

@@ -25,7 +25,9 @@ function usableId(value: unknown): string | undefined {
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /**
@@ -54,8 +56,17 @@ export function conversationTaughtBy(scopeId: string, hook: unknown): Conversati
 }
 
 /** The field of `known` that `taught` contradicts, if any: a known id is never replaced by another. */
-export function contradictedField(known: ConversationEntry, taught: ConversationEntry): 'conversationId' | 'clientId' | undefined {
-  if (taught.conversationId !== undefined && known.conversationId !== undefined && known.conversationId !== taught.conversationId) return 'conversationId';
-  if (taught.clientId !== undefined && known.clientId !== undefined && known.clientId !== taught.clientId) return 'clientId';
+export function contradictedField(
+  known: ConversationEntry,
+  taught: ConversationEntry,
+): 'conversationId' | 'clientId' | undefined {
+  if (
+    taught.conversationId !== undefined &&
+    known.conversationId !== undefined &&
+    known.conversationId !== taught.conversationId
+  )
+    return 'conversationId';
+  if (taught.clientId !== undefined && known.clientId !== undefined && known.clientId !== taught.clientId)
+    return 'clientId';
   return undefined;
 }

@@ -100,12 +100,21 @@ export function syncMayBeMissing(record: StatusRecord, nowMs: number): boolean {
   return (next.kommo.nextAttemptAtMs ?? 0) <= nowMs;
 }
 
-export const kommoDeliveryCode: Readonly<Record<DeliveryStatus, KommoDeliveryCode>> = { delivered: 1, read: 2, error: -1 };
+export const kommoDeliveryCode: Readonly<Record<DeliveryStatus, KommoDeliveryCode>> = {
+  delivered: 1,
+  read: 2,
+  error: -1,
+};
 
 /** The delivery-status call for an update: error fields go only with -1, as Kommo's reference requires. */
 export function kommoDeliveryStatus(msgid: string, update: StatusUpdate): KommoDeliveryStatus {
   if (update.status !== 'error') return { msgid, deliveryStatus: kommoDeliveryCode[update.status] };
-  return { msgid, deliveryStatus: -1, errorCode: update.errorCode, ...(update.error !== undefined ? { error: update.error } : {}) };
+  return {
+    msgid,
+    deliveryStatus: -1,
+    errorCode: update.errorCode,
+    ...(update.error !== undefined ? { error: update.error } : {}),
+  };
 }
 
 /** The contract's `GET .../status` answer. */
@@ -125,7 +134,9 @@ export function statusView(record: StatusRecord): StatusView {
   return {
     msgid: record.msgid,
     status: current.status,
-    ...(current.status === 'error' ? { error_code: current.errorCode, ...(current.error !== undefined ? { error: current.error } : {}) } : {}),
+    ...(current.status === 'error'
+      ? { error_code: current.errorCode, ...(current.error !== undefined ? { error: current.error } : {}) }
+      : {}),
     updated_at: new Date(record.updatedAtMs).toISOString(),
     kommo: {
       delivered: kommo.outcome === 'acknowledged',

@@ -15,6 +15,11 @@ export function signKommoDisableHook(clientUuid: string, accountId: string, clie
 }
 
 /** Constant-time check of a presented signature; upper-case hex is refused, as Kommo sends lower case. */
-export function kommoDisableHookSignatureMatches(clientUuid: string, accountId: string, presented: string | undefined, clientSecret: string): boolean {
+export function kommoDisableHookSignatureMatches(
+  clientUuid: string,
+  accountId: string,
+  presented: string | undefined,
+  clientSecret: string,
+): boolean {
   return hexSignatureMatches(signKommoDisableHook(clientUuid, accountId, clientSecret), presented);
 }

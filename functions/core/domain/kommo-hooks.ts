@@ -63,15 +63,21 @@ export function classifyHook(body: unknown): z.util.SafeParseResult<ClassifiedHo
   const value = envelope.data as Record<string, unknown> & { action?: Record<string, unknown> };
   if (value.action && typeof value.action === 'object' && 'typing' in value.action) {
     const typing = typingHookSchema.safeParse(body);
-    return typing.success ? { success: true, data: { kind: 'typing', hook: typing.data } } : (typing as z.util.SafeParseResult<never>);
+    return typing.success
+      ? { success: true, data: { kind: 'typing', hook: typing.data } }
+      : (typing as z.util.SafeParseResult<never>);
   }
   if ('message' in value) {
     const message = messageHookSchema.safeParse(body);
-    return message.success ? { success: true, data: { kind: 'message', accountId: message.data.account_id } } : (message as z.util.SafeParseResult<never>);
+    return message.success
+      ? { success: true, data: { kind: 'message', accountId: message.data.account_id } }
+      : (message as z.util.SafeParseResult<never>);
   }
   if (value.action && typeof value.action === 'object' && 'reaction' in value.action) {
     const reaction = reactionHookSchema.safeParse(body);
-    return reaction.success ? { success: true, data: { kind: 'reaction', accountId: reaction.data.account_id } } : (reaction as z.util.SafeParseResult<never>);
+    return reaction.success
+      ? { success: true, data: { kind: 'reaction', accountId: reaction.data.account_id } }
+      : (reaction as z.util.SafeParseResult<never>);
   }
   return { success: true, data: { kind: 'other', accountId: envelope.data.account_id } };
 }

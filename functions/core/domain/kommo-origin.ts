@@ -10,7 +10,9 @@ const ACCOUNT_DOMAINS = ['kommo.com', 'amocrm.ru', 'amocrm.com'] as const;
 
 export type KommoAccountDomain = (typeof ACCOUNT_DOMAINS)[number];
 
-const KOMMO_ACCOUNT_HOST = new RegExp(`^(${ACCOUNT_SUBDOMAIN})\\.(${ACCOUNT_DOMAINS.map((domain) => domain.replaceAll('.', '\\.')).join('|')})$`);
+const KOMMO_ACCOUNT_HOST = new RegExp(
+  `^(${ACCOUNT_SUBDOMAIN})\\.(${ACCOUNT_DOMAINS.map((domain) => domain.replaceAll('.', '\\.')).join('|')})$`,
+);
 
 /** A Kommo account's host, as Kommo names it in an install redirect's `referer`. */
 export interface KommoAccountHost {
@@ -39,5 +41,9 @@ export function kommoAccountHost(value: string | undefined): KommoAccountHost | 
  * account page and is refused.
  */
 export function isKommoAccountOrigin(origin: string | undefined): origin is string {
-  return origin !== undefined && origin.startsWith('https://') && kommoAccountHost(origin.slice('https://'.length)) !== undefined;
+  return (
+    origin !== undefined &&
+    origin.startsWith('https://') &&
+    kommoAccountHost(origin.slice('https://'.length)) !== undefined
+  );
 }

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { KommoUserPresenceKey, KommoUserPresenceLabels, KommoUserWindow } from '../ports/kommo-user-presence-store';
+import type {
+  KommoUserPresenceKey,
+  KommoUserPresenceLabels,
+  KommoUserWindow,
+} from '../ports/kommo-user-presence-store';
 
 /**
  * A Kommo user's presence in a conversation, as the widget reports it (docs/contract.md, "Kommo widget →
@@ -29,7 +33,11 @@ export const KOMMO_USER_WINDOW_RETENTION_MS = 24 * 60 * 60 * 1000;
  * `offline`, the timer or a later heartbeat notices the end of a window, and however often a retry
  * repeats it, the chat service receives one `webhook-id` per transition and can drop repeats.
  */
-export function kommoUserPresenceEventId(state: KommoUserPresenceState, key: KommoUserPresenceKey, window: Pick<KommoUserWindow, 'windowId'>): string {
+export function kommoUserPresenceEventId(
+  state: KommoUserPresenceState,
+  key: KommoUserPresenceKey,
+  window: Pick<KommoUserWindow, 'windowId'>,
+): string {
   const digest = createHash('sha256')
     .update([state, key.scopeId, key.userId, key.conversationId, window.windowId].join('\n'))
     .digest('hex');
@@ -41,7 +49,12 @@ export function kommoUserPresenceEventId(state: KommoUserPresenceState, key: Kom
  * user's amojo id, the spelling typing events use, when the widget sent it (null otherwise);
  * `kommo_user_id` is always the numeric CRM id from the widget's token.
  */
-export function kommoUserPresenceData(key: KommoUserPresenceKey, state: KommoUserPresenceState, atMs: number, labels: KommoUserPresenceLabels = {}) {
+export function kommoUserPresenceData(
+  key: KommoUserPresenceKey,
+  state: KommoUserPresenceState,
+  atMs: number,
+  labels: KommoUserPresenceLabels = {},
+) {
   return {
     scope_id: key.scopeId,
     account_id: key.accountId,

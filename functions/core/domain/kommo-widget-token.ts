@@ -45,9 +45,16 @@ export function kommoWidgetTokenRules(clientSecret: string, redirectUri: string)
 }
 
 /** Verifies the token at `nowMs` (the bridge's clock); any failure is a 401 naming the rule. */
-export async function verifyKommoWidgetToken(token: string | undefined, rules: KommoWidgetTokenRules, nowMs: number): Promise<VerifiedWidgetToken> {
+export async function verifyKommoWidgetToken(
+  token: string | undefined,
+  rules: KommoWidgetTokenRules,
+  nowMs: number,
+): Promise<VerifiedWidgetToken> {
   if (token === undefined || token === '') {
-    throw unauthenticated('missing_token', 'X-Auth-Token is required: the Kommo one-time token the widget sends with $authorizedAjax');
+    throw unauthenticated(
+      'missing_token',
+      'X-Auth-Token is required: the Kommo one-time token the widget sends with $authorizedAjax',
+    );
   }
   let payload: JWTPayload;
   try {
@@ -67,14 +74,25 @@ export async function verifyKommoWidgetToken(token: string | undefined, rules: K
   const kommoAccountId = payload.account_id;
   const kommoUserId = payload.user_id;
   if (!isKommoId(kommoAccountId) || !isKommoId(kommoUserId)) {
-    throw unauthenticated('invalid_token_claims', 'X-Auth-Token must carry Kommo\'s numeric account_id and user_id claims');
+    throw unauthenticated(
+      'invalid_token_claims',
+      "X-Auth-Token must carry Kommo's numeric account_id and user_id claims",
+    );
   }
   if (typeof payload.jti !== 'string' || !TOKEN_ID.test(payload.jti)) {
-    throw unauthenticated('invalid_token_claims', 'X-Auth-Token claim jti must be the token\'s id (1-128 printable characters)');
+    throw unauthenticated(
+      'invalid_token_claims',
+      "X-Auth-Token claim jti must be the token's id (1-128 printable characters)",
+    );
   }
   checkIssuer(payload);
   // `exp` is required above, and jose has checked it is a number.
-  return { kommoAccountId, kommoUserId, tokenId: payload.jti, usableUntilSeconds: (payload.exp as number) + WIDGET_TOKEN_LEEWAY_SECONDS };
+  return {
+    kommoAccountId,
+    kommoUserId,
+    tokenId: payload.jti,
+    usableUntilSeconds: (payload.exp as number) + WIDGET_TOKEN_LEEWAY_SECONDS,
+  };
 }
 
 /**
@@ -86,12 +104,15 @@ function checkIssuer(payload: JWTPayload): void {
   if (typeof issuer !== 'string' || !isKommoAccountOrigin(issuer)) {
     throw unauthenticated(
       'invalid_token_issuer',
-      'X-Auth-Token iss must be the Kommo account\'s address: https://<subdomain>.kommo.com (or .amocrm.com, .amocrm.ru)',
+      "X-Auth-Token iss must be the Kommo account's address: https://<subdomain>.kommo.com (or .amocrm.com, .amocrm.ru)",
     );
   }
   const subdomain = new URL(issuer).hostname.split('.')[0];
   if (payload.subdomain !== undefined && payload.subdomain !== subdomain) {
-    throw unauthenticated('invalid_token_issuer', 'X-Auth-Token iss must be the address of the account its subdomain claim names');
+    throw unauthenticated(
+      'invalid_token_issuer',
+      'X-Auth-Token iss must be the address of the account its subdomain claim names',
+    );
   }
 }
 
@@ -101,19 +122,31 @@ function isKommoId(value: unknown): value is number {
 
 function tokenRefusal(error: unknown): BridgeError {
   if (error instanceof errors.JWTExpired) {
-    return unauthenticated('token_expired', `X-Auth-Token has expired (exp is more than ${WIDGET_TOKEN_LEEWAY_SECONDS} s ago); the widget must ask Kommo for a new one`);
+    return unauthenticated(
+      'token_expired',
+      `X-Auth-Token has expired (exp is more than ${WIDGET_TOKEN_LEEWAY_SECONDS} s ago); the widget must ask Kommo for a new one`,
+    );
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf' && error.reason === 'check_failed') {
-      return unauthenticated('token_not_yet_valid', `X-Auth-Token is not valid yet (nbf is more than ${WIDGET_TOKEN_LEEWAY_SECONDS} s ahead)`);
+      return unauthenticated(
+        'token_not_yet_valid',
+        `X-Auth-Token is not valid yet (nbf is more than ${WIDGET_TOKEN_LEEWAY_SECONDS} s ahead)`,
+      );
     }
     if (error.claim === 'aud') {
-      return unauthenticated('invalid_token_audience', 'X-Auth-Token aud must be the origin of the integration\'s redirect URI (KOMMO_REDIRECT_URI)');
+      return unauthenticated(
+        'invalid_token_audience',
+        "X-Auth-Token aud must be the origin of the integration's redirect URI (KOMMO_REDIRECT_URI)",
+      );
     }
     if (error.claim === 'iss') {
-      return unauthenticated('invalid_token_issuer', 'X-Auth-Token iss is required: the Kommo account\'s address');
+      return unauthenticated('invalid_token_issuer', "X-Auth-Token iss is required: the Kommo account's address");
     }
     return unauthenticated('invalid_token_claims', `X-Auth-Token claim ${error.claim} is missing or malformed`);
   }
-  return unauthenticated('invalid_token', 'X-Auth-Token must be a Kommo one-time token: a JWT signed with HS256 and the integration\'s secret key');
+  return unauthenticated(
+    'invalid_token',
+    "X-Auth-Token must be a Kommo one-time token: a JWT signed with HS256 and the integration's secret key",
+  );
 }

@@ -14,7 +14,7 @@ export function parseScope(scopeId: string | undefined, channelId: string): Scop
   const prefix = `${channelId}_`;
   const accountId = scopeId?.startsWith(prefix) ? scopeId.slice(prefix.length) : undefined;
   if (scopeId === undefined || accountId === undefined || !ACCOUNT_ID.test(accountId)) {
-    throw notFound('unknown_scope', 'scope_id does not belong to this bridge\'s Kommo channel');
+    throw notFound('unknown_scope', "scope_id does not belong to this bridge's Kommo channel");
   }
   return { scopeId, accountId };
 }

@@ -28,7 +28,8 @@ export interface WebhookHeaders {
 function secretKey(secret: string): Buffer {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   // Node's base64 decoder skips characters it does not know; a typo must not silently become another key.
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw new Error('A Standard Webhooks secret must be "whsec_" followed by base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded))
+    throw new Error('A Standard Webhooks secret must be "whsec_" followed by base64');
   const key = Buffer.from(encoded, 'base64');
   if (key.length === 0) throw new Error('A Standard Webhooks secret must not be empty');
   return key;
@@ -61,7 +62,11 @@ export class StandardWebhookVerifier {
     const timestamp = headers['webhook-timestamp'];
     const signatures = headers['webhook-signature'];
     if (!webhookId || !timestamp || !signatures) {
-      return { ok: false, code: 'missing_signature', message: 'webhook-id, webhook-timestamp and webhook-signature headers are required' };
+      return {
+        ok: false,
+        code: 'missing_signature',
+        message: 'webhook-id, webhook-timestamp and webhook-signature headers are required',
+      };
     }
     if (webhookId.length > 256 || !/^[\x21-\x7e]+$/.test(webhookId)) {
       return { ok: false, code: 'invalid_signature', message: 'webhook-id must be 1-256 printable ASCII characters' };
@@ -69,7 +74,11 @@ export class StandardWebhookVerifier {
     // Digits only: the header is signed as sent, so no sign, space, fraction or exponent is read as a number.
     // At most 12 digits: seconds need 10 until the year 2286; 13 is a timestamp in milliseconds.
     if (!/^[0-9]{1,12}$/.test(timestamp)) {
-      return { ok: false, code: 'invalid_signature', message: 'webhook-timestamp must be whole seconds since the epoch: 1-12 digits, nothing else' };
+      return {
+        ok: false,
+        code: 'invalid_signature',
+        message: 'webhook-timestamp must be whole seconds since the epoch: 1-12 digits, nothing else',
+      };
     }
     const timestampSeconds = Number(timestamp);
     if (!(Math.abs(Math.floor(nowMs / 1000) - timestampSeconds) <= STANDARD_WEBHOOKS_TOLERANCE_SECONDS)) {

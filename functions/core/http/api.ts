@@ -32,7 +32,12 @@ export function errorAnswer(error: unknown): ApiResult {
   if (error instanceof BridgeError) {
     return json(statusOf[error.kind], { error: { code: error.code, message: error.message } });
   }
-  return json(500, { error: { code: 'internal_error', message: 'The bridge could not finish the request; it may not have been applied. Send the same request again.' } });
+  return json(500, {
+    error: {
+      code: 'internal_error',
+      message: 'The bridge could not finish the request; it may not have been applied. Send the same request again.',
+    },
+  });
 }
 
 /** The request body exactly as sent (API Gateway base64-encodes bodies it does not treat as text). */

@@ -27,7 +27,9 @@ export function wellFormed<S extends z.ZodMiniString<string>>(schema: S, field: 
  */
 export function identifier(field: string) {
   const rule = `${field} must be 1-128 characters`;
-  const text = z.string({ error: `${field} is required and must be a string` }).check(z.minLength(1, { message: rule }), z.maxLength(128, { message: rule }));
+  const text = z
+    .string({ error: `${field} is required and must be a string` })
+    .check(z.minLength(1, { message: rule }), z.maxLength(128, { message: rule }));
   return wellFormed(text, field).check(
     z.refine((id) => id !== '.' && id !== '..', {
       message: `${field} must not be "." or "..": in a URL path they mean the current and the parent segment`,
@@ -41,7 +43,11 @@ export function identifier(field: string) {
  * could reach another Kommo path; the Kommo client refuses to send it.
  */
 export function pathSegmentIdentifier(field: string) {
-  return identifier(field).check(z.refine((id) => !id.includes('/'), { message: `${field} must not contain "/": it is one segment of Kommo's path` }));
+  return identifier(field).check(
+    z.refine((id) => !id.includes('/'), {
+      message: `${field} must not contain "/": it is one segment of Kommo's path`,
+    }),
+  );
 }
 
 /** Whole seconds within a range, with a default when absent. */
@@ -50,7 +56,11 @@ export function seconds(field: string, range: { min: number; max: number; defaul
   return z._default(
     z
       .number({ error: `${field} must be a number` })
-      .check(z.int({ message: `${field} must be a whole number` }), z.gte(range.min, { message: rule }), z.lte(range.max, { message: rule })),
+      .check(
+        z.int({ message: `${field} must be a whole number` }),
+        z.gte(range.min, { message: rule }),
+        z.lte(range.max, { message: rule }),
+      ),
     range.default,
   );
 }

@@ -12,7 +12,13 @@ export class Html {
   constructor(readonly markup: string) {}
 }
 
-const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => ENTITIES[character]!);
@@ -27,7 +33,8 @@ export function html(strings: TemplateStringsArray, ...values: readonly (string 
   return new Html(markup);
 }
 
-const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;max-width:38rem;margin:3rem auto;padding:0 1rem;color:#1f2328}h1{font-size:1.4rem}code{word-break:break-all}';
+const STYLE =
+  'body{font:16px/1.5 system-ui,sans-serif;max-width:38rem;margin:3rem auto;padding:0 1rem;color:#1f2328}h1{font-size:1.4rem}code{word-break:break-all}';
 
 /** Nothing loads but the page's own style; the page cannot be framed (clickjacking) and sends no Referer (its URL may carry a code). */
 export const HTML_PAGE_CONTENT_SECURITY_POLICY = [

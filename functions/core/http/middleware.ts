@@ -18,7 +18,10 @@ export function jsonErrors(log: Log): HttpMiddleware {
     onError: async (request) => {
       const error = request.error;
       if (!(error instanceof BridgeError)) {
-        log.error('request failed', { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
+        log.error('request failed', {
+          error:
+            error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+        });
       }
       // Set, not returned: returning would skip the onError middlewares used before this one (metrics flush).
       request.response = errorAnswer(error);
@@ -50,7 +53,9 @@ export const REPLAY_RECORD_SECONDS = 15 * 60;
 export function requestFingerprint(event: ApiEvent, body: Buffer): string {
   const parameters = Object.entries(event.pathParameters ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const bodyHash = createHash('sha256').update(body).digest('hex');
-  return createHash('sha256').update(JSON.stringify([event.requestContext.http.method, event.routeKey, parameters, bodyHash])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([event.requestContext.http.method, event.routeKey, parameters, bodyHash]))
+    .digest('hex');
 }
 
 /** Unknown routes are claimed: a route forgets to say it is idempotent, and the cost is one write, not a replay. */
@@ -71,9 +76,17 @@ function claimsWebhookId(routeKey: string): boolean {
 export type ChatServiceAuthDeps = Pick<BridgeDeps, 'config' | 'clock' | 'replays' | 'log'>;
 
 export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
-  const { CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS } = requireSettings(deps.config, ['CHAT_SERVICE_SECRET'], 'the /chat/... routes');
+  const { CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS } = requireSettings(
+    deps.config,
+    ['CHAT_SERVICE_SECRET'],
+    'the /chat/... routes',
+  );
   // During a rotation requests signed with the previous secret are accepted too (docs/deploy-and-operate.md, "Rotating secrets").
-  const verifier = new StandardWebhookVerifier(CHAT_SERVICE_SECRET_PREVIOUS === undefined ? CHAT_SERVICE_SECRET : [CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS]);
+  const verifier = new StandardWebhookVerifier(
+    CHAT_SERVICE_SECRET_PREVIOUS === undefined
+      ? CHAT_SERVICE_SECRET
+      : [CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS],
+  );
   const claimed = new WeakMap<object, WebhookRequest>();
   return {
     before: async (request) => {
@@ -90,10 +103,17 @@ export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
       if (!verdict.ok) throw unauthenticated(verdict.code, verdict.message);
       // A repeat of an idempotent request only extends what is there, or reads: no write to claim it.
       if (!claimsWebhookId(event.routeKey)) return;
-      const webhookRequest: WebhookRequest = { webhookId: verdict.webhookId, fingerprint: requestFingerprint(event, rawBody(event)) };
+      const webhookRequest: WebhookRequest = {
+        webhookId: verdict.webhookId,
+        fingerprint: requestFingerprint(event, rawBody(event)),
+      };
       const claim = await deps.replays.claim(webhookRequest, deps.clock.now(), REPLAY_RECORD_SECONDS);
       if (claim.state === 'used_elsewhere') {
-        throw new BridgeError('conflict', 'webhook_id_used', 'This webhook-id was already used for another request (another route, scope, method or body); every request needs its own webhook-id');
+        throw new BridgeError(
+          'conflict',
+          'webhook_id_used',
+          'This webhook-id was already used for another request (another route, scope, method or body); every request needs its own webhook-id',
+        );
       }
       if (claim.state === 'answered') {
         return {
@@ -103,7 +123,11 @@ export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
         };
       }
       if (claim.state === 'in_progress') {
-        throw new BridgeError('conflict', 'request_in_progress', 'A request with this webhook-id is still being processed; retry shortly');
+        throw new BridgeError(
+          'conflict',
+          'request_in_progress',
+          'A request with this webhook-id is still being processed; retry shortly',
+        );
       }
       claimed.set(request, webhookRequest);
     },
@@ -111,10 +135,17 @@ export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
       const webhookRequest = claimed.get(request);
       if (webhookRequest === undefined || !request.response) return;
       try {
-        await deps.replays.answer(webhookRequest, { statusCode: request.response.statusCode, body: request.response.body }, deps.clock.now(), REPLAY_RECORD_SECONDS);
+        await deps.replays.answer(
+          webhookRequest,
+          { statusCode: request.response.statusCode, body: request.response.body },
+          deps.clock.now(),
+          REPLAY_RECORD_SECONDS,
+        );
       } catch (error) {
         // The request took effect: answer it truly. Its claim lapses on its own, so a retry is processed again.
-        deps.log.warn('could not record the answer for a webhook-id', { error: error instanceof Error ? error.message : String(error) });
+        deps.log.warn('could not record the answer for a webhook-id', {
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     },
     onError: async (request) => {
@@ -123,12 +154,19 @@ export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
       const answer = errorAnswer(request.error);
       try {
         if (answer.statusCode < 500) {
-          await deps.replays.answer(webhookRequest, { statusCode: answer.statusCode, body: answer.body }, deps.clock.now(), REPLAY_RECORD_SECONDS);
+          await deps.replays.answer(
+            webhookRequest,
+            { statusCode: answer.statusCode, body: answer.body },
+            deps.clock.now(),
+            REPLAY_RECORD_SECONDS,
+          );
         } else {
           await deps.replays.release(webhookRequest);
         }
       } catch (error) {
-        deps.log.warn('could not record the answer for a webhook-id', { error: error instanceof Error ? error.message : String(error) });
+        deps.log.warn('could not record the answer for a webhook-id', {
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     },
   };

@@ -13,13 +13,20 @@ export type RouteAuth = 'chat-service' | 'none';
  * A function's sub-routing: one entry per route key the manifest gives the function, CORS preflights
  * (`OPTIONS`) aside, which the widget middleware answers. A missing, extra or misspelt key fails `tsc`.
  */
-export type RouteTable<F extends FunctionName, RouteHandler> = Record<Exclude<RouteKey<F>, `OPTIONS ${string}`>, RouteHandler>;
+export type RouteTable<F extends FunctionName, RouteHandler> = Record<
+  Exclude<RouteKey<F>, `OPTIONS ${string}`>,
+  RouteHandler
+>;
 
 /**
  * The entry of `table` for API Gateway's `routeKey`; 404 `unknown_route` ("No <what> for <key>") when
  * this function has no such route, which only a route added to the API and not to the table can cause.
  */
-export function routeFor<Key extends string, RouteHandler>(table: Record<Key, RouteHandler>, routeKey: string, what = 'route'): RouteHandler {
+export function routeFor<Key extends string, RouteHandler>(
+  table: Record<Key, RouteHandler>,
+  routeKey: string,
+  what = 'route',
+): RouteHandler {
   if (!Object.hasOwn(table, routeKey)) throw notFound('unknown_route', `No ${what} for ${routeKey}`);
   return table[routeKey as Key];
 }
@@ -32,7 +39,11 @@ export function routeFor<Key extends string, RouteHandler>(table: Record<Key, Ro
 export type HttpHandlerDeps = Pick<BridgeDeps, 'log' | 'metrics'>;
 export type ChatServiceHttpHandlerDeps = HttpHandlerDeps & ChatServiceAuthDeps;
 
-export function httpHandler(deps: ChatServiceHttpHandlerDeps, auth: 'chat-service', route: Route): ReturnType<typeof build>;
+export function httpHandler(
+  deps: ChatServiceHttpHandlerDeps,
+  auth: 'chat-service',
+  route: Route,
+): ReturnType<typeof build>;
 export function httpHandler(deps: HttpHandlerDeps, auth: 'none', route: Route): ReturnType<typeof build>;
 export function httpHandler(deps: HttpHandlerDeps & Partial<ChatServiceAuthDeps>, auth: RouteAuth, route: Route) {
   return build(deps, auth === 'chat-service' ? chatServiceAuth(deps as ChatServiceHttpHandlerDeps) : undefined, route);
@@ -40,8 +51,15 @@ export function httpHandler(deps: HttpHandlerDeps & Partial<ChatServiceAuthDeps>
 
 type Route = (event: ApiEvent) => Promise<ApiResult>;
 
-function build(deps: Pick<BridgeDeps, 'log' | 'metrics'>, auth: ReturnType<typeof chatServiceAuth> | undefined, route: Route) {
-  const handler = middy<ApiEvent, ApiResult>().use(flushMetrics(deps.metrics)).use(jsonErrors(deps.log)).use(bodyLimit());
+function build(
+  deps: Pick<BridgeDeps, 'log' | 'metrics'>,
+  auth: ReturnType<typeof chatServiceAuth> | undefined,
+  route: Route,
+) {
+  const handler = middy<ApiEvent, ApiResult>()
+    .use(flushMetrics(deps.metrics))
+    .use(jsonErrors(deps.log))
+    .use(bodyLimit());
   if (auth) handler.use(auth);
   return invocationLog(deps.log, handler.handler(route), apiGatewayRequestKeys);
 }
@@ -56,7 +74,11 @@ export function apiGatewayRequestKeys(event: ApiEvent): Record<string, string> {
  * Every line an invocation logs, the error middleware's included, carries the Lambda context and the
  * keys `keysOf` names for its event (HTTP: `apiGatewayRequestKeys`).
  */
-export function invocationLog<E, R>(log: Log, handler: (event: E, context: Context) => Promise<R>, keysOf: (event: E) => Record<string, string>) {
+export function invocationLog<E, R>(
+  log: Log,
+  handler: (event: E, context: Context) => Promise<R>,
+  keysOf: (event: E) => Record<string, string>,
+) {
   return (event: E, context: Context): Promise<R> => {
     if (!log.during) return handler(event, context);
     const keys = keysOf(event);

@@ -20,12 +20,18 @@ import { wellFormed } from './fields';
 const errorCodeRange = `${DELIVERY_ERROR_CODES[0]}-${DELIVERY_ERROR_CODES.at(-1)}`;
 
 const errorCodeRule = `error_code must be one of ${DELIVERY_ERROR_CODES.join(', ')}`;
-const errorCode = z.number({ error: errorCodeRule }).check(z.refine((code) => (DELIVERY_ERROR_CODES as number[]).includes(code), { message: errorCodeRule }));
+const errorCode = z
+  .number({ error: errorCodeRule })
+  .check(z.refine((code) => (DELIVERY_ERROR_CODES as number[]).includes(code), { message: errorCodeRule }));
 
 /** Kommo shows the text to its user; characters are counted as code points, so an emoji is one. */
 const errorText = wellFormed(z.string({ error: 'error must be a string' }), 'error').check(
-  z.refine((text) => /\S/.test(text), { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters of text, not blank` }),
-  z.refine((text) => [...text].length <= ERROR_TEXT_MAX_CHARS, { message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters` }),
+  z.refine((text) => /\S/.test(text), {
+    message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters of text, not blank`,
+  }),
+  z.refine((text) => [...text].length <= ERROR_TEXT_MAX_CHARS, {
+    message: `error must be 1-${ERROR_TEXT_MAX_CHARS} characters`,
+  }),
 );
 
 /** docs/contract.md, `POST /chat/{scope_id}/messages/{msgid}/status`, with Kommo's rules for the error fields. */
@@ -39,14 +45,23 @@ const statusBodySchema = z
     z.superRefine((body, ctx) => {
       if (body.status !== 'error') {
         for (const field of ['error_code', 'error'] as const) {
-          if (body[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} is only allowed with status "error"` });
+          if (body[field] !== undefined)
+            ctx.addIssue({ code: 'custom', path: [field], message: `${field} is only allowed with status "error"` });
         }
         return;
       }
       if (body.error_code === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['error_code'], message: `error_code (${errorCodeRange}) is required with status "error"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['error_code'],
+          message: `error_code (${errorCodeRange}) is required with status "error"`,
+        });
       } else if (body.error_code === ERROR_CODE_WITH_TEXT && body.error === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['error'], message: `error is required with error_code ${ERROR_CODE_WITH_TEXT}: Kommo shows it to the user` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['error'],
+          message: `error is required with error_code ${ERROR_CODE_WITH_TEXT}: Kommo shows it to the user`,
+        });
       }
     }),
   );
@@ -56,7 +71,11 @@ export const statusRequestSchema = z.pipe(
   z.transform((body: z.output<typeof statusBodySchema>): StatusUpdate => {
     if (body.status !== 'error') return { status: body.status };
     // The refinement above admits only Kommo's codes.
-    return { status: 'error', errorCode: body.error_code as DeliveryErrorCode, ...(body.error !== undefined ? { error: body.error } : {}) };
+    return {
+      status: 'error',
+      errorCode: body.error_code as DeliveryErrorCode,
+      ...(body.error !== undefined ? { error: body.error } : {}),
+    };
   }),
 );
 
@@ -79,8 +98,15 @@ export function parseStatusAnswer(text: string): Exclude<PolledStatus, { outcome
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const rule = issue?.message ?? 'invalid';
-    const reason = isSent ? rule : rule.replace('status must be "delivered", "read" or "error"', 'status must be "sent", "delivered", "read" or "error"');
+    const reason = isSent
+      ? rule
+      : rule.replace(
+          'status must be "delivered", "read" or "error"',
+          'status must be "sent", "delivered", "read" or "error"',
+        );
     return { outcome: 'malformed', reason: `${issue?.path.map(String).join('.') || 'body'}: ${reason}` };
   }
-  return parsed.data.status === 'sent' ? { outcome: 'sent' } : { outcome: 'update', update: parsed.data as StatusUpdate };
+  return parsed.data.status === 'sent'
+    ? { outcome: 'sent' }
+    : { outcome: 'update', update: parsed.data as StatusUpdate };
 }

@@ -34,9 +34,16 @@ export function kommoCors(): HttpMiddleware {
       if (request.event.requestContext.http.method !== 'OPTIONS') return;
       const origin = header(request.event, 'origin');
       if (!isKommoAccountOrigin(origin)) {
-        throw forbidden('origin_not_allowed', 'Only Kommo account pages (https://<subdomain>.kommo.com, .amocrm.ru or .amocrm.com) may call the widget routes');
+        throw forbidden(
+          'origin_not_allowed',
+          'Only Kommo account pages (https://<subdomain>.kommo.com, .amocrm.ru or .amocrm.com) may call the widget routes',
+        );
       }
-      return { statusCode: 204, headers: { 'access-control-allow-origin': origin, vary: 'Origin', ...PREFLIGHT_HEADERS }, body: '' };
+      return {
+        statusCode: 204,
+        headers: { 'access-control-allow-origin': origin, vary: 'Origin', ...PREFLIGHT_HEADERS },
+        body: '',
+      };
     },
     after: async (request) => allowOrigin(request.event, request.response),
     onError: async (request) => allowOrigin(request.event, request.response),
@@ -51,5 +58,14 @@ type Route = (event: ApiEvent) => Promise<ApiResult>;
  * its `onError` (middy runs those in reverse) decorates the error answer the mapper made.
  */
 export function widgetHttpHandler(deps: Pick<BridgeDeps, 'log' | 'metrics'>, route: Route) {
-  return invocationLog(deps.log, middy<ApiEvent, ApiResult>().use(flushMetrics(deps.metrics)).use(kommoCors()).use(jsonErrors(deps.log)).use(bodyLimit()).handler(route), apiGatewayRequestKeys);
+  return invocationLog(
+    deps.log,
+    middy<ApiEvent, ApiResult>()
+      .use(flushMetrics(deps.metrics))
+      .use(kommoCors())
+      .use(jsonErrors(deps.log))
+      .use(bodyLimit())
+      .handler(route),
+    apiGatewayRequestKeys,
+  );
 }

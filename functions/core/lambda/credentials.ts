@@ -16,7 +16,10 @@ export function defaultProvider(): () => Promise<LambdaCredentials> {
   return async () => {
     const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey) throw new Error('AWS credentials are missing: Lambda sets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for every function');
+    if (!accessKeyId || !secretAccessKey)
+      throw new Error(
+        'AWS credentials are missing: Lambda sets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for every function',
+      );
     const sessionToken = process.env.AWS_SESSION_TOKEN;
     return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
   };

@@ -15,7 +15,11 @@ export function lambdaQueues<Name extends keyof BridgeQueues>(...names: Name[]):
   const picked = {} as Record<Name, SqsWorkQueue<never>>;
   for (const name of names) {
     const spec = queueSpecs.find((candidate) => candidate.name === bridgeQueueNames[name])!;
-    picked[name] = new SqsWorkQueue<never>(client, process.env[spec.urlVariable], process.env[spec.deadLetterUrlVariable]);
+    picked[name] = new SqsWorkQueue<never>(
+      client,
+      process.env[spec.urlVariable],
+      process.env[spec.deadLetterUrlVariable],
+    );
   }
   return picked;
 }

@@ -55,7 +55,10 @@ export interface AccountBindingStore {
    * Claims the accounts for a disconnect: those of `binding` while it is still bound as read, or, with
    * no binding, the amojo account alone while it is still unbound.
    */
-  claimToDisconnect(target: AccountBinding | { amojoAccountId: string }, claim: AccountChangeClaim): Promise<AccountClaimRefusal | undefined>;
+  claimToDisconnect(
+    target: AccountBinding | { amojoAccountId: string },
+    claim: AccountChangeClaim,
+  ): Promise<AccountClaimRefusal | undefined>;
   /** Writes the binding (a reconnect replaces it) and ends the claim; false when the claim was no longer held. */
   bindClaimed(binding: AccountBinding, claimId: string): Promise<boolean>;
   /** Removes the binding (when there is one) and ends the claim; false when the claim was no longer held. */

@@ -49,7 +49,11 @@ export interface KommoUserPresenceStore {
    * Opens `window`, not yet announced, unless one is open at `nowMs`; exactly one of racing openers
    * wins. Returns the window it replaced, which had ended without its timer having closed it yet.
    */
-  open(key: KommoUserPresenceKey, window: KommoUserWindow, nowMs: number): Promise<{ opened: false } | { opened: true; lapsed?: KommoUserWindow }>;
+  open(
+    key: KommoUserPresenceKey,
+    window: KommoUserWindow,
+    nowMs: number,
+  ): Promise<{ opened: false } | { opened: true; lapsed?: KommoUserWindow }>;
   /** Records that window `windowId`'s online event and timer are queued. */
   markAnnounced(key: KommoUserPresenceKey, windowId: string): Promise<void>;
   read(key: KommoUserPresenceKey): Promise<StoredKommoUserWindow | undefined>;
@@ -58,7 +62,12 @@ export interface KommoUserPresenceStore {
    * when it named none) to `toTimerId`, already queued. False when the window is gone or no longer
    * names `fromTimerId`: another timer took the chain.
    */
-  passTimerOn(key: KommoUserPresenceKey, windowId: string, fromTimerId: string | undefined, toTimerId: string): Promise<boolean>;
+  passTimerOn(
+    key: KommoUserPresenceKey,
+    windowId: string,
+    fromTimerId: string | undefined,
+    toTimerId: string,
+  ): Promise<boolean>;
   /** Removes window `windowId` if it is still the current one; false when it was not. */
   close(key: KommoUserPresenceKey, windowId: string): Promise<boolean>;
 }

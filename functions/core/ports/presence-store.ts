@@ -28,7 +28,12 @@ export interface PresenceStore {
    * (after the offline of a window that lapsed unnoticed, which it ends). Exactly one of racing openers
    * wins; returns the transitions it made.
    */
-  open(key: PresenceKey, nowMs: number, onlineUntilMs: number, timerId: string): Promise<{ opened: boolean; transitions: PresenceTransition[] }>;
+  open(
+    key: PresenceKey,
+    nowMs: number,
+    onlineUntilMs: number,
+    timerId: string,
+  ): Promise<{ opened: boolean; transitions: PresenceTransition[] }>;
   /**
    * Hands the window's timer chain from `fromTimerId` (the timer the window named when read;
    * `undefined` for a window written before windows named their timer) to `toTimerId`, already
@@ -44,7 +49,9 @@ export interface PresenceStore {
   closeExpired(
     key: PresenceKey,
     nowMs: number,
-  ): Promise<{ closed: PresenceTransition } | { stillOpenUntilMs: number; timerId: string | undefined } | { gone: true }>;
+  ): Promise<
+    { closed: PresenceTransition } | { stillOpenUntilMs: number; timerId: string | undefined } | { gone: true }
+  >;
   /** Everything about a client in one read. */
   read(key: PresenceKey): Promise<PresenceRecord>;
 }

@@ -8,7 +8,11 @@ import type { StatusKey } from './status-store';
  */
 export interface StatusPollStore {
   /** Starts polling with `poll.timerId` (already queued); false when the message has a live poll item already. */
-  start(key: StatusKey, poll: { timerId: string; startedAtMs: number; endsAtMs: number; expiresAtMs: number }, nowMs: number): Promise<boolean>;
+  start(
+    key: StatusKey,
+    poll: { timerId: string; startedAtMs: number; endsAtMs: number; expiresAtMs: number },
+    nowMs: number,
+  ): Promise<boolean>;
   /** The live item; an expired one is absent even if TTL has not deleted it yet. */
   read(key: StatusKey, nowMs: number): Promise<StatusPoll | undefined>;
   /** Moves the chain from `fromTimerId` to `toTimerId` (already queued), with the polls made so far; false when the item no longer names `fromTimerId`. */

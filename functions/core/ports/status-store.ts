@@ -33,7 +33,12 @@ export interface StatusStore {
   /** Extends `owner`'s lease to `untilMs`; false when another job holds it now (or the record is gone). */
   renewLease(key: StatusKey, owner: string, untilMs: number): Promise<boolean>;
   /** Records a failed call for entry `seq`; false when `owner` lost the lease. */
-  recordFailedAttempt(key: StatusKey, owner: string, seq: number, failure: { attempts: number; lastError: string }): Promise<boolean>;
+  recordFailedAttempt(
+    key: StatusKey,
+    owner: string,
+    seq: number,
+    failure: { attempts: number; lastError: string },
+  ): Promise<boolean>;
   /** Sets entry `seq`'s backoff and gives the lease up; false when `owner` had lost it. */
   postpone(key: StatusKey, owner: string, seq: number, nextAttemptAtMs: number): Promise<boolean>;
   /**

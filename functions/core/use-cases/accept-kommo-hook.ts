@@ -24,10 +24,22 @@ export type HookIntake = { outcome: 'accepted'; kind: string } | { outcome: 'dro
 export type AcceptKommoHookDeps = Pick<BridgeDeps, 'config' | 'clock' | 'metrics' | 'log'> & QueuesOf<'hooks'>;
 
 export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: IncomingKommoHook): Promise<HookIntake> {
-  const scope = parseScope(incoming.scopeId, requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'Kommo hooks').KOMMO_CHANNEL_ID);
-  if (!verifyKommoHookSignature(incoming.rawBody, incoming.signature, requireSettings(deps.config, ['KOMMO_CHANNEL_SECRET'], 'Kommo hooks').KOMMO_CHANNEL_SECRET)) {
+  const scope = parseScope(
+    incoming.scopeId,
+    requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'Kommo hooks').KOMMO_CHANNEL_ID,
+  );
+  if (
+    !verifyKommoHookSignature(
+      incoming.rawBody,
+      incoming.signature,
+      requireSettings(deps.config, ['KOMMO_CHANNEL_SECRET'], 'Kommo hooks').KOMMO_CHANNEL_SECRET,
+    )
+  ) {
     deps.metrics.count('KommoHookRejected');
-    throw unauthenticated(incoming.signature ? 'invalid_signature' : 'missing_signature', 'X-Signature must be the HMAC-SHA1 of the raw body with the channel secret');
+    throw unauthenticated(
+      incoming.signature ? 'invalid_signature' : 'missing_signature',
+      'X-Signature must be the HMAC-SHA1 of the raw body with the channel secret',
+    );
   }
   let body: unknown;
   try {
@@ -38,7 +50,10 @@ export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: Incom
   const classified = classifyHook(body);
   if (!classified.success) {
     const issue = classified.error.issues[0];
-    throw invalid('invalid_hook', `${issue?.path.map(String).join('.') || 'body'}: ${issue?.message ?? 'not a Kommo hook'}`);
+    throw invalid(
+      'invalid_hook',
+      `${issue?.path.map(String).join('.') || 'body'}: ${issue?.message ?? 'not a Kommo hook'}`,
+    );
   }
   const hook = classified.data;
   if (hookAccountId(hook) !== scope.accountId) {
@@ -46,7 +61,10 @@ export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: Incom
   }
   const now = deps.clock.now();
   if (hook.kind === 'typing' && hook.hook.action.typing.expired_at * 1000 > now + MAX_TYPING_AHEAD_MS) {
-    throw invalid('invalid_hook', 'action.typing.expired_at: Kommo sets it 5 s after the typing started; this one is more than an hour ahead');
+    throw invalid(
+      'invalid_hook',
+      'action.typing.expired_at: Kommo sets it 5 s after the typing started; this one is more than an hour ahead',
+    );
   }
   if (hook.kind === 'typing' && hook.hook.action.typing.expired_at * 1000 <= now) {
     deps.log.info('typing hook already expired; dropped', { scopeId: scope.scopeId });

@@ -4,7 +4,10 @@ import type { BridgeDeps } from '../deps';
 import type { AccountBinding, AccountClaimRefusal, AccountKeys } from '../ports/account-binding-store';
 import { OutboundCallError, type KommoChatApi } from '../ports/outbound';
 
-export type AccountConnectionDeps = Pick<BridgeDeps, 'config' | 'clock' | 'log' | 'kommo' | 'accountBindings' | 'newId'>;
+export type AccountConnectionDeps = Pick<
+  BridgeDeps,
+  'config' | 'clock' | 'log' | 'kommo' | 'accountBindings' | 'newId'
+>;
 
 export interface AccountToConnect {
   amojoAccountId: string;
@@ -25,9 +28,14 @@ export async function connectKommoChannel(
   const { scopeId } = await deps.kommo.connect(amojoAccountId, title);
   // Every route under a scope requires this channel's prefix (docs/contract.md, "Identifiers").
   const { KOMMO_CHANNEL_ID } = deps.config;
-  if (KOMMO_CHANNEL_ID === undefined) throw new ConfigError('Configuration error: KOMMO_CHANNEL_ID is required for connecting a Kommo account');
+  if (KOMMO_CHANNEL_ID === undefined)
+    throw new ConfigError('Configuration error: KOMMO_CHANNEL_ID is required for connecting a Kommo account');
   if (!scopeId.startsWith(`${KOMMO_CHANNEL_ID}_`)) {
-    throw new OutboundCallError('kommo', `Kommo connect answered scope_id ${scopeId}, which is not a scope of this channel`, 502);
+    throw new OutboundCallError(
+      'kommo',
+      `Kommo connect answered scope_id ${scopeId}, which is not a scope of this channel`,
+      502,
+    );
   }
   return { scopeId };
 }
@@ -61,9 +69,14 @@ export type AccountToDisconnect = { kommoAccountId: number } | { amojoAccountId:
  * amojo id it works without a binding too (an account connected with the operator command); by Kommo
  * account id the binding is the only way to the amojo id, so an unknown one is 404.
  */
-export async function disconnectAccount(deps: AccountConnectionDeps, account: AccountToDisconnect): Promise<{ amojoAccountId: string; binding?: AccountBinding }> {
+export async function disconnectAccount(
+  deps: AccountConnectionDeps,
+  account: AccountToDisconnect,
+): Promise<{ amojoAccountId: string; binding?: AccountBinding }> {
   const binding =
-    'kommoAccountId' in account ? await deps.accountBindings.byKommoAccount(account.kommoAccountId) : await deps.accountBindings.byAmojoAccount(account.amojoAccountId);
+    'kommoAccountId' in account
+      ? await deps.accountBindings.byKommoAccount(account.kommoAccountId)
+      : await deps.accountBindings.byAmojoAccount(account.amojoAccountId);
   if (!binding && 'kommoAccountId' in account) {
     throw notFound('account_not_connected', `Kommo account ${account.kommoAccountId} is not connected to this bridge`);
   }
@@ -82,13 +95,20 @@ export async function disconnectAccount(deps: AccountConnectionDeps, account: Ac
 }
 
 /** Runs the change; when it fails (Kommo refused, or a write failed), the claim is given back so a retry can start at once. */
-async function underClaim<T>(deps: AccountConnectionDeps, accounts: AccountKeys, claimId: string, change: () => Promise<T>): Promise<T> {
+async function underClaim<T>(
+  deps: AccountConnectionDeps,
+  accounts: AccountKeys,
+  claimId: string,
+  change: () => Promise<T>,
+): Promise<T> {
   try {
     return await change();
   } catch (error) {
     // Best effort: a claim that cannot be released lapses on its own.
     await deps.accountBindings.releaseClaim(accounts, claimId).catch((releaseError: unknown) => {
-      deps.log.warn('could not release an account claim; it lapses on its own', { error: releaseError instanceof Error ? releaseError.message : String(releaseError) });
+      deps.log.warn('could not release an account claim; it lapses on its own', {
+        error: releaseError instanceof Error ? releaseError.message : String(releaseError),
+      });
     });
     throw error;
   }
@@ -97,20 +117,35 @@ async function underClaim<T>(deps: AccountConnectionDeps, accounts: AccountKeys,
 function claimRefusal(refusal: AccountClaimRefusal, account: AccountToConnect) {
   switch (refusal.reason) {
     case 'kommo_account_bound_elsewhere':
-      return conflict('account_bound_elsewhere', `kommo_account_id ${account.kommoAccountId} is connected with another amojo_account_id; disconnect it first`);
+      return conflict(
+        'account_bound_elsewhere',
+        `kommo_account_id ${account.kommoAccountId} is connected with another amojo_account_id; disconnect it first`,
+      );
     case 'amojo_account_bound_elsewhere':
-      return conflict('account_bound_elsewhere', `amojo_account_id ${account.amojoAccountId} is connected with kommo_account_id ${refusal.boundKommoAccountId}; disconnect it first`);
+      return conflict(
+        'account_bound_elsewhere',
+        `amojo_account_id ${account.amojoAccountId} is connected with kommo_account_id ${refusal.boundKommoAccountId}; disconnect it first`,
+      );
     case 'change_in_progress':
       return changeInProgress(account.amojoAccountId, account.kommoAccountId);
   }
 }
 
 function changeInProgress(amojoAccountId: string, kommoAccountId?: number) {
-  const accounts = kommoAccountId === undefined ? `amojo_account_id ${amojoAccountId}` : `kommo_account_id ${kommoAccountId} or amojo_account_id ${amojoAccountId}`;
-  return conflict('account_change_in_progress', `Another connect or disconnect of ${accounts} is in progress; retry when it has finished`);
+  const accounts =
+    kommoAccountId === undefined
+      ? `amojo_account_id ${amojoAccountId}`
+      : `kommo_account_id ${kommoAccountId} or amojo_account_id ${amojoAccountId}`;
+  return conflict(
+    'account_change_in_progress',
+    `Another connect or disconnect of ${accounts} is in progress; retry when it has finished`,
+  );
 }
 
 /** Only when the change outlasted its claim (which is far longer than a request may run) and another change took the accounts over. */
 function claimLost(change: 'connect' | 'disconnect') {
-  return conflict('account_change_in_progress', `This ${change} took longer than its claim on the accounts and another change took them over; Kommo's ${change} was made, check the accounts and retry`);
+  return conflict(
+    'account_change_in_progress',
+    `This ${change} took longer than its claim on the accounts and another change took them over; Kommo's ${change} was made, check the accounts and retry`,
+  );
 }

@@ -3,7 +3,11 @@ import type { BridgeDeps, QueuesOf } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
 import type { ClientTypingKey } from '../ports/typing-store';
 
-export type ClientTypingDeps = Pick<BridgeDeps, 'config' | 'clock' | 'kommo' | 'metrics' | 'log' | 'clientTyping' | 'newId'> & QueuesOf<'timers'>;
+export type ClientTypingDeps = Pick<
+  BridgeDeps,
+  'config' | 'clock' | 'kommo' | 'metrics' | 'log' | 'clientTyping' | 'newId'
+> &
+  QueuesOf<'timers'>;
 
 /**
  * `start`: the first one (or the first after a Kommo call's window ran out) claims the window with a
@@ -11,7 +15,11 @@ export type ClientTypingDeps = Pick<BridgeDeps, 'config' | 'clock' | 'kommo' | '
  * only extends how long typing lasts. So a hundred starts a second cost one call per window, and a
  * repeat of a start (the same webhook-id: typing is not claimed) is one of them.
  */
-export async function startClientTyping(deps: ClientTypingDeps, key: ClientTypingKey, ttlSeconds: number): Promise<{ kommoCalled: boolean }> {
+export async function startClientTyping(
+  deps: ClientTypingDeps,
+  key: ClientTypingKey,
+  ttlSeconds: number,
+): Promise<{ kommoCalled: boolean }> {
   const now = deps.clock.now();
   const window = clientTypingWindow(now, ttlSeconds, deps.config.TYPING_REFRESH_SECONDS);
   const attemptId = deps.newId();
@@ -26,7 +34,9 @@ export async function startClientTyping(deps: ClientTypingDeps, key: ClientTypin
     // The window may be claimed (a write whose answer was lost) with no refresh timer and no Kommo call
     // coming: give it back, so the chat service's retry of this 5xx shows typing at once.
     await deps.clientTyping.release(key, attemptId, now).catch((releaseError: unknown) => {
-      deps.log.warn('could not give back a typing window', { error: releaseError instanceof Error ? releaseError.message : String(releaseError) });
+      deps.log.warn('could not give back a typing window', {
+        error: releaseError instanceof Error ? releaseError.message : String(releaseError),
+      });
     });
     throw error;
   }
@@ -39,7 +49,10 @@ export async function stopClientTyping(deps: ClientTypingDeps, key: ClientTyping
 }
 
 /** The refresh timer: one Kommo call per window while typing lasts, none after `stop` or expiry. */
-export async function refreshClientTyping(deps: ClientTypingDeps, key: ClientTypingKey): Promise<{ kommoCalled: boolean }> {
+export async function refreshClientTyping(
+  deps: ClientTypingDeps,
+  key: ClientTypingKey,
+): Promise<{ kommoCalled: boolean }> {
   const now = deps.clock.now();
   const claimed = await deps.clientTyping.claimRefresh(key, now, now + deps.config.TYPING_REFRESH_SECONDS * 1000);
   if (!claimed) return { kommoCalled: false };
@@ -49,7 +62,10 @@ export async function refreshClientTyping(deps: ClientTypingDeps, key: ClientTyp
 }
 
 async function scheduleRefresh(deps: ClientTypingDeps, key: ClientTypingKey): Promise<void> {
-  await deps.queues.timers.send({ kind: 'client-typing-refresh', ...key }, { delaySeconds: deps.config.TYPING_REFRESH_SECONDS });
+  await deps.queues.timers.send(
+    { kind: 'client-typing-refresh', ...key },
+    { delaySeconds: deps.config.TYPING_REFRESH_SECONDS },
+  );
 }
 
 /** A typing call that fails is logged and counted, never retried: a late "typing" would be wrong information. */
@@ -62,6 +78,10 @@ async function callKommoTyping(deps: ClientTypingDeps, key: ClientTypingKey): Pr
     if (!(error instanceof OutboundCallError)) throw error;
     deps.metrics.count('KommoCallFailed');
     if (error.status === 403) deps.metrics.count('KommoCallForbidden');
-    deps.log.warn('Kommo typing call failed; not retried', { status: error.status, errorType: error.errorType, message: error.message });
+    deps.log.warn('Kommo typing call failed; not retried', {
+      status: error.status,
+      errorType: error.errorType,
+      message: error.message,
+    });
   }
 }

@@ -26,19 +26,25 @@ export async function learnFromKommoHook(
     if (outcome === 'stored') deps.metrics.count('ConversationLearned');
     if (outcome === 'conflict') {
       deps.metrics.count('ConversationConflict');
-      deps.log.warn('a Kommo hook names other chat-service ids for a Kommo chat than the directory holds; the directory keeps its ids', {
-        scopeId,
-        kommoConversationId: entry.kommoConversationId,
-      });
+      deps.log.warn(
+        'a Kommo hook names other chat-service ids for a Kommo chat than the directory holds; the directory keeps its ids',
+        {
+          scopeId,
+          kommoConversationId: entry.kommoConversationId,
+        },
+      );
     }
     return outcome;
   } catch (error) {
     deps.metrics.count('ConversationLearnFailed');
-    deps.log.warn('could not record a Kommo chat in the conversation directory; the next hook about it brings the same ids again', {
-      scopeId,
-      kommoConversationId: entry.kommoConversationId,
-      error: error instanceof Error ? error.message : String(error),
-    });
+    deps.log.warn(
+      'could not record a Kommo chat in the conversation directory; the next hook about it brings the same ids again',
+      {
+        scopeId,
+        kommoConversationId: entry.kommoConversationId,
+        error: error instanceof Error ? error.message : String(error),
+      },
+    );
     return 'failed';
   }
 }
@@ -49,7 +55,10 @@ export async function learnFromKommoHook(
  * registration changes nothing; one that contradicts what the directory holds is refused (409) and
  * changes nothing either.
  */
-export async function registerConversation(deps: ConversationDirectoryDeps, entry: Required<ConversationEntry>): Promise<'stored' | 'unchanged'> {
+export async function registerConversation(
+  deps: ConversationDirectoryDeps,
+  entry: Required<ConversationEntry>,
+): Promise<'stored' | 'unchanged'> {
   const outcome = await deps.conversations.learn(entry, deps.clock.now());
   if (outcome !== 'conflict') {
     if (outcome === 'stored') deps.metrics.count('ConversationLearned');
@@ -70,7 +79,11 @@ export async function registerConversation(deps: ConversationDirectoryDeps, entr
 }
 
 /** The widget's view of a Kommo chat of the caller's scope; 404 `unknown_conversation` when the scope never saw it. */
-export async function knownKommoChat(deps: Pick<BridgeDeps, 'conversations'>, scope: Scope, kommoConversationId: string): Promise<ConversationEntry> {
+export async function knownKommoChat(
+  deps: Pick<BridgeDeps, 'conversations'>,
+  scope: Scope,
+  kommoConversationId: string,
+): Promise<ConversationEntry> {
   const entry = await deps.conversations.byKommoConversation(scope.scopeId, kommoConversationId);
   if (!entry) {
     throw notFound(

@@ -22,7 +22,10 @@ export interface ConversationReadReport {
  */
 export type ConversationReadDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log'> & QueuesOf<'events'>;
 
-export async function conversationRead(deps: ConversationReadDeps, read: ConversationReadReport): Promise<{ readAtMs: number }> {
+export async function conversationRead(
+  deps: ConversationReadDeps,
+  read: ConversationReadReport,
+): Promise<{ readAtMs: number }> {
   const readAtMs = deps.clock.now();
   await emitEvent(deps, 'conversation.read', {
     scope_id: read.scope.scopeId,

@@ -18,7 +18,10 @@ import type { StatusKey } from '../ports/status-store';
 import type { StatusSyncJob } from '../queue-messages';
 import { retryOrDeadLetter } from './retry-or-dead-letter';
 
-export type DeliveryStatusDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'newId' | 'kommo' | 'metrics' | 'log' | 'statuses'> &
+export type DeliveryStatusDeps = Pick<
+  BridgeDeps,
+  'config' | 'clock' | 'random' | 'newId' | 'kommo' | 'metrics' | 'log' | 'statuses'
+> &
   QueuesOf<'kommoStatus'>;
 
 /**
@@ -57,14 +60,20 @@ export async function updateDeliveryStatus(
     deps.metrics.count('StatusIgnored');
     // Of any number of repeats finding the record stuck, the one that moves `syncRequestedAtMs` re-queues.
     if (syncMayBeMissing(record, now) && (await deps.statuses.setSyncRequestedAt(key, record.syncRequestedAtMs, now))) {
-      deps.log.info('delivery status sync queued again by a repeated update', { scopeId: key.scopeId, msgid: key.msgid });
+      deps.log.info('delivery status sync queued again by a repeated update', {
+        scopeId: key.scopeId,
+        msgid: key.msgid,
+      });
       await queueSync(deps, key, now);
     }
   }
   return { applied, status: currentEntry(record).status };
 }
 
-export async function readDeliveryStatus(deps: Pick<DeliveryStatusDeps, 'clock' | 'statuses'>, key: StatusKey): Promise<StatusView> {
+export async function readDeliveryStatus(
+  deps: Pick<DeliveryStatusDeps, 'clock' | 'statuses'>,
+  key: StatusKey,
+): Promise<StatusView> {
   const record = await deps.statuses.read(key, deps.clock.now());
   if (!record) throw notFound('unknown_message', 'No delivery status is recorded for this msgid');
   return statusView(record);
@@ -84,7 +93,11 @@ async function queueSync(deps: DeliveryStatusDeps, key: StatusKey, requestedAtMs
       error: error instanceof Error ? error.message : String(error),
     });
     await deps.statuses.setSyncRequestedAt(key, requestedAtMs, 0).catch(() => false);
-    throw new BridgeError('unavailable', 'queue_unavailable', 'The status was stored but could not be queued for Kommo; send the same request again');
+    throw new BridgeError(
+      'unavailable',
+      'queue_unavailable',
+      'The status was stored but could not be queued for Kommo; send the same request again',
+    );
   }
 }
 
@@ -99,7 +112,11 @@ export type SyncOutcome = 'up-to-date' | 'absent' | 'lease-held' | 'lease-lost' 
  * goes to the dead-letter queue with its reason and the entry is marked so later entries go on.
  * A job with nothing to send does nothing, so repeated and duplicate jobs are harmless.
  */
-export async function syncDeliveryStatus(deps: DeliveryStatusDeps, job: StatusSyncJob, delivery: { redriven?: boolean } = {}): Promise<SyncOutcome> {
+export async function syncDeliveryStatus(
+  deps: DeliveryStatusDeps,
+  job: StatusSyncJob,
+  delivery: { redriven?: boolean } = {},
+): Promise<SyncOutcome> {
   const key: StatusKey = { scopeId: job.scopeId, msgid: job.msgid };
   // A dead letter the operator moved back after fixing the cause: give the current status another go.
   if (delivery.redriven && (await deps.statuses.reopenLatestUndelivered(key, deps.clock.now()))) {
@@ -143,7 +160,10 @@ async function sendUnsettled(
     if (entry.kommo.nextAttemptAtMs !== undefined && entry.kommo.nextAttemptAtMs - now >= QUEUE_DELAY_TOLERANCE_MS) {
       // In backoff (this job came early, e.g. for a newer update): later entries wait their turn.
       await deps.statuses.releaseLease(key, owner);
-      const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(1, Math.ceil((entry.kommo.nextAttemptAtMs - now) / 1000)));
+      const delaySeconds = Math.min(
+        MAX_QUEUE_DELAY_SECONDS,
+        Math.max(1, Math.ceil((entry.kommo.nextAttemptAtMs - now) / 1000)),
+      );
       await deps.queues.kommoStatus.send(job, { delaySeconds });
       return 'waiting';
     }
@@ -164,18 +184,46 @@ async function sendUnsettled(
       if (error.status === 403) deps.metrics.count('KommoCallForbidden');
       if (!error.retryable) {
         // Final (400/403/404): not retried, but kept with its reason in the dead-letter queue, as nothing may be lost.
-        deps.log.warn('Kommo refused a delivery status; not retried', { msgid: key.msgid, seq: entry.seq, status: error.status, errorType: error.errorType });
-        await retryOrDeadLetter(deps, deps.queues.kommoStatus, { ...job, attempt: attempts }, describeFailure(key, entry, error));
-        record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'refused', attempts, lastError: error.message }, { releaseIfLatest });
+        deps.log.warn('Kommo refused a delivery status; not retried', {
+          msgid: key.msgid,
+          seq: entry.seq,
+          status: error.status,
+          errorType: error.errorType,
+        });
+        await retryOrDeadLetter(
+          deps,
+          deps.queues.kommoStatus,
+          { ...job, attempt: attempts },
+          describeFailure(key, entry, error),
+        );
+        record = await deps.statuses.settle(
+          key,
+          owner,
+          entry.seq,
+          { outcome: 'refused', attempts, lastError: error.message },
+          { releaseIfLatest },
+        );
         continue;
       }
       const failed = await handleRetryableFailure(deps, key, owner, job, entry, attempts, error);
       if (failed !== 'dead-lettered') return failed;
-      record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'dead-lettered', attempts }, { releaseIfLatest });
+      record = await deps.statuses.settle(
+        key,
+        owner,
+        entry.seq,
+        { outcome: 'dead-lettered', attempts },
+        { releaseIfLatest },
+      );
       continue;
     }
     deps.metrics.count('KommoCallSucceeded');
-    record = await deps.statuses.settle(key, owner, entry.seq, { outcome: 'acknowledged', attempts }, { releaseIfLatest });
+    record = await deps.statuses.settle(
+      key,
+      owner,
+      entry.seq,
+      { outcome: 'acknowledged', attempts },
+      { releaseIfLatest },
+    );
   }
   // A settle found the lease gone (it outlived SYNC_LEASE_MS): the new holder carries on from the record.
   return 'lease-lost';
@@ -194,8 +242,14 @@ async function handleRetryableFailure(
   attempts: number,
   error: OutboundCallError,
 ): Promise<'retrying' | 'dead-lettered' | 'lease-lost'> {
-  if (!(await deps.statuses.recordFailedAttempt(key, owner, entry.seq, { attempts, lastError: error.message }))) return 'lease-lost';
-  const decision = await retryOrDeadLetter(deps, deps.queues.kommoStatus, { ...job, attempt: attempts }, describeFailure(key, entry, error));
+  if (!(await deps.statuses.recordFailedAttempt(key, owner, entry.seq, { attempts, lastError: error.message })))
+    return 'lease-lost';
+  const decision = await retryOrDeadLetter(
+    deps,
+    deps.queues.kommoStatus,
+    { ...job, attempt: attempts },
+    describeFailure(key, entry, error),
+  );
   if (decision.outcome === 'retrying') {
     // The record keeps the backoff, so a job that arrives early for this message waits for it.
     await deps.statuses.postpone(key, owner, entry.seq, deps.clock.now() + decision.delaySeconds * 1000);

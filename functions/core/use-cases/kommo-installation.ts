@@ -33,14 +33,28 @@ export interface KommoInstall {
  */
 export async function installKommoAccount(deps: KommoInstallationDeps, install: KommoInstall): Promise<AccountBinding> {
   const deadlineAtMs = deps.clock.now() + INSTALL_ACCOUNT_CALLS_BUDGET_MS;
-  const { accessToken } = await deps.kommoAccounts.exchangeAuthorizationCode(install.account, install.code, { deadlineAtMs });
+  const { accessToken } = await deps.kommoAccounts.exchangeAuthorizationCode(install.account, install.code, {
+    deadlineAtMs,
+  });
   const account = await deps.kommoAccounts.account(install.account, accessToken, { deadlineAtMs });
   if (account.subdomain.toLowerCase() !== install.account.subdomain) {
-    throw new OutboundCallError('kommo', `Kommo's account API at ${install.account.host} answered for the account "${account.subdomain}"`, 502);
+    throw new OutboundCallError(
+      'kommo',
+      `Kommo's account API at ${install.account.host} answered for the account "${account.subdomain}"`,
+      502,
+    );
   }
   const previous = await deps.accountBindings.byKommoAccount(account.id);
-  const binding = await connectAccount(deps, { amojoAccountId: account.amojoId, kommoAccountId: account.id, title: previous?.title ?? INSTALLED_CHANNEL_TITLE });
-  deps.log.info('Kommo account installed the integration', { kommoAccountId: account.id, subdomain: account.subdomain, reinstall: previous !== undefined });
+  const binding = await connectAccount(deps, {
+    amojoAccountId: account.amojoId,
+    kommoAccountId: account.id,
+    title: previous?.title ?? INSTALLED_CHANNEL_TITLE,
+  });
+  deps.log.info('Kommo account installed the integration', {
+    kommoAccountId: account.id,
+    subdomain: account.subdomain,
+    reinstall: previous !== undefined,
+  });
   return binding;
 }
 
@@ -49,7 +63,10 @@ export async function installKommoAccount(deps: KommoInstallationDeps, install: 
  * as `/admin/disconnect` does. Kommo may call the hook more than once, and for an account that was
  * never connected here: those change nothing and are not failures.
  */
-export async function uninstallKommoAccount(deps: AccountConnectionDeps, kommoAccountId: number): Promise<{ disconnected: boolean }> {
+export async function uninstallKommoAccount(
+  deps: AccountConnectionDeps,
+  kommoAccountId: number,
+): Promise<{ disconnected: boolean }> {
   try {
     await disconnectAccount(deps, { kommoAccountId });
     return { disconnected: true };

@@ -6,10 +6,15 @@ import {
 } from '../domain/kommo-user-presence';
 import { secondsUntil } from '../domain/typing-session';
 import type { BridgeDeps, QueuesOf } from '../deps';
-import type { KommoUserPresenceKey, KommoUserPresenceLabels, KommoUserWindow } from '../ports/kommo-user-presence-store';
+import type {
+  KommoUserPresenceKey,
+  KommoUserPresenceLabels,
+  KommoUserWindow,
+} from '../ports/kommo-user-presence-store';
 import { emitEvent } from './outbound-events';
 
-export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'kommoUserPresence'> & QueuesOf<'timers' | 'events'>;
+export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'kommoUserPresence'> &
+  QueuesOf<'timers' | 'events'>;
 
 /**
  * A heartbeat that opens a window announces it within the widget function's timeout (10 s); a window
@@ -42,7 +47,14 @@ export async function kommoUserHeartbeat(
   // Racing heartbeats: one opens the window, the others find it open and extend it.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     if (await deps.kommoUserPresence.extend(key, now, onlineUntilMs)) return 'extended';
-    const window: KommoUserWindow = { windowId: deps.newId(), timerId: deps.newId(), openedAtMs: now, onlineUntilMs, lastSeenAtMs: now, ...labels };
+    const window: KommoUserWindow = {
+      windowId: deps.newId(),
+      timerId: deps.newId(),
+      openedAtMs: now,
+      onlineUntilMs,
+      lastSeenAtMs: now,
+      ...labels,
+    };
     const outcome = await deps.kommoUserPresence.open(key, window, now);
     if (outcome.opened) {
       await announce(deps, key, window, outcome.lapsed);
@@ -64,7 +76,12 @@ export async function kommoUserHeartbeat(
  * it replaced, when that one ended unreported). The timer first: the chat service never hears of a
  * window that nothing would end.
  */
-async function announce(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey, window: KommoUserWindow, lapsed: KommoUserWindow | undefined): Promise<void> {
+async function announce(
+  deps: KommoUserPresenceDeps,
+  key: KommoUserPresenceKey,
+  window: KommoUserWindow,
+  lapsed: KommoUserWindow | undefined,
+): Promise<void> {
   await scheduleWindowEnd(deps, key, window.windowId, window.timerId, window.onlineUntilMs);
   // The window before ended without its timer having run yet (it is due, not lost): its offline comes first.
   if (lapsed) await emitTransition(deps, key, 'offline', lapsed, lapsed.onlineUntilMs);
@@ -77,7 +94,10 @@ async function announce(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey, 
  * before the window is removed, so a failure leaves the window open for the retry (or the timer)
  * to end, under the same event id.
  */
-export async function kommoUserLeft(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey): Promise<'went-offline' | 'already-offline'> {
+export async function kommoUserLeft(
+  deps: KommoUserPresenceDeps,
+  key: KommoUserPresenceKey,
+): Promise<'went-offline' | 'already-offline'> {
   const now = deps.clock.now();
   const window = await deps.kommoUserPresence.read(key);
   // A window that already ended is the timer's to report, with the time it ended.
@@ -112,7 +132,9 @@ export async function kommoUserWindowEnd(
   if (window.onlineUntilMs > deps.clock.now()) {
     const next = deps.newId();
     await scheduleWindowEnd(deps, key, window.windowId, next, window.onlineUntilMs);
-    return (await deps.kommoUserPresence.passTimerOn(key, window.windowId, window.timerId, next)) ? 'extended' : 'duplicate';
+    return (await deps.kommoUserPresence.passTimerOn(key, window.windowId, window.timerId, next))
+      ? 'extended'
+      : 'duplicate';
   }
   // The event before the removal: if removing fails, the redelivered timer sends the same event id again.
   await emitTransition(deps, key, 'offline', window, window.onlineUntilMs);
@@ -120,8 +142,16 @@ export async function kommoUserWindowEnd(
   return 'went-offline';
 }
 
-async function emitTransition(deps: KommoUserPresenceDeps, key: KommoUserPresenceKey, state: KommoUserPresenceState, window: KommoUserWindow, atMs: number) {
-  await emitEvent(deps, 'presence.changed', kommoUserPresenceData(key, state, atMs, window), { id: kommoUserPresenceEventId(state, key, window) });
+async function emitTransition(
+  deps: KommoUserPresenceDeps,
+  key: KommoUserPresenceKey,
+  state: KommoUserPresenceState,
+  window: KommoUserWindow,
+  atMs: number,
+) {
+  await emitEvent(deps, 'presence.changed', kommoUserPresenceData(key, state, atMs, window), {
+    id: kommoUserPresenceEventId(state, key, window),
+  });
   deps.log.info('Kommo user presence changed', { scopeId: key.scopeId, userId: key.userId, state });
 }
 

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { BridgeError, conflict, unauthenticated } from '../domain/errors';
-import { clientPresenceFrame, LIVE_TICKET_SECONDS, MAX_WATCHES_PER_CONNECTION, type LiveFrame } from '../domain/live-channel';
+import {
+  clientPresenceFrame,
+  LIVE_TICKET_SECONDS,
+  MAX_WATCHES_PER_CONNECTION,
+  type LiveFrame,
+} from '../domain/live-channel';
 import { presenceView } from '../domain/presence-window';
 import type { BridgeDeps, QueuesOf } from '../deps';
 import type { KommoUserPresenceKey } from '../ports/kommo-user-presence-store';
@@ -11,7 +16,15 @@ import type { WidgetCaller } from './widget-caller';
 
 export type LiveChannelDeps = Pick<
   BridgeDeps,
-  'clock' | 'newId' | 'log' | 'metrics' | 'presence' | 'kommoUserPresence' | 'conversations' | 'live' | 'liveConnections'
+  | 'clock'
+  | 'newId'
+  | 'log'
+  | 'metrics'
+  | 'presence'
+  | 'kommoUserPresence'
+  | 'conversations'
+  | 'live'
+  | 'liveConnections'
 > &
   QueuesOf<'timers' | 'events'>;
 
@@ -20,9 +33,17 @@ export type LiveChannelDeps = Pick<
  * valid for 60 s. 256 random bits: the ticket is the connection's only credential, and it travels in
  * the URL because browsers cannot set headers on a WebSocket handshake.
  */
-export async function issueLiveTicket(deps: Pick<BridgeDeps, 'clock' | 'live' | 'liveConnections'>, caller: WidgetCaller): Promise<{ url: string; expires_at: string }> {
+export async function issueLiveTicket(
+  deps: Pick<BridgeDeps, 'clock' | 'live' | 'liveConnections'>,
+  caller: WidgetCaller,
+): Promise<{ url: string; expires_at: string }> {
   const address = deps.liveConnections.address();
-  if (address === undefined) throw new BridgeError('unavailable', 'not_configured', 'This bridge serves no live channel (LIVE_CHANNEL_URL is not set)');
+  if (address === undefined)
+    throw new BridgeError(
+      'unavailable',
+      'not_configured',
+      'This bridge serves no live channel (LIVE_CHANNEL_URL is not set)',
+    );
   const ticketId = randomBytes(32).toString('base64url');
   const validUntilMs = deps.clock.now() + LIVE_TICKET_SECONDS * 1000;
   await deps.live.issueTicket({
@@ -39,12 +60,20 @@ export async function issueLiveTicket(deps: Pick<BridgeDeps, 'clock' | 'live' | 
 }
 
 /** `$connect`: the ticket is used up (once, while valid) and the connection takes over its binding. */
-export async function openLiveConnection(deps: Pick<BridgeDeps, 'clock' | 'live' | 'log'>, connectionId: string, ticketId: string | undefined): Promise<LiveConnection> {
-  if (ticketId === undefined || ticketId === '') throw unauthenticated('ticket_required', 'Connect with the URL POST /widget/live answered: it carries the ticket');
+export async function openLiveConnection(
+  deps: Pick<BridgeDeps, 'clock' | 'live' | 'log'>,
+  connectionId: string,
+  ticketId: string | undefined,
+): Promise<LiveConnection> {
+  if (ticketId === undefined || ticketId === '')
+    throw unauthenticated('ticket_required', 'Connect with the URL POST /widget/live answered: it carries the ticket');
   const now = deps.clock.now();
   const ticket = await deps.live.claimTicket(ticketId, now);
   if (!ticket) {
-    throw unauthenticated('invalid_ticket', `The ticket is unknown, used or older than ${LIVE_TICKET_SECONDS} s: ask POST /widget/live for a new one`);
+    throw unauthenticated(
+      'invalid_ticket',
+      `The ticket is unknown, used or older than ${LIVE_TICKET_SECONDS} s: ask POST /widget/live for a new one`,
+    );
   }
   const { ticketId: _, validUntilMs: __, ...caller } = ticket;
   const connection: LiveConnection = { ...caller, connectionId, connectedAtMs: now };
@@ -77,9 +106,17 @@ export type LiveRequest =
  * by each): `watch` for its chat, `ping` for every chat the connection watches. So a socket that
  * vanishes without closing stops renewing, and the window's own timer says offline at its end.
  */
-export async function handleLiveRequest(deps: LiveChannelDeps, connectionId: string, request: LiveRequest): Promise<void> {
+export async function handleLiveRequest(
+  deps: LiveChannelDeps,
+  connectionId: string,
+  request: LiveRequest,
+): Promise<void> {
   const connection = await deps.live.connection(connectionId, deps.clock.now());
-  if (!connection) throw unauthenticated('unknown_connection', 'This connection is not open any more: connect again with a new ticket');
+  if (!connection)
+    throw unauthenticated(
+      'unknown_connection',
+      'This connection is not open any more: connect again with a new ticket',
+    );
   switch (request.action) {
     case 'watch':
       return watchChat(deps, connection, request.kommoConversationId, request.userAmojoId);
@@ -87,25 +124,44 @@ export async function handleLiveRequest(deps: LiveChannelDeps, connectionId: str
       await endWatch(deps, connection, request.kommoConversationId);
       return;
     case 'ping':
-      await Promise.all((await deps.live.watchesOf(connection, deps.clock.now())).map((watch) => kommoUserHeartbeat(deps, kommoUserIn(connection, watch), labelsOf(watch))));
+      await Promise.all(
+        (await deps.live.watchesOf(connection, deps.clock.now())).map((watch) =>
+          kommoUserHeartbeat(deps, kommoUserIn(connection, watch), labelsOf(watch)),
+        ),
+      );
       await send(deps, connection.connectionId, { type: 'pong' });
       return;
   }
 }
 
 /** Tells the connection what was wrong with its frame; the connection stays open. */
-export async function refuseLiveFrame(deps: Pick<BridgeDeps, 'liveConnections'>, connectionId: string, error: BridgeError): Promise<void> {
+export async function refuseLiveFrame(
+  deps: Pick<BridgeDeps, 'liveConnections'>,
+  connectionId: string,
+  error: BridgeError,
+): Promise<void> {
   await send(deps, connectionId, { type: 'error', code: error.code, message: error.message });
 }
 
-async function watchChat(deps: LiveChannelDeps, connection: LiveConnection, kommoConversationId: string, userAmojoId: string | undefined): Promise<void> {
+async function watchChat(
+  deps: LiveChannelDeps,
+  connection: LiveConnection,
+  kommoConversationId: string,
+  userAmojoId: string | undefined,
+): Promise<void> {
   const scope = { scopeId: connection.scopeId, accountId: connection.accountId };
   const chat = await knownKommoChat(deps, scope, kommoConversationId);
   const conversationId = registeredConversationId(chat);
   const now = deps.clock.now();
   const watching = await deps.live.watchesOf(connection, now);
-  if (watching.length >= MAX_WATCHES_PER_CONNECTION && !watching.some((watch) => watch.kommoConversationId === kommoConversationId)) {
-    throw conflict('too_many_watches', `A connection watches at most ${MAX_WATCHES_PER_CONNECTION} chats at once: unwatch one first`);
+  if (
+    watching.length >= MAX_WATCHES_PER_CONNECTION &&
+    !watching.some((watch) => watch.kommoConversationId === kommoConversationId)
+  ) {
+    throw conflict(
+      'too_many_watches',
+      `A connection watches at most ${MAX_WATCHES_PER_CONNECTION} chats at once: unwatch one first`,
+    );
   }
   const watch: LiveWatch = {
     connectionId: connection.connectionId,
@@ -116,7 +172,10 @@ async function watchChat(deps: LiveChannelDeps, connection: LiveConnection, komm
   };
   // The watch first, so a transition from now on finds it; then the presence as it is now.
   await deps.live.watch(connection, watch);
-  const presence = chat.clientId === undefined ? undefined : presenceView(chat.clientId, await deps.presence.read({ scopeId: scope.scopeId, clientId: chat.clientId }), now);
+  const presence =
+    chat.clientId === undefined
+      ? undefined
+      : presenceView(chat.clientId, await deps.presence.read({ scopeId: scope.scopeId, clientId: chat.clientId }), now);
   await send(deps, connection.connectionId, clientPresenceFrame(watch, presence));
   await kommoUserHeartbeat(deps, kommoUserIn(connection, watch), labelsOf(watch));
 }
@@ -130,10 +189,18 @@ async function endWatch(deps: LiveChannelDeps, connection: LiveConnection, kommo
 }
 
 function kommoUserIn(connection: LiveConnection, watch: LiveWatch): KommoUserPresenceKey {
-  return { scopeId: connection.scopeId, accountId: connection.accountId, conversationId: watch.conversationId!, userId: String(connection.kommoUserId) };
+  return {
+    scopeId: connection.scopeId,
+    accountId: connection.accountId,
+    conversationId: watch.conversationId!,
+    userId: String(connection.kommoUserId),
+  };
 }
 
-const labelsOf = (watch: LiveWatch) => ({ kommoConversationId: watch.kommoConversationId, ...(watch.userAmojoId === undefined ? {} : { userAmojoId: watch.userAmojoId }) });
+const labelsOf = (watch: LiveWatch) => ({
+  kommoConversationId: watch.kommoConversationId,
+  ...(watch.userAmojoId === undefined ? {} : { userAmojoId: watch.userAmojoId }),
+});
 
 /** A frame to a connection that has since gone is nobody's loss: its `$disconnect` cleans up. */
 async function send(deps: Pick<BridgeDeps, 'liveConnections'>, connectionId: string, frame: LiveFrame): Promise<void> {

@@ -3,7 +3,10 @@ import { presenceView } from '../domain/presence-window';
 import type { BridgeDeps } from '../deps';
 import type { PresenceKey } from '../ports/presence-store';
 
-export type LivePresencePushDeps = Pick<BridgeDeps, 'clock' | 'log' | 'metrics' | 'presence' | 'live' | 'liveConnections'>;
+export type LivePresencePushDeps = Pick<
+  BridgeDeps,
+  'clock' | 'log' | 'metrics' | 'presence' | 'live' | 'liveConnections'
+>;
 
 /**
  * A client's presence changed: every live connection watching one of its chats gets the new
@@ -35,7 +38,10 @@ export async function pushClientPresence(deps: LivePresencePushDeps, key: Presen
           deps.metrics.count('LiveConnectionGone');
         } catch (error) {
           deps.metrics.count('LivePushFailed');
-          deps.log.warn('a client presence frame could not be pushed to a live connection', { scopeId: key.scopeId, error: error instanceof Error ? error.message : String(error) });
+          deps.log.warn('a client presence frame could not be pushed to a live connection', {
+            scopeId: key.scopeId,
+            error: error instanceof Error ? error.message : String(error),
+          });
         }
       }),
     );

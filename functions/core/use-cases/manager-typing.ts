@@ -9,7 +9,9 @@ import { sendEvent, type DispatchEventDeps } from './outbound-events';
  * through the events queue: a typing hook is one queue hop (its job) and one timer instead of four
  * messages. The events queue still takes every retry (`sendEvent`).
  */
-export type ManagerTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'managerTyping'> & DispatchEventDeps & QueuesOf<'timers' | 'events'>;
+export type ManagerTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'managerTyping'> &
+  DispatchEventDeps &
+  QueuesOf<'timers' | 'events'>;
 
 /**
  * How long after `expired_at` the bridge waits for a renewal before it says typing stopped. Kommo
@@ -48,14 +50,22 @@ export async function managerTypingHook(deps: ManagerTypingDeps, scopeId: string
   };
   const now = deps.clock.now();
   const { moved } = await deps.managerTyping.renew(typing, now);
-  await sendEvent(deps, 'typing.started', eventData(typing), { id: managerTypingEventId('started', typing, typing.deadlineMs) });
+  await sendEvent(deps, 'typing.started', eventData(typing), {
+    id: managerTypingEventId('started', typing, typing.deadlineMs),
+  });
   if (moved) await scheduleExpiryCheck(deps, typing, typing.deadlineMs);
 }
 
 /** A timer at the deadline plus the grace; the message names the deadline it checks. */
 async function scheduleExpiryCheck(deps: ManagerTypingDeps, key: ManagerTypingKey, deadlineMs: number): Promise<void> {
   await deps.queues.timers.send(
-    { kind: 'manager-typing-expiry', scopeId: key.scopeId, kommoConversationId: key.kommoConversationId, userId: key.userId, expiresAtMs: deadlineMs },
+    {
+      kind: 'manager-typing-expiry',
+      scopeId: key.scopeId,
+      kommoConversationId: key.kommoConversationId,
+      userId: key.userId,
+      expiresAtMs: deadlineMs,
+    },
     { delaySeconds: Math.min(900, secondsUntil(deadlineMs + MANAGER_TYPING_STOP_GRACE_MS, deps.clock.now())) },
   );
 }
@@ -64,7 +74,11 @@ async function scheduleExpiryCheck(deps: ManagerTypingDeps, key: ManagerTypingKe
  * The timer at a deadline (plus the grace): if no renewal moved it, exactly one `typing.stopped` is
  * claimed and sent. A renewal set its own timer, so this one does nothing.
  */
-export async function managerTypingDeadline(deps: ManagerTypingDeps, key: ManagerTypingKey, deadlineMs: number): Promise<'stopped' | 'renewed' | 'early' | 'already-stopped'> {
+export async function managerTypingDeadline(
+  deps: ManagerTypingDeps,
+  key: ManagerTypingKey,
+  deadlineMs: number,
+): Promise<'stopped' | 'renewed' | 'early' | 'already-stopped'> {
   const current = await deps.managerTyping.get(key);
   if (!current || current.deadlineMs !== deadlineMs) return 'renewed';
   if (deps.clock.now() < deadlineMs + MANAGER_TYPING_STOP_GRACE_MS) {
@@ -74,7 +88,9 @@ export async function managerTypingDeadline(deps: ManagerTypingDeps, key: Manage
   const claimed = await deps.managerTyping.claimStop(key, deadlineMs);
   if (!claimed) return 'already-stopped';
   try {
-    await sendEvent(deps, 'typing.stopped', eventData(claimed), { id: managerTypingEventId('stopped', key, deadlineMs) });
+    await sendEvent(deps, 'typing.stopped', eventData(claimed), {
+      id: managerTypingEventId('stopped', key, deadlineMs),
+    });
   } catch (error) {
     await deps.managerTyping.releaseStop(key, deadlineMs);
     throw error;

@@ -38,9 +38,13 @@ export async function sendEvent(
  * Delivers one queued event: stale typing events are dropped (a late "typing" is wrong information),
  * failures are retried with backoff, and what cannot be delivered is dead-lettered with its reason.
  */
-export type DispatchEventDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'metrics' | 'log' | 'chatService'> & QueuesOf<'events'>;
+export type DispatchEventDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'metrics' | 'log' | 'chatService'> &
+  QueuesOf<'events'>;
 
-export async function dispatchEvent(deps: DispatchEventDeps, job: EventJob): Promise<'delivered' | 'dropped' | 'retrying' | 'dead-lettered'> {
+export async function dispatchEvent(
+  deps: DispatchEventDeps,
+  job: EventJob,
+): Promise<'delivered' | 'dropped' | 'retrying' | 'dead-lettered'> {
   const event = job.event as OutboundEvent;
   if (isStaleTypingEvent(event, deps.clock.now())) {
     deps.metrics.count('EventDropped');

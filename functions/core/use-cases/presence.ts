@@ -4,7 +4,11 @@ import type { BridgeDeps, QueuesOf } from '../deps';
 import type { PresenceKey, PresenceTransition } from '../ports/presence-store';
 import { pushClientPresence } from './live-presence-push';
 
-export type PresenceDeps = Pick<BridgeDeps, 'clock' | 'metrics' | 'log' | 'presence' | 'newId' | 'live' | 'liveConnections'> & QueuesOf<'timers'>;
+export type PresenceDeps = Pick<
+  BridgeDeps,
+  'clock' | 'metrics' | 'log' | 'presence' | 'newId' | 'live' | 'liveConnections'
+> &
+  QueuesOf<'timers'>;
 
 /**
  * A heartbeat. Extending an open window is one conditional write and nothing else; only a client
@@ -13,7 +17,11 @@ export type PresenceDeps = Pick<BridgeDeps, 'clock' | 'metrics' | 'log' | 'prese
  * names a timer that is queued; a heartbeat that dies in between (or loses the race to open) leaves a
  * timer no window names, which ends when it runs.
  */
-export async function clientOnline(deps: PresenceDeps, key: PresenceKey, ttlSeconds: number): Promise<'extended' | 'went-online'> {
+export async function clientOnline(
+  deps: PresenceDeps,
+  key: PresenceKey,
+  ttlSeconds: number,
+): Promise<'extended' | 'went-online'> {
   const now = deps.clock.now();
   const onlineUntilMs = now + ttlSeconds * 1000;
   // Racing heartbeats: one opens the window, the others find it open and extend it (their timers end unused).
@@ -76,14 +84,22 @@ export async function presenceDeadline(
   return (await deps.presence.passTimerOn(key, outcome.timerId, next)) ? 'extended' : 'duplicate';
 }
 
-export async function readPresence(deps: Pick<BridgeDeps, 'clock' | 'presence'>, key: PresenceKey): Promise<PresenceView> {
+export async function readPresence(
+  deps: Pick<BridgeDeps, 'clock' | 'presence'>,
+  key: PresenceKey,
+): Promise<PresenceView> {
   return presenceView(key.clientId, await deps.presence.read(key), deps.clock.now());
 }
 
 function announce(deps: PresenceDeps, key: PresenceKey, transition: PresenceTransition): void {
   deps.metrics.count('PresenceTransition');
   // `at` is when it happened: a window that lapsed is offline from its end, whenever its timer ran.
-  deps.log.info('presence changed', { scopeId: key.scopeId, clientId: key.clientId, state: transition.state, at: new Date(transition.atMs).toISOString() });
+  deps.log.info('presence changed', {
+    scopeId: key.scopeId,
+    clientId: key.clientId,
+    state: transition.state,
+    at: new Date(transition.atMs).toISOString(),
+  });
 }
 
 /** SQS delays stop at 900 s; a longer window is checked in steps, each re-arming the next. */

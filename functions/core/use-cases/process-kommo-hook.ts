@@ -18,7 +18,10 @@ export type ProcessKommoHookDeps = ConversationDirectoryDeps &
   Pick<BridgeDeps, 'hookForwarder' | 'metrics'> &
   QueuesOf<'hooks'>;
 
-export async function processKommoHook(deps: ProcessKommoHookDeps, job: KommoHookJob): Promise<'typing' | 'forwarded' | 'acknowledged' | 'retrying' | 'dead-lettered'> {
+export async function processKommoHook(
+  deps: ProcessKommoHookDeps,
+  job: KommoHookJob,
+): Promise<'typing' | 'forwarded' | 'acknowledged' | 'retrying' | 'dead-lettered'> {
   const rawBody = Buffer.from(job.rawBody, 'base64');
   const hook: unknown = JSON.parse(rawBody.toString('utf8'));
   const classified = classifyHook(hook);
@@ -31,7 +34,8 @@ export async function processKommoHook(deps: ProcessKommoHookDeps, job: KommoHoo
   }
   // An outgoing message: its delivery status is polled from the chat service when CHAT_SERVICE_STATUS_URL is set.
   // Before the forward, whose failure re-queues the hook: the repeat finds the poll started and starts no other.
-  if (classified.data.kind === 'message') await startStatusPoll(deps, { scopeId: job.scopeId, receivedAtMs: job.receivedAtMs, body: hook });
+  if (classified.data.kind === 'message')
+    await startStatusPoll(deps, { scopeId: job.scopeId, receivedAtMs: job.receivedAtMs, body: hook });
   if (!deps.hookForwarder.enabled) return 'acknowledged';
   try {
     await deps.hookForwarder.forward({ scopeId: job.scopeId, rawBody, signature: job.signature });

@@ -28,11 +28,23 @@ export async function retryOrDeadLetter<T extends { attempt: number }>(
     : ({ retry: false } as const);
   if (decision.retry) {
     await queue.send({ ...job, attempt: job.attempt + 1 }, { delaySeconds: decision.delaySeconds });
-    deps.log.info('call failed; will retry', { party: error.party, status: error.status, attempt: job.attempt, delaySeconds: decision.delaySeconds });
+    deps.log.info('call failed; will retry', {
+      party: error.party,
+      status: error.status,
+      attempt: job.attempt,
+      delaySeconds: decision.delaySeconds,
+    });
     return { outcome: 'retrying', delaySeconds: decision.delaySeconds };
   }
-  const reason = error.retryable ? `gave up after ${job.attempt} attempts: ${error.message}` : `final answer: ${error.message}`;
-  await queue.deadLetters.send({ reason, failedAt: new Date(deps.clock.now()).toISOString(), attempts: job.attempt, message: job });
+  const reason = error.retryable
+    ? `gave up after ${job.attempt} attempts: ${error.message}`
+    : `final answer: ${error.message}`;
+  await queue.deadLetters.send({
+    reason,
+    failedAt: new Date(deps.clock.now()).toISOString(),
+    attempts: job.attempt,
+    message: job,
+  });
   deps.metrics.count('DeadLettered');
   deps.log.warn('dead-lettered', { party: error.party, status: error.status, attempts: job.attempt, reason });
   return { outcome: 'dead-lettered' };

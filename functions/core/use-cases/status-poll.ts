@@ -18,13 +18,20 @@ import type { StatusKey } from '../ports/status-store';
 import { updateDeliveryStatus, type DeliveryStatusDeps } from './delivery-status';
 
 /** What starting a chain takes: the hook worker neither sends statuses to Kommo nor holds its secret. */
-export type StatusPollStartDeps = Pick<BridgeDeps, 'clock' | 'log' | 'newId' | 'statusPolls' | 'chatServiceStatuses'> & QueuesOf<'timers'>;
+export type StatusPollStartDeps = Pick<BridgeDeps, 'clock' | 'log' | 'newId' | 'statusPolls' | 'chatServiceStatuses'> &
+  QueuesOf<'timers'>;
 export type StatusPollDeps = DeliveryStatusDeps & StatusPollStartDeps;
 
 /** Kommo's msgid goes into one segment of its delivery-status path: the same rule as a pushed status's msgid. */
 const msgidSchema = pathSegmentIdentifier('msgid');
 
-export type PollStart = 'not-configured' | 'not-a-message' | 'invalid-msgid' | 'window-closed' | 'already-polling' | 'started';
+export type PollStart =
+  | 'not-configured'
+  | 'not-a-message'
+  | 'invalid-msgid'
+  | 'window-closed'
+  | 'already-polling'
+  | 'started';
 
 /**
  * Kommo's outgoing-message hook (a Kommo user wrote to a client), in the hook worker: starts polling
@@ -37,14 +44,19 @@ export type PollStart = 'not-configured' | 'not-a-message' | 'invalid-msgid' | '
  * item names, which ends when it runs. The window is counted from the hook's arrival, so a hook
  * processed again after its day is over starts nothing, even once the item is gone.
  */
-export async function startStatusPoll(deps: StatusPollStartDeps, hook: { scopeId: string; receivedAtMs: number; body: unknown }): Promise<PollStart> {
+export async function startStatusPoll(
+  deps: StatusPollStartDeps,
+  hook: { scopeId: string; receivedAtMs: number; body: unknown },
+): Promise<PollStart> {
   if (!deps.chatServiceStatuses.enabled) return 'not-configured';
   const message = messageHookSchema.safeParse(hook.body);
   if (!message.success) return 'not-a-message';
   const msgid = message.data.message.message.id;
   if (!msgidSchema.safeParse(msgid).success) {
     // Its status could never be sent to Kommo's `…/{msgid}/delivery_status`, so there is nothing to poll for.
-    deps.log.warn('outgoing message not polled: its msgid cannot name a Kommo delivery status', { scopeId: hook.scopeId });
+    deps.log.warn('outgoing message not polled: its msgid cannot name a Kommo delivery status', {
+      scopeId: hook.scopeId,
+    });
     return 'invalid-msgid';
   }
   const key: StatusKey = { scopeId: hook.scopeId, msgid };
@@ -53,7 +65,11 @@ export async function startStatusPoll(deps: StatusPollStartDeps, hook: { scopeId
   if (now >= endsAtMs) return 'window-closed';
   if (await deps.statusPolls.read(key, now)) return 'already-polling';
   const timerId = await queuePoll(deps, key, now + FIRST_POLL_AFTER_SECONDS * 1000);
-  const started = await deps.statusPolls.start(key, { timerId, startedAtMs: hook.receivedAtMs, endsAtMs, expiresAtMs: hook.receivedAtMs + POLL_RETENTION_MS }, now);
+  const started = await deps.statusPolls.start(
+    key,
+    { timerId, startedAtMs: hook.receivedAtMs, endsAtMs, expiresAtMs: hook.receivedAtMs + POLL_RETENTION_MS },
+    now,
+  );
   if (!started) return 'already-polling';
   deps.log.info('delivery status polling started', { scopeId: key.scopeId, msgid });
   return 'started';
@@ -79,7 +95,12 @@ export type PollTimerOutcome = 'polled' | 'waiting' | 'ended' | 'stray' | 'gone'
  * the next poll would fall after the day's window, or when polling is no longer configured.
  * Waits longer than SQS's 900 s are covered in steps that only queue the next.
  */
-export async function statusPollTimer(deps: StatusPollDeps, key: StatusKey, timerId: string, dueAtMs: number): Promise<PollTimerOutcome> {
+export async function statusPollTimer(
+  deps: StatusPollDeps,
+  key: StatusKey,
+  timerId: string,
+  dueAtMs: number,
+): Promise<PollTimerOutcome> {
   const now = deps.clock.now();
   const poll = await deps.statusPolls.read(key, now);
   if (!poll) return 'gone';
@@ -127,11 +148,14 @@ async function pollOnce(deps: StatusPollDeps, key: StatusKey): Promise<DeliveryS
   switch (answer.outcome) {
     case 'malformed':
       deps.metrics.count('StatusPollMalformed');
-      deps.log.warn('the chat service answered a status query outside the contract; the next poll comes on the schedule', {
-        scopeId: key.scopeId,
-        msgid: key.msgid,
-        reason: answer.reason,
-      });
+      deps.log.warn(
+        'the chat service answered a status query outside the contract; the next poll comes on the schedule',
+        {
+          scopeId: key.scopeId,
+          msgid: key.msgid,
+          reason: answer.reason,
+        },
+      );
       return undefined;
     case 'unknown':
     case 'sent':
@@ -141,14 +165,24 @@ async function pollOnce(deps: StatusPollDeps, key: StatusKey): Promise<DeliveryS
   }
 }
 
-async function endPolling(deps: StatusPollDeps, key: StatusKey, timerId: string, pollsMade: number, because: PollEnd): Promise<'ended' | 'stray'> {
+async function endPolling(
+  deps: StatusPollDeps,
+  key: StatusKey,
+  timerId: string,
+  pollsMade: number,
+  because: PollEnd,
+): Promise<'ended' | 'stray'> {
   if (!(await deps.statusPolls.end(key, timerId, pollsMade, because))) return 'stray';
   deps.log.info('delivery status polling ended', { scopeId: key.scopeId, msgid: key.msgid, because, pollsMade });
   return 'ended';
 }
 
 /** A timer for `dueAtMs`, or for the next step towards it when that is beyond SQS's longest delay. */
-async function queuePoll(deps: Pick<BridgeDeps, 'clock' | 'newId'> & QueuesOf<'timers'>, key: StatusKey, dueAtMs: number): Promise<string> {
+async function queuePoll(
+  deps: Pick<BridgeDeps, 'clock' | 'newId'> & QueuesOf<'timers'>,
+  key: StatusKey,
+  dueAtMs: number,
+): Promise<string> {
   const timerId = deps.newId();
   await deps.queues.timers.send(
     { kind: 'status-poll', scopeId: key.scopeId, msgid: key.msgid, timerId, dueAtMs },

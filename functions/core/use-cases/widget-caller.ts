@@ -1,6 +1,10 @@
 import { requireSettings, type BridgeConfig } from '../config';
 import { forbidden, unauthenticated } from '../domain/errors';
-import { kommoWidgetTokenRules, verifyKommoWidgetToken, type KommoWidgetTokenRules } from '../domain/kommo-widget-token';
+import {
+  kommoWidgetTokenRules,
+  verifyKommoWidgetToken,
+  type KommoWidgetTokenRules,
+} from '../domain/kommo-widget-token';
 import type { Scope } from '../domain/scope';
 import type { BridgeDeps } from '../deps';
 
@@ -35,10 +39,20 @@ export async function authenticateWidgetCaller(
   const verified = await verifyKommoWidgetToken(token, rules, deps.clock.now());
   const binding = await deps.accountBindings.byKommoAccount(verified.kommoAccountId);
   if (!binding) {
-    throw forbidden('account_not_connected', `Kommo account ${verified.kommoAccountId} is not connected to this bridge; an operator connects it with POST /admin/connect`);
+    throw forbidden(
+      'account_not_connected',
+      `Kommo account ${verified.kommoAccountId} is not connected to this bridge; an operator connects it with POST /admin/connect`,
+    );
   }
   if (!(await deps.widgetTokens.claim(verified.tokenId, verified.usableUntilSeconds, deps.clock.now()))) {
-    throw unauthenticated('token_replayed', 'X-Auth-Token was already used: a Kommo one-time token is accepted once; the widget must ask Kommo for a new one');
+    throw unauthenticated(
+      'token_replayed',
+      'X-Auth-Token was already used: a Kommo one-time token is accepted once; the widget must ask Kommo for a new one',
+    );
   }
-  return { scope: { scopeId: binding.scopeId, accountId: binding.amojoAccountId }, kommoAccountId: verified.kommoAccountId, kommoUserId: verified.kommoUserId };
+  return {
+    scope: { scopeId: binding.scopeId, accountId: binding.amojoAccountId },
+    kommoAccountId: verified.kommoAccountId,
+    kommoUserId: verified.kommoUserId,
+  };
 }

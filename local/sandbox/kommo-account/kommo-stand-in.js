@@ -24,7 +24,11 @@
     const byName = handlers.get(target);
     if (!byName) return;
     if (handler === undefined) byName.delete(name);
-    else byName.set(name, (byName.get(name) || []).filter((known) => known !== handler));
+    else
+      byName.set(
+        name,
+        (byName.get(name) || []).filter((known) => known !== handler)
+      );
   }
 
   function trigger(target, name, args) {
@@ -39,7 +43,8 @@
       else target($);
       return undefined;
     }
-    const elements = typeof target === 'string' ? Array.from(document.querySelectorAll(target)) : target ? [target] : [];
+    const elements =
+      typeof target === 'string' ? Array.from(document.querySelectorAll(target)) : target ? [target] : [];
     const wrapped = {
       length: elements.length,
       on(name, handler) {
@@ -53,7 +58,7 @@
       trigger(name, args) {
         for (const element of elements) trigger(element, name, args);
         return wrapped;
-      },
+      }
     };
     return wrapped;
   }
@@ -74,7 +79,8 @@
         let url = options.url;
         let body;
         if (options.data !== undefined && options.data !== null) {
-          const encoded = typeof options.data === 'string' ? options.data : new URLSearchParams(options.data).toString();
+          const encoded =
+            typeof options.data === 'string' ? options.data : new URLSearchParams(options.data).toString();
           if (method === 'GET') url += (url.indexOf('?') >= 0 ? '&' : '?') + encoded;
           else {
             body = encoded;
@@ -94,10 +100,13 @@
             } catch (error) {
               xhr.responseJSON = undefined;
             }
-            if (!(response.status >= 200 && response.status < 300) && response.status !== 304) return { ok: false, args: [xhr, 'error', response.statusText] };
+            if (!(response.status >= 200 && response.status < 300) && response.status !== 304)
+              return { ok: false, args: [xhr, 'error', response.statusText] };
             if (response.status === 204 || method === 'HEAD') return { ok: true, args: [undefined, 'nocontent', xhr] };
             if (options.dataType === 'json') {
-              return xhr.responseJSON === undefined ? { ok: false, args: [xhr, 'parsererror', new SyntaxError('Unexpected end of JSON input')] } : { ok: true, args: [xhr.responseJSON, 'success', xhr] };
+              return xhr.responseJSON === undefined
+                ? { ok: false, args: [xhr, 'parsererror', new SyntaxError('Unexpected end of JSON input')] }
+                : { ok: true, args: [xhr.responseJSON, 'success', xhr] };
             }
             return { ok: true, args: [xhr.responseText, 'success', xhr] };
           })
@@ -106,7 +115,9 @@
       .catch((error) => ({ ok: false, args: [xhr, controller.signal.aborted ? 'timeout' : 'error', String(error)] }));
     const request = Object.assign(xhr, {
       then(done, fail) {
-        return settled.then((result) => (result.ok ? done && done.apply(null, result.args) : fail && fail.apply(null, result.args)));
+        return settled.then((result) =>
+          result.ok ? done && done.apply(null, result.args) : fail && fail.apply(null, result.args)
+        );
       },
       done(callback) {
         settled.then((result) => result.ok && callback.apply(null, result.args));
@@ -119,7 +130,7 @@
       always(callback) {
         settled.then((result) => callback.apply(null, result.args));
         return request;
-      },
+      }
     });
     return request;
   }
@@ -154,11 +165,14 @@
       if (!current.id) return current.entity;
       return current.entity === 'leads' ? 'lcard' : 'ccard';
     },
-    data: { current_card: null },
+    data: { current_card: null }
   };
 
   function escapeHtml(text) {
-    return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+    return String(text).replace(
+      /[&<>"']/g,
+      (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]
+    );
   }
 
   function chatsOfCard() {
@@ -180,10 +194,13 @@
   function renderWorkArea() {
     const area = document.getElementById('work-area');
     if (!current.id) {
-      area.innerHTML = '<h2>Dashboard</h2><p>Open a lead or a contact: its card shows the chat, and the widget its block in the right column.</p>';
+      area.innerHTML =
+        '<h2>Dashboard</h2><p>Open a lead or a contact: its card shows the chat, and the widget its block in the right column.</p>';
       return;
     }
-    const card = (current.entity === 'leads' ? boot.leads : boot.contacts).find((candidate) => candidate.id === current.id);
+    const card = (current.entity === 'leads' ? boot.leads : boot.contacts).find(
+      (candidate) => candidate.id === current.id
+    );
     const chats = chatsOfCard();
     area.innerHTML =
       `<h2 class="card-title">${escapeHtml(card ? card.name : `#${current.id}`)}</h2>` +
@@ -194,8 +211,10 @@
               (chat) =>
                 `<div class="chat" data-chat="${escapeHtml(chat.chatId)}"><h4>Chat ${escapeHtml(chat.chatId)}</h4>` +
                 '<div class="messages"></div><div class="typing"></div>' +
-                (boot.sandboxPanels ? `<button type="button" data-client-writes="${escapeHtml(chat.chatId)}">Simulate a client message</button>` : '') +
-                '</div>',
+                (boot.sandboxPanels
+                  ? `<button type="button" data-client-writes="${escapeHtml(chat.chatId)}">Simulate a client message</button>`
+                  : '') +
+                '</div>'
             )
             .join(''));
   }
@@ -225,7 +244,10 @@
     }
     const writes = event.target.closest('[data-client-writes]');
     if (writes) {
-      fetch(`${base}/chats/${encodeURIComponent(writes.getAttribute('data-client-writes'))}/client-message`, { method: 'POST', body: '{}' });
+      fetch(`${base}/chats/${encodeURIComponent(writes.getAttribute('data-client-writes'))}/client-message`, {
+        method: 'POST',
+        body: '{}'
+      });
     }
   });
   window.addEventListener('popstate', () => navigate(localPath()));
@@ -241,7 +263,8 @@
       .then((answer) => {
         for (const event of answer.events) {
           talkSeq = Math.max(talkSeq, event.seq);
-          for (const subscriber of subscribers.slice()) if (subscriber.channel === event.channel) subscriber.callback(event.message);
+          for (const subscriber of subscribers.slice())
+            if (subscriber.channel === event.channel) subscriber.callback(event.message);
         }
         pollTalkEvents();
       })
@@ -263,8 +286,16 @@
     /** `$.ajax` plus X-Auth-Token, a one-time token Kommo's server mints for each call. */
     $authorizedAjax(options) {
       // The page's time and the call go with the token request, so tests see when the widget called, by the page's clock.
-      const call = { at: Date.now(), method: String(options.method || options.type || 'GET').toUpperCase(), url: String(options.url) };
-      const token = fetch(`${base}/one-time-token`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(call) })
+      const call = {
+        at: Date.now(),
+        method: String(options.method || options.type || 'GET').toUpperCase(),
+        url: String(options.url)
+      };
+      const token = fetch(`${base}/one-time-token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(call)
+      })
         .then((response) => (response.ok ? response.json() : Promise.reject(new Error(`token ${response.status}`))))
         .then((answer) => ({ 'X-Auth-Token': answer.token }));
       return ajax(options, token);
@@ -288,7 +319,7 @@
         const index = subscribers.indexOf(subscriber);
         if (index >= 0) subscribers.splice(index, 1);
       };
-    },
+    }
   };
 
   function loadWidget() {
@@ -300,7 +331,10 @@
       document.head.appendChild(script);
     }).then(() => {
       if (!defined) throw new Error('widget/script.js did not call define()');
-      const Widget = defined.factory.apply(null, defined.deps.map((name) => (name === 'jquery' ? $ : undefined)));
+      const Widget = defined.factory.apply(
+        null,
+        defined.deps.map((name) => (name === 'jquery' ? $ : undefined))
+      );
       const widget = Object.create(sdk);
       Widget.call(widget);
       // init_once: Kommo runs render, init and bind_actions once per page load; render must return true.
@@ -321,7 +355,10 @@
           const id = chat.getAttribute('data-chat');
           chat.querySelector('.messages').innerHTML = feed.messages
             .filter((message) => message.chatId === id)
-            .map((message) => `<div><span class="message">${escapeHtml(message.text)}</span> <small>${new Date(message.at).toLocaleTimeString()}</small></div>`)
+            .map(
+              (message) =>
+                `<div><span class="message">${escapeHtml(message.text)}</span> <small>${new Date(message.at).toLocaleTimeString()}</small></div>`
+            )
             .join('');
           chat.querySelector('.typing').textContent = feed.typing.indexOf(id) >= 0 ? 'The client is typing…' : '';
         }
@@ -332,7 +369,12 @@
             .reverse()
             .map((event) => {
               const data = event.data;
-              const what = event.type === 'presence.changed' ? `Kommo user ${data.kommo_user_id} ${data.state} in` : event.type === 'conversation.read' ? `Kommo user ${data.kommo_user_id} read` : `Kommo user ${data.kommo_user_id}:`;
+              const what =
+                event.type === 'presence.changed'
+                  ? `Kommo user ${data.kommo_user_id} ${data.state} in`
+                  : event.type === 'conversation.read'
+                    ? `Kommo user ${data.kommo_user_id} read`
+                    : `Kommo user ${data.kommo_user_id}:`;
               return `<div><b>${escapeHtml(event.type)}</b> ${escapeHtml(`${what} conversation ${data.conversation_id} (Kommo chat ${data.kommo_conversation_id})`)}</div>`;
             })
             .join('');
@@ -354,6 +396,6 @@
     navigate(path) {
       history.pushState(null, '', base + path);
       navigate(path);
-    },
+    }
   };
 })();

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { CONVERSATION_RENEWAL_MS, CONVERSATION_RETENTION_MS } from '../../../functions/core/domain/conversation-directory';
+import {
+  CONVERSATION_RENEWAL_MS,
+  CONVERSATION_RETENTION_MS,
+} from '../../../functions/core/domain/conversation-directory';
 import type { Clock } from '../../../functions/core/ports/clock';
 import type { ConversationDirectory, ConversationEntry } from '../../../functions/core/ports/conversation-directory';
 import { ManualClock, TEST_START } from '../manual-clock';
@@ -28,7 +31,10 @@ export function conversationDirectoryContract(make: (clock: Clock) => Conversati
 
     // Assess
     expect(outcome).toBe('stored');
-    expect(await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId)).toEqual({ ...chat, conversationId: 'conv-1' });
+    expect(await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId)).toEqual({
+      ...chat,
+      conversationId: 'conv-1',
+    });
   });
 
   it('answers a repeat as unchanged, before and after the renewal period', async () => {
@@ -56,7 +62,11 @@ export function conversationDirectoryContract(make: (clock: Clock) => Conversati
 
     // Assess
     expect(outcome).toBe('stored');
-    expect(await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId)).toEqual({ ...chat, conversationId: 'conv-1', clientId: 'client-1' });
+    expect(await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId)).toEqual({
+      ...chat,
+      conversationId: 'conv-1',
+      clientId: 'client-1',
+    });
   });
 
   it.each([
@@ -73,7 +83,11 @@ export function conversationDirectoryContract(make: (clock: Clock) => Conversati
 
     // Assess
     expect(outcome).toBe('conflict');
-    expect(await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId)).toEqual({ ...chat, conversationId: 'conv-1', clientId: 'client-1' });
+    expect(await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId)).toEqual({
+      ...chat,
+      conversationId: 'conv-1',
+      clientId: 'client-1',
+    });
   });
 
   it('lets exactly one of 10 concurrent lessons with different ids in; the others are conflicts', async () => {
@@ -81,12 +95,16 @@ export function conversationDirectoryContract(make: (clock: Clock) => Conversati
     const { directory, chat } = givenDirectoryOn(make);
 
     // Act
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => directory.learn({ ...chat, conversationId: `conv-${i}` }, TEST_START)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => directory.learn({ ...chat, conversationId: `conv-${i}` }, TEST_START)),
+    );
 
     // Assess
     expect(outcomes.filter((outcome) => outcome === 'stored')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'conflict')).toHaveLength(9);
-    expect((await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId))?.conversationId).toBe(`conv-${outcomes.indexOf('stored')}`);
+    expect((await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId))?.conversationId).toBe(
+      `conv-${outcomes.indexOf('stored')}`,
+    );
   });
 
   it('treats an entry past its retention as absent, and replaces it whole with the next lesson', async () => {
@@ -102,10 +120,13 @@ export function conversationDirectoryContract(make: (clock: Clock) => Conversati
     // Assess
     expect(read).toBeUndefined();
     expect(outcome).toBe('stored');
-    expect(await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId)).toEqual({ ...chat, conversationId: 'conv-2' });
+    expect(await directory.byKommoConversation(chat.scopeId, chat.kommoConversationId)).toEqual({
+      ...chat,
+      conversationId: 'conv-2',
+    });
   });
 
-  it('keeps a renewed entry past the first lesson\'s retention', async () => {
+  it("keeps a renewed entry past the first lesson's retention", async () => {
     // Prepare
     const { clock, directory, chat } = givenDirectoryOn(make);
     await directory.learn({ ...chat, conversationId: 'conv-1' }, TEST_START);
@@ -122,7 +143,10 @@ export function conversationDirectoryContract(make: (clock: Clock) => Conversati
   it('keeps chats apart, ids with # apart from their look-alikes', async () => {
     // Prepare
     const { directory, chat } = givenDirectoryOn(make);
-    await directory.learn({ ...chat, kommoConversationId: `${chat.kommoConversationId}#x`, conversationId: 'conv-1' }, TEST_START);
+    await directory.learn(
+      { ...chat, kommoConversationId: `${chat.kommoConversationId}#x`, conversationId: 'conv-1' },
+      TEST_START,
+    );
 
     // Act
     const lookAlike = await directory.byKommoConversation(chat.scopeId, `${chat.kommoConversationId}%23x`);

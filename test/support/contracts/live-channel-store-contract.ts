@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { LIVE_ITEM_RETENTION_MS } from '../../../functions/core/domain/live-channel';
-import type { LiveCaller, LiveChannelStore, LiveConnection, LiveTicket } from '../../../functions/core/ports/live-channel';
+import type {
+  LiveCaller,
+  LiveChannelStore,
+  LiveConnection,
+  LiveTicket,
+} from '../../../functions/core/ports/live-channel';
 import { TEST_START } from '../manual-clock';
 
 /**
@@ -12,10 +17,23 @@ import { TEST_START } from '../manual-clock';
 
 export const liveScopeId = 'c0ffee00-0000-4000-8000-000000000001_52e591f7-c98f-4255-8495-827210138c81';
 let nextUserId = 900_000;
-export const aLiveCaller = (): LiveCaller => ({ scopeId: liveScopeId, accountId: 'account-1', kommoAccountId: 31_000_001, kommoUserId: (nextUserId += 1) });
-export const aLiveTicket = (validUntilMs = TEST_START + 60_000): LiveTicket => ({ ticketId: `ticket-${randomUUID()}`, validUntilMs, ...aLiveCaller() });
+export const aLiveCaller = (): LiveCaller => ({
+  scopeId: liveScopeId,
+  accountId: 'account-1',
+  kommoAccountId: 31_000_001,
+  kommoUserId: (nextUserId += 1),
+});
+export const aLiveTicket = (validUntilMs = TEST_START + 60_000): LiveTicket => ({
+  ticketId: `ticket-${randomUUID()}`,
+  validUntilMs,
+  ...aLiveCaller(),
+});
 /** The `=` is there because API Gateway's connection ids end with one. */
-export const aLiveConnection = (caller: LiveCaller = aLiveCaller(), connectedAtMs = TEST_START): LiveConnection => ({ connectionId: `conn-${randomUUID()}=`, connectedAtMs, ...caller });
+export const aLiveConnection = (caller: LiveCaller = aLiveCaller(), connectedAtMs = TEST_START): LiveConnection => ({
+  connectionId: `conn-${randomUUID()}=`,
+  connectedAtMs,
+  ...caller,
+});
 
 export function liveChannelStoreContract(store: LiveChannelStore): void {
   it('never issues one ticket id twice', async () => {
@@ -37,13 +55,16 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     await store.issueTicket(ticket);
 
     // Act
-    const claims = [await store.claimTicket(ticket.ticketId, TEST_START), await store.claimTicket(ticket.ticketId, TEST_START)];
+    const claims = [
+      await store.claimTicket(ticket.ticketId, TEST_START),
+      await store.claimTicket(ticket.ticketId, TEST_START),
+    ];
 
     // Assess
     expect(claims).toEqual([ticket, undefined]);
   });
 
-  it('gives a ticket\'s binding to exactly one of 10 concurrent connects', async () => {
+  it("gives a ticket's binding to exactly one of 10 concurrent connects", async () => {
     // Prepare
     const ticket = aLiveTicket();
     await store.issueTicket(ticket);
@@ -61,7 +82,10 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     await store.issueTicket(ticket);
 
     // Act
-    const claims = [await store.claimTicket(ticket.ticketId, TEST_START + 60_000), await store.claimTicket(`ticket-${randomUUID()}`, TEST_START)];
+    const claims = [
+      await store.claimTicket(ticket.ticketId, TEST_START + 60_000),
+      await store.claimTicket(`ticket-${randomUUID()}`, TEST_START),
+    ];
 
     // Assess
     expect(claims).toEqual([undefined, undefined]);
@@ -76,7 +100,10 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     const open = await store.connection(connection.connectionId, TEST_START + 1_000);
     const pastLimit = await store.connection(connection.connectionId, TEST_START + LIVE_ITEM_RETENTION_MS);
     const closed = await store.closeConnection(connection.connectionId);
-    const afterClose = [await store.connection(connection.connectionId, TEST_START + 1_000), await store.closeConnection(connection.connectionId)];
+    const afterClose = [
+      await store.connection(connection.connectionId, TEST_START + 1_000),
+      await store.closeConnection(connection.connectionId),
+    ];
 
     // Assess
     expect(open).toEqual(connection);
@@ -91,13 +118,27 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     const clientId = `client-${randomUUID()}`;
 
     // Act
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', conversationId: 'conv-1', clientId, userAmojoId: 'amojo-user-1' });
+    await store.watch(connection, {
+      connectionId: connection.connectionId,
+      kommoConversationId: 'kommo-chat-1',
+      conversationId: 'conv-1',
+      clientId,
+      userAmojoId: 'amojo-user-1',
+    });
 
     // Assess
     expect(await store.watchesOf(connection, TEST_START)).toEqual([
-      { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', conversationId: 'conv-1', clientId, userAmojoId: 'amojo-user-1' },
+      {
+        connectionId: connection.connectionId,
+        kommoConversationId: 'kommo-chat-1',
+        conversationId: 'conv-1',
+        clientId,
+        userAmojoId: 'amojo-user-1',
+      },
     ]);
-    expect(await store.watchersOf(liveScopeId, clientId, TEST_START)).toEqual([{ connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', conversationId: 'conv-1' }]);
+    expect(await store.watchersOf(liveScopeId, clientId, TEST_START)).toEqual([
+      { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', conversationId: 'conv-1' },
+    ]);
   });
 
   it('renews a watch of the same chat instead of keeping two', async () => {
@@ -107,10 +148,16 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' });
 
     // Act
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId });
+    await store.watch(connection, {
+      connectionId: connection.connectionId,
+      kommoConversationId: 'kommo-chat-1',
+      clientId,
+    });
 
     // Assess
-    expect(await store.watchesOf(connection, TEST_START)).toEqual([{ connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId }]);
+    expect(await store.watchesOf(connection, TEST_START)).toEqual([
+      { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId },
+    ]);
     expect(await store.watchersOf(liveScopeId, clientId, TEST_START)).toHaveLength(1);
   });
 
@@ -118,8 +165,16 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     // Prepare
     const connection = aLiveConnection();
     const clientId = `client-${randomUUID()}`;
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId });
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-2', clientId });
+    await store.watch(connection, {
+      connectionId: connection.connectionId,
+      kommoConversationId: 'kommo-chat-1',
+      clientId,
+    });
+    await store.watch(connection, {
+      connectionId: connection.connectionId,
+      kommoConversationId: 'kommo-chat-2',
+      clientId,
+    });
 
     // Act
     const never = await store.unwatch(connection, 'kommo-chat-never');
@@ -128,8 +183,12 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     // Assess
     expect(never).toBeUndefined();
     expect(ended).toEqual({ connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId });
-    expect((await store.watchesOf(connection, TEST_START)).map((watch) => watch.kommoConversationId)).toEqual(['kommo-chat-2']);
-    expect((await store.watchersOf(liveScopeId, clientId, TEST_START)).map((watcher) => watcher.kommoConversationId)).toEqual(['kommo-chat-2']);
+    expect((await store.watchesOf(connection, TEST_START)).map((watch) => watch.kommoConversationId)).toEqual([
+      'kommo-chat-2',
+    ]);
+    expect(
+      (await store.watchersOf(liveScopeId, clientId, TEST_START)).map((watcher) => watcher.kommoConversationId),
+    ).toEqual(['kommo-chat-2']);
   });
 
   it('tells whether another connection (tab) of the same user watches the chat', async () => {
@@ -153,28 +212,42 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     expect(seen).toEqual([true, false, false, false]);
   });
 
-  it('forgets a watcher whose connection is gone, leaving the user\'s watch', async () => {
+  it("forgets a watcher whose connection is gone, leaving the user's watch", async () => {
     // Prepare
     const connection = aLiveConnection();
     const clientId = `client-${randomUUID()}`;
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId });
+    await store.watch(connection, {
+      connectionId: connection.connectionId,
+      kommoConversationId: 'kommo-chat-1',
+      clientId,
+    });
 
     // Act
-    await store.forgetWatcher(liveScopeId, clientId, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' });
+    await store.forgetWatcher(liveScopeId, clientId, {
+      connectionId: connection.connectionId,
+      kommoConversationId: 'kommo-chat-1',
+    });
 
     // Assess
     expect(await store.watchersOf(liveScopeId, clientId, TEST_START)).toEqual([]);
     expect(await store.watchesOf(connection, TEST_START)).toHaveLength(1);
   });
 
-  it('hears no watcher and no watch past the connection\'s limit', async () => {
+  it("hears no watcher and no watch past the connection's limit", async () => {
     // Prepare
     const connection = aLiveConnection();
     const clientId = `client-${randomUUID()}`;
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId });
+    await store.watch(connection, {
+      connectionId: connection.connectionId,
+      kommoConversationId: 'kommo-chat-1',
+      clientId,
+    });
 
     // Act
-    const late = [await store.watchersOf(liveScopeId, clientId, TEST_START + LIVE_ITEM_RETENTION_MS), await store.watchesOf(connection, TEST_START + LIVE_ITEM_RETENTION_MS)];
+    const late = [
+      await store.watchersOf(liveScopeId, clientId, TEST_START + LIVE_ITEM_RETENTION_MS),
+      await store.watchesOf(connection, TEST_START + LIVE_ITEM_RETENTION_MS),
+    ];
 
     // Assess
     expect(late).toEqual([[], []]);

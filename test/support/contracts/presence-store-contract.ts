@@ -21,7 +21,10 @@ export function presenceStoreContract(store: PresenceStore): void {
     const outcome = await store.open(key, TEST_START, TEST_START + 60_000, 'timer-1');
 
     // Assess
-    expect(outcome).toEqual({ opened: true, transitions: [{ state: 'online', atMs: TEST_START, lastSeenAtMs: TEST_START }] });
+    expect(outcome).toEqual({
+      opened: true,
+      transitions: [{ state: 'online', atMs: TEST_START, lastSeenAtMs: TEST_START }],
+    });
     expect(await store.read(key)).toEqual({ onlineUntilMs: TEST_START + 60_000, lastSeenAtMs: TEST_START });
   });
 
@@ -30,11 +33,15 @@ export function presenceStoreContract(store: PresenceStore): void {
     const key = aPresenceClient();
 
     // Act
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => store.open(key, TEST_START, TEST_START + 60_000, `timer-${i}`)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.open(key, TEST_START, TEST_START + 60_000, `timer-${i}`)),
+    );
 
     // Assess
     expect(outcomes.filter((outcome) => outcome.opened)).toHaveLength(1);
-    expect(outcomes.filter((outcome) => !outcome.opened).every((outcome) => outcome.transitions.length === 0)).toBe(true);
+    expect(outcomes.filter((outcome) => !outcome.opened).every((outcome) => outcome.transitions.length === 0)).toBe(
+      true,
+    );
   });
 
   it('extends only an open window', async () => {
@@ -81,7 +88,10 @@ export function presenceStoreContract(store: PresenceStore): void {
     const closes = [await store.closeNow(key, TEST_START + 5_000), await store.closeNow(key, TEST_START + 6_000)];
 
     // Assess
-    expect(closes).toEqual([{ state: 'offline', atMs: TEST_START + 5_000, lastSeenAtMs: TEST_START + 5_000 }, undefined]);
+    expect(closes).toEqual([
+      { state: 'offline', atMs: TEST_START + 5_000, lastSeenAtMs: TEST_START + 5_000 },
+      undefined,
+    ]);
     expect(await store.read(key)).toEqual({ lastSeenAtMs: TEST_START + 5_000 });
   });
 
@@ -95,7 +105,9 @@ export function presenceStoreContract(store: PresenceStore): void {
 
     // Assess
     expect(close).toBeUndefined();
-    expect(await store.closeExpired(key, TEST_START + 60_000)).toEqual({ closed: { state: 'offline', atMs: TEST_START + 60_000, lastSeenAtMs: TEST_START } });
+    expect(await store.closeExpired(key, TEST_START + 60_000)).toEqual({
+      closed: { state: 'offline', atMs: TEST_START + 60_000, lastSeenAtMs: TEST_START },
+    });
   });
 
   it('says until when a window is still open and which timer it names; gone once closed', async () => {

@@ -11,7 +11,10 @@ import { TEST_START } from '../manual-clock';
 
 export const REPLAY_TTL_SECONDS = 900;
 export const okAnswer = { statusCode: 200, body: '{"applied":true}' };
-export const aWebhookRequest = (): WebhookRequest => ({ webhookId: `msg_${randomUUID()}`, fingerprint: 'fingerprint-a' });
+export const aWebhookRequest = (): WebhookRequest => ({
+  webhookId: `msg_${randomUUID()}`,
+  fingerprint: 'fingerprint-a',
+});
 
 export function replayStoreContract(store: ReplayStore): void {
   it('claims a new id; a repeat of the request while it runs finds it in progress', async () => {
@@ -19,7 +22,10 @@ export function replayStoreContract(store: ReplayStore): void {
     const request = aWebhookRequest();
 
     // Act
-    const claims = [await store.claim(request, TEST_START, REPLAY_TTL_SECONDS), await store.claim(request, TEST_START + 1_000, REPLAY_TTL_SECONDS)];
+    const claims = [
+      await store.claim(request, TEST_START, REPLAY_TTL_SECONDS),
+      await store.claim(request, TEST_START + 1_000, REPLAY_TTL_SECONDS),
+    ];
 
     // Assess
     expect(claims).toEqual([{ state: 'new' }, { state: 'in_progress' }]);
@@ -30,7 +36,9 @@ export function replayStoreContract(store: ReplayStore): void {
     const request = aWebhookRequest();
 
     // Act
-    const claims = await Promise.all(Array.from({ length: 20 }, () => store.claim(request, TEST_START, REPLAY_TTL_SECONDS)));
+    const claims = await Promise.all(
+      Array.from({ length: 20 }, () => store.claim(request, TEST_START, REPLAY_TTL_SECONDS)),
+    );
 
     // Assess
     expect(claims.filter((claim) => claim.state === 'new')).toHaveLength(1);
@@ -58,7 +66,12 @@ export function replayStoreContract(store: ReplayStore): void {
     await store.claim(request, TEST_START, REPLAY_TTL_SECONDS);
 
     // Act
-    await store.answer({ ...request, fingerprint: 'fingerprint-b' }, { statusCode: 400, body: '{}' }, TEST_START + 1_000, REPLAY_TTL_SECONDS);
+    await store.answer(
+      { ...request, fingerprint: 'fingerprint-b' },
+      { statusCode: 400, body: '{}' },
+      TEST_START + 1_000,
+      REPLAY_TTL_SECONDS,
+    );
     await store.answer(request, okAnswer, TEST_START + 2_000, REPLAY_TTL_SECONDS);
     const repeat = await store.claim(request, TEST_START + 3_000, REPLAY_TTL_SECONDS);
 
@@ -73,7 +86,11 @@ export function replayStoreContract(store: ReplayStore): void {
     await store.release(request);
 
     // Act
-    const other = await store.claim({ ...request, fingerprint: 'fingerprint-b' }, TEST_START + 1_000, REPLAY_TTL_SECONDS);
+    const other = await store.claim(
+      { ...request, fingerprint: 'fingerprint-b' },
+      TEST_START + 1_000,
+      REPLAY_TTL_SECONDS,
+    );
     const retry = await store.claim(request, TEST_START + 1_000, REPLAY_TTL_SECONDS);
 
     // Assess
@@ -90,7 +107,10 @@ export function replayStoreContract(store: ReplayStore): void {
     await store.release(request);
 
     // Assess
-    expect(await store.claim(request, TEST_START + 1_000, REPLAY_TTL_SECONDS)).toEqual({ state: 'answered', answer: okAnswer });
+    expect(await store.claim(request, TEST_START + 1_000, REPLAY_TTL_SECONDS)).toEqual({
+      state: 'answered',
+      answer: okAnswer,
+    });
   });
 
   it('lets the same request take back a claim whose holder died, once the claim has lapsed', async () => {
@@ -99,7 +119,11 @@ export function replayStoreContract(store: ReplayStore): void {
     await store.claim(request, TEST_START, REPLAY_TTL_SECONDS);
 
     // Act
-    const before = await store.claim(request, TEST_START + IN_PROGRESS_CLAIM_SECONDS * 1000 - 1_000, REPLAY_TTL_SECONDS);
+    const before = await store.claim(
+      request,
+      TEST_START + IN_PROGRESS_CLAIM_SECONDS * 1000 - 1_000,
+      REPLAY_TTL_SECONDS,
+    );
     const after = await store.claim(request, TEST_START + IN_PROGRESS_CLAIM_SECONDS * 1000, REPLAY_TTL_SECONDS);
 
     // Assess
@@ -113,7 +137,11 @@ export function replayStoreContract(store: ReplayStore): void {
     await store.answer(request, okAnswer, TEST_START, REPLAY_TTL_SECONDS);
 
     // Act
-    const other = await store.claim({ ...request, fingerprint: 'fingerprint-b' }, TEST_START + REPLAY_TTL_SECONDS * 1000, REPLAY_TTL_SECONDS);
+    const other = await store.claim(
+      { ...request, fingerprint: 'fingerprint-b' },
+      TEST_START + REPLAY_TTL_SECONDS * 1000,
+      REPLAY_TTL_SECONDS,
+    );
     const first = await store.claim(request, TEST_START + REPLAY_TTL_SECONDS * 1000, REPLAY_TTL_SECONDS);
 
     // Assess

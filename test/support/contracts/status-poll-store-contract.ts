@@ -12,7 +12,12 @@ import { TEST_START } from '../manual-clock';
 
 const scopeId = 'c0ffee00-0000-4000-8000-000000000001_52e591f7-c98f-4255-8495-827210138c81';
 export const aPolledMessage = (): StatusKey => ({ scopeId, msgid: `msg-${randomUUID()}` });
-export const aPoll = (timerId: string, startedAtMs = TEST_START) => ({ timerId, startedAtMs, endsAtMs: startedAtMs + POLLING_WINDOW_MS, expiresAtMs: startedAtMs + POLL_RETENTION_MS });
+export const aPoll = (timerId: string, startedAtMs = TEST_START) => ({
+  timerId,
+  startedAtMs,
+  endsAtMs: startedAtMs + POLLING_WINDOW_MS,
+  expiresAtMs: startedAtMs + POLL_RETENTION_MS,
+});
 
 export function statusPollStoreContract(store: StatusPollStore): void {
   it('starts a chain naming its timer, with no poll made yet', async () => {
@@ -24,7 +29,12 @@ export function statusPollStoreContract(store: StatusPollStore): void {
 
     // Assess
     expect(started).toBe(true);
-    expect(await store.read(key, TEST_START)).toEqual({ timerId: 'timer-1', startedAtMs: TEST_START, endsAtMs: TEST_START + POLLING_WINDOW_MS, pollsMade: 0 });
+    expect(await store.read(key, TEST_START)).toEqual({
+      timerId: 'timer-1',
+      startedAtMs: TEST_START,
+      endsAtMs: TEST_START + POLLING_WINDOW_MS,
+      pollsMade: 0,
+    });
   });
 
   it('starts exactly one chain of 10 concurrent hooks; the others change nothing', async () => {
@@ -32,7 +42,9 @@ export function statusPollStoreContract(store: StatusPollStore): void {
     const key = aPolledMessage();
 
     // Act
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => store.start(key, aPoll(`timer-${i}`), TEST_START)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.start(key, aPoll(`timer-${i}`), TEST_START)),
+    );
 
     // Assess
     expect(outcomes.filter(Boolean)).toHaveLength(1);
@@ -76,7 +88,9 @@ export function statusPollStoreContract(store: StatusPollStore): void {
     await store.start(key, aPoll('timer-1'), TEST_START);
 
     // Act
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => store.passTimerOn(key, 'timer-1', `next-${i}`, 1)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.passTimerOn(key, 'timer-1', `next-${i}`, 1)),
+    );
 
     // Assess
     expect(outcomes.filter(Boolean)).toHaveLength(1);
@@ -96,6 +110,11 @@ export function statusPollStoreContract(store: StatusPollStore): void {
 
     // Assess
     expect([stray, ended, restart, handOn]).toEqual([false, true, false, false]);
-    expect(await store.read(key, TEST_START + 1_000)).toEqual({ startedAtMs: TEST_START, endsAtMs: TEST_START + POLLING_WINDOW_MS, pollsMade: 2, endedBecause: 'final-status' });
+    expect(await store.read(key, TEST_START + 1_000)).toEqual({
+      startedAtMs: TEST_START,
+      endsAtMs: TEST_START + POLLING_WINDOW_MS,
+      pollsMade: 2,
+      endedBecause: 'final-status',
+    });
   });
 }

@@ -21,23 +21,41 @@ const aMessage = (): StatusKey => ({ scopeId, msgid: `msg-${randomUUID()}` });
 export function statusStoreContract(store: StatusStore): void {
   describe('applying status updates', () => {
     it.each([
-      { name: 'forward steps all apply', updates: [delivered, read, deleted], applied: [true, true, true], history: ['delivered', 'read', 'error'] },
+      {
+        name: 'forward steps all apply',
+        updates: [delivered, read, deleted],
+        applied: [true, true, true],
+        history: ['delivered', 'read', 'error'],
+      },
       { name: 'a stale update is ignored', updates: [read, delivered], applied: [true, false], history: ['read'] },
       { name: 'a repeat is ignored', updates: [read, read], applied: [true, false], history: ['read'] },
-      { name: 'nothing follows an error', updates: [deleted, read, delivered], applied: [true, false, false], history: ['error'] },
-      { name: 'steps may be skipped', updates: [delivered, deleted], applied: [true, true], history: ['delivered', 'error'] },
+      {
+        name: 'nothing follows an error',
+        updates: [deleted, read, delivered],
+        applied: [true, false, false],
+        history: ['error'],
+      },
+      {
+        name: 'steps may be skipped',
+        updates: [delivered, deleted],
+        applied: [true, true],
+        history: ['delivered', 'error'],
+      },
     ])('$name', async ({ updates, applied, history }) => {
       // Prepare
       const key = aMessage();
 
       // Act
       const outcomes = [];
-      for (const [index, update] of updates.entries()) outcomes.push(await store.apply(key, update, TEST_START + index * 1000));
+      for (const [index, update] of updates.entries())
+        outcomes.push(await store.apply(key, update, TEST_START + index * 1000));
 
       // Assess
       expect(outcomes.map((outcome) => outcome.applied)).toEqual(applied);
       const record = await store.read(key, TEST_START + 10_000);
-      expect(record?.history.map((entry) => [entry.seq, entry.status])).toEqual(history.map((status, index) => [index + 1, status]));
+      expect(record?.history.map((entry) => [entry.seq, entry.status])).toEqual(
+        history.map((status, index) => [index + 1, status]),
+      );
       expect(outcomes.at(-1)?.record.history.at(-1)?.status).toBe(history.at(-1));
     });
 
@@ -51,7 +69,14 @@ export function statusStoreContract(store: StatusStore): void {
       // Assess
       const record = await store.read(key, TEST_START);
       expect(record?.history).toEqual([
-        { seq: 1, status: 'error', errorCode: 905, error: 'Blocked by the recipient', appliedAtMs: TEST_START, kommo: { attempts: 0 } },
+        {
+          seq: 1,
+          status: 'error',
+          errorCode: 905,
+          error: 'Blocked by the recipient',
+          appliedAtMs: TEST_START,
+          kommo: { attempts: 0 },
+        },
       ]);
       expect(record?.kommoSettledSeq).toBe(0);
       expect(record?.syncRequestedAtMs).toBe(TEST_START);
@@ -75,7 +100,9 @@ export function statusStoreContract(store: StatusStore): void {
       const key = aMessage();
 
       // Act
-      const outcomes = await Promise.all([delivered, read, deleted, delivered, read, deleted].map((update) => store.apply(key, update, TEST_START)));
+      const outcomes = await Promise.all(
+        [delivered, read, deleted, delivered, read, deleted].map((update) => store.apply(key, update, TEST_START)),
+      );
 
       // Assess: whatever the interleaving, the history only moves forward and the error ends it.
       const history = (await store.read(key, TEST_START))!.history;
@@ -138,7 +165,9 @@ export function statusStoreContract(store: StatusStore): void {
       await store.apply(key, read, TEST_START);
 
       // Act
-      const leases = await Promise.all(Array.from({ length: 20 }, (_, index) => store.takeLease(key, `job-${index}`, TEST_START, TEST_START + 60_000)));
+      const leases = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => store.takeLease(key, `job-${index}`, TEST_START, TEST_START + 60_000)),
+      );
 
       // Assess
       expect(leases.filter((lease) => lease.leased)).toHaveLength(1);
@@ -232,7 +261,11 @@ export function statusStoreContract(store: StatusStore): void {
       const retaken = await store.takeLease(key, 'job-2', TEST_START + 2000, TEST_START + 62_000);
 
       // Assess
-      expect(retaken.leased && retaken.record.history[0]?.kommo).toEqual({ attempts: 1, lastError: 'Kommo answered 503', nextAttemptAtMs: TEST_START + 2000 });
+      expect(retaken.leased && retaken.record.history[0]?.kommo).toEqual({
+        attempts: 1,
+        lastError: 'Kommo answered 503',
+        nextAttemptAtMs: TEST_START + 2000,
+      });
     });
 
     it('moves syncRequestedAt only from the value the caller saw', async () => {

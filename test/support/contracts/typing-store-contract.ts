@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import type { ClientTypingKey, ClientTypingStore, ManagerTyping, ManagerTypingStore } from '../../../functions/core/ports/typing-store';
+import type {
+  ClientTypingKey,
+  ClientTypingStore,
+  ManagerTyping,
+  ManagerTypingStore,
+} from '../../../functions/core/ports/typing-store';
 import { TEST_START } from '../manual-clock';
 
 /**
@@ -13,9 +18,17 @@ import { TEST_START } from '../manual-clock';
 const scopeId = 'c0ffee00-0000-4000-8000-000000000001_52e591f7-c98f-4255-8495-827210138c81';
 
 /** A start at `nowMs` that types for `ttlMs` and whose Kommo call covers 4 s. */
-export const typingWindow = (nowMs: number, ttlMs = 6_000) => ({ nowMs, activeUntilMs: nowMs + ttlMs, nextCallAtMs: nowMs + 4_000 });
+export const typingWindow = (nowMs: number, ttlMs = 6_000) => ({
+  nowMs,
+  activeUntilMs: nowMs + ttlMs,
+  nextCallAtMs: nowMs + 4_000,
+});
 
-export const aTypingClient = (): ClientTypingKey => ({ scopeId, conversationId: `conv-${randomUUID()}`, senderId: 'client-1' });
+export const aTypingClient = (): ClientTypingKey => ({
+  scopeId,
+  conversationId: `conv-${randomUUID()}`,
+  senderId: 'client-1',
+});
 
 export function clientTypingStoreContract(store: ClientTypingStore): void {
   it('claims the first window; a start inside it claims nothing', async () => {
@@ -23,7 +36,10 @@ export function clientTypingStoreContract(store: ClientTypingStore): void {
     const key = aTypingClient();
 
     // Act
-    const outcomes = [await store.start(key, typingWindow(TEST_START), 'attempt-1'), await store.start(key, typingWindow(TEST_START + 1_000), 'attempt-2')];
+    const outcomes = [
+      await store.start(key, typingWindow(TEST_START), 'attempt-1'),
+      await store.start(key, typingWindow(TEST_START + 1_000), 'attempt-2'),
+    ];
 
     // Assess
     expect(outcomes).toEqual([{ claimed: true }, { claimed: false }]);
@@ -34,7 +50,9 @@ export function clientTypingStoreContract(store: ClientTypingStore): void {
     const key = aTypingClient();
 
     // Act
-    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => store.start(key, typingWindow(TEST_START), `attempt-${i}`)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.start(key, typingWindow(TEST_START), `attempt-${i}`)),
+    );
 
     // Assess
     expect(outcomes.filter((outcome) => outcome.claimed)).toHaveLength(1);
@@ -107,7 +125,10 @@ export function clientTypingStoreContract(store: ClientTypingStore): void {
     // Act
     await store.stop(key, TEST_START + 1_000);
     await store.stop(nobody, TEST_START + 1_000);
-    const refreshes = [await store.claimRefresh(key, TEST_START + 4_000, TEST_START + 8_000), await store.claimRefresh(nobody, TEST_START + 4_000, TEST_START + 8_000)];
+    const refreshes = [
+      await store.claimRefresh(key, TEST_START + 4_000, TEST_START + 8_000),
+      await store.claimRefresh(nobody, TEST_START + 4_000, TEST_START + 8_000),
+    ];
 
     // Assess
     expect(refreshes).toEqual([false, false]);
@@ -116,7 +137,14 @@ export function clientTypingStoreContract(store: ClientTypingStore): void {
 
 /** Every test types in its own Kommo chat. */
 export function aManagerTyping(deadlineMs: number): ManagerTyping {
-  return { scopeId, kommoConversationId: `kommo-chat-${randomUUID()}`, userId: 'manager-1', accountId: 'account-1', conversationId: 'conv-1', deadlineMs };
+  return {
+    scopeId,
+    kommoConversationId: `kommo-chat-${randomUUID()}`,
+    userId: 'manager-1',
+    accountId: 'account-1',
+    conversationId: 'conv-1',
+    deadlineMs,
+  };
 }
 
 export function managerTypingStoreContract(store: ManagerTypingStore): void {
@@ -139,7 +167,10 @@ export function managerTypingStoreContract(store: ManagerTypingStore): void {
     await store.renew(typing, TEST_START);
 
     // Act
-    const older = await store.renew({ ...typing, deadlineMs: TEST_START + 5_000, accountId: 'another' }, TEST_START + 1_000);
+    const older = await store.renew(
+      { ...typing, deadlineMs: TEST_START + 5_000, accountId: 'another' },
+      TEST_START + 1_000,
+    );
     const same = await store.renew(typing, TEST_START + 1_000);
 
     // Assess
@@ -166,13 +197,16 @@ export function managerTypingStoreContract(store: ManagerTypingStore): void {
     await store.renew({ ...typing, deadlineMs: TEST_START + 9_000 }, TEST_START + 4_000);
 
     // Act
-    const claims = [await store.claimStop(typing, TEST_START + 5_000), await store.claimStop(typing, TEST_START + 9_000)];
+    const claims = [
+      await store.claimStop(typing, TEST_START + 5_000),
+      await store.claimStop(typing, TEST_START + 9_000),
+    ];
 
     // Assess
     expect(claims).toEqual([undefined, { ...typing, deadlineMs: TEST_START + 9_000 }]);
   });
 
-  it('lets a stop given back be claimed again, and ignores giving back another deadline\'s', async () => {
+  it("lets a stop given back be claimed again, and ignores giving back another deadline's", async () => {
     // Prepare
     const typing = aManagerTyping(TEST_START + 5_000);
     await store.renew(typing, TEST_START);

@@ -1,6 +1,10 @@
 import { CONVERSATION_RETENTION_MS, contradictedField } from '../../../functions/core/domain/conversation-directory';
 import type { Clock } from '../../../functions/core/ports/clock';
-import type { ConversationDirectory, ConversationEntry, LearnOutcome } from '../../../functions/core/ports/conversation-directory';
+import type {
+  ConversationDirectory,
+  ConversationEntry,
+  LearnOutcome,
+} from '../../../functions/core/ports/conversation-directory';
 
 const chatKey = (scopeId: string, kommoConversationId: string) => JSON.stringify([scopeId, kommoConversationId]);
 
@@ -22,7 +26,9 @@ export class InMemoryConversationDirectory implements ConversationDirectory {
       return 'stored';
     }
     if (contradictedField(current, entry) !== undefined) return 'conflict';
-    const fills = (entry.conversationId !== undefined && current.conversationId === undefined) || (entry.clientId !== undefined && current.clientId === undefined);
+    const fills =
+      (entry.conversationId !== undefined && current.conversationId === undefined) ||
+      (entry.clientId !== undefined && current.clientId === undefined);
     this.entries.set(key, { ...current, ...definedIds(entry), expiresAtMs: nowMs + CONVERSATION_RETENTION_MS });
     return fills ? 'stored' : 'unchanged';
   }

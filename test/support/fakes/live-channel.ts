@@ -1,5 +1,13 @@
 import { LIVE_ITEM_RETENTION_MS, type LiveFrame } from '../../../functions/core/domain/live-channel';
-import type { LiveCaller, LiveChannelStore, LiveConnection, LiveConnections, LiveTicket, LiveWatch, LiveWatcher } from '../../../functions/core/ports/live-channel';
+import type {
+  LiveCaller,
+  LiveChannelStore,
+  LiveConnection,
+  LiveConnections,
+  LiveTicket,
+  LiveWatch,
+  LiveWatcher,
+} from '../../../functions/core/ports/live-channel';
 
 /**
  * Live-channel tickets, connections and watches in memory, with the port's rules: a ticket is used up
@@ -50,7 +58,9 @@ export class InMemoryLiveChannelStore implements LiveChannelStore {
   }
 
   async watchesOf(connection: LiveConnection, nowMs: number): Promise<LiveWatch[]> {
-    return this.watches.filter((entry) => entry.connection.connectionId === connection.connectionId && live(entry.connection, nowMs)).map((entry) => ({ ...entry.watch }));
+    return this.watches
+      .filter((entry) => entry.connection.connectionId === connection.connectionId && live(entry.connection, nowMs))
+      .map((entry) => ({ ...entry.watch }));
   }
 
   async watchedElsewhere(connection: LiveConnection, kommoConversationId: string, nowMs: number): Promise<boolean> {
@@ -65,14 +75,26 @@ export class InMemoryLiveChannelStore implements LiveChannelStore {
 
   async watchersOf(scopeId: string, clientId: string, nowMs: number): Promise<LiveWatcher[]> {
     return this.watches
-      .filter((entry) => entry.connection.scopeId === scopeId && entry.watch.clientId === clientId && live(entry.connection, nowMs))
-      .map(({ watch }) => ({ connectionId: watch.connectionId, kommoConversationId: watch.kommoConversationId, ...(watch.conversationId !== undefined ? { conversationId: watch.conversationId } : {}) }));
+      .filter(
+        (entry) =>
+          entry.connection.scopeId === scopeId && entry.watch.clientId === clientId && live(entry.connection, nowMs),
+      )
+      .map(({ watch }) => ({
+        connectionId: watch.connectionId,
+        kommoConversationId: watch.kommoConversationId,
+        ...(watch.conversationId !== undefined ? { conversationId: watch.conversationId } : {}),
+      }));
   }
 
   async forgetWatcher(scopeId: string, clientId: string, watcher: LiveWatcher): Promise<void> {
     // The per-client copy only: the user's watch ends with its connection.
     for (const entry of this.watches) {
-      if (entry.connection.scopeId === scopeId && entry.watch.clientId === clientId && entry.watch.connectionId === watcher.connectionId && entry.watch.kommoConversationId === watcher.kommoConversationId) {
+      if (
+        entry.connection.scopeId === scopeId &&
+        entry.watch.clientId === clientId &&
+        entry.watch.connectionId === watcher.connectionId &&
+        entry.watch.kommoConversationId === watcher.kommoConversationId
+      ) {
         const { clientId: _, ...withoutClient } = entry.watch;
         entry.watch = withoutClient;
       }
@@ -82,7 +104,11 @@ export class InMemoryLiveChannelStore implements LiveChannelStore {
 
 const live = (connection: LiveConnection, nowMs: number) => connection.connectedAtMs + LIVE_ITEM_RETENTION_MS > nowMs;
 const sameUser = (a: LiveCaller, b: LiveCaller) => a.scopeId === b.scopeId && a.kommoUserId === b.kommoUserId;
-const sameWatch = (entry: { connection: LiveConnection; watch: LiveWatch }, connection: LiveConnection, kommoConversationId: string) =>
+const sameWatch = (
+  entry: { connection: LiveConnection; watch: LiveWatch },
+  connection: LiveConnection,
+  kommoConversationId: string,
+) =>
   entry.connection.connectionId === connection.connectionId && entry.watch.kommoConversationId === kommoConversationId;
 
 /** The connections themselves: the frames each received, and the ones that are gone (API Gateway's 410). */

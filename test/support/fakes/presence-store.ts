@@ -31,11 +31,21 @@ export class InMemoryPresenceStore implements PresenceStore {
     return true;
   }
 
-  async open(key: PresenceKey, nowMs: number, onlineUntilMs: number, timerId: string): Promise<{ opened: boolean; transitions: PresenceTransition[] }> {
+  async open(
+    key: PresenceKey,
+    nowMs: number,
+    onlineUntilMs: number,
+    timerId: string,
+  ): Promise<{ opened: boolean; transitions: PresenceTransition[] }> {
     const client = this.state(key);
     if (client.onlineUntilMs !== undefined && client.onlineUntilMs > nowMs) return { opened: false, transitions: [] };
     const transitions: PresenceTransition[] = [];
-    if (client.onlineUntilMs !== undefined) transitions.push({ state: 'offline', atMs: client.onlineUntilMs, lastSeenAtMs: client.lastSeenAtMs ?? client.onlineUntilMs });
+    if (client.onlineUntilMs !== undefined)
+      transitions.push({
+        state: 'offline',
+        atMs: client.onlineUntilMs,
+        lastSeenAtMs: client.lastSeenAtMs ?? client.onlineUntilMs,
+      });
     transitions.push({ state: 'online', atMs: nowMs, lastSeenAtMs: nowMs });
     Object.assign(client, { onlineUntilMs, lastSeenAtMs: nowMs, timerId });
     return { opened: true, transitions };
@@ -55,17 +65,29 @@ export class InMemoryPresenceStore implements PresenceStore {
     return { state: 'offline', atMs: nowMs, lastSeenAtMs: nowMs };
   }
 
-  async closeExpired(key: PresenceKey, nowMs: number): Promise<{ closed: PresenceTransition } | { stillOpenUntilMs: number; timerId: string | undefined } | { gone: true }> {
+  async closeExpired(
+    key: PresenceKey,
+    nowMs: number,
+  ): Promise<
+    { closed: PresenceTransition } | { stillOpenUntilMs: number; timerId: string | undefined } | { gone: true }
+  > {
     const client = this.state(key);
     if (client.onlineUntilMs === undefined) return { gone: true };
     if (client.onlineUntilMs > nowMs) return { stillOpenUntilMs: client.onlineUntilMs, timerId: client.timerId };
-    const closed: PresenceTransition = { state: 'offline', atMs: client.onlineUntilMs, lastSeenAtMs: client.lastSeenAtMs ?? client.onlineUntilMs };
+    const closed: PresenceTransition = {
+      state: 'offline',
+      atMs: client.onlineUntilMs,
+      lastSeenAtMs: client.lastSeenAtMs ?? client.onlineUntilMs,
+    };
     this.clients.set(clientKey(key), { lastSeenAtMs: closed.lastSeenAtMs });
     return { closed };
   }
 
   async read(key: PresenceKey): Promise<PresenceRecord> {
     const { onlineUntilMs, lastSeenAtMs } = this.state(key);
-    return { ...(onlineUntilMs !== undefined ? { onlineUntilMs } : {}), ...(lastSeenAtMs !== undefined ? { lastSeenAtMs } : {}) };
+    return {
+      ...(onlineUntilMs !== undefined ? { onlineUntilMs } : {}),
+      ...(lastSeenAtMs !== undefined ? { lastSeenAtMs } : {}),
+    };
   }
 }

@@ -1,5 +1,10 @@
 import { IN_PROGRESS_CLAIM_SECONDS } from '../../../functions/core/adapters/dynamodb/replay-store';
-import type { ReplayClaim, ReplayStore, StoredAnswer, WebhookRequest } from '../../../functions/core/ports/replay-store';
+import type {
+  ReplayClaim,
+  ReplayStore,
+  StoredAnswer,
+  WebhookRequest,
+} from '../../../functions/core/ports/replay-store';
 
 interface ReplayRecord {
   fingerprint: string;
@@ -21,7 +26,8 @@ export class InMemoryReplayStore implements ReplayStore {
     const free =
       !existing ||
       existing.expiresAtMs <= nowMs ||
-      (existing.fingerprint === request.fingerprint && (existing.state === 'released' || (existing.state === 'in_progress' && (existing.leaseUntilMs ?? 0) <= nowMs)));
+      (existing.fingerprint === request.fingerprint &&
+        (existing.state === 'released' || (existing.state === 'in_progress' && (existing.leaseUntilMs ?? 0) <= nowMs)));
     if (free) {
       this.records.set(request.webhookId, {
         fingerprint: request.fingerprint,
@@ -39,7 +45,12 @@ export class InMemoryReplayStore implements ReplayStore {
   async answer(request: WebhookRequest, answer: StoredAnswer, nowMs: number, ttlSeconds: number): Promise<void> {
     const existing = this.records.get(request.webhookId);
     if (existing?.fingerprint !== request.fingerprint) return;
-    this.records.set(request.webhookId, { fingerprint: request.fingerprint, state: 'answered', answer: { ...answer }, expiresAtMs: nowMs + ttlSeconds * 1000 });
+    this.records.set(request.webhookId, {
+      fingerprint: request.fingerprint,
+      state: 'answered',
+      answer: { ...answer },
+      expiresAtMs: nowMs + ttlSeconds * 1000,
+    });
   }
 
   async release(request: WebhookRequest): Promise<void> {

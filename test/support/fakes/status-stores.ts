@@ -40,15 +40,28 @@ export class InMemoryStatusStore implements StatusStore {
   }
 
   async apply(key: StatusKey, update: StatusUpdate, nowMs: number): Promise<ApplyOutcome> {
-    const entry = (seq: number): StatusEntry => ({ ...structuredClone(update), seq, appliedAtMs: nowMs, kommo: { attempts: 0 } });
+    const entry = (seq: number): StatusEntry => ({
+      ...structuredClone(update),
+      seq,
+      appliedAtMs: nowMs,
+      kommo: { attempts: 0 },
+    });
     const item = this.live(key, nowMs);
     if (!item) {
-      const record: StatusRecord = { scopeId: key.scopeId, msgid: key.msgid, history: [entry(1)], updatedAtMs: nowMs, kommoSettledSeq: 0, syncRequestedAtMs: nowMs };
+      const record: StatusRecord = {
+        scopeId: key.scopeId,
+        msgid: key.msgid,
+        history: [entry(1)],
+        updatedAtMs: nowMs,
+        kommoSettledSeq: 0,
+        syncRequestedAtMs: nowMs,
+      };
       this.items.set(messageKey(key), { record, expiresAtMs: nowMs + STATUS_RETENTION_MS });
       return { applied: true, record: copy(record) };
     }
     const current = item.record.history.at(-1)!;
-    if (deliveryStatusRank[update.status] <= deliveryStatusRank[current.status]) return { applied: false, record: copy(item.record) };
+    if (deliveryStatusRank[update.status] <= deliveryStatusRank[current.status])
+      return { applied: false, record: copy(item.record) };
     item.record.history.push(entry(item.record.history.length + 1));
     item.record.updatedAtMs = nowMs;
     item.record.syncRequestedAtMs = nowMs;
@@ -72,7 +85,8 @@ export class InMemoryStatusStore implements StatusStore {
     const item = this.live(key, nowMs);
     if (!item) return { leased: false, reason: 'absent' };
     if (item.record.kommoSettledSeq >= item.record.history.length) return { leased: false, reason: 'up-to-date' };
-    if (item.record.leaseUntilMs !== undefined && item.record.leaseUntilMs >= nowMs) return { leased: false, reason: 'held' };
+    if (item.record.leaseUntilMs !== undefined && item.record.leaseUntilMs >= nowMs)
+      return { leased: false, reason: 'held' };
     item.record.leaseUntilMs = untilMs;
     item.leaseOwner = owner;
     return { leased: true, record: copy(item.record) };
@@ -85,7 +99,12 @@ export class InMemoryStatusStore implements StatusStore {
     return true;
   }
 
-  async recordFailedAttempt(key: StatusKey, owner: string, seq: number, failure: { attempts: number; lastError: string }): Promise<boolean> {
+  async recordFailedAttempt(
+    key: StatusKey,
+    owner: string,
+    seq: number,
+    failure: { attempts: number; lastError: string },
+  ): Promise<boolean> {
     const entry = this.held(key, owner)?.record.history[seq - 1];
     if (!entry) return false;
     Object.assign(entry.kommo, failure);
@@ -132,7 +151,12 @@ export class InMemoryStatusStore implements StatusStore {
     const { record } = item;
     const latest = record.history.at(-1)!;
     const leased = record.leaseUntilMs !== undefined && record.leaseUntilMs >= nowMs;
-    if (record.kommoSettledSeq !== latest.seq || leased || (latest.kommo.outcome !== 'refused' && latest.kommo.outcome !== 'dead-lettered')) return false;
+    if (
+      record.kommoSettledSeq !== latest.seq ||
+      leased ||
+      (latest.kommo.outcome !== 'refused' && latest.kommo.outcome !== 'dead-lettered')
+    )
+      return false;
     record.kommoSettledSeq = latest.seq - 1;
     latest.kommo.attempts = 0;
     delete latest.kommo.outcome;
@@ -150,10 +174,20 @@ function release(item: StoredRecord): void {
 export class InMemoryStatusPollStore implements StatusPollStore {
   private readonly items = new Map<string, StatusPoll & { expiresAtMs: number }>();
 
-  async start(key: StatusKey, poll: { timerId: string; startedAtMs: number; endsAtMs: number; expiresAtMs: number }, nowMs: number): Promise<boolean> {
+  async start(
+    key: StatusKey,
+    poll: { timerId: string; startedAtMs: number; endsAtMs: number; expiresAtMs: number },
+    nowMs: number,
+  ): Promise<boolean> {
     const item = this.items.get(messageKey(key));
     if (item && item.expiresAtMs > nowMs) return false;
-    this.items.set(messageKey(key), { timerId: poll.timerId, startedAtMs: poll.startedAtMs, endsAtMs: poll.endsAtMs, pollsMade: 0, expiresAtMs: poll.expiresAtMs });
+    this.items.set(messageKey(key), {
+      timerId: poll.timerId,
+      startedAtMs: poll.startedAtMs,
+      endsAtMs: poll.endsAtMs,
+      pollsMade: 0,
+      expiresAtMs: poll.expiresAtMs,
+    });
     return true;
   }
 

@@ -1,4 +1,10 @@
-import type { ClientTypingKey, ClientTypingStore, ManagerTyping, ManagerTypingKey, ManagerTypingStore } from '../../../functions/core/ports/typing-store';
+import type {
+  ClientTypingKey,
+  ClientTypingStore,
+  ManagerTyping,
+  ManagerTypingKey,
+  ManagerTypingStore,
+} from '../../../functions/core/ports/typing-store';
 
 const clientKey = (key: ClientTypingKey) => JSON.stringify([key.scopeId, key.conversationId, key.senderId]);
 const managerKey = (key: ManagerTypingKey) => JSON.stringify([key.scopeId, key.kommoConversationId, key.userId]);
@@ -13,13 +19,21 @@ interface ClientTypingItem {
 export class InMemoryClientTypingStore implements ClientTypingStore {
   private readonly items = new Map<string, ClientTypingItem>();
 
-  async start(key: ClientTypingKey, window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number }, attemptId: string): Promise<{ claimed: boolean }> {
+  async start(
+    key: ClientTypingKey,
+    window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number },
+    attemptId: string,
+  ): Promise<{ claimed: boolean }> {
     const item = this.items.get(clientKey(key));
     if (item?.nextCallAtMs !== undefined && item.nextCallAtMs > window.nowMs) {
       item.activeUntilMs = Math.max(item.activeUntilMs, window.activeUntilMs);
       return { claimed: false };
     }
-    this.items.set(clientKey(key), { activeUntilMs: window.activeUntilMs, nextCallAtMs: window.nextCallAtMs, claimedBy: attemptId });
+    this.items.set(clientKey(key), {
+      activeUntilMs: window.activeUntilMs,
+      nextCallAtMs: window.nextCallAtMs,
+      claimedBy: attemptId,
+    });
     return { claimed: true };
   }
 
@@ -35,7 +49,8 @@ export class InMemoryClientTypingStore implements ClientTypingStore {
 
   async claimRefresh(key: ClientTypingKey, nowMs: number, nextCallAtMs: number): Promise<boolean> {
     const item = this.items.get(clientKey(key));
-    if (!item || !(item.activeUntilMs > nowMs) || !(item.nextCallAtMs !== undefined && item.nextCallAtMs <= nowMs)) return false;
+    if (!item || !(item.activeUntilMs > nowMs) || !(item.nextCallAtMs !== undefined && item.nextCallAtMs <= nowMs))
+      return false;
     item.nextCallAtMs = nextCallAtMs;
     return true;
   }
@@ -48,7 +63,10 @@ export class InMemoryManagerTypingStore implements ManagerTypingStore {
   async renew(typing: ManagerTyping, _nowMs: number): Promise<{ moved: boolean }> {
     const item = this.items.get(managerKey(typing));
     if (item && item.deadlineMs > typing.deadlineMs) return { moved: false };
-    this.items.set(managerKey(typing), { ...typing, ...(item?.stoppedForMs !== undefined ? { stoppedForMs: item.stoppedForMs } : {}) });
+    this.items.set(managerKey(typing), {
+      ...typing,
+      ...(item?.stoppedForMs !== undefined ? { stoppedForMs: item.stoppedForMs } : {}),
+    });
     return { moved: true };
   }
 

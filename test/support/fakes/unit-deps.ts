@@ -11,12 +11,18 @@ export const UNIT_SCOPE_ID = `${UNIT_CHANNEL_ID}_${UNIT_ACCOUNT_ID}`;
 
 /** Secrets are random per run, made here and written down nowhere. */
 export function unitSecrets() {
-  return { channelSecret: randomBytes(20).toString('hex'), chatServiceSecret: `whsec_${randomBytes(32).toString('base64')}` };
+  return {
+    channelSecret: randomBytes(20).toString('hex'),
+    chatServiceSecret: `whsec_${randomBytes(32).toString('base64')}`,
+  };
 }
 
 /** Settings as `loadConfig` reads them, with no secret required unless the test gives it. */
 export function unitConfig(settings: Partial<Record<keyof BridgeConfig, string>> = {}): BridgeConfig {
-  return loadConfig({ KOMMO_CHANNEL_ID: UNIT_CHANNEL_ID, CHAT_SERVICE_URL: 'https://chat.example.com/kommo-events', ...settings }, []);
+  return loadConfig(
+    { KOMMO_CHANNEL_ID: UNIT_CHANNEL_ID, CHAT_SERVICE_URL: 'https://chat.example.com/kommo-events', ...settings },
+    [],
+  );
 }
 
 /**

@@ -3,4 +3,5 @@ import { conversationDirectoryContract } from '../../support/contracts/conversat
 import { InMemoryConversationDirectory } from '../../support/fakes/conversation-directory';
 
 /** The fake the hook-worker tests run on keeps the same contract as the DynamoDB store (test/integration/conversation-directory.test.ts). */
-describe('the in-memory conversation directory', () => conversationDirectoryContract((clock) => new InMemoryConversationDirectory(clock)));
+describe('the in-memory conversation directory', () =>
+  conversationDirectoryContract((clock) => new InMemoryConversationDirectory(clock)));

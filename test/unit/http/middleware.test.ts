@@ -8,7 +8,11 @@ import { toApiGatewayEvent } from '../../../local/api-gateway-event';
 import { InMemoryReplayStore } from '../../support/fakes/replay-store';
 import { baseDeps, UNIT_SCOPE_ID, unitSecrets } from '../../support/fakes/unit-deps';
 
-const context = { functionName: 'middleware-test', awsRequestId: 'request-1', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+const context = {
+  functionName: 'middleware-test',
+  awsRequestId: 'request-1',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
 
 /** A route that counts its runs and answers what the test tells it to. */
 function countingRoute(answer: (run: number) => Promise<ApiResult> = async (run) => json(200, { run })) {
@@ -24,13 +28,29 @@ function givenHttp(settings: { CHAT_SERVICE_SECRET_PREVIOUS?: string } = {}) {
   const metrics = Object.assign(base.metrics, { flush: () => void (flushes += 1) });
   const parts = { ...base, metrics, replays: new InMemoryReplayStore() };
   const request = (method: string, url: string, body: string, headers: Record<string, string> = {}): ApiEvent =>
-    toApiGatewayEvent({ method, url, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(body) }, parts.clock.now()).event;
+    toApiGatewayEvent(
+      { method, url, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(body) },
+      parts.clock.now(),
+    ).event;
   /** A request signed as the chat service signs it (Standard Webhooks), with `secret` unless told otherwise. */
-  const signed = (method: string, url: string, body: string, options: { webhookId?: string; secret?: string; timestampSeconds?: number } = {}): ApiEvent => {
+  const signed = (
+    method: string,
+    url: string,
+    body: string,
+    options: { webhookId?: string; secret?: string; timestampSeconds?: number } = {},
+  ): ApiEvent => {
     const webhookId = options.webhookId ?? 'msg_1';
     const timestamp = options.timestampSeconds ?? Math.floor(parts.clock.now() / 1000);
-    const signature = new StandardWebhookVerifier(options.secret ?? secrets.chatServiceSecret).sign(webhookId, timestamp, body);
-    return request(method, url, body, { 'webhook-id': webhookId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature });
+    const signature = new StandardWebhookVerifier(options.secret ?? secrets.chatServiceSecret).sign(
+      webhookId,
+      timestamp,
+      body,
+    );
+    return request(method, url, body, {
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signature,
+    });
   };
   return { deps: parts, request, signed, flushes: () => flushes };
 }
@@ -45,7 +65,7 @@ const parsed = (result: unknown) => {
 };
 
 describe('JSON errors', () => {
-  it('answers a refusal with the contract\'s error body', async () => {
+  it("answers a refusal with the contract's error body", async () => {
     // Prepare
     const { deps, request } = givenHttp();
     const handler = httpHandler(deps, 'none', async () => {
@@ -74,7 +94,9 @@ describe('JSON errors', () => {
     expect(JSON.stringify(answer.body)).not.toContain('password');
     expect(answer.body).toMatchObject({ error: { code: 'internal_error' } });
     const logged = deps.log.lines.find((line) => line.level === 'error');
-    expect(logged?.attributes).toMatchObject({ error: { message: 'connection string with a password', stack: expect.stringContaining('Error') } });
+    expect(logged?.attributes).toMatchObject({
+      error: { message: 'connection string with a password', stack: expect.stringContaining('Error') },
+    });
   });
 
   it('publishes the metrics once per invocation, after an answer and after a failure', async () => {
@@ -93,7 +115,7 @@ describe('JSON errors', () => {
     expect(flushes()).toBe(2);
   });
 
-  it('writes every line of an invocation with API Gateway\'s request id', async () => {
+  it("writes every line of an invocation with API Gateway's request id", async () => {
     // Prepare
     const { deps, request } = givenHttp();
     const handler = httpHandler(deps, 'none', async () => {
@@ -121,8 +143,12 @@ describe('the body limit', () => {
     const handler = httpHandler(deps, 'none', route);
 
     // Act
-    const over = parsed(await handler(request('POST', `/kommo/${UNIT_SCOPE_ID}`, 'x'.repeat(MAX_BODY_BYTES + 1)), context));
-    const atLimit = parsed(await handler(request('POST', `/kommo/${UNIT_SCOPE_ID}`, 'x'.repeat(MAX_BODY_BYTES)), context));
+    const over = parsed(
+      await handler(request('POST', `/kommo/${UNIT_SCOPE_ID}`, 'x'.repeat(MAX_BODY_BYTES + 1)), context),
+    );
+    const atLimit = parsed(
+      await handler(request('POST', `/kommo/${UNIT_SCOPE_ID}`, 'x'.repeat(MAX_BODY_BYTES)), context),
+    );
 
     // Assess
     expect(over).toMatchObject({ status: 413, body: { error: { code: 'body_too_large' } } });
@@ -146,9 +172,23 @@ describe('the chat-service authentication', () => {
   });
 
   it.each([
-    ['no signature', (http: ReturnType<typeof givenHttp>) => http.request('POST', typingUrl, '{}'), 'missing_signature'],
-    ['another secret', (http: ReturnType<typeof givenHttp>) => http.signed('POST', typingUrl, '{}', { secret: unitSecrets().chatServiceSecret }), 'invalid_signature'],
-    ['a timestamp 6 minutes old', (http: ReturnType<typeof givenHttp>) => http.signed('POST', typingUrl, '{}', { timestampSeconds: Math.floor(http.deps.clock.now() / 1000) - 360 }), 'stale_timestamp'],
+    [
+      'no signature',
+      (http: ReturnType<typeof givenHttp>) => http.request('POST', typingUrl, '{}'),
+      'missing_signature',
+    ],
+    [
+      'another secret',
+      (http: ReturnType<typeof givenHttp>) =>
+        http.signed('POST', typingUrl, '{}', { secret: unitSecrets().chatServiceSecret }),
+      'invalid_signature',
+    ],
+    [
+      'a timestamp 6 minutes old',
+      (http: ReturnType<typeof givenHttp>) =>
+        http.signed('POST', typingUrl, '{}', { timestampSeconds: Math.floor(http.deps.clock.now() / 1000) - 360 }),
+      'stale_timestamp',
+    ],
   ])('refuses %s with 401 and runs nothing', async (_, build, code) => {
     // Prepare
     const http = givenHttp();
@@ -169,7 +209,9 @@ describe('the chat-service authentication', () => {
     const route = countingRoute();
 
     // Act
-    const answer = parsed(await httpHandler(deps, 'chat-service', route)(signed('POST', typingUrl, '{}', { secret: previous }), context));
+    const answer = parsed(
+      await httpHandler(deps, 'chat-service', route)(signed('POST', typingUrl, '{}', { secret: previous }), context),
+    );
 
     // Assess
     expect(answer.status).toBe(200);
@@ -188,7 +230,11 @@ describe('the chat-service authentication', () => {
 
     // Assess
     expect(route.runs).toBe(1);
-    expect(repeat).toEqual({ status: 200, body: first.body, headers: expect.objectContaining({ 'webhook-replayed': 'true' }) });
+    expect(repeat).toEqual({
+      status: 200,
+      body: first.body,
+      headers: expect.objectContaining({ 'webhook-replayed': 'true' }),
+    });
   });
 
   it('refuses the id of a claimed request with another body: 409, and the route does not run', async () => {
@@ -237,10 +283,34 @@ describe('the chat-service authentication', () => {
     });
 
     // Act
-    const refusals = [await httpHandler(deps, 'chat-service', refusing)(signed('POST', statusUrl, body, { webhookId: 'msg_refused' }), context)];
-    refusals.push(await httpHandler(deps, 'chat-service', refusing)(signed('POST', statusUrl, body, { webhookId: 'msg_refused' }), context));
-    const failed = parsed(await httpHandler(deps, 'chat-service', failingOnce)(signed('POST', statusUrl, body, { webhookId: 'msg_failed' }), context));
-    const retried = parsed(await httpHandler(deps, 'chat-service', failingOnce)(signed('POST', statusUrl, body, { webhookId: 'msg_failed' }), context));
+    const refusals = [
+      await httpHandler(
+        deps,
+        'chat-service',
+        refusing,
+      )(signed('POST', statusUrl, body, { webhookId: 'msg_refused' }), context),
+    ];
+    refusals.push(
+      await httpHandler(
+        deps,
+        'chat-service',
+        refusing,
+      )(signed('POST', statusUrl, body, { webhookId: 'msg_refused' }), context),
+    );
+    const failed = parsed(
+      await httpHandler(
+        deps,
+        'chat-service',
+        failingOnce,
+      )(signed('POST', statusUrl, body, { webhookId: 'msg_failed' }), context),
+    );
+    const retried = parsed(
+      await httpHandler(
+        deps,
+        'chat-service',
+        failingOnce,
+      )(signed('POST', statusUrl, body, { webhookId: 'msg_failed' }), context),
+    );
 
     // Assess
     expect(refusals.map((answer) => parsed(answer).status)).toEqual([400, 400]);
@@ -257,7 +327,10 @@ describe('the chat-service authentication', () => {
     const handler = httpHandler(deps, 'chat-service', route);
 
     // Act
-    const answers = [parsed(await handler(signed('POST', typingUrl, '{}'), context)), parsed(await handler(signed('POST', typingUrl, '{}'), context))];
+    const answers = [
+      parsed(await handler(signed('POST', typingUrl, '{}'), context)),
+      parsed(await handler(signed('POST', typingUrl, '{}'), context)),
+    ];
 
     // Assess
     expect(route.runs).toBe(2);

@@ -19,7 +19,13 @@ function givenIntake() {
 
 const typingHook = (expiredAtSeconds = startSeconds + 5, accountId = UNIT_ACCOUNT_ID) => ({
   account_id: accountId,
-  action: { typing: { user: { id: 'manager-1' }, conversation: { id: 'kommo-chat-1', client_id: 'conv-1' }, expired_at: expiredAtSeconds } },
+  action: {
+    typing: {
+      user: { id: 'manager-1' },
+      conversation: { id: 'kommo-chat-1', client_id: 'conv-1' },
+      expired_at: expiredAtSeconds,
+    },
+  },
 });
 
 describe('the Kommo hook intake', () => {
@@ -34,7 +40,14 @@ describe('the Kommo hook intake', () => {
     // Assess
     expect(outcome).toEqual({ outcome: 'accepted', kind: 'typing' });
     expect(deps.queues.hooks.bodies()).toEqual([
-      { scopeId: UNIT_SCOPE_ID, accountId: UNIT_ACCOUNT_ID, receivedAtMs: TEST_START, signature: hook.signature, rawBody: hook.rawBody.toString('base64'), attempt: 1 },
+      {
+        scopeId: UNIT_SCOPE_ID,
+        accountId: UNIT_ACCOUNT_ID,
+        receivedAtMs: TEST_START,
+        signature: hook.signature,
+        rawBody: hook.rawBody.toString('base64'),
+        attempt: 1,
+      },
     ]);
     expect(deps.metrics.get('KommoHookAccepted')).toBe(1);
   });
@@ -44,7 +57,10 @@ describe('the Kommo hook intake', () => {
     const { deps, signed } = givenIntake();
 
     // Act
-    const outcome = await acceptKommoHook(deps, signed({ account_id: UNIT_ACCOUNT_ID, action: { reaction: { type: 'like' } } }));
+    const outcome = await acceptKommoHook(
+      deps,
+      signed({ account_id: UNIT_ACCOUNT_ID, action: { reaction: { type: 'like' } } }),
+    );
 
     // Assess
     expect(outcome).toEqual({ outcome: 'accepted', kind: 'reaction' });
@@ -52,8 +68,16 @@ describe('the Kommo hook intake', () => {
   });
 
   it.each([
-    ['a forged signature', (hook: IncomingKommoHook): IncomingKommoHook => ({ ...hook, signature: 'f'.repeat(40) }), 'invalid_signature'],
-    ['no signature', (hook: IncomingKommoHook): IncomingKommoHook => ({ ...hook, signature: undefined }), 'missing_signature'],
+    [
+      'a forged signature',
+      (hook: IncomingKommoHook): IncomingKommoHook => ({ ...hook, signature: 'f'.repeat(40) }),
+      'invalid_signature',
+    ],
+    [
+      'no signature',
+      (hook: IncomingKommoHook): IncomingKommoHook => ({ ...hook, signature: undefined }),
+      'missing_signature',
+    ],
   ])('refuses %s with 401 and queues nothing', async (_, tamper, code) => {
     // Prepare
     const { deps, signed } = givenIntake();
@@ -69,8 +93,12 @@ describe('the Kommo hook intake', () => {
 
   it.each([
     ['a body that is not JSON', '{"account_id":', 'invalid_json'],
-    ['a typing hook without its user', { account_id: UNIT_ACCOUNT_ID, action: { typing: { conversation: { id: 'c' }, expired_at: startSeconds + 5 } } }, 'invalid_hook'],
-    ['another account than the scope\'s', typingHook(startSeconds + 5, 'another-account'), 'account_mismatch'],
+    [
+      'a typing hook without its user',
+      { account_id: UNIT_ACCOUNT_ID, action: { typing: { conversation: { id: 'c' }, expired_at: startSeconds + 5 } } },
+      'invalid_hook',
+    ],
+    ["another account than the scope's", typingHook(startSeconds + 5, 'another-account'), 'account_mismatch'],
     ['typing that ends more than an hour ahead', typingHook(startSeconds + 3_601), 'invalid_hook'],
   ])('refuses %s with 400 and queues nothing', async (_, body, code) => {
     // Prepare
@@ -89,7 +117,9 @@ describe('the Kommo hook intake', () => {
     const { deps, signed } = givenIntake();
 
     // Act
-    const refusal = await acceptKommoHook(deps, signed(typingHook(), `another-channel_${UNIT_ACCOUNT_ID}`)).catch((error: unknown) => error);
+    const refusal = await acceptKommoHook(deps, signed(typingHook(), `another-channel_${UNIT_ACCOUNT_ID}`)).catch(
+      (error: unknown) => error,
+    );
 
     // Assess
     expect(refusal).toMatchObject({ kind: 'not_found', code: 'unknown_scope' });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { refreshClientTyping, startClientTyping, stopClientTyping } from '../../../functions/core/use-cases/client-typing';
+import {
+  refreshClientTyping,
+  startClientTyping,
+  stopClientTyping,
+} from '../../../functions/core/use-cases/client-typing';
 import { callFailure, FakeKommoChatApi } from '../../support/fakes/outbound';
 import { InMemoryClientTypingStore } from '../../support/fakes/typing-stores';
 import { baseDeps, UNIT_SCOPE_ID } from '../../support/fakes/unit-deps';
@@ -7,7 +11,11 @@ import { baseDeps, UNIT_SCOPE_ID } from '../../support/fakes/unit-deps';
 const key = { scopeId: UNIT_SCOPE_ID, conversationId: 'conv-1', senderId: 'client-1' };
 
 function givenClientTyping() {
-  return { ...baseDeps({ TYPING_REFRESH_SECONDS: '4' }), kommo: new FakeKommoChatApi(), clientTyping: new InMemoryClientTypingStore() };
+  return {
+    ...baseDeps({ TYPING_REFRESH_SECONDS: '4' }),
+    kommo: new FakeKommoChatApi(),
+    clientTyping: new InMemoryClientTypingStore(),
+  };
 }
 
 const refreshTimer = { kind: 'client-typing-refresh', ...key };
@@ -22,7 +30,9 @@ describe('a client starts typing', () => {
 
     // Assess
     expect(outcome).toEqual({ kommoCalled: true });
-    expect(deps.kommo.typingCalls).toEqual([{ scopeId: UNIT_SCOPE_ID, typing: { conversationId: 'conv-1', senderId: 'client-1' } }]);
+    expect(deps.kommo.typingCalls).toEqual([
+      { scopeId: UNIT_SCOPE_ID, typing: { conversationId: 'conv-1', senderId: 'client-1' } },
+    ]);
     expect(deps.queues.timers.sent).toEqual([{ body: refreshTimer, delaySeconds: 4 }]);
     expect(deps.metrics.get('KommoTypingCall')).toBe(1);
   });
@@ -83,7 +93,11 @@ describe('a client starts typing', () => {
     expect(outcome).toEqual({ kommoCalled: true });
     expect(deps.kommo.typingCalls).toHaveLength(1);
     expect(deps.queues.timers.bodies()).toEqual([refreshTimer]);
-    expect([deps.metrics.get('KommoCallFailed'), deps.metrics.get('KommoCallForbidden'), deps.metrics.get('KommoTypingCall')]).toEqual([1, 1, 0]);
+    expect([
+      deps.metrics.get('KommoCallFailed'),
+      deps.metrics.get('KommoCallForbidden'),
+      deps.metrics.get('KommoTypingCall'),
+    ]).toEqual([1, 1, 0]);
   });
 
   it('gives the window back when its refresh cannot be queued, so the retried request calls Kommo at once', async () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { BridgeError } from '../../../functions/core/domain/errors';
-import { readDeliveryStatus, syncDeliveryStatus, SYNC_LEASE_MS, updateDeliveryStatus } from '../../../functions/core/use-cases/delivery-status';
+import {
+  readDeliveryStatus,
+  syncDeliveryStatus,
+  SYNC_LEASE_MS,
+  updateDeliveryStatus,
+} from '../../../functions/core/use-cases/delivery-status';
 import { TEST_START } from '../../support/manual-clock';
 import { callFailure, FakeKommoChatApi } from '../../support/fakes/outbound';
 import { InMemoryStatusStore } from '../../support/fakes/status-stores';
@@ -10,10 +15,15 @@ const key = { scopeId: UNIT_SCOPE_ID, msgid: 'msg-1' };
 const job = { ...key, attempt: 1 };
 
 function givenDeliveryStatus(settings: { DELIVERY_MAX_ATTEMPTS?: string } = {}) {
-  return { ...baseDeps({ KOMMO_TIMEOUT_MS: '3000', ...settings }), kommo: new FakeKommoChatApi(), statuses: new InMemoryStatusStore() };
+  return {
+    ...baseDeps({ KOMMO_TIMEOUT_MS: '3000', ...settings }),
+    kommo: new FakeKommoChatApi(),
+    statuses: new InMemoryStatusStore(),
+  };
 }
 
-const sentToKommo = (deps: ReturnType<typeof givenDeliveryStatus>) => deps.kommo.deliveryStatuses.map((call) => call.status);
+const sentToKommo = (deps: ReturnType<typeof givenDeliveryStatus>) =>
+  deps.kommo.deliveryStatuses.map((call) => call.status);
 
 describe('a status report from the chat service', () => {
   it('is applied and queues the sync to Kommo; the answer does not wait for Kommo', async () => {
@@ -98,7 +108,10 @@ describe('the sync job', () => {
       { msgid: 'msg-1', deliveryStatus: 1 },
       { msgid: 'msg-1', deliveryStatus: 2 },
     ]);
-    expect(deps.kommo.deliveryStatuses.map((call) => call.call?.deadlineAtMs)).toEqual([TEST_START + 3_000, TEST_START + 3_000]);
+    expect(deps.kommo.deliveryStatuses.map((call) => call.call?.deadlineAtMs)).toEqual([
+      TEST_START + 3_000,
+      TEST_START + 3_000,
+    ]);
     expect((await readDeliveryStatus(deps, key)).kommo).toEqual({ delivered: true, attempts: 1 });
   });
 
@@ -109,7 +122,10 @@ describe('the sync job', () => {
     await syncDeliveryStatus(deps, job);
 
     // Act
-    const outcomes = [await syncDeliveryStatus(deps, job), await syncDeliveryStatus(deps, { ...key, msgid: 'msg-never-seen', attempt: 1 })];
+    const outcomes = [
+      await syncDeliveryStatus(deps, job),
+      await syncDeliveryStatus(deps, { ...key, msgid: 'msg-never-seen', attempt: 1 }),
+    ];
 
     // Assess
     expect(outcomes).toEqual(['up-to-date', 'absent']);
@@ -125,7 +141,9 @@ describe('the sync job', () => {
     await syncDeliveryStatus(deps, job);
 
     // Assess
-    expect(sentToKommo(deps)).toEqual([{ msgid: 'msg-1', deliveryStatus: -1, errorCode: 905, error: 'Blocked by the recipient' }]);
+    expect(sentToKommo(deps)).toEqual([
+      { msgid: 'msg-1', deliveryStatus: -1, errorCode: 905, error: 'Blocked by the recipient' },
+    ]);
   });
 
   it('retries a 5xx with backoff, and a job that comes early waits for the backoff', async () => {
@@ -145,7 +163,11 @@ describe('the sync job', () => {
       { body: job, delaySeconds: 1 },
     ]);
     expect(deps.kommo.deliveryStatuses).toHaveLength(1);
-    expect((await readDeliveryStatus(deps, key)).kommo).toEqual({ delivered: false, attempts: 1, last_error: 'answered 503' });
+    expect((await readDeliveryStatus(deps, key)).kommo).toEqual({
+      delivered: false,
+      attempts: 1,
+      last_error: 'answered 503',
+    });
   });
 
   it('sends the retry once the backoff is over', async () => {
@@ -203,7 +225,9 @@ describe('the sync job', () => {
     // Assess
     expect([outcome, later]).toEqual(['up-to-date', 'up-to-date']);
     expect(deps.kommo.deliveryStatuses).toHaveLength(2);
-    expect(deps.queues.kommoStatus.deadLettered.map((letter) => letter.reason)).toEqual(['gave up after 2 attempts: delivery status "delivered" (update 1) of message msg-1: answered 500']);
+    expect(deps.queues.kommoStatus.deadLettered.map((letter) => letter.reason)).toEqual([
+      'gave up after 2 attempts: delivery status "delivered" (update 1) of message msg-1: answered 500',
+    ]);
   });
 
   it('comes back shortly when another job holds the message, and sends nothing meanwhile', async () => {

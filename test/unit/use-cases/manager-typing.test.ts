@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { TypingHook } from '../../../functions/core/domain/kommo-hooks';
-import { managerTypingDeadline, managerTypingHook, MANAGER_TYPING_STOP_GRACE_MS } from '../../../functions/core/use-cases/manager-typing';
+import {
+  managerTypingDeadline,
+  managerTypingHook,
+  MANAGER_TYPING_STOP_GRACE_MS,
+} from '../../../functions/core/use-cases/manager-typing';
 import { TEST_START } from '../../support/manual-clock';
 import { callFailure, FakeChatServiceClient } from '../../support/fakes/outbound';
 import { InMemoryManagerTypingStore } from '../../support/fakes/typing-stores';
@@ -13,16 +17,22 @@ function givenManagerTyping() {
 }
 
 /** The typing events the chat service received, by type. */
-const receivedTypes = (deps: ReturnType<typeof givenManagerTyping>) => deps.chatService.received.map((event) => event.type);
+const receivedTypes = (deps: ReturnType<typeof givenManagerTyping>) =>
+  deps.chatService.received.map((event) => event.type);
 
 /** Kommo's typing hook: `expired_at` is the start plus 5 s. */
-function typingHook(overrides: { expiredAtSeconds?: number; clientId?: string | null; userId?: string } = {}): TypingHook {
+function typingHook(
+  overrides: { expiredAtSeconds?: number; clientId?: string | null; userId?: string } = {},
+): TypingHook {
   return {
     account_id: UNIT_ACCOUNT_ID,
     action: {
       typing: {
         user: { id: overrides.userId ?? 'manager-1' },
-        conversation: { id: 'kommo-chat-1', ...(overrides.clientId === null ? {} : { client_id: overrides.clientId ?? 'conv-1' }) },
+        conversation: {
+          id: 'kommo-chat-1',
+          ...(overrides.clientId === null ? {} : { client_id: overrides.clientId ?? 'conv-1' }),
+        },
         expired_at: overrides.expiredAtSeconds ?? startSeconds + 5,
       },
     },
@@ -54,7 +64,10 @@ describe('a manager-typing hook', () => {
       },
     });
     expect(deps.queues.timers.sent).toEqual([
-      { body: { kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 5_000 }, delaySeconds: Math.ceil((5_000 + MANAGER_TYPING_STOP_GRACE_MS) / 1000) },
+      {
+        body: { kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 5_000 },
+        delaySeconds: Math.ceil((5_000 + MANAGER_TYPING_STOP_GRACE_MS) / 1000),
+      },
     ]);
   });
 
@@ -79,7 +92,9 @@ describe('a manager-typing hook', () => {
 
     // Assess
     expect(receivedTypes(deps)).toEqual(['typing.started', 'typing.started']);
-    expect(deps.queues.timers.bodies()).toEqual([{ kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 8_000 }]);
+    expect(deps.queues.timers.bodies()).toEqual([
+      { kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 8_000 },
+    ]);
   });
 
   it('gives a repeated hook the same event id, so the chat service drops the repeat', async () => {
@@ -104,8 +119,12 @@ describe('a manager-typing hook', () => {
     await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
 
     // Assess
-    expect(deps.queues.events.sent).toEqual([{ body: { attempt: 2, event: deps.chatService.received[0] }, delaySeconds: 1 }]);
-    expect(deps.queues.timers.bodies()).toEqual([{ kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 5_000 }]);
+    expect(deps.queues.events.sent).toEqual([
+      { body: { attempt: 2, event: deps.chatService.received[0] }, delaySeconds: 1 },
+    ]);
+    expect(deps.queues.timers.bodies()).toEqual([
+      { kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 5_000 },
+    ]);
   });
 
   it('a final answer from the chat service dead-letters typing.started, with the reason, and the timer is still set', async () => {
@@ -118,7 +137,9 @@ describe('a manager-typing hook', () => {
 
     // Assess
     expect(deps.queues.events.sent).toEqual([]);
-    expect(deps.queues.events.deadLettered).toEqual([expect.objectContaining({ attempts: 1, reason: expect.stringContaining('final answer') })]);
+    expect(deps.queues.events.deadLettered).toEqual([
+      expect.objectContaining({ attempts: 1, reason: expect.stringContaining('final answer') }),
+    ]);
     expect(deps.queues.timers.bodies()).toHaveLength(1);
   });
 });
@@ -131,13 +152,20 @@ describe('the timer at a manager-typing deadline', () => {
     deps.clock.advanceBy(5_000 + MANAGER_TYPING_STOP_GRACE_MS);
 
     // Act
-    const outcomes = [await managerTypingDeadline(deps, typingKey, TEST_START + 5_000), await managerTypingDeadline(deps, typingKey, TEST_START + 5_000)];
+    const outcomes = [
+      await managerTypingDeadline(deps, typingKey, TEST_START + 5_000),
+      await managerTypingDeadline(deps, typingKey, TEST_START + 5_000),
+    ];
 
     // Assess
     expect(outcomes).toEqual(['stopped', 'already-stopped']);
     expect(receivedTypes(deps)).toEqual(['typing.started', 'typing.stopped']);
     expect(deps.queues.events.sent).toEqual([]);
-    expect(deps.chatService.received[1]?.data).toMatchObject({ kommo_conversation_id: 'kommo-chat-1', user_id: 'manager-1', expires_at: new Date(TEST_START + 5_000).toISOString() });
+    expect(deps.chatService.received[1]?.data).toMatchObject({
+      kommo_conversation_id: 'kommo-chat-1',
+      user_id: 'manager-1',
+      expires_at: new Date(TEST_START + 5_000).toISOString(),
+    });
   });
 
   it('does nothing for a deadline a renewal moved: the renewal set its own timer', async () => {
@@ -168,7 +196,10 @@ describe('the timer at a manager-typing deadline', () => {
     // Assess
     expect(outcome).toBe('early');
     expect(receivedTypes(deps)).toEqual(['typing.started']);
-    expect(deps.queues.timers.sent.at(-1)).toEqual({ body: { kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 5_000 }, delaySeconds: 2 });
+    expect(deps.queues.timers.sent.at(-1)).toEqual({
+      body: { kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 5_000 },
+      delaySeconds: 2,
+    });
   });
 
   it('gives the stop back when typing.stopped can neither be sent nor queued for a retry, so the timer retry sends it', async () => {
@@ -180,7 +211,9 @@ describe('the timer at a manager-typing deadline', () => {
     deps.queues.events.failNextSends(1);
 
     // Act
-    await expect(managerTypingDeadline(deps, typingKey, TEST_START + 5_000)).rejects.toThrow('the queue is unreachable');
+    await expect(managerTypingDeadline(deps, typingKey, TEST_START + 5_000)).rejects.toThrow(
+      'the queue is unreachable',
+    );
     const retried = await managerTypingDeadline(deps, typingKey, TEST_START + 5_000);
 
     // Assess

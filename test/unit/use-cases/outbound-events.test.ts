@@ -21,13 +21,23 @@ describe('emitting an event', () => {
 
     // Assess
     expect(deps.queues.events.sent).toEqual([{ body: { event, attempt: 1 }, delaySeconds: 0 }]);
-    expect(event).toEqual({ type: 'presence.changed', id: 'evt_id-1', timestamp: new Date(TEST_START).toISOString(), data: { ...scope, client_id: 'client-1', state: 'online' } });
+    expect(event).toEqual({
+      type: 'presence.changed',
+      id: 'evt_id-1',
+      timestamp: new Date(TEST_START).toISOString(),
+      data: { ...scope, client_id: 'client-1', state: 'online' },
+    });
   });
 });
 
 describe('dispatching a queued event', () => {
   const presenceJob = (attempt = 1): EventJob => ({
-    event: { type: 'presence.changed', id: 'evt_presence', timestamp: new Date(TEST_START).toISOString(), data: { ...scope, client_id: 'client-1' } },
+    event: {
+      type: 'presence.changed',
+      id: 'evt_presence',
+      timestamp: new Date(TEST_START).toISOString(),
+      data: { ...scope, client_id: 'client-1' },
+    },
     attempt,
   });
 
@@ -48,7 +58,12 @@ describe('dispatching a queued event', () => {
     // Prepare
     const deps = givenDispatcher();
     const job: EventJob = {
-      event: { type: 'typing.started', id: 'evt_typing', timestamp: new Date(TEST_START).toISOString(), data: { ...scope, expires_at: new Date(TEST_START + 5_000).toISOString() } },
+      event: {
+        type: 'typing.started',
+        id: 'evt_typing',
+        timestamp: new Date(TEST_START).toISOString(),
+        data: { ...scope, expires_at: new Date(TEST_START + 5_000).toISOString() },
+      },
       attempt: 3,
     };
     deps.clock.advanceBy(5_000);
@@ -87,7 +102,14 @@ describe('dispatching a queued event', () => {
     // Assess
     expect(outcome).toBe('dead-lettered');
     expect(deps.queues.events.sent).toEqual([]);
-    expect(deps.queues.events.deadLettered).toEqual([{ reason: 'final answer: answered 422', failedAt: new Date(TEST_START).toISOString(), attempts: 1, message: presenceJob() }]);
+    expect(deps.queues.events.deadLettered).toEqual([
+      {
+        reason: 'final answer: answered 422',
+        failedAt: new Date(TEST_START).toISOString(),
+        attempts: 1,
+        message: presenceJob(),
+      },
+    ]);
   });
 
   it('dead-letters it after the last attempt', async () => {
@@ -100,7 +122,9 @@ describe('dispatching a queued event', () => {
 
     // Assess
     expect(outcome).toBe('dead-lettered');
-    expect(deps.queues.events.deadLettered.map((letter) => letter.reason)).toEqual(['gave up after 3 attempts: answered 503']);
+    expect(deps.queues.events.deadLettered.map((letter) => letter.reason)).toEqual([
+      'gave up after 3 attempts: answered 503',
+    ]);
   });
 
   it('lets an unexpected error through, so SQS delivers the job again', async () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { clientOffline, clientOnline, presenceDeadline, readPresence } from '../../../functions/core/use-cases/presence';
+import {
+  clientOffline,
+  clientOnline,
+  presenceDeadline,
+  readPresence,
+} from '../../../functions/core/use-cases/presence';
 import { TEST_START } from '../../support/manual-clock';
 import { FakeLiveConnections, InMemoryLiveChannelStore } from '../../support/fakes/live-channel';
 import { InMemoryPresenceStore } from '../../support/fakes/presence-store';
@@ -9,13 +14,18 @@ const key = { scopeId: UNIT_SCOPE_ID, clientId: 'client-1' };
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function givenPresence() {
-  return { ...baseDeps(), presence: new InMemoryPresenceStore(), live: new InMemoryLiveChannelStore(), liveConnections: new FakeLiveConnections() };
+  return {
+    ...baseDeps(),
+    presence: new InMemoryPresenceStore(),
+    live: new InMemoryLiveChannelStore(),
+    liveConnections: new FakeLiveConnections(),
+  };
 }
 
 const expiryTimer = (deadlineMs: number, timerId: string) => ({ kind: 'presence-expiry', ...key, deadlineMs, timerId });
 
 describe('a heartbeat', () => {
-  it('brings an offline client online, with a timer at the window\'s end', async () => {
+  it("brings an offline client online, with a timer at the window's end", async () => {
     // Prepare
     const deps = givenPresence();
 
@@ -25,7 +35,12 @@ describe('a heartbeat', () => {
     // Assess
     expect(outcome).toBe('went-online');
     expect(deps.queues.timers.sent).toEqual([{ body: expiryTimer(TEST_START + 60_000, 'id-1'), delaySeconds: 60 }]);
-    expect(await readPresence(deps, key)).toEqual({ client_id: 'client-1', online: true, last_seen_at: iso(TEST_START), expires_at: iso(TEST_START + 60_000) });
+    expect(await readPresence(deps, key)).toEqual({
+      client_id: 'client-1',
+      online: true,
+      last_seen_at: iso(TEST_START),
+      expires_at: iso(TEST_START + 60_000),
+    });
     expect(deps.metrics.get('PresenceTransition')).toBe(1);
   });
 
@@ -57,10 +72,12 @@ describe('a heartbeat', () => {
     // Assess
     expect(outcome).toBe('went-online');
     expect(deps.metrics.get('PresenceTransition')).toBe(3);
-    expect(deps.log.lines.filter((line) => line.message === 'presence changed').map((line) => line.attributes?.state)).toEqual(['online', 'offline', 'online']);
+    expect(
+      deps.log.lines.filter((line) => line.message === 'presence changed').map((line) => line.attributes?.state),
+    ).toEqual(['online', 'offline', 'online']);
   });
 
-  it('checks a window longer than SQS\'s longest delay in steps of 900 s', async () => {
+  it("checks a window longer than SQS's longest delay in steps of 900 s", async () => {
     // Prepare
     const deps = givenPresence();
     await clientOnline(deps, key, 3_600);
@@ -87,13 +104,18 @@ describe('an explicit offline', () => {
 
     // Assess
     expect(outcomes).toEqual(['went-offline', 'already-offline']);
-    expect(await readPresence(deps, key)).toEqual({ client_id: 'client-1', online: false, last_seen_at: iso(TEST_START + 10_000), expires_at: null });
+    expect(await readPresence(deps, key)).toEqual({
+      client_id: 'client-1',
+      online: false,
+      last_seen_at: iso(TEST_START + 10_000),
+      expires_at: null,
+    });
     expect(deps.metrics.get('PresenceTransition')).toBe(2);
   });
 });
 
-describe('the timer at a window\'s end', () => {
-  it('takes the client offline at the window\'s end, whenever the timer runs', async () => {
+describe("the timer at a window's end", () => {
+  it("takes the client offline at the window's end, whenever the timer runs", async () => {
     // Prepare
     const deps = givenPresence();
     await clientOnline(deps, key, 60);
@@ -105,7 +127,9 @@ describe('the timer at a window\'s end', () => {
     // Assess
     expect(outcome).toBe('went-offline');
     expect(await readPresence(deps, key)).toMatchObject({ online: false, last_seen_at: iso(TEST_START) });
-    expect(deps.log.lines.find((line) => line.attributes?.state === 'offline')?.attributes?.at).toBe(iso(TEST_START + 60_000));
+    expect(deps.log.lines.find((line) => line.attributes?.state === 'offline')?.attributes?.at).toBe(
+      iso(TEST_START + 60_000),
+    );
   });
 
   it('waits for the new end of a window heartbeats extended, handing its chain to the next timer', async () => {
@@ -163,10 +187,15 @@ describe('pushing presence to the live channel', () => {
   async function givenWatched(deps: ReturnType<typeof givenPresence>, connectionId: string) {
     const connection = { ...caller, connectionId, connectedAtMs: TEST_START };
     await deps.live.openConnection(connection);
-    await deps.live.watch(connection, { connectionId, kommoConversationId: 'kommo-chat-1', conversationId: 'conv-1', clientId: 'client-1' });
+    await deps.live.watch(connection, {
+      connectionId,
+      kommoConversationId: 'kommo-chat-1',
+      conversationId: 'conv-1',
+      clientId: 'client-1',
+    });
   }
 
-  it('tells every connection watching the client\'s chat each transition', async () => {
+  it("tells every connection watching the client's chat each transition", async () => {
     // Prepare
     const deps = givenPresence();
     await givenWatched(deps, 'conn-1');
@@ -178,8 +207,30 @@ describe('pushing presence to the live channel', () => {
 
     // Assess
     expect(deps.liveConnections.frames).toEqual([
-      { connectionId: 'conn-1', frame: { type: 'client.presence', kommo_conversation_id: 'kommo-chat-1', conversation_id: 'conv-1', client_id: 'client-1', online: true, last_seen_at: iso(TEST_START), expires_at: iso(TEST_START + 60_000) } },
-      { connectionId: 'conn-1', frame: { type: 'client.presence', kommo_conversation_id: 'kommo-chat-1', conversation_id: 'conv-1', client_id: 'client-1', online: false, last_seen_at: iso(TEST_START), expires_at: null } },
+      {
+        connectionId: 'conn-1',
+        frame: {
+          type: 'client.presence',
+          kommo_conversation_id: 'kommo-chat-1',
+          conversation_id: 'conv-1',
+          client_id: 'client-1',
+          online: true,
+          last_seen_at: iso(TEST_START),
+          expires_at: iso(TEST_START + 60_000),
+        },
+      },
+      {
+        connectionId: 'conn-1',
+        frame: {
+          type: 'client.presence',
+          kommo_conversation_id: 'kommo-chat-1',
+          conversation_id: 'conv-1',
+          client_id: 'client-1',
+          online: false,
+          last_seen_at: iso(TEST_START),
+          expires_at: null,
+        },
+      },
     ]);
   });
 

@@ -10,7 +10,9 @@ import { InMemoryStatusPollStore } from '../../support/fakes/status-stores';
 import { InMemoryManagerTypingStore } from '../../support/fakes/typing-stores';
 import { baseDeps, UNIT_ACCOUNT_ID, UNIT_SCOPE_ID, unitSecrets } from '../../support/fakes/unit-deps';
 
-function givenHookWorker(options: { forward?: boolean; pollStatuses?: boolean; conversations?: ConversationDirectory } = {}) {
+function givenHookWorker(
+  options: { forward?: boolean; pollStatuses?: boolean; conversations?: ConversationDirectory } = {},
+) {
   const base = baseDeps();
   return {
     ...base,
@@ -28,12 +30,25 @@ const channelSecret = unitSecrets().channelSecret;
 /** A hook as the intake queued it: the raw bytes and Kommo's signature. */
 function queuedHook(body: unknown, attempt = 1): KommoHookJob {
   const rawBody = Buffer.from(JSON.stringify(body));
-  return { scopeId: UNIT_SCOPE_ID, accountId: UNIT_ACCOUNT_ID, receivedAtMs: TEST_START, signature: signKommoHook(rawBody, channelSecret), rawBody: rawBody.toString('base64'), attempt };
+  return {
+    scopeId: UNIT_SCOPE_ID,
+    accountId: UNIT_ACCOUNT_ID,
+    receivedAtMs: TEST_START,
+    signature: signKommoHook(rawBody, channelSecret),
+    rawBody: rawBody.toString('base64'),
+    attempt,
+  };
 }
 
 const typingHook = {
   account_id: UNIT_ACCOUNT_ID,
-  action: { typing: { user: { id: 'manager-1' }, conversation: { id: 'kommo-chat-1', client_id: 'conv-1' }, expired_at: TEST_START / 1000 + 5 } },
+  action: {
+    typing: {
+      user: { id: 'manager-1' },
+      conversation: { id: 'kommo-chat-1', client_id: 'conv-1' },
+      expired_at: TEST_START / 1000 + 5,
+    },
+  },
 };
 
 const messageHook = {
@@ -57,7 +72,11 @@ describe('the hook worker', () => {
     // Assess
     expect(outcome).toBe('typing');
     expect(deps.chatService.received.map((event) => event.type)).toEqual(['typing.started']);
-    expect(await deps.conversations.byKommoConversation(UNIT_SCOPE_ID, 'kommo-chat-1')).toEqual({ scopeId: UNIT_SCOPE_ID, kommoConversationId: 'kommo-chat-1', conversationId: 'conv-1' });
+    expect(await deps.conversations.byKommoConversation(UNIT_SCOPE_ID, 'kommo-chat-1')).toEqual({
+      scopeId: UNIT_SCOPE_ID,
+      kommoConversationId: 'kommo-chat-1',
+      conversationId: 'conv-1',
+    });
   });
 
   it('goes on with the hook when the directory cannot be written', async () => {
@@ -88,11 +107,14 @@ describe('the hook worker', () => {
 
     // Assess
     expect(outcome).toBe('acknowledged');
-    expect(await deps.conversations.byKommoConversation(UNIT_SCOPE_ID, 'kommo-chat-1')).toMatchObject({ conversationId: 'conv-1', clientId: 'client-7' });
+    expect(await deps.conversations.byKommoConversation(UNIT_SCOPE_ID, 'kommo-chat-1')).toMatchObject({
+      conversationId: 'conv-1',
+      clientId: 'client-7',
+    });
     expect(deps.chatService.received).toEqual([]);
   });
 
-  it('forwards a hook it does not consume byte for byte, with Kommo\'s signature', async () => {
+  it("forwards a hook it does not consume byte for byte, with Kommo's signature", async () => {
     // Prepare
     const deps = givenHookWorker({ forward: true });
     const job = queuedHook(messageHook);
@@ -102,7 +124,9 @@ describe('the hook worker', () => {
 
     // Assess
     expect(outcome).toBe('forwarded');
-    expect(deps.hookForwarder.forwarded).toEqual([{ scopeId: UNIT_SCOPE_ID, rawBody: Buffer.from(job.rawBody, 'base64'), signature: job.signature }]);
+    expect(deps.hookForwarder.forwarded).toEqual([
+      { scopeId: UNIT_SCOPE_ID, rawBody: Buffer.from(job.rawBody, 'base64'), signature: job.signature },
+    ]);
   });
 
   it('re-queues the hook with backoff when the forward fails for now', async () => {
@@ -131,7 +155,9 @@ describe('the hook worker', () => {
     // Assess
     expect(outcome).toBe('dead-lettered');
     expect(deps.queues.hooks.sent).toEqual([]);
-    expect(deps.queues.hooks.deadLettered.map((letter) => [letter.reason, letter.message])).toEqual([['final answer: answered 400', job]]);
+    expect(deps.queues.hooks.deadLettered.map((letter) => [letter.reason, letter.message])).toEqual([
+      ['final answer: answered 400', job],
+    ]);
   });
 
   it('starts one status poll for an outgoing message, however often the hook is processed', async () => {
@@ -144,7 +170,18 @@ describe('the hook worker', () => {
     await processKommoHook(deps, queuedHook(messageHook, 2));
 
     // Assess
-    expect(deps.queues.timers.sent).toEqual([{ body: { kind: 'status-poll', scopeId: UNIT_SCOPE_ID, msgid: 'msg-1', timerId: 'id-1', dueAtMs: TEST_START + 1_000 }, delaySeconds: 1 }]);
+    expect(deps.queues.timers.sent).toEqual([
+      {
+        body: {
+          kind: 'status-poll',
+          scopeId: UNIT_SCOPE_ID,
+          msgid: 'msg-1',
+          timerId: 'id-1',
+          dueAtMs: TEST_START + 1_000,
+        },
+        delaySeconds: 1,
+      },
+    ]);
     expect(deps.hookForwarder.forwarded).toHaveLength(2);
   });
 });

@@ -6,7 +6,10 @@ import { RecordingQueue } from '../../support/fakes/queues';
 import { baseDeps } from '../../support/fakes/unit-deps';
 
 function givenFailure(settings: { DELIVERY_MAX_ATTEMPTS?: string } = {}, random = 0.5) {
-  return { deps: { ...baseDeps(settings), random: () => random }, queue: new RecordingQueue<{ name: string; attempt: number }>() };
+  return {
+    deps: { ...baseDeps(settings), random: () => random },
+    queue: new RecordingQueue<{ name: string; attempt: number }>(),
+  };
 }
 
 describe('after a failed call', () => {
@@ -16,12 +19,24 @@ describe('after a failed call', () => {
 
     // Act
     const outcomes = [];
-    for (let attempt = 1; attempt <= 10; attempt += 1) outcomes.push(await retryOrDeadLetter(deps, queue, { name: 'job', attempt }, callFailure('kommo', 503)));
+    for (let attempt = 1; attempt <= 10; attempt += 1)
+      outcomes.push(await retryOrDeadLetter(deps, queue, { name: 'job', attempt }, callFailure('kommo', 503)));
 
     // Assess
-    expect(outcomes.map((outcome) => (outcome.outcome === 'retrying' ? outcome.delaySeconds : outcome.outcome))).toEqual([2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+    expect(
+      outcomes.map((outcome) => (outcome.outcome === 'retrying' ? outcome.delaySeconds : outcome.outcome)),
+    ).toEqual([2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
     expect(queue.sent.map((message) => [message.body.attempt, message.delaySeconds])).toEqual([
-      [2, 2], [3, 4], [4, 8], [5, 16], [6, 32], [7, 64], [8, 128], [9, 256], [10, 300], [11, 300],
+      [2, 2],
+      [3, 4],
+      [4, 8],
+      [5, 16],
+      [6, 32],
+      [7, 64],
+      [8, 128],
+      [9, 256],
+      [10, 300],
+      [11, 300],
     ]);
   });
 
@@ -59,7 +74,14 @@ describe('after a failed call', () => {
     // Assess
     expect(outcome).toEqual({ outcome: 'dead-lettered' });
     expect(queue.sent).toEqual([]);
-    expect(queue.deadLettered).toEqual([{ reason: `final answer: answered ${status}`, failedAt: new Date(TEST_START).toISOString(), attempts: 1, message: { name: 'job', attempt: 1 } }]);
+    expect(queue.deadLettered).toEqual([
+      {
+        reason: `final answer: answered ${status}`,
+        failedAt: new Date(TEST_START).toISOString(),
+        attempts: 1,
+        message: { name: 'job', attempt: 1 },
+      },
+    ]);
     expect(deps.metrics.get('DeadLettered')).toBe(1);
   });
 
@@ -72,6 +94,8 @@ describe('after a failed call', () => {
 
     // Assess
     expect(outcome).toEqual({ outcome: 'dead-lettered' });
-    expect(queue.deadLettered.map((letter) => [letter.reason, letter.attempts])).toEqual([['gave up after 8 attempts: answered 503', 8]]);
+    expect(queue.deadLettered.map((letter) => [letter.reason, letter.attempts])).toEqual([
+      ['gave up after 8 attempts: answered 503', 8],
+    ]);
   });
 });

@@ -21,7 +21,10 @@ function givenPolling(enabled = true) {
 /** Kommo's outgoing-message hook (a Kommo user wrote to a client). */
 const messageHook = (msgid = 'msg-1') => ({
   account_id: UNIT_ACCOUNT_ID,
-  message: { conversation: { id: 'kommo-chat-1', client_id: 'conv-1' }, message: { id: msgid, type: 'text', text: 'Hello' } },
+  message: {
+    conversation: { id: 'kommo-chat-1', client_id: 'conv-1' },
+    message: { id: msgid, type: 'text', text: 'Hello' },
+  },
 });
 
 /** The timer the chain names now, as the timer queue would deliver it. */
@@ -51,13 +54,22 @@ describe('starting to poll a message', () => {
     // Assess
     expect(outcomes).toEqual(['started', 'already-polling']);
     expect(deps.queues.timers.sent).toEqual([
-      { body: { kind: 'status-poll', ...key, timerId: 'id-1', dueAtMs: TEST_START + FIRST_POLL_AFTER_SECONDS * 1000 }, delaySeconds: FIRST_POLL_AFTER_SECONDS },
+      {
+        body: { kind: 'status-poll', ...key, timerId: 'id-1', dueAtMs: TEST_START + FIRST_POLL_AFTER_SECONDS * 1000 },
+        delaySeconds: FIRST_POLL_AFTER_SECONDS,
+      },
     ]);
   });
 
   it.each([
     ['polling is not configured', false, messageHook(), TEST_START, 'not-configured'],
-    ['the hook is not a message', true, { account_id: UNIT_ACCOUNT_ID, action: { reaction: {} } }, TEST_START, 'not-a-message'],
+    [
+      'the hook is not a message',
+      true,
+      { account_id: UNIT_ACCOUNT_ID, action: { reaction: {} } },
+      TEST_START,
+      'not-a-message',
+    ],
     ['its msgid cannot name a Kommo delivery status', true, messageHook('a/b'), TEST_START, 'invalid-msgid'],
     ['the hook is a day old', true, messageHook(), TEST_START - POLLING_WINDOW_MS, 'window-closed'],
   ])('starts nothing when %s', async (_, enabled, body, receivedAtMs, outcome) => {
@@ -93,14 +105,20 @@ describe('the poll timer', () => {
     // Prepare
     const deps = givenPolling();
     await startStatusPoll(deps, { scopeId: UNIT_SCOPE_ID, receivedAtMs: TEST_START, body: messageHook() });
-    deps.chatServiceStatuses.answerNext({ outcome: 'update', update: { status: 'delivered' } }, { outcome: 'update', update: { status: 'read' } });
+    deps.chatServiceStatuses.answerNext(
+      { outcome: 'update', update: { status: 'delivered' } },
+      { outcome: 'update', update: { status: 'read' } },
+    );
 
     // Act
     const outcomes = [await runDuePoll(deps), await runDuePoll(deps)];
 
     // Assess
     expect(outcomes).toEqual(['polled', 'ended']);
-    expect(deps.queues.kommoStatus.bodies()).toEqual([{ ...key, attempt: 1 }, { ...key, attempt: 1 }]);
+    expect(deps.queues.kommoStatus.bodies()).toEqual([
+      { ...key, attempt: 1 },
+      { ...key, attempt: 1 },
+    ]);
     expect(deps.queues.timers.sent).toHaveLength(2);
   });
 
@@ -108,7 +126,10 @@ describe('the poll timer', () => {
     // Prepare
     const deps = givenPolling();
     await startStatusPoll(deps, { scopeId: UNIT_SCOPE_ID, receivedAtMs: TEST_START, body: messageHook() });
-    deps.chatServiceStatuses.answerNext(callFailure('chat-service', 503), { outcome: 'malformed', reason: 'status: unknown value' });
+    deps.chatServiceStatuses.answerNext(callFailure('chat-service', 503), {
+      outcome: 'malformed',
+      reason: 'status: unknown value',
+    });
 
     // Act
     const outcomes = [await runDuePoll(deps), await runDuePoll(deps)];

@@ -13,6 +13,8 @@ export class LiveChannelAddress implements LiveConnections {
   }
 
   async send(): Promise<'sent' | 'gone'> {
-    throw new ConfigError('Configuration error: this function only hands out the live channel address; pushes go through the functions that hold LIVE_CONNECTIONS_ENDPOINT');
+    throw new ConfigError(
+      'Configuration error: this function only hands out the live channel address; pushes go through the functions that hold LIVE_CONNECTIONS_ENDPOINT',
+    );
   }
 }

@@ -1,4 +1,8 @@
-import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { ConfigError } from '../../config';
 import type { LiveFrame } from '../../domain/live-channel';
 import type { LiveConnections } from '../../ports/live-channel';
@@ -24,9 +28,14 @@ export class ApiGatewayLiveConnections implements LiveConnections {
 
   async send(connectionId: string, frame: LiveFrame): Promise<'sent' | 'gone'> {
     const { client } = this.options;
-    if (!client) throw new ConfigError('Configuration error: LIVE_CONNECTIONS_ENDPOINT is required to push to the live channel, and this function does not have it');
+    if (!client)
+      throw new ConfigError(
+        'Configuration error: LIVE_CONNECTIONS_ENDPOINT is required to push to the live channel, and this function does not have it',
+      );
     try {
-      await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(frame), 'utf8') }));
+      await client.send(
+        new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(frame), 'utf8') }),
+      );
       return 'sent';
     } catch (error) {
       if (error instanceof GoneException || (error instanceof Error && error.name === 'GoneException')) return 'gone';
@@ -41,5 +50,9 @@ export class ApiGatewayLiveConnections implements LiveConnections {
  * is not worth holding that up for.
  */
 export function managementApiClient(endpoint: string): ApiGatewayManagementApiClient {
-  return new ApiGatewayManagementApiClient({ endpoint, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 }, maxAttempts: 2 });
+  return new ApiGatewayManagementApiClient({
+    endpoint,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    maxAttempts: 2,
+  });
 }

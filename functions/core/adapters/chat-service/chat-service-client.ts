@@ -4,7 +4,13 @@ import type { OutboundEvent } from '../../domain/outbound-event';
 import type { PolledStatus } from '../../domain/status-poll';
 import { parseStatusAnswer } from '../../http/status-report';
 import { deadlineSignal, type Clock } from '../../ports/clock';
-import { OutboundCallError, type ChatServiceClient, type ChatServiceStatusSource, type ForwardedHook, type HookForwarder } from '../../ports/outbound';
+import {
+  OutboundCallError,
+  type ChatServiceClient,
+  type ChatServiceStatusSource,
+  type ForwardedHook,
+  type HookForwarder,
+} from '../../ports/outbound';
 import { sendHttp } from '../http/send-http';
 
 export interface ChatServiceClientOptions {
@@ -33,14 +39,21 @@ export class StandardWebhooksChatService implements ChatServiceClient {
       party: 'chat-service',
       url: this.options.url,
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...standardWebhooksHeaders(this.webhooks, event.id, timestamp, body) },
+      headers: {
+        'content-type': 'application/json',
+        ...standardWebhooksHeaders(this.webhooks, event.id, timestamp, body),
+      },
       body,
       timeoutMs: this.options.timeoutMs,
       // On the bridge's clock, which also times the retry after a timeout: a busy machine alone never times a call out in tests.
       signal: deadlineSignal(this.options.clock, timestamp.getTime() + this.options.timeoutMs),
     });
     if (answer.status < 200 || answer.status >= 300) {
-      throw new OutboundCallError('chat-service', `chat service answered ${answer.status} to ${event.type}`, answer.status);
+      throw new OutboundCallError(
+        'chat-service',
+        `chat service answered ${answer.status} to ${event.type}`,
+        answer.status,
+      );
     }
   }
 }
@@ -49,7 +62,12 @@ export class StandardWebhooksChatService implements ChatServiceClient {
  * The Standard Webhooks headers of a request to the chat service: one signature per secret
  * (space-separated), so during a rotation it accepts the request whichever secret it holds.
  */
-function standardWebhooksHeaders(webhooks: readonly Webhook[], webhookId: string, timestamp: Date, body: string): Record<string, string> {
+function standardWebhooksHeaders(
+  webhooks: readonly Webhook[],
+  webhookId: string,
+  timestamp: Date,
+  body: string,
+): Record<string, string> {
   return {
     'webhook-id': webhookId,
     'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
@@ -86,7 +104,11 @@ export class StandardWebhooksStatusSource implements ChatServiceStatusSource {
     });
     if (answer.status === 404) return { outcome: 'unknown' };
     if (answer.status < 200 || answer.status >= 300) {
-      throw new OutboundCallError('chat-service', `chat service answered ${answer.status} to the status query of message ${msgid}`, answer.status);
+      throw new OutboundCallError(
+        'chat-service',
+        `chat service answered ${answer.status} to the status query of message ${msgid}`,
+        answer.status,
+      );
     }
     return parseStatusAnswer(answer.text);
   }

@@ -20,7 +20,10 @@ import { epochSeconds, partitionKey, type TableRef } from './table';
  */
 const BINDING = 'BINDING';
 const CLAIM = 'CLAIM';
-const kommoKey = (kommoAccountId: number, sk: string) => ({ pk: partitionKey('accountByKommo', String(kommoAccountId)), sk });
+const kommoKey = (kommoAccountId: number, sk: string) => ({
+  pk: partitionKey('accountByKommo', String(kommoAccountId)),
+  sk,
+});
 const amojoKey = (amojoAccountId: string, sk: string) => ({ pk: partitionKey('accountByAmojo', amojoAccountId), sk });
 
 /**
@@ -63,7 +66,8 @@ function attribute(item: Record<string, unknown> | undefined, name: string): str
 
 function cancellationOf(error: unknown): Cancellation | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
-  const reasons = (error as { CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] }).CancellationReasons ?? [];
+  const reasons =
+    (error as { CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] }).CancellationReasons ?? [];
   return { codes: reasons.map((reason) => reason.Code ?? 'None'), items: reasons.map((reason) => reason.Item) };
 }
 
@@ -78,10 +82,21 @@ export class DynamoAccountBindingStore implements AccountBindingStore {
     return this.get(amojoKey(amojoAccountId, BINDING));
   }
 
-  async claimToConnect(accounts: Required<AccountKeys>, claim: AccountChangeClaim): Promise<AccountClaimRefusal | undefined> {
+  async claimToConnect(
+    accounts: Required<AccountKeys>,
+    claim: AccountChangeClaim,
+  ): Promise<AccountClaimRefusal | undefined> {
     const cancellation = await this.transact([
-      this.bindingCheck(kommoKey(accounts.kommoAccountId, BINDING), 'attribute_not_exists(pk) OR amojoAccountId = :amojo', { ':amojo': accounts.amojoAccountId }),
-      this.bindingCheck(amojoKey(accounts.amojoAccountId, BINDING), 'attribute_not_exists(pk) OR kommoAccountId = :kommo', { ':kommo': accounts.kommoAccountId }),
+      this.bindingCheck(
+        kommoKey(accounts.kommoAccountId, BINDING),
+        'attribute_not_exists(pk) OR amojoAccountId = :amojo',
+        { ':amojo': accounts.amojoAccountId },
+      ),
+      this.bindingCheck(
+        amojoKey(accounts.amojoAccountId, BINDING),
+        'attribute_not_exists(pk) OR kommoAccountId = :kommo',
+        { ':kommo': accounts.kommoAccountId },
+      ),
       ...this.claimPuts(accounts, claim),
     ]);
     if (!cancellation) return undefined;
@@ -98,12 +113,19 @@ export class DynamoAccountBindingStore implements AccountBindingStore {
     return { reason: 'change_in_progress' };
   }
 
-  async claimToDisconnect(target: AccountBinding | { amojoAccountId: string }, claim: AccountChangeClaim): Promise<AccountClaimRefusal | undefined> {
+  async claimToDisconnect(
+    target: AccountBinding | { amojoAccountId: string },
+    claim: AccountChangeClaim,
+  ): Promise<AccountClaimRefusal | undefined> {
     const checks =
       'kommoAccountId' in target
         ? [
-            this.bindingCheck(kommoKey(target.kommoAccountId, BINDING), 'amojoAccountId = :amojo', { ':amojo': target.amojoAccountId }),
-            this.bindingCheck(amojoKey(target.amojoAccountId, BINDING), 'kommoAccountId = :kommo', { ':kommo': target.kommoAccountId }),
+            this.bindingCheck(kommoKey(target.kommoAccountId, BINDING), 'amojoAccountId = :amojo', {
+              ':amojo': target.amojoAccountId,
+            }),
+            this.bindingCheck(amojoKey(target.amojoAccountId, BINDING), 'kommoAccountId = :kommo', {
+              ':kommo': target.kommoAccountId,
+            }),
           ]
         : // Unbound as read: a connect that bound it since then would be undone behind its back.
           [this.bindingCheck(amojoKey(target.amojoAccountId, BINDING), 'attribute_not_exists(pk)', undefined)];
@@ -138,7 +160,10 @@ export class DynamoAccountBindingStore implements AccountBindingStore {
   }
 
   private claimKeys(accounts: AccountKeys) {
-    return [...(accounts.kommoAccountId === undefined ? [] : [kommoKey(accounts.kommoAccountId, CLAIM)]), amojoKey(accounts.amojoAccountId, CLAIM)];
+    return [
+      ...(accounts.kommoAccountId === undefined ? [] : [kommoKey(accounts.kommoAccountId, CLAIM)]),
+      amojoKey(accounts.amojoAccountId, CLAIM),
+    ];
   }
 
   private claimPuts(accounts: AccountKeys, claim: AccountChangeClaim): TransactItem[] {
@@ -146,7 +171,13 @@ export class DynamoAccountBindingStore implements AccountBindingStore {
     return this.claimKeys(accounts).map((key) => ({
       Put: {
         TableName: this.table.tableName,
-        Item: { ...key, claimId: claim.claimId, amojoAccountId: accounts.amojoAccountId, kommoAccountId: accounts.kommoAccountId, expiresAt },
+        Item: {
+          ...key,
+          claimId: claim.claimId,
+          amojoAccountId: accounts.amojoAccountId,
+          kommoAccountId: accounts.kommoAccountId,
+          expiresAt,
+        },
         // A lapsed claim that TTL has not deleted yet does not count.
         ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
         ExpressionAttributeValues: { ':now': epochSeconds(claim.nowMs) },
@@ -166,7 +197,11 @@ export class DynamoAccountBindingStore implements AccountBindingStore {
     }));
   }
 
-  private bindingCheck(key: { pk: string; sk: string }, condition: string, values: Record<string, unknown> | undefined): TransactItem {
+  private bindingCheck(
+    key: { pk: string; sk: string },
+    condition: string,
+    values: Record<string, unknown> | undefined,
+  ): TransactItem {
     return {
       ConditionCheck: {
         TableName: this.table.tableName,
@@ -192,7 +227,8 @@ export class DynamoAccountBindingStore implements AccountBindingStore {
       } catch (error) {
         const cancellation = cancellationOf(error);
         if (!cancellation) throw error;
-        const conflictOnly = cancellation.codes.includes('TransactionConflict') && !cancellation.codes.includes('ConditionalCheckFailed');
+        const conflictOnly =
+          cancellation.codes.includes('TransactionConflict') && !cancellation.codes.includes('ConditionalCheckFailed');
         if (!conflictOnly) return cancellation;
         if (attempt >= CONFLICT_ATTEMPTS) throw error;
         await new Promise((resolve) => setTimeout(resolve, CONFLICT_BACKOFF_MS * 2 ** (attempt - 1)));
@@ -202,7 +238,9 @@ export class DynamoAccountBindingStore implements AccountBindingStore {
 
   private async get(key: { pk: string; sk: string }): Promise<AccountBinding | undefined> {
     // Consistent: a disconnect takes effect for the very next widget request.
-    const { Item } = await this.table.doc.send(new GetCommand({ TableName: this.table.tableName, Key: key, ConsistentRead: true }));
+    const { Item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: key, ConsistentRead: true }),
+    );
     return bindingOf(Item);
   }
 }

@@ -1,5 +1,9 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CONVERSATION_RENEWAL_MS, CONVERSATION_RETENTION_MS, contradictedField } from '../../domain/conversation-directory';
+import {
+  CONVERSATION_RENEWAL_MS,
+  CONVERSATION_RETENTION_MS,
+  contradictedField,
+} from '../../domain/conversation-directory';
 import type { Clock } from '../../ports/clock';
 import type { ConversationDirectory, ConversationEntry, LearnOutcome } from '../../ports/conversation-directory';
 import { epochSeconds, isConditionFailure, isLive, partitionKey, type TableRef } from './table';
@@ -16,7 +20,10 @@ import { epochSeconds, isConditionFailure, isLive, partitionKey, type TableRef }
  * conditional writes after it decide every race.
  */
 const ENTRY = 'ENTRY';
-const key = (scopeId: string, kommoConversationId: string) => ({ pk: partitionKey('conversation', scopeId, kommoConversationId), sk: ENTRY });
+const key = (scopeId: string, kommoConversationId: string) => ({
+  pk: partitionKey('conversation', scopeId, kommoConversationId),
+  sk: ENTRY,
+});
 
 /** A lesson can race another for the same chat (a hook and a registration); the loser reads again. */
 const ATTEMPTS = 3;
@@ -65,7 +72,9 @@ export class DynamoConversationDirectory implements ConversationDirectory {
         continue;
       }
       if (contradictedField(current, entry) !== undefined) return 'conflict';
-      const fills = (entry.conversationId !== undefined && current.conversationId === undefined) || (entry.clientId !== undefined && current.clientId === undefined);
+      const fills =
+        (entry.conversationId !== undefined && current.conversationId === undefined) ||
+        (entry.clientId !== undefined && current.clientId === undefined);
       // Nothing new and renewed recently: a read, no write (typing hooks come every few seconds).
       if (!fills && nowMs - current.lastSeenAtMs < CONVERSATION_RENEWAL_MS) return 'unchanged';
       const outcome = await this.fillIn(entry, nowMs);
@@ -75,7 +84,9 @@ export class DynamoConversationDirectory implements ConversationDirectory {
   }
 
   private async read(scopeId: string, kommoConversationId: string): Promise<StoredEntry | undefined> {
-    const { Item } = await this.table.doc.send(new GetCommand({ TableName: this.table.tableName, Key: key(scopeId, kommoConversationId), ConsistentRead: true }));
+    const { Item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: key(scopeId, kommoConversationId), ConsistentRead: true }),
+    );
     return entryOf(Item);
   }
 
@@ -85,7 +96,13 @@ export class DynamoConversationDirectory implements ConversationDirectory {
       await this.table.doc.send(
         new PutCommand({
           TableName: this.table.tableName,
-          Item: { ...key(entry.scopeId, entry.kommoConversationId), ...entry, firstSeenAtMs: nowMs, lastSeenAtMs: nowMs, expiresAt: this.expiresAt(nowMs) },
+          Item: {
+            ...key(entry.scopeId, entry.kommoConversationId),
+            ...entry,
+            firstSeenAtMs: nowMs,
+            lastSeenAtMs: nowMs,
+            expiresAt: this.expiresAt(nowMs),
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
           ExpressionAttributeValues: { ':now': epochSeconds(nowMs) },
         }),
@@ -104,7 +121,11 @@ export class DynamoConversationDirectory implements ConversationDirectory {
    */
   private async fillIn(entry: ConversationEntry, nowMs: number): Promise<LearnOutcome | 'gone'> {
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':now': nowMs, ':nowSeconds': epochSeconds(nowMs), ':exp': this.expiresAt(nowMs) };
+    const values: Record<string, unknown> = {
+      ':now': nowMs,
+      ':nowSeconds': epochSeconds(nowMs),
+      ':exp': this.expiresAt(nowMs),
+    };
     const sets = ['lastSeenAtMs = :now', 'expiresAt = :exp'];
     const conditions = ['expiresAt > :nowSeconds'];
     for (const field of ['conversationId', 'clientId'] as const) {
@@ -128,7 +149,9 @@ export class DynamoConversationDirectory implements ConversationDirectory {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const filled = (['conversationId', 'clientId'] as const).some((field) => entry[field] !== undefined && Attributes?.[field] === undefined);
+      const filled = (['conversationId', 'clientId'] as const).some(
+        (field) => entry[field] !== undefined && Attributes?.[field] === undefined,
+      );
       return filled ? 'stored' : 'unchanged';
     } catch (error) {
       if (!isConditionFailure(error)) throw error;

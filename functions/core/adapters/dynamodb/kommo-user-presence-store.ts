@@ -1,13 +1,19 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { KOMMO_USER_WINDOW_RETENTION_MS } from '../../domain/kommo-user-presence';
-import type { KommoUserPresenceKey, KommoUserPresenceStore, KommoUserWindow, StoredKommoUserWindow } from '../../ports/kommo-user-presence-store';
+import type {
+  KommoUserPresenceKey,
+  KommoUserPresenceStore,
+  KommoUserWindow,
+  StoredKommoUserWindow,
+} from '../../ports/kommo-user-presence-store';
 import { epochSeconds, isConditionFailure, partitionKey, type TableRef, writeIf } from './table';
 
 /**
  * The scope and the numeric user id hold no `#`, so the conversation id (which may) goes last and
  * no two keys can spell the same partition key.
  */
-const pk = (key: KommoUserPresenceKey) => partitionKey('kommoUserPresence', key.scopeId, key.userId, key.conversationId);
+const pk = (key: KommoUserPresenceKey) =>
+  partitionKey('kommoUserPresence', key.scopeId, key.userId, key.conversationId);
 const WINDOW = 'WINDOW';
 
 const keepUntil = (onlineUntilMs: number) => epochSeconds(onlineUntilMs + KOMMO_USER_WINDOW_RETENTION_MS);
@@ -39,12 +45,21 @@ export class DynamoKommoUserPresenceStore implements KommoUserPresenceStore {
         // Only an open window is extended: one that ended (even if its timer has not run) is a
         // transition, and one not announced yet is the transition of a heartbeat that failed half-way.
         ConditionExpression: 'onlineUntilMs > :now AND announced = :yes',
-        ExpressionAttributeValues: { ':until': onlineUntilMs, ':now': nowMs, ':exp': keepUntil(onlineUntilMs), ':yes': true },
+        ExpressionAttributeValues: {
+          ':until': onlineUntilMs,
+          ':now': nowMs,
+          ':exp': keepUntil(onlineUntilMs),
+          ':yes': true,
+        },
       }),
     );
   }
 
-  async open(key: KommoUserPresenceKey, window: KommoUserWindow, nowMs: number): Promise<{ opened: false } | { opened: true; lapsed?: KommoUserWindow }> {
+  async open(
+    key: KommoUserPresenceKey,
+    window: KommoUserWindow,
+    nowMs: number,
+  ): Promise<{ opened: false } | { opened: true; lapsed?: KommoUserWindow }> {
     try {
       const { Attributes } = await this.table.doc.send(
         new PutCommand({
@@ -79,7 +94,12 @@ export class DynamoKommoUserPresenceStore implements KommoUserPresenceStore {
     );
   }
 
-  async passTimerOn(key: KommoUserPresenceKey, windowId: string, fromTimerId: string | undefined, toTimerId: string): Promise<boolean> {
+  async passTimerOn(
+    key: KommoUserPresenceKey,
+    windowId: string,
+    fromTimerId: string | undefined,
+    toTimerId: string,
+  ): Promise<boolean> {
     return writeIf(
       this.table,
       new UpdateCommand({
@@ -88,7 +108,11 @@ export class DynamoKommoUserPresenceStore implements KommoUserPresenceStore {
         UpdateExpression: 'SET timerId = :to',
         // A window that names no timer yet is adopted once.
         ConditionExpression: `windowId = :window AND ${fromTimerId === undefined ? 'attribute_not_exists(timerId)' : 'timerId = :from'}`,
-        ExpressionAttributeValues: { ':window': windowId, ':to': toTimerId, ...(fromTimerId === undefined ? {} : { ':from': fromTimerId }) },
+        ExpressionAttributeValues: {
+          ':window': windowId,
+          ':to': toTimerId,
+          ...(fromTimerId === undefined ? {} : { ':from': fromTimerId }),
+        },
       }),
     );
   }

@@ -51,7 +51,13 @@ export class DynamoPresenceStore implements PresenceStore {
           // No window, or one that has ended: a racing opener or heartbeat that got there first makes this one lose.
           ConditionExpression: 'attribute_not_exists(onlineUntilMs) OR onlineUntilMs <= :now',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':until': onlineUntilMs, ':now': nowMs, ':timer': timerId, ':online': 'online', ':keep': keepUntil(nowMs) },
+          ExpressionAttributeValues: {
+            ':until': onlineUntilMs,
+            ':now': nowMs,
+            ':timer': timerId,
+            ':online': 'online',
+            ':keep': keepUntil(nowMs),
+          },
           ReturnValues: 'ALL_OLD',
         }),
       ));
@@ -76,7 +82,10 @@ export class DynamoPresenceStore implements PresenceStore {
         Key: { pk: pk(key), sk: CLIENT },
         UpdateExpression: 'SET timerId = :to',
         // A window that names no timer is adopted once; `attribute_exists(onlineUntilMs)` keeps a closed one from coming back.
-        ConditionExpression: fromTimerId === undefined ? 'attribute_exists(onlineUntilMs) AND attribute_not_exists(timerId)' : 'timerId = :from',
+        ConditionExpression:
+          fromTimerId === undefined
+            ? 'attribute_exists(onlineUntilMs) AND attribute_not_exists(timerId)'
+            : 'timerId = :from',
         ExpressionAttributeValues: { ':to': toTimerId, ...(fromTimerId === undefined ? {} : { ':from': fromTimerId }) },
       }),
     );
@@ -92,16 +101,23 @@ export class DynamoPresenceStore implements PresenceStore {
     const window = await this.window(key);
     if (!window) return { gone: true as const };
     if (window.onlineUntilMs > nowMs) return { stillOpenUntilMs: window.onlineUntilMs, timerId: window.timerId };
-    const offline: PresenceTransition = { state: 'offline', atMs: window.onlineUntilMs, lastSeenAtMs: window.lastSeenAtMs };
+    const offline: PresenceTransition = {
+      state: 'offline',
+      atMs: window.onlineUntilMs,
+      lastSeenAtMs: window.lastSeenAtMs,
+    };
     // Exactly the window read: a heartbeat that extended or reopened it meanwhile makes this one lose.
-    if (await this.close(key, offline, 'onlineUntilMs = :until', { ':until': window.onlineUntilMs })) return { closed: offline };
+    if (await this.close(key, offline, 'onlineUntilMs = :until', { ':until': window.onlineUntilMs }))
+      return { closed: offline };
     // Extended or reopened meanwhile: whoever did that owns the window now.
     const now = await this.window(key);
     return now ? { stillOpenUntilMs: now.onlineUntilMs, timerId: now.timerId } : { gone: true as const };
   }
 
   async read(key: PresenceKey): Promise<PresenceRecord> {
-    const { Item } = await this.table.doc.send(new GetCommand({ TableName: this.table.tableName, Key: { pk: pk(key), sk: CLIENT }, ConsistentRead: true }));
+    const { Item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: { pk: pk(key), sk: CLIENT }, ConsistentRead: true }),
+    );
     return {
       ...(typeof Item?.onlineUntilMs === 'number' ? { onlineUntilMs: Item.onlineUntilMs } : {}),
       ...(typeof Item?.lastSeenAtMs === 'number' ? { lastSeenAtMs: Item.lastSeenAtMs } : {}),
@@ -109,22 +125,40 @@ export class DynamoPresenceStore implements PresenceStore {
   }
 
   private async window(key: PresenceKey): Promise<StoredWindow | undefined> {
-    const { Item } = await this.table.doc.send(new GetCommand({ TableName: this.table.tableName, Key: { pk: pk(key), sk: CLIENT }, ConsistentRead: true }));
+    const { Item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: { pk: pk(key), sk: CLIENT }, ConsistentRead: true }),
+    );
     if (typeof Item?.onlineUntilMs !== 'number') return undefined;
-    return { onlineUntilMs: Item.onlineUntilMs, lastSeenAtMs: Number(Item.lastSeenAtMs), timerId: typeof Item.timerId === 'string' ? Item.timerId : undefined };
+    return {
+      onlineUntilMs: Item.onlineUntilMs,
+      lastSeenAtMs: Number(Item.lastSeenAtMs),
+      timerId: typeof Item.timerId === 'string' ? Item.timerId : undefined,
+    };
   }
 
   /** Ends the window (if `condition` holds) and records the offline as the client's last transition, in one write. */
-  private close(key: PresenceKey, offline: PresenceTransition, condition: string, values: Record<string, number>): Promise<boolean> {
+  private close(
+    key: PresenceKey,
+    offline: PresenceTransition,
+    condition: string,
+    values: Record<string, number>,
+  ): Promise<boolean> {
     return writeIf(
       this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: { pk: pk(key), sk: CLIENT },
-        UpdateExpression: 'REMOVE onlineUntilMs, timerId SET lastSeenAtMs = :seen, #state = :offline, changedAtMs = :at, expiresAt = :keep',
+        UpdateExpression:
+          'REMOVE onlineUntilMs, timerId SET lastSeenAtMs = :seen, #state = :offline, changedAtMs = :at, expiresAt = :keep',
         ConditionExpression: condition,
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ...values, ':seen': offline.lastSeenAtMs, ':offline': 'offline', ':at': offline.atMs, ':keep': keepUntil(offline.lastSeenAtMs) },
+        ExpressionAttributeValues: {
+          ...values,
+          ':seen': offline.lastSeenAtMs,
+          ':offline': 'offline',
+          ':at': offline.atMs,
+          ':keep': keepUntil(offline.lastSeenAtMs),
+        },
       }),
     );
   }

@@ -37,7 +37,12 @@ export class DynamoReplayStore implements ReplayStore {
           ConditionExpression:
             'attribute_not_exists(pk) OR expiresAt <= :now OR (fingerprint = :fingerprint AND (#state = :released OR (#state = :inProgress AND leaseUntil <= :now)))',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':now': now, ':fingerprint': request.fingerprint, ':released': 'released', ':inProgress': 'in_progress' },
+          ExpressionAttributeValues: {
+            ':now': now,
+            ':fingerprint': request.fingerprint,
+            ':released': 'released',
+            ':inProgress': 'in_progress',
+          },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -60,7 +65,8 @@ export class DynamoReplayStore implements ReplayStore {
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: key(request.webhookId),
-        UpdateExpression: 'SET #state = :answered, statusCode = :status, #body = :body, expiresAt = :exp REMOVE leaseUntil',
+        UpdateExpression:
+          'SET #state = :answered, statusCode = :status, #body = :body, expiresAt = :exp REMOVE leaseUntil',
         ConditionExpression: 'fingerprint = :fingerprint',
         ExpressionAttributeNames: { '#state': 'state', '#body': 'body' },
         ExpressionAttributeValues: {
@@ -83,7 +89,11 @@ export class DynamoReplayStore implements ReplayStore {
         UpdateExpression: 'SET #state = :released REMOVE leaseUntil',
         ConditionExpression: 'fingerprint = :fingerprint AND #state = :inProgress',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':released': 'released', ':inProgress': 'in_progress', ':fingerprint': request.fingerprint },
+        ExpressionAttributeValues: {
+          ':released': 'released',
+          ':inProgress': 'in_progress',
+          ':fingerprint': request.fingerprint,
+        },
       }),
     );
   }

@@ -10,7 +10,11 @@ const itemKey = (key: StatusKey) => ({ pk: partitionKey('statusPoll', key.scopeI
 export class DynamoStatusPollStore implements StatusPollStore {
   constructor(private readonly table: TableRef) {}
 
-  async start(key: StatusKey, poll: { timerId: string; startedAtMs: number; endsAtMs: number; expiresAtMs: number }, nowMs: number): Promise<boolean> {
+  async start(
+    key: StatusKey,
+    poll: { timerId: string; startedAtMs: number; endsAtMs: number; expiresAtMs: number },
+    nowMs: number,
+  ): Promise<boolean> {
     return writeIf(
       this.table,
       new PutCommand({
@@ -31,7 +35,9 @@ export class DynamoStatusPollStore implements StatusPollStore {
   }
 
   async read(key: StatusKey, nowMs: number): Promise<StatusPoll | undefined> {
-    const { Item } = await this.table.doc.send(new GetCommand({ TableName: this.table.tableName, Key: itemKey(key), ConsistentRead: true }));
+    const { Item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: itemKey(key), ConsistentRead: true }),
+    );
     if (!Item || !isLive(Item as { expiresAt?: number }, nowMs)) return undefined;
     return {
       ...(typeof Item.timerId === 'string' ? { timerId: Item.timerId } : {}),

@@ -98,7 +98,12 @@ export class DynamoStatusStore implements StatusStore {
           ConditionExpression:
             'expiresAt > :nowSeconds AND size(#history) > kommoSettledSeq AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs < :now)',
           ExpressionAttributeNames: { '#history': names['#history'] },
-          ExpressionAttributeValues: { ':until': untilMs, ':owner': owner, ':now': nowMs, ':nowSeconds': epochSeconds(nowMs) },
+          ExpressionAttributeValues: {
+            ':until': untilMs,
+            ':owner': owner,
+            ':now': nowMs,
+            ':nowSeconds': epochSeconds(nowMs),
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -126,7 +131,12 @@ export class DynamoStatusStore implements StatusStore {
     );
   }
 
-  async recordFailedAttempt(key: StatusKey, owner: string, seq: number, failure: { attempts: number; lastError: string }): Promise<boolean> {
+  async recordFailedAttempt(
+    key: StatusKey,
+    owner: string,
+    seq: number,
+    failure: { attempts: number; lastError: string },
+  ): Promise<boolean> {
     return writeIf(
       this.table,
       new UpdateCommand({
@@ -177,8 +187,18 @@ export class DynamoStatusStore implements StatusStore {
     settlement: { outcome: KommoOutcome; attempts: number; lastError?: string },
     release: boolean,
   ): Promise<StatusRecord | undefined> {
-    const sets = [`${kommoPath(seq, 'outcome')} = :outcome`, `${kommoPath(seq, 'attempts')} = :attempts`, 'kommoSettledSeq = :seq'];
-    const values: Record<string, unknown> = { ':outcome': settlement.outcome, ':attempts': settlement.attempts, ':seq': seq, ':previous': seq - 1, ':owner': owner };
+    const sets = [
+      `${kommoPath(seq, 'outcome')} = :outcome`,
+      `${kommoPath(seq, 'attempts')} = :attempts`,
+      'kommoSettledSeq = :seq',
+    ];
+    const values: Record<string, unknown> = {
+      ':outcome': settlement.outcome,
+      ':attempts': settlement.attempts,
+      ':seq': seq,
+      ':previous': seq - 1,
+      ':owner': owner,
+    };
     if (settlement.lastError !== undefined) {
       sets.push(`${kommoPath(seq, 'lastError')} = :lastError`);
       values[':lastError'] = settlement.lastError;
@@ -222,7 +242,11 @@ export class DynamoStatusStore implements StatusStore {
    * grows by list_append in the same write, so an entry's place in the list is its `seq`; the condition
    * serialises writers, so two updates can never claim the same place.
    */
-  private async appendIfForward(key: StatusKey, update: StatusUpdate, nowMs: number): Promise<StatusRecord | undefined> {
+  private async appendIfForward(
+    key: StatusKey,
+    update: StatusUpdate,
+    nowMs: number,
+  ): Promise<StatusRecord | undefined> {
     const entry = storedEntry(update, nowMs);
     try {
       const { Attributes } = await this.table.doc.send(
@@ -292,7 +316,9 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   private async readItem(key: StatusKey): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.table.doc.send(new GetCommand({ TableName: this.table.tableName, Key: itemKey(key), ConsistentRead: true }));
+    const { Item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: itemKey(key), ConsistentRead: true }),
+    );
     return Item;
   }
 
@@ -312,7 +338,14 @@ export class DynamoStatusStore implements StatusStore {
           `size(#history) = :seq AND kommoSettledSeq = :seq AND ${kommoPath(seq, 'outcome')} IN (:refused, :deadLettered) ` +
           'AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs < :now)',
         ExpressionAttributeNames: { '#history': names['#history'], '#kommo': names['#kommo'] },
-        ExpressionAttributeValues: { ':seq': seq, ':previous': seq - 1, ':zero': 0, ':refused': 'refused', ':deadLettered': 'dead-lettered', ':now': nowMs },
+        ExpressionAttributeValues: {
+          ':seq': seq,
+          ':previous': seq - 1,
+          ':zero': 0,
+          ':refused': 'refused',
+          ':deadLettered': 'dead-lettered',
+          ':now': nowMs,
+        },
       }),
     );
   }
@@ -326,7 +359,12 @@ function toStatusRecord(item: Record<string, unknown>): StatusRecord {
     if (stored.kommo?.nextAttemptAtMs !== undefined) kommo.nextAttemptAtMs = Number(stored.kommo.nextAttemptAtMs);
     const base = { seq: index + 1, appliedAtMs: Number(stored.appliedAtMs), kommo };
     if (stored.status === 'error') {
-      return { ...base, status: 'error', errorCode: Number(stored.errorCode) as DeliveryErrorCode, ...(stored.error !== undefined ? { error: stored.error } : {}) };
+      return {
+        ...base,
+        status: 'error',
+        errorCode: Number(stored.errorCode) as DeliveryErrorCode,
+        ...(stored.error !== undefined ? { error: stored.error } : {}),
+      };
     }
     return { ...base, status: stored.status };
   });

@@ -48,7 +48,10 @@ export function isLive(item: { expiresAt?: number } | undefined, nowMs: number):
 }
 
 export function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+  );
 }
 
 export interface CreateTableOptions {
@@ -72,7 +75,11 @@ export async function writeIf(table: TableRef, command: UpdateCommand | PutComma
 }
 
 /** Creates the table (idempotent) with the keys and TTL the CDK stack declares. */
-export async function createBridgeTable(client: DynamoDBClient, tableName: string, options: CreateTableOptions = {}): Promise<void> {
+export async function createBridgeTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: CreateTableOptions = {},
+): Promise<void> {
   try {
     await client.send(
       new CreateTableCommand({
@@ -99,6 +106,9 @@ export async function createBridgeTable(client: DynamoDBClient, tableName: strin
   }
   if (options.ttl === false) return;
   await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }),
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+    }),
   );
 }

@@ -19,7 +19,11 @@ const clientKey = (key: ClientTypingKey) => ({
 export class DynamoClientTypingStore implements ClientTypingStore {
   constructor(private readonly table: TableRef) {}
 
-  async start(key: ClientTypingKey, window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number }, attemptId: string): Promise<{ claimed: boolean }> {
+  async start(
+    key: ClientTypingKey,
+    window: { nowMs: number; activeUntilMs: number; nextCallAtMs: number },
+    attemptId: string,
+  ): Promise<{ claimed: boolean }> {
     const expiresAt = epochSeconds(window.activeUntilMs + KEEP_AFTER_MS);
     // The common case first, a client who goes on typing: a Kommo call already covers now, so only how
     // long typing lasts moves. One conditional write, whether it applies or finds nothing to change.
@@ -47,7 +51,13 @@ export class DynamoClientTypingStore implements ClientTypingStore {
         Key: clientKey(key),
         UpdateExpression: 'SET activeUntilMs = :until, nextCallAtMs = :next, claimedBy = :request, expiresAt = :exp',
         ConditionExpression: 'attribute_not_exists(nextCallAtMs) OR nextCallAtMs <= :now',
-        ExpressionAttributeValues: { ':until': window.activeUntilMs, ':next': window.nextCallAtMs, ':request': attemptId, ':now': window.nowMs, ':exp': expiresAt },
+        ExpressionAttributeValues: {
+          ':until': window.activeUntilMs,
+          ':next': window.nextCallAtMs,
+          ':request': attemptId,
+          ':now': window.nowMs,
+          ':exp': expiresAt,
+        },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
@@ -68,7 +78,9 @@ export class DynamoClientTypingStore implements ClientTypingStore {
   }
 
   /** A conditional write that, when its condition fails, tells why with the item as it was (no second read). */
-  private async writeReturningOld(command: UpdateCommand): Promise<{ applied: true } | { applied: false; old: Record<string, { S?: string; N?: string }> | undefined }> {
+  private async writeReturningOld(
+    command: UpdateCommand,
+  ): Promise<{ applied: true } | { applied: false; old: Record<string, { S?: string; N?: string }> | undefined }> {
     try {
       await this.table.doc.send(command);
       return { applied: true };
@@ -134,7 +146,8 @@ export class DynamoManagerTypingStore implements ManagerTypingStore {
         new UpdateCommand({
           TableName: this.table.tableName,
           Key: managerKey(typing),
-          UpdateExpression: 'SET deadlineMs = :deadline, accountId = :account, conversationId = :conversation, expiresAt = :exp',
+          UpdateExpression:
+            'SET deadlineMs = :deadline, accountId = :account, conversationId = :conversation, expiresAt = :exp',
           // `<=` so that a retried hook re-arms its timer; an older hook never moves the deadline back.
           ConditionExpression: 'attribute_not_exists(deadlineMs) OR deadlineMs <= :deadline',
           ExpressionAttributeValues: {
@@ -153,7 +166,9 @@ export class DynamoManagerTypingStore implements ManagerTypingStore {
   }
 
   async get(key: ManagerTypingKey): Promise<ManagerTyping | undefined> {
-    const { Item } = await this.table.doc.send(new GetCommand({ TableName: this.table.tableName, Key: managerKey(key), ConsistentRead: true }));
+    const { Item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.tableName, Key: managerKey(key), ConsistentRead: true }),
+    );
     return Item ? toManagerTyping(key, Item) : undefined;
   }
 
@@ -164,7 +179,8 @@ export class DynamoManagerTypingStore implements ManagerTypingStore {
           TableName: this.table.tableName,
           Key: managerKey(key),
           UpdateExpression: 'SET stoppedForMs = :deadline',
-          ConditionExpression: 'deadlineMs = :deadline AND (attribute_not_exists(stoppedForMs) OR stoppedForMs <> :deadline)',
+          ConditionExpression:
+            'deadlineMs = :deadline AND (attribute_not_exists(stoppedForMs) OR stoppedForMs <> :deadline)',
           ExpressionAttributeValues: { ':deadline': deadlineMs },
           ReturnValues: 'ALL_NEW',
         }),

@@ -1,6 +1,12 @@
 import { signAmojoRequest } from '../../domain/amojo-signature';
 import { deadlineSignal, type Clock } from '../../ports/clock';
-import { OutboundCallError, type CallDeadline, type KommoChatApi, type KommoDeliveryStatus, type KommoTyping } from '../../ports/outbound';
+import {
+  OutboundCallError,
+  type CallDeadline,
+  type KommoChatApi,
+  type KommoDeliveryStatus,
+  type KommoTyping,
+} from '../../ports/outbound';
 import { parseJsonObject, sendHttp } from '../http/send-http';
 
 export interface AmojoClientOptions {
@@ -53,7 +59,12 @@ export class AmojoClient implements KommoChatApi {
     await this.call('DELETE', customChannelPath(this.options.channelId, 'disconnect'), { account_id: amojoAccountId });
   }
 
-  private async call(method: 'POST' | 'DELETE', path: string, payload: unknown, { deadlineAtMs }: CallDeadline = {}): Promise<unknown> {
+  private async call(
+    method: 'POST' | 'DELETE',
+    path: string,
+    payload: unknown,
+    { deadlineAtMs }: CallDeadline = {},
+  ): Promise<unknown> {
     const body = JSON.stringify(payload);
     const startedAt = this.options.clock.now();
     const headers = signAmojoRequest({ method, path, body, date: new Date(startedAt) }, this.options.channelSecret);
@@ -73,7 +84,12 @@ export class AmojoClient implements KommoChatApi {
     if (answer.status >= 200 && answer.status < 300) return parsed;
     const errorType = typeof parsed?.error_type === 'string' ? parsed.error_type : undefined;
     const description = typeof parsed?.error_description === 'string' ? `: ${parsed.error_description}` : '';
-    throw new OutboundCallError('kommo', `Kommo ${method} ${pathKind(path)} answered ${answer.status}${errorType ? ` ${errorType}` : ''}${description}`, answer.status, errorType);
+    throw new OutboundCallError(
+      'kommo',
+      `Kommo ${method} ${pathKind(path)} answered ${answer.status}${errorType ? ` ${errorType}` : ''}${description}`,
+      answer.status,
+      errorType,
+    );
   }
 }
 
@@ -85,7 +101,9 @@ export class AmojoClient implements KommoChatApi {
 export function customChannelPath(...segments: string[]): string {
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..' || segment.includes('/')) {
-      throw new Error(`Refusing to build a Kommo path from the segment ${JSON.stringify(segment)}: it is empty, a dot segment or holds "/"`);
+      throw new Error(
+        `Refusing to build a Kommo path from the segment ${JSON.stringify(segment)}: it is empty, a dot segment or holds "/"`,
+      );
     }
   }
   return `/v2/origin/custom/${segments.map(encodeURIComponent).join('/')}`;

@@ -15,8 +15,11 @@ export class SqsWorkQueue<T> implements WorkQueue<T> {
   ) {
     this.deadLetters = {
       send: async (letter: DeadLetter<T>) => {
-        if (!deadLetterQueueUrl) throw new Error('this function has no dead-letter queue for this queue (functions/manifest.ts)');
-        await client.send(new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: JSON.stringify(letter) }));
+        if (!deadLetterQueueUrl)
+          throw new Error('this function has no dead-letter queue for this queue (functions/manifest.ts)');
+        await client.send(
+          new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: JSON.stringify(letter) }),
+        );
       },
     };
   }

@@ -40,9 +40,7 @@ export class RecordingLog implements Log {
   /** Functions invoked at least once: the next invocation of one of them is warm. */
   private readonly warm = new Set<string>();
 
-  constructor(
-    private readonly options: { level?: LogLevel; print?: (line: string) => void } = {},
-  ) {}
+  constructor(private readonly options: { level?: LogLevel; print?: (line: string) => void } = {}) {}
 
   debug(message: string, attributes?: Record<string, unknown>): void {
     this.write('debug', message, attributes);
@@ -61,7 +59,11 @@ export class RecordingLog implements Log {
     const context: InvocationKeys = {};
     if (scope.context) {
       const name = scope.context.functionName;
-      Object.assign(context, { function_name: name, function_request_id: scope.context.awsRequestId, cold_start: !this.warm.has(name) });
+      Object.assign(context, {
+        function_name: name,
+        function_request_id: scope.context.awsRequestId,
+        cold_start: !this.warm.has(name),
+      });
       this.warm.add(name);
     }
     // A new invocation starts from its own context only; a part of one (a batch record) adds to it.
@@ -76,7 +78,9 @@ export class RecordingLog implements Log {
     const threshold = rank[this.options.level ?? 'info'];
     if (this.options.print && rank[level] >= threshold) {
       const source = typeof invocation?.function_name === 'string' ? ` [${invocation.function_name}]` : '';
-      this.options.print(`${level.toUpperCase().padEnd(5)}${source} ${message}${attributes ? ` ${JSON.stringify(attributes)}` : ''}`);
+      this.options.print(
+        `${level.toUpperCase().padEnd(5)}${source} ${message}${attributes ? ` ${JSON.stringify(attributes)}` : ''}`,
+      );
     }
   }
 }
