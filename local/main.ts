@@ -190,6 +190,10 @@ then watch the card's right column, the chat and the "Chat service received" log
   npm run send -- presence ${SANDBOX_CHAT.clientId} offline       # "Client last seen …"
   npm run send -- typing ${SANDBOX_CHAT.conversationId} ${SANDBOX_CHAT.clientId} start 15   # the chat shows "The client is typing…"
   # "Simulate a client message" in the card: the widget reads it (conversation.read); leave the card: presence.changed offline
+
+The client's side: a messenger page built on the chat-service client (clients/chat-service), with the card beside it:
+  ${runtime.messengerPageUrl}
+type there (the card shows "typing…"), tick "online" (the widget's mark flips); a Kommo user's typing and reads show there.
 `);
   print(READY_LINE);
 }
