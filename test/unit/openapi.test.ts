@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { BridgeEvent } from '../../clients/chat-service/src/types';
 import { clientPresenceFrame } from '../../functions/core/domain/live-channel';
 import { liveClientPresenceFrameSchema } from '../../functions/core/domain/live-frame-schemas';
 import { kommoUserPresenceData } from '../../functions/core/domain/kommo-user-presence';
@@ -9,6 +10,7 @@ import {
   outboundEventSchemas,
   outboundEventUnionSchema,
   userPresenceChangedEventSchema,
+  type OutboundEventUnion,
 } from '../../functions/core/domain/outbound-event-schemas';
 import { conversationRead } from '../../functions/core/use-cases/conversation-read';
 import { managerTypingDeadline, managerTypingHook } from '../../functions/core/use-cases/manager-typing';
@@ -182,5 +184,16 @@ describe('the event schemas describe what the bridge builds', () => {
 
     // Assess
     expect(liveClientPresenceFrameSchema.parse(frame)).toEqual(frame);
+  });
+});
+
+describe("the chat-service client's event types", () => {
+  it('accept every event the schemas admit (checked by tsc, as part of npm test)', () => {
+    // Assess: an event the bridge may send is one the client's `verifyEvent` union types, field by field.
+    expectTypeOf<OutboundEventUnion>().toExtend<BridgeEvent>();
+    expectTypeOf<
+      Extract<OutboundEventUnion, { type: 'user.presence.changed' }>['data']['at']
+    >().toEqualTypeOf<number>();
+    expect(Object.keys(outboundEventSchemas)).toHaveLength(5);
   });
 });
