@@ -31,7 +31,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'dynamodb-local',
-          include: ['test/**/*.test.ts'],
+          // clients/*: the publishable packages (clients/chat-service), tested against the local runtime.
+          include: ['test/**/*.test.ts', 'clients/*/test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, 'test/unit/**', 'test/load/**'],
           globalSetup: dynamoDbLocalSetup,
         },

@@ -195,7 +195,24 @@ export function awsDeploymentReader(secretsManager: SecretsManagerClient, dynamo
   };
 }
 
+/**
+ * The AWS SDK's own words for a missing region or credentials name no way out; these do. Anything
+ * else is the SDK's message as it is.
+ */
+export function explainAwsError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const name = error instanceof Error ? error.name : '';
+  if (/region is missing/i.test(message))
+    return "No AWS region: set AWS_REGION to the stack's region (e.g. AWS_REGION=eu-central-1 npm run deploy:check), or a region in your AWS profile (aws configure)";
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message))
+    return "No AWS credentials: sign in (aws sso login, or aws configure) and set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the check reads the stack's secrets and table with them";
+  return message;
+}
+
 async function main([outputsFile = 'cdk-outputs.json', stackName]: string[]): Promise<void> {
+  // The SDK's 9-line notice that its 2027 releases will need Node 22 is not about this check, which
+  // runs on the Node the README names; the README says it once, for every AWS SDK use.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const outputs = stackOutputsIn(outputsFile, stackName);
   const missing = await missingPieces(
     outputs,
@@ -216,7 +233,7 @@ async function main([outputsFile = 'cdk-outputs.json', stackName]: string[]): Pr
 // Run as `npm run deploy:check`; imported by its tests without running.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv.slice(2)).catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`${explainAwsError(error)}\n`);
     process.exitCode = 2;
   });
 }

@@ -96,9 +96,10 @@ async function main(): Promise<void> {
     account_id: SANDBOX_ACCOUNT_ID,
     time: 1639572261,
     message: {
-      conversation: { id: 'kommo-chat-1', client_id: 'c-1' },
+      conversation: { id: 'kommo-c-1', client_id: 'c-1' },
       timestamp: 1639572260,
-      message: { id: 'msg-1', type: 'text', text: 'Hello from Kommo' },
+      // msg-0: the demo lines below start with msg-1, whose status they follow from the first hook on.
+      message: { id: 'msg-0', type: 'text', text: 'Hello from Kommo' },
     },
   });
   const hookHeaders = signedKommoHook(config.KOMMO_CHANNEL_SECRET, hookBody);
@@ -142,11 +143,13 @@ Try (in another terminal):
   npm run send -- kommo-typing c-1            # a Kommo user types: typing.started, then typing.stopped
   npm run send -- presence u-7 online 30
   npm run send -- get-presence u-7
-  npm run send -- status msg-1 read
-  npm run send -- get-status msg-1
-  # the Kommo message hook above (msg-1) starts polling the chat service for its status: 1 s, then 2 s, 5 s, 15 s, 1 min, …
+  npm run send -- kommo-message msg-1         # a Kommo user writes to u-7: the bridge starts asking the chat service for msg-1's status (2 s, 5 s, 15 s, 1 min, …)
   npm run send -- chat-status msg-1 delivered # the chat service now says delivered: the next poll brings it to Kommo
   npm run send -- chat-status msg-1 read      # … then read, and polling stops
+  npm run send -- kommo-message msg-2         # another message; this time the chat service pushes its status:
+  npm run send -- status msg-2 read
+  npm run send -- get-status msg-2
+  npm run send -- conversation c-1 kommo-c-1 u-7   # register which Kommo chat conversation c-1 is (done for you at start)
 
 Kommo widget (widget/ holds its source): the sandbox integration's dev settings, and Kommo account
 ${runtime.kommoAccountId} already connected to ${scopeId} with POST /admin/connect.
@@ -187,6 +190,10 @@ then watch the card's right column, the chat and the "Chat service received" log
   npm run send -- presence ${SANDBOX_CHAT.clientId} offline       # "Client last seen …"
   npm run send -- typing ${SANDBOX_CHAT.conversationId} ${SANDBOX_CHAT.clientId} start 15   # the chat shows "The client is typing…"
   # "Simulate a client message" in the card: the widget reads it (conversation.read); leave the card: presence.changed offline
+
+The client's side: a messenger page built on the chat-service client (clients/chat-service), with the card beside it:
+  ${runtime.messengerPageUrl}
+type there (the card shows "typing…"), tick "online" (the widget's mark flips); a Kommo user's typing and reads show there.
 `);
   print(READY_LINE);
 }

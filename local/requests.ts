@@ -32,3 +32,34 @@ export function kommoTypingHookBody(
     action: { typing: { user: { id: options.userId }, conversation, expired_at: now + 5 } },
   });
 }
+
+/**
+ * An outgoing-message hook (v2) as Kommo sends it when a Kommo user writes to a client
+ * (docs/kommo.md): the bridge learns the chat, forwards the hook and, with CHAT_SERVICE_STATUS_URL
+ * set, starts asking the chat service for the message's delivery status.
+ */
+export function kommoMessageHookBody(
+  accountId: string,
+  options: {
+    msgid: string;
+    kommoConversationId: string;
+    clientConversationId: string;
+    clientId: string;
+    text?: string;
+    nowMs?: number;
+  },
+): string {
+  const nowMs = options.nowMs ?? Date.now();
+  return JSON.stringify({
+    account_id: accountId,
+    time: Math.floor(nowMs / 1000),
+    message: {
+      receiver: { id: options.clientId, client_id: options.clientId },
+      sender: { id: 'sandbox-kommo-user' },
+      conversation: { id: options.kommoConversationId, client_id: options.clientConversationId },
+      timestamp: Math.floor(nowMs / 1000),
+      msec_timestamp: nowMs,
+      message: { id: options.msgid, type: 'text', text: options.text ?? 'Hello from Kommo' },
+    },
+  });
+}

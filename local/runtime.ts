@@ -13,6 +13,7 @@ import { signedChatRequest } from './requests';
 import { ChatServiceSink } from './sandbox/chat-service-sink';
 import { KommoAccountStandIn } from './sandbox/kommo-account';
 import { DEFAULT_TYPING_DURATION_MS, KommoSandbox } from './sandbox/kommo-sandbox';
+import { MessengerPage } from './sandbox/messenger-page';
 
 /** The channel id the sandbox uses; any value works, this one reads as what it is. */
 export const SANDBOX_CHANNEL_ID = '5a4db0c5-0000-4000-8000-00000000c4a7';
@@ -67,6 +68,8 @@ export interface LocalRuntime {
   /** Sandbox mode: the Kommo account's stand-in pages running the widget, and their URL. */
   kommoAccount?: KommoAccountStandIn;
   sandboxPageUrl?: string;
+  /** Sandbox mode: the messenger page (the client's side), with the Kommo card beside it. */
+  messengerPageUrl?: string;
   /**
    * Sandbox mode: Kommo's redirect after an admin of the sandbox account allowed the integration (a
    * fresh code each time, single use, valid 20 minutes): opening it connects the account.
@@ -179,11 +182,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     cleanups.push(() => bridge.stop());
     // The sandbox's Kommo account page is served by this local server only, under a prefix of its own.
     let kommoAccount: KommoAccountStandIn | undefined;
+    // The client's side beside it: a messenger page built on the chat-service client (local/sandbox/messenger-page.ts).
+    let messenger: MessengerPage | undefined;
     const localPages = kommo
       ? {
-          prefixes: KommoAccountStandIn.prefixes,
-          handle: (request: { method: string; url: string; body: Buffer }) =>
-            kommoAccount?.handle(request) ?? Promise.resolve(undefined),
+          prefixes: [...KommoAccountStandIn.prefixes, ...MessengerPage.prefixes],
+          handle: async (request: { method: string; url: string; body: Buffer }) =>
+            (await messenger?.handle(request)) ?? kommoAccount?.handle(request),
         }
       : undefined;
     const server: RunningHttpServer = await serveBridge(bridge, {
@@ -197,6 +202,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await registerSandboxChat(bridge, config, clock);
       kommoAccount = sandboxKommoAccount(config, clock, server.url, kommo, sink);
       cleanups.push(async () => kommoAccount?.close());
+      messenger = new MessengerPage({
+        bridgeUrl: server.url,
+        scopeId: `${SANDBOX_CHANNEL_ID}_${SANDBOX_ACCOUNT_ID}`,
+        chatServiceSecret: config.CHAT_SERVICE_SECRET,
+        chat: SANDBOX_CHAT,
+        sink,
+        nowMs: () => clock.now(),
+        kommoCardPath: kommoAccount.cardPath('leads', SANDBOX_LEAD_ID),
+      });
     }
     return {
       mode: kommo ? 'sandbox' : 'configured',
@@ -212,6 +226,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ...(kommoAccount
         ? { kommoAccount, sandboxPageUrl: `${server.url}${kommoAccount.cardPath('leads', SANDBOX_LEAD_ID)}` }
         : {}),
+      ...(messenger ? { messengerPageUrl: `${server.url}${MessengerPage.path}?beside` } : {}),
       ...(kommo ? sandboxInstallUrls(server.url, config, kommo) : {}),
       stop,
     };
@@ -319,12 +334,10 @@ function sandboxKommoAccount(
     nowMs: () => clock.now(),
     observe: {
       typing: () =>
-        kommo
-          .typingCalls()
-          .map((call) => ({
-            conversationId: call.body.conversation_id,
-            untilMs: call.at + (call.body.duration_ms ?? DEFAULT_TYPING_DURATION_MS),
-          })),
+        kommo.typingCalls().map((call) => ({
+          conversationId: call.body.conversation_id,
+          untilMs: call.at + (call.body.duration_ms ?? DEFAULT_TYPING_DURATION_MS),
+        })),
       chatServiceEvents: () =>
         sink.events.map((event) => ({ type: event.type, data: event.data as Record<string, unknown> })),
     },

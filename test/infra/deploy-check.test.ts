@@ -165,3 +165,58 @@ describe('npm run deploy:check', () => {
     expect(read).toThrow(/does not exist: npm run deploy writes the stack outputs there/);
   });
 });
+
+describe('npm run deploy:check without AWS settings', () => {
+  /** The check as an operator runs it, with no AWS settings in the environment but the ones given. */
+  async function deployCheck(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+    const { execFile } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-check-'));
+    const outputsFile = join(dir, 'outputs.json');
+    writeFileSync(outputsFile, JSON.stringify({ Bridge: { TableName: 'bridge', ChatServiceSecretName: 'chat' } }));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'infra/deploy-check.ts', outputsFile],
+        {
+          env: {
+            ...clean,
+            // No profile files and no instance metadata: nothing but the given settings.
+            AWS_CONFIG_FILE: join(dir, 'none'),
+            AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+            AWS_EC2_METADATA_DISABLED: 'true',
+            ...env,
+          },
+        },
+        (error, _stdout, stderr) => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve({ code: error ? Number(error.code) : 0, stderr });
+        },
+      );
+    });
+  }
+
+  it('names a missing region with what to set, and prints no SDK notice', async () => {
+    // Act
+    const run = await deployCheck({});
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      "No AWS region: set AWS_REGION to the stack's region (e.g. AWS_REGION=eu-central-1 npm run deploy:check), or a region in your AWS profile (aws configure)\n",
+    );
+  });
+
+  it('names missing credentials with how to sign in', async () => {
+    // Act
+    const run = await deployCheck({ AWS_REGION: REGION });
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^No AWS credentials: sign in \(aws sso login, or aws configure\)/);
+    expect(run.stderr.split('\n')).toHaveLength(2);
+  });
+});
