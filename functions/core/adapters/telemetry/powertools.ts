@@ -23,6 +23,9 @@ export function powertoolsLog(): Log {
         // and keys appended during the previous invocation go (what injectLambdaContext's resetKeys does).
         logger.resetKeys();
         logger.addContext(scope.context);
+        // DEBUG for a sampled share of invocations (POWERTOOLS_LOGGER_SAMPLE_RATE, the stack's
+        // `debugLogSampleRate`), drawn again for each one as injectLambdaContext does.
+        logger.refreshSampleRateCalculation();
       }
       return scoped.run({ ...scoped.getStore(), ...scope.keys }, work);
     },
