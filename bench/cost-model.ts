@@ -1,3 +1,5 @@
+import type { QueueName } from '../functions/manifest';
+
 /**
  * What a run of the bridge costs on AWS: list prices (us-east-1, on-demand, no free tier) and the
  * account profile the monthly figure is for. The one place these numbers live; docs/cost-model.md
@@ -23,7 +25,27 @@ export const PRICES = {
   /** API Gateway WebSocket API, per message (32 KB each) and per connection minute. */
   webSocketMessage: 1.0 / 1e6,
   webSocketConnectionMinute: 0.25 / 1e6,
+  /** CloudWatch Logs: ingestion per GB, and storage per GB-month (counted uncompressed: an upper bound). */
+  logsIngestedGb: 0.5,
+  logsStoredGbMonth: 0.03,
+  /** CloudWatch: a custom metric (one name and dimension set) a month, a standard alarm a month, a dashboard a month. */
+  customMetricMonth: 0.3,
+  alarmMonth: 0.1,
+  dashboardMonth: 3.0,
+  /** Secrets Manager: a secret a month, and per GetSecretValue call. */
+  secretMonth: 0.4,
+  secretsApiCall: 0.05 / 10_000,
+  /** KMS: a customer-managed key a month (the alarm topic's). */
+  kmsKeyMonth: 1.0,
+  /** X-Ray: per trace recorded (active tracing on every function). */
+  xrayTraceRecorded: 5.0 / 1e6,
 } as const;
+
+/** CloudWatch Logs counts 26 bytes of overhead per log event on top of its text. */
+export const LOG_EVENT_OVERHEAD_BYTES = 26;
+
+/** X-Ray's default sampling rule: the first request each second, then 5% of the rest. */
+export const XRAY_SAMPLING = { reservoirPerSecond: 1, rate: 0.05 } as const;
 
 /** One Lambda invocation at the assumed duration: the request price plus the compute. */
 export const LAMBDA_INVOCATION_COST =
@@ -39,9 +61,20 @@ export const SQS_REQUESTS_PER_MESSAGE = 3;
 /** What one event made the bridge do, counted on a whole local bridge. */
 export interface EventUsage {
   apiRequests: number;
-  /** HTTP invocations plus queue consumer invocations (one per message: batch size 1, the worst case). */
+  /** HTTP and live-channel invocations plus queue consumer invocations (one per message: batch size 1, the worst case). */
   lambdaInvocations: number;
   queueMessages: number;
+  /** Of `queueMessages`, those on each queue (their consumers batch differently). */
+  hooksMessages: number;
+  eventsMessages: number;
+  kommoStatusMessages: number;
+  timersMessages: number;
+  /** Frames widgets sent on the live channel ($connect and $disconnect included): a WebSocket message and an invocation each. */
+  liveMessagesIn: number;
+  /** Bytes and log events of every line the handlers wrote (bench/log-bytes.ts), the consumers' batch lines aside. */
+  logBytes: number;
+  logLines: number;
+  /** At batch size 1 (the worst case). */
   sqsRequests: number;
   dynamoWriteUnits: number;
   dynamoReadUnits: number;
@@ -52,24 +85,94 @@ export interface EventUsage {
   webSocketMessages: number;
 }
 
-export function eventCost(usage: EventUsage): number {
+/** Messages per consumer invocation on each queue; 1 everywhere is the worst case. */
+export type Batching = Record<QueueName, number>;
+export const UNBATCHED: Batching = { hooks: 1, events: 1, 'kommo-status': 1, timers: 1 };
+
+const queueMessagesOf = (usage: EventUsage): Batching => ({
+  hooks: usage.hooksMessages,
+  events: usage.eventsMessages,
+  'kommo-status': usage.kommoStatusMessages,
+  timers: usage.timersMessages,
+});
+
+/** Consumer invocations of an event's queue messages at `batching`. */
+export function queueInvocations(usage: EventUsage, batching: Batching): number {
+  const messages = queueMessagesOf(usage);
+  return (Object.keys(messages) as QueueName[]).reduce((sum, queue) => sum + messages[queue] / batching[queue], 0);
+}
+
+/**
+ * What an event writes to CloudWatch Logs, in bytes: its handlers' lines; Lambda's START, END and
+ * REPORT lines per invocation; a consumer's batch line per queue invocation; an access log line per
+ * API request and per live-channel frame; 26 bytes per log event on top.
+ */
+export function eventLogBytes(usage: EventUsage, batching: Batching, sizes: LogSizes): number {
+  const overhead = LOG_EVENT_OVERHEAD_BYTES;
+  const direct = usage.apiRequests + usage.liveMessagesIn;
+  const consumers = queueInvocations(usage, batching);
   return (
-    usage.apiRequests * PRICES.httpApiRequest +
-    usage.lambdaInvocations * LAMBDA_INVOCATION_COST +
-    usage.sqsRequests * PRICES.sqsRequest +
-    usage.dynamoWriteUnits * PRICES.dynamoWriteUnit +
-    usage.dynamoReadUnits * PRICES.dynamoReadUnit +
-    usage.webSocketMessages * PRICES.webSocketMessage
+    usage.logBytes +
+    usage.logLines * overhead +
+    (direct + consumers) * (sizes.platformBytes + sizes.platformEvents * overhead) +
+    consumers * (sizes.batchLineBytes + overhead) +
+    usage.apiRequests * (sizes.httpAccessBytes + overhead) +
+    usage.liveMessagesIn * (sizes.webSocketAccessBytes + overhead)
   );
 }
 
-/** What an event costs in requests alone: API requests, invocations and queue messages, no DynamoDB and no WebSocket. */
-export function requestCost(usage: EventUsage): number {
-  return (
-    usage.apiRequests * PRICES.httpApiRequest +
-    usage.lambdaInvocations * LAMBDA_INVOCATION_COST +
-    usage.sqsRequests * PRICES.sqsRequest
+/** Line sizes that do not depend on the event (bench/log-bytes.ts). */
+export interface LogSizes {
+  platformBytes: number;
+  platformEvents: number;
+  batchLineBytes: number;
+  httpAccessBytes: number;
+  webSocketAccessBytes: number;
+}
+
+/** The stack's default log retention (infra: `logRetention`, one month). */
+export const LOG_RETENTION_MONTHS = 1;
+
+/** A log byte, ingested and then stored for the retention (steady state: a month's ingest × retention months). */
+export function logByteCost(retentionMonths = LOG_RETENTION_MONTHS): number {
+  return (PRICES.logsIngestedGb + PRICES.logsStoredGbMonth * retentionMonths) / 1e9;
+}
+
+/** The parts of an event's cost, at `batching`; `logSizes` omitted: logs and tracing left out (the old month). */
+export function eventCostParts(
+  usage: EventUsage,
+  batching: Batching = UNBATCHED,
+  logSizes?: LogSizes,
+): { requests: number; dynamo: number; webSocket: number; logs: number; tracing: number } {
+  const messages = queueMessagesOf(usage);
+  const consumers = queueInvocations(usage, batching);
+  // Each message is sent once; a batch is one receive and one DeleteMessageBatch.
+  const sqsRequests = (Object.keys(messages) as QueueName[]).reduce(
+    (sum, queue) => sum + messages[queue] * (1 + (SQS_REQUESTS_PER_MESSAGE - 1) / batching[queue]),
+    0,
   );
+  const invocations = usage.apiRequests + usage.liveMessagesIn + consumers;
+  return {
+    requests:
+      usage.apiRequests * PRICES.httpApiRequest +
+      invocations * LAMBDA_INVOCATION_COST +
+      sqsRequests * PRICES.sqsRequest,
+    dynamo: usage.dynamoWriteUnits * PRICES.dynamoWriteUnit + usage.dynamoReadUnits * PRICES.dynamoReadUnit,
+    webSocket: (usage.webSocketMessages + usage.liveMessagesIn) * PRICES.webSocketMessage,
+    logs: logSizes ? eventLogBytes(usage, batching, logSizes) * logByteCost() : 0,
+    // Beyond the deployment's reservoir (`deploymentFixedCosts`), 5% of invocations are traced.
+    tracing: logSizes ? invocations * XRAY_SAMPLING.rate * PRICES.xrayTraceRecorded : 0,
+  };
+}
+
+export function eventCost(usage: EventUsage, batching: Batching = UNBATCHED, logSizes?: LogSizes): number {
+  const parts = eventCostParts(usage, batching, logSizes);
+  return parts.requests + parts.dynamo + parts.webSocket + parts.logs + parts.tracing;
+}
+
+/** What an event costs in requests alone: API requests, invocations and queue messages, no DynamoDB and no WebSocket. */
+export function requestCost(usage: EventUsage, batching: Batching = UNBATCHED): number {
+  return eventCostParts(usage, batching).requests;
 }
 
 /**
@@ -115,24 +218,111 @@ export function monthlyEventCounts(): Record<string, number> {
   const typingSessionsPerSide = sideMessages * p.typingShare;
   const managerDays = p.kommoUsers * p.days;
   const managerHeartbeats = managerDays * ((p.managerHoursPerDay * 3600) / p.heartbeatSeconds);
+  const liveConnectionsPerDay = Math.ceil(p.managerHoursPerDay / LIVE_CONNECTION_HOURS);
   return {
     'kommo-typing-session': typingSessionsPerSide,
     'typing-session-throttled': typingSessionsPerSide,
     'status-delivered': sideMessages,
     'status-read': sideMessages * (p.statusUpdatesPerManagerMessage - 1),
     'presence-session': conversations,
-    // The widget v2 (by Kommo chat id), which the profile's managers use: one window a manager-day,
-    // opened, kept by a heartbeat every 30 s (its expiry timers included), then lapsing.
-    'widget-chat-heartbeat-first': managerDays,
-    'widget-chat-heartbeat': managerHeartbeats,
-    'widget-chat-lapse': managerDays,
+    // The widget on the live channel, as the profile's managers run it: API Gateway ends a WebSocket
+    // connection after 2 hours, so a working day is 4 connections (ticket, connect, watch; closing),
+    // and a ping every 30 s in between (each renews the manager's window; its expiry timers included).
+    'live-open': managerDays * liveConnectionsPerDay,
+    'live-ping': managerHeartbeats,
+    'live-close': managerDays * liveConnectionsPerDay,
     'outgoing-message': sideMessages,
     'widget-chat-read': sideMessages,
   };
 }
+
+/** API Gateway closes a WebSocket connection after 2 hours; the widget connects again. */
+export const LIVE_CONNECTION_HOURS = 2;
 
 /** Live-channel connection minutes in a month of the profile (one connection per manager while the widget is open). */
 export function monthlyConnectionMinutes(): number {
   const p = ACCOUNT_PROFILE;
   return p.kommoUsers * p.days * p.managerHoursPerDay * 60;
 }
+
+/**
+ * What one deployment costs a month whatever it serves, from the stack as the manifest and the code
+ * make it: a custom metric per metric name (one dimension set, `service`), the alarms (a dead-letter
+ * alarm per queue, an error alarm per function, the Kommo-403 alarm), the dashboard, a secret per
+ * secret group and the GetSecretValue calls of warm containers (one per function around the clock,
+ * each reading its secrets every 5 minutes), the alarm topic's KMS key, and the event source
+ * mappings' long polls of empty queues (5 pollers per queue, one 20-s poll each).
+ */
+export interface Deployment {
+  metricNames: number;
+  dimensionSets: number;
+  queues: number;
+  functions: number;
+  /** Secrets read by each function, summed over functions. */
+  secretReads: number;
+  secrets: number;
+}
+
+export function deploymentFixedCosts(deployment: Deployment): Record<string, number> {
+  const minutesPerMonth = 30 * 24 * 60;
+  return {
+    'custom metrics': deployment.metricNames * deployment.dimensionSets * PRICES.customMetricMonth,
+    alarms: (deployment.queues + deployment.functions + 1) * PRICES.alarmMonth,
+    dashboard: PRICES.dashboardMonth,
+    secrets: deployment.secrets * PRICES.secretMonth,
+    'secret reads': deployment.secretReads * (minutesPerMonth / 5) * PRICES.secretsApiCall,
+    'KMS key': PRICES.kmsKeyMonth,
+    'empty queue polls': deployment.queues * 5 * 3 * minutesPerMonth * PRICES.sqsRequest,
+  };
+}
+
+/** Seconds of a month the profile's traffic runs (its working hours): X-Ray's reservoir traces one request each. */
+export function busySecondsPerMonth(): number {
+  return ACCOUNT_PROFILE.days * ACCOUNT_PROFILE.managerHoursPerDay * 3600;
+}
+
+/** X-Ray's reservoir: the first invocation of each busy second is traced whatever the rate (capped by the invocations). */
+export function xrayReservoirCost(invocationsPerMonth: number): number {
+  const reservoir = Math.min(invocationsPerMonth, busySecondsPerMonth() * XRAY_SAMPLING.reservoirPerSecond);
+  // The 5% of `eventCostParts` is charged on every invocation; the reservoir adds its own traces on top.
+  return reservoir * (1 - XRAY_SAMPLING.rate) * PRICES.xrayTraceRecorded;
+}
+
+/**
+ * How many messages an SQS event source mapping hands to each invocation, for messages arriving at
+ * `ratePerSecond` (the profile's working hours, all accounts). Lambda polls a queue with 5 pollers
+ * at first (more under a backlog); a poller's batch closes when it holds `batchSize` messages or when
+ * `windowSeconds` (the mapping's maximum batching window) has passed; with no window a poller takes
+ * what arrived while its previous invocation ran (`busySeconds`). The arrivals split evenly over the
+ * pollers. A model, not a measurement: no run here has AWS's pollers (docs/cost-model.md, "Batching").
+ */
+export function messagesPerBatch(
+  ratePerSecond: number,
+  queue: { batchSize: number; windowSeconds: number },
+  pollers = 5,
+  busySeconds = PRICES.lambdaDurationSeconds,
+): number {
+  const gathering = Math.max(queue.windowSeconds, busySeconds);
+  return Math.min(queue.batchSize, 1 + (ratePerSecond / pollers) * gathering);
+}
+
+/** The account counts the all-in month is printed for. */
+export const ACCOUNT_SCALES = [1, 10, 100, 1_000, 10_000] as const;
+
+/**
+ * Bytes each event's handlers may log at INFO (bench/log-bytes.ts): the bench fails when an event logs
+ * more than 10% over its ceiling, so a chatty line added to a hot path shows as a failed run.
+ */
+export const LOG_BYTES_CEILING: Readonly<Record<string, number>> = {
+  'kommo-typing-session': 3050,
+  'typing-session-throttled': 4261,
+  'typing-session': 86647,
+  'status-delivered': 959,
+  'status-read': 958,
+  'presence-session': 10108,
+  'live-open': 2414,
+  'live-ping': 414,
+  'live-close': 1139,
+  'outgoing-message': 930,
+  'widget-chat-read': 696,
+};

@@ -6,7 +6,20 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export type Unit = 'calls' | 'ms' | '%' | 'req/s' | 'requests' | 'MB' | 'KB' | 'hooks/s' | 's' | 'USD' | 'WRU' | 'RRU';
+export type Unit =
+  | 'B'
+  | 'calls'
+  | 'ms'
+  | '%'
+  | 'req/s'
+  | 'requests'
+  | 'MB'
+  | 'KB'
+  | 'hooks/s'
+  | 's'
+  | 'USD'
+  | 'WRU'
+  | 'RRU';
 
 export interface Figure {
   /** Stable, machine-friendly name, e.g. `typing.keystrokes.bridge_calls`. */

@@ -46,9 +46,11 @@ const LEGEND = `Legend
                 verified for a message delivered at 2 s and read at 1 min, the bridge's backing-off schedule beside a
                 fixed 2-s poller; the whole bridge runs on a manual clock, so times are simulated, counts real.
   cost          Each event type run through the whole bridge on a manual clock, its timers and queued work included:
-                API requests, Lambda invocations (queue consumers at batch size 1), SQS requests (3 per message),
-                DynamoDB units by AWS's rules, outbound calls; priced at list prices, and summed for a month of the
-                account profile (bench/cost-model.ts, docs/cost-model.md). [brackets]: the last committed figure.
+                API requests, live-channel frames, Lambda invocations, SQS requests, DynamoDB units by AWS's rules,
+                outbound calls, and the log bytes the handlers print through Powertools at INFO (plus Lambda's and
+                API Gateway's lines); $/M at batch size 1. The all-in month of the account profile, for 1 to 10,000
+                accounts: consumers batched as the working-hours rate allows (a model), X-Ray, and the deployment's
+                fixed costs shared (bench/cost-model.ts, docs/cost-model.md). [brackets]: the last committed figure.
   cold start    Bundles synthesized by the CDK app (exactly what deploys, ES modules); module init = import() of the
                 bundle plus the config/client building it starts at load, median of 20 fresh Node processes (local
                 Node, not Lambda's; Node start-up and the Secrets Manager fetch excluded). Beside each: [the last

@@ -16,6 +16,12 @@ export interface QueueSpec {
   /** Consumer function (a folder under functions/). */
   consumer: FunctionName;
   batchSize: number;
+  /**
+   * The event source mapping's maximum batching window (0-300 s): how long Lambda may gather messages
+   * before it invokes with fewer than `batchSize`. Each second is up to a second of latency on every
+   * message of the queue, for fewer invocations and SQS requests (docs/cost-model.md, "Batching").
+   */
+  maxBatchingWindowSeconds: number;
   /** Receives before SQS moves a message to the DLQ; the bridge dead-letters with a reason long before that. */
   maxReceiveCount: number;
   /** Consumer Lambda timeout; the queue's visibility timeout is six times this (AWS guidance for SQS event sources). */
@@ -31,6 +37,7 @@ export const queues: readonly QueueSpec[] = [
     deadLetterUrlVariable: 'HOOKS_DLQ_URL',
     consumer: 'hook-worker',
     batchSize: 10,
+    maxBatchingWindowSeconds: 0,
     maxReceiveCount: 5,
     consumerTimeoutSeconds: 30,
     purpose: 'Kommo hooks accepted by /kommo/{scope_id}, processed after the 200',
@@ -41,6 +48,7 @@ export const queues: readonly QueueSpec[] = [
     deadLetterUrlVariable: 'EVENTS_DLQ_URL',
     consumer: 'event-dispatcher',
     batchSize: 10,
+    maxBatchingWindowSeconds: 0,
     maxReceiveCount: 5,
     consumerTimeoutSeconds: 30,
     purpose: 'signed events to the chat service (typing, presence, reads)',
@@ -51,6 +59,7 @@ export const queues: readonly QueueSpec[] = [
     deadLetterUrlVariable: 'KOMMO_STATUS_DLQ_URL',
     consumer: 'kommo-status-sender',
     batchSize: 10,
+    maxBatchingWindowSeconds: 0,
     maxReceiveCount: 5,
     consumerTimeoutSeconds: 30,
     purpose: 'delivery-status updates to send to Kommo, in order per message',
@@ -61,6 +70,7 @@ export const queues: readonly QueueSpec[] = [
     deadLetterUrlVariable: 'TIMERS_DLQ_URL',
     consumer: 'timer-worker',
     batchSize: 10,
+    maxBatchingWindowSeconds: 0,
     maxReceiveCount: 5,
     consumerTimeoutSeconds: 30,
     purpose:

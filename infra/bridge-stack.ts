@@ -131,6 +131,21 @@ export interface BridgeStackProps extends StackProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * The share of invocations (0 to 1) that log at DEBUG, what a request did in detail, instead of one
+   * INFO line (Powertools' `POWERTOOLS_LOGGER_SAMPLE_RATE`, drawn per invocation). Each sampled
+   * invocation writes about 2 to 4 times the bytes (docs/cost-model.md, "Logs").
+   * @default 0
+   */
+  readonly debugLogSampleRate?: number;
+  /**
+   * Each queue's maximum batching window in seconds (0 to 300), in place of the manifest's
+   * `maxBatchingWindowSeconds`: Lambda gathers a queue's messages for up to that long before it
+   * invokes its consumer with fewer than 10, so each second is up to a second more latency on every
+   * message of that queue, for fewer invocations and SQS requests (docs/cost-model.md, "Batching").
+   * @default - the manifest's (0 on every queue)
+   */
+  readonly consumerBatchingWindowSeconds?: Partial<Readonly<Record<QueueName, number>>>;
+  /**
    * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
    * a frame every 30 s, plus one per chat it starts or stops watching. The default carries 100 accounts
    * of 20 managers (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within
@@ -341,6 +356,12 @@ export class BridgeStack extends Stack {
       ),
     );
     this.routeLiveChannel();
+    const sampleRate = props.debugLogSampleRate ?? 0;
+    if (!(sampleRate >= 0 && sampleRate <= 1))
+      throw new Error(`debugLogSampleRate must be between 0 and 1, got ${sampleRate}`);
+    if (sampleRate > 0)
+      for (const bridgeFunction of this.functions.values())
+        bridgeFunction.function.addEnvironment('POWERTOOLS_LOGGER_SAMPLE_RATE', String(sampleRate));
 
     const maxConcurrency = props.consumerMaxConcurrency ?? defaultConsumerMaxConcurrency;
     for (const spec of queueSpecs) {
@@ -352,9 +373,13 @@ export class BridgeStack extends Stack {
           `reservedConcurrency of ${spec.consumer} (${reserved}) is below consumerMaxConcurrency (${maxConcurrency}) of the ${spec.name} queue it consumes`,
         );
       }
+      const window = props.consumerBatchingWindowSeconds?.[spec.name] ?? spec.maxBatchingWindowSeconds;
+      if (!(Number.isInteger(window) && window >= 0 && window <= 300))
+        throw new Error(`the batching window of the ${spec.name} queue must be 0 to 300 whole seconds, got ${window}`);
       this.functionNamed(spec.consumer).function.addEventSource(
         new SqsEventSource(this.queueNamed(spec.name).queue, {
           batchSize: spec.batchSize,
+          ...(window > 0 ? { maxBatchingWindow: Duration.seconds(window) } : {}),
           reportBatchItemFailures: true,
           maxConcurrency,
         }),

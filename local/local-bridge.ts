@@ -91,6 +91,7 @@ export class LocalBridge {
         visibilityTimeoutSeconds: spec.consumerTimeoutSeconds * 6,
         maxReceiveCount: spec.maxReceiveCount,
         batchSize: spec.batchSize,
+        batchingWindowSeconds: spec.maxBatchingWindowSeconds,
         deadLetterQueue: deadLetterQueues[spec.name],
         onSend,
       });

@@ -35,6 +35,11 @@ function unwrapRedriven(body: unknown): { body: unknown; redriven: boolean } {
   return { body: fresh, redriven: true };
 }
 
+/** The queue's name, the last part of its ARN. */
+function queueNameOf(arn: string | undefined): string {
+  return arn?.split(':').at(-1) ?? 'unknown';
+}
+
 /**
  * An SQS consumer with partial batch responses (Powertools batch): a record that throws is retried by
  * SQS after the visibility timeout, the others are deleted. A body that does not match the queue's
@@ -74,8 +79,21 @@ export function queueHandler<S extends z.ZodMiniType>(deps: QueueConsumerDeps, o
     .handler(async (event, context) => {
       // A processor per invocation: it holds the batch's state.
       const processor = new BatchProcessor(EventType.SQS);
-      const run = () =>
-        processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+      const run = async () => {
+        const startedAt = performance.now();
+        const answer = await processPartialResponse(event, handleRecord, processor, {
+          context,
+          throwOnFullBatchFailure: false,
+        });
+        // One INFO line per invocation, as HTTP invocations end with (http/route.ts): the batch, not each record.
+        deps.log.info('batch done', {
+          queue: queueNameOf(event.Records[0]?.eventSourceARN),
+          records: event.Records.length,
+          failed: answer.batchItemFailures.length,
+          duration_ms: Math.round((performance.now() - startedAt) * 10) / 10,
+        });
+        return answer;
+      };
       // Every line carries the Lambda context; a record's lines also its SQS message id.
       return deps.log.during ? deps.log.during({ context }, run) : run();
     });

@@ -513,7 +513,7 @@ describe('kommo-hook', () => {
   });
 
   it("every line an invocation logs carries that invocation's Lambda request id, API Gateway request id and cold start", async () => {
-    // Prepare: hooks that expired in transit, which the function logs (at INFO) and drops.
+    // Prepare: hooks that expired in transit, which the function drops; each invocation ends with its INFO line.
     const kommoHook = deployed('kommo-hook');
     const linesBefore = kommoHook.structuredLogs().length;
     const events = [
@@ -529,7 +529,7 @@ describe('kommo-hook', () => {
       kommoHook
         .structuredLogs()
         .slice(linesBefore)
-        .filter((line) => line.message === 'typing hook already expired; dropped');
+        .filter((line) => line.message === 'answered');
     for (const deadline = Date.now() + 10_000; dropped().length < 2 && Date.now() < deadline; )
       await new Promise((resolve) => setTimeout(resolve, 20));
     const lines = dropped();
@@ -538,11 +538,25 @@ describe('kommo-hook', () => {
     );
     for (const line of lines) {
       expect(line).toMatchObject({
-        function_name: 'kommo-hook',
+        level: 'INFO',
+        route: 'POST /kommo/{scope_id}',
+        status: expect.any(Number),
+        scope_id: expect.any(String),
+        duration_ms: expect.any(Number),
         cold_start: expect.any(Boolean),
         function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       });
+      // The log group names the function: its name, ARN and memory size are not repeated on every line.
+      expect(line).not.toHaveProperty('function_name');
+      expect(line).not.toHaveProperty('function_arn');
     }
+    // What the request did in detail is DEBUG: not written at the production level.
+    expect(
+      kommoHook
+        .structuredLogs()
+        .slice(linesBefore)
+        .filter((line) => line.message === 'typing hook already expired; dropped'),
+    ).toEqual([]);
     // The second invocation of a process is warm, whatever ran before.
     expect(lines[1]!.cold_start).toBe(false);
     expect(new Set(lines.map((line) => line.function_request_id)).size).toBe(2);

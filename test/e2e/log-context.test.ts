@@ -75,6 +75,59 @@ describe('log lines carry the invocation they were written in', () => {
     });
   });
 
+  it('every HTTP invocation ends with one INFO line: route, answer, scope, ids and duration', async () => {
+    // Act: one request answered 202, one refused by the contract's validation.
+    const accepted = await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
+      client_id: 'u-1',
+      state: 'online',
+    });
+    const refused = await bridge.chat('POST', `/chat/${bridge.scopeId}/messages/m-1/status`, { status: 'lost' });
+
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(refused.status).toBe(400);
+    const answered = log.lines.filter((line) => line.message === 'answered');
+    expect(answered.map((line) => ({ level: line.level, ...line.attributes }))).toEqual([
+      {
+        level: 'info',
+        route: 'POST /chat/{scope_id}/presence',
+        status: 202,
+        scope_id: bridge.scopeId,
+        duration_ms: expect.any(Number),
+      },
+      {
+        level: 'info',
+        route: 'POST /chat/{scope_id}/messages/{msgid}/status',
+        status: 400,
+        error_code: (refused.body as { error: { code: string } }).error.code,
+        scope_id: bridge.scopeId,
+        msgid: 'm-1',
+        duration_ms: expect.any(Number),
+      },
+    ]);
+    expect(answered[0]!.invocation).toMatchObject({ function_name: 'chat-presence' });
+    // The presence change itself is detail: DEBUG, sampled in Lambda.
+    expect(log.lines.filter((line) => line.invocation?.function_name === 'chat-presence')).toEqual([
+      expect.objectContaining({ level: 'debug', message: 'presence changed' }),
+      expect.objectContaining({ level: 'info', message: 'answered' }),
+    ]);
+  });
+
+  it('every queue invocation ends with one INFO line for its batch', async () => {
+    await (bridge.bridge.queues.hooks as unknown as { send(body: unknown): Promise<void> }).send({ not: 'a hook job' });
+    await bridge.advance(0);
+
+    const done = log.lines.filter((line) => line.message === 'batch done');
+    expect(done).toEqual([
+      {
+        level: 'info',
+        message: 'batch done',
+        attributes: { queue: 'hooks', records: 1, failed: 0, duration_ms: expect.any(Number) },
+        invocation: { function_name: 'hook-worker', function_request_id: expect.any(String), cold_start: true },
+      },
+    ]);
+  });
+
   it('a line written outside any invocation carries none', () => {
     log.info('outside');
 

@@ -1087,9 +1087,31 @@ describe('limits set at deploy time', () => {
       consumerMaxConcurrency: 300,
       reservedConcurrency: { 'event-dispatcher': 400, 'kommo-hook': 50 },
       tableMaxThroughput: { readRequestUnits: 12000, writeRequestUnits: 20000 },
+      debugLogSampleRate: 0.05,
+      consumerBatchingWindowSeconds: { 'kommo-status': 2 },
     });
     // Act
     limitedTemplate = Template.fromStack(limited);
+  });
+
+  it('gives the kommo-status mapping its batching window, and no other', () => {
+    const mappings = Object.values(limitedTemplate.findResources('AWS::Lambda::EventSourceMapping'));
+    const windows = mappings.map(
+      (mapping) => (mapping.Properties as { MaximumBatchingWindowInSeconds?: number }).MaximumBatchingWindowInSeconds,
+    );
+    expect(windows.filter((window) => window !== undefined)).toEqual([2]);
+  });
+
+  it('samples DEBUG logs in every function at the given rate', () => {
+    const functions = Object.values(limitedTemplate.findResources('AWS::Lambda::Function')).filter(
+      (resource) => (resource.Properties as { Environment?: unknown }).Environment !== undefined,
+    );
+    expect(functions.length).toBeGreaterThan(0);
+    for (const resource of functions)
+      expect(
+        (resource.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables
+          .POWERTOOLS_LOGGER_SAMPLE_RATE,
+      ).toBe('0.05');
   });
 
   it('throttles the HTTP API and the live channel stages at the given rates and bursts', () => {
@@ -1190,6 +1212,18 @@ describe('limits set at deploy time', () => {
   ])('refuses provisioned capacity %s', (_, props, message) => {
     const otherApp = templateOnlyApp();
     expect(() => new BridgeStack(otherApp, 'BadCapacity', props)).toThrow(message);
+  });
+
+  it.each([
+    ['a sample rate above 1', { debugLogSampleRate: 2 }, /debugLogSampleRate must be between 0 and 1, got 2/],
+    [
+      'a batching window over 300 s',
+      { consumerBatchingWindowSeconds: { timers: 301 } },
+      /the batching window of the timers queue must be 0 to 300 whole seconds, got 301/,
+    ],
+  ])('refuses %s', (_, props, message) => {
+    const otherApp = templateOnlyApp();
+    expect(() => new BridgeStack(otherApp, 'BadLogs', props)).toThrow(message);
   });
 
   it("refuses a consumer reservation below the mapping's maximum concurrency, which would throttle the queue against itself", () => {

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createBridgeTable } from '../../functions/core/adapters/dynamodb/table';
 import { CountingMetrics, RecordingLog } from '../../functions/core/adapters/telemetry/in-memory';
+import type { Log, Metrics } from '../../functions/core/ports/telemetry';
 import { signKommoHook } from '../../functions/core/domain/amojo-signature';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
 import { loadConfig, type BridgeConfig } from '../../functions/core/config';
@@ -55,7 +56,13 @@ export async function givenBridge(
    * Another DynamoDB client (a DynamoDB Local of the test's own), and another log (a quiet one for load);
    * `pollStatuses`: CHAT_SERVICE_STATUS_URL is the sink's status URL, so outgoing messages are polled.
    */
-  options: { dynamo?: DynamoDBClient; log?: RecordingLog; pollStatuses?: boolean } = {},
+  options: {
+    dynamo?: DynamoDBClient;
+    log?: RecordingLog;
+    pollStatuses?: boolean;
+    /** The log and metrics the handlers get instead (the bench's cost section: Powertools, as in Lambda). */
+    handlerTelemetry?: { log: Log; metrics: Metrics };
+  } = {},
 ) {
   const clock = new ManualClock(TEST_START);
   const secrets = testSecrets();
@@ -99,8 +106,8 @@ export async function givenBridge(
     clock,
     dynamo,
     tableName,
-    log,
-    metrics,
+    log: options.handlerTelemetry?.log ?? log,
+    metrics: options.handlerTelemetry?.metrics ?? metrics,
     scheduling: 'manual',
     // Mid-range jitter: retries land at half their ceiling, so schedules are reproducible.
     random: () => 0.5,

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { InProcessQueue } from '../../functions/core/adapters/in-process-queue/in-process-queue';
 import { ManualClock, TEST_START } from '../support/manual-clock';
 
-function givenQueue(options: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {}) {
+function givenQueue(
+  options: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number; batchingWindowSeconds?: number } = {},
+) {
   const clock = new ManualClock(TEST_START);
   const deadLetterQueue = new InProcessQueue<unknown>({
     name: 'work-dlq',
@@ -18,6 +20,7 @@ function givenQueue(options: { maxReceiveCount?: number; visibilityTimeoutSecond
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
     maxReceiveCount: options.maxReceiveCount ?? 3,
     batchSize: 2,
+    ...(options.batchingWindowSeconds === undefined ? {} : { batchingWindowSeconds: options.batchingWindowSeconds }),
     deadLetterQueue,
   });
   const received: { n: number; receiveCount: number; at: number }[] = [];
@@ -48,6 +51,30 @@ describe('in-process queue (SQS semantics for the local runtime)', () => {
 
     expect(before).toBe(0);
     expect(received).toEqual([{ n: 1, receiveCount: 1, at: TEST_START + 4000 }]);
+  });
+
+  it('with a batching window, waits for a full batch or for the window to close, as an event source mapping does', async () => {
+    const { clock, queue, received } = givenQueue({ batchingWindowSeconds: 1 });
+    await queue.send({ n: 1 });
+
+    // Alone and inside the window: held, and due when the window closes.
+    const early = await queue.pump();
+    expect(queue.nextVisibleAt()).toBe(TEST_START + 1000);
+    clock.advanceBy(999);
+    const stillEarly = await queue.pump();
+    clock.advanceBy(1);
+    const atWindowEnd = await queue.pump();
+    // A second pair: the batch (2) is full at once, so no wait.
+    await queue.send({ n: 2 });
+    await queue.send({ n: 3 });
+    const full = await queue.pump();
+
+    expect([early, stillEarly, atWindowEnd, full]).toEqual([0, 0, 1, 2]);
+    expect(received).toEqual([
+      { n: 1, receiveCount: 1, at: TEST_START + 1000 },
+      { n: 2, receiveCount: 1, at: TEST_START + 1000 },
+      { n: 3, receiveCount: 1, at: TEST_START + 1000 },
+    ]);
   });
 
   it('delivers in batches of the configured size and deletes what succeeded', async () => {

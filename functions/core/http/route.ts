@@ -72,16 +72,68 @@ export function apiGatewayRequestKeys(event: ApiEvent): Record<string, string> {
 
 /**
  * Every line an invocation logs, the error middleware's included, carries the Lambda context and the
- * keys `keysOf` names for its event (HTTP: `apiGatewayRequestKeys`).
+ * keys `keysOf` names for its event (HTTP: `apiGatewayRequestKeys`). The invocation ends with one INFO
+ * line, `answered`, holding what an operator looks for first (`invocationSummary`): the route, the
+ * answer, the scope and the ids in the path, and the duration. Everything else a request does is
+ * DEBUG (sampled in Lambda, docs/deploy-and-operate.md), so a quiet invocation costs one line of logs.
  */
 export function invocationLog<E, R>(
   log: Log,
   handler: (event: E, context: Context) => Promise<R>,
   keysOf: (event: E) => Record<string, string>,
 ) {
-  return (event: E, context: Context): Promise<R> => {
-    if (!log.during) return handler(event, context);
-    const keys = keysOf(event);
-    return log.during({ context, ...(Object.keys(keys).length > 0 ? { keys } : {}) }, () => handler(event, context));
+  const logged = async (event: E, context: Context): Promise<R> => {
+    const startedAt = performance.now();
+    try {
+      const result = await handler(event, context);
+      log.info('answered', invocationSummary(event, result, startedAt));
+      return result;
+    } catch (error) {
+      // The error itself is logged where it is understood; this line only closes the invocation.
+      log.info('answered', { ...invocationSummary(event, undefined, startedAt), status: 'failed' });
+      throw error;
+    }
   };
+  return (event: E, context: Context): Promise<R> => {
+    if (!log.during) return logged(event, context);
+    const keys = keysOf(event);
+    return log.during({ context, ...(Object.keys(keys).length > 0 ? { keys } : {}) }, () => logged(event, context));
+  };
+}
+
+interface RoutedEvent {
+  routeKey?: string;
+  requestContext?: { routeKey?: string };
+  pathParameters?: Record<string, string | undefined> | null;
+}
+
+/**
+ * The `answered` line's fields for an API Gateway event (HTTP or WebSocket) and its answer: `route`
+ * (the route key), `status` and, for an error answer, `error_code`; `scope_id` and the other path
+ * parameters (message, client, conversation ids) by name; `duration_ms` of the handler.
+ */
+export function invocationSummary(event: unknown, result: unknown, startedAt: number): Record<string, unknown> {
+  const routed = (event ?? {}) as RoutedEvent;
+  const answer = (result ?? {}) as { statusCode?: number; body?: unknown };
+  const summary: Record<string, unknown> = {
+    route: routed.routeKey ?? routed.requestContext?.routeKey ?? 'unknown',
+    ...(answer.statusCode === undefined ? {} : { status: answer.statusCode }),
+  };
+  const code = answer.statusCode !== undefined && answer.statusCode >= 400 ? errorCodeOf(answer.body) : undefined;
+  if (code !== undefined) summary.error_code = code;
+  for (const [name, value] of Object.entries(routed.pathParameters ?? {}))
+    if (value !== undefined) summary[name] = value;
+  summary.duration_ms = Math.round((performance.now() - startedAt) * 10) / 10;
+  return summary;
+}
+
+/** The contract's `{"error":{"code",…}}` of an error answer, when the body is one. */
+function errorCodeOf(body: unknown): string | undefined {
+  if (typeof body !== 'string' || !body.startsWith('{')) return undefined;
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -67,7 +67,7 @@ export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: Incom
     );
   }
   if (hook.kind === 'typing' && hook.hook.action.typing.expired_at * 1000 <= now) {
-    deps.log.info('typing hook already expired; dropped', { scopeId: scope.scopeId });
+    deps.log.debug('typing hook already expired; dropped', { scopeId: scope.scopeId });
     return { outcome: 'dropped', reason: 'expired' };
   }
   await deps.queues.hooks.send({

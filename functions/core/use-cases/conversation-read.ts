@@ -36,6 +36,6 @@ export async function conversationRead(
     kommo_user_id: read.kommoUserId,
     read_at: new Date(readAtMs).toISOString(),
   });
-  deps.log.info('conversation read by a Kommo user', { scopeId: read.scope.scopeId, kommoUserId: read.kommoUserId });
+  deps.log.debug('conversation read by a Kommo user', { scopeId: read.scope.scopeId, kommoUserId: read.kommoUserId });
   return { readAtMs };
 }

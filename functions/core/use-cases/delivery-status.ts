@@ -54,13 +54,13 @@ export async function updateDeliveryStatus(
   const { applied, record } = await deps.statuses.apply(key, update, now);
   if (applied) {
     deps.metrics.count('StatusApplied');
-    deps.log.info('delivery status applied', { scopeId: key.scopeId, msgid: key.msgid, status: update.status });
+    deps.log.debug('delivery status applied', { scopeId: key.scopeId, msgid: key.msgid, status: update.status });
     await queueSync(deps, key, now);
   } else {
     deps.metrics.count('StatusIgnored');
     // Of any number of repeats finding the record stuck, the one that moves `syncRequestedAtMs` re-queues.
     if (syncMayBeMissing(record, now) && (await deps.statuses.setSyncRequestedAt(key, record.syncRequestedAtMs, now))) {
-      deps.log.info('delivery status sync queued again by a repeated update', {
+      deps.log.debug('delivery status sync queued again by a repeated update', {
         scopeId: key.scopeId,
         msgid: key.msgid,
       });

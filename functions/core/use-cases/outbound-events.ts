@@ -48,7 +48,7 @@ export async function dispatchEvent(
   const event = job.event as OutboundEvent;
   if (isStaleTypingEvent(event, deps.clock.now())) {
     deps.metrics.count('EventDropped');
-    deps.log.info('stale typing event dropped', { eventId: event.id, type: event.type, attempt: job.attempt });
+    deps.log.debug('stale typing event dropped', { eventId: event.id, type: event.type, attempt: job.attempt });
     return 'dropped';
   }
   try {

@@ -94,7 +94,7 @@ export async function readPresence(
 function announce(deps: PresenceDeps, key: PresenceKey, transition: PresenceTransition): void {
   deps.metrics.count('PresenceTransition');
   // `at` is when it happened: a window that lapsed is offline from its end, whenever its timer ran.
-  deps.log.info('presence changed', {
+  deps.log.debug('presence changed', {
     scopeId: key.scopeId,
     clientId: key.clientId,
     state: transition.state,

@@ -71,7 +71,7 @@ export async function startStatusPoll(
     now,
   );
   if (!started) return 'already-polling';
-  deps.log.info('delivery status polling started', { scopeId: key.scopeId, msgid });
+  deps.log.debug('delivery status polling started', { scopeId: key.scopeId, msgid });
   return 'started';
 }
 
@@ -173,7 +173,7 @@ async function endPolling(
   because: PollEnd,
 ): Promise<'ended' | 'stray'> {
   if (!(await deps.statusPolls.end(key, timerId, pollsMade, because))) return 'stray';
-  deps.log.info('delivery status polling ended', { scopeId: key.scopeId, msgid: key.msgid, because, pollsMade });
+  deps.log.debug('delivery status polling ended', { scopeId: key.scopeId, msgid: key.msgid, because, pollsMade });
   return 'ended';
 }
 

@@ -16,6 +16,11 @@ export interface InProcessQueueOptions {
   maxReceiveCount: number;
   /** Messages per consumer invocation (Lambda event source `batchSize`). */
   batchSize: number;
+  /**
+   * Lambda event source `maximumBatchingWindowInSeconds`: visible messages wait until a batch is full
+   * or the oldest of them has waited this long. 0 (the default) delivers what is visible at once.
+   */
+  batchingWindowSeconds?: number;
   deadLetterQueue?: InProcessQueue<unknown>;
   /** Called after every send, so a real-time runner can wake up. */
   onSend?: () => void;
@@ -87,7 +92,12 @@ export class InProcessQueue<T> implements WorkQueue<T> {
   nextVisibleAt(): number | undefined {
     let next: number | undefined;
     for (const message of this.messages) if (next === undefined || message.visibleAt < next) next = message.visibleAt;
-    return next;
+    // A batch gathering in the window is due when the window closes (or earlier, once it is full).
+    return next === undefined ? undefined : next + this.windowMs;
+  }
+
+  private get windowMs(): number {
+    return (this.options.batchingWindowSeconds ?? 0) * 1000;
   }
 
   /**
@@ -98,6 +108,9 @@ export class InProcessQueue<T> implements WorkQueue<T> {
     if (!this.consumer) return 0;
     const now = this.options.clock.now();
     const visible = this.messages.filter((message) => message.visibleAt <= now);
+    // Inside the batching window a batch waits for more messages, as Lambda's poller does.
+    const oldest = Math.min(...visible.map((message) => message.visibleAt));
+    if (visible.length < this.options.batchSize && oldest + this.windowMs > now) return 0;
     let delivered = 0;
     let batches = 0;
     for (let start = 0; start < visible.length && batches < maxBatches; start += this.options.batchSize) {
