@@ -281,7 +281,7 @@ export const functions: readonly FunctionSpec[] = [
     deadLettersTo: [],
     table: {
       read: ['accountByKommo', 'presence', 'conversation'],
-      readWrite: ['widgetToken', 'kommoUserPresence', 'liveTicket'],
+      readWrite: ['kommoUserPresence', 'liveTicket'],
     },
     secrets: ['kommo-integration'],
     // `POST /widget/live` answers the live channel's URL with a ticket.

@@ -3,7 +3,6 @@ import { DynamoAccountBindingStore } from './adapters/dynamodb/account-binding-s
 import { DynamoConversationDirectory } from './adapters/dynamodb/conversation-directory';
 import { DynamoLiveChannelStore } from './adapters/dynamodb/live-channel-store';
 import { ApiGatewayLiveConnections } from './adapters/api-gateway/live-connections';
-import { DynamoWidgetTokenStore } from './adapters/dynamodb/widget-token-store';
 import { DynamoKommoUserPresenceStore } from './adapters/dynamodb/kommo-user-presence-store';
 import { DynamoPresenceStore } from './adapters/dynamodb/presence-store';
 import { DynamoReplayStore } from './adapters/dynamodb/replay-store';
@@ -60,7 +59,6 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     statuses: new DynamoStatusStore(table),
     statusPolls: new DynamoStatusPollStore(table),
     accountBindings: new DynamoAccountBindingStore(table),
-    widgetTokens: new DynamoWidgetTokenStore(table),
     kommoUserPresence: new DynamoKommoUserPresenceStore(table),
     conversations: new DynamoConversationDirectory(table, clock),
     live: new DynamoLiveChannelStore(table),

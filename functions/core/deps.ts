@@ -7,7 +7,6 @@ import type { AccountBindingStore } from './ports/account-binding-store';
 import type { ConversationDirectory } from './ports/conversation-directory';
 import type { KommoAccountApi } from './ports/kommo-account-api';
 import type { LiveChannelStore, LiveConnections } from './ports/live-channel';
-import type { WidgetTokenStore } from './ports/widget-token-store';
 import type { KommoUserPresenceStore } from './ports/kommo-user-presence-store';
 import type { PresenceStore } from './ports/presence-store';
 import type { ReplayStore } from './ports/replay-store';
@@ -64,8 +63,6 @@ export interface BridgeDeps {
   statusPolls: StatusPollStore;
   /** Kommo accounts connected by `/admin/connect`, for widget requests. */
   accountBindings: AccountBindingStore;
-  /** Widget one-time tokens already used, so each is accepted once. */
-  widgetTokens: WidgetTokenStore;
   /** Kommo users' presence in conversations, reported by the widget. */
   kommoUserPresence: KommoUserPresenceStore;
   /** Which Kommo chat is which chat-service conversation and client, per scope (learned from hooks and registrations). */

@@ -294,7 +294,7 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
   });
 
-  it("a one-time token is good once: the page's second request with the same token is refused", async () => {
+  it("a one-time token is good until its exp: the page's second request with the same token is served", async () => {
     kommo = await givenKommoPage(t, browser);
     await kommo.open('leads', LEAD_ID);
     await expect.poll(() => kommo!.markState(), SOON).not.toBe('none');
@@ -317,7 +317,7 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
       status: 200,
       body: { kommo_conversation_id: KOMMO_CHAT_ID, conversation_id: CONVERSATION_ID, client_id: CLIENT_ID },
     });
-    expect(answers[1]).toMatchObject({ status: 401, body: { error: { code: 'token_replayed' } } });
+    expect(answers[1]).toEqual(answers[0]);
   });
 
   it('a missing Bridge URL is a settings error shown in the card: no request leaves, not even to Kommo itself; onSave refuses bad URLs', async () => {

@@ -23,8 +23,6 @@ export const itemKinds = {
   accountByKommo: 'ACCOUNT',
   /** The same binding, by the account's amojo id. */
   accountByAmojo: 'AMOJO_ACCOUNT',
-  /** A used widget one-time token (`jti`). */
-  widgetToken: 'WIDGET_TOKEN',
   /** A Kommo chat of a scope and the chat service's ids for it: the conversation directory. */
   conversation: 'CHAT',
   /** A ticket for one connect to the live channel (WebSocket): single use, valid 60 s. */
