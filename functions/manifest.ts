@@ -366,6 +366,7 @@ export const functions: readonly FunctionSpec[] = [
         'managerTyping',
         'presence',
         'kommoUserPresence',
+        'userPresence',
         'statusPoll',
         'status',
         'liveWatcher',
@@ -385,7 +386,7 @@ export const functions: readonly FunctionSpec[] = [
     deadLettersTo: [],
     table: {
       read: ['presence', 'conversation'],
-      readWrite: ['liveTicket', 'liveConnection', 'liveWatch', 'liveWatcher', 'kommoUserPresence'],
+      readWrite: ['liveTicket', 'liveConnection', 'liveWatch', 'liveWatcher', 'kommoUserPresence', 'userPresence'],
     },
     secrets: [],
     liveChannel: { push: true },

@@ -13,6 +13,7 @@ import type { ReplayStore } from './ports/replay-store';
 import type { StatusStore } from './ports/status-store';
 import type { StatusPollStore } from './ports/status-poll-store';
 import type { ClientTypingStore, ManagerTypingStore } from './ports/typing-store';
+import type { UserPresenceStore } from './ports/user-presence-store';
 import type { Log, Metrics } from './ports/telemetry';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
 
@@ -65,6 +66,8 @@ export interface BridgeDeps {
   accountBindings: AccountBindingStore;
   /** Kommo users' presence in conversations, reported by the widget. */
   kommoUserPresence: KommoUserPresenceStore;
+  /** Kommo users' presence in the interface: their visible live connections (`user.presence.changed`). */
+  userPresence: UserPresenceStore;
   /** Which Kommo chat is which chat-service conversation and client, per scope (learned from hooks and registrations). */
   conversations: ConversationDirectory;
   /** Live-channel tickets, connections and the chats they watch. */

@@ -19,6 +19,8 @@ export const itemKinds = {
   statusPoll: 'STATUS_POLL',
   /** A Kommo user's presence in a conversation, from the widget. */
   kommoUserPresence: 'KOMMO_USER_PRESENCE',
+  /** A Kommo user's presence in the interface: their visible live connections (`user.presence.changed`). */
+  userPresence: 'USER_PRESENCE',
   /** The binding of a Kommo (numeric) account to its scope. */
   accountByKommo: 'ACCOUNT',
   /** The same binding, by the account's amojo id. */
