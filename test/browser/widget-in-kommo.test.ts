@@ -10,10 +10,12 @@ import {
   LEAD_ID,
   OTHER_CHANNEL_CHAT_ID,
   OTHER_CONTACT_ID,
+  OTHER_LEAD_CHAT_ID,
+  KOMMO_TALK_ID,
   USER_AMOJO_ID,
   type KommoPage,
 } from '../support/kommo-browser';
-import { givenBridge, TEST_KOMMO_USER_ID, type TestBridge } from '../support/test-bridge';
+import { givenBridge, TEST_KOMMO_ORIGIN, TEST_KOMMO_USER_ID, type TestBridge } from '../support/test-bridge';
 
 /**
  * The real widget/script.js in headless Chromium, on a stand-in of a Kommo account's pages (Kommo's
@@ -75,11 +77,12 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
         kommo_user_id: TEST_KOMMO_USER_ID,
       });
     }
-    // Found through the account's own CRM API, as Kommo documents it: the lead's contacts, then their chats.
+    // Found through the account's own CRM API, as Kommo documents it: the lead's talks.
     expect(kommo.standIn.apiRequests).toEqual([
-      '/api/v4/leads/101?with=contacts',
-      `/api/v4/contacts/chats?contact_id[]=${CONTACT_ID}`,
+      `/api/v4/talks?filter[entity_type]=lead&filter[entity_id]=${LEAD_ID}&limit=10`,
     ]);
+    // Labelled by the chat's source, not "Chat 1".
+    expect(await kommo.mark().textContent()).toContain('telegram');
     expect(kommo.pageErrors).toEqual([]);
     expect(kommo.strayRequests).toEqual([]);
   });
@@ -140,25 +143,65 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(presenceStates(kommo)).toEqual(['online']);
   });
 
-  it('a contact card works too, and a chat of another channel (the bridge answers 404) gets no mark and no watch', async () => {
+  it("a lead whose contact also has another lead's chat: only this lead's chat is watched, read and marked", async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+
+    expect(await kommo.page.locator('.klb-mark').count()).toBe(1);
+    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === OTHER_LEAD_CHAT_ID)).toEqual([]);
+    expect(kommo.liveFrames.sent.filter((frame) => JSON.stringify(frame).includes(OTHER_LEAD_CHAT_ID))).toEqual([]);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('a chat opened from the chats inbox (/chats/{talk_id}/…): the talk in the address is the chat the user is in', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+
+    await kommo.page.goto(
+      `${TEST_KOMMO_ORIGIN}${kommo.standIn.basePath}/chats/${KOMMO_TALK_ID}/leads/detail/${LEAD_ID}`,
+    );
+
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+    expect(kommo.events('presence.changed')[0]!.data.kommo_conversation_id).toBe(KOMMO_CHAT_ID);
+    expect(kommo.standIn.apiRequests.at(-1)).toBe(`/api/v4/talks/${KOMMO_TALK_ID}`);
+    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === OTHER_LEAD_CHAT_ID)).toEqual([]);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('a contact card with leads shows no chat (Kommo shows them in the leads); a contact without leads is asked with contact_id, and a chat of another channel gets no mark', async () => {
     kommo = await givenKommoPage(t, browser);
     await clientPresence('online');
 
     await kommo.open('contacts', CONTACT_ID);
-    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
-    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await expect.poll(() => kommo!.standIn.apiRequests, SOON).toEqual([`/api/v4/contacts/${CONTACT_ID}?with=leads`]);
     await kommo.navigate(`/contacts/detail/${OTHER_CONTACT_ID}`);
 
-    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
     await expect
       .poll(() => kommo!.standIn.apiRequests.at(-1), SOON)
-      .toBe(`/api/v4/contacts/chats?contact_id[]=${OTHER_CONTACT_ID}`);
+      .toBe(`/api/v4/contacts/chats?contact_id=${OTHER_CONTACT_ID}`);
     await expect
       .poll(() => kommo!.page.locator('.card-title').textContent(), SOON)
       .toBe('Client with a chat of another channel');
     expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
-    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === OTHER_CHANNEL_CHAT_ID)).toEqual([]);
+    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id !== undefined)).toEqual([]);
     expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('an account not connected: the block says so, and nothing reaches the chat service', async () => {
+    kommo = await givenKommoPage(t, browser, { connected: false });
+
+    await kommo.open('leads', LEAD_ID);
+
+    await expect
+      .poll(() => kommo!.page.locator('.klb-problem').textContent(), SOON)
+      .toContain('account not connected: ask your administrator to install the integration');
+    expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
+    expect(t.sink.events).toEqual([]);
   });
 
   it('a client message while the chat stays open and visible is read within 5 s when Kommo shows it in talk events, and reads stay one per 30 s', async () => {
@@ -248,6 +291,7 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
       .toBe(true);
     expect(await kommo.page.locator('.card-title').textContent()).toBe('Order #101');
     expect(await kommo.page.locator('.klb-mark, .klb-settings-error').count()).toBe(0);
+    await expect.poll(() => kommo!.page.locator('.klb-problem').textContent(), SOON).toContain('does not answer');
 
     await kommo.startBridge();
     await expect.poll(() => kommo!.markStateAfter(10_000), SOON).toBe('online');

@@ -176,15 +176,26 @@
   }
 
   function chatsOfCard() {
-    if (current.entity === 'contacts') return boot.chats.filter((chat) => chat.contactId === current.id);
+    if (current.entity === 'chats') return boot.chats.filter((chat) => chat.talkId === current.talkId);
+    if (current.entity === 'contacts') {
+      // Kommo shows a contact's chats in its card only when the contact has no leads.
+      if (boot.leads.some((lead) => lead.contactIds.indexOf(current.id) >= 0)) return [];
+      return boot.chats.filter((chat) => chat.contactId === current.id);
+    }
     const lead = boot.leads.find((candidate) => candidate.id === current.id);
-    return lead ? boot.chats.filter((chat) => lead.contactIds.indexOf(chat.contactId) >= 0) : [];
+    return lead ? boot.chats.filter((chat) => chat.leadId === lead.id) : [];
   }
 
   function renderNav() {
     const link = (path, text) => `<a href="${base}${path}" data-nav="${path}">${escapeHtml(text)}</a>`;
     document.getElementById('nav').innerHTML =
       link('/', 'Dashboard') +
+      '<h4>Chats</h4>' +
+      boot.chats
+        .map((chat) =>
+          link(`/chats/${chat.talkId}${chat.leadId ? `/leads/detail/${chat.leadId}` : ''}`, `Talk ${chat.talkId}`)
+        )
+        .join('') +
       '<h4>Leads</h4>' +
       boot.leads.map((lead) => link(`/leads/detail/${lead.id}`, lead.name)).join('') +
       '<h4>Contacts</h4>' +
@@ -193,6 +204,19 @@
 
   function renderWorkArea() {
     const area = document.getElementById('work-area');
+    if (current.entity === 'chats') {
+      const chats = chatsOfCard();
+      area.innerHTML =
+        `<h2 class="card-title">Chats: talk ${current.talkId}</h2>` +
+        chats
+          .map(
+            (chat) =>
+              `<div class="chat" data-chat="${escapeHtml(chat.chatId)}"><h4>Chat ${escapeHtml(chat.chatId)}</h4>` +
+              '<div class="messages"></div><div class="typing"></div></div>'
+          )
+          .join('');
+      return;
+    }
     if (!current.id) {
       area.innerHTML =
         '<h2>Dashboard</h2><p>Open a lead or a contact: its card shows the chat, and the widget its block in the right column.</p>';
@@ -222,8 +246,11 @@
   /** Kommo's SPA navigation: the page changes without a reload, and widgets hear `page:changed`. */
   function navigate(path) {
     const match = /^\/(leads|contacts)\/detail\/(\d+)$/.exec(path);
-    current.entity = match ? match[1] : 'dashboard';
+    // The chats inbox: `/chats/{talk_id}/leads/detail/{lead_id}`. Not a card here (undocumented in Kommo).
+    const inbox = /^\/chats\/(\d+)(?:\/leads\/detail\/\d+)?$/.exec(path);
+    current.entity = match ? match[1] : inbox ? 'chats' : 'dashboard';
     current.id = match ? Number(match[2]) : 0;
+    current.talkId = inbox ? Number(inbox[1]) : 0;
     window.APP.data.current_card = current.id ? { id: current.id, entity: current.entity } : null;
     document.getElementById('card-widgets').innerHTML = '';
     renderWorkArea();
