@@ -535,7 +535,7 @@ define(['jquery'], function ($) {
      * the bridge counts the user offline 15 s later unless another tab is visible.
      */
     function wantLive() {
-      return !!state.base && visible();
+      return started && !!state.base && visible();
     }
 
     function connect() {
@@ -817,6 +817,8 @@ define(['jquery'], function ($) {
       listenToTalks();
       state.readMarkTimer = setInterval(readMark, READ_EVERY_MS);
       follow();
+      // Every page, chats or not: the connection is the user's presence in the interface.
+      connect();
     }
 
     function stop() {
@@ -832,6 +834,8 @@ define(['jquery'], function ($) {
       state.card = null;
       state.generation += 1;
       leaveChats();
+      // Not started any more: the connection closes (the user's presence in the interface with it).
+      syncLive();
       clearTimeout(live.retryTimer);
       live.retryTimer = null;
       var element = document.querySelector('.klb-panel');

@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 /**
  * A stand-in for a Kommo account's pages, to run the real widget (`widget/script.js`) in a browser:
  * for the browser tests and for the sandbox page of `npm start`. It offers only what Kommo documents
- * to widgets (docs/kommo.md and the widget SDK): AMD `define` with jQuery, `APP.constant`,
+ * to widgets (docs/kommo.md and the widget SDK): the real jQuery 3.7 and RequireJS (npm `jquery`,
+ * `requirejs`), the widget loaded as an AMD module and built with `new`, `APP.constant`,
  * `APP.isCard`, `APP.getBaseEntity`, `APP.data.current_card`, the widget's `get_settings`, `i18n`,
- * `render_template`, `$authorizedAjax` (with a one-time token minted on the server, as Kommo mints
- * them: the integration's secret never reaches the page), `listenSocketChannel`, the `page:changed`
- * event, and the account's CRM API for cards (`/api/v4/leads/{id}?with=contacts`,
- * `/api/v4/contacts/chats`). The jQuery is a small stand-in with only what the widget and this page
- * use (`$.ajax` over fetch, `$(document).on/off/trigger`).
+ * `render_template`, `$authorizedAjax` (one token per page, minted on the server and reused for 25
+ * minutes, as public widgets report Kommo does: the integration's secret never reaches the page),
+ * `listenSocketChannel`, the `page:changed` event, inbox addresses (`/chats/{talk_id}/…`), and the
+ * account's CRM API only in its documented forms (`/api/v4/talks/{id}`, the talks list,
+ * `/api/v4/contacts/{id}?with=leads`, `/api/v4/contacts/chats?contact_id=` one integer; 204 when a
+ * list is empty).
  *
  * Pages and assets live under `/sandbox/kommo`; the CRM API at `/api/v4/`, as on a real account.
  * `handle` answers those and nothing else (undefined: not the stand-in's request).
@@ -102,6 +106,7 @@ interface FeedMessage {
   at: number;
 }
 
+const requireModule = createRequire(import.meta.url);
 const LONG_POLL_MS = 20_000;
 /** Kommo's token lives 30 min; `$authorizedAjax` reuses it for about 25 (docs/kommo.md). */
 const TOKEN_REUSE_MS = 25 * 60_000;
@@ -130,6 +135,8 @@ export class KommoAccountStandIn {
   readonly requests: string[] = [];
   /** The widget's `$authorizedAjax` calls, each with the page's clock when it was made, oldest first. */
   readonly authorizedCalls: AuthorizedCall[] = [];
+  /** How many one-time tokens the pages were given (one per page, reused for 25 minutes). */
+  tokensMinted = 0;
   /** The page has handled every talk event up to this one (it asks for the next ones only after dispatching them). */
   talkEventsHandled = 0;
   private readonly talkEvents: TalkEvent[] = [];
@@ -192,6 +199,11 @@ export class KommoAccountStandIn {
       return this.page();
     if (request.method === 'GET' && local === '/assets/kommo-stand-in.js')
       return this.asset(new URL('./kommo-account/kommo-stand-in.js', import.meta.url), 'text/javascript');
+    // The real jQuery 3.7 and RequireJS that Kommo's pages run, from npm (jquery, requirejs).
+    if (request.method === 'GET' && local === '/vendor/jquery.js')
+      return this.asset(pathToFileURL(requireModule.resolve('jquery/dist/jquery.js')), 'text/javascript');
+    if (request.method === 'GET' && local === '/vendor/require.js')
+      return this.asset(pathToFileURL(requireModule.resolve('requirejs/require.js')), 'text/javascript');
     if (request.method === 'GET' && local === '/widget/script.js')
       return this.asset(new URL('script.js', this.widgetDir), 'text/javascript');
     if (request.method === 'GET' && /^\/widget\/images\/[a-z_]+\.png$/.test(local))
@@ -201,8 +213,10 @@ export class KommoAccountStandIn {
       if (call) this.authorizedCalls.push(call);
       // One token per page, reused for 25 minutes, as public widgets report `$authorizedAjax` does.
       const now = this.now();
-      if (!this.pageToken || now - this.pageToken.mintedAtMs >= TOKEN_REUSE_MS)
+      if (!this.pageToken || now - this.pageToken.mintedAtMs >= TOKEN_REUSE_MS) {
         this.pageToken = { token: await this.options.mintToken(), mintedAtMs: now };
+        this.tokensMinted += 1;
+      }
       return json(200, { token: this.pageToken.token });
     }
     if (request.method === 'GET' && local === '/talk-events')
@@ -281,6 +295,7 @@ export class KommoAccountStandIn {
   <aside id="card-widgets" class="card-widgets"></aside>
   ${this.options.observe ? '<section id="sandbox-log"><b>Chat service received</b><div id="sandbox-events"></div></section>' : ''}
 </div>
+<script src="${this.basePath}/vendor/require.js"></script>
 <script src="${this.basePath}/assets/kommo-stand-in.js"></script>
 </body>
 </html>`;

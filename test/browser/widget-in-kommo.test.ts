@@ -55,6 +55,8 @@ const clientPresence = (state: 'online' | 'offline', ttlSeconds = 60) =>
   t.chat('POST', `/chat/${t.scopeId}/presence`, { client_id: CLIENT_ID, state, ttl_seconds: ttlSeconds });
 const presenceStates = (page: KommoPage) => page.events('presence.changed').map((event) => event.data.state);
 const reads = (page: KommoPage) => page.events('conversation.read').length;
+/** The Kommo user's presence in the interface (any page), as the chat service heard it. */
+const userStates = (_page?: KommoPage) => t.sink.eventsOfType('user.presence.changed').map((event) => event.data.state);
 
 describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
   it('opening a lead card: the chat service hears the Kommo user online in the chat and the chat read; the card shows the client online', async () => {
@@ -362,6 +364,69 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
       body: { kommo_conversation_id: KOMMO_CHAT_ID, conversation_id: CONVERSATION_ID, client_id: CLIENT_ID },
     });
     expect(answers[1]).toEqual(answers[0]);
+  });
+
+  it('a Kommo user on the dashboard is online in the interface; the tab hidden, offline 15 s later', async () => {
+    kommo = await givenKommoPage(t, browser);
+
+    await kommo.page.goto(`${TEST_KOMMO_ORIGIN}${kommo.standIn.basePath}/`);
+    await expect.poll(() => userStates(kommo!), SOON).toEqual(['online']);
+    expect(t.sink.eventsOfType('user.presence.changed')[0]!.data).toMatchObject({
+      user_id: USER_AMOJO_ID,
+      kommo_user_id: TEST_KOMMO_USER_ID,
+    });
+    expect(presenceStates(kommo)).toEqual([]);
+
+    await kommo.setVisibility('hidden');
+    await expect
+      .poll(() => kommo!.liveFrames.sent.some((frame) => JSON.stringify(frame).includes('"visible":false')), SOON)
+      .toBe(true);
+    await expect
+      .poll(async () => {
+        await kommo!.advance(15_000);
+        return userStates(kommo!);
+      }, SOON)
+      .toEqual(['online', 'offline']);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('one token for the page, reused for 25 minutes: every call is served, and the page never needs a second', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+
+    await kommo.advance(25 * 60_000 - 1_000);
+    await kommo.navigate('/');
+    await kommo.navigate(`/leads/detail/${LEAD_ID}`);
+
+    await expect.poll(() => reads(kommo!), SOON).toBe(2);
+    expect(kommo.standIn.tokensMinted).toBe(1);
+    expect(kommo.standIn.authorizedCalls.length).toBeGreaterThan(3);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('destroy then render: the widget stops (the user leaves the chat) and starts again', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+
+    await kommo.page.evaluate(async () => {
+      const widget = await (
+        globalThis as unknown as { kommoStandIn: { widget: Promise<{ callbacks: Record<string, () => unknown> }> } }
+      ).kommoStandIn.widget;
+      widget.callbacks.destroy!();
+    });
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
+    await kommo.page.evaluate(async () => {
+      const widget = await (
+        globalThis as unknown as { kommoStandIn: { widget: Promise<{ callbacks: Record<string, () => unknown> }> } }
+      ).kommoStandIn.widget;
+      widget.callbacks.render!();
+    });
+
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline', 'online']);
+    await expect.poll(() => kommo!.markState(), SOON).not.toBe('none');
+    expect(kommo.pageErrors).toEqual([]);
   });
 
   it('a missing Bridge URL is a settings error shown in the card: no request leaves, not even to Kommo itself; onSave refuses bad URLs', async () => {

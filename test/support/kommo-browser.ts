@@ -103,6 +103,8 @@ export async function givenKommoPage(t: TestBridge, browser: Browser, options: K
     settings: { bridge_url: options.bridgeUrl ? options.bridgeUrl(bridgeUrl) : bridgeUrl },
     // Minted here, on the bridge's clock, with the integration secret the page never sees.
     mintToken: () => widgetToken(t),
+    // The page's token is reused by the bridge's clock, on which it was minted.
+    nowMs: () => t.clock.now(),
     ...(options.talkEvents === undefined ? {} : { talkEvents: options.talkEvents }),
   } satisfies KommoAccountStandInOptions);
 
