@@ -129,6 +129,8 @@ const routeTable = [
   { method: 'OPTIONS', path: '/widget/chats/{kommo_conversation_id}/read', function: 'widget' },
   { method: 'POST', path: '/widget/live', function: 'widget' },
   { method: 'OPTIONS', path: '/widget/live', function: 'widget' },
+  { method: 'POST', path: '/widget/field-check', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/field-check', function: 'widget' },
   { method: 'POST', path: '/admin/connect', function: 'admin' },
   { method: 'POST', path: '/admin/disconnect', function: 'admin' },
   { method: 'GET', path: '/kommo/install', function: 'kommo-install' },

@@ -497,6 +497,8 @@ define(['jquery'], function ($) {
       var payload = body && body.payload;
       var type = payload && Number(payload.type);
       var model = (payload && payload.model) || {};
+      if (!contains(talkTypesSeen, type) && talkTypesSeen.length < 20 && type === Math.floor(type))
+        talkTypesSeen.push(type);
       if (!contains(TALK_EVENT_KNOWN, type)) return;
       var chatId = model.chat_id;
       if (typeof chatId !== 'string' || !state.chats[chatId]) return;
@@ -783,6 +785,75 @@ define(['jquery'], function ($) {
       if (element) element.innerHTML = html;
     }
 
+    // ---- the settings page's field check (docs/kommo.md, "A field check on a first real install") -----
+
+    /** Talk event types seen on this page, for the field check (Kommo does not document them). */
+    var talkTypesSeen = [];
+
+    /** GET one CRM API form and keep its HTTP status (204 and 4xx are answers too). */
+    function probeCrm(form, done) {
+      var settled = false;
+      var finish = function (status) {
+        if (settled) return;
+        settled = true;
+        done({ form: form, status: status });
+      };
+      try {
+        $.ajax({ url: form, type: 'GET', dataType: 'json', timeout: REQUEST_TIMEOUT_MS }).then(
+          function (body, text, xhr) {
+            finish(xhr && xhr.status ? xhr.status : 200);
+          },
+          function (xhr) {
+            finish(statusOf(xhr));
+          }
+        );
+      } catch (error) {
+        finish(0);
+      }
+    }
+
+    /**
+     * Records what the real page does and sends it to the bridge twice: the second report names the
+     * token fingerprint of the first, so the bridge's log line says whether Kommo reused the token.
+     */
+    function fieldCheck() {
+      if (!state.base) return;
+      var forms = [
+        '/api/v4/talks?filter[entity_type]=lead&filter[entity_id]=0&limit=1',
+        '/api/v4/contacts/chats?contact_id=0'
+      ];
+      var results = [];
+      var report = function (previous) {
+        var entity = typeof APP.getBaseEntity === 'function' ? APP.getBaseEntity() : null;
+        var body = {
+          widget_version: String((typeof self.get_version === 'function' && self.get_version()) || '').slice(0, 32),
+          is_card: typeof APP.isCard === 'function' ? !!APP.isCard() : null,
+          entity: typeof entity === 'string' ? entity.slice(0, 32) : null,
+          address: String((window.location && window.location.pathname) || '').slice(0, 256),
+          talk_event_types: talkTypesSeen.slice(0, 20),
+          crm_forms: results
+        };
+        if (previous) body.previous_token_fingerprint = previous;
+        bridge(
+          'POST',
+          '/widget/field-check',
+          body,
+          function (answer) {
+            if (!previous && answer && typeof answer.token_fingerprint === 'string') report(answer.token_fingerprint);
+          },
+          function () {}
+        );
+      };
+      var next = function (index) {
+        if (index >= forms.length) return report(undefined);
+        probeCrm(forms[index], function (result) {
+          results.push(result);
+          next(index + 1);
+        });
+      };
+      next(0);
+    }
+
     // ---- life cycle -----------------------------------------------------------------------------------
 
     function onVisibility() {
@@ -855,7 +926,9 @@ define(['jquery'], function ($) {
         start();
         return true;
       },
+      /** The settings page: the field check runs once each time it opens. */
       settings: function () {
+        fieldCheck();
         return true;
       },
       /** Refuses to save a Bridge URL the widget could not use (Kommo shows the settings form again). */

@@ -429,6 +429,31 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(kommo.pageErrors).toEqual([]);
   });
 
+  it("the settings page's field check reports what the page did, twice, and the bridge's second line says the token was reused", async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.page.goto(`${TEST_KOMMO_ORIGIN}${kommo.standIn.basePath}/`);
+    await expect.poll(() => userStates(), SOON).toEqual(['online']);
+
+    await kommo.page.evaluate(async () => {
+      const widget = await (
+        globalThis as unknown as { kommoStandIn: { widget: Promise<{ callbacks: Record<string, () => unknown> }> } }
+      ).kommoStandIn.widget;
+      widget.callbacks.settings!();
+    });
+
+    const lines = () => t.log.lines.filter((line) => line.message === 'widget field check');
+    await expect.poll(() => lines().length, SOON).toBe(2);
+    expect(lines().map((line) => line.attributes?.tokenReused)).toEqual([null, true]);
+    expect(lines()[1]!.attributes).toMatchObject({
+      isCard: false,
+      crmForms: [
+        { form: '/api/v4/talks?filter[entity_type]=lead&filter[entity_id]=0&limit=1', status: 204 },
+        { form: '/api/v4/contacts/chats?contact_id=0', status: 204 },
+      ],
+    });
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
   it('a missing Bridge URL is a settings error shown in the card: no request leaves, not even to Kommo itself; onSave refuses bad URLs', async () => {
     kommo = await givenKommoPage(t, browser, { bridgeUrl: () => '' });
 
