@@ -139,6 +139,8 @@ const routeTable = [
   { method: 'OPTIONS', path: '/widget/chats/{kommo_conversation_id}/read', function: 'widget' },
   { method: 'POST', path: '/widget/live', function: 'widget' },
   { method: 'OPTIONS', path: '/widget/live', function: 'widget' },
+  { method: 'POST', path: '/widget/field-check', function: 'widget' },
+  { method: 'OPTIONS', path: '/widget/field-check', function: 'widget' },
   { method: 'POST', path: '/admin/connect', function: 'admin' },
   { method: 'POST', path: '/admin/disconnect', function: 'admin' },
   { method: 'GET', path: '/kommo/install', function: 'kommo-install' },
@@ -291,7 +293,7 @@ export const functions: readonly FunctionSpec[] = [
     deadLettersTo: [],
     table: {
       read: ['accountByKommo', 'presence', 'conversation'],
-      readWrite: ['widgetToken', 'kommoUserPresence', 'liveTicket'],
+      readWrite: ['kommoUserPresence', 'liveTicket'],
     },
     secrets: ['kommo-integration'],
     // `POST /widget/live` answers the live channel's URL with a ticket.
@@ -376,6 +378,7 @@ export const functions: readonly FunctionSpec[] = [
         'managerTyping',
         'presence',
         'kommoUserPresence',
+        'userPresence',
         'statusPoll',
         'status',
         'liveWatcher',
@@ -395,7 +398,7 @@ export const functions: readonly FunctionSpec[] = [
     deadLettersTo: [],
     table: {
       read: ['presence', 'conversation'],
-      readWrite: ['liveTicket', 'liveConnection', 'liveWatch', 'liveWatcher', 'kommoUserPresence'],
+      readWrite: ['liveTicket', 'liveConnection', 'liveWatch', 'liveWatcher', 'kommoUserPresence', 'userPresence'],
     },
     secrets: [],
     liveChannel: { push: true },

@@ -11,7 +11,7 @@ export interface KommoWidgetTokenOptions {
   /** The account's subdomain, for `iss` and `subdomain`. */
   subdomain: string;
   nowMs: number;
-  /** Kommo's tokens live about 30 minutes. */
+  /** Kommo's tokens live about 30 minutes; the bridge refuses more than 1 h. */
   ttlSeconds?: number;
   /** Claims to add or replace (tests use it to break one rule at a time). */
   claims?: JWTPayload;
@@ -20,7 +20,8 @@ export interface KommoWidgetTokenOptions {
 /**
  * A one-time token as Kommo makes it for a widget's `$authorizedAjax` (docs/kommo.md, "Widgets
  * and one-time tokens"): for the sandbox's ready-to-paste requests and for tests. Only Kommo makes
- * real ones. Every call mints a new `jti`, as Kommo does per request: the bridge accepts each token once.
+ * real ones. Kommo reuses one token for a page's life (docs/contract.md, "v3 changes"); the bridge
+ * never looks at `jti`, which is here only because Kommo's tokens carry one.
  */
 export function signKommoWidgetToken(options: KommoWidgetTokenOptions): Promise<string> {
   const nowSeconds = Math.floor(options.nowMs / 1000);

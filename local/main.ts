@@ -103,22 +103,20 @@ async function main(): Promise<void> {
     },
   });
   const hookHeaders = signedKommoHook(config.KOMMO_CHANNEL_SECRET, hookBody);
-  // A dev token lives 8 h instead of Kommo's 30 min, so the printed requests keep working for a session.
-  const widgetTokenTtlSeconds = 8 * 60 * 60;
+  // A dev token lives 1 h, the longest the bridge accepts (Kommo's own live about 30 min).
+  const widgetTokenTtlSeconds = 60 * 60;
   const kommoOrigin = `https://${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`;
-  // Each printed request gets a token of its own: the bridge accepts a one-time token once, as Kommo means it.
-  const widgetHeaders = async () => {
-    const widgetToken = await signKommoWidgetToken({
-      clientSecret: config.KOMMO_CLIENT_SECRET!,
-      redirectUri: config.KOMMO_REDIRECT_URI!,
-      kommoAccountId: runtime.kommoAccountId!,
-      kommoUserId: 7001,
-      subdomain: SANDBOX_KOMMO_SUBDOMAIN,
-      nowMs: Date.now(),
-      ttlSeconds: widgetTokenTtlSeconds,
-    });
-    return `-H 'origin: ${kommoOrigin}' -H 'x-auth-token: ${widgetToken}'`;
-  };
+  // One token for every printed request, as Kommo reuses one per page: the bridge accepts it until `exp`.
+  const widgetToken = await signKommoWidgetToken({
+    clientSecret: config.KOMMO_CLIENT_SECRET!,
+    redirectUri: config.KOMMO_REDIRECT_URI!,
+    kommoAccountId: runtime.kommoAccountId!,
+    kommoUserId: 7001,
+    subdomain: SANDBOX_KOMMO_SUBDOMAIN,
+    nowMs: Date.now(),
+    ttlSeconds: widgetTokenTtlSeconds,
+  });
+  const widgetHeaders = async () => `-H 'origin: ${kommoOrigin}' -H 'x-auth-token: ${widgetToken}'`;
   const tampered = hookBody.replace('Hello', 'Hellp');
   print(`
 Sandbox mode: Kommo and the chat service are simulated in this process; secrets are fresh dev values.
@@ -156,8 +154,8 @@ ${runtime.kommoAccountId} already connected to ${scopeId} with POST /admin/conne
   KOMMO_CLIENT_SECRET  ${config.KOMMO_CLIENT_SECRET}
   KOMMO_REDIRECT_URI   ${config.KOMMO_REDIRECT_URI}
   ADMIN_TOKEN          ${config.ADMIN_TOKEN}
-Requests as the widget sends them from ${kommoOrigin} (one-time tokens of Kommo user 7001, valid ${widgetTokenTtlSeconds / 3600} h
-and accepted once each, so each request works once: a repeat is 401 token_replayed):
+Requests as the widget sends them from ${kommoOrigin} (one token of Kommo user 7001, valid ${widgetTokenTtlSeconds / 3600} h
+and reusable until then, as Kommo reuses one per page):
   # heartbeat: the user is in conversation c-1 (presence.changed online once; offline after 90 s without one)
   curl -s -X POST ${runtime.url}/widget/presence -H 'content-type: application/json' ${await widgetHeaders()} -d '{"conversation_id":"c-1","state":"online"}'
   # the user left the conversation (presence.changed offline)

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, createWriteStream } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -273,6 +273,19 @@ export async function packWidget(options: PackWidgetOptions): Promise<PackedEntr
       if (missing.length > 0) problems.push(`${name} has no text for ${missing.join(', ')}`);
       entries.push({ name, data: readFileSync(join(widgetDir, name)) });
     }
+  }
+
+  // Nothing beside what Kommo's widget structure lists: a locale file the manifest does not declare,
+  // or an image that is not one of its logos, would be an archive Kommo may refuse or ignore.
+  const declared = Array.isArray(locales) ? (locales as unknown[]) : [];
+  for (const file of existsSync(join(widgetDir, 'i18n')) ? readdirSync(join(widgetDir, 'i18n')) : []) {
+    const locale = file.endsWith('.json') ? file.slice(0, -'.json'.length) : undefined;
+    if (locale === undefined || !declared.includes(locale))
+      problems.push(`i18n/${file} is not a locale manifest.json declares (widget.locale); remove it or declare it`);
+  }
+  for (const file of existsSync(join(widgetDir, 'images')) ? readdirSync(join(widgetDir, 'images')) : []) {
+    if (file.endsWith('.png') && !(file.slice(0, -'.png'.length) in KOMMO_LOGOS))
+      problems.push(`images/${file} is not one of Kommo's logo files (${Object.keys(KOMMO_LOGOS).join(', ')})`);
   }
 
   const script = readText(join(widgetDir, 'script.js'), 'script.js');

@@ -28,7 +28,8 @@ define(['jquery'], function ($) {
   var RETRY_MAX_MS = 60 * 1000;
   // The CRM API allows 7 requests per second per account: a lead's chats are looked up for a few contacts only,
   // and a card's chats are asked about (one bridge request each) up to a bound the live channel also keeps (20 watches).
-  var MAX_CONTACTS = 5;
+  /** The chats inbox opens a talk at `/chats/{talk_id}/leads/detail/{lead_id}` (docs/kommo.md: observed). */
+  var INBOX_TALK = /\/chats\/(\d+)(?:\/|$)/;
   var MAX_CHATS = 10;
   var REQUEST_TIMEOUT_MS = 15 * 1000;
 
@@ -136,7 +137,7 @@ define(['jquery'], function ($) {
       discoveryTimer: null,
       readTimers: {}, // chat id → timer of the next read
       lastReadAt: {}, // chat id → when this tab last sent a read
-      talkEventsSeen: false,
+      problem: null, // 'not_connected' (403) or 'unreachable' while the bridge refuses or does not answer
       unlistenTalks: null,
       readMarkTimer: null
     };
@@ -213,8 +214,15 @@ define(['jquery'], function ($) {
       );
     }
 
-    /** The open card, when it is a saved lead or contact (`APP.data.current_card.id` is 0 for a new one). */
+    /**
+     * The chat the user has open, as a place: a talk of the chats inbox (its address is
+     * `/chats/{talk_id}/...`: docs/kommo.md, observed, not documented as an API), or a saved lead or
+     * contact card (`APP.data.current_card.id` is 0 for a new one). The address is checked first:
+     * whether `APP.isCard()` is true in the inbox is not documented.
+     */
     function openCard() {
+      var talk = INBOX_TALK.exec((window.location && window.location.pathname) || '');
+      if (talk) return { entity: 'talks', id: Number(talk[1]) };
       if (typeof APP.isCard !== 'function' || !APP.isCard()) return null;
       var entity = APP.getBaseEntity();
       var card = APP.data && APP.data.current_card;
@@ -223,40 +231,84 @@ define(['jquery'], function ($) {
       return { entity: entity, id: id };
     }
 
-    function chatIdsOfContacts(contactIds, done, failed) {
-      if (contactIds.length === 0) return done([]);
-      var query = [];
-      for (var i = 0; i < contactIds.length; i += 1) query.push('contact_id[]=' + encodeURIComponent(contactIds[i]));
+    /** Adds a talk's chat when it is a string id; `label` names the chat by its source. */
+    function addChat(found, talk) {
+      var id = talk && talk.chat_id;
+      if (typeof id !== 'string' || !id || found.ids.length >= MAX_CHATS || contains(found.ids, id)) return;
+      found.ids.push(id);
+      if (talk.origin && typeof talk.origin === 'string') found.labels[id] = talk.origin;
+    }
+
+    /** The inbox talk in the address: `GET /api/v4/talks/{id}` names its chat. */
+    function chatsOfTalk(talkId, done, failed) {
       crm(
-        '/api/v4/contacts/chats?' + query.join('&'),
+        '/api/v4/talks/' + encodeURIComponent(talkId),
+        function (talk) {
+          var found = { ids: [], labels: {} };
+          if (talk && Number(talk.talk_id) === talkId) addChat(found, talk);
+          done(found);
+        },
+        failed
+      );
+    }
+
+    /**
+     * A lead card: that lead's talks only, never another lead's chat of the same contact. The talks
+     * list is asked with its entity filters, and each talk's `entity_type`/`entity_id` is checked
+     * here too, whatever the filter did: a filter Kommo ignored finds nothing, never a wrong chat.
+     */
+    function chatsOfLead(leadId, done, failed) {
+      crm(
+        '/api/v4/talks?filter[entity_type]=lead&filter[entity_id]=' +
+          encodeURIComponent(leadId) +
+          '&limit=' +
+          MAX_CHATS,
         function (body) {
-          // 204 (no chats) comes without a body.
-          var chats = (body && body._embedded && body._embedded.chats) || [];
-          var ids = [];
-          for (var j = 0; j < chats.length; j += 1) {
-            var id = chats[j] && chats[j].chat_id;
-            if (typeof id === 'string' && id && !contains(ids, id) && ids.length < MAX_CHATS) ids.push(id);
+          // 204 (no talks) comes without a body.
+          var talks = (body && body._embedded && body._embedded.talks) || [];
+          var found = { ids: [], labels: {} };
+          for (var i = 0; i < talks.length; i += 1) {
+            var talk = talks[i];
+            if (talk && talk.entity_type === 'lead' && Number(talk.entity_id) === leadId) addChat(found, talk);
           }
-          done(ids);
+          done(found);
+        },
+        failed
+      );
+    }
+
+    /**
+     * A contact card: its chats only where Kommo shows them there, which it does not when the
+     * contact has leads (their chats are in the leads' cards). `contact_id` in its documented
+     * single form.
+     */
+    function chatsOfContact(contactId, done, failed) {
+      crm(
+        '/api/v4/contacts/' + encodeURIComponent(contactId) + '?with=leads',
+        function (contact) {
+          var leads = (contact && contact._embedded && contact._embedded.leads) || [];
+          if (leads.length > 0) return done({ ids: [], labels: {} });
+          crm(
+            '/api/v4/contacts/chats?contact_id=' + encodeURIComponent(contactId),
+            function (body) {
+              var chats = (body && body._embedded && body._embedded.chats) || [];
+              var found = { ids: [], labels: {} };
+              for (var j = 0; j < chats.length; j += 1) {
+                if (chats[j] && Number(chats[j].contact_id) === contactId) addChat(found, chats[j]);
+              }
+              done(found);
+            },
+            failed
+          );
         },
         failed
       );
     }
 
     function chatIdsOfCard(card, done, failed) {
-      if (card.entity === 'contacts') return chatIdsOfContacts([card.id], done, failed);
-      crm(
-        '/api/v4/leads/' + encodeURIComponent(card.id) + '?with=contacts',
-        function (lead) {
-          var contacts = (lead && lead._embedded && lead._embedded.contacts) || [];
-          var ids = [];
-          for (var i = 0; i < contacts.length && ids.length < MAX_CONTACTS; i += 1) {
-            if (contacts[i] && contacts[i].id) ids.push(contacts[i].id);
-          }
-          chatIdsOfContacts(ids, done, failed);
-        },
-        failed
-      );
+      if (card.entity === 'talks') return chatsOfTalk(card.id, done, failed);
+      if (card.entity === 'contacts') return chatsOfContact(card.id, done, failed);
+      return chatsOfLead(card.id, done, failed);
     }
 
     // ---- following the page -----------------------------------------------------------------------
@@ -291,23 +343,26 @@ define(['jquery'], function ($) {
       };
       chatIdsOfCard(
         state.card,
-        function (ids) {
+        function (found) {
           if (generation !== state.generation) return;
-          lookUpChats(generation, ids, retry);
+          lookUpChats(generation, found.ids, found.labels, retry);
         },
         retry
       );
     }
 
     /** Asks the bridge about each chat; 404 means the chat is not this channel's. Any other failure retries them all. */
-    function lookUpChats(generation, ids, retry) {
+    function lookUpChats(generation, ids, labels, retry) {
       var pending = ids.length;
       var found = {};
       var failed = false;
+      var refusal = null;
       if (pending === 0) return;
       var settle = function () {
         pending -= 1;
         if (pending > 0 || generation !== state.generation) return;
+        state.problem = refusal;
+        renderPanel();
         if (failed) return retry();
         state.discoveryAttempt = 0;
         enterChats(found);
@@ -320,10 +375,18 @@ define(['jquery'], function ($) {
             undefined,
             function (mapping) {
               if (mapping && mapping.kommo_conversation_id === chatId)
-                found[chatId] = { mapping: mapping, presence: mapping.client_presence || null, presenceKnown: true };
+                found[chatId] = {
+                  mapping: mapping,
+                  presence: mapping.client_presence || null,
+                  presenceKnown: true,
+                  label: labels[chatId] || (typeof mapping.client_id === 'string' ? mapping.client_id : '')
+                };
               settle();
             },
             function (status) {
+              // 403: the account is not connected; 0: the bridge did not answer. Both shown, both retried.
+              if (status === 403) refusal = 'not_connected';
+              else if (status === 0 && refusal === null) refusal = 'unreachable';
               if (status !== 404) failed = true;
               settle();
             }
@@ -333,6 +396,7 @@ define(['jquery'], function ($) {
     }
 
     function enterChats(found) {
+      state.problem = null;
       state.chats = found;
       renderPanel();
       if (chatIds().length === 0) return;
@@ -433,8 +497,9 @@ define(['jquery'], function ($) {
       var payload = body && body.payload;
       var type = payload && Number(payload.type);
       var model = (payload && payload.model) || {};
+      if (!contains(talkTypesSeen, type) && talkTypesSeen.length < 20 && type === Math.floor(type))
+        talkTypesSeen.push(type);
       if (!contains(TALK_EVENT_KNOWN, type)) return;
-      state.talkEventsSeen = true;
       var chatId = model.chat_id;
       if (typeof chatId !== 'string' || !state.chats[chatId]) return;
       var clientWrote =
@@ -454,19 +519,25 @@ define(['jquery'], function ($) {
     }
 
     /**
-     * The fallback when talk events never came (their format is Kommo's internal): while a chat stays
-     * open and visible it is marked read every 30 s, so a client message is read within that.
+     * The fallback behind talk events (their format is Kommo's internal, and a push may be lost):
+     * while a chat stays open and visible it is marked read every 30 s, so a client message is read
+     * within that even when no talk event said so. Never turned off: a talk event only reads sooner.
      */
     function readMark() {
-      if (state.talkEventsSeen || !visible()) return;
+      if (!visible()) return;
       var ids = chatIds();
       for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0);
     }
 
     // ---- the live channel ---------------------------------------------------------------------------
 
+    /**
+     * The live connection is the Kommo user's presence in the interface (`user.presence.changed`), so
+     * it is open on every Kommo page while the tab is visible, chats or not; hidden, it closes, and
+     * the bridge counts the user offline 15 s later unless another tab is visible.
+     */
     function wantLive() {
-      return !!state.base && visible() && chatIds().length > 0;
+      return started && !!state.base && visible();
     }
 
     function connect() {
@@ -515,6 +586,10 @@ define(['jquery'], function ($) {
       live.watched = {};
       socket.onopen = function () {
         if (live.socket !== socket) return;
+        var shown = { action: 'visibility', visible: true };
+        var user = userAmojoId();
+        if (user) shown.user_amojo_id = user;
+        send(socket, shown);
         syncLive();
         live.pingTimer = setInterval(function () {
           send(socket, { action: 'ping' });
@@ -550,7 +625,7 @@ define(['jquery'], function ($) {
       return true;
     }
 
-    /** Watches the card's chats on the socket, unwatches the others; closes the socket when nothing is watched. */
+    /** Watches the card's chats on the socket, unwatches the others; closes the socket when the tab is hidden. */
     function syncLive() {
       if (live.heartbeatTimer && !wantLive()) stopHeartbeats();
       var socket = live.socket;
@@ -560,7 +635,8 @@ define(['jquery'], function ($) {
         clearInterval(live.pingTimer);
         for (var gone in live.watched) send(socket, { action: 'unwatch', kommo_conversation_id: gone });
         live.watched = {};
-        socket.close(1000, 'nothing to watch');
+        send(socket, { action: 'visibility', visible: false });
+        socket.close(1000, 'tab hidden or widget stopped');
         return;
       }
       var ids = chatIds();
@@ -673,12 +749,18 @@ define(['jquery'], function ($) {
           escapeHtml(words('errors').bridge_url || '') +
           '</div>'
         );
+      if (state.problem)
+        return (
+          '<div class="klb-problem" style="color:#c62828">' +
+          escapeHtml(words('errors')[state.problem] || '') +
+          '</div>'
+        );
       var ids = chatIds();
       var html = '';
       for (var i = 0; i < ids.length; i += 1) {
         var chat = state.chats[ids[i]];
         if (!chat.presenceKnown) continue;
-        html += markHtml(ids[i], chat, ids.length > 1 ? words('presence').chat + ' ' + (i + 1) : '');
+        html += markHtml(ids[i], chat, ids.length > 1 || chat.label ? chat.label || words('presence').chat : '');
       }
       return html;
     }
@@ -696,10 +778,80 @@ define(['jquery'], function ($) {
       return document.querySelector('.klb-panel');
     }
 
+    /** The block exists from `render` on in a card; what it shows comes later, as answers arrive. */
     function renderPanel() {
       var html = panelHtml();
-      var element = html ? panel() : document.querySelector('.klb-panel');
+      var element = state.card ? panel() : document.querySelector('.klb-panel');
       if (element) element.innerHTML = html;
+    }
+
+    // ---- the settings page's field check (docs/kommo.md, "A field check on a first real install") -----
+
+    /** Talk event types seen on this page, for the field check (Kommo does not document them). */
+    var talkTypesSeen = [];
+
+    /** GET one CRM API form and keep its HTTP status (204 and 4xx are answers too). */
+    function probeCrm(form, done) {
+      var settled = false;
+      var finish = function (status) {
+        if (settled) return;
+        settled = true;
+        done({ form: form, status: status });
+      };
+      try {
+        $.ajax({ url: form, type: 'GET', dataType: 'json', timeout: REQUEST_TIMEOUT_MS }).then(
+          function (body, text, xhr) {
+            finish(xhr && xhr.status ? xhr.status : 200);
+          },
+          function (xhr) {
+            finish(statusOf(xhr));
+          }
+        );
+      } catch (error) {
+        finish(0);
+      }
+    }
+
+    /**
+     * Records what the real page does and sends it to the bridge twice: the second report names the
+     * token fingerprint of the first, so the bridge's log line says whether Kommo reused the token.
+     */
+    function fieldCheck() {
+      if (!state.base) return;
+      var forms = [
+        '/api/v4/talks?filter[entity_type]=lead&filter[entity_id]=0&limit=1',
+        '/api/v4/contacts/chats?contact_id=0'
+      ];
+      var results = [];
+      var report = function (previous) {
+        var entity = typeof APP.getBaseEntity === 'function' ? APP.getBaseEntity() : null;
+        var body = {
+          widget_version: String((typeof self.get_version === 'function' && self.get_version()) || '').slice(0, 32),
+          is_card: typeof APP.isCard === 'function' ? !!APP.isCard() : null,
+          entity: typeof entity === 'string' ? entity.slice(0, 32) : null,
+          address: String((window.location && window.location.pathname) || '').slice(0, 256),
+          talk_event_types: talkTypesSeen.slice(0, 20),
+          crm_forms: results
+        };
+        if (previous) body.previous_token_fingerprint = previous;
+        bridge(
+          'POST',
+          '/widget/field-check',
+          body,
+          function (answer) {
+            if (!previous && answer && typeof answer.token_fingerprint === 'string') report(answer.token_fingerprint);
+          },
+          function () {}
+        );
+      };
+      var next = function (index) {
+        if (index >= forms.length) return report(undefined);
+        probeCrm(forms[index], function (result) {
+          results.push(result);
+          next(index + 1);
+        });
+      };
+      next(0);
     }
 
     // ---- life cycle -----------------------------------------------------------------------------------
@@ -736,6 +888,8 @@ define(['jquery'], function ($) {
       listenToTalks();
       state.readMarkTimer = setInterval(readMark, READ_EVERY_MS);
       follow();
+      // Every page, chats or not: the connection is the user's presence in the interface.
+      connect();
     }
 
     function stop() {
@@ -751,6 +905,8 @@ define(['jquery'], function ($) {
       state.card = null;
       state.generation += 1;
       leaveChats();
+      // Not started any more: the connection closes (the user's presence in the interface with it).
+      syncLive();
       clearTimeout(live.retryTimer);
       live.retryTimer = null;
       var element = document.querySelector('.klb-panel');
@@ -758,7 +914,9 @@ define(['jquery'], function ($) {
     }
 
     this.callbacks = {
+      /** Kommo calls `render` on every page and again after `destroy`: the widget (re)starts here. */
       render: function () {
+        start();
         return true;
       },
       init: function () {
@@ -768,7 +926,9 @@ define(['jquery'], function ($) {
         start();
         return true;
       },
+      /** The settings page: the field check runs once each time it opens. */
       settings: function () {
+        fieldCheck();
         return true;
       },
       /** Refuses to save a Bridge URL the widget could not use (Kommo shows the settings form again). */

@@ -3,7 +3,7 @@ import { DynamoAccountBindingStore } from './adapters/dynamodb/account-binding-s
 import { DynamoConversationDirectory } from './adapters/dynamodb/conversation-directory';
 import { DynamoLiveChannelStore } from './adapters/dynamodb/live-channel-store';
 import { ApiGatewayLiveConnections } from './adapters/api-gateway/live-connections';
-import { DynamoWidgetTokenStore } from './adapters/dynamodb/widget-token-store';
+import { DynamoUserPresenceStore } from './adapters/dynamodb/user-presence-store';
 import { DynamoKommoUserPresenceStore } from './adapters/dynamodb/kommo-user-presence-store';
 import { DynamoPresenceStore } from './adapters/dynamodb/presence-store';
 import { DynamoReplayStore } from './adapters/dynamodb/replay-store';
@@ -60,8 +60,8 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     statuses: new DynamoStatusStore(table),
     statusPolls: new DynamoStatusPollStore(table),
     accountBindings: new DynamoAccountBindingStore(table),
-    widgetTokens: new DynamoWidgetTokenStore(table),
     kommoUserPresence: new DynamoKommoUserPresenceStore(table),
+    userPresence: new DynamoUserPresenceStore(table),
     conversations: new DynamoConversationDirectory(table, clock),
     live: new DynamoLiveChannelStore(table),
     liveConnections: parts.liveConnections ?? new ApiGatewayLiveConnections({}),

@@ -7,13 +7,13 @@ import type { AccountBindingStore } from './ports/account-binding-store';
 import type { ConversationDirectory } from './ports/conversation-directory';
 import type { KommoAccountApi } from './ports/kommo-account-api';
 import type { LiveChannelStore, LiveConnections } from './ports/live-channel';
-import type { WidgetTokenStore } from './ports/widget-token-store';
 import type { KommoUserPresenceStore } from './ports/kommo-user-presence-store';
 import type { PresenceStore } from './ports/presence-store';
 import type { ReplayStore } from './ports/replay-store';
 import type { StatusStore } from './ports/status-store';
 import type { StatusPollStore } from './ports/status-poll-store';
 import type { ClientTypingStore, ManagerTypingStore } from './ports/typing-store';
+import type { UserPresenceStore } from './ports/user-presence-store';
 import type { Log, Metrics } from './ports/telemetry';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
 
@@ -64,10 +64,10 @@ export interface BridgeDeps {
   statusPolls: StatusPollStore;
   /** Kommo accounts connected by `/admin/connect`, for widget requests. */
   accountBindings: AccountBindingStore;
-  /** Widget one-time tokens already used, so each is accepted once. */
-  widgetTokens: WidgetTokenStore;
   /** Kommo users' presence in conversations, reported by the widget. */
   kommoUserPresence: KommoUserPresenceStore;
+  /** Kommo users' presence in the interface: their visible live connections (`user.presence.changed`). */
+  userPresence: UserPresenceStore;
   /** Which Kommo chat is which chat-service conversation and client, per scope (learned from hooks and registrations). */
   conversations: ConversationDirectory;
   /** Live-channel tickets, connections and the chats they watch. */

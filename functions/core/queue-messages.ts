@@ -17,7 +17,7 @@ export const kommoHookJobSchema = z.object({
 export type KommoHookJob = z.infer<typeof kommoHookJobSchema>;
 
 export const outboundEventSchema = z.object({
-  type: z.enum(['typing.started', 'typing.stopped', 'presence.changed', 'conversation.read']),
+  type: z.enum(['typing.started', 'typing.stopped', 'presence.changed', 'conversation.read', 'user.presence.changed']),
   id: id,
   timestamp: z.string(),
   data: z.looseObject({ scope_id: z.string(), account_id: z.string() }),
@@ -69,6 +69,18 @@ export const kommoUserPresenceExpirySchema = z.object({
   timerId: z.optional(id),
 });
 
+/** A check of a Kommo user's presence in the interface (`user.presence.changed`): offline yet? */
+export const userPresenceCheckSchema = z.object({
+  kind: z.literal('user-presence-check'),
+  scopeId: id,
+  accountId: id,
+  kommoUserId: z.number().check(z.int(), z.gte(1)),
+  /** The online period this check belongs to; a later period has its own checks. */
+  periodId: id,
+  /** The time this check was set for: only the check the item names acts, so copies die out. */
+  dueAtMs: z.number(),
+});
+
 /** The next poll of a message's delivery status at `CHAT_SERVICE_STATUS_URL`. */
 export const statusPollSchema = z.object({
   kind: z.literal('status-poll'),
@@ -85,6 +97,7 @@ export const timerJobSchema = z.discriminatedUnion('kind', [
   managerTypingExpirySchema,
   presenceExpirySchema,
   kommoUserPresenceExpirySchema,
+  userPresenceCheckSchema,
   statusPollSchema,
 ]);
 export type TimerJob = z.infer<typeof timerJobSchema>;

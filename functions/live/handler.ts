@@ -36,9 +36,14 @@ export const liveFrameSchema = z.discriminatedUnion(
       user_amojo_id: z.optional(identifier('user_amojo_id')),
     }),
     z.strictObject({ action: z.literal('unwatch'), kommo_conversation_id: kommoConversationId }),
+    z.strictObject({
+      action: z.literal('visibility'),
+      visible: z.boolean(),
+      user_amojo_id: z.optional(identifier('user_amojo_id')),
+    }),
     z.strictObject({ action: z.literal('ping') }),
   ],
-  { error: 'action must be "watch", "unwatch" or "ping"' },
+  { error: 'action must be "watch", "unwatch", "visibility" or "ping"' },
 );
 
 function requestIn(event: LiveEvent): LiveRequest {
@@ -55,6 +60,12 @@ function requestIn(event: LiveEvent): LiveRequest {
       };
     case 'unwatch':
       return { action: 'unwatch', kommoConversationId: frame.kommo_conversation_id };
+    case 'visibility':
+      return {
+        action: 'visibility',
+        visible: frame.visible,
+        ...(frame.user_amojo_id === undefined ? {} : { userAmojoId: frame.user_amojo_id }),
+      };
     case 'ping':
       return { action: 'ping' };
   }

@@ -1,5 +1,6 @@
 import { DynamoConversationDirectory } from '../core/adapters/dynamodb/conversation-directory';
 import { DynamoKommoUserPresenceStore } from '../core/adapters/dynamodb/kommo-user-presence-store';
+import { DynamoUserPresenceStore } from '../core/adapters/dynamodb/user-presence-store';
 import { DynamoLiveChannelStore } from '../core/adapters/dynamodb/live-channel-store';
 import { DynamoPresenceStore } from '../core/adapters/dynamodb/presence-store';
 import { lambdaLiveConnections } from '../core/lambda/live-connections';
@@ -15,6 +16,7 @@ export const handler = lambdaEntry(createLiveHandler, (base) => {
     live: new DynamoLiveChannelStore(table),
     presence: new DynamoPresenceStore(table),
     kommoUserPresence: new DynamoKommoUserPresenceStore(table),
+    userPresence: new DynamoUserPresenceStore(table),
     conversations: new DynamoConversationDirectory(table, base.clock),
     liveConnections: lambdaLiveConnections(),
     queues: lambdaQueues('timers', 'events'),

@@ -6,6 +6,7 @@ import { managerTypingDeadline } from '../core/use-cases/manager-typing';
 import { kommoUserWindowEnd } from '../core/use-cases/kommo-user-presence';
 import { presenceDeadline } from '../core/use-cases/presence';
 import { statusPollTimer } from '../core/use-cases/status-poll';
+import { userPresenceCheck } from '../core/use-cases/user-presence';
 
 /** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
 export type TimerWorkerDeps = QueueConsumerDeps &
@@ -13,7 +14,8 @@ export type TimerWorkerDeps = QueueConsumerDeps &
   DepsOf<typeof managerTypingDeadline> &
   DepsOf<typeof presenceDeadline> &
   DepsOf<typeof kommoUserWindowEnd> &
-  DepsOf<typeof statusPollTimer>;
+  DepsOf<typeof statusPollTimer> &
+  DepsOf<typeof userPresenceCheck>;
 
 export const createTimerWorkerHandler = (deps: TimerWorkerDeps) =>
   queueHandler(deps, { queue: deps.queues.timers, schema: timerJobSchema, process: (job) => runTimer(deps, job) });
@@ -40,6 +42,13 @@ function runTimer(deps: TimerWorkerDeps, job: TimerJob): Promise<unknown> {
         { scopeId: job.scopeId, accountId: job.accountId, conversationId: job.conversationId, userId: job.userId },
         job.windowId,
         job.timerId,
+      );
+    case 'user-presence-check':
+      return userPresenceCheck(
+        deps,
+        { scopeId: job.scopeId, accountId: job.accountId, kommoUserId: job.kommoUserId },
+        job.periodId,
+        job.dueAtMs,
       );
     case 'status-poll':
       return statusPollTimer(deps, { scopeId: job.scopeId, msgid: job.msgid }, job.timerId, job.dueAtMs);

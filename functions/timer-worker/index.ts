@@ -1,4 +1,5 @@
 import { DynamoKommoUserPresenceStore } from '../core/adapters/dynamodb/kommo-user-presence-store';
+import { DynamoUserPresenceStore } from '../core/adapters/dynamodb/user-presence-store';
 import { DynamoLiveChannelStore } from '../core/adapters/dynamodb/live-channel-store';
 import { DynamoPresenceStore } from '../core/adapters/dynamodb/presence-store';
 import { DynamoStatusPollStore } from '../core/adapters/dynamodb/status-poll-store';
@@ -22,6 +23,7 @@ export const handler = lambdaEntry(
       managerTyping: new DynamoManagerTypingStore(table),
       presence: new DynamoPresenceStore(table),
       kommoUserPresence: new DynamoKommoUserPresenceStore(table),
+      userPresence: new DynamoUserPresenceStore(table),
       statusPolls: new DynamoStatusPollStore(table),
       statuses: new DynamoStatusStore(table),
       live: new DynamoLiveChannelStore(table),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as z from '../core/zod';
 import type { BridgeDeps, DepsOf } from '../core/deps';
 import {
@@ -35,6 +36,24 @@ export const widgetPresenceRequestSchema = z.strictObject({
 export const widgetChatPresenceRequestSchema = z.strictObject({ state, user_amojo_id: userAmojoId });
 export const widgetReadRequestSchema = z.strictObject({ user_amojo_id: userAmojoId });
 
+const fingerprint = z.string().check(z.regex(/^[0-9a-f]{16}$/, 'must be a token fingerprint (16 hex digits)'));
+const shortText = (max: number) => z.string().check(z.maxLength(max));
+/**
+ * The settings page's self-test (docs/kommo.md, "A field check on a first real install"): what the
+ * real Kommo page did, for what no document settles. Bounded in every field: it goes into a log line.
+ */
+export const widgetFieldCheckSchema = z.strictObject({
+  widget_version: shortText(32),
+  previous_token_fingerprint: z.optional(fingerprint),
+  is_card: z.nullable(z.boolean()),
+  entity: z.nullable(shortText(32)),
+  address: shortText(256),
+  talk_event_types: z.array(z.number().check(z.int())).check(z.maxLength(20)),
+  crm_forms: z
+    .array(z.strictObject({ form: shortText(200), status: z.number().check(z.int(), z.gte(0), z.lte(599)) }))
+    .check(z.maxLength(10)),
+});
+
 /** A read's body is optional (`$authorizedAjax` may post nothing); when there is one, it is strict JSON. */
 function readRequest(event: ApiEvent): z.output<typeof widgetReadRequestSchema> {
   const body = rawBody(event);
@@ -48,7 +67,7 @@ type WidgetRoute = (event: ApiEvent, caller: WidgetCaller) => Promise<ApiResult>
  * name a chat by Kommo's id), and their CORS preflights. Without KOMMO_CLIENT_SECRET or
  * KOMMO_REDIRECT_URI the function does not start.
  */
-export type WidgetDeps = Pick<BridgeDeps, 'config'> &
+export type WidgetDeps = Pick<BridgeDeps, 'config' | 'log'> &
   DepsOf<typeof widgetHttpHandler> &
   DepsOf<typeof authenticateWidgetCaller> &
   DepsOf<typeof kommoUserHeartbeat> &
@@ -137,6 +156,35 @@ export const createWidgetHandler = (deps: WidgetDeps) => {
         userAmojoId: request.user_amojo_id,
       });
       return json(202, { ok: true });
+    },
+    /**
+     * The field check: one structured log line, and the token's fingerprint back, so the widget's next
+     * check says whether Kommo gave it the same token again (the line's `token_reused`). The
+     * fingerprint is a hash prefix: it names the token without being it.
+     */
+    'POST /widget/field-check': async (event, caller) => {
+      const report = parseJsonBody(rawBody(event), widgetFieldCheckSchema);
+      const tokenFingerprint = createHash('sha256')
+        .update(header(event, 'x-auth-token') ?? '')
+        .digest('hex')
+        .slice(0, 16);
+      deps.log.info('widget field check', {
+        scopeId: caller.scope.scopeId,
+        kommoAccountId: caller.kommoAccountId,
+        kommoUserId: caller.kommoUserId,
+        tokenFingerprint,
+        tokenReused:
+          report.previous_token_fingerprint === undefined
+            ? null
+            : report.previous_token_fingerprint === tokenFingerprint,
+        widgetVersion: report.widget_version,
+        isCard: report.is_card,
+        entity: report.entity,
+        address: report.address,
+        talkEventTypes: report.talk_event_types,
+        crmForms: report.crm_forms,
+      });
+      return json(202, { ok: true, token_fingerprint: tokenFingerprint });
     },
     // The live channel's URL with a ticket for one connect (docs/contract.md, "Live channel for the widget").
     'POST /widget/live': async (_event, caller) => json(200, await issueLiveTicket(deps, caller)),

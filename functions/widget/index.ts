@@ -4,7 +4,6 @@ import { DynamoConversationDirectory } from '../core/adapters/dynamodb/conversat
 import { DynamoKommoUserPresenceStore } from '../core/adapters/dynamodb/kommo-user-presence-store';
 import { DynamoLiveChannelStore } from '../core/adapters/dynamodb/live-channel-store';
 import { DynamoPresenceStore } from '../core/adapters/dynamodb/presence-store';
-import { DynamoWidgetTokenStore } from '../core/adapters/dynamodb/widget-token-store';
 import { lambdaSecretReader } from '../core/adapters/secrets-manager/secrets-manager-reader';
 import { lambdaQueues } from '../core/lambda/queues';
 import { lambdaTable } from '../core/lambda/table';
@@ -19,7 +18,6 @@ export const handler = lambdaEntry(
     return {
       ...base,
       accountBindings: new DynamoAccountBindingStore(table),
-      widgetTokens: new DynamoWidgetTokenStore(table),
       kommoUserPresence: new DynamoKommoUserPresenceStore(table),
       presence: new DynamoPresenceStore(table),
       conversations: new DynamoConversationDirectory(table, base.clock),

@@ -41,6 +41,7 @@ const eventTypes = [
   'typing.stopped',
   'presence.changed',
   'conversation.read',
+  'user.presence.changed',
 ] as const satisfies readonly OutboundEventType[];
 
 const eventEnvelope = z.object({
@@ -395,6 +396,8 @@ function describeEvent(event: ReceivedChatEvent): string {
       return `${user} types in ${conversation} until ${clockTime(data.expires_at)}`;
     case 'typing.stopped':
       return `${user} stopped typing in ${conversation}`;
+    case 'user.presence.changed':
+      return `${user} is now ${data.state === 'online' ? 'online' : 'offline'} in Kommo`;
     case 'presence.changed': {
       const online = data.online === true || data.state === 'online';
       return `${user} is now ${online ? 'online' : 'offline'} in ${conversation}`;

@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 /**
  * A stand-in for a Kommo account's pages, to run the real widget (`widget/script.js`) in a browser:
  * for the browser tests and for the sandbox page of `npm start`. It offers only what Kommo documents
- * to widgets (docs/kommo.md and the widget SDK): AMD `define` with jQuery, `APP.constant`,
+ * to widgets (docs/kommo.md and the widget SDK): the real jQuery 3.7 and RequireJS (npm `jquery`,
+ * `requirejs`), the widget loaded as an AMD module and built with `new`, `APP.constant`,
  * `APP.isCard`, `APP.getBaseEntity`, `APP.data.current_card`, the widget's `get_settings`, `i18n`,
- * `render_template`, `$authorizedAjax` (with a one-time token minted on the server, as Kommo mints
- * them: the integration's secret never reaches the page), `listenSocketChannel`, the `page:changed`
- * event, and the account's CRM API for cards (`/api/v4/leads/{id}?with=contacts`,
- * `/api/v4/contacts/chats`). The jQuery is a small stand-in with only what the widget and this page
- * use (`$.ajax` over fetch, `$(document).on/off/trigger`).
+ * `render_template`, `$authorizedAjax` (one token per page, minted on the server and reused for 25
+ * minutes, as public widgets report Kommo does: the integration's secret never reaches the page),
+ * `listenSocketChannel`, the `page:changed` event, inbox addresses (`/chats/{talk_id}/…`), and the
+ * account's CRM API only in its documented forms (`/api/v4/talks/{id}`, the talks list,
+ * `/api/v4/contacts/{id}?with=leads`, `/api/v4/contacts/chats?contact_id=` one integer; 204 when a
+ * list is empty).
  *
  * Pages and assets live under `/sandbox/kommo`; the CRM API at `/api/v4/`, as on a real account.
  * `handle` answers those and nothing else (undefined: not the stand-in's request).
@@ -32,6 +36,15 @@ export interface StandInChat {
   contactId: number;
   /** The integration's conversation id for this chat (Kommo's `conversation.client_id`), to show typing. */
   clientConversationId?: string;
+  /** The chat's talk (`/api/v4/talks/{id}`, the inbox address `/chats/{talk_id}/…`); by default its place in the list, from 1. */
+  talkId?: number;
+  /**
+   * The lead the talk belongs to (a talk has at most one); by default the first lead of the chat's
+   * contact, and `null` for a talk of no lead.
+   */
+  leadId?: number | null;
+  /** The talk's source (`origin`), which the widget labels the chat with. */
+  origin?: string;
 }
 
 /** A typing indicator Kommo shows: the conversation (the integration's id) and until when. */
@@ -48,7 +61,7 @@ export interface KommoAccountStandInOptions {
   chats: StandInChat[];
   /** The widget's settings as an admin saved them (`bridge_url`). */
   settings: Record<string, string>;
-  /** A fresh one-time token for `$authorizedAjax` (Kommo mints one per call). */
+  /** A one-time token for `$authorizedAjax`: minted once per page and reused for 25 minutes, as Kommo does. */
   mintToken(): Promise<string>;
   locale?: string;
   /** When false, `listenSocketChannel` never delivers anything (a Kommo whose talk events changed shape). */
@@ -93,12 +106,23 @@ interface FeedMessage {
   at: number;
 }
 
+const requireModule = createRequire(import.meta.url);
 const LONG_POLL_MS = 20_000;
+/** Kommo's token lives 30 min; `$authorizedAjax` reuses it for about 25 (docs/kommo.md). */
+const TOKEN_REUSE_MS = 25 * 60_000;
 const json = (status: number, body: unknown): StandInAnswer => ({
   status,
   headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
   body: JSON.stringify(body),
 });
+/** Kommo's answer to a query it does not take: 400 with the field named. */
+const validationError = (field: string, detail: string): StandInAnswer =>
+  json(400, {
+    title: 'Bad Request',
+    status: 400,
+    detail,
+    'validation-errors': [{ request_id: '0', errors: [{ code: 'NotSupportedChoice', path: field, detail }] }],
+  });
 const noContent = (): StandInAnswer => ({ status: 204, headers: { 'cache-control': 'no-store' }, body: '' });
 
 export class KommoAccountStandIn {
@@ -111,6 +135,8 @@ export class KommoAccountStandIn {
   readonly requests: string[] = [];
   /** The widget's `$authorizedAjax` calls, each with the page's clock when it was made, oldest first. */
   readonly authorizedCalls: AuthorizedCall[] = [];
+  /** How many one-time tokens the pages were given (one per page, reused for 25 minutes). */
+  tokensMinted = 0;
   /** The page has handled every talk event up to this one (it asks for the next ones only after dispatching them). */
   talkEventsHandled = 0;
   private readonly talkEvents: TalkEvent[] = [];
@@ -118,6 +144,8 @@ export class KommoAccountStandIn {
   private waiting: (() => void)[] = [];
   private closed = false;
   private readonly widgetDir: URL;
+  /** The token of the page last served, and when it was minted (`/one-time-token` hands it out again). */
+  private pageToken: { token: string; mintedAtMs: number } | undefined;
 
   constructor(private readonly options: KommoAccountStandInOptions) {
     this.basePath = KommoAccountStandIn.prefixes[0]!.slice(0, -1);
@@ -162,10 +190,20 @@ export class KommoAccountStandIn {
     this.requests.push(`${request.method} ${path}`);
     if (path.startsWith('/api/v4/')) return this.crmApi(request.method, url);
     const local = path.slice(this.basePath.length) || '/';
-    if (request.method === 'GET' && (local === '/' || /^\/(leads|contacts)\/detail\/\d+$/.test(local)))
+    if (
+      request.method === 'GET' &&
+      (local === '/' ||
+        /^\/(leads|contacts)\/detail\/\d+$/.test(local) ||
+        /^\/chats\/\d+(\/leads\/detail\/\d+)?$/.test(local))
+    )
       return this.page();
     if (request.method === 'GET' && local === '/assets/kommo-stand-in.js')
       return this.asset(new URL('./kommo-account/kommo-stand-in.js', import.meta.url), 'text/javascript');
+    // The real jQuery 3.7 and RequireJS that Kommo's pages run, from npm (jquery, requirejs).
+    if (request.method === 'GET' && local === '/vendor/jquery.js')
+      return this.asset(pathToFileURL(requireModule.resolve('jquery/dist/jquery.js')), 'text/javascript');
+    if (request.method === 'GET' && local === '/vendor/require.js')
+      return this.asset(pathToFileURL(requireModule.resolve('requirejs/require.js')), 'text/javascript');
     if (request.method === 'GET' && local === '/widget/script.js')
       return this.asset(new URL('script.js', this.widgetDir), 'text/javascript');
     if (request.method === 'GET' && /^\/widget\/images\/[a-z_]+\.png$/.test(local))
@@ -173,7 +211,13 @@ export class KommoAccountStandIn {
     if (request.method === 'POST' && local === '/one-time-token') {
       const call = parseAuthorizedCall(request.body);
       if (call) this.authorizedCalls.push(call);
-      return json(200, { token: await this.options.mintToken() });
+      // One token per page, reused for 25 minutes, as public widgets report `$authorizedAjax` does.
+      const now = this.now();
+      if (!this.pageToken || now - this.pageToken.mintedAtMs >= TOKEN_REUSE_MS) {
+        this.pageToken = { token: await this.options.mintToken(), mintedAtMs: now };
+        this.tokensMinted += 1;
+      }
+      return json(200, { token: this.pageToken.token });
     }
     if (request.method === 'GET' && local === '/talk-events')
       return this.nextTalkEvents(Number(url.searchParams.get('after') ?? 0));
@@ -194,6 +238,7 @@ export class KommoAccountStandIn {
   }
 
   private page(): StandInAnswer {
+    this.pageToken = undefined;
     const locale = this.options.locale ?? 'en';
     const i18n = JSON.parse(readFileSync(new URL(`i18n/${locale}.json`, this.widgetDir), 'utf8'));
     const boot = {
@@ -211,7 +256,12 @@ export class KommoAccountStandIn {
       sandboxPanels: this.options.observe !== undefined,
       leads: this.options.leads,
       contacts: this.options.contacts,
-      chats: this.options.chats.map((chat) => ({ chatId: chat.chatId, contactId: chat.contactId })),
+      chats: this.talks().map((talk) => ({
+        chatId: talk.chat_id,
+        contactId: talk.contact_id,
+        talkId: talk.talk_id,
+        leadId: talk.entity_id,
+      })),
     };
     // Inline JSON in a script element: `<` escaped so no value can close the element.
     const bootJson = JSON.stringify(boot).replace(/</g, '\\u003c');
@@ -245,6 +295,7 @@ export class KommoAccountStandIn {
   <aside id="card-widgets" class="card-widgets"></aside>
   ${this.options.observe ? '<section id="sandbox-log"><b>Chat service received</b><div id="sandbox-events"></div></section>' : ''}
 </div>
+<script src="${this.basePath}/vendor/require.js"></script>
 <script src="${this.basePath}/assets/kommo-stand-in.js"></script>
 </body>
 </html>`;
@@ -289,8 +340,15 @@ export class KommoAccountStandIn {
       });
     }
     if (url.pathname === '/api/v4/contacts/chats') {
-      const ids = [...url.searchParams.getAll('contact_id'), ...url.searchParams.getAll('contact_id[]')].map(Number);
-      const chats = this.options.chats.filter((chat) => ids.includes(chat.contactId));
+      // Only the documented form: one integer `contact_id` (Kommo's PHP library sends that form too).
+      const ids = url.searchParams.getAll('contact_id');
+      if (
+        ids.length !== 1 ||
+        !/^\d+$/.test(ids[0]!) ||
+        [...url.searchParams.keys()].some((name) => name !== 'contact_id')
+      )
+        return validationError('contact_id', 'contact_id must be one integer');
+      const chats = this.options.chats.filter((chat) => chat.contactId === Number(ids[0]));
       if (chats.length === 0) return noContent();
       return json(200, {
         _total_items: chats.length,
@@ -299,7 +357,60 @@ export class KommoAccountStandIn {
         },
       });
     }
+    const contact = /^\/api\/v4\/contacts\/(\d+)$/.exec(url.pathname);
+    if (contact) {
+      const found = this.options.contacts.find((candidate) => candidate.id === Number(contact[1]));
+      if (!found) return noContent();
+      const withLeads = (url.searchParams.get('with') ?? '').split(',').includes('leads');
+      const leads = this.options.leads.filter((lead) => lead.contactIds.includes(found.id));
+      return json(200, {
+        id: found.id,
+        name: found.name,
+        account_id: this.options.account.id,
+        _embedded: withLeads ? { leads: leads.map((lead) => ({ id: lead.id })) } : {},
+      });
+    }
+    const talk = /^\/api\/v4\/talks\/(\d+)$/.exec(url.pathname);
+    if (talk) {
+      const found = this.talks().find((candidate) => candidate.talk_id === Number(talk[1]));
+      return found ? json(200, found) : json(404, { title: 'Not Found', status: 404, detail: 'No talk' });
+    }
+    if (url.pathname === '/api/v4/talks') {
+      // The list with its entity filters; anything else in the query is refused, so a guess shows.
+      const known = new Set(['filter[entity_type]', 'filter[entity_id]', 'limit', 'page']);
+      const unknown = [...url.searchParams.keys()].find((name) => !known.has(name));
+      if (unknown) return validationError(unknown, `${unknown} is not a filter of the talks list`);
+      const entityType = url.searchParams.get('filter[entity_type]');
+      const entityId = url.searchParams.get('filter[entity_id]');
+      const talks = this.talks().filter(
+        (candidate) =>
+          (entityType === null || candidate.entity_type === entityType) &&
+          (entityId === null || candidate.entity_id === Number(entityId)),
+      );
+      if (talks.length === 0) return noContent();
+      return json(200, { _embedded: { talks } });
+    }
     return json(404, { title: 'Not Found', status: 404, detail: `The stand-in has no ${url.pathname}` });
+  }
+
+  /** The account's talks, in Kommo's shape (`GET /api/v4/talks/{id}`): one per chat. */
+  private talks() {
+    return this.options.chats.map((chat, index) => {
+      const leadId =
+        chat.leadId === undefined
+          ? this.options.leads.find((lead) => lead.contactIds.includes(chat.contactId))?.id
+          : (chat.leadId ?? undefined);
+      return {
+        talk_id: chat.talkId ?? index + 1,
+        chat_id: chat.chatId,
+        contact_id: chat.contactId,
+        entity_id: leadId ?? null,
+        entity_type: leadId === undefined ? null : 'lead',
+        origin: chat.origin ?? 'com.example.messenger',
+        is_read: true,
+        is_in_work: true,
+      };
+    });
   }
 
   /** Long poll: the talk events after `after`, at once when there are some, else when one comes (or after 20 s). */

@@ -10,10 +10,12 @@ import {
   LEAD_ID,
   OTHER_CHANNEL_CHAT_ID,
   OTHER_CONTACT_ID,
+  OTHER_LEAD_CHAT_ID,
+  KOMMO_TALK_ID,
   USER_AMOJO_ID,
   type KommoPage,
 } from '../support/kommo-browser';
-import { givenBridge, TEST_KOMMO_USER_ID, type TestBridge } from '../support/test-bridge';
+import { givenBridge, TEST_KOMMO_ORIGIN, TEST_KOMMO_USER_ID, type TestBridge } from '../support/test-bridge';
 
 /**
  * The real widget/script.js in headless Chromium, on a stand-in of a Kommo account's pages (Kommo's
@@ -53,6 +55,8 @@ const clientPresence = (state: 'online' | 'offline', ttlSeconds = 60) =>
   t.chat('POST', `/chat/${t.scopeId}/presence`, { client_id: CLIENT_ID, state, ttl_seconds: ttlSeconds });
 const presenceStates = (page: KommoPage) => page.events('presence.changed').map((event) => event.data.state);
 const reads = (page: KommoPage) => page.events('conversation.read').length;
+/** The Kommo user's presence in the interface (any page), as the chat service heard it. */
+const userStates = (_page?: KommoPage) => t.sink.eventsOfType('user.presence.changed').map((event) => event.data.state);
 
 describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
   it('opening a lead card: the chat service hears the Kommo user online in the chat and the chat read; the card shows the client online', async () => {
@@ -75,11 +79,12 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
         kommo_user_id: TEST_KOMMO_USER_ID,
       });
     }
-    // Found through the account's own CRM API, as Kommo documents it: the lead's contacts, then their chats.
+    // Found through the account's own CRM API, as Kommo documents it: the lead's talks.
     expect(kommo.standIn.apiRequests).toEqual([
-      '/api/v4/leads/101?with=contacts',
-      `/api/v4/contacts/chats?contact_id[]=${CONTACT_ID}`,
+      `/api/v4/talks?filter[entity_type]=lead&filter[entity_id]=${LEAD_ID}&limit=10`,
     ]);
+    // Labelled by the chat's source, not "Chat 1".
+    expect(await kommo.mark().textContent()).toContain('telegram');
     expect(kommo.pageErrors).toEqual([]);
     expect(kommo.strayRequests).toEqual([]);
   });
@@ -140,25 +145,65 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(presenceStates(kommo)).toEqual(['online']);
   });
 
-  it('a contact card works too, and a chat of another channel (the bridge answers 404) gets no mark and no watch', async () => {
+  it("a lead whose contact also has another lead's chat: only this lead's chat is watched, read and marked", async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+
+    expect(await kommo.page.locator('.klb-mark').count()).toBe(1);
+    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === OTHER_LEAD_CHAT_ID)).toEqual([]);
+    expect(kommo.liveFrames.sent.filter((frame) => JSON.stringify(frame).includes(OTHER_LEAD_CHAT_ID))).toEqual([]);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('a chat opened from the chats inbox (/chats/{talk_id}/…): the talk in the address is the chat the user is in', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+
+    await kommo.page.goto(
+      `${TEST_KOMMO_ORIGIN}${kommo.standIn.basePath}/chats/${KOMMO_TALK_ID}/leads/detail/${LEAD_ID}`,
+    );
+
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+    expect(kommo.events('presence.changed')[0]!.data.kommo_conversation_id).toBe(KOMMO_CHAT_ID);
+    expect(kommo.standIn.apiRequests.at(-1)).toBe(`/api/v4/talks/${KOMMO_TALK_ID}`);
+    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === OTHER_LEAD_CHAT_ID)).toEqual([]);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('a contact card with leads shows no chat (Kommo shows them in the leads); a contact without leads is asked with contact_id, and a chat of another channel gets no mark', async () => {
     kommo = await givenKommoPage(t, browser);
     await clientPresence('online');
 
     await kommo.open('contacts', CONTACT_ID);
-    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
-    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await expect.poll(() => kommo!.standIn.apiRequests, SOON).toEqual([`/api/v4/contacts/${CONTACT_ID}?with=leads`]);
     await kommo.navigate(`/contacts/detail/${OTHER_CONTACT_ID}`);
 
-    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
     await expect
       .poll(() => kommo!.standIn.apiRequests.at(-1), SOON)
-      .toBe(`/api/v4/contacts/chats?contact_id[]=${OTHER_CONTACT_ID}`);
+      .toBe(`/api/v4/contacts/chats?contact_id=${OTHER_CONTACT_ID}`);
     await expect
       .poll(() => kommo!.page.locator('.card-title').textContent(), SOON)
       .toBe('Client with a chat of another channel');
     expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
-    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id === OTHER_CHANNEL_CHAT_ID)).toEqual([]);
+    expect(t.sink.events.filter((event) => event.data.kommo_conversation_id !== undefined)).toEqual([]);
     expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('an account not connected: the block says so, and nothing reaches the chat service', async () => {
+    kommo = await givenKommoPage(t, browser, { connected: false });
+
+    await kommo.open('leads', LEAD_ID);
+
+    await expect
+      .poll(() => kommo!.page.locator('.klb-problem').textContent(), SOON)
+      .toContain('account not connected: ask your administrator to install the integration');
+    expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
+    expect(t.sink.events).toEqual([]);
   });
 
   it('a client message while the chat stays open and visible is read within 5 s when Kommo shows it in talk events, and reads stay one per 30 s', async () => {
@@ -248,6 +293,7 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
       .toBe(true);
     expect(await kommo.page.locator('.card-title').textContent()).toBe('Order #101');
     expect(await kommo.page.locator('.klb-mark, .klb-settings-error').count()).toBe(0);
+    await expect.poll(() => kommo!.page.locator('.klb-problem').textContent(), SOON).toContain('does not answer');
 
     await kommo.startBridge();
     await expect.poll(() => kommo!.markStateAfter(10_000), SOON).toBe('online');
@@ -294,7 +340,7 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
   });
 
-  it("a one-time token is good once: the page's second request with the same token is refused", async () => {
+  it("a one-time token is good until its exp: the page's second request with the same token is served", async () => {
     kommo = await givenKommoPage(t, browser);
     await kommo.open('leads', LEAD_ID);
     await expect.poll(() => kommo!.markState(), SOON).not.toBe('none');
@@ -317,7 +363,95 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
       status: 200,
       body: { kommo_conversation_id: KOMMO_CHAT_ID, conversation_id: CONVERSATION_ID, client_id: CLIENT_ID },
     });
-    expect(answers[1]).toMatchObject({ status: 401, body: { error: { code: 'token_replayed' } } });
+    expect(answers[1]).toEqual(answers[0]);
+  });
+
+  it('a Kommo user on the dashboard is online in the interface; the tab hidden, offline 15 s later', async () => {
+    kommo = await givenKommoPage(t, browser);
+
+    await kommo.page.goto(`${TEST_KOMMO_ORIGIN}${kommo.standIn.basePath}/`);
+    await expect.poll(() => userStates(kommo!), SOON).toEqual(['online']);
+    expect(t.sink.eventsOfType('user.presence.changed')[0]!.data).toMatchObject({
+      user_id: USER_AMOJO_ID,
+      kommo_user_id: TEST_KOMMO_USER_ID,
+    });
+    expect(presenceStates(kommo)).toEqual([]);
+
+    await kommo.setVisibility('hidden');
+    await expect
+      .poll(() => kommo!.liveFrames.sent.some((frame) => JSON.stringify(frame).includes('"visible":false')), SOON)
+      .toBe(true);
+    await expect
+      .poll(async () => {
+        await kommo!.advance(15_000);
+        return userStates(kommo!);
+      }, SOON)
+      .toEqual(['online', 'offline']);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('one token for the page, reused for 25 minutes: every call is served, and the page never needs a second', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => reads(kommo!), SOON).toBe(1);
+
+    await kommo.advance(25 * 60_000 - 1_000);
+    await kommo.navigate('/');
+    await kommo.navigate(`/leads/detail/${LEAD_ID}`);
+
+    await expect.poll(() => reads(kommo!), SOON).toBe(2);
+    expect(kommo.standIn.tokensMinted).toBe(1);
+    expect(kommo.standIn.authorizedCalls.length).toBeGreaterThan(3);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('destroy then render: the widget stops (the user leaves the chat) and starts again', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+
+    await kommo.page.evaluate(async () => {
+      const widget = await (
+        globalThis as unknown as { kommoStandIn: { widget: Promise<{ callbacks: Record<string, () => unknown> }> } }
+      ).kommoStandIn.widget;
+      widget.callbacks.destroy!();
+    });
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline']);
+    await kommo.page.evaluate(async () => {
+      const widget = await (
+        globalThis as unknown as { kommoStandIn: { widget: Promise<{ callbacks: Record<string, () => unknown> }> } }
+      ).kommoStandIn.widget;
+      widget.callbacks.render!();
+    });
+
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online', 'offline', 'online']);
+    await expect.poll(() => kommo!.markState(), SOON).not.toBe('none');
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it("the settings page's field check reports what the page did, twice, and the bridge's second line says the token was reused", async () => {
+    kommo = await givenKommoPage(t, browser);
+    await kommo.page.goto(`${TEST_KOMMO_ORIGIN}${kommo.standIn.basePath}/`);
+    await expect.poll(() => userStates(), SOON).toEqual(['online']);
+
+    await kommo.page.evaluate(async () => {
+      const widget = await (
+        globalThis as unknown as { kommoStandIn: { widget: Promise<{ callbacks: Record<string, () => unknown> }> } }
+      ).kommoStandIn.widget;
+      widget.callbacks.settings!();
+    });
+
+    const lines = () => t.log.lines.filter((line) => line.message === 'widget field check');
+    await expect.poll(() => lines().length, SOON).toBe(2);
+    expect(lines().map((line) => line.attributes?.tokenReused)).toEqual([null, true]);
+    expect(lines()[1]!.attributes).toMatchObject({
+      isCard: false,
+      crmForms: [
+        { form: '/api/v4/talks?filter[entity_type]=lead&filter[entity_id]=0&limit=1', status: 204 },
+        { form: '/api/v4/contacts/chats?contact_id=0', status: 204 },
+      ],
+    });
+    expect(kommo.pageErrors).toEqual([]);
   });
 
   it('a missing Bridge URL is a settings error shown in the card: no request leaves, not even to Kommo itself; onSave refuses bad URLs', async () => {

@@ -404,7 +404,7 @@ describe('v2 routes: authentication and CORS as in v1', () => {
   ] as const;
 
   it.each(routes)(
-    '%s: no token is 401, a used token is 401 token_replayed, and nothing is emitted',
+    '%s: no token is 401 and nothing is emitted; a token used before is served again (Kommo reuses it)',
     async (_, call) => {
       // Prepare
       await givenRegisteredChat();
@@ -413,12 +413,12 @@ describe('v2 routes: authentication and CORS as in v1', () => {
 
       // Act
       const missing = await call({ token: null });
-      const replayed = await call({ token });
+      await expectNothingChanged();
+      const reused = await call({ token });
 
       // Assess
       expectContractError(missing, 401, 'missing_token');
-      expectContractError(replayed, 401, 'token_replayed');
-      await expectNothingChanged();
+      expect(reused.status, JSON.stringify(reused.body)).toBeLessThan(300);
     },
   );
 

@@ -39,11 +39,18 @@ export const USER_AMOJO_ID = 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89';
 export const LEAD_ID = 101;
 export const CONTACT_ID = 201;
 export const OTHER_CONTACT_ID = 202;
+/** A second lead of CONTACT_ID, whose chat (of this channel too) is not lead 101's: nothing of it may reach the chat service from lead 101. */
+export const OTHER_LEAD_ID = 102;
+export const OTHER_LEAD_CHAT_ID = '9a7c3e21-5b4d-4f6a-8e2c-1d3b5a7c9e04';
+/** The talks of the chats, in the order of the stand-in's list: the inbox opens `/chats/{talk_id}/…`. */
+export const KOMMO_TALK_ID = 1;
 
 export interface KommoPageOptions {
   /** The widget's Bridge URL setting; default: the bridge's own URL. */
   bridgeUrl?: (bridgeUrl: string) => string;
   talkEvents?: boolean;
+  /** False: the Kommo account is not connected to the bridge (widget routes answer 403). */
+  connected?: boolean;
 }
 
 /**
@@ -53,7 +60,12 @@ export interface KommoPageOptions {
  * delivered as they come due, on the bridge's manual clock, which moves only when the test says.
  */
 export async function givenKommoPage(t: TestBridge, browser: Browser, options: KommoPageOptions = {}) {
-  await givenConnectedAccount(t);
+  if (options.connected !== false) await givenConnectedAccount(t);
+  const other = await t.chat('PUT', `/chat/${t.scopeId}/conversations/c-other-lead`, {
+    kommo_conversation_id: OTHER_LEAD_CHAT_ID,
+    client_id: 'u-other-lead',
+  });
+  if (other.status !== 200) throw new Error(`the other lead's chat could not be registered: ${other.status}`);
   const registered = await t.chat('PUT', `/chat/${t.scopeId}/conversations/${CONVERSATION_ID}`, {
     kommo_conversation_id: KOMMO_CHAT_ID,
     client_id: CLIENT_ID,
@@ -68,18 +80,31 @@ export async function givenKommoPage(t: TestBridge, browser: Browser, options: K
   const standIn = new KommoAccountStandIn({
     account: { id: TEST_KOMMO_ACCOUNT_ID, subdomain: 'testaccount', amojoId: t.accountId },
     user: { id: TEST_KOMMO_USER_ID, amojoId: USER_AMOJO_ID, name: 'Ana (Kommo user)' },
-    leads: [{ id: LEAD_ID, name: 'Order #101', contactIds: [CONTACT_ID] }],
+    leads: [
+      { id: LEAD_ID, name: 'Order #101', contactIds: [CONTACT_ID] },
+      { id: OTHER_LEAD_ID, name: 'Order #102', contactIds: [CONTACT_ID] },
+    ],
     contacts: [
       { id: CONTACT_ID, name: 'Client with a chat of this channel' },
       { id: OTHER_CONTACT_ID, name: 'Client with a chat of another channel' },
     ],
     chats: [
-      { chatId: KOMMO_CHAT_ID, contactId: CONTACT_ID, clientConversationId: CONVERSATION_ID },
-      { chatId: OTHER_CHANNEL_CHAT_ID, contactId: OTHER_CONTACT_ID },
+      {
+        chatId: KOMMO_CHAT_ID,
+        contactId: CONTACT_ID,
+        clientConversationId: CONVERSATION_ID,
+        talkId: KOMMO_TALK_ID,
+        leadId: LEAD_ID,
+        origin: 'telegram',
+      },
+      { chatId: OTHER_CHANNEL_CHAT_ID, contactId: OTHER_CONTACT_ID, talkId: 2, leadId: null },
+      { chatId: OTHER_LEAD_CHAT_ID, contactId: CONTACT_ID, talkId: 3, leadId: OTHER_LEAD_ID },
     ],
     settings: { bridge_url: options.bridgeUrl ? options.bridgeUrl(bridgeUrl) : bridgeUrl },
     // Minted here, on the bridge's clock, with the integration secret the page never sees.
     mintToken: () => widgetToken(t),
+    // The page's token is reused by the bridge's clock, on which it was minted.
+    nowMs: () => t.clock.now(),
     ...(options.talkEvents === undefined ? {} : { talkEvents: options.talkEvents }),
   } satisfies KommoAccountStandInOptions);
 

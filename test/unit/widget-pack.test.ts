@@ -117,6 +117,16 @@ describe('npm run widget:zip', () => {
       /i18n\/pt\.json has no text for settings\.bridge_url/,
     ],
     [
+      'an i18n file for a locale the manifest does not declare',
+      (dir: string) => writeFileSync(join(dir, 'i18n/de.json'), readFileSync(join(dir, 'i18n/en.json'))),
+      /i18n\/de\.json is not a locale manifest\.json declares/,
+    ],
+    [
+      "an image that is not one of Kommo's logos",
+      (dir: string) => writeFileSync(join(dir, 'images/logo_big.png'), readFileSync(join(dir, 'images/logo.png'))),
+      /images\/logo_big\.png is not one of Kommo's logo files/,
+    ],
+    [
       'a text file has a BOM',
       (dir: string) =>
         writeFileSync(

@@ -2,7 +2,12 @@
  * Events the bridge sends to the chat service (docs/contract.md, "Bridge → chat service").
  * The event id doubles as the Standard Webhooks `webhook-id`, so receivers can de-duplicate.
  */
-export type OutboundEventType = 'typing.started' | 'typing.stopped' | 'presence.changed' | 'conversation.read';
+export type OutboundEventType =
+  | 'typing.started'
+  | 'typing.stopped'
+  | 'presence.changed'
+  | 'conversation.read'
+  | 'user.presence.changed';
 
 export interface EventScope {
   scope_id: string;
@@ -22,6 +27,26 @@ export function buildEvent(
   { id, nowMs }: { id: string; nowMs: number },
 ): OutboundEvent {
   return { type, id: id.startsWith('evt_') ? id : `evt_${id}`, timestamp: new Date(nowMs).toISOString(), data };
+}
+
+/**
+ * `user.presence.changed` (docs/contract.md, "v3 changes"): a Kommo user has Kommo open in a visible
+ * tab, or no longer has. `user_id` is the user's amojo id when the widget sent it, else null; `at`
+ * is in unix seconds, as the contract spells it.
+ */
+export function userPresenceChangedData(
+  scope: EventScope,
+  user: { kommoUserId: number; userAmojoId?: string },
+  state: 'online' | 'offline',
+  atMs: number,
+): OutboundEvent['data'] {
+  return {
+    ...scope,
+    user_id: user.userAmojoId ?? null,
+    kommo_user_id: user.kommoUserId,
+    state,
+    at: Math.floor(atMs / 1000),
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import type { KommoUserPresenceKey } from '../ports/kommo-user-presence-store';
 import type { LiveConnection, LiveWatch } from '../ports/live-channel';
 import { knownKommoChat, registeredConversationId } from './conversation-directory';
 import { kommoUserHeartbeat, kommoUserLeft } from './kommo-user-presence';
+import { userTabHidden, userTabSeen, userTabVisible } from './user-presence';
 import type { WidgetCaller } from './widget-caller';
 
 export type LiveChannelDeps = Pick<
@@ -22,6 +23,7 @@ export type LiveChannelDeps = Pick<
   | 'metrics'
   | 'presence'
   | 'kommoUserPresence'
+  | 'userPresence'
   | 'conversations'
   | 'live'
   | 'liveConnections'
@@ -89,6 +91,7 @@ export async function openLiveConnection(
 export async function closeLiveConnection(deps: LiveChannelDeps, connectionId: string): Promise<void> {
   const connection = await deps.live.closeConnection(connectionId);
   if (!connection) return;
+  await userTabHidden(deps, userOf(connection), connectionId);
   for (const watch of await deps.live.watchesOf(connection, deps.clock.now())) {
     await endWatch(deps, connection, watch.kommoConversationId);
   }
@@ -98,6 +101,7 @@ export async function closeLiveConnection(deps: LiveChannelDeps, connectionId: s
 export type LiveRequest =
   | { action: 'watch'; kommoConversationId: string; userAmojoId?: string }
   | { action: 'unwatch'; kommoConversationId: string }
+  | { action: 'visibility'; visible: boolean; userAmojoId?: string }
   | { action: 'ping' };
 
 /**
@@ -123,7 +127,12 @@ export async function handleLiveRequest(
     case 'unwatch':
       await endWatch(deps, connection, request.kommoConversationId);
       return;
+    case 'visibility':
+      if (request.visible) await userTabVisible(deps, userOf(connection), connectionId, request.userAmojoId);
+      else await userTabHidden(deps, userOf(connection), connectionId);
+      return;
     case 'ping':
+      await userTabSeen(deps, userOf(connection), connectionId);
       await Promise.all(
         (await deps.live.watchesOf(connection, deps.clock.now())).map((watch) =>
           kommoUserHeartbeat(deps, kommoUserIn(connection, watch), labelsOf(watch)),
@@ -187,6 +196,13 @@ async function endWatch(deps: LiveChannelDeps, connection: LiveConnection, kommo
   if (await deps.live.watchedElsewhere(connection, kommoConversationId, deps.clock.now())) return;
   await kommoUserLeft(deps, kommoUserIn(connection, watch));
 }
+
+/** The Kommo user a connection speaks for, in the interface (user-presence.ts). */
+const userOf = (connection: LiveConnection) => ({
+  scopeId: connection.scopeId,
+  accountId: connection.accountId,
+  kommoUserId: connection.kommoUserId,
+});
 
 function kommoUserIn(connection: LiveConnection, watch: LiveWatch): KommoUserPresenceKey {
   return {

@@ -1,5 +1,5 @@
 import { requireSettings, type BridgeConfig } from '../config';
-import { forbidden, unauthenticated } from '../domain/errors';
+import { forbidden } from '../domain/errors';
 import {
   kommoWidgetTokenRules,
   verifyKommoWidgetToken,
@@ -25,14 +25,12 @@ export function widgetTokenRulesFrom(config: BridgeConfig): KommoWidgetTokenRule
 }
 
 /**
- * Verifies the one-time token (401), finds the scope its account is bound to (403 when none), then
- * uses the token up: a second request with its `jti` is 401 `token_replayed`. The use is recorded only
- * after the signature and claims passed, so a forged token cannot use up a real one's `jti`, and before
- * the route does anything. A request that the route then refuses (a bad body) has still used its token:
- * Kommo mints a fresh token for every `$authorizedAjax` call, so the widget never sends one twice.
+ * Verifies the one-time token (401), then finds the scope its account is bound to (403 when none).
+ * Nothing is written: a token is accepted any number of times until its `exp` (docs/contract.md,
+ * "v3 changes"), because Kommo reuses one token for a page's life.
  */
 export async function authenticateWidgetCaller(
-  deps: Pick<BridgeDeps, 'clock' | 'accountBindings' | 'widgetTokens'>,
+  deps: Pick<BridgeDeps, 'clock' | 'accountBindings'>,
   rules: KommoWidgetTokenRules,
   token: string | undefined,
 ): Promise<WidgetCaller> {
@@ -42,12 +40,6 @@ export async function authenticateWidgetCaller(
     throw forbidden(
       'account_not_connected',
       `Kommo account ${verified.kommoAccountId} is not connected to this bridge; an operator connects it with POST /admin/connect`,
-    );
-  }
-  if (!(await deps.widgetTokens.claim(verified.tokenId, verified.usableUntilSeconds, deps.clock.now()))) {
-    throw unauthenticated(
-      'token_replayed',
-      'X-Auth-Token was already used: a Kommo one-time token is accepted once; the widget must ask Kommo for a new one',
     );
   }
   return {

@@ -19,12 +19,12 @@ export const itemKinds = {
   statusPoll: 'STATUS_POLL',
   /** A Kommo user's presence in a conversation, from the widget. */
   kommoUserPresence: 'KOMMO_USER_PRESENCE',
+  /** A Kommo user's presence in the interface: their visible live connections (`user.presence.changed`). */
+  userPresence: 'USER_PRESENCE',
   /** The binding of a Kommo (numeric) account to its scope. */
   accountByKommo: 'ACCOUNT',
   /** The same binding, by the account's amojo id. */
   accountByAmojo: 'AMOJO_ACCOUNT',
-  /** A used widget one-time token (`jti`). */
-  widgetToken: 'WIDGET_TOKEN',
   /** A Kommo chat of a scope and the chat service's ids for it: the conversation directory. */
   conversation: 'CHAT',
   /** A ticket for one connect to the live channel (WebSocket): single use, valid 60 s. */
