@@ -114,6 +114,9 @@ describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
       await page.clock.fastForward(5_000);
       await expect.poll(() => sandboxEvents('conversation.read').length, SOON).toBe(2);
       await expect.poll(() => page.locator('#sandbox-events').textContent(), SOON).toContain('conversation.read');
+      const logText = (await page.locator('#sandbox-events').textContent()) ?? '';
+      expect(logText).toMatch(/\d\d:\d\d:\d\d conversation\.read Kommo user #\d+ read conversation \S+/);
+      expect(logText).not.toMatch(/undefined|null/);
 
       await page.click('[data-nav="/"]');
       await expect

@@ -5,7 +5,7 @@ import type { BridgeEvent } from '../../clients/chat-service/src/types';
 import { clientPresenceFrame } from '../../functions/core/domain/live-channel';
 import { liveClientPresenceFrameSchema } from '../../functions/core/domain/live-frame-schemas';
 import { kommoUserPresenceData } from '../../functions/core/domain/kommo-user-presence';
-import { buildEvent } from '../../functions/core/domain/outbound-event';
+import { buildEvent, userPresenceChangedData } from '../../functions/core/domain/outbound-event';
 import {
   outboundEventSchemas,
   outboundEventUnionSchema,
@@ -149,25 +149,38 @@ describe('the event schemas describe what the bridge builds', () => {
     expectExactly(outboundEventSchemas['conversation.read'].shape.data, event.data);
   });
 
-  it('user.presence.changed: as contract v3 spells it (unix seconds), and refuses an ISO time', () => {
+  it('user.presence.changed, from its builder: as contract v3 spells it (unix seconds), and an ISO time is refused', () => {
     // Prepare
-    const data = {
-      scope_id: UNIT_SCOPE_ID,
-      account_id: UNIT_ACCOUNT_ID,
-      user_id: null,
-      kommo_user_id: 7001,
-      state: 'offline',
-    };
-    const event = (at: unknown) => ({
-      type: 'user.presence.changed',
-      id: 'evt_1',
-      timestamp: new Date(TEST_START).toISOString(),
-      data: { ...data, at },
-    });
+    const scope = { scope_id: UNIT_SCOPE_ID, account_id: UNIT_ACCOUNT_ID };
+
+    // Act
+    const built = [
+      buildEvent(
+        'user.presence.changed',
+        userPresenceChangedData(scope, { kommoUserId: 7001 }, 'offline', TEST_START),
+        {
+          id: 'up-1',
+          nowMs: TEST_START,
+        },
+      ),
+      buildEvent(
+        'user.presence.changed',
+        userPresenceChangedData(scope, { kommoUserId: 7001, userAmojoId: 'amojo-user-1' }, 'online', TEST_START + 1500),
+        { id: 'up-2', nowMs: TEST_START + 1500 },
+      ),
+    ];
 
     // Assess
-    expect(userPresenceChangedEventSchema.safeParse(event(TEST_START / 1000)).success).toBe(true);
-    expect(userPresenceChangedEventSchema.safeParse(event(new Date(TEST_START).toISOString())).success).toBe(false);
+    for (const event of built) {
+      expect(userPresenceChangedEventSchema.parse(event)).toEqual(event);
+      expectExactly(outboundEventSchemas['user.presence.changed'].shape.data, event.data as Record<string, unknown>);
+    }
+    expect(built.map((event) => event.data.at)).toEqual([
+      Math.floor(TEST_START / 1000),
+      Math.floor(TEST_START / 1000) + 1,
+    ]);
+    const withIsoTime = { ...built[0]!, data: { ...built[0]!.data, at: new Date(TEST_START).toISOString() } };
+    expect(userPresenceChangedEventSchema.safeParse(withIsoTime).success).toBe(false);
   });
 
   it('the live channel frame client.presence, from its builder', () => {

@@ -10,6 +10,7 @@ import * as z from '../../functions/core/zod';
 import { liveFrameSchema } from '../../functions/live/handler';
 import {
   widgetChatPresenceRequestSchema,
+  widgetFieldCheckSchema,
   widgetPresenceRequestSchema,
   widgetReadRequestSchema,
 } from '../../functions/widget/handler';
@@ -78,6 +79,11 @@ const schemas: Record<string, JsonSchema> = {
   WidgetPresenceRequest: jsonSchema(widgetPresenceRequestSchema, 'input'),
   WidgetChatPresenceRequest: jsonSchema(widgetChatPresenceRequestSchema, 'input'),
   WidgetReadRequest: jsonSchema(widgetReadRequestSchema, 'input'),
+  WidgetFieldCheck: jsonSchema(widgetFieldCheckSchema, 'input'),
+  WidgetFieldCheckAccepted: jsonSchema(
+    z.object({ ok: z.literal(true), token_fingerprint: z.string().check(z.length(16)) }),
+    'output',
+  ),
   Ok: jsonSchema(z.object({ ok: z.literal(true) }), 'output'),
   StatusAccepted: jsonSchema(
     z.object({ ok: z.literal(true), applied: z.boolean(), status: z.enum(['delivered', 'read', 'error']) }),
@@ -333,12 +339,22 @@ const paths = {
       },
     }),
   },
+  '/widget/field-check': {
+    post: widget({
+      operationId: 'widgetFieldCheck',
+      summary: "The widget's settings-page self-test: what the real Kommo page does, logged as one line",
+      description:
+        'Sent by the widget\'s `settings` callback (docs/kommo.md, "A field check on a first real install"). The answer carries a fingerprint of the token (a hash prefix), so the next check can say whether Kommo reused it.',
+      requestBody: jsonBody('WidgetFieldCheck'),
+      responses: { '202': jsonAnswer('Logged', 'WidgetFieldCheckAccepted') },
+    }),
+  },
   '/widget/live': {
     post: widget({
       operationId: 'widgetLive',
       summary: "The live channel's WebSocket URL, with a ticket for one connect within 60 s",
       description:
-        'Frames on the channel (JSON text): the widget sends `LiveClientFrame` (watch, unwatch, ping); the bridge sends `LiveClientPresenceFrame` (at once on watch, then on every transition), `LivePongFrame` and `LiveErrorFrame` (a bad frame; the connection stays open). See components.schemas.',
+        'Frames on the channel (JSON text): the widget sends `LiveClientFrame` (watch, unwatch, ping, visibility: whether its tab is visible, which drives `user.presence.changed`); the bridge sends `LiveClientPresenceFrame` (at once on watch, then on every transition), `LivePongFrame` and `LiveErrorFrame` (a bad frame; the connection stays open). See components.schemas.',
       responses: { '200': jsonAnswer('The URL', 'LiveTicket') },
     }),
   },

@@ -272,14 +272,30 @@
               .slice()
               .reverse()
               .map((event) => {
-                const data = event.data;
+                const data = event.data || {};
+                // Typing events name the Kommo user by amojo id, the widget's events by the numeric id too.
+                const user =
+                  typeof data.kommo_user_id === 'number'
+                    ? `Kommo user #${data.kommo_user_id}`
+                    : `Kommo user ${typeof data.user_id === 'string' ? data.user_id : '(unknown)'}`;
+                const chat =
+                  typeof data.conversation_id === 'string'
+                    ? `conversation ${data.conversation_id}`
+                    : `Kommo chat ${data.kommo_conversation_id || '(unknown)'}`;
+                const at = new Date(event.timestamp || Date.now()).toISOString().slice(11, 19);
                 const what =
-                  event.type === 'presence.changed'
-                    ? `Kommo user ${data.kommo_user_id} ${data.state} in`
-                    : event.type === 'conversation.read'
-                      ? `Kommo user ${data.kommo_user_id} read`
-                      : `Kommo user ${data.kommo_user_id}:`;
-                return `<div><b>${escapeHtml(event.type)}</b> ${escapeHtml(`${what} conversation ${data.conversation_id} (Kommo chat ${data.kommo_conversation_id})`)}</div>`;
+                  event.type === 'user.presence.changed'
+                    ? `${user} ${data.state} in Kommo`
+                    : event.type === 'presence.changed'
+                      ? `${user} ${data.state} in ${chat}`
+                      : event.type === 'conversation.read'
+                        ? `${user} read ${chat}`
+                        : event.type === 'typing.started'
+                          ? `${user} types in ${chat}`
+                          : event.type === 'typing.stopped'
+                            ? `${user} stopped typing in ${chat}`
+                            : `${user}: ${chat}`;
+                return `<div>${escapeHtml(at)} <b>${escapeHtml(event.type)}</b> ${escapeHtml(what)}</div>`;
               })
               .join('');
           }
