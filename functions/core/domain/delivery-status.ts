@@ -1,5 +1,3 @@
-import type { KommoDeliveryCode, KommoDeliveryStatus } from '../ports/outbound';
-
 /**
  * Delivery status of a Kommo message as the chat service reports it (docs/contract.md,
  * `POST /chat/{scope_id}/messages/{msgid}/status`), and how it reaches Kommo's delivery-status method
@@ -98,6 +96,17 @@ export function syncMayBeMissing(record: StatusRecord, nowMs: number): boolean {
   if (!next) return false;
   if (record.leaseUntilMs !== undefined && record.leaseUntilMs >= nowMs) return false;
   return (next.kommo.nextAttemptAtMs ?? 0) <= nowMs;
+}
+
+/** Kommo's delivery_status values: 1 delivered, 2 read, -1 error. */
+export type KommoDeliveryCode = 1 | 2 | -1;
+
+/** The body of Kommo's delivery-status call for one message. */
+export interface KommoDeliveryStatus {
+  msgid: string;
+  deliveryStatus: KommoDeliveryCode;
+  errorCode?: number;
+  error?: string;
 }
 
 export const kommoDeliveryCode: Readonly<Record<DeliveryStatus, KommoDeliveryCode>> = {
