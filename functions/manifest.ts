@@ -223,7 +223,8 @@ export const secretArnVariables: Readonly<Record<SecretGroup, string>> = {
 
 const http = { timeoutSeconds: 10, memoryMb: 512 } as const;
 const consumerSettings = (queue: QueueName) => {
-  const spec = queues.find((candidate) => candidate.name === queue)!;
+  const spec = queues.find((candidate) => candidate.name === queue);
+  if (!spec) throw new Error(`The manifest names queue "${queue}" but does not declare it`);
   return { timeoutSeconds: spec.consumerTimeoutSeconds, memoryMb: 512 };
 };
 

@@ -319,12 +319,10 @@ function sandboxKommoAccount(
     nowMs: () => clock.now(),
     observe: {
       typing: () =>
-        kommo
-          .typingCalls()
-          .map((call) => ({
-            conversationId: call.body.conversation_id,
-            untilMs: call.at + (call.body.duration_ms ?? DEFAULT_TYPING_DURATION_MS),
-          })),
+        kommo.typingCalls().map((call) => ({
+          conversationId: call.body.conversation_id,
+          untilMs: call.at + (call.body.duration_ms ?? DEFAULT_TYPING_DURATION_MS),
+        })),
       chatServiceEvents: () =>
         sink.events.map((event) => ({ type: event.type, data: event.data as Record<string, unknown> })),
     },

@@ -133,7 +133,7 @@ export class BridgeFunction extends Construct {
         // Lambda's role credentials come from the environment: the SDK's full chain (profiles, SSO,
         // web identity, instance metadata, with their own STS and SSO clients) is ~90 KB Lambda never uses.
         esbuildArgs: {
-          [`--alias:@aws-sdk/credential-provider-node`]: lambdaCredentialsModule,
+          '--alias:@aws-sdk/credential-provider-node': lambdaCredentialsModule,
           // Loaded by the SDK only for event-stream operations (`import()` in HttpProtocol), which no
           // bridge call is; left out, it saves ~20 KB of every bundle to parse at cold start.
           [`--external:${sdkEventStreams}`]: true,

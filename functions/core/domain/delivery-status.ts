@@ -77,7 +77,10 @@ export interface StatusRecord {
 export const STATUS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 export function currentEntry(record: StatusRecord): StatusEntry {
-  return record.history[record.history.length - 1]!;
+  const entry = record.history.at(-1);
+  // A record is created with its first update and never loses one.
+  if (!entry) throw new Error('A delivery-status record holds no update');
+  return entry;
 }
 
 /** The oldest entry Kommo has not settled yet: the only one that may be sent next, so Kommo sees them in order. */

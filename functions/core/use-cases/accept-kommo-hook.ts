@@ -28,16 +28,18 @@ export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: Incom
     incoming.scopeId,
     requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'Kommo hooks').KOMMO_CHANNEL_ID,
   );
+  const { signature } = incoming;
   if (
+    signature === undefined ||
     !verifyKommoHookSignature(
       incoming.rawBody,
-      incoming.signature,
+      signature,
       requireSettings(deps.config, ['KOMMO_CHANNEL_SECRET'], 'Kommo hooks').KOMMO_CHANNEL_SECRET,
     )
   ) {
     deps.metrics.count('KommoHookRejected');
     throw unauthenticated(
-      incoming.signature ? 'invalid_signature' : 'missing_signature',
+      signature ? 'invalid_signature' : 'missing_signature',
       'X-Signature must be the HMAC-SHA1 of the raw body with the channel secret',
     );
   }
@@ -74,7 +76,7 @@ export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: Incom
     scopeId: scope.scopeId,
     accountId: scope.accountId,
     receivedAtMs: now,
-    signature: incoming.signature!,
+    signature,
     rawBody: incoming.rawBody.toString('base64'),
     attempt: 1,
   });
