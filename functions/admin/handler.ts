@@ -40,12 +40,12 @@ export const disconnectRequestSchema = z.union(
   { error: 'The body must be {"kommo_account_id": <number>} or {"amojo_account_id": "<amojo id>"}' },
 );
 
+export type AdminDeps = HttpHandlerDeps & DepsOf<typeof connectAccount> & DepsOf<typeof disconnectAccount>;
+
 /**
  * `POST /admin/connect` and `POST /admin/disconnect` (docs/contract.md, "Operator → bridge"), for the
  * bearer ADMIN_TOKEN only. Without ADMIN_TOKEN the function does not start.
  */
-export type AdminDeps = HttpHandlerDeps & DepsOf<typeof connectAccount> & DepsOf<typeof disconnectAccount>;
-
 export const createAdminHandler = (deps: AdminDeps) => {
   const { ADMIN_TOKEN } = requireSettings(deps.config, ['ADMIN_TOKEN'], 'the /admin/... routes');
 

@@ -60,18 +60,18 @@ function requestIn(event: LiveEvent): LiveRequest {
   }
 }
 
-/**
- * The live channel's three routes: `$connect` (refused without a valid ticket), `$disconnect`, and
- * `$default`, which receives every frame. Answers go back as frames through the Management API,
- * never as route responses, so every frame a client gets takes the one path pushes take.
- */
 export type LiveDeps = Pick<BridgeDeps, 'log' | 'metrics'> &
   DepsOf<typeof openLiveConnection> &
   DepsOf<typeof closeLiveConnection> &
   DepsOf<typeof handleLiveRequest> &
   DepsOf<typeof refuseLiveFrame>;
 
-// Every line an invocation logs carries API Gateway's request id and the connection it is about.
+/**
+ * The live channel's three routes: `$connect` (refused without a valid ticket), `$disconnect`, and
+ * `$default`, which receives every frame. Answers go back as frames through the Management API,
+ * never as route responses, so every frame a client gets takes the one path pushes take. Every line
+ * an invocation logs carries API Gateway's request id and the connection it is about.
+ */
 export const createLiveHandler = (deps: LiveDeps) =>
   invocationLog(deps.log, liveRoutes(deps), (event: LiveEvent) => ({
     api_gateway_request_id: event.requestContext.requestId,

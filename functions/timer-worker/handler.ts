@@ -7,7 +7,6 @@ import { kommoUserWindowEnd } from '../core/use-cases/kommo-user-presence';
 import { presenceDeadline } from '../core/use-cases/presence';
 import { statusPollTimer } from '../core/use-cases/status-poll';
 
-/** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
 export type TimerWorkerDeps = QueueConsumerDeps &
   DepsOf<typeof refreshClientTyping> &
   DepsOf<typeof managerTypingDeadline> &
@@ -15,6 +14,7 @@ export type TimerWorkerDeps = QueueConsumerDeps &
   DepsOf<typeof kommoUserWindowEnd> &
   DepsOf<typeof statusPollTimer>;
 
+/** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
 export const createTimerWorkerHandler = (deps: TimerWorkerDeps) =>
   queueHandler(deps, { queue: deps.queues.timers, schema: timerJobSchema, process: (job) => runTimer(deps, job) });
 

@@ -16,13 +16,13 @@ const MAX_TYPING_AHEAD_MS = 60 * 60 * 1000;
 
 export type HookIntake = { outcome: 'accepted'; kind: string } | { outcome: 'dropped'; reason: string };
 
+export type AcceptKommoHookDeps = Pick<BridgeDeps, 'config' | 'clock' | 'metrics' | 'log'> & QueuesOf<'hooks'>;
+
 /**
  * Kommo waits at most 5 s for a 200 and never retries a hook, so the intake only verifies, validates
  * and queues; everything slow happens in the hook worker after the answer. Any refusal happens before
  * the queue, so a refused hook leaves no trace.
  */
-export type AcceptKommoHookDeps = Pick<BridgeDeps, 'config' | 'clock' | 'metrics' | 'log'> & QueuesOf<'hooks'>;
-
 export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: IncomingKommoHook): Promise<HookIntake> {
   const scope = parseScope(
     incoming.scopeId,
