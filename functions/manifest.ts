@@ -150,16 +150,18 @@ const routeTable = [
 export const httpRoutes: readonly HttpRoute[] = routeTable;
 
 /**
- * API Gateway's route key (`POST /chat/{scope_id}/typing`, what a handler sees as `event.routeKey`) of
- * each route of function `F`. Handlers that serve several routes key their sub-routing by it
- * (`RouteTable`, functions/core/http/route.ts), so a path renamed here fails `tsc`, not a request.
+ * API Gateway's route key (`POST /chat/{scope_id}/typing`, or `$connect` on the live channel: what a
+ * handler sees as `event.routeKey` or `event.requestContext.routeKey`) of each route of function `F`.
+ * Handlers that serve several routes key their sub-routing by it (`RouteTable`,
+ * functions/core/http/route.ts), so a path renamed here fails `tsc`, not a request.
  */
 export type RouteKey<F extends FunctionName = FunctionName> =
-  Extract<(typeof routeTable)[number], { function: F }> extends infer Route
-    ? Route extends { method: infer Method extends string; path: infer Path extends string }
-      ? `${Method} ${Path}`
-      : never
-    : never;
+  | (Extract<(typeof routeTable)[number], { function: F }> extends infer Route
+      ? Route extends { method: infer Method extends string; path: infer Path extends string }
+        ? `${Method} ${Path}`
+        : never
+      : never)
+  | Extract<(typeof webSocketRouteTable)[number], { function: F }>['routeKey'];
 
 /** Everything else (API Gateway `$default`): the contract's JSON 404 and 405. */
 export const fallbackFunction: FunctionName = 'not-found';
@@ -173,11 +175,13 @@ export interface WebSocketRoute {
 }
 
 /** The live channel (WebSocket): in AWS an API Gateway WebSocket API, locally the HTTP server's port. */
-export const webSocketRoutes: readonly WebSocketRoute[] = [
+const webSocketRouteTable = [
   { routeKey: '$connect', function: 'live' },
   { routeKey: '$disconnect', function: 'live' },
   { routeKey: '$default', function: 'live' },
-];
+] as const satisfies readonly WebSocketRoute[];
+
+export const webSocketRoutes: readonly WebSocketRoute[] = webSocketRouteTable;
 
 /** The live channel's path: the WebSocket API's stage in AWS (`wss://…/live`), and the path on the local server. */
 export const liveChannelPath = 'live';
@@ -231,7 +235,8 @@ export const secretArnVariables: Readonly<Record<SecretGroup, string>> = {
 
 const http = { timeoutSeconds: 10, memoryMb: 512 } as const;
 const consumerSettings = (queue: QueueName) => {
-  const spec = queues.find((candidate) => candidate.name === queue)!;
+  const spec = queues.find((candidate) => candidate.name === queue);
+  if (!spec) throw new Error(`The manifest names queue "${queue}" but does not declare it`);
   return { timeoutSeconds: spec.consumerTimeoutSeconds, memoryMb: 512 };
 };
 

@@ -6,7 +6,7 @@ import { functions, type FunctionName } from '../functions/manifest';
 
 /**
  * The local runtime's stand-in for each function's IAM policy on the table. In AWS a function may
- * touch only the item kinds its manifest entry names (infra/bridge-stack.ts grants them through
+ * touch only the item kinds its manifest entry names (infra/constructs/bridge-table.ts grants them through
  * `dynamodb:LeadingKeys`); locally every function shares one process and one DynamoDB client, so this
  * check refuses the same calls, the way AWS would: a change that makes a function touch an item kind
  * it was not granted fails every test that takes that path, instead of failing in production.
@@ -17,9 +17,29 @@ export const runningFunction = new AsyncLocalStorage<FunctionName>();
 
 type Access = 'read' | 'write';
 
+type ItemKey = Record<string, unknown>;
+
+/** The fields of a DynamoDB call's wire-level input this check reads; each command has some of them. */
+export interface TableCallInput {
+  Key?: ItemKey;
+  Item?: ItemKey;
+  KeyConditionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+  TransactItems?: {
+    Put?: { Item: ItemKey };
+    Update?: { Key: ItemKey };
+    Delete?: { Key: ItemKey };
+    ConditionCheck?: { Key: ItemKey };
+    Get?: { Key: ItemKey };
+  }[];
+  /** BatchGetItem: `{ Keys }` per table; BatchWriteItem: put and delete requests per table. */
+  RequestItems?: Record<string, unknown>;
+}
+
 /** A DynamoDB call's items as (partition key, access) pairs, from the wire-level input. */
-function touchedItems(commandName: string, input: Record<string, any>): { partitionKey: unknown; access: Access }[] {
-  const pk = (key: Record<string, unknown> | undefined) => key?.[TABLE_KEYS.partitionKey];
+function touchedItems(commandName: string, input: TableCallInput): { partitionKey: unknown; access: Access }[] {
+  const pk = (key: ItemKey | undefined) => key?.[TABLE_KEYS.partitionKey];
   switch (commandName) {
     case 'GetItemCommand':
       return [{ partitionKey: pk(input.Key), access: 'read' }];
@@ -31,23 +51,28 @@ function touchedItems(commandName: string, input: Record<string, any>): { partit
     case 'QueryCommand':
       return [{ partitionKey: queriedPartitionKey(input), access: 'read' }];
     case 'TransactWriteItemsCommand':
-      return (input.TransactItems as Record<string, any>[]).map((item) => {
+      return (input.TransactItems ?? []).map((item) => {
         if (item.Put) return { partitionKey: pk(item.Put.Item), access: 'write' as const };
         if (item.Update) return { partitionKey: pk(item.Update.Key), access: 'write' as const };
         if (item.Delete) return { partitionKey: pk(item.Delete.Key), access: 'write' as const };
         return { partitionKey: pk(item.ConditionCheck?.Key), access: 'read' as const };
       });
     case 'TransactGetItemsCommand':
-      return (input.TransactItems as Record<string, any>[]).map((item) => ({
+      return (input.TransactItems ?? []).map((item) => ({
         partitionKey: pk(item.Get?.Key),
         access: 'read' as const,
       }));
     case 'BatchGetItemCommand':
-      return Object.values(input.RequestItems as Record<string, { Keys: Record<string, unknown>[] }>).flatMap(
-        (request) => request.Keys.map((key) => ({ partitionKey: pk(key), access: 'read' as const })),
+      return Object.values((input.RequestItems ?? {}) as Record<string, { Keys: ItemKey[] }>).flatMap((request) =>
+        request.Keys.map((key) => ({ partitionKey: pk(key), access: 'read' as const })),
       );
     case 'BatchWriteItemCommand':
-      return Object.values(input.RequestItems as Record<string, Record<string, any>[]>).flatMap((requests) =>
+      return Object.values(
+        (input.RequestItems ?? {}) as Record<
+          string,
+          { PutRequest?: { Item: ItemKey }; DeleteRequest?: { Key: ItemKey } }[]
+        >,
+      ).flatMap((requests) =>
         requests.map((request) => ({
           partitionKey: pk(request.PutRequest?.Item ?? request.DeleteRequest?.Key),
           access: 'write' as const,
@@ -60,8 +85,8 @@ function touchedItems(commandName: string, input: Record<string, any>): { partit
 }
 
 /** The partition key of `pk = :value` in a Query's key condition. */
-function queriedPartitionKey(input: Record<string, any>): unknown {
-  const names: Record<string, string> = input.ExpressionAttributeNames ?? {};
+function queriedPartitionKey(input: TableCallInput): unknown {
+  const names = input.ExpressionAttributeNames ?? {};
   for (const match of String(input.KeyConditionExpression ?? '').matchAll(/(#?\w+)\s*=\s*(:\w+)/g)) {
     const attribute = names[match[1]!] ?? match[1];
     if (attribute === TABLE_KEYS.partitionKey) return input.ExpressionAttributeValues?.[match[2]!];
@@ -81,11 +106,7 @@ export class AccessDeniedByManifest extends Error {
 }
 
 /** Why `functionName` may not make this call, or undefined when its manifest entry grants it. */
-export function refusal(
-  functionName: FunctionName,
-  commandName: string,
-  input: Record<string, any>,
-): string | undefined {
+export function refusal(functionName: FunctionName, commandName: string, input: TableCallInput): string | undefined {
   const spec = functions.find((candidate) => candidate.name === functionName)!;
   const table = spec.table === 'none' ? { read: [], readWrite: [] } : spec.table;
   for (const item of touchedItems(commandName, input)) {
@@ -110,7 +131,7 @@ export function enforceTableGrants(client: DynamoDBClient): void {
     (next, context) => async (args) => {
       const functionName = runningFunction.getStore();
       if (functionName !== undefined) {
-        const reason = refusal(functionName, context.commandName ?? '', args.input as Record<string, any>);
+        const reason = refusal(functionName, context.commandName ?? '', args.input as TableCallInput);
         if (reason !== undefined) throw new AccessDeniedByManifest(reason);
       }
       return next(args);

@@ -9,13 +9,11 @@ import { OutboundCallError } from '../core/ports/outbound';
 import { connectAccount, disconnectAccount } from '../core/use-cases/account-connection';
 
 /** An amojo id as it appears in a scope (functions/core/domain/scope.ts). */
-const amojoAccountId = z
-  .string({ error: 'amojo_account_id is required and must be a string' })
-  .check(
-    z.regex(/^[A-Za-z0-9-]{1,64}$/, {
-      message: "amojo_account_id must be the account's amojo id (1-64 letters, digits, dashes)",
-    }),
-  );
+const amojoAccountId = z.string({ error: 'amojo_account_id is required and must be a string' }).check(
+  z.regex(/^[A-Za-z0-9-]{1,64}$/, {
+    message: "amojo_account_id must be the account's amojo id (1-64 letters, digits, dashes)",
+  }),
+);
 
 const kommoAccountId = z
   .number({ error: "kommo_account_id must be Kommo's numeric account id" })
@@ -42,12 +40,12 @@ export const disconnectRequestSchema = z.union(
   { error: 'The body must be {"kommo_account_id": <number>} or {"amojo_account_id": "<amojo id>"}' },
 );
 
+export type AdminDeps = HttpHandlerDeps & DepsOf<typeof connectAccount> & DepsOf<typeof disconnectAccount>;
+
 /**
  * `POST /admin/connect` and `POST /admin/disconnect` (docs/contract.md, "Operator → bridge"), for the
  * bearer ADMIN_TOKEN only. Without ADMIN_TOKEN the function does not start.
  */
-export type AdminDeps = HttpHandlerDeps & DepsOf<typeof connectAccount> & DepsOf<typeof disconnectAccount>;
-
 export const createAdminHandler = (deps: AdminDeps) => {
   const { ADMIN_TOKEN } = requireSettings(deps.config, ['ADMIN_TOKEN'], 'the /admin/... routes');
 

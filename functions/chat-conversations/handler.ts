@@ -13,9 +13,9 @@ export const conversationRegistrationSchema = z.strictObject({
   client_id: identifier('client_id'),
 });
 
-/** `PUT /chat/{scope_id}/conversations/{conversation_id}`: the chat service names the Kommo chat (and client) of one of its conversations. */
 export type ChatConversationsDeps = ChatServiceHttpHandlerDeps & ConversationDirectoryDeps;
 
+/** `PUT /chat/{scope_id}/conversations/{conversation_id}`: the chat service names the Kommo chat (and client) of one of its conversations. */
 export const createChatConversationsHandler = (deps: ChatConversationsDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
     const scope = parseScope(

@@ -15,9 +15,9 @@ export const presenceRequestSchema = z.strictObject({
   ttl_seconds: seconds('ttl_seconds', PRESENCE_TTL),
 });
 
-/** `POST /chat/{scope_id}/presence` (heartbeats and offline) and `GET /chat/{scope_id}/presence/{client_id}`. */
 export type ChatPresenceDeps = ChatServiceHttpHandlerDeps & PresenceDeps;
 
+/** `POST /chat/{scope_id}/presence` (heartbeats and offline) and `GET /chat/{scope_id}/presence/{client_id}`. */
 export const createChatPresenceHandler = (deps: ChatPresenceDeps) => {
   const routes: RouteTable<'chat-presence', (event: ApiEvent, scope: Scope) => Promise<ApiResult>> = {
     'GET /chat/{scope_id}/presence/{client_id}': async (event, scope) => {

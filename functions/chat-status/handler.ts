@@ -13,9 +13,9 @@ export { statusRequestSchema };
 /** Kommo's message id, from the outgoing-message hook. */
 export const msgidSchema = pathSegmentIdentifier('msgid');
 
-/** `POST /chat/{scope_id}/messages/{msgid}/status` (a status report) and `GET` of the same path (the record). */
 export type ChatStatusDeps = ChatServiceHttpHandlerDeps & DeliveryStatusDeps;
 
+/** `POST /chat/{scope_id}/messages/{msgid}/status` (a status report) and `GET` of the same path (the record). */
 export const createChatStatusHandler = (deps: ChatStatusDeps) => {
   const routes: RouteTable<'chat-status', (event: ApiEvent, key: StatusKey) => Promise<ApiResult>> = {
     'GET /chat/{scope_id}/messages/{msgid}/status': async (_event, key) =>

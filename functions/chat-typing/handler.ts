@@ -14,9 +14,9 @@ export const typingRequestSchema = z.strictObject({
   ttl_seconds: seconds('ttl_seconds', CLIENT_TYPING_TTL),
 });
 
-/** `POST /chat/{scope_id}/typing`: a client types (or stops) in the messenger. */
 export type ChatTypingDeps = ChatServiceHttpHandlerDeps & ClientTypingDeps;
 
+/** `POST /chat/{scope_id}/typing`: a client types (or stops) in the messenger. */
 export const createChatTypingHandler = (deps: ChatTypingDeps) =>
   httpHandler(deps, 'chat-service', async (event) => {
     const scope = parseScope(

@@ -95,8 +95,8 @@ function isStatusUrlTemplate(template: string): boolean {
   const filled = [statusUrlFor(template, 'a'), statusUrlFor(template, 'b')];
   if (!filled.every((candidate) => /^https?:\/\/[^\s/?#]+/.test(candidate) && URL.canParse(candidate))) return false;
   // Two different ids give the same host: the id is in the path or query, not the host.
-  const [first, second] = filled.map((candidate) => new URL(candidate));
-  return first!.host === second!.host && !/\s/.test(template);
+  const [first, second] = filled.map((candidate) => new URL(candidate).host);
+  return first === second && !/\s/.test(template);
 }
 
 /** The placeholder of `KOMMO_ACCOUNT_URL`: the account's subdomain, the first label of the install's `referer`. */
@@ -178,13 +178,11 @@ const previousChatServiceSecret = z.pipe(
  */
 export const configSchema = z.object({
   KOMMO_CHANNEL_ID: z.optional(
-    z
-      .string({ error: 'KOMMO_CHANNEL_ID is required' })
-      .check(
-        z.regex(/^[A-Za-z0-9-]{1,64}$/, {
-          message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)',
-        }),
-      ),
+    z.string({ error: 'KOMMO_CHANNEL_ID is required' }).check(
+      z.regex(/^[A-Za-z0-9-]{1,64}$/, {
+        message: 'KOMMO_CHANNEL_ID must be the channel id Kommo issued (letters, digits, dashes)',
+      }),
+    ),
   ),
   KOMMO_CHANNEL_SECRET: z.optional(channelSecret),
   KOMMO_API_URL: z._default(url('KOMMO_API_URL'), 'https://amojo.kommo.com'),

@@ -29,8 +29,8 @@ export const bridgeQueueNames = {
 export type QueuesOf<Name extends keyof BridgeQueues> = { queues: Pick<BridgeQueues, Name> };
 
 /** The dependencies a use case takes (its first parameter): handlers' dependency types are unions of these. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type DepsOf<UseCase extends (deps: any, ...rest: any[]) => unknown> = Parameters<UseCase>[0];
+// `never` parameters: every function is assignable to this, whatever it takes (parameters are contravariant).
+export type DepsOf<UseCase extends (deps: never, ...rest: never[]) => unknown> = Parameters<UseCase>[0];
 
 /** What every Lambda entry builds before a function's own parts: settings, time, telemetry and ids. */
 export type BaseDeps = Pick<BridgeDeps, 'config' | 'clock' | 'log' | 'metrics' | 'random' | 'newId'>;

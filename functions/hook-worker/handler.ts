@@ -2,9 +2,9 @@ import { queueHandler, type QueueConsumerDeps } from '../core/queue-consumer';
 import { kommoHookJobSchema } from '../core/queue-messages';
 import { processKommoHook, type ProcessKommoHookDeps } from '../core/use-cases/process-kommo-hook';
 
-/** Consumer of the `hooks` queue: Kommo hooks after their 200. */
 export type HookWorkerDeps = QueueConsumerDeps & ProcessKommoHookDeps;
 
+/** Consumer of the `hooks` queue: Kommo hooks after their 200. */
 export const createHookWorkerHandler = (deps: HookWorkerDeps) =>
   queueHandler(deps, {
     queue: deps.queues.hooks,

@@ -2,9 +2,9 @@ import { queueHandler, type QueueConsumerDeps } from '../core/queue-consumer';
 import { statusSyncJobSchema } from '../core/queue-messages';
 import { syncDeliveryStatus, type DeliveryStatusDeps } from '../core/use-cases/delivery-status';
 
-/** Consumer of the `kommo-status` queue: brings Kommo up to date with a message's status record, in order. */
 export type KommoStatusSenderDeps = QueueConsumerDeps & DeliveryStatusDeps;
 
+/** Consumer of the `kommo-status` queue: brings Kommo up to date with a message's status record, in order. */
 export const createKommoStatusSenderHandler = (deps: KommoStatusSenderDeps) =>
   queueHandler(deps, {
     queue: deps.queues.kommoStatus,

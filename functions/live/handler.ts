@@ -6,7 +6,7 @@ import { BridgeError } from '../core/domain/errors';
 import { errorAnswer, MAX_BODY_BYTES, parseJsonBody } from '../core/http/api';
 import { identifier } from '../core/http/fields';
 import { flushMetrics } from '../core/http/middleware';
-import { invocationLog } from '../core/http/route';
+import { invocationLog, routeFor, type RouteTable } from '../core/http/route';
 import {
   closeLiveConnection,
   handleLiveRequest,
@@ -71,42 +71,43 @@ function requestIn(event: LiveEvent): LiveRequest {
   }
 }
 
-/**
- * The live channel's three routes: `$connect` (refused without a valid ticket), `$disconnect`, and
- * `$default`, which receives every frame. Answers go back as frames through the Management API,
- * never as route responses, so every frame a client gets takes the one path pushes take.
- */
 export type LiveDeps = Pick<BridgeDeps, 'log' | 'metrics'> &
   DepsOf<typeof openLiveConnection> &
   DepsOf<typeof closeLiveConnection> &
   DepsOf<typeof handleLiveRequest> &
   DepsOf<typeof refuseLiveFrame>;
 
-// Every line an invocation logs carries API Gateway's request id and the connection it is about.
+/**
+ * The live channel's three routes: `$connect` (refused without a valid ticket), `$disconnect`, and
+ * `$default`, which receives every frame. Answers go back as frames through the Management API,
+ * never as route responses, so every frame a client gets takes the one path pushes take. Every line
+ * an invocation logs carries API Gateway's request id and the connection it is about.
+ */
 export const createLiveHandler = (deps: LiveDeps) =>
   invocationLog(deps.log, liveRoutes(deps), (event: LiveEvent) => ({
     api_gateway_request_id: event.requestContext.requestId,
     live_connection_id: event.requestContext.connectionId,
   }));
 
-const liveRoutes = (deps: LiveDeps) =>
-  middy<LiveEvent, LiveResult>()
-    .use(flushMetrics(deps.metrics))
-    .handler(async (event) => {
-      const { routeKey, connectionId } = event.requestContext;
-      if (routeKey === '$connect') {
-        try {
-          await openLiveConnection(deps, connectionId, event.queryStringParameters?.ticket);
-          return { statusCode: 200 };
-        } catch (error) {
-          if (error instanceof BridgeError) return errorAnswer(error);
-          throw error;
-        }
-      }
-      if (routeKey === '$disconnect') {
-        await closeLiveConnection(deps, connectionId);
+type LiveRoute = (event: LiveEvent) => Promise<LiveResult>;
+
+const liveRoutes = (deps: LiveDeps) => {
+  const routes: RouteTable<'live', LiveRoute> = {
+    $connect: async (event) => {
+      try {
+        await openLiveConnection(deps, event.requestContext.connectionId, event.queryStringParameters?.ticket);
         return { statusCode: 200 };
+      } catch (error) {
+        if (error instanceof BridgeError) return errorAnswer(error);
+        throw error;
       }
+    },
+    $disconnect: async (event) => {
+      await closeLiveConnection(deps, event.requestContext.connectionId);
+      return { statusCode: 200 };
+    },
+    $default: async (event) => {
+      const { connectionId } = event.requestContext;
       try {
         await handleLiveRequest(deps, connectionId, requestIn(event));
       } catch (error) {
@@ -126,4 +127,9 @@ const liveRoutes = (deps: LiveDeps) =>
         throw error;
       }
       return { statusCode: 200 };
-    });
+    },
+  };
+  return middy<LiveEvent, LiveResult>()
+    .use(flushMetrics(deps.metrics))
+    .handler((event) => routeFor(routes, event.requestContext.routeKey)(event));
+};

@@ -8,7 +8,6 @@ import { presenceDeadline } from '../core/use-cases/presence';
 import { statusPollTimer } from '../core/use-cases/status-poll';
 import { userPresenceCheck } from '../core/use-cases/user-presence';
 
-/** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
 export type TimerWorkerDeps = QueueConsumerDeps &
   DepsOf<typeof refreshClientTyping> &
   DepsOf<typeof managerTypingDeadline> &
@@ -17,6 +16,7 @@ export type TimerWorkerDeps = QueueConsumerDeps &
   DepsOf<typeof statusPollTimer> &
   DepsOf<typeof userPresenceCheck>;
 
+/** Consumer of the `timers` queue: delayed checks, each deciding with a conditional write. */
 export const createTimerWorkerHandler = (deps: TimerWorkerDeps) =>
   queueHandler(deps, { queue: deps.queues.timers, schema: timerJobSchema, process: (job) => runTimer(deps, job) });
 

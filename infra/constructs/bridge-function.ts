@@ -5,16 +5,17 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { telemetryNames } from '../../functions/core/adapters/telemetry/names';
 import type { FunctionSpec } from '../../functions/manifest';
 
 /**
- * Powertools settings shared by every function and by the alarms that read their metrics: Powertools
- * Metrics publishes EMF under this namespace with a `service` dimension equal to the service name.
+ * The Powertools settings every function gets: the names its logs and metrics carry (the ones the
+ * functions' own telemetry adapter uses, and the alarms read) and the log level.
  */
-export const powertools = {
-  serviceName: 'kommo-live-bridge',
-  metricsNamespace: 'KommoLiveBridge',
-  logLevel: 'INFO',
+export const powertoolsEnvironment = {
+  POWERTOOLS_SERVICE_NAME: telemetryNames.serviceName,
+  POWERTOOLS_METRICS_NAMESPACE: telemetryNames.metricsNamespace,
+  POWERTOOLS_LOG_LEVEL: 'INFO',
 } as const;
 
 /**
@@ -118,9 +119,7 @@ export class BridgeFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: powertools.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: powertools.metricsNamespace,
-        POWERTOOLS_LOG_LEVEL: powertools.logLevel,
+        ...powertoolsEnvironment,
         ...props.environment,
       },
       bundling: {
@@ -134,7 +133,7 @@ export class BridgeFunction extends Construct {
         // Lambda's role credentials come from the environment: the SDK's full chain (profiles, SSO,
         // web identity, instance metadata, with their own STS and SSO clients) is ~90 KB Lambda never uses.
         esbuildArgs: {
-          [`--alias:@aws-sdk/credential-provider-node`]: lambdaCredentialsModule,
+          '--alias:@aws-sdk/credential-provider-node': lambdaCredentialsModule,
           // Loaded by the SDK only for event-stream operations (`import()` in HttpProtocol), which no
           // bridge call is; left out, it saves ~20 KB of every bundle to parse at cold start.
           [`--external:${sdkEventStreams}`]: true,

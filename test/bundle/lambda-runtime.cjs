@@ -67,7 +67,7 @@ loadHandler().then(serve, (error) => {
 
 function serve(handler) {
   process.on('message', async (message) => {
-    if (!message || message.type !== 'invoke') return;
+    if (message?.type !== 'invoke') return;
     try {
       const value = await handler(message.event, lambdaContext(randomUUID()));
       process.send({ type: 'result', id: message.id, ok: true, value: value === undefined ? null : value });

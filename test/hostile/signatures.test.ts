@@ -650,7 +650,7 @@ describe('Kommo X-Signature on POST /kommo/{scope_id}', () => {
           const changed = Buffer.from(body);
           const tampered =
             kind === 'replace'
-              ? (changed.writeUInt8(byte, index), changed)
+              ? changed.fill(byte, index, index + 1)
               : kind === 'insert'
                 ? Buffer.concat([body.subarray(0, index), Buffer.from([byte]), body.subarray(index)])
                 : Buffer.concat([body.subarray(0, index), body.subarray(index + 1)]);

@@ -72,7 +72,7 @@ describe("Kommo account hosts (the install redirect's referer)", () => {
 });
 
 describe('the admin bearer token', () => {
-  const adminToken = 'a'.repeat(20) + 'Token-0123456789';
+  const adminToken = `${'a'.repeat(20)}Token-0123456789`;
 
   it.each([`Bearer ${adminToken}`, `bearer ${adminToken}`, `Bearer  ${adminToken} `])('accepts %j', (authorization) => {
     expect(adminBearerMatches(authorization, adminToken)).toBe(true);

@@ -112,7 +112,7 @@ describe('Kommo widget one-time tokens', () => {
     ['a token that is not a JWT', () => 'not-a-jwt', 'invalid_token'],
     [
       'a token whose signature was cut off',
-      async () => (await kommoToken()).split('.').slice(0, 2).join('.') + '.',
+      async () => `${(await kommoToken()).split('.').slice(0, 2).join('.')}.`,
       'invalid_token',
     ],
     [

@@ -130,7 +130,7 @@ describe('StandardWebhookVerifier.verify checks the webhook-timestamp header exa
   const body = Buffer.from('{"status":"read"}');
   const canonical = String(NOW_SECONDS);
 
-  it.each(['0' + canonical, '00' + canonical])(
+  it.each([`0${canonical}`, `00${canonical}`])(
     'refuses header %s under the signature made over the canonical form',
     (sent) => {
       // Act
@@ -145,7 +145,7 @@ describe('StandardWebhookVerifier.verify checks the webhook-timestamp header exa
     },
   );
 
-  it.each(['0' + canonical, '00' + canonical])(
+  it.each([`0${canonical}`, `00${canonical}`])(
     'refuses the canonical header under a signature made over %s',
     (signed) => {
       // Act
@@ -162,7 +162,7 @@ describe('StandardWebhookVerifier.verify checks the webhook-timestamp header exa
 
   it('accepts a header with a leading zero when it was signed with that zero', () => {
     // Act
-    const sent = '0' + canonical;
+    const sent = `0${canonical}`;
     const verdict = verifier.verify(headers('msg_1', sent, specSignature(secret, 'msg_1', sent, body)), body, NOW_MS);
 
     // Assess

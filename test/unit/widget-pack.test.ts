@@ -197,6 +197,7 @@ describe('the widget script', () => {
 
   it('the ES5 check catches what older browsers cannot parse', () => {
     const problems = es5SyntaxProblems(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the source under test holds a template literal on purpose
       'let a = 1; var f = function (x,) { return `${x}` }; g(1,); var o = { a }; var b = a?.c ?? 2;',
     );
 

@@ -122,7 +122,7 @@ const schemas: Record<string, JsonSchema> = {
 export function eventSchemaName(type: string): string {
   return `${type
     .split('.')
-    .map((word) => word[0]!.toUpperCase() + word.slice(1))
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
     .join('')}Event`;
 }
 

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
+import type { Webhook } from 'standardwebhooks';
 
 /** Both directions (requests to the bridge, events from it) are signed with the same `whsec_…` secret. */
 export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;

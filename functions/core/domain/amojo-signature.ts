@@ -30,10 +30,10 @@ export function parseAmojoDate(value: string): Date | undefined {
   const match =
     /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})$/.exec(value);
   if (!match) return undefined;
-  const [, , day, month, year, hh, mm, ss, zone] = match as unknown as string[];
-  const monthIndex = months.indexOf(month!);
+  const [, , day, month = '', year, hh, mm, ss, zone = ''] = match;
+  const monthIndex = months.indexOf(month);
   if (monthIndex < 0) return undefined;
-  const offsetMinutes = (zone!.startsWith('-') ? -1 : 1) * (Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(3, 5)));
+  const offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5)));
   const wallClock = new Date(Date.UTC(Number(year), monthIndex, Number(day), Number(hh), Number(mm), Number(ss)));
   // Date.UTC rolls 32 Dec over into January; a date that does not exist is not a date.
   if (

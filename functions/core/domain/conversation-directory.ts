@@ -1,7 +1,17 @@
-import { identifier } from '../http/fields';
-import type { ConversationEntry } from '../ports/conversation-directory';
+import { identifier } from './identifiers';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** One Kommo chat as the directory knows it (ports/conversation-directory.ts stores them). */
+export interface ConversationEntry {
+  scopeId: string;
+  /** Kommo's (amojo) chat id: `conversation.id` in hooks. */
+  kommoConversationId: string;
+  /** The chat service's conversation id: `conversation.client_id` in hooks; absent for chats Kommo started ("write first") until the chat service registers it. */
+  conversationId?: string;
+  /** The chat service's id of the client in that conversation, when known. */
+  clientId?: string;
+}
 
 /**
  * How long the directory keeps a Kommo chat after it last saw it (a hook, or the chat service's

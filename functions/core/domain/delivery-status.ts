@@ -1,5 +1,3 @@
-import type { KommoDeliveryCode, KommoDeliveryStatus } from '../ports/outbound';
-
 /**
  * Delivery status of a Kommo message as the chat service reports it (docs/contract.md,
  * `POST /chat/{scope_id}/messages/{msgid}/status`), and how it reaches Kommo's delivery-status method
@@ -79,7 +77,10 @@ export interface StatusRecord {
 export const STATUS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 export function currentEntry(record: StatusRecord): StatusEntry {
-  return record.history[record.history.length - 1]!;
+  const entry = record.history.at(-1);
+  // A record is created with its first update and never loses one.
+  if (!entry) throw new Error('A delivery-status record holds no update');
+  return entry;
 }
 
 /** The oldest entry Kommo has not settled yet: the only one that may be sent next, so Kommo sees them in order. */
@@ -98,6 +99,17 @@ export function syncMayBeMissing(record: StatusRecord, nowMs: number): boolean {
   if (!next) return false;
   if (record.leaseUntilMs !== undefined && record.leaseUntilMs >= nowMs) return false;
   return (next.kommo.nextAttemptAtMs ?? 0) <= nowMs;
+}
+
+/** Kommo's delivery_status values: 1 delivered, 2 read, -1 error. */
+export type KommoDeliveryCode = 1 | 2 | -1;
+
+/** The body of Kommo's delivery-status call for one message. */
+export interface KommoDeliveryStatus {
+  msgid: string;
+  deliveryStatus: KommoDeliveryCode;
+  errorCode?: number;
+  error?: string;
 }
 
 export const kommoDeliveryCode: Readonly<Record<DeliveryStatus, KommoDeliveryCode>> = {

@@ -26,8 +26,9 @@ export interface KommoAccountHost {
 /** The account host `value` names, or undefined when it is not exactly a Kommo account host. */
 export function kommoAccountHost(value: string | undefined): KommoAccountHost | undefined {
   const match = value === undefined ? null : KOMMO_ACCOUNT_HOST.exec(value);
-  if (!match) return undefined;
-  return { host: match[0], subdomain: match[1]!, domain: match[2] as KommoAccountDomain };
+  const [host, subdomain, domain] = match ?? [];
+  if (host === undefined || subdomain === undefined) return undefined;
+  return { host, subdomain, domain: domain as KommoAccountDomain };
 }
 
 /**
@@ -41,9 +42,5 @@ export function kommoAccountHost(value: string | undefined): KommoAccountHost | 
  * account page and is refused.
  */
 export function isKommoAccountOrigin(origin: string | undefined): origin is string {
-  return (
-    origin !== undefined &&
-    origin.startsWith('https://') &&
-    kommoAccountHost(origin.slice('https://'.length)) !== undefined
-  );
+  return origin?.startsWith('https://') === true && kommoAccountHost(origin.slice('https://'.length)) !== undefined;
 }

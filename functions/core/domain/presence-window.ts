@@ -23,11 +23,12 @@ export interface PresenceView {
 
 /** The contract's presence answer, from what one read returned. */
 export function presenceView(clientId: string, record: PresenceRecord, nowMs: number): PresenceView {
-  const online = record.onlineUntilMs !== undefined && record.onlineUntilMs > nowMs;
+  const onlineUntilMs =
+    record.onlineUntilMs !== undefined && record.onlineUntilMs > nowMs ? record.onlineUntilMs : undefined;
   return {
     client_id: clientId,
-    online,
+    online: onlineUntilMs !== undefined,
     last_seen_at: record.lastSeenAtMs === undefined ? null : new Date(record.lastSeenAtMs).toISOString(),
-    expires_at: online ? new Date(record.onlineUntilMs!).toISOString() : null,
+    expires_at: onlineUntilMs === undefined ? null : new Date(onlineUntilMs).toISOString(),
   };
 }

@@ -40,21 +40,21 @@ function signatureOver(key: Buffer, webhookId: string, timestamp: string, body: 
 }
 
 export class StandardWebhookVerifier {
-  private readonly keys: readonly Buffer[];
+  private readonly keys: readonly [Buffer, ...Buffer[]];
 
   /**
    * Verifies with any of `secrets` (during a secret rotation, the previous and the new one);
    * signs with the first.
    */
   constructor(secrets: string | readonly string[]) {
-    const list = typeof secrets === 'string' ? [secrets] : secrets;
-    if (list.length === 0) throw new Error('A Standard Webhooks verifier needs at least one secret');
-    this.keys = list.map(secretKey);
+    const [first, ...others] = typeof secrets === 'string' ? [secrets] : secrets;
+    if (first === undefined) throw new Error('A Standard Webhooks verifier needs at least one secret');
+    this.keys = [secretKey(first), ...others.map(secretKey)];
   }
 
   /** The `webhook-signature` header for a body; a string body is signed as its UTF-8 bytes. */
   sign(webhookId: string, timestampSeconds: number, body: string | Uint8Array): string {
-    return `${SIGNATURE_VERSION},${signatureOver(this.keys[0]!, webhookId, String(timestampSeconds), body)}`;
+    return `${SIGNATURE_VERSION},${signatureOver(this.keys[0], webhookId, String(timestampSeconds), body)}`;
   }
 
   verify(headers: WebhookHeaders, rawBody: Uint8Array, nowMs: number): WebhookVerdict {

@@ -63,6 +63,8 @@ function claimsWebhookId(routeKey: string): boolean {
   return httpRoutes.find((route) => `${route.method} ${route.path}` === routeKey)?.replay !== 'idempotent';
 }
 
+export type ChatServiceAuthDeps = Pick<BridgeDeps, 'config' | 'clock' | 'replays' | 'log'>;
+
 /**
  * Standard Webhooks authentication for `/chat/...` routes, with replay protection where the route's
  * manifest entry says a repeat would do harm (`replay: 'claimed'`); idempotent routes (typing,
@@ -73,8 +75,6 @@ function claimsWebhookId(routeKey: string): boolean {
  * runs. A request that failed on our side (5xx) releases its claim so the chat service's retry of that
  * same request is processed.
  */
-export type ChatServiceAuthDeps = Pick<BridgeDeps, 'config' | 'clock' | 'replays' | 'log'>;
-
 export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
   const { CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS } = requireSettings(
     deps.config,

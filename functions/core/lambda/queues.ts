@@ -14,7 +14,8 @@ export function lambdaQueues<Name extends keyof BridgeQueues>(...names: Name[]):
   const client = sqs;
   const picked = {} as Record<Name, SqsWorkQueue<never>>;
   for (const name of names) {
-    const spec = queueSpecs.find((candidate) => candidate.name === bridgeQueueNames[name])!;
+    const spec = queueSpecs.find((candidate) => candidate.name === bridgeQueueNames[name]);
+    if (!spec) throw new Error(`The manifest declares no queue "${bridgeQueueNames[name]}"`);
     picked[name] = new SqsWorkQueue<never>(
       client,
       process.env[spec.urlVariable],

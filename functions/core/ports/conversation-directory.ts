@@ -1,18 +1,13 @@
+import type { ConversationEntry } from '../domain/conversation-directory';
+
 /**
  * The conversation directory: which Kommo chat (amojo chat id, `kommo_conversation_id`) is which
  * chat-service conversation and client, per scope. The widget only sees Kommo's ids; the chat
  * service only knows its own. Learned from every Kommo hook and from the chat service's
  * `PUT /chat/{scope_id}/conversations/{conversation_id}`.
  */
-export interface ConversationEntry {
-  scopeId: string;
-  /** Kommo's (amojo) chat id: `conversation.id` in hooks. */
-  kommoConversationId: string;
-  /** The chat service's conversation id: `conversation.client_id` in hooks; absent for chats Kommo started ("write first") until the chat service registers it. */
-  conversationId?: string;
-  /** The chat service's id of the client in that conversation, when known. */
-  clientId?: string;
-}
+// The entry is a domain value (domain/conversation-directory.ts reads hooks into it); named here too.
+export type { ConversationEntry } from '../domain/conversation-directory';
 
 export type LearnOutcome = 'stored' | 'unchanged' | 'conflict';
 

@@ -1,3 +1,4 @@
+import type { KommoDeliveryStatus } from '../domain/delivery-status';
 import type { OutboundEvent } from '../domain/outbound-event';
 import type { PolledStatus } from '../domain/status-poll';
 
@@ -32,15 +33,9 @@ export interface KommoTyping {
   senderId: string;
 }
 
-/** Kommo's delivery_status values: 1 delivered, 2 read, -1 error. */
-export type KommoDeliveryCode = 1 | 2 | -1;
-
-export interface KommoDeliveryStatus {
-  msgid: string;
-  deliveryStatus: KommoDeliveryCode;
-  errorCode?: number;
-  error?: string;
-}
+// Kommo's delivery-status call is a domain value (domain/delivery-status.ts builds it); named here too
+// for the adapters that send it.
+export type { KommoDeliveryCode, KommoDeliveryStatus } from '../domain/delivery-status';
 
 /** When a call is given up as timed out, on the bridge's clock (epoch ms); by default `KOMMO_TIMEOUT_MS` after it starts. */
 export interface CallDeadline {

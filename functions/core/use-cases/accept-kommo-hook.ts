@@ -16,28 +16,30 @@ const MAX_TYPING_AHEAD_MS = 60 * 60 * 1000;
 
 export type HookIntake = { outcome: 'accepted'; kind: string } | { outcome: 'dropped'; reason: string };
 
+export type AcceptKommoHookDeps = Pick<BridgeDeps, 'config' | 'clock' | 'metrics' | 'log'> & QueuesOf<'hooks'>;
+
 /**
  * Kommo waits at most 5 s for a 200 and never retries a hook, so the intake only verifies, validates
  * and queues; everything slow happens in the hook worker after the answer. Any refusal happens before
  * the queue, so a refused hook leaves no trace.
  */
-export type AcceptKommoHookDeps = Pick<BridgeDeps, 'config' | 'clock' | 'metrics' | 'log'> & QueuesOf<'hooks'>;
-
 export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: IncomingKommoHook): Promise<HookIntake> {
   const scope = parseScope(
     incoming.scopeId,
     requireSettings(deps.config, ['KOMMO_CHANNEL_ID'], 'Kommo hooks').KOMMO_CHANNEL_ID,
   );
+  const { signature } = incoming;
   if (
+    signature === undefined ||
     !verifyKommoHookSignature(
       incoming.rawBody,
-      incoming.signature,
+      signature,
       requireSettings(deps.config, ['KOMMO_CHANNEL_SECRET'], 'Kommo hooks').KOMMO_CHANNEL_SECRET,
     )
   ) {
     deps.metrics.count('KommoHookRejected');
     throw unauthenticated(
-      incoming.signature ? 'invalid_signature' : 'missing_signature',
+      signature ? 'invalid_signature' : 'missing_signature',
       'X-Signature must be the HMAC-SHA1 of the raw body with the channel secret',
     );
   }
@@ -74,7 +76,7 @@ export async function acceptKommoHook(deps: AcceptKommoHookDeps, incoming: Incom
     scopeId: scope.scopeId,
     accountId: scope.accountId,
     receivedAtMs: now,
-    signature: incoming.signature!,
+    signature,
     rawBody: incoming.rawBody.toString('base64'),
     attempt: 1,
   });

@@ -15,13 +15,13 @@ export interface ConversationReadReport {
   userAmojoId?: string;
 }
 
+export type ConversationReadDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log'> & QueuesOf<'events'>;
+
 /**
  * A Kommo user opened a conversation (the widget reports it): for the chat service, every client
  * message in it up to now is read. Kommo has no read-receipt hook (docs/kommo.md), so the
  * widget is the only witness.
  */
-export type ConversationReadDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log'> & QueuesOf<'events'>;
-
 export async function conversationRead(
   deps: ConversationReadDeps,
   read: ConversationReadReport,

@@ -34,13 +34,13 @@ export async function sendEvent(
   return dispatchEvent(deps, { event, attempt: 1 });
 }
 
+export type DispatchEventDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'metrics' | 'log' | 'chatService'> &
+  QueuesOf<'events'>;
+
 /**
  * Delivers one queued event: stale typing events are dropped (a late "typing" is wrong information),
  * failures are retried with backoff, and what cannot be delivered is dead-lettered with its reason.
  */
-export type DispatchEventDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'metrics' | 'log' | 'chatService'> &
-  QueuesOf<'events'>;
-
 export async function dispatchEvent(
   deps: DispatchEventDeps,
   job: EventJob,

@@ -7,10 +7,6 @@ import { managerTypingHook, type ManagerTypingDeps } from './manager-typing';
 import { retryOrDeadLetter, type RetryDeps } from './retry-or-dead-letter';
 import { startStatusPoll, type StatusPollStartDeps } from './status-poll';
 
-/**
- * Work on a hook after Kommo got its 200: typing hooks become events for the chat service; every
- * other hook is forwarded unchanged to `KOMMO_HOOK_FORWARD_URL` (with retries) when it is set.
- */
 export type ProcessKommoHookDeps = ConversationDirectoryDeps &
   ManagerTypingDeps &
   StatusPollStartDeps &
@@ -18,6 +14,10 @@ export type ProcessKommoHookDeps = ConversationDirectoryDeps &
   Pick<BridgeDeps, 'hookForwarder' | 'metrics'> &
   QueuesOf<'hooks'>;
 
+/**
+ * Work on a hook after Kommo got its 200: typing hooks become events for the chat service; every
+ * other hook is forwarded unchanged to `KOMMO_HOOK_FORWARD_URL` (with retries) when it is set.
+ */
 export async function processKommoHook(
   deps: ProcessKommoHookDeps,
   job: KommoHookJob,

@@ -10,13 +10,13 @@ export function deliveryPolicy(maxAttempts: number): RetryPolicy {
 
 export type FailureOutcome = { outcome: 'retrying'; delaySeconds: number } | { outcome: 'dead-lettered' };
 
+export type RetryDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'metrics' | 'log'>;
+
 /**
  * What to do after a failed call to another party: retryable failures go back on the queue with a
  * full-jitter delay and the next attempt number; a final failure, or the last attempt, goes to the
  * dead-letter queue with its reason, so nothing is lost silently.
  */
-export type RetryDeps = Pick<BridgeDeps, 'config' | 'clock' | 'random' | 'metrics' | 'log'>;
-
 export async function retryOrDeadLetter<T extends { attempt: number }>(
   deps: RetryDeps,
   queue: WorkQueue<T>,

@@ -12,7 +12,7 @@ import {
 } from '../domain/status-poll';
 import { secondsUntil } from '../domain/typing-session';
 import type { BridgeDeps, QueuesOf } from '../deps';
-import { pathSegmentIdentifier } from '../http/fields';
+import { pathSegmentIdentifier } from '../domain/identifiers';
 import { OutboundCallError } from '../ports/outbound';
 import type { StatusKey } from '../ports/status-store';
 import { updateDeliveryStatus, type DeliveryStatusDeps } from './delivery-status';

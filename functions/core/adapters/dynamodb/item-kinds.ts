@@ -1,7 +1,7 @@
 /**
  * What each item of the single table is, by the first part of its partition key (`<KIND>#…`). Every
  * store writes only its own kinds, and each function is granted only the kinds its manifest entry
- * names: in AWS through IAM's `dynamodb:LeadingKeys` condition (infra/bridge-stack.ts), locally by the
+ * names: in AWS through IAM's `dynamodb:LeadingKeys` condition (infra/constructs/bridge-table.ts), locally by the
  * same check in the local runtime, so a function that touches a kind it was not granted fails in tests.
  */
 export const itemKinds = {

@@ -107,7 +107,7 @@ export class DynamoStatusStore implements StatusStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return { leased: true, record: toStatusRecord(Attributes!) };
+      return { leased: true, record: toStatusRecord(writtenItem(Attributes)) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
@@ -217,7 +217,7 @@ export class DynamoStatusStore implements StatusStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return toStatusRecord(Attributes!);
+      return toStatusRecord(writtenItem(Attributes));
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -278,7 +278,7 @@ export class DynamoStatusStore implements StatusStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return toStatusRecord(Attributes!);
+      return toStatusRecord(writtenItem(Attributes));
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -377,4 +377,10 @@ function toStatusRecord(item: Record<string, unknown>): StatusRecord {
     syncRequestedAtMs: Number(item.syncRequestedAtMs ?? 0),
     ...(typeof item.leaseUntilMs === 'number' ? { leaseUntilMs: item.leaseUntilMs } : {}),
   };
+}
+
+/** The item an update with `ReturnValues: 'ALL_NEW'` wrote; DynamoDB always returns it when the write succeeded. */
+function writtenItem(attributes: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!attributes) throw new Error('DynamoDB returned no item for an update with ReturnValues ALL_NEW');
+  return attributes;
 }

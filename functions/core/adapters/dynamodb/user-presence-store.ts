@@ -69,7 +69,10 @@ export class DynamoUserPresenceStore implements UserPresenceStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return recordOf(Attributes)!;
+    const record = recordOf(Attributes);
+    // ReturnValues ALL_NEW always returns the item an update wrote.
+    if (!record) throw new Error('DynamoDB answered an update with ReturnValues ALL_NEW without the item');
+    return record;
   }
 
   async renewVisible(

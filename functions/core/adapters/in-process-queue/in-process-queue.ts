@@ -5,7 +5,7 @@ import type { DeadLetter, DeadLetterSender, SendOptions, WorkQueue } from '../..
 import { clampDelay } from '../sqs/sqs-queue';
 
 /** The part of an SQS-triggered Lambda the queue needs: a batch in, the failed message ids out. */
-export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
 
 export interface InProcessQueueOptions {
   name: string;
@@ -133,10 +133,13 @@ export class InProcessQueue<T> implements WorkQueue<T> {
   }
 
   private async deliver(batch: StoredMessage[]): Promise<void> {
+    const consumer = this.consumer;
+    // `pump` returns before taking messages when no consumer is attached.
+    if (!consumer) throw new Error('No consumer is attached to this queue');
     const event: SQSEvent = { Records: batch.map((message) => this.toRecord(message)) };
     let failed: Set<string>;
     try {
-      const answer = await this.consumer!(event);
+      const answer = await consumer(event);
       failed = new Set((answer?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch {
       failed = new Set(batch.map((message) => message.messageId));

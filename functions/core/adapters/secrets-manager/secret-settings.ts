@@ -41,16 +41,18 @@ export class SecretSettings {
   async current(forceFetch = false): Promise<HeldSecretSettings> {
     const now = this.options.clock.now();
     const maxAgeMs = this.options.maxAgeMs ?? SECRET_CACHE_MS;
-    await Promise.all(
+    const held = await Promise.all(
       this.groups.map(async (group) => {
         const cached = this.cache.get(group);
-        if (!forceFetch && cached && now - cached.fetchedAtMs < maxAgeMs) return;
-        const values = settingsOf(group, await this.options.read(this.options.arns[group]!));
+        if (!forceFetch && cached && now - cached.fetchedAtMs < maxAgeMs) return cached.values;
+        const arn = this.options.arns[group];
+        if (arn === undefined) throw new Error(`No secret ARN is set for the ${group} settings`);
+        const values = settingsOf(group, await this.options.read(arn));
         this.cache.set(group, { fetchedAtMs: now, values });
+        return values;
       }),
     );
-    const values: Record<string, string> = {};
-    for (const group of this.groups) Object.assign(values, this.cache.get(group)!.values);
+    const values: Record<string, string> = Object.assign({}, ...held);
     return { values, versionKey: JSON.stringify(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : 1))) };
   }
 }

@@ -2,13 +2,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics as PowertoolsMetrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Log, MetricName, Metrics } from '../../ports/telemetry';
-
-/** Service name and metric namespace; the CDK stack's Kommo-403 alarm reads the same pair. */
-export const SERVICE_NAME = 'kommo-live-bridge';
-export const METRICS_NAMESPACE = 'KommoLiveBridge';
+import { telemetryNames } from './names';
 
 export function powertoolsLog(): Log {
-  const logger = new Logger({ serviceName: SERVICE_NAME });
+  const logger = new Logger({ serviceName: telemetryNames.serviceName });
   // Batch records run concurrently in one invocation, so their keys live per async flow, not on the logger.
   const scoped = new AsyncLocalStorage<Record<string, string>>();
   const withKeys = (attributes?: Record<string, unknown>) => ({ ...scoped.getStore(), ...attributes });
@@ -39,7 +36,10 @@ export function powertoolsLog(): Log {
 
 /** CloudWatch metrics through EMF log lines: no API call, no added latency. */
 export function powertoolsMetrics(): Metrics {
-  const metrics = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const metrics = new PowertoolsMetrics({
+    namespace: telemetryNames.metricsNamespace,
+    serviceName: telemetryNames.serviceName,
+  });
   let pending = false;
   return {
     count: (name: MetricName, value = 1) => {
