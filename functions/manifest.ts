@@ -172,11 +172,20 @@ export const liveChannelPath = 'live';
 
 /**
  * What a function does with the live channel: hands out its address (the widget's `POST /widget/live`),
- * or pushes frames to its connections (`execute-api:ManageConnections` on this API's connections).
+ * pushes frames to its connections, or closes them (an account's disconnect). Each is one method of
+ * the Management API, and `execute-api:ManageConnections` is granted for those methods only.
  */
 export interface LiveChannelUse {
   address?: boolean;
+  /** `POST @connections/{id}`. */
   push?: boolean;
+  /** `DELETE @connections/{id}`. */
+  close?: boolean;
+}
+
+/** The Management API methods a function calls (`execute-api:ManageConnections` is granted per method). */
+export function liveChannelMethods(use: LiveChannelUse | undefined): ('POST' | 'DELETE')[] {
+  return [...(use?.push ? (['POST'] as const) : []), ...(use?.close ? (['DELETE'] as const) : [])];
 }
 
 /** The environment variables carrying the live channel's address and its Management API endpoint in Lambda. */

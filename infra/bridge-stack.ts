@@ -34,6 +34,7 @@ import {
   fallbackFunction,
   functions as functionSpecs,
   httpRoutes,
+  liveChannelMethods,
   liveChannelPath,
   liveChannelVariables,
   queues as queueSpecs,
@@ -543,7 +544,8 @@ export class BridgeStack extends Stack {
       environment[this.queueSpecNamed(name).deadLetterUrlVariable] = this.queueNamed(name).deadLetterQueue.queueUrl;
     }
     if (spec.liveChannel?.address) environment[liveChannelVariables.address] = this.publicLiveUrl;
-    if (spec.liveChannel?.push) environment[liveChannelVariables.push] = this.liveStage.callbackUrl;
+    if (liveChannelMethods(spec.liveChannel).length > 0)
+      environment[liveChannelVariables.push] = this.liveStage.callbackUrl;
 
     const bridgeFunction = new BridgeFunction(this, `${pascalCase(spec.name)}Function`, {
       spec,
@@ -557,16 +559,26 @@ export class BridgeStack extends Stack {
     for (const name of spec.sendsTo) this.queueNamed(name).queue.grantSendMessages(lambdaFunction);
     for (const name of spec.deadLettersTo) this.queueNamed(name).deadLetterQueue.grantSendMessages(lambdaFunction);
     for (const group of spec.secrets) this.secretNamed(group).grantRead(lambdaFunction);
-    // execute-api:ManageConnections on this stage's connections only.
-    if (spec.liveChannel?.push) {
-      this.liveStage.grantManagementApiAccess(lambdaFunction);
+    // execute-api:ManageConnections on this stage's connections, for the methods the function calls only:
+    // POST @connections/{id} pushes a frame, DELETE closes a connection; GET (a connection's details) is never granted.
+    const methods = liveChannelMethods(spec.liveChannel);
+    if (methods.length > 0) {
+      const api = Stack.of(this.liveApi).formatArn({ service: 'execute-api', resource: this.liveApi.apiId });
+      lambdaFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['execute-api:ManageConnections'],
+          resources: methods.map((method) => `${api}/${this.liveStage.stageName}/${method}/@connections/*`),
+        }),
+      );
       const apiId = this.getLogicalId(this.liveApi.node.defaultChild as CfnElement);
-      Validations.of(bridgeFunction.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${liveChannelPath}/*/@connections/*]`,
-        reason:
-          'Connection ids are made by API Gateway at each $connect and known only at run time; the wildcard spans the connections of this ' +
-          "API's live stage (POST @connections/{id}) and nothing else.",
-      });
+      Validations.of(bridgeFunction.role).acknowledge(
+        ...methods.map((method) => ({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${liveChannelPath}/${method}/@connections/*]`,
+          reason:
+            'Connection ids are made by API Gateway at each $connect and known only at run time; the wildcard spans the connections of this ' +
+            `API's live stage (${method} @connections/{id}) and nothing else.`,
+        })),
+      );
     }
 
     return bridgeFunction;
