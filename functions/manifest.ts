@@ -302,8 +302,10 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Operator: connect and disconnect Kommo accounts',
     sendsTo: [],
     deadLettersTo: [],
-    table: { read: [], readWrite: ['accountByKommo', 'accountByAmojo'] },
+    // A disconnect finds the account's live connections and closes them (DELETE @connections/{id}).
+    table: { read: ['liveAccount'], readWrite: ['accountByKommo', 'accountByAmojo'] },
     secrets: ['kommo-channel-id', 'admin', 'kommo-channel'],
+    liveChannel: { close: true },
     ...http,
   },
   {
@@ -313,9 +315,11 @@ export const functions: readonly FunctionSpec[] = [
     sendsTo: [],
     deadLettersTo: [],
     // The account bindings, as admin has; an install's code is claimed like a webhook-id, so a reload is answered once.
-    table: { read: [], readWrite: ['replay', 'accountByKommo', 'accountByAmojo'] },
+    // An uninstall closes the account's live connections, as admin's disconnect does.
+    table: { read: ['liveAccount'], readWrite: ['replay', 'accountByKommo', 'accountByAmojo'] },
     // The integration's secret exchanges codes and verifies the disable hook; the channel secret signs Kommo's connect and disconnect.
     secrets: ['kommo-channel-id', 'kommo-integration', 'kommo-channel'],
+    liveChannel: { close: true },
     // Two calls to the account's host (10 s budget together) and Kommo's connect (KOMMO_TIMEOUT_MS): more than the 10 s of
     // the other HTTP functions, and under the 20 s an unanswered replay claim holds (adapters/dynamodb/replay-store.ts).
     timeoutSeconds: 15,
@@ -392,12 +396,13 @@ export const functions: readonly FunctionSpec[] = [
     // A watch is the Kommo user's presence in the chat: its timers and presence.changed events.
     sendsTo: ['timers', 'events'],
     deadLettersTo: [],
+    // Every frame and `$connect` checks that the account is still connected; a connection that outlived it is closed.
     table: {
-      read: ['presence', 'conversation'],
-      readWrite: ['liveTicket', 'liveConnection', 'liveWatch', 'liveWatcher', 'kommoUserPresence'],
+      read: ['presence', 'conversation', 'accountByKommo'],
+      readWrite: ['liveTicket', 'liveConnection', 'liveAccount', 'liveWatch', 'liveWatcher', 'kommoUserPresence'],
     },
     secrets: [],
-    liveChannel: { push: true },
+    liveChannel: { push: true, close: true },
     ...http,
   },
 ];

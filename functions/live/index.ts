@@ -1,3 +1,4 @@
+import { DynamoAccountBindingStore } from '../core/adapters/dynamodb/account-binding-store';
 import { DynamoConversationDirectory } from '../core/adapters/dynamodb/conversation-directory';
 import { DynamoKommoUserPresenceStore } from '../core/adapters/dynamodb/kommo-user-presence-store';
 import { DynamoLiveChannelStore } from '../core/adapters/dynamodb/live-channel-store';
@@ -13,6 +14,7 @@ export const handler = lambdaEntry(createLiveHandler, (base) => {
   return {
     ...base,
     live: new DynamoLiveChannelStore(table),
+    accountBindings: new DynamoAccountBindingStore(table),
     presence: new DynamoPresenceStore(table),
     kommoUserPresence: new DynamoKommoUserPresenceStore(table),
     conversations: new DynamoConversationDirectory(table, base.clock),

@@ -1,7 +1,20 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { signKommoDisableHook } from '../../functions/core/domain/kommo-disable-hook';
+import { MAX_WATCHES_PER_CONNECTION } from '../../functions/core/domain/live-channel';
+import type { InProcessLiveClient } from '../../local/live-gateway';
 import { ProbeTally } from '../support/probe-tally';
 import { expectContractError, NO_EFFECT, observe } from '../support/hostile';
-import { givenBridge, type TestBridge } from '../support/test-bridge';
+import {
+  adminRequest,
+  givenBridge,
+  givenConnectedAccount,
+  TEST_CLIENT_ID,
+  TEST_KOMMO_ACCOUNT_ID,
+  widgetRequest,
+  type TestBridge,
+} from '../support/test-bridge';
 
 /**
  * The third hostile pass (install, uninstall, widget, live channel, outbound answers): each probe
@@ -81,4 +94,198 @@ describe("Kommo's error_description: kept short, and the update still settles", 
       expect(logged).not.toContain('z'.repeat(501));
     },
   );
+});
+
+/** Kommo chat `n` of the test account, registered by the chat service as conversation `c-<n>` of client `u-<n>`. */
+const kommoChat = (n: number) => `kchat-${n}`;
+async function givenRegisteredChats(count: number): Promise<void> {
+  for (let n = 0; n < count; n += 1) {
+    const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-${n}`, {
+      kommo_conversation_id: kommoChat(n),
+      client_id: `u-${n}`,
+    });
+    expect(response.status).toBe(200);
+  }
+}
+
+/** A live-channel URL with a fresh ticket, as `POST /widget/live` answers it. */
+async function liveUrl(): Promise<string> {
+  const answer = await widgetRequest(bridge, 'POST', '/widget/live');
+  expect(answer.status).toBe(200);
+  return answer.body.url;
+}
+
+async function givenLiveConnection(): Promise<InProcessLiveClient> {
+  const client = await bridge.bridge.live.connectInProcess(await liveUrl());
+  expect(client.status).toBe(200);
+  return client;
+}
+
+const watch = (client: InProcessLiveClient, n: number) =>
+  client.sendFrame({ action: 'watch', kommo_conversation_id: kommoChat(n) });
+
+/** The Kommo user's presence events the chat service received, as `state chat`. */
+const kommoUserPresence = () =>
+  bridge.sink
+    .eventsOfType('presence.changed')
+    .map((event) => `${event.data.state} ${event.data.kommo_conversation_id}`);
+
+async function storedKinds(): Promise<string[]> {
+  const { Items = [] } = await documentClient(bridge.dynamo).send(
+    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
+  );
+  return Items.map((item) => String(item.pk).split('#', 1)[0]!).sort();
+}
+
+const uninstallHook = () => {
+  const accountId = String(TEST_KOMMO_ACCOUNT_ID);
+  const signature = signKommoDisableHook(TEST_CLIENT_ID, accountId, bridge.secrets.kommoClientSecret);
+  return bridge.send(
+    'GET',
+    `/kommo/uninstall?account_id=${accountId}&client_uuid=${TEST_CLIENT_ID}&signature=${signature}`,
+    {},
+    Buffer.alloc(0),
+  );
+};
+const adminDisconnect = () => adminRequest(bridge, '/admin/disconnect', { kommo_account_id: TEST_KOMMO_ACCOUNT_ID });
+
+describe('a disconnected account keeps no live channel', () => {
+  beforeEach(async () => {
+    await givenConnectedAccount(bridge);
+    await givenRegisteredChats(2);
+  });
+
+  it.each([
+    ['the signed uninstall hook', uninstallHook],
+    ['POST /admin/disconnect', adminDisconnect],
+  ])(
+    'after %s: open sockets are closed with their watches ended, old tickets refused, and no event follows',
+    async (_, disconnect) => {
+      // Prepare: a socket watching chat 0 (the Kommo user online there), and a ticket not used yet.
+      const socket = await givenLiveConnection();
+      await watch(socket, 0);
+      const unusedTicket = await liveUrl();
+      await bridge.advance(1_000);
+      expect(kommoUserPresence()).toEqual(['online kchat-0']);
+
+      // Act
+      const disconnected = await disconnect();
+      await bridge.advance(1_000);
+      const eventsAtDisconnect = bridge.sink.events.length;
+      const late = await bridge.bridge.live.connectInProcess(unusedTicket);
+      await socket.sendFrame({ action: 'watch', kommo_conversation_id: kommoChat(1) }).catch(() => undefined);
+      await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
+        client_id: 'u-0',
+        state: 'online',
+        ttl_seconds: 60,
+      });
+      await bridge.advance(5 * 60_000);
+
+      // Assess
+      tally.count('live channel after disconnect', late.status === 403);
+      tally.count('live channel after disconnect', bridge.bridge.live.connectionIds.length === 0);
+      expect(disconnected.status).toBe(200);
+      // The socket was closed by the bridge; its watch ended with the user's presence there (the online's offline).
+      expect(bridge.bridge.live.connectionIds).toEqual([]);
+      expect(kommoUserPresence()).toEqual(['online kchat-0', 'offline kchat-0']);
+      expect(late.status).toBe(403);
+      expect(late.refusal).toMatchObject({ error: { code: 'account_not_connected' } });
+      // Nothing after the disconnect: no event, no frame to the closed socket, no live item left.
+      expect(bridge.sink.events.length).toBe(eventsAtDisconnect);
+      expect(socket.frames.filter((frame) => frame.type === 'client.presence')).toHaveLength(1);
+      expect((await storedKinds()).filter((kind) => kind.startsWith('LIVE_'))).toEqual([]);
+    },
+  );
+
+  it('a socket whose account was disconnected without its close reaching it is refused and closed at its next frame', async () => {
+    // Prepare: the binding goes, but the socket is not closed (as if the Management API's DELETE had failed).
+    const socket = await givenLiveConnection();
+    await bridge.deps.accountBindings.claimToDisconnect(
+      { amojoAccountId: bridge.accountId, kommoAccountId: TEST_KOMMO_ACCOUNT_ID },
+      { claimId: 'test-claim', nowMs: bridge.clock.now() },
+    );
+    expect(
+      await bridge.deps.accountBindings.unbindClaimed(
+        { amojoAccountId: bridge.accountId, kommoAccountId: TEST_KOMMO_ACCOUNT_ID },
+        'test-claim',
+      ),
+    ).toBe(true);
+
+    // Act
+    await watch(socket, 0);
+    await bridge.advance(1_000);
+
+    // Assess
+    tally.count('live channel after disconnect', true);
+    expect(socket.frames).toEqual([expect.objectContaining({ type: 'error', code: 'account_not_connected' })]);
+    expect(bridge.bridge.live.connectionIds).toEqual([]);
+    expect(kommoUserPresence()).toEqual([]);
+    expect((await storedKinds()).filter((kind) => kind.startsWith('LIVE_'))).toEqual([]);
+  });
+});
+
+describe('live channel races', () => {
+  beforeEach(async () => {
+    await givenConnectedAccount(bridge);
+  });
+
+  it(`60 concurrent watch frames on one connection: exactly ${MAX_WATCHES_PER_CONNECTION} get in`, async () => {
+    // Prepare
+    await givenRegisteredChats(60);
+    const socket = await givenLiveConnection();
+
+    // Act
+    await Promise.all(Array.from({ length: 60 }, (_, n) => watch(socket, n)));
+    await bridge.advance(1_000);
+
+    // Assess
+    const refused = socket.frames.filter((frame) => frame.type === 'error');
+    for (let n = 0; n < 60; n += 1) tally.count('live watch limit', n >= MAX_WATCHES_PER_CONNECTION);
+    expect(socket.frames.filter((frame) => frame.type === 'client.presence')).toHaveLength(MAX_WATCHES_PER_CONNECTION);
+    expect(refused).toHaveLength(60 - MAX_WATCHES_PER_CONNECTION);
+    expect(new Set(refused.map((frame) => frame.type === 'error' && frame.code))).toEqual(
+      new Set(['too_many_watches']),
+    );
+    expect((await storedKinds()).filter((kind) => kind === 'LIVE_WATCH')).toHaveLength(MAX_WATCHES_PER_CONNECTION);
+    expect(kommoUserPresence()).toHaveLength(MAX_WATCHES_PER_CONNECTION);
+  });
+
+  it('unwatching gives the place back: a 21st chat gets in after one of 20 is unwatched', async () => {
+    // Prepare
+    await givenRegisteredChats(MAX_WATCHES_PER_CONNECTION + 1);
+    const socket = await givenLiveConnection();
+    for (let n = 0; n < MAX_WATCHES_PER_CONNECTION; n += 1) await watch(socket, n);
+    await watch(socket, 0);
+
+    // Act
+    await socket.sendFrame({ action: 'unwatch', kommo_conversation_id: kommoChat(3) });
+    await watch(socket, MAX_WATCHES_PER_CONNECTION);
+
+    // Assess
+    expect(socket.frames.filter((frame) => frame.type === 'error')).toEqual([]);
+    expect((await storedKinds()).filter((kind) => kind === 'LIVE_WATCH')).toHaveLength(MAX_WATCHES_PER_CONNECTION);
+  });
+
+  it('a watch racing the close of its socket leaves nothing: every online has its offline, no watch is left (8 runs)', async () => {
+    // Prepare
+    await givenRegisteredChats(8);
+
+    for (let run = 0; run < 8; run += 1) {
+      const socket = await givenLiveConnection();
+
+      // Act: the watch frame and the close at once.
+      await Promise.all([watch(socket, run), socket.close()]);
+      await bridge.advance(1_000);
+
+      // Assess
+      tally.count('live watch racing close', true);
+      const events = kommoUserPresence().filter((event) => event.endsWith(` ${kommoChat(run)}`));
+      expect(events.filter((event) => event.startsWith('online')).length, events.join()).toBe(
+        events.filter((event) => event.startsWith('offline')).length,
+      );
+      expect((await storedKinds()).filter((kind) => kind.startsWith('LIVE_W') || kind === 'LIVE_CONNECTION')).toEqual(
+        [],
+      );
+    }
+  });
 });

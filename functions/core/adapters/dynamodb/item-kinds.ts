@@ -31,6 +31,8 @@ export const itemKinds = {
   liveTicket: 'LIVE_TICKET',
   /** A live-channel connection and the Kommo user who opened it. */
   liveConnection: 'LIVE_CONNECTION',
+  /** An open live-channel connection listed under its account, so that the account's disconnect closes it. */
+  liveAccount: 'LIVE_ACCOUNT',
   /** A chat a Kommo user's connection watches, kept per user: what to end when the connection closes. */
   liveWatch: 'LIVE_WATCH',
   /** The same watch kept per client of the chat: who hears that client's presence transitions. */
