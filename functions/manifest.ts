@@ -316,7 +316,8 @@ export const functions: readonly FunctionSpec[] = [
     deadLettersTo: [],
     // The account bindings, as admin has; an install's code is claimed like a webhook-id, so a reload is answered once.
     // An uninstall closes the account's live connections, as admin's disconnect does.
-    table: { read: ['liveAccount'], readWrite: ['replay', 'accountByKommo', 'accountByAmojo'] },
+    // Code exchanges are counted per account host and per caller (installLimit).
+    table: { read: ['liveAccount'], readWrite: ['replay', 'installLimit', 'accountByKommo', 'accountByAmojo'] },
     // The integration's secret exchanges codes and verifies the disable hook; the channel secret signs Kommo's connect and disconnect.
     secrets: ['kommo-channel-id', 'kommo-integration', 'kommo-channel'],
     liveChannel: { close: true },

@@ -4,6 +4,7 @@ import { DynamoConversationDirectory } from './adapters/dynamodb/conversation-di
 import { DynamoLiveChannelStore } from './adapters/dynamodb/live-channel-store';
 import { ApiGatewayLiveConnections } from './adapters/api-gateway/live-connections';
 import { DynamoWidgetTokenStore } from './adapters/dynamodb/widget-token-store';
+import { DynamoInstallLimitStore } from './adapters/dynamodb/install-limit-store';
 import { DynamoKommoUserPresenceStore } from './adapters/dynamodb/kommo-user-presence-store';
 import { DynamoPresenceStore } from './adapters/dynamodb/presence-store';
 import { DynamoReplayStore } from './adapters/dynamodb/replay-store';
@@ -61,6 +62,7 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     statusPolls: new DynamoStatusPollStore(table),
     accountBindings: new DynamoAccountBindingStore(table),
     widgetTokens: new DynamoWidgetTokenStore(table),
+    installLimits: new DynamoInstallLimitStore(table),
     kommoUserPresence: new DynamoKommoUserPresenceStore(table),
     conversations: new DynamoConversationDirectory(table, clock),
     live: new DynamoLiveChannelStore(table),

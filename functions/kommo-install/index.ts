@@ -1,5 +1,6 @@
 import { DynamoAccountBindingStore } from '../core/adapters/dynamodb/account-binding-store';
 import { DynamoReplayStore } from '../core/adapters/dynamodb/replay-store';
+import { DynamoInstallLimitStore } from '../core/adapters/dynamodb/install-limit-store';
 import { DynamoLiveChannelStore } from '../core/adapters/dynamodb/live-channel-store';
 import { lambdaLiveConnections } from '../core/lambda/live-connections';
 import { lambdaSecretReader } from '../core/adapters/secrets-manager/secrets-manager-reader';
@@ -15,6 +16,7 @@ export const handler = lambdaEntry(
     return {
       ...base,
       replays: new DynamoReplayStore(table),
+      installLimits: new DynamoInstallLimitStore(table),
       accountBindings: new DynamoAccountBindingStore(table),
       kommo: kommoChatApi(base.config, base.clock),
       kommoAccounts: kommoAccountApi(base.config, base.clock),

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/core/adapters/dynamodb/table';
 import { signKommoDisableHook } from '../../functions/core/domain/kommo-disable-hook';
 import { MAX_WATCHES_PER_CONNECTION } from '../../functions/core/domain/live-channel';
+import { INSTALL_EXCHANGE_LIMITS } from '../../functions/core/use-cases/kommo-installation';
 import type { InProcessLiveClient } from '../../local/live-gateway';
 import { ProbeTally } from '../support/probe-tally';
 import { expectContractError, NO_EFFECT, observe } from '../support/hostile';
@@ -12,6 +13,7 @@ import {
   givenConnectedAccount,
   TEST_CLIENT_ID,
   TEST_KOMMO_ACCOUNT_ID,
+  TEST_KOMMO_SUBDOMAIN,
   widgetRequest,
   type TestBridge,
 } from '../support/test-bridge';
@@ -287,5 +289,186 @@ describe('live channel races', () => {
         [],
       );
     }
+  });
+});
+
+/** Kommo's redirect to the install URL, from the browser at `sourceIp`. */
+async function install(query: string, sourceIp = '198.51.100.7') {
+  const result = await bridge.bridge.invoke({
+    method: 'GET',
+    url: `/kommo/install?${query}`,
+    headers: { accept: 'text/html' },
+    body: Buffer.alloc(0),
+    sourceIp,
+  });
+  return { status: result.statusCode, page: String(result.body), headers: result.headers ?? {} };
+}
+const tokenCalls = () =>
+  bridge.kommo.calls.filter((call) => call.method === 'oauth_token').length +
+  bridge.kommo.rejected.filter((refusal) => refusal.path.endsWith('/oauth2/access_token')).length;
+
+describe('install: no secret to a host that is not an account, no exchange without limit', () => {
+  it.each([
+    'www.kommo.com',
+    'help.kommo.com',
+    'status.kommo.com',
+    'api.kommo.com',
+    'www.amocrm.ru',
+    'developers.amocrm.com',
+    'amojo.kommo.com',
+    'id.amocrm.ru',
+  ])('referer=%s (a Kommo service, no account): 400, no call, nothing stored', async (referer) => {
+    // Act
+    const observed = await observe(bridge, () => install(`code=def502abc&referer=${referer}&platform=2`));
+
+    // Assess
+    tally.count('install', observed.result.status === 400);
+    expect(observed.result.status).toBe(400);
+    expect(observed.result.page).toContain('Code: not_an_account');
+    expect(observed.effects).toEqual(NO_EFFECT);
+    expect(observed.newReplays).toBe(0);
+  });
+
+  it.each([
+    [`${TEST_KOMMO_SUBDOMAIN}.kommo.com`, '1'],
+    [`${TEST_KOMMO_SUBDOMAIN}.amocrm.com`, '1'],
+    [`${TEST_KOMMO_SUBDOMAIN}.amocrm.ru`, '2'],
+  ])(
+    'referer=%s with platform=%s (contradicting the domain): 400, no call, nothing stored',
+    async (referer, platform) => {
+      // Act
+      const observed = await observe(bridge, () =>
+        install(
+          `code=${bridge.kommo.issueAuthorizationCode(TEST_KOMMO_SUBDOMAIN)}&referer=${referer}&platform=${platform}`,
+        ),
+      );
+
+      // Assess
+      tally.count('install', observed.result.status === 400);
+      expect(observed.result.status).toBe(400);
+      expect(observed.result.page).toContain('Code: bad_platform');
+      expect(observed.effects).toEqual(NO_EFFECT);
+    },
+  );
+
+  it(`at most ${INSTALL_EXCHANGE_LIMITS.perAccountHost} exchanges per account host in ${INSTALL_EXCHANGE_LIMITS.windowMs / 60_000} minutes, whoever asks; the next window allows them again`, async () => {
+    // Act: one more code than the limit, each from another address.
+    const pages = [];
+    for (let n = 0; n <= INSTALL_EXCHANGE_LIMITS.perAccountHost; n += 1) {
+      pages.push(
+        await install(`code=def502spray${n}&referer=${TEST_KOMMO_SUBDOMAIN}.kommo.com&platform=2`, `203.0.113.${n}`),
+      );
+    }
+    const exchangesInWindow = tokenCalls();
+    bridge.clock.advanceBy(INSTALL_EXCHANGE_LIMITS.windowMs);
+    const nextWindow = await install(
+      `code=${bridge.kommo.issueAuthorizationCode(TEST_KOMMO_SUBDOMAIN)}&referer=${TEST_KOMMO_SUBDOMAIN}.kommo.com&platform=2`,
+    );
+
+    // Assess
+    for (const page of pages) tally.count('install', page.status === 429);
+    expect(pages.map((page) => page.status)).toEqual([
+      ...Array.from({ length: INSTALL_EXCHANGE_LIMITS.perAccountHost }, () => 400),
+      429,
+    ]);
+    expect(pages.at(-1)!.page).toContain('Code: too_many_installs');
+    expect(exchangesInWindow).toBe(INSTALL_EXCHANGE_LIMITS.perAccountHost);
+    expect(nextWindow.status).toBe(200);
+  });
+
+  it(`at most ${INSTALL_EXCHANGE_LIMITS.perCaller} exchanges per caller, whatever account it names`, async () => {
+    // Act
+    const statuses = [];
+    for (let n = 0; n <= INSTALL_EXCHANGE_LIMITS.perCaller; n += 1) {
+      statuses.push(
+        (await install(`code=def502caller${n}&referer=account-${n}.kommo.com&platform=2`, '192.0.2.9')).status,
+      );
+    }
+
+    // Assess
+    expect(statuses.filter((status) => status === 429)).toHaveLength(1);
+    expect(statuses.at(-1)).toBe(429);
+    expect(tokenCalls()).toBe(INSTALL_EXCHANGE_LIMITS.perCaller);
+    tally.count('install', statuses.at(-1) === 429);
+  });
+});
+
+describe('install and uninstall pages: fixed messages, nothing echoed, never cached', () => {
+  const PHISH = 'Call +1-555-0100 to restore your account';
+
+  it.each([
+    ['the error parameter', () => `error=${encodeURIComponent(PHISH)}`],
+    ['the referer', () => `code=def502&referer=${encodeURIComponent(PHISH)}&platform=2`],
+    ['a state', () => `error=x&state=${encodeURIComponent(PHISH)}`],
+  ])('%s: not on the page', async (_, query) => {
+    // Act
+    const answer = await install(query());
+
+    // Assess
+    tally.count('install pages', !answer.page.includes(PHISH));
+    expect(answer.status).toBe(400);
+    expect(answer.page).not.toContain('Call +1');
+    expect(answer.headers['cache-control']).toBe('no-store');
+  });
+
+  it("Kommo's hint and detail (the remote host's text): in the log, cut short, never on the page", async () => {
+    // Prepare
+    bridge.kommo.respondWith((call) =>
+      call.method === 'oauth_token'
+        ? { status: 400, body: { title: 'Bad request', hint: `${PHISH} ${'!'.repeat(5_000)}`, detail: PHISH } }
+        : undefined,
+    );
+
+    // Act
+    const answer = await install(
+      `code=${bridge.kommo.issueAuthorizationCode(TEST_KOMMO_SUBDOMAIN)}&referer=${TEST_KOMMO_SUBDOMAIN}.kommo.com&platform=2`,
+    );
+
+    // Assess
+    tally.count('install pages', !answer.page.includes(PHISH));
+    expect(answer.status).toBe(400);
+    expect(answer.page).toContain('Code: code_refused');
+    expect(answer.page).not.toContain('Call +1');
+    const logged = JSON.stringify(bridge.log.lines);
+    expect(logged).toContain(PHISH);
+    expect(logged).not.toContain('!'.repeat(500));
+  });
+
+  it('the install address reloaded after an uninstall says "Not connected", not a stored "Connected"; every page no-store', async () => {
+    // Prepare
+    const query = `code=${bridge.kommo.issueAuthorizationCode(TEST_KOMMO_SUBDOMAIN)}&referer=${TEST_KOMMO_SUBDOMAIN}.kommo.com&platform=2`;
+    const installed = await install(query);
+    expect(installed.page).toContain('<h1>Connected</h1>');
+
+    // Act
+    const uninstalled = await uninstallHook();
+    const reload = await install(query);
+
+    // Assess
+    tally.count('install pages', !reload.page.includes('<h1>Connected</h1>'));
+    expect(uninstalled.status).toBe(200);
+    expect(reload.status).toBe(200);
+    expect(reload.page).toContain('<h1>Not connected</h1>');
+    expect(reload.page).toContain('Code: no_longer_connected');
+    for (const answer of [installed, reload]) expect(answer.headers['cache-control']).toBe('no-store');
+    expect(uninstalled.headers['cache-control']).toBe('no-store');
+  });
+
+  it("the disable hook's answer when Kommo's disconnect fails: a fixed message, not Kommo's words", async () => {
+    // Prepare
+    await givenConnectedAccount(bridge);
+    bridge.kommo.respondWith((call) =>
+      call.method === 'disconnect'
+        ? { status: 500, body: { error_code: 500, error_type: 'X', error_description: PHISH } }
+        : undefined,
+    );
+
+    // Act
+    const answer = await uninstallHook();
+
+    // Assess
+    tally.count('uninstall', !JSON.stringify(answer.body).includes(PHISH));
+    expect(answer.status).toBe(502);
+    expect(JSON.stringify(answer.body)).not.toContain('Call +1');
   });
 });

@@ -23,6 +23,8 @@ export const itemKinds = {
   accountByKommo: 'ACCOUNT',
   /** The same binding, by the account's amojo id. */
   accountByAmojo: 'AMOJO_ACCOUNT',
+  /** How many install code exchanges one account host, or one caller, made in a window. */
+  installLimit: 'INSTALL_LIMIT',
   /** A used widget one-time token (`jti`). */
   widgetToken: 'WIDGET_TOKEN',
   /** A Kommo chat of a scope and the chat service's ids for it: the conversation directory. */
