@@ -52,7 +52,7 @@ export function isKommoAccountOrigin(origin: string | undefined): origin is stri
  * Labels under Kommo's and amoCRM's domains that are Kommo's own services, never an account:
  * the site, its help, status and developer pages, the APIs and login hosts. An install naming one is
  * refused: the bridge would send the integration's secret to a host that is not the account's.
- * (docs/kommo.md, "Installation (OAuth) and uninstall", lists them.)
+ * (docs/contract.md, "Installation and uninstall", lists them.)
  */
 export const KOMMO_SERVICE_LABELS: ReadonlySet<string> = new Set([
   'www',
