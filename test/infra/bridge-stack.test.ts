@@ -565,7 +565,7 @@ describe('least privilege', () => {
       expect(actions.has(action), action).toBe(false);
   });
 
-  it('account bindings are written only by admin and kommo-install, and read only by them and the widget', () => {
+  it('account bindings are written only by admin and kommo-install, and read only by them, the widget and the live channel (which checks them at every frame)', () => {
     const writers = functions
       .filter((spec) => kindsAllowed(spec.name, 'dynamodb:PutItem').includes('ACCOUNT#*'))
       .map((spec) => spec.name);
@@ -573,7 +573,7 @@ describe('least privilege', () => {
       .filter((spec) => kindsAllowed(spec.name, 'dynamodb:GetItem').includes('ACCOUNT#*'))
       .map((spec) => spec.name);
     expect(writers.sort()).toEqual(['admin', 'kommo-install']);
-    expect(readers.sort()).toEqual(['admin', 'kommo-install', 'widget']);
+    expect(readers.sort()).toEqual(['admin', 'kommo-install', 'live', 'widget']);
   });
 
   it.each(functions)('$name may send only to its manifest queues and dead-letter queues', (spec) => {

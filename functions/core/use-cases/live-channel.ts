@@ -128,7 +128,14 @@ export async function endAccountLiveChannel(
   const connectionIds = await deps.live.connectionsOfAccount(accountId, deps.clock.now());
   let closed = 0;
   for (const connectionId of connectionIds) {
-    if ((await deps.liveConnections.close(connectionId)) === 'closed') closed += 1;
+    try {
+      if ((await deps.liveConnections.close(connectionId)) === 'closed') closed += 1;
+    } catch (error) {
+      // The disconnect has happened: a connection left open can do nothing (its next frame finds no binding and closes it).
+      deps.log.warn('could not close a live connection of a disconnected account', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
   if (connectionIds.length > 0) deps.log.info('live connections of a disconnected account closed', { closed });
   return closed;
