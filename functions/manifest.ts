@@ -188,11 +188,23 @@ export const liveChannelPath = 'live';
 
 /**
  * What a function does with the live channel: hands out its address (the widget's `POST /widget/live`),
- * or pushes frames to its connections (`execute-api:ManageConnections` on this API's connections).
+ * pushes frames to its connections, or closes them (an account's disconnect). Each is one method of
+ * the Management API, and `execute-api:ManageConnections` is granted for those methods only.
  */
 export interface LiveChannelUse {
   address?: boolean;
+  /** `POST @connections/{id}`. */
   push?: boolean;
+  /** `DELETE @connections/{id}`. */
+  close?: boolean;
+}
+
+/** A Management API method on `@connections/{id}`: POST pushes a frame, DELETE closes the connection. */
+export type LiveChannelMethod = 'POST' | 'DELETE';
+
+/** The Management API methods a function calls (`execute-api:ManageConnections` is granted per method). */
+export function liveChannelMethods(use: LiveChannelUse | undefined): LiveChannelMethod[] {
+  return [...(use?.push ? (['POST'] as const) : []), ...(use?.close ? (['DELETE'] as const) : [])];
 }
 
 /** The environment variables carrying the live channel's address and its Management API endpoint in Lambda. */
@@ -310,8 +322,10 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Operator: connect and disconnect Kommo accounts',
     sendsTo: [],
     deadLettersTo: [],
-    table: { read: [], readWrite: ['accountByKommo', 'accountByAmojo'] },
+    // A disconnect finds the account's live connections and closes them (DELETE @connections/{id}).
+    table: { read: ['liveAccount'], readWrite: ['accountByKommo', 'accountByAmojo'] },
     secrets: ['kommo-channel-id', 'admin', 'kommo-channel'],
+    liveChannel: { close: true },
     ...http,
   },
   {
@@ -321,9 +335,12 @@ export const functions: readonly FunctionSpec[] = [
     sendsTo: [],
     deadLettersTo: [],
     // The account bindings, as admin has; an install's code is claimed like a webhook-id, so a reload is answered once.
-    table: { read: [], readWrite: ['replay', 'accountByKommo', 'accountByAmojo'] },
+    // An uninstall closes the account's live connections, as admin's disconnect does.
+    // Code exchanges are counted per account host and per caller (installLimit).
+    table: { read: ['liveAccount'], readWrite: ['replay', 'installLimit', 'accountByKommo', 'accountByAmojo'] },
     // The integration's secret exchanges codes and verifies the disable hook; the channel secret signs Kommo's connect and disconnect.
     secrets: ['kommo-channel-id', 'kommo-integration', 'kommo-channel'],
+    liveChannel: { close: true },
     // Two calls to the account's host (10 s budget together) and Kommo's connect (KOMMO_TIMEOUT_MS): more than the 10 s of
     // the other HTTP functions, and under the 20 s an unanswered replay claim holds (adapters/dynamodb/replay-store.ts).
     timeoutSeconds: 15,
@@ -401,12 +418,21 @@ export const functions: readonly FunctionSpec[] = [
     // A watch is the Kommo user's presence in the chat: its timers and presence.changed events.
     sendsTo: ['timers', 'events'],
     deadLettersTo: [],
+    // Every frame and `$connect` checks that the account is still connected; a connection that outlived it is closed.
     table: {
-      read: ['presence', 'conversation'],
-      readWrite: ['liveTicket', 'liveConnection', 'liveWatch', 'liveWatcher', 'kommoUserPresence', 'userPresence'],
+      read: ['presence', 'conversation', 'accountByKommo'],
+      readWrite: [
+        'liveTicket',
+        'liveConnection',
+        'liveAccount',
+        'liveWatch',
+        'liveWatcher',
+        'kommoUserPresence',
+        'userPresence',
+      ],
     },
     secrets: [],
-    liveChannel: { push: true },
+    liveChannel: { push: true, close: true },
     ...http,
   },
 ];

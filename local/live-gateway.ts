@@ -55,6 +55,15 @@ export class LocalLiveGateway implements LiveConnections {
     return connection?.socket.send(JSON.stringify(frame)) ? 'sent' : 'gone';
   }
 
+  /** The bridge closes a connection (API Gateway's `DeleteConnection`): the socket ends, then `$disconnect` runs. */
+  async close(connectionId: string): Promise<'closed' | 'gone'> {
+    const connection = this.open.get(connectionId);
+    if (!connection) return 'gone';
+    connection.socket.end(1000, 'Closed by the bridge');
+    await this.disconnect(connectionId);
+    return 'closed';
+  }
+
   /**
    * A handshake: `$connect` decides. Accepted, the socket (made by `accept` once the handshake is
    * answered) is registered under a new connection id; refused, `$connect`'s answer is the refusal.

@@ -1,4 +1,6 @@
 import { DynamoAccountBindingStore } from '../core/adapters/dynamodb/account-binding-store';
+import { DynamoLiveChannelStore } from '../core/adapters/dynamodb/live-channel-store';
+import { lambdaLiveConnections } from '../core/lambda/live-connections';
 import { lambdaSecretReader } from '../core/adapters/secrets-manager/secrets-manager-reader';
 import { lambdaTable } from '../core/lambda/table';
 import { kommoChatApi } from '../core/outbound-clients';
@@ -7,10 +9,16 @@ import { createAdminHandler } from './handler';
 
 export const handler = lambdaEntry(
   createAdminHandler,
-  (base) => ({
-    ...base,
-    accountBindings: new DynamoAccountBindingStore(lambdaTable()),
-    kommo: kommoChatApi(base.config, base.clock),
-  }),
+  (base) => {
+    const table = lambdaTable();
+    return {
+      ...base,
+      accountBindings: new DynamoAccountBindingStore(table),
+      kommo: kommoChatApi(base.config, base.clock),
+      // A disconnect closes the account's live connections.
+      live: new DynamoLiveChannelStore(table),
+      liveConnections: lambdaLiveConnections(),
+    };
+  },
   lambdaSecretReader,
 );

@@ -4,6 +4,7 @@ import { DynamoConversationDirectory } from './adapters/dynamodb/conversation-di
 import { DynamoLiveChannelStore } from './adapters/dynamodb/live-channel-store';
 import { ApiGatewayLiveConnections } from './adapters/api-gateway/live-connections';
 import { DynamoUserPresenceStore } from './adapters/dynamodb/user-presence-store';
+import { DynamoInstallLimitStore } from './adapters/dynamodb/install-limit-store';
 import { DynamoKommoUserPresenceStore } from './adapters/dynamodb/kommo-user-presence-store';
 import { DynamoPresenceStore } from './adapters/dynamodb/presence-store';
 import { DynamoReplayStore } from './adapters/dynamodb/replay-store';
@@ -60,6 +61,7 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     statuses: new DynamoStatusStore(table),
     statusPolls: new DynamoStatusPollStore(table),
     accountBindings: new DynamoAccountBindingStore(table),
+    installLimits: new DynamoInstallLimitStore(table),
     kommoUserPresence: new DynamoKommoUserPresenceStore(table),
     userPresence: new DynamoUserPresenceStore(table),
     conversations: new DynamoConversationDirectory(table, clock),

@@ -5,6 +5,7 @@ import type { ChatServiceClient, ChatServiceStatusSource, HookForwarder, KommoCh
 import type { WorkQueue } from './ports/queue';
 import type { AccountBindingStore } from './ports/account-binding-store';
 import type { ConversationDirectory } from './ports/conversation-directory';
+import type { InstallLimitStore } from './ports/install-limit-store';
 import type { KommoAccountApi } from './ports/kommo-account-api';
 import type { LiveChannelStore, LiveConnections } from './ports/live-channel';
 import type { KommoUserPresenceStore } from './ports/kommo-user-presence-store';
@@ -64,6 +65,8 @@ export interface BridgeDeps {
   statusPolls: StatusPollStore;
   /** Kommo accounts connected by `/admin/connect`, for widget requests. */
   accountBindings: AccountBindingStore;
+  /** Install code exchanges counted per account host and per caller, so their number is bounded. */
+  installLimits: InstallLimitStore;
   /** Kommo users' presence in conversations, reported by the widget. */
   kommoUserPresence: KommoUserPresenceStore;
   /** Kommo users' presence in the interface: their visible live connections (`user.presence.changed`). */

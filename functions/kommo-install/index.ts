@@ -1,5 +1,8 @@
 import { DynamoAccountBindingStore } from '../core/adapters/dynamodb/account-binding-store';
 import { DynamoReplayStore } from '../core/adapters/dynamodb/replay-store';
+import { DynamoInstallLimitStore } from '../core/adapters/dynamodb/install-limit-store';
+import { DynamoLiveChannelStore } from '../core/adapters/dynamodb/live-channel-store';
+import { lambdaLiveConnections } from '../core/lambda/live-connections';
 import { lambdaSecretReader } from '../core/adapters/secrets-manager/secrets-manager-reader';
 import { lambdaTable } from '../core/lambda/table';
 import { kommoAccountApi, kommoChatApi } from '../core/outbound-clients';
@@ -13,9 +16,13 @@ export const handler = lambdaEntry(
     return {
       ...base,
       replays: new DynamoReplayStore(table),
+      installLimits: new DynamoInstallLimitStore(table),
       accountBindings: new DynamoAccountBindingStore(table),
       kommo: kommoChatApi(base.config, base.clock),
       kommoAccounts: kommoAccountApi(base.config, base.clock),
+      // An uninstall closes the account's live connections.
+      live: new DynamoLiveChannelStore(table),
+      liveConnections: lambdaLiveConnections(),
     };
   },
   lambdaSecretReader,

@@ -1,3 +1,4 @@
+import { DynamoAccountBindingStore } from '../core/adapters/dynamodb/account-binding-store';
 import { DynamoConversationDirectory } from '../core/adapters/dynamodb/conversation-directory';
 import { DynamoKommoUserPresenceStore } from '../core/adapters/dynamodb/kommo-user-presence-store';
 import { DynamoUserPresenceStore } from '../core/adapters/dynamodb/user-presence-store';
@@ -14,6 +15,7 @@ export const handler = lambdaEntry(createLiveHandler, (base) => {
   return {
     ...base,
     live: new DynamoLiveChannelStore(table),
+    accountBindings: new DynamoAccountBindingStore(table),
     presence: new DynamoPresenceStore(table),
     kommoUserPresence: new DynamoKommoUserPresenceStore(table),
     userPresence: new DynamoUserPresenceStore(table),

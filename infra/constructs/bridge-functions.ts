@@ -5,6 +5,7 @@ import type { SecretGroup } from '../../functions/core/config';
 import {
   fallbackFunction,
   functions as functionSpecs,
+  liveChannelMethods,
   liveChannelVariables,
   queues as queueSpecs,
   secretArnVariables,
@@ -67,7 +68,8 @@ export class BridgeFunctions extends StackPart {
       environment[queueSpecNamed(name).deadLetterUrlVariable] = queueNamed(name).deadLetterQueue.queueUrl;
     }
     if (spec.liveChannel?.address) environment[liveChannelVariables.address] = liveChannel.publicUrl;
-    if (spec.liveChannel?.push) environment[liveChannelVariables.push] = liveChannel.stage.callbackUrl;
+    const liveMethods = liveChannelMethods(spec.liveChannel);
+    if (liveMethods.length > 0) environment[liveChannelVariables.push] = liveChannel.stage.callbackUrl;
 
     const reservedConcurrentExecutions = props.reservedConcurrency?.[spec.name];
     const bridgeFunction = new BridgeFunction(this, `${pascalCase(spec.name)}Function`, {
@@ -82,7 +84,7 @@ export class BridgeFunctions extends StackPart {
     for (const name of spec.sendsTo) queueNamed(name).queue.grantSendMessages(lambdaFunction);
     for (const name of spec.deadLettersTo) queueNamed(name).deadLetterQueue.grantSendMessages(lambdaFunction);
     for (const group of spec.secrets) secretNamed(group).grantRead(lambdaFunction);
-    if (spec.liveChannel?.push) liveChannel.grantPush(bridgeFunction);
+    liveChannel.grantManageConnections(bridgeFunction, liveMethods);
     return bridgeFunction;
   }
 }

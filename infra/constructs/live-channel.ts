@@ -7,7 +7,13 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { liveChannelPath, webSocketRoutes, type FunctionName, type WebSocketRouteKey } from '../../functions/manifest';
+import {
+  liveChannelPath,
+  webSocketRoutes,
+  type FunctionName,
+  type LiveChannelMethod,
+  type WebSocketRouteKey,
+} from '../../functions/manifest';
 import type { ApiThrottleSettings } from '../bridge-stack-props';
 import type { BridgeFunction } from './bridge-function';
 import { declared, pascalCase } from './names';
@@ -112,16 +118,30 @@ export class LiveChannel extends StackPart {
     }
   }
 
-  /** execute-api:ManageConnections on this stage's connections only, for a function that pushes frames. */
-  grantPush(bridgeFunction: BridgeFunction): void {
-    this.stage.grantManagementApiAccess(bridgeFunction.function);
-    const apiId = Stack.of(this).getLogicalId(this.api.node.defaultChild as CfnElement);
-    Validations.of(bridgeFunction.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${liveChannelPath}/*/@connections/*]`,
-      reason:
-        'Connection ids are made by API Gateway at each $connect and known only at run time; the wildcard spans the connections of this ' +
-        "API's live stage (POST @connections/{id}) and nothing else.",
-    });
+  /**
+   * execute-api:ManageConnections on this stage's connections, for the methods the function calls only:
+   * POST @connections/{id} pushes a frame, DELETE closes a connection; GET (a connection's details) is
+   * never granted.
+   */
+  grantManageConnections(bridgeFunction: BridgeFunction, methods: readonly LiveChannelMethod[]): void {
+    if (methods.length === 0) return;
+    const stack = Stack.of(this);
+    const api = stack.formatArn({ service: 'execute-api', resource: this.api.apiId });
+    bridgeFunction.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['execute-api:ManageConnections'],
+        resources: methods.map((method) => `${api}/${this.stage.stageName}/${method}/@connections/*`),
+      }),
+    );
+    const apiId = stack.getLogicalId(this.api.node.defaultChild as CfnElement);
+    Validations.of(bridgeFunction.role).acknowledge(
+      ...methods.map((method) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${liveChannelPath}/${method}/@connections/*]`,
+        reason:
+          'Connection ids are made by API Gateway at each $connect and known only at run time; the wildcard spans the connections of this ' +
+          `API's live stage (${method} @connections/{id}) and nothing else.`,
+      })),
+    );
   }
 
   /**

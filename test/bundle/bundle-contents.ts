@@ -1,4 +1,4 @@
-import type { FunctionSpec } from '../../functions/manifest';
+import { liveChannelMethods, type FunctionSpec } from '../../functions/manifest';
 
 /** The part of an esbuild metafile this check reads: every input file of the output, with its bytes in it. */
 export interface EsbuildMetafile {
@@ -58,8 +58,8 @@ const rules: readonly Rule[] = [
     offends: fromPackage('@aws-sdk/client-secrets-manager'),
   },
   {
-    rule: 'an API Gateway Management API client in a function that pushes nothing to the live channel',
-    appliesTo: (spec) => spec.liveChannel?.push !== true,
+    rule: 'an API Gateway Management API client in a function that neither pushes to nor closes live channel connections',
+    appliesTo: (spec) => liveChannelMethods(spec.liveChannel).length === 0,
     offends: fromPackage('@aws-sdk/client-apigatewaymanagementapi'),
   },
   {

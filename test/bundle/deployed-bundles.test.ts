@@ -24,6 +24,7 @@ import {
 import { toApiGatewayEvent } from '../../local/api-gateway-event';
 import { newConnectionId, toWebSocketEvent } from '../../local/websocket-event';
 import { DynamoLiveChannelStore } from '../../functions/core/adapters/dynamodb/live-channel-store';
+import { DynamoAccountBindingStore } from '../../functions/core/adapters/dynamodb/account-binding-store';
 import type { LiveResult } from '../../functions/live/handler';
 import type { WebSocketRouteKey } from '../../functions/manifest';
 import { ChatServiceSink } from '../../local/sandbox/chat-service-sink';
@@ -754,7 +755,7 @@ describe('kommo-install', () => {
 
     // Assess
     expect(installed).toMatchObject({ statusCode: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
-    expect(installed.body).toContain('KOMMO_CLIENT_ID not set');
+    expect(installed.body).toContain('Code: not_configured');
     expect(uninstalled.statusCode).toBe(503);
     expect(JSON.parse(uninstalled.body)).toMatchObject({ error: { code: 'not_configured' } });
     expect(kommo.calls.length).toBe(callsBefore);
@@ -924,6 +925,20 @@ describe('delivery status pulled from the chat service', () => {
 
 describe('live channel (WebSocket API)', () => {
   const liveStore = () => new DynamoLiveChannelStore({ doc: documentClient(dynamo), tableName });
+
+  // The live function checks the account binding at `$connect` and every frame: the sandbox account is connected
+  // (the install block above uninstalled it), bound before any ticket here is issued.
+  beforeAll(async () => {
+    const bindings = new DynamoAccountBindingStore({ doc: documentClient(dynamo), tableName });
+    const account = { amojoAccountId: accountId, kommoAccountId: 31_000_001 };
+    expect(await bindings.claimToConnect(account, { claimId: 'live-block', nowMs: Date.now() })).toBeUndefined();
+    expect(
+      await bindings.bindClaimed(
+        { ...account, scopeId, title: 'Live channel', boundAtMs: Date.now() - 1_000 },
+        'live-block',
+      ),
+    ).toBe(true);
+  });
 
   /** An event of the live channel's WebSocket API, to the function the template routes its key to. */
   async function callLive(

@@ -13,6 +13,7 @@ import {
   fallbackFunction,
   functions,
   httpRoutes,
+  liveChannelMethods,
   liveChannelVariables,
   queues,
   secretArnVariables,
@@ -363,13 +364,21 @@ describe('live channel (WebSocket API)', () => {
   });
 
   it.each(functions)(
-    "$name: execute-api:ManageConnections on this stage's connections exactly when it pushes, with the callback URL to push to",
+    "$name: execute-api:ManageConnections on this stage's connections for the methods it calls only (POST pushes, DELETE closes), with the callback URL",
     (spec) => {
-      const manageConnections = [...resourcesAllowed(spec.name, 'execute-api:ManageConnections')];
+      const manageConnections = [...resourcesAllowed(spec.name, 'execute-api:ManageConnections')].sort();
       const environment = environmentOf(spec.name);
-      if (spec.liveChannel?.push) {
-        expect(manageConnections).toHaveLength(1);
-        expect(manageConnections[0]).toContain(`{"Ref":"${liveApiId()}"},"/live/*/@connections/*"`);
+      const methods = liveChannelMethods(spec.liveChannel);
+      if (methods.length > 0) {
+        expect(manageConnections).toHaveLength(methods.length);
+        for (const method of methods)
+          expect(
+            manageConnections.some((resource) =>
+              resource.includes(`{"Ref":"${liveApiId()}"},"/live/${method}/@connections/*"`),
+            ),
+          ).toBe(true);
+        // Never every method (`*`), never GET (a connection's details).
+        expect(manageConnections.join()).not.toMatch(/\/live\/(\*|GET)\//);
         expect(environment[liveChannelVariables.push]).toEqual(stageUrl('https'));
       } else {
         expect(manageConnections).toEqual([]);
@@ -556,7 +565,7 @@ describe('least privilege', () => {
       expect(actions.has(action), action).toBe(false);
   });
 
-  it('account bindings are written only by admin and kommo-install, and read only by them and the widget', () => {
+  it('account bindings are written only by admin and kommo-install, and read only by them, the widget and the live channel (which checks them at every frame)', () => {
     const writers = functions
       .filter((spec) => kindsAllowed(spec.name, 'dynamodb:PutItem').includes('ACCOUNT#*'))
       .map((spec) => spec.name);
@@ -564,7 +573,7 @@ describe('least privilege', () => {
       .filter((spec) => kindsAllowed(spec.name, 'dynamodb:GetItem').includes('ACCOUNT#*'))
       .map((spec) => spec.name);
     expect(writers.sort()).toEqual(['admin', 'kommo-install']);
-    expect(readers.sort()).toEqual(['admin', 'kommo-install', 'widget']);
+    expect(readers.sort()).toEqual(['admin', 'kommo-install', 'live', 'widget']);
   });
 
   it.each(functions)('$name may send only to its manifest queues and dead-letter queues', (spec) => {

@@ -54,11 +54,15 @@ describe('live-channel items', () => {
 
     // Act
     await store.openConnection(connection);
-    await store.watch(connection, {
-      connectionId: connection.connectionId,
-      kommoConversationId: 'kommo-chat-1',
-      clientId,
-    });
+    await store.watch(
+      connection,
+      {
+        connectionId: connection.connectionId,
+        kommoConversationId: 'kommo-chat-1',
+        clientId,
+      },
+      20,
+    );
 
     // Assess
     const items = [
@@ -74,13 +78,16 @@ describe('live-channel items', () => {
   it('hold no watcher for a chat whose client the directory does not know', async () => {
     // Prepare
     const connection = aLiveConnection();
+    await store.openConnection(connection);
 
     // Act
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' });
+    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' }, 20);
 
     // Assess
     expect(
-      (await itemsWhere('connectionId', connection.connectionId)).map((stored) => String(stored.pk).split('#')[0]),
-    ).toEqual(['LIVE_WATCH']);
+      (await itemsWhere('connectionId', connection.connectionId))
+        .map((stored) => String(stored.pk).split('#')[0])
+        .sort(),
+    ).toEqual(['LIVE_ACCOUNT', 'LIVE_CONNECTION', 'LIVE_WATCH']);
   });
 });

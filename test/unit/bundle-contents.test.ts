@@ -36,7 +36,7 @@ describe('the bundle guard', () => {
     ['event-dispatcher', 'node_modules/@aws-sdk/lib-dynamodb/dist-es/index.js', "table: 'none'"],
     ['chat-conversations', 'node_modules/@aws-sdk/client-sqs/dist-es/SQSClient.js', 'sends to no queue'],
     ['live', 'node_modules/@aws-sdk/client-secrets-manager/dist-es/index.js', 'holds no secret'],
-    ['widget', 'node_modules/@aws-sdk/client-apigatewaymanagementapi/dist-es/index.js', 'pushes nothing'],
+    ['widget', 'node_modules/@aws-sdk/client-apigatewaymanagementapi/dist-es/index.js', 'neither pushes to nor closes'],
     ['chat-typing', 'node_modules/zod/v4/classic/schemas.js', 'classic zod'],
     ['chat-status', 'node_modules/zod/v4/locales/de.js', 'all of its locales'],
     ['timer-worker', 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/index.js', 'credential chain'],

@@ -44,3 +44,54 @@ export function kommoAccountHost(value: string | undefined): KommoAccountHost | 
 export function isKommoAccountOrigin(origin: string | undefined): origin is string {
   return origin?.startsWith('https://') === true && kommoAccountHost(origin.slice('https://'.length)) !== undefined;
 }
+
+/**
+ * Labels under Kommo's and amoCRM's domains that are Kommo's own services, never an account:
+ * the site, its help, status and developer pages, the APIs and login hosts. An install naming one is
+ * refused: the bridge would send the integration's secret to a host that is not the account's.
+ * (docs/contract.md, "Installation and uninstall", lists them.)
+ */
+export const KOMMO_SERVICE_LABELS: ReadonlySet<string> = new Set([
+  'www',
+  'api',
+  'amojo',
+  'id',
+  'auth',
+  'oauth',
+  'login',
+  'help',
+  'support',
+  'status',
+  'developers',
+  'blog',
+  'academy',
+  'partners',
+  'market',
+  'marketplace',
+  'shop',
+  'billing',
+  'app',
+  'apps',
+  'admin',
+  'mail',
+  'cdn',
+  'static',
+  'media',
+  'files',
+  'docs',
+  'forum',
+  'community',
+  'news',
+  'chat',
+  'ws',
+]);
+
+/** Whether the host is one of Kommo's own services (`KOMMO_SERVICE_LABELS`) rather than an account. */
+export function isKommoServiceHost(account: KommoAccountHost): boolean {
+  return KOMMO_SERVICE_LABELS.has(account.subdomain);
+}
+
+/** Kommo's `platform` in an install redirect: 1 for amoCRM's Russian domain, 2 for kommo.com and amocrm.com. */
+export function platformOfDomain(domain: KommoAccountDomain): '1' | '2' {
+  return domain === 'amocrm.ru' ? '1' : '2';
+}

@@ -43,6 +43,9 @@ export interface LiveWatcher {
   conversationId?: string;
 }
 
+/** What asking for a watch came to: recorded (or renewed), or refused because the connection is closed or watches its most. */
+export type WatchOutcome = 'watching' | 'closed' | 'too_many';
+
 /**
  * Tickets, connections and watches, each item living no longer than API Gateway keeps a connection.
  * A watch is kept twice: per Kommo user (what a connection watches, and whether another connection of
@@ -57,8 +60,13 @@ export interface LiveChannelStore {
   connection(connectionId: string, nowMs: number): Promise<LiveConnection | undefined>;
   /** Forgets the connection (not its watches); returns what it was, if it was there. */
   closeConnection(connectionId: string): Promise<LiveConnection | undefined>;
-  /** Records (or renews) a watch of the connection. */
-  watch(connection: LiveConnection, watch: LiveWatch): Promise<void>;
+  /** The open connections of an account (the scope's amojo id): what its disconnect closes. */
+  connectionsOfAccount(accountId: string, nowMs: number): Promise<string[]>;
+  /**
+   * Records (or renews) a watch of the connection, in one conditional write: only while the connection
+   * is open (`closed` otherwise) and, for a new watch, watches fewer than `maxWatches` (`too_many`).
+   */
+  watch(connection: LiveConnection, watch: LiveWatch, maxWatches: number): Promise<WatchOutcome>;
   /** Ends a watch of the connection; returns it, or undefined when the connection did not watch that chat. */
   unwatch(connection: LiveConnection, kommoConversationId: string): Promise<LiveWatch | undefined>;
   /** Every chat the connection watches. */
@@ -79,4 +87,9 @@ export interface LiveConnections {
   address(): string | undefined;
   /** Pushes one frame; `gone` when the connection no longer exists (API Gateway answers 410). */
   send(connectionId: string, frame: LiveFrame): Promise<'sent' | 'gone'>;
+  /**
+   * Closes a connection from the bridge's side (`DELETE @connections/{id}`); its `$disconnect` then runs
+   * as for a close by the client. `gone` when it was closed already.
+   */
+  close(connectionId: string): Promise<'closed' | 'gone'>;
 }

@@ -3,10 +3,11 @@ import { conflict, notFound } from '../domain/errors';
 import type { BridgeDeps } from '../deps';
 import type { AccountBinding, AccountClaimRefusal, AccountKeys } from '../ports/account-binding-store';
 import { OutboundCallError, type KommoChatApi } from '../ports/outbound';
+import { endAccountLiveChannel } from './live-channel';
 
 export type AccountConnectionDeps = Pick<
   BridgeDeps,
-  'config' | 'clock' | 'log' | 'kommo' | 'accountBindings' | 'newId'
+  'config' | 'clock' | 'log' | 'kommo' | 'accountBindings' | 'newId' | 'live' | 'liveConnections'
 >;
 
 export interface AccountToConnect {
@@ -64,7 +65,7 @@ export type AccountToDisconnect = { kommoAccountId: number } | { amojoAccountId:
 
 /**
  * `/admin/disconnect`: claims the accounts like a connect does, calls Kommo's `disconnect`, then the
- * binding is removed with the claim. So a disconnect and a connect of the same account never both
+ * binding is removed with the claim, and the account's live connections are closed. So a disconnect and a connect of the same account never both
  * reach Kommo, and neither can leave a binding without Kommo's connect or the other way round. By
  * amojo id it works without a binding too (an account connected with the operator command); by Kommo
  * account id the binding is the only way to the amojo id, so an unknown one is 404.
@@ -91,6 +92,8 @@ export async function disconnectAccount(
     if (!(await deps.accountBindings.unbindClaimed(target, claimId))) throw claimLost('disconnect');
   });
   deps.log.info('Kommo account disconnected', { amojoAccountId, kommoAccountId: binding?.kommoAccountId });
+  // The binding is gone, so nothing of the account's live channel can act any more; its sockets close now.
+  await endAccountLiveChannel(deps, amojoAccountId);
   return binding ? { amojoAccountId, binding } : { amojoAccountId };
 }
 

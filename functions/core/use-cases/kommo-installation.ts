@@ -5,7 +5,19 @@ import type { AccountBinding } from '../ports/account-binding-store';
 import { OutboundCallError } from '../ports/outbound';
 import { connectAccount, disconnectAccount, type AccountConnectionDeps } from './account-connection';
 
-export type KommoInstallationDeps = AccountConnectionDeps & Pick<BridgeDeps, 'kommoAccounts'>;
+export type KommoInstallationDeps = AccountConnectionDeps & Pick<BridgeDeps, 'kommoAccounts' | 'installLimits'>;
+
+/**
+ * Code exchanges allowed per account host, and per caller (the source address), in each window. A
+ * real install is one exchange (a reload replays its answer), so these only stop someone making the
+ * bridge send its secret to Kommo over and over.
+ */
+export const INSTALL_EXCHANGE_LIMITS = { perAccountHost: 5, perCaller: 20, windowMs: 10 * 60_000 } as const;
+
+/** The install was refused before any call: its account host or its caller made too many exchanges in the window. */
+export class InstallLimitReached extends Error {
+  override readonly name = 'InstallLimitReached';
+}
 
 /** The channel title Kommo's `connect` gets for an account first connected by its install (a reinstall keeps the one it had). */
 export const INSTALLED_CHANNEL_TITLE = 'Kommo Live Bridge';
@@ -22,6 +34,8 @@ export interface KommoInstall {
   account: KommoAccountHost;
   /** The authorization code (single use, valid 20 minutes at Kommo). */
   code: string;
+  /** Who asked (the request's source address), counted against `INSTALL_EXCHANGE_LIMITS.perCaller`. */
+  caller: string;
 }
 
 /**
@@ -32,7 +46,18 @@ export interface KommoInstall {
  * account API after the install.
  */
 export async function installKommoAccount(deps: KommoInstallationDeps, install: KommoInstall): Promise<AccountBinding> {
-  const deadlineAtMs = deps.clock.now() + INSTALL_ACCOUNT_CALLS_BUDGET_MS;
+  const now = deps.clock.now();
+  const { perAccountHost, perCaller, windowMs } = INSTALL_EXCHANGE_LIMITS;
+  const startMs = now - (now % windowMs);
+  const window = { startMs, endMs: startMs + windowMs };
+  // Per caller first: a flood from one address then never uses up an account's own allowance.
+  if (
+    !(await deps.installLimits.take([`caller#${install.caller}`], perCaller, window)) ||
+    !(await deps.installLimits.take([`host#${install.account.host}`], perAccountHost, window))
+  ) {
+    throw new InstallLimitReached(`too many code exchanges for ${install.account.host} or from its caller`);
+  }
+  const deadlineAtMs = now + INSTALL_ACCOUNT_CALLS_BUDGET_MS;
   const { accessToken } = await deps.kommoAccounts.exchangeAuthorizationCode(install.account, install.code, {
     deadlineAtMs,
   });

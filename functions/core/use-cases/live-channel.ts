@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BridgeError, conflict, unauthenticated } from '../domain/errors';
+import { BridgeError, conflict, forbidden, unauthenticated } from '../domain/errors';
 import {
   clientPresenceFrame,
   LIVE_TICKET_SECONDS,
@@ -9,7 +9,7 @@ import {
 import { presenceView } from '../domain/presence-window';
 import type { BridgeDeps, QueuesOf } from '../deps';
 import type { KommoUserPresenceKey } from '../ports/kommo-user-presence-store';
-import type { LiveConnection, LiveWatch } from '../ports/live-channel';
+import type { LiveCaller, LiveConnection, LiveWatch } from '../ports/live-channel';
 import { knownKommoChat, registeredConversationId } from './conversation-directory';
 import { kommoUserHeartbeat, kommoUserLeft } from './kommo-user-presence';
 import { userTabHidden, userTabSeen, userTabVisible } from './user-presence';
@@ -27,6 +27,7 @@ export type LiveChannelDeps = Pick<
   | 'conversations'
   | 'live'
   | 'liveConnections'
+  | 'accountBindings'
 > &
   QueuesOf<'timers' | 'events'>;
 
@@ -61,9 +62,14 @@ export async function issueLiveTicket(
   return { url: url.toString(), expires_at: new Date(validUntilMs).toISOString() };
 }
 
-/** `$connect`: the ticket is used up (once, while valid) and the connection takes over its binding. */
+/**
+ * `$connect`: the ticket is used up (once, while valid) and the connection takes over its binding, as
+ * long as the account is still connected as it was when the ticket was issued. The binding is checked
+ * after the connection is written: an account's disconnect removes the binding first and then closes
+ * the account's connections, so a connect racing it is either refused here or found and closed there.
+ */
 export async function openLiveConnection(
-  deps: Pick<BridgeDeps, 'clock' | 'live' | 'log'>,
+  deps: Pick<BridgeDeps, 'clock' | 'live' | 'log' | 'accountBindings'>,
   connectionId: string,
   ticketId: string | undefined,
 ): Promise<LiveConnection> {
@@ -77,11 +83,64 @@ export async function openLiveConnection(
       `The ticket is unknown, used or older than ${LIVE_TICKET_SECONDS} s: ask POST /widget/live for a new one`,
     );
   }
-  const { ticketId: _, validUntilMs: __, ...caller } = ticket;
+  const { ticketId: _, validUntilMs, ...caller } = ticket;
   const connection: LiveConnection = { ...caller, connectionId, connectedAtMs: now };
   await deps.live.openConnection(connection);
+  if (!(await stillConnected(deps, caller, validUntilMs - LIVE_TICKET_SECONDS * 1000))) {
+    await deps.live.closeConnection(connectionId);
+    deps.log.info('live connect refused: the account was disconnected after the ticket was issued', {
+      scopeId: caller.scopeId,
+    });
+    throw accountDisconnected(caller);
+  }
   deps.log.info('live connection opened', { scopeId: connection.scopeId, kommoUserId: connection.kommoUserId });
   return connection;
+}
+
+/**
+ * Whether the caller's Kommo account is still bound to the caller's scope, by a binding made no later
+ * than `sinceMs` (a ticket's issue, a connection's open): a disconnect, and a connect after it, both
+ * end what was handed out before them.
+ */
+async function stillConnected(
+  deps: Pick<BridgeDeps, 'accountBindings'>,
+  caller: LiveCaller,
+  sinceMs: number,
+): Promise<boolean> {
+  const binding = await deps.accountBindings.byKommoAccount(caller.kommoAccountId);
+  return binding !== undefined && binding.scopeId === caller.scopeId && binding.boundAtMs <= sinceMs;
+}
+
+const accountDisconnected = (caller: LiveCaller) =>
+  forbidden(
+    'account_not_connected',
+    `Kommo account ${caller.kommoAccountId} is no longer connected to this bridge as it was when this connection was made`,
+  );
+
+/**
+ * An account's disconnect (uninstall, operator, admin) ends its live channel: each of its open
+ * connections is closed through the Management API, and each one's `$disconnect` then ends its
+ * watches as a close by the client does. Runs after the binding is gone, so no connection the
+ * disconnect misses can do anything: every frame and `$connect` checks the binding first.
+ */
+export async function endAccountLiveChannel(
+  deps: Pick<BridgeDeps, 'clock' | 'log' | 'live' | 'liveConnections'>,
+  accountId: string,
+): Promise<number> {
+  const connectionIds = await deps.live.connectionsOfAccount(accountId, deps.clock.now());
+  let closed = 0;
+  for (const connectionId of connectionIds) {
+    try {
+      if ((await deps.liveConnections.close(connectionId)) === 'closed') closed += 1;
+    } catch (error) {
+      // The disconnect has happened: a connection left open can do nothing (its next frame finds no binding and closes it).
+      deps.log.warn('could not close a live connection of a disconnected account', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  if (connectionIds.length > 0) deps.log.info('live connections of a disconnected account closed', { closed });
+  return closed;
 }
 
 /**
@@ -121,6 +180,12 @@ export async function handleLiveRequest(
       'unknown_connection',
       'This connection is not open any more: connect again with a new ticket',
     );
+  if (!(await stillConnected(deps, connection, connection.connectedAtMs))) {
+    // The account's disconnect closes its connections; this one slipped through (or that close failed): it ends now.
+    await refuseLiveFrame(deps, connectionId, accountDisconnected(connection));
+    await deps.liveConnections.close(connectionId);
+    return;
+  }
   switch (request.action) {
     case 'watch':
       return watchChat(deps, connection, request.kommoConversationId, request.userAmojoId);
@@ -162,16 +227,6 @@ async function watchChat(
   const chat = await knownKommoChat(deps, scope, kommoConversationId);
   const conversationId = registeredConversationId(chat);
   const now = deps.clock.now();
-  const watching = await deps.live.watchesOf(connection, now);
-  if (
-    watching.length >= MAX_WATCHES_PER_CONNECTION &&
-    !watching.some((watch) => watch.kommoConversationId === kommoConversationId)
-  ) {
-    throw conflict(
-      'too_many_watches',
-      `A connection watches at most ${MAX_WATCHES_PER_CONNECTION} chats at once: unwatch one first`,
-    );
-  }
   const watch: LiveWatch = {
     connectionId: connection.connectionId,
     kommoConversationId,
@@ -179,14 +234,32 @@ async function watchChat(
     ...(chat.clientId === undefined ? {} : { clientId: chat.clientId }),
     ...(userAmojoId === undefined ? {} : { userAmojoId }),
   };
-  // The watch first, so a transition from now on finds it; then the presence as it is now.
-  await deps.live.watch(connection, watch);
+  // The watch first, so a transition from now on finds it; then the presence as it is now. One conditional
+  // write decides both the limit and whether the connection is still open.
+  const outcome = await deps.live.watch(connection, watch, MAX_WATCHES_PER_CONNECTION);
+  if (outcome === 'too_many')
+    throw conflict(
+      'too_many_watches',
+      `A connection watches at most ${MAX_WATCHES_PER_CONNECTION} chats at once: unwatch one first`,
+    );
+  if (outcome === 'closed')
+    throw unauthenticated(
+      'unknown_connection',
+      'This connection is not open any more: connect again with a new ticket',
+    );
   const presence =
     chat.clientId === undefined
       ? undefined
       : presenceView(chat.clientId, await deps.presence.read({ scopeId: scope.scopeId, clientId: chat.clientId }), now);
   await send(deps, connection.connectionId, clientPresenceFrame(watch, presence));
   await kommoUserHeartbeat(deps, kommoUserIn(connection, watch), labelsOf(watch));
+  // The socket may have closed while the user went online: its `$disconnect` found the watch but maybe
+  // not yet the window. Whoever sees the connection gone last ends the window, so no online outlives it.
+  if (!(await deps.live.connection(connection.connectionId, deps.clock.now()))) {
+    await deps.live.unwatch(connection, kommoConversationId);
+    if (!(await deps.live.watchedElsewhere(connection, kommoConversationId, deps.clock.now())))
+      await kommoUserLeft(deps, kommoUserIn(connection, watch));
+  }
 }
 
 /** Ends a watch (unwatch, or the connection closing); the Kommo user leaves the chat unless another of their connections watches it. */

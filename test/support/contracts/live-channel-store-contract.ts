@@ -115,16 +115,21 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
   it('keeps a watch per user and per client', async () => {
     // Prepare
     const connection = aLiveConnection();
+    await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
 
     // Act
-    await store.watch(connection, {
-      connectionId: connection.connectionId,
-      kommoConversationId: 'kommo-chat-1',
-      conversationId: 'conv-1',
-      clientId,
-      userAmojoId: 'amojo-user-1',
-    });
+    await store.watch(
+      connection,
+      {
+        connectionId: connection.connectionId,
+        kommoConversationId: 'kommo-chat-1',
+        conversationId: 'conv-1',
+        clientId,
+        userAmojoId: 'amojo-user-1',
+      },
+      20,
+    );
 
     // Assess
     expect(await store.watchesOf(connection, TEST_START)).toEqual([
@@ -144,15 +149,20 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
   it('renews a watch of the same chat instead of keeping two', async () => {
     // Prepare
     const connection = aLiveConnection();
+    await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' });
+    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' }, 20);
 
     // Act
-    await store.watch(connection, {
-      connectionId: connection.connectionId,
-      kommoConversationId: 'kommo-chat-1',
-      clientId,
-    });
+    await store.watch(
+      connection,
+      {
+        connectionId: connection.connectionId,
+        kommoConversationId: 'kommo-chat-1',
+        clientId,
+      },
+      20,
+    );
 
     // Assess
     expect(await store.watchesOf(connection, TEST_START)).toEqual([
@@ -164,17 +174,26 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
   it('ends a watch and its watcher; ending one the connection never had returns nothing and ends nothing', async () => {
     // Prepare
     const connection = aLiveConnection();
+    await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
-    await store.watch(connection, {
-      connectionId: connection.connectionId,
-      kommoConversationId: 'kommo-chat-1',
-      clientId,
-    });
-    await store.watch(connection, {
-      connectionId: connection.connectionId,
-      kommoConversationId: 'kommo-chat-2',
-      clientId,
-    });
+    await store.watch(
+      connection,
+      {
+        connectionId: connection.connectionId,
+        kommoConversationId: 'kommo-chat-1',
+        clientId,
+      },
+      20,
+    );
+    await store.watch(
+      connection,
+      {
+        connectionId: connection.connectionId,
+        kommoConversationId: 'kommo-chat-2',
+        clientId,
+      },
+      20,
+    );
 
     // Act
     const never = await store.unwatch(connection, 'kommo-chat-never');
@@ -195,10 +214,13 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     // Prepare
     const caller = aLiveCaller();
     const firstTab = aLiveConnection(caller);
+    await store.openConnection(firstTab);
     const secondTab = aLiveConnection(caller);
+    await store.openConnection(secondTab);
     const otherUser = aLiveConnection();
-    await store.watch(firstTab, { connectionId: firstTab.connectionId, kommoConversationId: 'kommo-chat-1' });
-    await store.watch(otherUser, { connectionId: otherUser.connectionId, kommoConversationId: 'kommo-chat-2' });
+    await store.openConnection(otherUser);
+    await store.watch(firstTab, { connectionId: firstTab.connectionId, kommoConversationId: 'kommo-chat-1' }, 20);
+    await store.watch(otherUser, { connectionId: otherUser.connectionId, kommoConversationId: 'kommo-chat-2' }, 20);
 
     // Act
     const seen = [
@@ -215,12 +237,17 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
   it("forgets a watcher whose connection is gone, leaving the user's watch", async () => {
     // Prepare
     const connection = aLiveConnection();
+    await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
-    await store.watch(connection, {
-      connectionId: connection.connectionId,
-      kommoConversationId: 'kommo-chat-1',
-      clientId,
-    });
+    await store.watch(
+      connection,
+      {
+        connectionId: connection.connectionId,
+        kommoConversationId: 'kommo-chat-1',
+        clientId,
+      },
+      20,
+    );
 
     // Act
     await store.forgetWatcher(liveScopeId, clientId, {
@@ -236,12 +263,17 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
   it("hears no watcher and no watch past the connection's limit", async () => {
     // Prepare
     const connection = aLiveConnection();
+    await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
-    await store.watch(connection, {
-      connectionId: connection.connectionId,
-      kommoConversationId: 'kommo-chat-1',
-      clientId,
-    });
+    await store.watch(
+      connection,
+      {
+        connectionId: connection.connectionId,
+        kommoConversationId: 'kommo-chat-1',
+        clientId,
+      },
+      20,
+    );
 
     // Act
     const late = [
@@ -251,5 +283,62 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
 
     // Assess
     expect(late).toEqual([[], []]);
+  });
+
+  it('refuses a watch for a connection that is not open (closed before the watch was written)', async () => {
+    // Prepare
+    const connection = aLiveConnection();
+    await store.openConnection(connection);
+    await store.closeConnection(connection.connectionId);
+
+    // Act
+    const outcome = await store.watch(
+      connection,
+      { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId: 'client-x' },
+      20,
+    );
+
+    // Assess
+    expect(outcome).toBe('closed');
+    expect(await store.watchesOf(connection, TEST_START)).toEqual([]);
+    expect(await store.watchersOf(liveScopeId, 'client-x', TEST_START)).toEqual([]);
+  });
+
+  it('counts watches against the limit: a new one past it is refused, a renewal is not, an unwatch frees a place', async () => {
+    // Prepare
+    const connection = aLiveConnection();
+    await store.openConnection(connection);
+    const chat = (n: number) => ({ connectionId: connection.connectionId, kommoConversationId: `kommo-chat-${n}` });
+    for (const n of [1, 2]) expect(await store.watch(connection, chat(n), 2)).toBe('watching');
+
+    // Act
+    const outcomes = [
+      await store.watch(connection, chat(3), 2),
+      await store.watch(connection, chat(1), 2),
+      await store.unwatch(connection, 'kommo-chat-2').then(() => store.watch(connection, chat(3), 2)),
+    ];
+
+    // Assess
+    expect(outcomes).toEqual(['too_many', 'watching', 'watching']);
+    expect((await store.watchesOf(connection, TEST_START)).map((watch) => watch.kommoConversationId).sort()).toEqual([
+      'kommo-chat-1',
+      'kommo-chat-3',
+    ]);
+  });
+
+  it("lists an account's open connections, and no longer one that closed", async () => {
+    // Prepare
+    const caller = { ...aLiveCaller(), accountId: `account-${randomUUID()}` };
+    const [first, second] = [aLiveConnection(caller), aLiveConnection(caller)];
+    await store.openConnection(first);
+    await store.openConnection(second);
+    await store.openConnection(aLiveConnection());
+
+    // Act
+    await store.closeConnection(first.connectionId);
+
+    // Assess
+    expect(await store.connectionsOfAccount(caller.accountId, TEST_START)).toEqual([second.connectionId]);
+    expect(await store.connectionsOfAccount(caller.accountId, TEST_START + LIVE_ITEM_RETENTION_MS)).toEqual([]);
   });
 }

@@ -7,6 +7,7 @@ import type {
   LiveTicket,
   LiveWatch,
   LiveWatcher,
+  WatchOutcome,
 } from '../../../functions/core/ports/live-channel';
 
 /**
@@ -35,6 +36,12 @@ export class InMemoryLiveChannelStore implements LiveChannelStore {
     this.connections.set(connection.connectionId, { ...connection });
   }
 
+  async connectionsOfAccount(accountId: string, nowMs: number): Promise<string[]> {
+    return [...this.connections.values()]
+      .filter((connection) => connection.accountId === accountId && live(connection, nowMs))
+      .map((connection) => connection.connectionId);
+  }
+
   async connection(connectionId: string, nowMs: number): Promise<LiveConnection | undefined> {
     const connection = this.connections.get(connectionId);
     return connection && live(connection, nowMs) ? { ...connection } : undefined;
@@ -46,9 +53,14 @@ export class InMemoryLiveChannelStore implements LiveChannelStore {
     return connection;
   }
 
-  async watch(connection: LiveConnection, watch: LiveWatch): Promise<void> {
+  async watch(connection: LiveConnection, watch: LiveWatch, maxWatches: number): Promise<WatchOutcome> {
+    if (!this.connections.has(connection.connectionId)) return 'closed';
+    const renewal = this.watches.some((entry) => sameWatch(entry, connection, watch.kommoConversationId));
+    const count = this.watches.filter((entry) => entry.connection.connectionId === connection.connectionId).length;
+    if (!renewal && count >= maxWatches) return 'too_many';
     this.watches = this.watches.filter((entry) => !sameWatch(entry, connection, watch.kommoConversationId));
     this.watches.push({ connection: { ...connection }, watch: { ...watch } });
+    return 'watching';
   }
 
   async unwatch(connection: LiveConnection, kommoConversationId: string): Promise<LiveWatch | undefined> {
@@ -124,5 +136,11 @@ export class FakeLiveConnections implements LiveConnections {
     if (this.gone.has(connectionId)) return 'gone';
     this.frames.push({ connectionId, frame: structuredClone(frame) });
     return 'sent';
+  }
+
+  async close(connectionId: string): Promise<'closed' | 'gone'> {
+    if (this.gone.has(connectionId)) return 'gone';
+    this.gone.add(connectionId);
+    return 'closed';
   }
 }

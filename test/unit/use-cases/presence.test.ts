@@ -187,12 +187,16 @@ describe('pushing presence to the live channel', () => {
   async function givenWatched(deps: ReturnType<typeof givenPresence>, connectionId: string) {
     const connection = { ...caller, connectionId, connectedAtMs: TEST_START };
     await deps.live.openConnection(connection);
-    await deps.live.watch(connection, {
-      connectionId,
-      kommoConversationId: 'kommo-chat-1',
-      conversationId: 'conv-1',
-      clientId: 'client-1',
-    });
+    await deps.live.watch(
+      connection,
+      {
+        connectionId,
+        kommoConversationId: 'kommo-chat-1',
+        conversationId: 'conv-1',
+        clientId: 'client-1',
+      },
+      20,
+    );
   }
 
   it("tells every connection watching the client's chat each transition", async () => {

@@ -17,4 +17,10 @@ export class LiveChannelAddress implements LiveConnections {
       'Configuration error: this function only hands out the live channel address; pushes go through the functions that hold LIVE_CONNECTIONS_ENDPOINT',
     );
   }
+
+  async close(): Promise<'closed' | 'gone'> {
+    throw new ConfigError(
+      'Configuration error: this function only hands out the live channel address; connections are closed by the functions that hold LIVE_CONNECTIONS_ENDPOINT',
+    );
+  }
 }

@@ -1,5 +1,6 @@
 import {
   ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -27,22 +28,39 @@ export class ApiGatewayLiveConnections implements LiveConnections {
   }
 
   async send(connectionId: string, frame: LiveFrame): Promise<'sent' | 'gone'> {
-    const { client } = this.options;
-    if (!client)
-      throw new ConfigError(
-        'Configuration error: LIVE_CONNECTIONS_ENDPOINT is required to push to the live channel, and this function does not have it',
-      );
     try {
-      await client.send(
+      await this.client().send(
         new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(frame), 'utf8') }),
       );
       return 'sent';
     } catch (error) {
-      if (error instanceof GoneException || (error instanceof Error && error.name === 'GoneException')) return 'gone';
+      if (isGone(error)) return 'gone';
       throw error;
     }
   }
+
+  /** `DeleteConnection`: API Gateway closes the socket and invokes `$disconnect`, as for a close by the client. */
+  async close(connectionId: string): Promise<'closed' | 'gone'> {
+    try {
+      await this.client().send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      return 'closed';
+    } catch (error) {
+      if (isGone(error)) return 'gone';
+      throw error;
+    }
+  }
+
+  private client(): ApiGatewayManagementApiClient {
+    if (!this.options.client)
+      throw new ConfigError(
+        'Configuration error: LIVE_CONNECTIONS_ENDPOINT is required to push to or close live channel connections, and this function does not have it',
+      );
+    return this.options.client;
+  }
 }
+
+const isGone = (error: unknown) =>
+  error instanceof GoneException || (error instanceof Error && error.name === 'GoneException');
 
 /**
  * A Management API client for the stage's callback URL. Short timeouts: a push happens inside the

@@ -11,7 +11,7 @@ import {
   type ForwardedHook,
   type HookForwarder,
 } from '../../ports/outbound';
-import { sendHttp } from '../http/send-http';
+import { MAX_ANSWER_BYTES, sendHttp } from '../http/send-http';
 
 export interface ChatServiceClientOptions {
   url: string;
@@ -45,6 +45,8 @@ export class StandardWebhooksChatService implements ChatServiceClient {
       },
       body,
       timeoutMs: this.options.timeoutMs,
+      // Only the status counts; the chat service's answer is never read.
+      answer: 'discard',
       // On the bridge's clock, which also times the retry after a timeout: a busy machine alone never times a call out in tests.
       signal: deadlineSignal(this.options.clock, timestamp.getTime() + this.options.timeoutMs),
     });
@@ -110,6 +112,11 @@ export class StandardWebhooksStatusSource implements ChatServiceStatusSource {
         answer.status,
       );
     }
+    if (answer.truncated)
+      return {
+        outcome: 'malformed',
+        reason: `the answer is longer than ${MAX_ANSWER_BYTES} bytes (the rest was not read)`,
+      };
     return parseStatusAnswer(answer.text);
   }
 }
@@ -131,6 +138,7 @@ export class HttpHookForwarder implements HookForwarder {
       headers: { 'content-type': 'application/json', 'x-signature': hook.signature, 'x-kommo-scope-id': hook.scopeId },
       body: hook.rawBody,
       timeoutMs: this.options.timeoutMs,
+      answer: 'discard',
     });
     if (answer.status < 200 || answer.status >= 300) {
       throw new OutboundCallError('hook-forward', `hook forward target answered ${answer.status}`, answer.status);

@@ -25,12 +25,16 @@ export const itemKinds = {
   accountByKommo: 'ACCOUNT',
   /** The same binding, by the account's amojo id. */
   accountByAmojo: 'AMOJO_ACCOUNT',
+  /** How many install code exchanges one account host, or one caller, made in a window. */
+  installLimit: 'INSTALL_LIMIT',
   /** A Kommo chat of a scope and the chat service's ids for it: the conversation directory. */
   conversation: 'CHAT',
   /** A ticket for one connect to the live channel (WebSocket): single use, valid 60 s. */
   liveTicket: 'LIVE_TICKET',
   /** A live-channel connection and the Kommo user who opened it. */
   liveConnection: 'LIVE_CONNECTION',
+  /** An open live-channel connection listed under its account, so that the account's disconnect closes it. */
+  liveAccount: 'LIVE_ACCOUNT',
   /** A chat a Kommo user's connection watches, kept per user: what to end when the connection closes. */
   liveWatch: 'LIVE_WATCH',
   /** The same watch kept per client of the chat: who hears that client's presence transitions. */

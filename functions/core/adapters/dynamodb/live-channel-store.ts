@@ -1,4 +1,13 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { LIVE_ITEM_RETENTION_MS } from '../../domain/live-channel';
 import type {
   LiveCaller,
@@ -7,6 +16,7 @@ import type {
   LiveTicket,
   LiveWatch,
   LiveWatcher,
+  WatchOutcome,
 } from '../../ports/live-channel';
 import { epochSeconds, isConditionFailure, isLive, keyPart, partitionKey, type TableRef } from './table';
 
@@ -14,6 +24,11 @@ const ticketKey = (ticketId: string) => ({ pk: partitionKey('liveTicket', ticket
 const connectionKey = (connectionId: string) => ({
   pk: partitionKey('liveConnection', connectionId),
   sk: 'CONNECTION',
+});
+/** An account's open connections (by its amojo id), so that its disconnect finds them in one Query. */
+const accountConnectionKey = (accountId: string, connectionId: string) => ({
+  pk: partitionKey('liveAccount', accountId),
+  sk: keyPart(connectionId),
 });
 /** The numeric user id holds no `#`; the sort key starts with the connection, so one connection's watches are one key range. */
 const watchPartition = (connection: Pick<LiveCaller, 'scopeId' | 'kommoUserId'>) =>
@@ -82,14 +97,28 @@ export class DynamoLiveChannelStore implements LiveChannelStore {
   }
 
   async openConnection(connection: LiveConnection): Promise<void> {
+    const expiresAt = keepUntil(connection.connectedAtMs);
+    // `watchCount` is the connection's watches, counted by the conditional write that adds one (`watch`).
     await this.table.doc.send(
-      new PutCommand({
-        TableName: this.table.tableName,
-        Item: {
-          ...connectionKey(connection.connectionId),
-          ...connection,
-          expiresAt: keepUntil(connection.connectedAtMs),
-        },
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table.tableName,
+              Item: { ...connectionKey(connection.connectionId), ...connection, watchCount: 0, expiresAt },
+            },
+          },
+          {
+            Put: {
+              TableName: this.table.tableName,
+              Item: {
+                ...accountConnectionKey(connection.accountId, connection.connectionId),
+                connectionId: connection.connectionId,
+                expiresAt,
+              },
+            },
+          },
+        ],
       }),
     );
   }
@@ -106,37 +135,93 @@ export class DynamoLiveChannelStore implements LiveChannelStore {
     const { Attributes } = await this.table.doc.send(
       new DeleteCommand({ TableName: this.table.tableName, Key: connectionKey(connectionId), ReturnValues: 'ALL_OLD' }),
     );
-    return Attributes
-      ? { connectionId, connectedAtMs: Number(Attributes.connectedAtMs), ...callerOf(Attributes) }
-      : undefined;
+    if (!Attributes) return undefined;
+    const connection = { connectionId, connectedAtMs: Number(Attributes.connectedAtMs), ...callerOf(Attributes) };
+    await this.table.doc.send(
+      new DeleteCommand({
+        TableName: this.table.tableName,
+        Key: accountConnectionKey(connection.accountId, connectionId),
+      }),
+    );
+    return connection;
   }
 
-  async watch(connection: LiveConnection, watch: LiveWatch): Promise<void> {
+  async connectionsOfAccount(accountId: string, nowMs: number): Promise<string[]> {
+    const items = await this.query({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': partitionKey('liveAccount', accountId) },
+    });
+    return items.filter((item) => isLive(item, nowMs)).map((item) => String(item.connectionId));
+  }
+
+  /**
+   * One transaction: the connection's count goes up by one only while the connection is there and
+   * under `maxWatches`, and the watch is new. So racing watches never pass the limit together, and no
+   * watch is written once `$disconnect` has removed its connection (which then would never end it).
+   * A watch already there is renewed under the same check that the connection is open.
+   */
+  async watch(connection: LiveConnection, watch: LiveWatch, maxWatches: number): Promise<WatchOutcome> {
     const sk = watchSortKey(connection.connectionId, watch.kommoConversationId);
     const expiresAt = keepUntil(connection.connectedAtMs);
-    const puts = [
-      new PutCommand({
-        TableName: this.table.tableName,
-        Item: { pk: watchPartition(connection), sk, ...watch, expiresAt },
-      }),
-    ];
-    if (watch.clientId !== undefined) {
-      const watcher: LiveWatcher = {
-        connectionId: connection.connectionId,
-        kommoConversationId: watch.kommoConversationId,
-        ...(watch.conversationId === undefined ? {} : { conversationId: watch.conversationId }),
-      };
-      puts.push(
-        new PutCommand({
-          TableName: this.table.tableName,
-          Item: { pk: watcherPartition(connection.scopeId, watch.clientId), sk, ...watcher, expiresAt },
-        }),
-      );
+    const watchItem = { pk: watchPartition(connection), sk, ...watch, expiresAt };
+    const watcherPut =
+      watch.clientId === undefined
+        ? []
+        : [
+            {
+              Put: {
+                TableName: this.table.tableName,
+                Item: {
+                  pk: watcherPartition(connection.scopeId, watch.clientId),
+                  sk,
+                  connectionId: connection.connectionId,
+                  kommoConversationId: watch.kommoConversationId,
+                  ...(watch.conversationId === undefined ? {} : { conversationId: watch.conversationId }),
+                  expiresAt,
+                },
+              },
+            },
+          ];
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const added = await this.transact([
+        {
+          Update: {
+            TableName: this.table.tableName,
+            Key: connectionKey(connection.connectionId),
+            UpdateExpression: 'ADD watchCount :one',
+            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(watchCount) OR watchCount < :max)',
+            ExpressionAttributeValues: { ':one': 1, ':max': maxWatches },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        { Put: { TableName: this.table.tableName, Item: watchItem, ConditionExpression: 'attribute_not_exists(pk)' } },
+        ...watcherPut,
+      ]);
+      if (added === 'written') return 'watching';
+      const [connectionCheck, watchCheck] = added;
+      if (watchCheck?.Code !== 'ConditionalCheckFailed') {
+        return connectionCheck?.Item === undefined ? 'closed' : 'too_many';
+      }
+      // Watched already: renew it, while both the connection and the watch are there.
+      const renewed = await this.transact([
+        {
+          ConditionCheck: {
+            TableName: this.table.tableName,
+            Key: connectionKey(connection.connectionId),
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        { Put: { TableName: this.table.tableName, Item: watchItem, ConditionExpression: 'attribute_exists(pk)' } },
+        ...watcherPut,
+      ]);
+      if (renewed === 'written') return 'watching';
+      if (renewed[0]?.Code === 'ConditionalCheckFailed') return 'closed';
+      // The watch ended in between (an unwatch): add it again.
     }
-    // Not one transaction: a watcher left without its watch is removed by the first push that finds its connection gone.
-    await Promise.all(puts.map((put) => this.table.doc.send(put)));
+    throw new Error('live watch contended beyond retries');
   }
 
+  /** Ends a watch and gives its place back to the connection's count (when the connection is still there). */
   async unwatch(connection: LiveConnection, kommoConversationId: string): Promise<LiveWatch | undefined> {
     const sk = watchSortKey(connection.connectionId, kommoConversationId);
     const { Attributes } = await this.table.doc.send(
@@ -148,6 +233,20 @@ export class DynamoLiveChannelStore implements LiveChannelStore {
     );
     if (!Attributes) return undefined;
     const watch = watchOf(Attributes);
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: connectionKey(connection.connectionId),
+          UpdateExpression: 'ADD watchCount :minusOne',
+          ConditionExpression: 'attribute_exists(pk) AND watchCount > :zero',
+          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      // A closed connection counts nothing any more.
+      if (!isConditionFailure(error)) throw error;
+    }
     if (watch.clientId !== undefined) {
       await this.table.doc.send(
         new DeleteCommand({
@@ -208,6 +307,23 @@ export class DynamoLiveChannelStore implements LiveChannelStore {
         },
       }),
     );
+  }
+
+  /** A transaction: `written`, or each item's cancellation reason (a failed condition carries the item as it was). */
+  private async transact(
+    items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
+  ): Promise<'written' | { Code?: string; Item?: Record<string, unknown> }[]> {
+    try {
+      await this.table.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'written';
+    } catch (error) {
+      if (error instanceof TransactionCanceledException || (error as Error).name === 'TransactionCanceledException') {
+        const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+        if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed'))
+          return reasons as { Code?: string; Item?: Record<string, unknown> }[];
+      }
+      throw error;
+    }
   }
 
   private async query(

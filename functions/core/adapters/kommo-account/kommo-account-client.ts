@@ -8,7 +8,7 @@ import {
   type KommoAccountInfo,
 } from '../../ports/kommo-account-api';
 import { OutboundCallError, type CallDeadline } from '../../ports/outbound';
-import { type HttpAnswer, parseJsonObject, sendHttp } from '../http/send-http';
+import { type HttpAnswer, parseJsonObject, remoteText, sendHttp } from '../http/send-http';
 
 export interface KommoAccountClientOptions {
   /** `KOMMO_CLIENT_ID`: the integration id. */
@@ -149,7 +149,8 @@ function describeProblem(body: Record<string, unknown> | undefined, secrets: str
     (part): part is string => typeof part === 'string' && part !== '',
   );
   if (parts.length === 0) return '';
+  // Blanked before cut, so no cut leaves a secret's beginning behind.
   let text = parts.join('; ');
   for (const secret of secrets) if (secret !== '') text = text.replaceAll(secret, '…');
-  return `: ${text.slice(0, 300)}`;
+  return `: ${remoteText(text, 300)}`;
 }

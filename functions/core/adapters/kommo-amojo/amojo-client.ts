@@ -7,7 +7,7 @@ import {
   type KommoDeliveryStatus,
   type KommoTyping,
 } from '../../ports/outbound';
-import { parseJsonObject, sendHttp } from '../http/send-http';
+import { parseJsonObject, remoteText, sendHttp } from '../http/send-http';
 
 export interface AmojoClientOptions {
   /** amojo base URL, e.g. `https://amojo.kommo.com`. */
@@ -82,8 +82,10 @@ export class AmojoClient implements KommoChatApi {
     });
     const parsed = parseJsonObject(answer.text);
     if (answer.status >= 200 && answer.status < 300) return parsed;
-    const errorType = typeof parsed?.error_type === 'string' ? parsed.error_type : undefined;
-    const description = typeof parsed?.error_description === 'string' ? `: ${parsed.error_description}` : '';
+    // Kommo's words are kept short: a status update's record stores them, and an item holds 400 KB at most.
+    const errorType = typeof parsed?.error_type === 'string' ? remoteText(parsed.error_type, 100) : undefined;
+    const description =
+      typeof parsed?.error_description === 'string' ? `: ${remoteText(parsed.error_description)}` : '';
     throw new OutboundCallError(
       'kommo',
       `Kommo ${method} ${pathKind(path)} answered ${answer.status}${errorType ? ` ${errorType}` : ''}${description}`,
