@@ -149,12 +149,13 @@ export function stackOutputsIn(outputsFile: string, stackName?: string): StackOu
   const stacks = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, StackOutputs>;
   const names = Object.keys(stacks);
   const name = stackName ?? (names.length === 1 ? names[0] : undefined);
-  if (name === undefined || !stacks[name]) {
+  const stack = name === undefined ? undefined : stacks[name];
+  if (stack === undefined) {
     throw new Error(
       `${outputsFile} holds the stacks ${names.join(', ') || '(none)'}; name the one to check: npm run deploy:check -- ${outputsFile} <stack>`,
     );
   }
-  return stacks[name]!;
+  return stack;
 }
 
 /** The deployment as the AWS SDK sees it, with the caller's credentials (the operator's, not a function's). */

@@ -421,7 +421,8 @@ export const createKommoInstallHandler = (deps: KommoInstallDeps) => {
       }
       if (
         accountId === undefined ||
-        !kommoDisableHookSignatureMatches(clientUuid, accountId, signature, KOMMO_CLIENT_SECRET!)
+        KOMMO_CLIENT_SECRET === undefined ||
+        !kommoDisableHookSignatureMatches(clientUuid, accountId, signature, KOMMO_CLIENT_SECRET)
       ) {
         throw unauthenticated(
           'invalid_signature',

@@ -21,14 +21,14 @@ const ENTITIES: Readonly<Record<string, string>> = {
 };
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => ENTITIES[character]!);
+  return text.replace(/[&<>"']/g, (character) => ENTITIES[character] ?? character);
 }
 
 /** A template whose values are text (escaped) or `Html` (kept), so no value from a request can become markup. */
 export function html(strings: TemplateStringsArray, ...values: readonly (string | number | Html)[]): Html {
-  let markup = strings[0]!;
+  let markup = strings[0] ?? '';
   values.forEach((value, index) => {
-    markup += (value instanceof Html ? value.markup : escapeHtml(String(value))) + strings[index + 1]!;
+    markup += (value instanceof Html ? value.markup : escapeHtml(String(value))) + (strings[index + 1] ?? '');
   });
   return new Html(markup);
 }

@@ -22,6 +22,8 @@ export interface LiveTicket extends LiveCaller {
 export interface LiveConnection extends LiveCaller {
   connectionId: string;
   connectedAtMs: number;
+  /** Present once the widget said its tab is visible (the `visibility` frame), gone when it said hidden. */
+  visible?: true;
 }
 
 /** A chat a connection watches, with the ids the directory gave for it when the watch began. */
@@ -58,6 +60,11 @@ export interface LiveChannelStore {
   openConnection(connection: LiveConnection): Promise<void>;
   /** The open connection, or undefined when it never opened, closed, or outlived API Gateway's limit. */
   connection(connectionId: string, nowMs: number): Promise<LiveConnection | undefined>;
+  /**
+   * Records whether the connection's tab is visible, so that its pings renew the Kommo user's online
+   * state only when it is (and a hidden tab's ping writes nothing). False when the connection is not open.
+   */
+  setConnectionVisible(connectionId: string, visible: boolean): Promise<boolean>;
   /** Forgets the connection (not its watches); returns what it was, if it was there. */
   closeConnection(connectionId: string): Promise<LiveConnection | undefined>;
   /** The open connections of an account (the scope's amojo id): what its disconnect closes. */

@@ -193,11 +193,14 @@ export async function handleLiveRequest(
       await endWatch(deps, connection, request.kommoConversationId);
       return;
     case 'visibility':
+      // The connection remembers its tab's visibility (one write per change), so a hidden tab's pings write nothing.
+      if ((connection.visible === true) !== request.visible)
+        await deps.live.setConnectionVisible(connectionId, request.visible);
       if (request.visible) await userTabVisible(deps, userOf(connection), connectionId, request.userAmojoId);
       else await userTabHidden(deps, userOf(connection), connectionId);
       return;
     case 'ping':
-      await userTabSeen(deps, userOf(connection), connectionId);
+      if (connection.visible) await userTabSeen(deps, userOf(connection), connectionId);
       await Promise.all(
         (await deps.live.watchesOf(connection, deps.clock.now())).map((watch) =>
           kommoUserHeartbeat(deps, kommoUserIn(connection, watch), labelsOf(watch)),
@@ -278,10 +281,15 @@ const userOf = (connection: LiveConnection) => ({
 });
 
 function kommoUserIn(connection: LiveConnection, watch: LiveWatch): KommoUserPresenceKey {
+  // watchChat records a watch only for a chat the chat service registered (registeredConversationId).
+  if (watch.conversationId === undefined)
+    throw new Error(
+      `The watch of ${watch.kommoConversationId} has no conversation id: only registered chats are watched`,
+    );
   return {
     scopeId: connection.scopeId,
     accountId: connection.accountId,
-    conversationId: watch.conversationId!,
+    conversationId: watch.conversationId,
     userId: String(connection.kommoUserId),
   };
 }

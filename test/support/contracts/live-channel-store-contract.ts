@@ -112,6 +112,30 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     expect(afterClose).toEqual([undefined, undefined]);
   });
 
+  it("remembers whether a connection's tab is visible, and refuses to for a connection that is not open", async () => {
+    // Prepare
+    const connection = aLiveConnection();
+    await store.openConnection(connection);
+
+    // Act
+    const shown = await store.setConnectionVisible(connection.connectionId, true);
+    const whileVisible = await store.connection(connection.connectionId, TEST_START + 1_000);
+    const hidden = await store.setConnectionVisible(connection.connectionId, false);
+    const whileHidden = await store.connection(connection.connectionId, TEST_START + 1_000);
+    await store.setConnectionVisible(connection.connectionId, true);
+    const closed = await store.closeConnection(connection.connectionId);
+    const afterClose = await store.setConnectionVisible(connection.connectionId, true);
+    const neverOpened = await store.setConnectionVisible(randomUUID(), true);
+
+    // Assess
+    expect([shown, hidden]).toEqual([true, true]);
+    expect(whileVisible).toEqual({ ...connection, visible: true });
+    expect(whileHidden).toEqual(connection);
+    expect(closed).toEqual({ ...connection, visible: true });
+    expect([afterClose, neverOpened]).toEqual([false, false]);
+    expect(await store.connection(connection.connectionId, TEST_START + 1_000)).toBeUndefined();
+  });
+
   it('keeps a watch per user and per client', async () => {
     // Prepare
     const connection = aLiveConnection();

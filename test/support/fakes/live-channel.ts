@@ -47,6 +47,14 @@ export class InMemoryLiveChannelStore implements LiveChannelStore {
     return connection && live(connection, nowMs) ? { ...connection } : undefined;
   }
 
+  async setConnectionVisible(connectionId: string, visible: boolean): Promise<boolean> {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return false;
+    const { visible: _was, ...rest } = connection;
+    this.connections.set(connectionId, visible ? { ...rest, visible: true } : rest);
+    return true;
+  }
+
   async closeConnection(connectionId: string): Promise<LiveConnection | undefined> {
     const connection = this.connections.get(connectionId);
     this.connections.delete(connectionId);

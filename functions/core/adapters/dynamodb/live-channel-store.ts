@@ -52,6 +52,15 @@ function callerOf(item: Record<string, unknown>): LiveCaller {
   };
 }
 
+function connectionOf(connectionId: string, item: Record<string, unknown>): LiveConnection {
+  return {
+    connectionId,
+    connectedAtMs: Number(item.connectedAtMs),
+    ...callerOf(item),
+    ...(item.visible === true ? { visible: true as const } : {}),
+  };
+}
+
 function watchOf(item: Record<string, unknown>): LiveWatch {
   return {
     connectionId: String(item.connectionId),
@@ -128,7 +137,25 @@ export class DynamoLiveChannelStore implements LiveChannelStore {
       new GetCommand({ TableName: this.table.tableName, Key: connectionKey(connectionId), ConsistentRead: true }),
     );
     if (!Item || !isLive(Item, nowMs)) return undefined;
-    return { connectionId, connectedAtMs: Number(Item.connectedAtMs), ...callerOf(Item) };
+    return connectionOf(connectionId, Item);
+  }
+
+  async setConnectionVisible(connectionId: string, visible: boolean): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: connectionKey(connectionId),
+          UpdateExpression: visible ? 'SET visible = :visible' : 'REMOVE visible',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(visible ? { ExpressionAttributeValues: { ':visible': true } } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async closeConnection(connectionId: string): Promise<LiveConnection | undefined> {
@@ -136,7 +163,7 @@ export class DynamoLiveChannelStore implements LiveChannelStore {
       new DeleteCommand({ TableName: this.table.tableName, Key: connectionKey(connectionId), ReturnValues: 'ALL_OLD' }),
     );
     if (!Attributes) return undefined;
-    const connection = { connectionId, connectedAtMs: Number(Attributes.connectedAtMs), ...callerOf(Attributes) };
+    const connection = connectionOf(connectionId, Attributes);
     await this.table.doc.send(
       new DeleteCommand({
         TableName: this.table.tableName,
