@@ -82,7 +82,7 @@ export async function startDynamoDbLocal(
   child.once('exit', () => process.off('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = localDynamoClient(endpoint);
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
   for (;;) {
     try {
       await Promise.race([client.send(new ListTablesCommand({ Limit: 1 })), exited]);

@@ -281,7 +281,8 @@ beforeAll(async () => {
   const startStarted = Date.now();
   await Promise.all(functionSpecs.map(async (spec) => running.set(spec.name, await startFunction(spec.name))));
   timings.startMs = Date.now() - startStarted;
-});
+  // A bound, not a wait: cdk synth (esbuild for every function) takes about a minute alone and several on a loaded machine.
+}, 480_000);
 
 afterAll(async () => {
   await Promise.all([...running.values(), ...extraProcesses].map((fn) => fn.stop()));
