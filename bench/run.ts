@@ -13,6 +13,7 @@ import { measureLivePresence } from './live-channel';
 import { measureThroughput } from './throughput';
 import { measureStatusPolls } from './status-polls';
 import { measureTypingCalls } from './typing-calls';
+import { measureWidget } from './widget';
 
 /**
  * `npm run bench` (issue 7): typing calls, latency, throughput and cold start, against the local
@@ -25,11 +26,20 @@ process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
-const SECTIONS = ['typing', 'latency', 'live', 'throughput', 'status-polls', 'cost', 'cold-start'] as const;
+const SECTIONS = ['typing', 'latency', 'live', 'widget', 'throughput', 'status-polls', 'cost', 'cold-start'] as const;
 /** `BENCH_SECTIONS=typing,latency npm run bench` runs only those (results.json then holds only them). */
 const selected = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(',')).split(',').map((name) => name.trim()));
 const runs = (name: (typeof SECTIONS)[number]) => selected.has(name);
-const SECTION_ORDER = ['typing calls', 'latency', 'live channel', 'throughput', 'status polls', 'cost', 'cold start'];
+const SECTION_ORDER = [
+  'typing calls',
+  'latency',
+  'live channel',
+  'widget',
+  'throughput',
+  'status polls',
+  'cost',
+  'cold start',
+];
 
 const LEGEND = `Legend
   typing calls  Client typing for 12 s, (a) a start every 100 ms, (b) one start (ttl 15 s) and a stop after 12 s.
@@ -40,6 +50,10 @@ const LEGEND = `Legend
   live channel  A widget on the live channel (ticket from POST /widget/live, a real WebSocket on the HTTP port) watches a
                 chat; the chat service turns its client online and offline in turn, 200 times: from sending the signed
                 presence request to the client.presence frame arriving on the socket (performance.now(), same process).
+  widget        The real widget/script.js in headless Chromium on the sandbox's Kommo stand-in (real jQuery, RequireJS)
+                against this runtime: navigation start → the mark in the lead card (10 fresh tabs); a signed client
+                presence change → the mark's state flipping in the open card (40 changes); the HTTP requests Chromium
+                sent to the bridge and the CRM API per card open and per hour open (the hour on Playwright's page clock).
   throughput    autocannon, 50 connections, 10 s of signed Kommo typing hooks. The bridge, both sandboxes and
                 autocannon share one Node process, so RSS and req/s are for all of them together.
   status polls  Delivery status pulled from the chat service (CHAT_SERVICE_STATUS_URL): signed status queries the sink
@@ -88,7 +102,7 @@ async function main(): Promise<number> {
     );
 
   let runtime: LocalRuntime | undefined;
-  const needsRuntime = runs('typing') || runs('latency') || runs('live') || runs('throughput');
+  const needsRuntime = runs('typing') || runs('latency') || runs('live') || runs('widget') || runs('throughput');
   if (needsRuntime)
     await section('starting the local runtime (DynamoDB Local, Kommo sandbox, chat-service sink)', async () => {
       runtime = await startLocalRuntime({
@@ -139,6 +153,11 @@ async function main(): Promise<number> {
       if (runs('live'))
         await section('live channel (200 client presence transitions pushed to a watching widget)', () =>
           measureLivePresence(results, target, runtime!, { runId, log: say }),
+        );
+      if (runs('widget'))
+        await section(
+          'widget (the real widget in headless Chromium on the Kommo stand-in: card opens, presence, an hour open)',
+          () => measureWidget(results, target, runtime!, { log: say }),
         );
       if (runs('throughput'))
         await section('throughput (autocannon, 50 connections, 10 s)', () =>

@@ -18,11 +18,13 @@ define(['jquery'], function ($) {
   var PING_MS = 30 * 1000;
   // Without the live channel the widget falls back to heartbeats, which the bridge keeps for 90 s.
   var HEARTBEAT_MS = 30 * 1000;
-  // At most one conversation.read per 30 s per Kommo user and chat, whatever triggers it.
+  // The read mark (the fallback when no talk event says a client wrote): one read per 30 s at most.
   var READ_EVERY_MS = 30 * 1000;
-  // A client message seen in Kommo's talk events is read this long after it arrives (well within 5 s),
-  // so that a burst of messages costs one read.
+  // A client message seen in Kommo's talk events is read this long after it arrives (within the 3 s
+  // the issue asks), so that a burst of messages costs one read.
   var READ_AFTER_MESSAGE_MS = 2 * 1000;
+  // Reads that something happened (the chat opened, the tab shown, a talk event) come at most this often.
+  var READ_AGAIN_MS = 2 * 1000;
   // Retries after the bridge (or the CRM API) failed: 1 s, 2 s, 4 s … up to 1 min, with jitter.
   var RETRY_MIN_MS = 1000;
   var RETRY_MAX_MS = 60 * 1000;
@@ -132,7 +134,7 @@ define(['jquery'], function ($) {
       base: null, // the bridge's base URL, null while the setting is missing or invalid
       card: null, // { entity: 'leads' | 'contacts', id } of the open card
       generation: 0, // bumped on every page change; answers for an older page are dropped
-      chats: {}, // Kommo chat id → { mapping, presence } for the card's chats of this channel
+      chats: {}, // Kommo chat id → { confirmed, presence, presenceKnown, label }: the open chat's candidates; confirmed = this channel's
       discoveryAttempt: 0,
       discoveryTimer: null,
       readTimers: {}, // chat id → timer of the next read
@@ -345,66 +347,48 @@ define(['jquery'], function ($) {
         state.card,
         function (found) {
           if (generation !== state.generation) return;
-          lookUpChats(generation, found.ids, found.labels, retry);
+          state.discoveryAttempt = 0;
+          enterChats(found);
         },
         retry
       );
     }
 
-    /** Asks the bridge about each chat; 404 means the chat is not this channel's. Any other failure retries them all. */
-    function lookUpChats(generation, ids, labels, retry) {
-      var pending = ids.length;
-      var found = {};
-      var failed = false;
-      var refusal = null;
-      if (pending === 0) return;
-      var settle = function () {
-        pending -= 1;
-        if (pending > 0 || generation !== state.generation) return;
-        state.problem = refusal;
-        renderPanel();
-        if (failed) return retry();
-        state.discoveryAttempt = 0;
-        enterChats(found);
-      };
-      for (var i = 0; i < ids.length; i += 1) {
-        (function (chatId) {
-          bridge(
-            'GET',
-            chatPath(chatId),
-            undefined,
-            function (mapping) {
-              if (mapping && mapping.kommo_conversation_id === chatId)
-                found[chatId] = {
-                  mapping: mapping,
-                  presence: mapping.client_presence || null,
-                  presenceKnown: true,
-                  label: labels[chatId] || (typeof mapping.client_id === 'string' ? mapping.client_id : '')
-                };
-              settle();
-            },
-            function (status) {
-              // 403: the account is not connected; 0: the bridge did not answer. Both shown, both retried.
-              if (status === 403) refusal = 'not_connected';
-              else if (status === 0 && refusal === null) refusal = 'unreachable';
-              if (status !== 404) failed = true;
-              settle();
-            }
-          );
-        })(ids[i]);
-      }
+    /**
+     * The open chat's candidates (Kommo's talks, checked by entity) are watched on the live channel
+     * without asking the bridge about each first: the watch's `client.presence` frame (or a heartbeat's
+     * answer) is what says a chat is this channel's, and only then is it marked and read. A chat of
+     * another channel is refused by the bridge and nothing is recorded for it.
+     */
+    function enterChats(found) {
+      var chats = {};
+      for (var i = 0; i < found.ids.length; i += 1)
+        chats[found.ids[i]] = {
+          confirmed: false,
+          presence: null,
+          presenceKnown: false,
+          label: found.labels[found.ids[i]] || ''
+        };
+      state.chats = chats;
+      renderPanel();
+      if (found.ids.length === 0) return;
+      connect();
     }
 
-    function enterChats(found) {
-      state.problem = null;
-      state.chats = found;
-      renderPanel();
-      if (chatIds().length === 0) return;
-      if (visible()) {
-        var ids = chatIds();
-        for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0);
-      }
-      connect();
+    /** The bridge said this chat is the channel's: from now on it is marked and read. */
+    function confirmChat(chatId, clientId) {
+      var chat = state.chats[chatId];
+      if (!chat || chat.confirmed) return;
+      chat.confirmed = true;
+      if (!chat.label && typeof clientId === 'string') chat.label = clientId;
+      requestRead(chatId, 0, READ_AGAIN_MS);
+    }
+
+    function confirmedIds() {
+      var ids = chatIds();
+      var confirmed = [];
+      for (var i = 0; i < ids.length; i += 1) if (state.chats[ids[i]].confirmed) confirmed.push(ids[i]);
+      return confirmed;
     }
 
     function leaveChats() {
@@ -413,7 +397,8 @@ define(['jquery'], function ($) {
         if (state.readTimers[ids[i]]) clearTimeout(state.readTimers[ids[i]].timer);
       state.readTimers = {};
       if (live.heartbeatTimer) {
-        for (var j = 0; j < ids.length; j += 1) heartbeat(ids[j], 'offline');
+        var confirmed = confirmedIds();
+        for (var j = 0; j < confirmed.length; j += 1) heartbeat(confirmed[j], 'offline');
       }
       state.chats = {};
       clearTimeout(state.discoveryTimer);
@@ -447,11 +432,15 @@ define(['jquery'], function ($) {
       }
     }
 
-    /** Reads the chat after `delayMs`, or later when a read was sent less than 30 s before that. */
-    function requestRead(chatId, delayMs) {
-      if (!state.chats[chatId] || !visible()) return;
+    /**
+     * Reads the chat after `delayMs`, and no sooner than `gapMs` after its last read (this tab or
+     * another): READ_AGAIN_MS when something happened, READ_EVERY_MS for the read mark. A pending
+     * earlier read covers any later request.
+     */
+    function requestRead(chatId, delayMs, gapMs) {
+      if (!state.chats[chatId] || !state.chats[chatId].confirmed || !visible()) return;
       var now = Date.now();
-      var at = Math.max(now + delayMs, lastReadAt(chatId) + READ_EVERY_MS);
+      var at = Math.max(now + delayMs, lastReadAt(chatId) + gapMs);
       var pending = state.readTimers[chatId];
       if (pending && pending.at <= at) return;
       if (pending) clearTimeout(pending.timer);
@@ -460,8 +449,8 @@ define(['jquery'], function ($) {
         timer: setTimeout(
           function () {
             delete state.readTimers[chatId];
-            if (!state.chats[chatId] || !visible()) return;
-            if (lastReadAt(chatId) + READ_EVERY_MS > Date.now()) return requestRead(chatId, 0);
+            if (!state.chats[chatId] || !state.chats[chatId].confirmed || !visible()) return;
+            if (lastReadAt(chatId) + gapMs > Date.now()) return requestRead(chatId, 0, gapMs);
             rememberRead(chatId, Date.now());
             bridge(
               'POST',
@@ -506,7 +495,7 @@ define(['jquery'], function ($) {
         type === TALK_EVENT_CREATE ||
         type === TALK_EVENT_UNREAD ||
         (contains(TALK_EVENT_UPDATES, type) && model.is_read !== true);
-      if (clientWrote) requestRead(chatId, READ_AFTER_MESSAGE_MS);
+      if (clientWrote) requestRead(chatId, READ_AFTER_MESSAGE_MS, READ_AGAIN_MS);
     }
 
     function listenToTalks() {
@@ -520,13 +509,14 @@ define(['jquery'], function ($) {
 
     /**
      * The fallback behind talk events (their format is Kommo's internal, and a push may be lost):
-     * while a chat stays open and visible it is marked read every 30 s, so a client message is read
-     * within that even when no talk event said so. Never turned off: a talk event only reads sooner.
+     * while a chat stays open and visible it is read 30 s after its last read, so a client message is
+     * read within 30 s even when no talk event said so. Never turned off: a talk event only reads
+     * sooner, and a read it caused puts the next mark off (no mark within 30 s of any read).
      */
     function readMark() {
       if (!visible()) return;
       var ids = chatIds();
-      for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0);
+      for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0, READ_EVERY_MS);
     }
 
     // ---- the live channel ---------------------------------------------------------------------------
@@ -551,6 +541,7 @@ define(['jquery'], function ($) {
         {},
         function (answer) {
           live.connecting = false;
+          showProblem(null);
           if (!wantLive()) return;
           if (!answer || typeof answer.url !== 'string' || typeof window.WebSocket !== 'function')
             return useHeartbeats();
@@ -560,6 +551,8 @@ define(['jquery'], function ($) {
           live.connecting = false;
           // A bridge without the live channel (an older one: 404, or one deployed without it) still takes heartbeats.
           if (status === 404 || status === 405 || code === 'not_configured') return useHeartbeats();
+          // 403: the account is not connected; 0: the bridge did not answer. Both shown, both retried.
+          showProblem(problemOf(status));
           forgetPresence();
           retryLive();
         }
@@ -605,6 +598,7 @@ define(['jquery'], function ($) {
         }
         if (frame && frame.type === 'client.presence') {
           live.attempt = 0;
+          confirmChat(frame.kommo_conversation_id, frame.client_id);
           showPresence(frame.kommo_conversation_id, frame);
         }
       };
@@ -667,11 +661,20 @@ define(['jquery'], function ($) {
         chatPath(chatId, '/presence'),
         body,
         function (answer) {
-          if (presenceState === 'online' && answer && answer.client_presence !== undefined)
-            showPresence(chatId, answer.client_presence);
+          if (presenceState !== 'online') return;
+          showProblem(null);
+          confirmChat(chatId, answer && answer.client_presence && answer.client_presence.client_id);
+          if (answer && answer.client_presence !== undefined) showPresence(chatId, answer.client_presence);
         },
-        function () {
-          if (presenceState === 'online' && state.chats[chatId]) forgetPresence();
+        function (status) {
+          if (presenceState !== 'online' || !state.chats[chatId]) return;
+          // 404: not this channel's chat; it is dropped, and nothing was recorded for it.
+          if (status === 404) {
+            delete state.chats[chatId];
+            return renderPanel();
+          }
+          showProblem(problemOf(status));
+          forgetPresence();
         }
       );
     }
@@ -679,6 +682,7 @@ define(['jquery'], function ($) {
     function startHeartbeats() {
       if (live.heartbeatTimer || !wantLive()) return;
       var beat = function () {
+        // Unconfirmed chats too: the first answer is what confirms them (or 404 drops them).
         var ids = chatIds();
         for (var i = 0; i < ids.length; i += 1) heartbeat(ids[i], 'online');
       };
@@ -689,15 +693,27 @@ define(['jquery'], function ($) {
     function stopHeartbeats() {
       clearInterval(live.heartbeatTimer);
       live.heartbeatTimer = null;
-      var ids = chatIds();
+      var ids = confirmedIds();
       for (var i = 0; i < ids.length; i += 1) heartbeat(ids[i], 'offline');
     }
 
     // ---- the panel in the card's right column -----------------------------------------------------
 
+    function problemOf(status) {
+      if (status === 403) return 'not_connected';
+      if (status === 0) return 'unreachable';
+      return state.problem;
+    }
+
+    function showProblem(problem) {
+      if (state.problem === problem) return;
+      state.problem = problem;
+      renderPanel();
+    }
+
     function showPresence(chatId, presence) {
       var chat = state.chats[chatId];
-      if (!chat) return;
+      if (!chat || !chat.confirmed) return;
       chat.presence = presence && typeof presence === 'object' ? presence : null;
       chat.presenceKnown = true;
       renderPanel();
@@ -755,7 +771,7 @@ define(['jquery'], function ($) {
           escapeHtml(words('errors')[state.problem] || '') +
           '</div>'
         );
-      var ids = chatIds();
+      var ids = confirmedIds();
       var html = '';
       for (var i = 0; i < ids.length; i += 1) {
         var chat = state.chats[ids[i]];
@@ -859,7 +875,7 @@ define(['jquery'], function ($) {
     function onVisibility() {
       if (visible()) {
         var ids = chatIds();
-        for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0);
+        for (var i = 0; i < ids.length; i += 1) requestRead(ids[i], 0, READ_AGAIN_MS);
         connect();
       } else {
         // A chat in a background tab is not being looked at: the watch ends, reads wait.
