@@ -73,7 +73,7 @@ function supportProblems(support: SupportContacts): string[] {
     linkUrl = undefined;
   }
   if (!link) problems.push('the support link is empty: pass --support-link https://… (or set WIDGET_SUPPORT_LINK)');
-  else if (!linkUrl || linkUrl.protocol !== 'https:') problems.push(`the support link "${link}" is not an https URL`);
+  else if (linkUrl?.protocol !== 'https:') problems.push(`the support link "${link}" is not an https URL`);
   else if (PLACEHOLDER_DOMAIN.test(linkUrl.hostname))
     problems.push(`the support link "${link}" is a placeholder: give your own support page`);
   const email = support.email?.trim() ?? '';
@@ -99,6 +99,7 @@ function readText(path: string, name: string): { text: string } | { problem: str
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the manifest and locale files are checked field by field below, as Kommo reads them
 function readJson(path: string, name: string): { json: any } | { problem: string } {
   const read = readText(path, name);
   if ('problem' in read) return read;
@@ -249,6 +250,7 @@ export async function packWidget(options: PackWidgetOptions): Promise<PackedEntr
     widget.name,
     widget.description,
     widget.short_description,
+    // biome-ignore lint/suspicious/noExplicitAny: a setting's shape is checked where it is used; here only its name matters
     ...Object.values(manifest.settings ?? {}).map((setting: any) => setting?.name),
   ].filter((name): name is string => typeof name === 'string');
   if (

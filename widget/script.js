@@ -54,7 +54,7 @@ define(['jquery'], function ($) {
     var url;
     try {
       url = new URL(text);
-    } catch (error) {
+    } catch (_error) {
       return null;
     }
     if (url.username || url.password || url.search || url.hash) return null;
@@ -107,7 +107,7 @@ define(['jquery'], function ($) {
     var request;
     try {
       request = run(options);
-    } catch (error) {
+    } catch (_error) {
       once(failed, 0);
       return;
     }
@@ -417,7 +417,7 @@ define(['jquery'], function ($) {
       var stored = 0;
       try {
         stored = Number(window.localStorage.getItem(readKey(chatId))) || 0;
-      } catch (error) {
+      } catch (_error) {
         stored = 0;
       }
       return Math.max(stored, state.lastReadAt[chatId] || 0);
@@ -427,7 +427,7 @@ define(['jquery'], function ($) {
       state.lastReadAt[chatId] = at;
       try {
         window.localStorage.setItem(readKey(chatId), String(at));
-      } catch (error) {
+      } catch (_error) {
         // Private mode or a full storage: this tab's memory still keeps the pace.
       }
     }
@@ -479,7 +479,7 @@ define(['jquery'], function ($) {
       if (typeof body === 'string') {
         try {
           body = JSON.parse(body);
-        } catch (error) {
+        } catch (_error) {
           return;
         }
       }
@@ -502,7 +502,7 @@ define(['jquery'], function ($) {
       if (state.unlistenTalks || typeof self.listenSocketChannel !== 'function') return;
       try {
         state.unlistenTalks = self.listenSocketChannel('inbox:talks:' + account().id, [], onTalkEvent);
-      } catch (error) {
+      } catch (_error) {
         state.unlistenTalks = null;
       }
     }
@@ -572,7 +572,7 @@ define(['jquery'], function ($) {
       var socket;
       try {
         socket = new window.WebSocket(url);
-      } catch (error) {
+      } catch (_error) {
         return retryLive();
       }
       live.socket = socket;
@@ -593,7 +593,7 @@ define(['jquery'], function ($) {
         var frame;
         try {
           frame = JSON.parse(event.data);
-        } catch (error) {
+        } catch (_error) {
           return;
         }
         if (frame && frame.type === 'client.presence') {
@@ -816,14 +816,14 @@ define(['jquery'], function ($) {
       };
       try {
         $.ajax({ url: form, type: 'GET', dataType: 'json', timeout: REQUEST_TIMEOUT_MS }).then(
-          function (body, text, xhr) {
+          function (_body, _text, xhr) {
             finish(xhr && xhr.status ? xhr.status : 200);
           },
           function (xhr) {
             finish(statusOf(xhr));
           }
         );
-      } catch (error) {
+      } catch (_error) {
         finish(0);
       }
     }

@@ -25,7 +25,7 @@ function mark(size: number): string {
 /** Wide logos get the name beside the mark, the catalog logo (`logo_main`) below it; the small ones are the mark alone. */
 function page(width: number, height: number): string {
   const ratio = width / height;
-  const font = "font-family:'Helvetica Neue',Arial,sans-serif;font-weight:700;white-space:nowrap;color:" + BLUE;
+  const font = `font-family:'Helvetica Neue',Arial,sans-serif;font-weight:700;white-space:nowrap;color:${BLUE}`;
   let body: string;
   if (ratio >= 2.5) {
     body = `${mark(Math.round(height * 0.76))}<div style="${font};margin-left:${Math.round(height * 0.14)}px;font-size:${Math.round(height * 0.25)}px;line-height:1.1">Kommo<br>Live Bridge</div>`;

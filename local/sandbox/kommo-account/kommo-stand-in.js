@@ -218,7 +218,7 @@
           `<div class="card-widgets__widget-body">${(template && template.body) || ''}${(template && template.render) || ''}</div>`;
         document.getElementById('card-widgets').appendChild(block);
       },
-      listenSocketChannel(channel, keys, callback) {
+      listenSocketChannel(channel, _keys, callback) {
         const subscriber = { channel, callback };
         subscribers.push(subscriber);
         return () => {
