@@ -52,6 +52,8 @@ export interface LocalRuntimeOptions {
   logLevel?: LogLevel;
   /** A DynamoDB Local already running (tests share one); by default the runtime starts its own. */
   dynamo?: DynamoDBClient;
+  /** Consumer invocations per queue at once, as an event source mapping's pollers (`LocalBridgeOptions`). */
+  pollersPerQueue?: number;
 }
 
 export interface LocalRuntime {
@@ -178,6 +180,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       log,
       metrics,
       scheduling: 'realtime',
+      ...(options.pollersPerQueue === undefined ? {} : { pollersPerQueue: options.pollersPerQueue }),
     });
     cleanups.push(() => bridge.stop());
     // The sandbox's Kommo account page is served by this local server only, under a prefix of its own.
