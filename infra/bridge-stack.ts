@@ -146,6 +146,22 @@ export interface BridgeStackProps extends StackProps {
    */
   readonly consumerBatchingWindowSeconds?: Partial<Readonly<Record<QueueName, number>>>;
   /**
+   * X-Ray active tracing on every function. Off by default: at 100 accounts it costs about $1 per
+   * account-month, and each invocation's INFO line already carries its route, answer, ids and
+   * duration; turn it on while investigating latency across DynamoDB, SQS and outbound calls
+   * (docs/cost-model.md, "Against the target").
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * Lambda's own START, END and REPORT lines in every function's log group. `false` switches the
+   * functions to Lambda's JSON log format with system logs at WARN: about $0.88 per account-month
+   * less at 100 accounts, and no per-invocation billed duration and memory in the logs (Lambda's
+   * Duration metric keeps them in aggregate; the bridge's own line has each invocation's duration).
+   * @default true
+   */
+  readonly lambdaPlatformLogs?: boolean;
+  /**
    * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
    * a frame every 30 s, plus one per chat it starts or stops watching. The default carries 100 accounts
    * of 20 managers (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within
@@ -351,7 +367,10 @@ export class BridgeStack extends Stack {
         (spec) =>
           [
             spec.name,
-            this.declareFunction(spec, settings, logRetention, props.reservedConcurrency?.[spec.name]),
+            this.declareFunction(spec, settings, logRetention, props.reservedConcurrency?.[spec.name], {
+              tracing: props.tracing ?? false,
+              platformLogs: props.lambdaPlatformLogs ?? true,
+            }),
           ] as const,
       ),
     );
@@ -555,6 +574,7 @@ export class BridgeStack extends Stack {
     settings: Readonly<Record<string, string>>,
     logRetention: logs.RetentionDays,
     reservedConcurrentExecutions: number | undefined,
+    logging: { tracing: boolean; platformLogs: boolean },
   ): BridgeFunction {
     const environment: Record<string, string> = {};
     if (spec.table !== 'none') environment.TABLE_NAME = this.table.tableName;
@@ -574,6 +594,7 @@ export class BridgeStack extends Stack {
       spec,
       environment,
       logRetention,
+      ...logging,
       ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
     });
     const lambdaFunction = bridgeFunction.function;
