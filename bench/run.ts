@@ -66,8 +66,8 @@ const LEGEND = `Legend
                 API requests, live-channel frames, Lambda invocations, SQS requests, DynamoDB units by AWS's rules,
                 outbound calls, and the log bytes the handlers print through Powertools at INFO (plus Lambda's and
                 API Gateway's lines); $/M at batch size 1. The all-in month of the account profile, for 1 to 10,000
-                accounts: consumers batched as the working-hours rate allows (a model), X-Ray, and the deployment's
-                fixed costs shared (bench/cost-model.ts, docs/cost-model.md). [brackets]: the last committed figure.
+                accounts: consumers batched as the batching section measured (bench/batching.json), X-Ray only with
+                the stack's tracing prop (off by default), and the deployment's fixed costs shared (bench/cost-model.ts, docs/cost-model.md). [brackets]: the last committed figure.
   cold start    Bundles synthesized by the CDK app (exactly what deploys, ES modules); module init = import() of the
                 bundle plus the config/client building it starts at load, median of 20 fresh Node processes (local
                 Node, not Lambda's; Node start-up and the Secrets Manager fetch excluded). Beside each: [the last
