@@ -146,7 +146,7 @@ export interface BridgeStackProps extends StackProps {
    */
   readonly consumerBatchingWindowSeconds?: Partial<Readonly<Record<QueueName, number>>>;
   /**
-   * X-Ray active tracing on every function. Off by default: at 100 accounts it costs about $1 per
+   * X-Ray active tracing on every function. Off by default: at 100 accounts it costs about $1.46 per
    * account-month, and each invocation's INFO line already carries its route, answer, ids and
    * duration; turn it on while investigating latency across DynamoDB, SQS and outbound calls
    * (docs/cost-model.md, "Against the target").
@@ -155,7 +155,7 @@ export interface BridgeStackProps extends StackProps {
   readonly tracing?: boolean;
   /**
    * Lambda's own START, END and REPORT lines in every function's log group. `false` switches the
-   * functions to Lambda's JSON log format with system logs at WARN: about $0.88 per account-month
+   * functions to Lambda's JSON log format with system logs at WARN: about $0.86 per account-month
    * less at 100 accounts, and no per-invocation billed duration and memory in the logs (Lambda's
    * Duration metric keeps them in aggregate; the bridge's own line has each invocation's duration).
    * @default true
