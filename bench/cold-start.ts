@@ -143,6 +143,7 @@ async function synthesizeBundles(outdir: string): Promise<FunctionBundle[]> {
   const assembly = app.synth();
   const template = assembly.getStackByName(stack.stackName).template as {
     Parameters?: Record<string, { Default?: unknown }>;
+    // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read the way test/infra reads it
     Resources: Record<string, { Type: string; Properties?: Record<string, any> }>;
   };
   return functionSpecs.map((spec) => {

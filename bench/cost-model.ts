@@ -138,11 +138,18 @@ export function logByteCost(retentionMonths = LOG_RETENTION_MONTHS): number {
   return (PRICES.logsIngestedGb + PRICES.logsStoredGbMonth * retentionMonths) / 1e9;
 }
 
-/** The parts of an event's cost, at `batching`; `logSizes` omitted: logs and tracing left out (the old month). */
+/** The stack's default (`tracing` prop): X-Ray off, so the month prices no traces unless a deployment turns it on. */
+export const TRACING_BY_DEFAULT = false;
+
+/**
+ * The parts of an event's cost, at `batching`; `logSizes` omitted: logs and tracing left out (the old
+ * month); `tracing`: X-Ray active tracing on (the stack's `tracing` prop).
+ */
 export function eventCostParts(
   usage: EventUsage,
   batching: Batching = UNBATCHED,
   logSizes?: LogSizes,
+  tracing: boolean = TRACING_BY_DEFAULT,
 ): { requests: number; dynamo: number; webSocket: number; logs: number; tracing: number } {
   const messages = queueMessagesOf(usage);
   const consumers = queueInvocations(usage, batching);
@@ -161,7 +168,7 @@ export function eventCostParts(
     webSocket: (usage.webSocketMessages + usage.liveMessagesIn) * PRICES.webSocketMessage,
     logs: logSizes ? eventLogBytes(usage, batching, logSizes) * logByteCost() : 0,
     // Beyond the deployment's reservoir (`deploymentFixedCosts`), 5% of invocations are traced.
-    tracing: logSizes ? invocations * XRAY_SAMPLING.rate * PRICES.xrayTraceRecorded : 0,
+    tracing: logSizes && tracing ? invocations * XRAY_SAMPLING.rate * PRICES.xrayTraceRecorded : 0,
   };
 }
 
@@ -289,12 +296,37 @@ export function xrayReservoirCost(invocationsPerMonth: number): number {
 }
 
 /**
+ * Messages per consumer invocation of `queue` at `accounts`, with the stack's batching window (0), from
+ * the load run (bench/batching.ts, saved in bench/batching.json): at and above the accounts it ran,
+ * the measured figure (a floor: batches only grow with the rate, so larger deployments are priced
+ * high); below, the measured excess over one message shrunk in proportion to the rate.
+ */
+export function measuredMessagesPerInvocation(
+  measured: { accounts: number; queues: Record<QueueName, { messagesPerInvocation: number }> } | undefined,
+  accounts: number,
+  queue: QueueName,
+  ratePerSecond = 0,
+): number {
+  if (!measured) return 1;
+  const atRun = measured.queues[queue].messagesPerInvocation;
+  if (accounts < measured.accounts) return 1 + (atRun - 1) * (accounts / measured.accounts);
+  // Far above the run, the mapping's concurrency cap forces fuller batches: it runs at most
+  // CONSUMER_MAX_CONCURRENCY invocations of the assumed duration at once.
+  const forced = (ratePerSecond * PRICES.lambdaDurationSeconds) / CONSUMER_MAX_CONCURRENCY;
+  return Math.min(10, Math.max(atRun, forced));
+}
+
+/** The stack's default `consumerMaxConcurrency` (infra: `defaultConsumerMaxConcurrency`): invocations per mapping at once. */
+export const CONSUMER_MAX_CONCURRENCY = 100;
+
+/**
  * How many messages an SQS event source mapping hands to each invocation, for messages arriving at
  * `ratePerSecond` (the profile's working hours, all accounts). Lambda polls a queue with 5 pollers
  * at first (more under a backlog); a poller's batch closes when it holds `batchSize` messages or when
  * `windowSeconds` (the mapping's maximum batching window) has passed; with no window a poller takes
  * what arrived while its previous invocation ran (`busySeconds`). The arrivals split evenly over the
- * pollers. A model, not a measurement: no run here has AWS's pollers (docs/cost-model.md, "Batching").
+ * pollers. A model, used only for a batching window (the load run measures the stack's window, 0):
+ * with no window it predicted more batching than the run measured (docs/cost-model.md, "Batching").
  */
 export function messagesPerBatch(
   ratePerSecond: number,

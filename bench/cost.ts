@@ -21,12 +21,14 @@ import {
   eventLogBytes,
   LOG_BYTES_CEILING,
   LOG_EVENT_OVERHEAD_BYTES,
+  measuredMessagesPerInvocation,
   messagesPerBatch,
   monthlyConnectionMinutes,
   monthlyEventCounts,
   PRICES,
   queueInvocations,
   SQS_REQUESTS_PER_MESSAGE,
+  TRACING_BY_DEFAULT,
   UNBATCHED,
   xrayReservoirCost,
   type Batching,
@@ -34,6 +36,7 @@ import {
   type EventUsage,
   type LogSizes,
 } from './cost-model';
+import { measuredBatching } from './batching';
 import { previousFigures, type BenchResults } from './figures';
 import {
   HandlerLogMeter,
@@ -41,6 +44,7 @@ import {
   PLATFORM_BYTES,
   PLATFORM_EVENTS,
   WEBSOCKET_ACCESS_BYTES,
+  XRAY_REPORT_BYTES,
 } from './log-bytes';
 
 /**
@@ -540,35 +544,46 @@ export async function measureCost(
   /** Choices a deployment can make (stack props), each traded against something; none of them is the default. */
   interface Choices {
     windows?: Partial<Batching>;
-    noTracing?: boolean;
+    tracing?: boolean;
     noPlatformLines?: boolean;
   }
+  // With the stack's window (0) a queue batches as the load run measured (bench/batching.json); with a
+  // window, which no run measured, as the poller model has it, never below the measurement.
+  const measured = measuredBatching();
+  if (!measured) log('  no bench/batching.json: every consumer priced at one message per invocation');
   const batchingAt = (accounts: number, choices: Choices = {}): Batching =>
     Object.fromEntries(
-      queueSpecs.map((spec) => [
-        spec.name,
-        messagesPerBatch((queueMessagesPerAccountMonth[spec.name] * accounts) / busySecondsPerMonth(), {
-          batchSize: spec.batchSize,
-          windowSeconds: choices.windows?.[spec.name] ?? spec.maxBatchingWindowSeconds,
-        }),
-      ]),
+      queueSpecs.map((spec) => {
+        const window = choices.windows?.[spec.name] ?? spec.maxBatchingWindowSeconds;
+        const rate = (queueMessagesPerAccountMonth[spec.name] * accounts) / busySecondsPerMonth();
+        const measuredHere = measuredMessagesPerInvocation(measured, accounts, spec.name, rate);
+        if (window === 0) return [spec.name, measuredHere];
+        return [
+          spec.name,
+          Math.max(measuredHere, messagesPerBatch(rate, { batchSize: spec.batchSize, windowSeconds: window })),
+        ];
+      }),
     ) as Batching;
   const monthAt = (accounts: number, choices: Choices = {}) => {
     const batching = batchingAt(accounts, choices);
-    const sizes = choices.noPlatformLines ? { ...logSizes, platformBytes: 0, platformEvents: 0 } : logSizes;
+    const tracing = choices.tracing ?? TRACING_BY_DEFAULT;
+    const sizes = choices.noPlatformLines
+      ? { ...logSizes, platformBytes: 0, platformEvents: 0 }
+      : tracing
+        ? { ...logSizes, platformBytes: logSizes.platformBytes + XRAY_REPORT_BYTES }
+        : logSizes;
     const byEvent: Record<string, number> = {};
     const parts = { requests: 0, dynamo: 0, webSocket: 0, logs: 0, tracing: 0 };
     let invocations = 0;
     for (const [name, perMonth] of Object.entries(monthly)) {
       const usage = usages[name]!;
-      const eventParts = eventCostParts(usage, batching, sizes);
-      if (choices.noTracing) eventParts.tracing = 0;
+      const eventParts = eventCostParts(usage, batching, sizes, tracing);
       byEvent[name] = perMonth * Object.values(eventParts).reduce((sum, cost) => sum + cost, 0);
       for (const key of Object.keys(parts) as (keyof typeof parts)[]) parts[key] += perMonth * eventParts[key];
       invocations += perMonth * (usage.apiRequests + usage.liveMessagesIn + queueInvocations(usage, batching));
     }
     const connectionMinutes = monthlyConnectionMinutes() * PRICES.webSocketConnectionMinute;
-    const reservoir = choices.noTracing ? 0 : xrayReservoirCost(invocations * accounts) / accounts;
+    const reservoir = tracing ? xrayReservoirCost(invocations * accounts) / accounts : 0;
     const variable = Object.values(byEvent).reduce((sum, cost) => sum + cost, 0) + connectionMinutes + reservoir;
     const typing = byEvent['kommo-typing-session']! + byEvent['typing-session-throttled']!;
     return {
@@ -592,7 +607,9 @@ export async function measureCost(
       `${deployment.queues + deployment.functions + 1} alarms, ${deployment.secrets} secrets)`,
   );
 
-  log('\n  messages per consumer invocation at the working-hours rate (model: bench/cost-model.ts, messagesPerBatch)');
+  log(
+    `\n  messages per consumer invocation at the working-hours rate (measured: bench/batching.json, ${measured ? `${measured.accounts} accounts, ${measured.pollersPerQueue} pollers` : 'none'})`,
+  );
   for (const month of months)
     log(
       `  ${String(month.accounts).padStart(6)} accounts  ` +
@@ -622,7 +639,6 @@ export async function measureCost(
       gives: 'up to 1 s more on typing.started, events and delivery statuses (timers stay at 0: typing refresh)',
       choices: { windows: { hooks: 1, events: 1, 'kommo-status': 1 } },
     },
-    { name: 'no X-Ray tracing', gives: 'traces of slow or failed requests', choices: { noTracing: true } },
     {
       name: 'no Lambda START/END/REPORT lines',
       gives: "per-invocation duration and memory in the logs (Lambda's metrics keep them in aggregate)",
@@ -637,10 +653,15 @@ export async function measureCost(
     );
   }
   const allChoices = monthAt(100, Object.assign({}, ...choices.map((choice) => choice.choices)) as Choices);
-  log(`  ${'all three'.padEnd(52)} $${fmt(allChoices.total)}, typing $${fmt(allChoices.typing)}`);
+  log(`  ${'both'.padEnd(52)} $${fmt(allChoices.total)}, typing $${fmt(allChoices.typing)}`);
+  const traced = monthAt(100, { tracing: true });
+  log(
+    `  ${'X-Ray tracing on (tracing: true; off by default)'.padEnd(52)} $${fmt(traced.total)} (costs $${fmt(traced.total - reference.total)} more)`,
+  );
   results.details.costChoicesAt100 = Object.fromEntries([
     ...choices.map((choice) => [choice.name, monthAt(100, choice.choices).total]),
-    ['all three', allChoices.total],
+    ['both', allChoices.total],
+    ['X-Ray tracing on', traced.total],
   ]);
 
   log('\n  all-in $ per account-month (previous committed figure in brackets)');
@@ -713,6 +734,16 @@ export async function measureCost(
     logSizes,
     deployment,
     fixedCostsPerDeployment: fixed,
+    batchingMeasured: measured
+      ? {
+          accounts: measured.accounts,
+          pollersPerQueue: measured.pollersPerQueue,
+          loadAverage: measured.loadAverage,
+          messagesPerInvocation: Object.fromEntries(
+            queueSpecs.map((spec) => [spec.name, measured.queues[spec.name].messagesPerInvocation]),
+          ),
+        }
+      : 'none',
     months: months.map((month) => ({
       accounts: month.accounts,
       usdPerAccount: month.total,

@@ -17,14 +17,17 @@ const REQUEST_ID = '8f5d1b2c-1234-4a5b-9c8d-0123456789ab';
 const TRACE_ID = '1-675a1b2c-0123456789abcdef01234567';
 
 /**
- * Lambda's own lines for every invocation: START, END and REPORT (with the X-Ray line active tracing
- * adds to it), as Lambda writes them in its text format; three log events.
+ * Lambda's own lines for every invocation: START, END and REPORT, as Lambda writes them in its text
+ * format; three log events. X-Ray is off by default (the stack's `tracing` prop).
  */
 export const PLATFORM_LINES = [
   `START RequestId: ${REQUEST_ID} Version: $LATEST\n`,
   `END RequestId: ${REQUEST_ID}\n`,
-  `REPORT RequestId: ${REQUEST_ID}\tDuration: 48.52 ms\tBilled Duration: 49 ms\tMemory Size: 512 MB\tMax Memory Used: 98 MB\t\nXRAY TraceId: ${TRACE_ID}\tSegmentId: 0123456789abcdef\tSampled: true\t\n`,
+  `REPORT RequestId: ${REQUEST_ID}\tDuration: 48.52 ms\tBilled Duration: 49 ms\tMemory Size: 512 MB\tMax Memory Used: 98 MB\t\n`,
 ];
+
+/** What active tracing adds to every REPORT line. */
+export const XRAY_REPORT_LINE = `XRAY TraceId: ${TRACE_ID}\tSegmentId: 0123456789abcdef\tSampled: true\t\n`;
 
 /** An HTTP API access log line in the stack's format (infra/bridge-stack.ts, `declareApi`), typical values. */
 export const HTTP_ACCESS_LINE = `${JSON.stringify({
@@ -63,6 +66,7 @@ export const WEBSOCKET_ACCESS_LINE = `${JSON.stringify({
 const bytes = (lines: readonly string[]) => lines.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
 export const PLATFORM_BYTES = bytes(PLATFORM_LINES);
 export const PLATFORM_EVENTS = PLATFORM_LINES.length;
+export const XRAY_REPORT_BYTES = bytes([XRAY_REPORT_LINE]);
 export const HTTP_ACCESS_BYTES = bytes([HTTP_ACCESS_LINE]);
 export const WEBSOCKET_ACCESS_BYTES = bytes([WEBSOCKET_ACCESS_LINE]);
 
@@ -95,7 +99,7 @@ export class HandlerLogMeter {
     streams.forEach((stream, index) => {
       stream.write = ((chunk: unknown, ...rest: unknown[]) => {
         const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
-        if (text !== undefined && text.startsWith('{') && this.take(text)) return true;
+        if (text?.startsWith('{') && this.take(text)) return true;
         return (originals[index] as (...args: unknown[]) => boolean)(chunk, ...rest);
       }) as typeof stream.write;
     });

@@ -6,6 +6,7 @@ import { sourceOfPrintedLine, startLocalRuntime, type LocalRuntime } from '../lo
 import { ArrivalClock } from './arrivals';
 import { benchTarget } from './bridge-client';
 import { measureColdStart } from './cold-start';
+import { measureBatching, saveMeasuredBatching } from './batching';
 import { measureCost } from './cost';
 import { BenchResults, formatMarkdownTable, formatTable, previousFigures } from './figures';
 import { measureLatency, warmUp } from './latency';
@@ -26,7 +27,17 @@ process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
-const SECTIONS = ['typing', 'latency', 'live', 'widget', 'throughput', 'status-polls', 'cost', 'cold-start'] as const;
+const SECTIONS = [
+  'typing',
+  'latency',
+  'live',
+  'widget',
+  'throughput',
+  'status-polls',
+  'batching',
+  'cost',
+  'cold-start',
+] as const;
 /** `BENCH_SECTIONS=typing,latency npm run bench` runs only those (results.json then holds only them). */
 const selected = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(',')).split(',').map((name) => name.trim()));
 const runs = (name: (typeof SECTIONS)[number]) => selected.has(name);
@@ -37,9 +48,13 @@ const SECTION_ORDER = [
   'widget',
   'throughput',
   'status polls',
+  'batching',
   'cost',
   'cold start',
 ];
+/** `BENCH_BATCHING_ACCOUNTS=20`: the accounts whose traffic the batching section drives (as many as the machine carries). */
+const BATCHING_ACCOUNTS = Number(process.env.BENCH_BATCHING_ACCOUNTS ?? 10);
+const MEASURED_SECONDS = Number(process.env.BENCH_BATCHING_SECONDS ?? 60);
 
 const LEGEND = `Legend
   typing calls  Client typing for 12 s, (a) a start every 100 ms, (b) one start (ttl 15 s) and a stop after 12 s.
@@ -59,12 +74,16 @@ const LEGEND = `Legend
   status polls  Delivery status pulled from the chat service (CHAT_SERVICE_STATUS_URL): signed status queries the sink
                 verified for a message delivered at 2 s and read at 1 min, the bridge's backing-off schedule beside a
                 fixed 2-s poller; the whole bridge runs on a manual clock, so times are simulated, counts real.
+  batching      The account profile's working-hours traffic for N accounts (BENCH_BATCHING_ACCOUNTS, default 10) sent in real
+                time through the local runtime, every queue delivered as an SQS event source mapping does (5 pollers, the
+                manifest's batch size and window): messages per consumer invocation over 60 s after a 60-s warm-up (timers re-armed every minute reach their pace). Saved
+                to bench/batching.json, which the cost section prices the queues with.
   cost          Each event type run through the whole bridge on a manual clock, its timers and queued work included:
                 API requests, live-channel frames, Lambda invocations, SQS requests, DynamoDB units by AWS's rules,
                 outbound calls, and the log bytes the handlers print through Powertools at INFO (plus Lambda's and
                 API Gateway's lines); $/M at batch size 1. The all-in month of the account profile, for 1 to 10,000
-                accounts: consumers batched as the working-hours rate allows (a model), X-Ray, and the deployment's
-                fixed costs shared (bench/cost-model.ts, docs/cost-model.md). [brackets]: the last committed figure.
+                accounts: consumers batched as the batching section measured (bench/batching.json), X-Ray only with
+                the stack's tracing prop (off by default), and the deployment's fixed costs shared (bench/cost-model.ts, docs/cost-model.md). [brackets]: the last committed figure.
   cold start    Bundles synthesized by the CDK app (exactly what deploys, ES modules); module init = import() of the
                 bundle plus the config/client building it starts at load, median of 20 fresh Node processes (local
                 Node, not Lambda's; Node start-up and the Secrets Manager fetch excluded). Beside each: [the last
@@ -172,6 +191,20 @@ async function main(): Promise<number> {
     await section('status polls (a simulated day on a manual clock: bridge schedule beside a fixed 2-s poller)', () =>
       measureStatusPolls(results, say),
     );
+  if (runs('batching'))
+    await section(
+      `batching (the profile's working-hours traffic for ${BATCHING_ACCOUNTS} accounts in real time, ${MEASURED_SECONDS} s measured: messages per consumer invocation)`,
+      async () => {
+        const measured = await measureBatching(results, say, {
+          accounts: BATCHING_ACCOUNTS,
+          warmUpSeconds: 60,
+          measuredSeconds: MEASURED_SECONDS,
+          runId,
+        });
+        // The cost section prices the queues with it (bench/batching.json), only from a clean run.
+        if (measured.failedRequests === 0) saveMeasuredBatching(measured);
+      },
+    );
   if (runs('cost'))
     await section(
       'cost (every event type through the whole bridge on a manual clock, priced per event and per account-month)',
@@ -211,8 +244,8 @@ async function main(): Promise<number> {
   };
   writeFileSync(RESULTS_FILE, `${withoutMachinePaths(JSON.stringify(report, null, 2))}\n`);
 
-  say('\n' + formatTable(results.figures));
-  say('\n' + LEGEND);
+  say(`\n${formatTable(results.figures)}`);
+  say(`\n${LEGEND}`);
   if (bridgeProblems.length > 0)
     say(
       `\nBridge warnings/errors during the run (${bridgeProblemCount}, first ${bridgeProblems.length}):\n  ${bridgeProblems.join('\n  ')}`,
@@ -221,7 +254,7 @@ async function main(): Promise<number> {
   say(`\nExpectations: ${results.expectations.length - failed.length}/${results.expectations.length} kept`);
   for (const expectation of failed) say(`  FAILED ${expectation.name}: ${expectation.detail}`);
   for (const failure of results.failures) say(`  SECTION FAILED ${failure.section}: ${failure.error}`);
-  if (process.env.BENCH_MARKDOWN) say('\n' + formatMarkdownTable(results.figures));
+  if (process.env.BENCH_MARKDOWN) say(`\n${formatMarkdownTable(results.figures)}`);
   say(
     `\nWrote ${fileURLToPath(RESULTS_FILE).split('/').slice(-2).join('/')} · ${durationSeconds.toFixed(0)} s · ${results.passed ? 'PASS' : 'FAIL'}`,
   );

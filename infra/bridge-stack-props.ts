@@ -73,6 +73,22 @@ export interface BridgeStackProps extends StackProps {
    */
   readonly consumerBatchingWindowSeconds?: Partial<Readonly<Record<QueueName, number>>>;
   /**
+   * X-Ray active tracing on every function. Off by default: at 100 accounts it costs about $1.46 per
+   * account-month, and each invocation's INFO line already carries its route, answer, ids and
+   * duration; turn it on while investigating latency across DynamoDB, SQS and outbound calls
+   * (docs/cost-model.md, "Against the target").
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * Lambda's own START, END and REPORT lines in every function's log group. `false` switches the
+   * functions to Lambda's JSON log format with system logs at WARN: about $0.86 per account-month
+   * less at 100 accounts, and no per-invocation billed duration and memory in the logs (Lambda's
+   * Duration metric keeps them in aggregate; the bridge's own line has each invocation's duration).
+   * @default true
+   */
+  readonly lambdaPlatformLogs?: boolean;
+  /**
    * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
    * a frame every 30 s, plus one per chat it starts or stops watching. The default carries 100 accounts
    * of 20 managers (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within

@@ -97,6 +97,8 @@ export class BridgeStack extends Stack {
       queues,
       liveChannel,
       logRetention,
+      tracing: props.tracing ?? false,
+      platformLogs: props.lambdaPlatformLogs ?? true,
       ...(props.reservedConcurrency ? { reservedConcurrency: props.reservedConcurrency } : {}),
     });
     liveChannel.routeTo(functions.functions);

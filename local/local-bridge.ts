@@ -35,6 +35,12 @@ export interface LocalBridgeOptions {
    * (`settle`, or a test clock's `advance`), so tests decide when time passes.
    */
   scheduling: 'realtime' | 'manual';
+  /**
+   * Real-time scheduling only: consumer invocations each queue runs at once, as an SQS event source
+   * mapping's pollers do (Lambda starts with 5). Unset, each queue's batches run one after the other,
+   * the queues in turn (`settle`).
+   */
+  pollersPerQueue?: number;
 }
 
 /** A Lambda context for in-process invocations; nothing in the bridge reads more than this. */
@@ -92,6 +98,7 @@ export class LocalBridge {
         maxReceiveCount: spec.maxReceiveCount,
         batchSize: spec.batchSize,
         batchingWindowSeconds: spec.maxBatchingWindowSeconds,
+        ...(options.pollersPerQueue === undefined ? {} : { pollers: options.pollersPerQueue }),
         deadLetterQueue: deadLetterQueues[spec.name],
         onSend,
       });
@@ -175,11 +182,39 @@ export class LocalBridge {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.pumping;
+    await Promise.all(Object.values(this.queues).map((queue) => queue.idle()));
+  }
+
+  /**
+   * Real-time scheduling with pollers: every queue hands what is ready to its free pollers, and each
+   * invocation that ends dispatches again; a timer wakes the queues when the next message is due.
+   */
+  private dispatch(): void {
+    for (const queue of Object.values(this.queues)) {
+      queue
+        .dispatch(() => this.wake())
+        .catch((error: unknown) =>
+          this.options.log.error('queue delivery failed', {
+            error: error instanceof Error ? error.message : String(error),
+          }),
+        );
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const next = this.nextDueAt();
+    if (next !== undefined) {
+      this.timer = setTimeout(() => this.wake(), Math.max(0, next - this.options.clock.now()));
+      this.timer.unref?.();
+    }
   }
 
   /** Real-time scheduling: pump now, then sleep until the next message is due. */
   private wake(): void {
     if (this.options.scheduling !== 'realtime' || this.stopped) return;
+    if (this.options.pollersPerQueue !== undefined) {
+      this.dispatch();
+      return;
+    }
     if (this.pumping) {
       this.pumpAgain = true;
       return;

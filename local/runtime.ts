@@ -52,6 +52,10 @@ export interface LocalRuntimeOptions {
   logLevel?: LogLevel;
   /** A DynamoDB Local already running (tests share one); by default the runtime starts its own. */
   dynamo?: DynamoDBClient;
+  /** Consumer invocations per queue at once, as an event source mapping's pollers (`LocalBridgeOptions`). */
+  pollersPerQueue?: number;
+  /** Sandbox mode: `false` leaves CHAT_SERVICE_STATUS_URL unset, so outgoing messages are not polled (the bench's profile). */
+  statusPolls?: boolean;
 }
 
 export interface LocalRuntime {
@@ -151,7 +155,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         CHAT_SERVICE_URL: sinkUrl,
         CHAT_SERVICE_SECRET: chatServiceSecret,
         // The sink keeps message statuses too (`npm run send -- chat-status`), so the bridge polls them as it would the chat service's.
-        CHAT_SERVICE_STATUS_URL: sink.statusUrlTemplate,
+        ...(options.statusPolls === false ? {} : { CHAT_SERVICE_STATUS_URL: sink.statusUrlTemplate }),
         KOMMO_CLIENT_SECRET: integrationSecret,
         KOMMO_REDIRECT_URI: SANDBOX_REDIRECT_URI,
         KOMMO_CLIENT_ID: SANDBOX_CLIENT_ID,
@@ -178,6 +182,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       log,
       metrics,
       scheduling: 'realtime',
+      ...(options.pollersPerQueue === undefined ? {} : { pollersPerQueue: options.pollersPerQueue }),
     });
     cleanups.push(() => bridge.stop());
     // The sandbox's Kommo account page is served by this local server only, under a prefix of its own.

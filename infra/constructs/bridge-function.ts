@@ -67,12 +67,22 @@ export interface BridgeFunctionProps {
    * @default - unreserved: the function draws on the account's unreserved pool
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * X-Ray active tracing.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * Lambda's START, END and REPORT lines; `false` uses Lambda's JSON log format with system logs at WARN.
+   * @default true
+   */
+  readonly platformLogs?: boolean;
 }
 
 /**
  * A bridge Lambda function: the handler in `functions/<name>/index.ts`, bundled locally with esbuild
  * as an ES module (AWS SDK included, so what runs in AWS is what the tests ran), on the newest Node.js runtime on
- * arm64, with X-Ray tracing, source-mapped stack traces, and its own log group with a retention.
+ * arm64, with X-Ray tracing when asked, source-mapped stack traces, and its own log group with a retention.
  *
  * The function runs under its own role that may only write to its own log group; the stack grants
  * table, queue and secret access per function from the manifest.
@@ -116,7 +126,16 @@ export class BridgeFunction extends Construct {
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role: this.role,
       logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      // Without the platform lines: JSON format, system logs at WARN; the application level stays DEBUG
+      // so that Powertools alone decides (POWERTOOLS_LOG_LEVEL and the DEBUG sample rate).
+      ...(props.platformLogs === false
+        ? {
+            loggingFormat: lambda.LoggingFormat.JSON,
+            systemLogLevelV2: lambda.SystemLogLevel.WARN,
+            applicationLogLevelV2: lambda.ApplicationLogLevel.DEBUG,
+          }
+        : {}),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...powertoolsEnvironment,
@@ -157,12 +176,13 @@ export class BridgeFunction extends Construct {
       },
     });
 
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'X-Ray tracing (Tracing.ACTIVE) adds xray:PutTraceSegments and xray:PutTelemetryRecords, which do not ' +
-        'support resource-level permissions, so AWS requires Resource "*" for them. No other statement of this ' +
-        'role uses "*" (asserted in test/infra).',
-    });
+    if (props.tracing)
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing (Tracing.ACTIVE) adds xray:PutTraceSegments and xray:PutTelemetryRecords, which do not ' +
+          'support resource-level permissions, so AWS requires Resource "*" for them. No other statement of this ' +
+          'role uses "*" (asserted in test/infra).',
+      });
   }
 }

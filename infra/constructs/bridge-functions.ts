@@ -29,6 +29,10 @@ export interface BridgeFunctionsProps {
   readonly liveChannel: LiveChannel;
   /** How long function logs are kept. */
   readonly logRetention: logs.RetentionDays;
+  /** X-Ray active tracing on every function. */
+  readonly tracing: boolean;
+  /** Lambda's START, END and REPORT lines; `false` uses Lambda's JSON log format with system logs at WARN. */
+  readonly platformLogs: boolean;
   /**
    * Reserved concurrent executions by function.
    * @default - none reserved
@@ -76,6 +80,8 @@ export class BridgeFunctions extends StackPart {
       spec,
       environment,
       logRetention: props.logRetention,
+      tracing: props.tracing,
+      platformLogs: props.platformLogs,
       ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
     });
     const lambdaFunction = bridgeFunction.function;

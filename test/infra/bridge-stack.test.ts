@@ -410,16 +410,17 @@ describe('functions', () => {
   });
 
   it.each(functions)(
-    `$name: newest Node.js runtime, arm64, $timeoutSeconds s, $memoryMb MB, traced, source maps`,
+    `$name: newest Node.js runtime, arm64, $timeoutSeconds s, $memoryMb MB, untraced by default, source maps`,
     (spec) => {
       expect(newestNodeRuntime.name).toMatch(/^nodejs\d+\.x$/);
+      expect(resources[functionId(spec.name)]!.Properties).not.toHaveProperty('TracingConfig');
+      expect(resources[functionId(spec.name)]!.Properties!.LoggingConfig).not.toHaveProperty('LogFormat');
       expect(resources[functionId(spec.name)]!.Properties).toMatchObject({
         Runtime: newestNodeRuntime.name,
         Architectures: ['arm64'],
         Timeout: spec.timeoutSeconds,
         MemorySize: spec.memoryMb,
         Handler: 'index.handler',
-        TracingConfig: { Mode: 'Active' },
         Environment: {
           Variables: {
             NODE_OPTIONS: '--enable-source-maps',
@@ -603,14 +604,14 @@ describe('least privilege', () => {
     );
   });
 
-  it.each(functions)('$name: no managed policy, and Resource "*" only for the X-Ray actions', (spec) => {
-    expect(resources[logicalId(stack.functions.get(spec.name)!.role)]!.Properties!.ManagedPolicyArns).toBeUndefined();
-    const onAnyResource = permissionsOf(spec.name).filter((permission) => permission.resource === '"*"');
-    expect(onAnyResource.map((permission) => permission.action).sort()).toEqual([
-      'xray:PutTelemetryRecords',
-      'xray:PutTraceSegments',
-    ]);
-  });
+  it.each(functions)(
+    '$name: no managed policy, and no Resource "*" (X-Ray, which needs it, is off by default)',
+    (spec) => {
+      expect(resources[logicalId(stack.functions.get(spec.name)!.role)]!.Properties!.ManagedPolicyArns).toBeUndefined();
+      const onAnyResource = permissionsOf(spec.name).filter((permission) => permission.resource === '"*"');
+      expect(onAnyResource.map((permission) => permission.action)).toEqual([]);
+    },
+  );
 });
 
 describe('bridge secrets', () => {
@@ -1098,9 +1099,23 @@ describe('limits set at deploy time', () => {
       tableMaxThroughput: { readRequestUnits: 12000, writeRequestUnits: 20000 },
       debugLogSampleRate: 0.05,
       consumerBatchingWindowSeconds: { 'kommo-status': 2 },
+      tracing: true,
+      lambdaPlatformLogs: false,
     });
     // Act
     limitedTemplate = Template.fromStack(limited);
+  });
+
+  it("traces every function with X-Ray, and logs as JSON with Lambda's own lines at WARN only, when asked", () => {
+    const functions = Object.values(limitedTemplate.findResources('AWS::Lambda::Function')).filter(
+      (resource) => (resource.Properties as { Handler?: string }).Handler === 'index.handler',
+    );
+    expect(functions.length).toBeGreaterThan(0);
+    for (const resource of functions)
+      expect(resource.Properties).toMatchObject({
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'DEBUG' },
+      });
   });
 
   it('gives the kommo-status mapping its batching window, and no other', () => {

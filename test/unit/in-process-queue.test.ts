@@ -77,6 +77,75 @@ describe('in-process queue (SQS semantics for the local runtime)', () => {
     ]);
   });
 
+  it('with pollers, runs that many invocations at once and gathers what arrives meanwhile into the next batch, as an event source mapping does', async () => {
+    const clock = new ManualClock(TEST_START);
+    const queue = new InProcessQueue<{ n: number }>({
+      name: 'work',
+      clock,
+      visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 3,
+      batchSize: 2,
+      pollers: 2,
+    });
+    const batches: number[][] = [];
+    const releases: (() => void)[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    queue.attach(async (event: SQSEvent) => {
+      batches.push(event.Records.map((record) => (JSON.parse(record.body) as { n: number }).n));
+      running += 1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      running -= 1;
+      return undefined;
+    });
+    const again = () => void queue.dispatch(again);
+
+    // Two free pollers: each message is taken as it arrives, alone.
+    await queue.send({ n: 1 });
+    await queue.dispatch(again);
+    await queue.send({ n: 2 });
+    await queue.dispatch(again);
+    // Both pollers busy: three more wait, then the first poller to finish takes two of them at once.
+    for (const n of [3, 4, 5]) await queue.send({ n });
+    await queue.dispatch(again);
+    const whileBusy = batches.length;
+    releases.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+    releases.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+    while (releases.length > 0) {
+      releases.shift()!();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await queue.idle();
+
+    expect(whileBusy).toBe(2);
+    expect(batches).toEqual([[1], [2], [3, 4], [5]]);
+    expect(mostAtOnce).toBe(2);
+    expect(queue.depth).toBe(0);
+    expect(queue.deliveries.invocations).toBe(4);
+    expect(queue.deliveries.messages).toBe(5);
+    expect([...queue.deliveries.byBatchSize].sort()).toEqual([
+      [1, 3],
+      [2, 1],
+    ]);
+  });
+
+  it('with pollers, keeps the batching window: a lone message waits for the window before a free poller takes it', async () => {
+    const { clock, queue, received } = givenQueue({ batchingWindowSeconds: 1 });
+    await queue.send({ n: 1 });
+
+    await queue.dispatch(() => undefined);
+    const early = received.length;
+    clock.advanceBy(1000);
+    await queue.dispatch(() => undefined);
+    await queue.idle();
+
+    expect(early).toBe(0);
+    expect(received).toEqual([{ n: 1, receiveCount: 1, at: TEST_START + 1000 }]);
+  });
+
   it('delivers in batches of the configured size and deletes what succeeded', async () => {
     const { queue, received } = givenQueue();
     for (const n of [1, 2, 3]) await queue.send({ n });

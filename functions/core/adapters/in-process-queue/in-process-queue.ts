@@ -21,6 +21,12 @@ export interface InProcessQueueOptions {
    * or the oldest of them has waited this long. 0 (the default) delivers what is visible at once.
    */
   batchingWindowSeconds?: number;
+  /**
+   * Consumer invocations running at once under `dispatch` (real-time delivery): the event source
+   * mapping's pollers. Lambda starts an SQS mapping with 5 and adds more under a backlog; 1 (the
+   * default) is one invocation at a time.
+   */
+  pollers?: number;
   deadLetterQueue?: InProcessQueue<unknown>;
   /** Called after every send, so a real-time runner can wake up. */
   onSend?: () => void;
@@ -43,6 +49,9 @@ interface StoredMessage {
 export class InProcessQueue<T> implements WorkQueue<T> {
   private messages: StoredMessage[] = [];
   private consumer: QueueConsumer | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** What the consumer was handed: invocations and messages, and how many invocations had each batch size. */
+  readonly deliveries = { invocations: 0, messages: 0, byBatchSize: new Map<number, number>(), busyMs: 0 };
   readonly deadLetters: DeadLetterSender<T>;
 
   constructor(readonly options: InProcessQueueOptions) {
@@ -101,19 +110,64 @@ export class InProcessQueue<T> implements WorkQueue<T> {
   }
 
   /**
-   * Delivers the messages visible now, in batches (at most `maxBatches`), and applies the consumer's
-   * answer. Returns how many messages were handed to the consumer.
+   * Delivers the messages visible now, in batches (at most `maxBatches`), one after the other, and
+   * applies the consumer's answer. Returns how many messages were handed to the consumer.
    */
   async pump(maxBatches = Number.POSITIVE_INFINITY): Promise<number> {
     if (!this.consumer) return 0;
-    const now = this.options.clock.now();
-    const visible = this.messages.filter((message) => message.visibleAt <= now);
-    // Inside the batching window a batch waits for more messages, as Lambda's poller does.
-    const oldest = Math.min(...visible.map((message) => message.visibleAt));
-    if (visible.length < this.options.batchSize && oldest + this.windowMs > now) return 0;
+    // Only what is here now: messages the consumer queues meanwhile wait for the next pump.
+    const present = new Set(this.messages);
     let delivered = 0;
-    let batches = 0;
-    for (let start = 0; start < visible.length && batches < maxBatches; start += this.options.batchSize) {
+    for (let batches = 0; batches < maxBatches; batches += 1) {
+      const batch = await this.takeBatch(present);
+      if (!batch) break;
+      delivered += batch.length;
+      await this.deliver(batch);
+    }
+    return delivered;
+  }
+
+  /**
+   * Real-time delivery as an event source mapping does it: every free poller (at most `pollers`
+   * invocations at once) takes a batch of what is visible now and invokes the consumer without
+   * waiting for the others; messages that arrive while every poller is busy gather into the next
+   * batch. Returns at once; `onDone` runs after each invocation (to dispatch again).
+   */
+  async dispatch(onDone: () => void): Promise<void> {
+    if (!this.consumer) return;
+    while (this.inFlight.size < (this.options.pollers ?? 1)) {
+      const batch = await this.takeBatch();
+      if (!batch) return;
+      const invocation: Promise<void> = this.deliver(batch).finally(() => {
+        this.inFlight.delete(invocation);
+        onDone();
+      });
+      this.inFlight.add(invocation);
+    }
+  }
+
+  /** Consumer invocations still running (real-time delivery). */
+  get invocationsRunning(): number {
+    return this.inFlight.size;
+  }
+
+  /** Resolves when no invocation started by `dispatch` is running. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Receives the next batch: up to `batchSize` visible messages, hidden for the visibility timeout;
+   * none inside the batching window while the batch is not full, as Lambda's poller waits. Messages
+   * received `maxReceiveCount` times go to the dead-letter queue instead.
+   */
+  private async takeBatch(among?: Set<StoredMessage>): Promise<StoredMessage[] | undefined> {
+    const now = this.options.clock.now();
+    const visible = this.messages.filter((message) => message.visibleAt <= now && (!among || among.has(message)));
+    if (visible.length === 0) return undefined;
+    const oldest = Math.min(...visible.map((message) => message.visibleAt));
+    if (visible.length < this.options.batchSize && oldest + this.windowMs > now) return undefined;
+    for (let start = 0; start < visible.length; start += this.options.batchSize) {
       const batch: StoredMessage[] = [];
       for (const message of visible.slice(start, start + this.options.batchSize)) {
         if (message.receiveCount >= this.options.maxReceiveCount) {
@@ -124,12 +178,9 @@ export class InProcessQueue<T> implements WorkQueue<T> {
         message.visibleAt = now + this.options.visibilityTimeoutSeconds * 1000;
         batch.push(message);
       }
-      if (batch.length === 0) continue;
-      batches += 1;
-      delivered += batch.length;
-      await this.deliver(batch);
+      if (batch.length > 0) return batch;
     }
-    return delivered;
+    return undefined;
   }
 
   private async deliver(batch: StoredMessage[]): Promise<void> {
@@ -137,12 +188,19 @@ export class InProcessQueue<T> implements WorkQueue<T> {
     // `pump` returns before taking messages when no consumer is attached.
     if (!consumer) throw new Error('No consumer is attached to this queue');
     const event: SQSEvent = { Records: batch.map((message) => this.toRecord(message)) };
+    const { deliveries } = this;
+    deliveries.invocations += 1;
+    deliveries.messages += batch.length;
+    deliveries.byBatchSize.set(batch.length, (deliveries.byBatchSize.get(batch.length) ?? 0) + 1);
+    const startedAt = performance.now();
     let failed: Set<string>;
     try {
       const answer = await consumer(event);
       failed = new Set((answer?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch {
       failed = new Set(batch.map((message) => message.messageId));
+    } finally {
+      deliveries.busyMs += performance.now() - startedAt;
     }
     const done = new Set(batch.filter((message) => !failed.has(message.messageId)).map((message) => message.messageId));
     this.messages = this.messages.filter((message) => !done.has(message.messageId));
