@@ -828,4 +828,11 @@ describe('the retired v1 widget routes', () => {
     expectContractError(response, 401, 'missing_token');
     await expectNothingStoredOrQueued();
   });
+
+  it.each(v1)('%s %s for an account no one connected is still 403', async (method, path, _, body) => {
+    const response = await widgetRequest(bridge, method, path, body, { kommoAccountId: 31_000_999 });
+
+    expectContractError(response, 403, 'account_not_connected');
+    await expectNothingStoredOrQueued();
+  });
 });
