@@ -335,11 +335,18 @@ export async function measureCost(
 
     // The widget: a manager's presence heartbeat in a chat (first, then every 30 s), a look at a client's presence, a read.
     const widget = (method: 'GET' | 'POST', path: string, body?: unknown) => widgetRequest(plain, method, path, body);
+    // The v1 widget routes are retired (410): these measures use v2, on a chat the chat service registered first.
+    ok(
+      await plain.chat('PUT', `/chat/${plain.scopeId}/conversations/c-w1`, {
+        kommo_conversation_id: 'k-c-w1',
+        client_id: 'u-p1',
+      }),
+      'conversation',
+    );
     await measure(
       'widget-heartbeat-first',
       plain,
-      async () =>
-        ok(await widget('POST', '/widget/presence', { conversation_id: 'c-w1', state: 'online' }), 'widget presence'),
+      async () => ok(await widget('POST', '/widget/chats/k-c-w1/presence', { state: 'online' }), 'widget presence'),
       { aftermathMs: 0 },
     );
     await measure(
@@ -347,18 +354,18 @@ export async function measureCost(
       plain,
       async () => {
         await plain.advance(heartbeat);
-        ok(await widget('POST', '/widget/presence', { conversation_id: 'c-w1', state: 'online' }), 'widget presence');
+        ok(await widget('POST', '/widget/chats/k-c-w1/presence', { state: 'online' }), 'widget presence');
       },
       { aftermathMs: 0, continues: true },
     );
     await measure(
       'widget-watch',
       plain,
-      async () => ok(await widget('GET', '/widget/clients/u-p1/presence'), 'widget client presence'),
+      async () => ok(await widget('GET', '/widget/chats/k-c-w1'), 'widget client presence'),
       { aftermathMs: 0 },
     );
     await measure('widget-read', plain, async () =>
-      ok(await widget('POST', '/widget/conversations/c-w1/read'), 'widget read'),
+      ok(await widget('POST', '/widget/chats/k-c-w1/read'), 'widget read'),
     );
     // The same through a Kommo chat id (widget v2): the chat service registered the chat, its client is online.
     const kommoChat = '30477717-9f3c-4d3f-8101-60327e14dc48';

@@ -156,16 +156,18 @@ ${runtime.kommoAccountId} already connected to ${scopeId} with POST /admin/conne
   ADMIN_TOKEN          ${config.ADMIN_TOKEN}
 Requests as the widget sends them from ${kommoOrigin} (one token of Kommo user 7001, valid ${widgetTokenTtlSeconds / 3600} h
 and reusable until then, as Kommo reuses one per page):
-  # heartbeat: the user is in conversation c-1 (presence.changed online once; offline after 90 s without one)
-  curl -s -X POST ${runtime.url}/widget/presence -H 'content-type: application/json' ${await widgetHeaders()} -d '{"conversation_id":"c-1","state":"online"}'
-  # the user left the conversation (presence.changed offline)
-  curl -s -X POST ${runtime.url}/widget/presence -H 'content-type: application/json' ${await widgetHeaders()} -d '{"conversation_id":"c-1","state":"offline"}'
-  # the user opened conversation c-1 (conversation.read)
-  curl -s -X POST ${runtime.url}/widget/conversations/c-1/read ${await widgetHeaders()}
-  # is client u-7 online? (after npm run send -- presence u-7 online 30)
-  curl -s ${runtime.url}/widget/clients/u-7/presence ${await widgetHeaders()}
+  # heartbeat: the user is in Kommo chat kommo-c-1, conversation c-1 (presence.changed online once; offline after 90 s without one)
+  curl -s -X POST ${runtime.url}/widget/chats/kommo-c-1/presence -H 'content-type: application/json' ${await widgetHeaders()} -d '{"state":"online"}'
+  # the user left the chat (presence.changed offline)
+  curl -s -X POST ${runtime.url}/widget/chats/kommo-c-1/presence -H 'content-type: application/json' ${await widgetHeaders()} -d '{"state":"offline"}'
+  # the user opened the chat (conversation.read for c-1)
+  curl -s -X POST ${runtime.url}/widget/chats/kommo-c-1/read ${await widgetHeaders()}
+  # the chat's ids, and is its client u-7 online? (after npm run send -- presence u-7 online 30)
+  curl -s ${runtime.url}/widget/chats/kommo-c-1 ${await widgetHeaders()}
   # the browser's CORS preflight
-  curl -s -i -X OPTIONS ${runtime.url}/widget/presence -H 'origin: ${kommoOrigin}' -H 'access-control-request-method: POST' -H 'access-control-request-headers: x-auth-token,content-type'
+  curl -s -i -X OPTIONS ${runtime.url}/widget/chats/kommo-c-1/presence -H 'origin: ${kommoOrigin}' -H 'access-control-request-method: POST' -H 'access-control-request-headers: x-auth-token,content-type'
+  # a retired v1 route: 410 route_retired, naming the v2 route
+  curl -s -X POST ${runtime.url}/widget/conversations/c-1/read ${await widgetHeaders()}
   # operator: connect a second Kommo account (amojo id ${SECOND_ACCOUNT.amojoId}, account ${SECOND_ACCOUNT.kommoAccountId}) to the channel → 200
   curl -s -X POST ${runtime.url}/admin/connect -H 'content-type: application/json' -H 'authorization: Bearer ${config.ADMIN_TOKEN}' -d '{"amojo_account_id":"${SECOND_ACCOUNT.amojoId}","kommo_account_id":${SECOND_ACCOUNT.kommoAccountId},"title":"Second account"}'
   # operator: disconnect that second account again (the sandbox account ${runtime.kommoAccountId} stays connected) → 200

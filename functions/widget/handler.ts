@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from '../core/zod';
+import { gone } from '../core/domain/errors';
 import type { BridgeDeps, DepsOf } from '../core/deps';
 import {
   header,
@@ -21,18 +22,11 @@ import { issueLiveTicket } from '../core/use-cases/live-channel';
 import { readPresence } from '../core/use-cases/presence';
 import { authenticateWidgetCaller, widgetTokenRulesFrom, type WidgetCaller } from '../core/use-cases/widget-caller';
 
-const conversationId = identifier('conversation_id');
-const clientId = identifier('client_id');
 const kommoConversationId = identifier('kommo_conversation_id');
 const state = z.enum(['online', 'offline'], { error: 'state must be "online" or "offline"' });
 /** `APP.constant('user').amojo_id`: the Kommo user's amojo id, which events carry as `user_id`. */
 const userAmojoId = z.optional(identifier('user_amojo_id'));
 
-export const widgetPresenceRequestSchema = z.strictObject({
-  conversation_id: conversationId,
-  state,
-  user_amojo_id: userAmojoId,
-});
 export const widgetChatPresenceRequestSchema = z.strictObject({ state, user_amojo_id: userAmojoId });
 export const widgetReadRequestSchema = z.strictObject({ user_amojo_id: userAmojoId });
 
@@ -61,6 +55,14 @@ function readRequest(event: ApiEvent): z.output<typeof widgetReadRequestSchema> 
 }
 
 type WidgetRoute = (event: ApiEvent, caller: WidgetCaller) => Promise<ApiResult>;
+
+/** A retired v1 route's answer: 410, naming the v2 route that replaces it; nothing is read or written. */
+const retired = (replacement: string): never => {
+  throw gone(
+    'route_retired',
+    `This v1 widget route is retired; use ${replacement}, which names the chat by Kommo's id`,
+  );
+};
 
 /**
  * The Kommo widget's routes (docs/contract.md, "Kommo widget → bridge", and "Widget routes, v2", which
@@ -100,26 +102,13 @@ export const createWidgetHandler = (deps: WidgetDeps) => {
   };
 
   const routes: RouteTable<'widget', WidgetRoute> = {
-    'POST /widget/presence': async (event, caller) => {
-      const request = parseJsonBody(rawBody(event), widgetPresenceRequestSchema);
-      await presenceOf(userIn(caller, request.conversation_id), request, { userAmojoId: request.user_amojo_id });
-      return json(202, { ok: true });
-    },
-    'GET /widget/clients/{client_id}/presence': async (event, caller) => {
-      const id = validate(pathParameter(event, 'client_id'), clientId);
-      return json(200, await readPresence(deps, { scopeId: caller.scope.scopeId, clientId: id }));
-    },
-    'POST /widget/conversations/{conversation_id}/read': async (event, caller) => {
-      const conversation = validate(pathParameter(event, 'conversation_id'), conversationId);
-      const request = readRequest(event);
-      await conversationRead(deps, {
-        scope: caller.scope,
-        conversationId: conversation,
-        kommoUserId: caller.kommoUserId,
-        userAmojoId: request.user_amojo_id,
-      });
-      return json(202, { ok: true });
-    },
+    // v1, retired (docs/contract.md, "Widget routes, v1: retired"): they named a chat by the chat
+    // service's id, which the token's scope could not vouch for, so one account's token could read
+    // another's conversation. After the token check, so a caller without one still learns only 401.
+    'POST /widget/presence': async () => retired('POST /widget/chats/{kommo_conversation_id}/presence'),
+    'GET /widget/clients/{client_id}/presence': async () => retired('GET /widget/chats/{kommo_conversation_id}'),
+    'POST /widget/conversations/{conversation_id}/read': async () =>
+      retired('POST /widget/chats/{kommo_conversation_id}/read'),
     'GET /widget/chats/{kommo_conversation_id}': async (event, caller) => {
       const chat = await knownKommoChat(
         deps,

@@ -29,8 +29,14 @@ const connect = (body: Record<string, unknown> = {}, options: { authorization?: 
   );
 const disconnect = (body: Record<string, unknown>, options: { authorization?: string | null } = {}) =>
   adminRequest(bridge, '/admin/disconnect', body, options);
-const heartbeat = (kommoAccountId = TEST_KOMMO_ACCOUNT_ID) =>
-  widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' }, { kommoAccountId });
+/**
+ * A widget heartbeat in chat `k-c-1`, which the chat service names first (its answer does not matter
+ * here: for a scope that is not bound the widget call is refused before the chat is looked up).
+ */
+async function heartbeat(kommoAccountId = TEST_KOMMO_ACCOUNT_ID, scopeId = bridge.scopeId): Promise<TestResponse> {
+  await bridge.chat('PUT', `/chat/${scopeId}/conversations/c-1`, { kommo_conversation_id: 'k-c-1', client_id: 'u-7' });
+  return widgetRequest(bridge, 'POST', '/widget/chats/k-c-1/presence', { state: 'online' }, { kommoAccountId });
+}
 
 async function storedItems(): Promise<string[]> {
   const { Items = [] } = await documentClient(bridge.dynamo).send(
@@ -235,10 +241,14 @@ describe('concurrent connects and disconnects', () => {
       expect(winners).toHaveLength(1);
       for (const loser of responses.filter((response) => response.status !== 200))
         expectContractError(loser, 409, 'account_change_in_progress');
-      const { kommo_account_id: kommoAccountId, amojo_account_id: amojoAccountId } = winners[0]!.body;
+      const {
+        kommo_account_id: kommoAccountId,
+        amojo_account_id: amojoAccountId,
+        scope_id: scopeId,
+      } = winners[0]!.body;
       expect(kommoCalls('connect').map((call) => call.body.account_id)).toEqual([amojoAccountId]);
       expect(await storedItems()).toEqual(bindingItems(kommoAccountId, amojoAccountId));
-      expect((await heartbeat(kommoAccountId)).status).toBe(202);
+      expect((await heartbeat(kommoAccountId, scopeId)).status).toBe(202);
     },
   );
 

@@ -78,7 +78,11 @@ describe("GET /kommo/install (the integration's Redirect URI)", () => {
 
     // Act
     const response = await install(installQuery(code));
-    const widget = await widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' });
+    await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, {
+      kommo_conversation_id: 'k-c-1',
+      client_id: 'u-7',
+    });
+    const widget = await widgetRequest(bridge, 'POST', '/widget/chats/k-c-1/presence', { state: 'online' });
 
     // Assess
     const page = expectPage(response, 200, 'Connected');
@@ -519,7 +523,7 @@ describe("GET /kommo/uninstall (the integration's disable hook)", () => {
 
     // Act
     const response = await uninstall(signedUninstallQuery());
-    const widget = await widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' });
+    const widget = await widgetRequest(bridge, 'POST', '/widget/chats/k-c-1/presence', { state: 'online' });
 
     // Assess
     expect(response).toMatchObject({

@@ -134,8 +134,7 @@ describe('client presence: one timer chain per window', () => {
 
 describe('Kommo user presence: one timer chain per window', () => {
   const key = () => ({ scopeId: bridge.scopeId, accountId: bridge.accountId, conversationId: 'c-1', userId: '7001' });
-  const heartbeat = () =>
-    widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' });
+  const heartbeat = () => widgetRequest(bridge, 'POST', '/widget/chats/k-c-1/presence', { state: 'online' });
   const presenceChanges = () =>
     bridge.sink
       .eventsOfType('presence.changed')
@@ -143,6 +142,11 @@ describe('Kommo user presence: one timer chain per window', () => {
 
   beforeEach(async () => {
     await givenConnectedAccount(bridge);
+    const registered = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, {
+      kommo_conversation_id: 'k-c-1',
+      client_id: 'u-7',
+    });
+    expect(registered.status).toBe(200);
   });
 
   /** Widget heartbeats every 30 s for `ms`: the window never lapses, so every timer at its end waits on. */

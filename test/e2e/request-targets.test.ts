@@ -146,43 +146,44 @@ describe('"." and ".." on the widget routes', () => {
     await givenConnectedAccount(bridge);
   });
 
-  it.each(DOT_SEGMENTS)('GET /widget/clients/%s/presence is 400 invalid_field', async (segment) => {
+  it.each(DOT_SEGMENTS)('GET /widget/chats/%s is 400 invalid_field', async (segment) => {
     // Act
-    const outcome = await observe(bridge, () => widgetRequest(bridge, 'GET', `/widget/clients/${segment}/presence`));
+    const outcome = await observe(bridge, () => widgetRequest(bridge, 'GET', `/widget/chats/${segment}`));
 
     // Assess
-    expectInvalidField(outcome.result, 'client_id');
+    expectInvalidField(outcome.result, 'kommo_conversation_id');
     expect(outcome.effects).toEqual(NO_EFFECT);
   });
 
   it.each(DOT_SEGMENTS)(
-    'POST /widget/conversations/%s/read is 400 invalid_field, and the chat service hears nothing',
+    'POST /widget/chats/%s/read is 400 invalid_field, and the chat service hears nothing',
     async (segment) => {
       // Act
-      const outcome = await observe(bridge, () =>
-        widgetRequest(bridge, 'POST', `/widget/conversations/${segment}/read`),
-      );
+      const outcome = await observe(bridge, () => widgetRequest(bridge, 'POST', `/widget/chats/${segment}/read`));
       await bridge.advance(10_000);
 
       // Assess
-      expectInvalidField(outcome.result, 'conversation_id');
+      expectInvalidField(outcome.result, 'kommo_conversation_id');
       expect(outcome.effects).toEqual(NO_EFFECT);
       expect(bridge.sink.events).toEqual([]);
     },
   );
 
-  it.each(['.', '..'])('POST /widget/presence with conversation_id %j is 400 invalid_field', async (id) => {
-    // Act
-    const outcome = await observe(bridge, () =>
-      widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: id, state: 'online' }),
-    );
-    await bridge.advance(10_000);
+  it.each(DOT_SEGMENTS)(
+    'POST /widget/chats/%s/presence is 400 invalid_field, and the chat service hears nothing',
+    async (segment) => {
+      // Act
+      const outcome = await observe(bridge, () =>
+        widgetRequest(bridge, 'POST', `/widget/chats/${segment}/presence`, { state: 'online' }),
+      );
+      await bridge.advance(10_000);
 
-    // Assess
-    expectInvalidField(outcome.result, 'conversation_id');
-    expect(outcome.effects).toEqual(NO_EFFECT);
-    expect(bridge.sink.events).toEqual([]);
-  });
+      // Assess
+      expectInvalidField(outcome.result, 'kommo_conversation_id');
+      expect(outcome.effects).toEqual(NO_EFFECT);
+      expect(bridge.sink.events).toEqual([]);
+    },
+  );
 });
 
 describe('unpaired UTF-16 surrogates', () => {
@@ -250,20 +251,20 @@ describe('unpaired UTF-16 surrogates', () => {
     expect(bridge.kommo.calls).toEqual([]);
   });
 
-  it('POST /widget/presence with a conversation_id holding one is 400 invalid_field', async () => {
+  it('a widget presence heartbeat with a user_amojo_id holding one is 400 invalid_field', async () => {
     // Prepare
     await givenConnectedAccount(bridge);
 
     // Act
     const outcome = await observe(bridge, () =>
-      widgetRequest(bridge, 'POST', '/widget/presence', undefined, {
-        rawBody: String.raw`{"conversation_id":"\udc00","state":"online"}`,
+      widgetRequest(bridge, 'POST', '/widget/chats/k-c-1/presence', undefined, {
+        rawBody: String.raw`{"state":"online","user_amojo_id":"\udc00"}`,
       }),
     );
     await bridge.advance(10_000);
 
     // Assess
-    expectInvalidField(outcome.result, 'conversation_id');
+    expectInvalidField(outcome.result, 'user_amojo_id');
     expect(outcome.effects).toEqual(NO_EFFECT);
     expect(bridge.sink.events).toEqual([]);
   });

@@ -236,16 +236,6 @@ describe('POST /widget/chats/{kommo_conversation_id}/presence', () => {
     ]);
   });
 
-  it('a v2 heartbeat and a v1 heartbeat for the same conversation share one window', async () => {
-    await givenRegisteredChat('c-1');
-
-    await presence({ state: 'online', user_amojo_id: USER_AMOJO_ID });
-    await widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: 'c-1', state: 'online' });
-    await bridge.advance(0);
-
-    expect(bridge.sink.eventsOfType('presence.changed')).toHaveLength(1);
-  });
-
   it('answers client_presence null for a chat whose client is not known, and offline for a client never seen', async () => {
     // Prepare: a typing hook teaches the conversation, not its client.
     await bridge.kommoHook(typingHook(bridge, { conversationId: KOMMO_CHAT, clientId: 'c-1' }));

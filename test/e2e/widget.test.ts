@@ -19,18 +19,37 @@ let bridge: TestBridge;
 beforeEach(async () => {
   bridge = await givenBridge();
   await givenConnectedAccount(bridge);
+  await givenRegisteredChat('c-1', 'u-7');
+  await givenRegisteredChat('c-2', 'u-8');
 });
 afterEach(async () => {
   await bridge.close();
 });
 
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
+/** The v2 routes name a chat by Kommo's id; here chat-service conversation `c-1` is Kommo chat `k-c-1`. */
+const kommoChat = (conversationId: string) => `k-${conversationId}`;
+const chatPath = (conversationId: string) => `/widget/chats/${encodeURIComponent(kommoChat(conversationId))}`;
 const presence = (state: 'online' | 'offline', conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
-  widgetRequest(bridge, 'POST', '/widget/presence', { conversation_id: conversationId, state }, options);
+  widgetRequest(bridge, 'POST', `${chatPath(conversationId)}/presence`, { state }, options);
 const read = (conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
-  widgetRequest(bridge, 'POST', `/widget/conversations/${encodeURIComponent(conversationId)}/read`, undefined, options);
-const clientPresence = (clientId: string, options: WidgetRequestOptions = {}) =>
-  widgetRequest(bridge, 'GET', `/widget/clients/${encodeURIComponent(clientId)}/presence`, undefined, options);
+  widgetRequest(bridge, 'POST', `${chatPath(conversationId)}/read`, undefined, options);
+/** The chat as the widget sees it, with its client's presence. */
+const chatView = (conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
+  widgetRequest(bridge, 'GET', chatPath(conversationId), undefined, options);
+
+/** The chat service names the Kommo chat of one of its conversations, as it does once Kommo answers. */
+async function givenRegisteredChat(conversationId: string, clientId = 'u-7'): Promise<void> {
+  const response = await bridge.chat(
+    'PUT',
+    `/chat/${bridge.scopeId}/conversations/${encodeURIComponent(conversationId)}`,
+    {
+      kommo_conversation_id: kommoChat(conversationId),
+      client_id: clientId,
+    },
+  );
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+}
 
 /** What the chat service received, in order: `[state, conversation, Kommo's numeric user id, at]`. */
 const presenceChanges = () =>
@@ -45,11 +64,11 @@ async function storedItems(): Promise<Record<string, unknown>[]> {
   return Items;
 }
 
-/** Every item in the table but the account binding `givenConnectedAccount` made. */
+/** Every item in the table but the account binding, the registered chats and their replay records. */
 async function storedBeyondBinding(): Promise<string[]> {
   return (await storedItems())
     .map((item) => `${item.pk} ${item.sk}`)
-    .filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT)#/.test(key));
+    .filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT|CHAT|WEBHOOK)#/.test(key));
 }
 
 async function expectNothingStoredOrQueued(): Promise<void> {
@@ -64,7 +83,7 @@ function expectContractError(response: TestResponse, status: number, code?: stri
   expect(response.body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
 }
 
-describe('Kommo user presence (POST /widget/presence)', () => {
+describe('Kommo user presence (POST /widget/chats/{kommo_conversation_id}/presence)', () => {
   it('a heartbeat: 202, and the chat service hears presence.changed online once', async () => {
     // Act
     const response = await presence('online');
@@ -78,7 +97,7 @@ describe('Kommo user presence (POST /widget/presence)', () => {
       scope_id: bridge.scopeId,
       account_id: bridge.accountId,
       conversation_id: 'c-1',
-      kommo_conversation_id: null,
+      kommo_conversation_id: 'k-c-1',
       user_id: null,
       kommo_user_id: 7001,
       state: 'online',
@@ -88,8 +107,7 @@ describe('Kommo user presence (POST /widget/presence)', () => {
 
   it("a heartbeat that names the user's amojo id: its events carry it as user_id, the spelling of typing events", async () => {
     // Act
-    await widgetRequest(bridge, 'POST', '/widget/presence', {
-      conversation_id: 'c-1',
+    await widgetRequest(bridge, 'POST', `${chatPath('c-1')}/presence`, {
       state: 'online',
       user_amojo_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89',
     });
@@ -334,7 +352,7 @@ describe('Kommo user presence when a heartbeat fails half-way', () => {
   );
 });
 
-describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
+describe('reads (POST /widget/chats/{kommo_conversation_id}/read)', () => {
   it("emits conversation.read for the token's user, read up to now", async () => {
     // Prepare
     bridge.clock.advanceBy(42_000);
@@ -350,7 +368,7 @@ describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
         scope_id: bridge.scopeId,
         account_id: bridge.accountId,
         conversation_id: 'c-1',
-        kommo_conversation_id: null,
+        kommo_conversation_id: 'k-c-1',
         user_id: null,
         kommo_user_id: 7001,
         read_at: iso(42_000),
@@ -359,7 +377,7 @@ describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
   });
 
   it("a body naming the user's amojo id: conversation.read carries it as user_id", async () => {
-    const response = await widgetRequest(bridge, 'POST', '/widget/conversations/c-1/read', {
+    const response = await widgetRequest(bridge, 'POST', `${chatPath('c-1')}/read`, {
       user_amojo_id: 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89',
     });
     await bridge.advance(0);
@@ -376,14 +394,15 @@ describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
     ['a user_amojo_id that is a number', { user_amojo_id: 7001 }],
     ['an unknown field', { conversation_id: 'c-1' }],
   ])('refuses a body with %s with a 400, and nothing is emitted', async (_, body) => {
-    const response = await widgetRequest(bridge, 'POST', '/widget/conversations/c-1/read', body);
+    const response = await widgetRequest(bridge, 'POST', `${chatPath('c-1')}/read`, body);
     await bridge.advance(0);
 
     expectContractError(response, 400, 'invalid_field');
     expect(bridge.sink.events).toEqual([]);
   });
 
-  it('takes the conversation id from the path, %-decoded', async () => {
+  it("takes Kommo's chat id from the path, %-decoded", async () => {
+    await givenRegisteredChat('chat/with space#1');
     await read('chat/with space#1');
     await bridge.advance(0);
 
@@ -391,7 +410,7 @@ describe('reads (POST /widget/conversations/{conversation_id}/read)', () => {
   });
 });
 
-describe('client presence for the widget (GET /widget/clients/{client_id}/presence)', () => {
+describe("the chat and its client's presence for the widget (GET /widget/chats/{kommo_conversation_id})", () => {
   it('answers what the chat-side presence query answers', async () => {
     // Prepare
     await bridge.chat('POST', `/chat/${bridge.scopeId}/presence`, {
@@ -402,29 +421,38 @@ describe('client presence for the widget (GET /widget/clients/{client_id}/presen
     await bridge.advance(5_000);
 
     // Act
-    const fromWidget = await clientPresence('u-7');
+    const fromWidget = await chatView('c-1');
     const fromChat = await bridge.chat('GET', `/chat/${bridge.scopeId}/presence/u-7`);
 
     // Assess
     expect(fromWidget.status).toBe(200);
-    expect(fromWidget.body).toEqual(fromChat.body);
-    expect(fromWidget.body).toEqual({ client_id: 'u-7', online: true, last_seen_at: iso(0), expires_at: iso(30_000) });
+    const { client_id: _, ...chatSide } = fromChat.body;
+    expect(fromWidget.body.client_presence).toEqual(chatSide);
+    expect(fromWidget.body).toEqual({
+      kommo_conversation_id: 'k-c-1',
+      conversation_id: 'c-1',
+      client_id: 'u-7',
+      client_presence: { online: true, last_seen_at: iso(0), expires_at: iso(30_000) },
+    });
   });
 
   it('a client never seen is offline', async () => {
-    const response = await clientPresence('u-unknown');
+    const response = await chatView('c-2');
 
     expect(response).toMatchObject({
       status: 200,
-      body: { client_id: 'u-unknown', online: false, last_seen_at: null, expires_at: null },
+      body: { client_id: 'u-8', client_presence: { online: false, last_seen_at: null, expires_at: null } },
     });
   });
 });
 
 const routes = [
-  ['POST /widget/presence', (options: WidgetRequestOptions) => presence('online', 'c-1', options)],
-  ['POST /widget/conversations/{conversation_id}/read', (options: WidgetRequestOptions) => read('c-1', options)],
-  ['GET /widget/clients/{client_id}/presence', (options: WidgetRequestOptions) => clientPresence('u-7', options)],
+  [
+    'POST /widget/chats/{kommo_conversation_id}/presence',
+    (options: WidgetRequestOptions) => presence('online', 'c-1', options),
+  ],
+  ['POST /widget/chats/{kommo_conversation_id}/read', (options: WidgetRequestOptions) => read('c-1', options)],
+  ['GET /widget/chats/{kommo_conversation_id}', (options: WidgetRequestOptions) => chatView('c-1', options)],
 ] as const;
 
 describe('widget authentication', () => {
@@ -503,6 +531,8 @@ describe('one-time tokens, reused as Kommo reuses them (contract v3)', () => {
 
   it('10 concurrent requests with one token are all served', async () => {
     const token = await widgetToken(bridge);
+    // c-1 and c-2 are registered already.
+    for (const index of [0, 3, 4, 5, 6, 7, 8, 9]) await givenRegisteredChat(`c-${index}`);
 
     const responses = await Promise.all(Array.from({ length: 10 }, (_, index) => read(`c-${index}`, { token })));
     await bridge.advance(0);
@@ -513,7 +543,7 @@ describe('one-time tokens, reused as Kommo reuses them (contract v3)', () => {
 
   it('the token stops at exp plus the 60 s leeway: 401 token_expired, and nothing reaches the chat service', async () => {
     const token = await widgetToken(bridge);
-    expect((await clientPresence('u-7', { token })).status).toBe(200);
+    expect((await chatView('c-1', { token })).status).toBe(200);
 
     await bridge.advance(30 * 60_000 + 61_000);
     const expired = await read('c-1', { token });
@@ -552,7 +582,7 @@ describe('one-time tokens, reused as Kommo reuses them (contract v3)', () => {
   ] as [string, WidgetTokenOptions][])(
     'a token whose %s is served: aud and iss compare as origins',
     async (_, options) => {
-      const response = await clientPresence('u-7', options);
+      const response = await chatView('c-1', options);
 
       expect(response.status, JSON.stringify(response.body)).toBe(200);
     },
@@ -570,13 +600,7 @@ describe('one-time tokens, reused as Kommo reuses them (contract v3)', () => {
   it('a request refused for its body leaves the token good for the next one', async () => {
     const token = await widgetToken(bridge);
 
-    const refused = await widgetRequest(
-      bridge,
-      'POST',
-      '/widget/presence',
-      { conversation_id: 'c-1', state: 'away' },
-      { token },
-    );
+    const refused = await widgetRequest(bridge, 'POST', `${chatPath('c-1')}/presence`, { state: 'away' }, { token });
     const again = await presence('online', 'c-1', { token });
 
     expectContractError(refused, 400);
@@ -586,22 +610,20 @@ describe('one-time tokens, reused as Kommo reuses them (contract v3)', () => {
 
 describe('widget input', () => {
   it.each([
-    ['an unknown state', { conversation_id: 'c-1', state: 'away' }, 'state'],
-    ['no state', { conversation_id: 'c-1' }, 'state'],
-    ['no conversation_id', { state: 'online' }, 'conversation_id'],
-    ['an empty conversation_id', { conversation_id: '', state: 'online' }, 'conversation_id'],
-    ['a conversation_id over 128 characters', { conversation_id: 'c'.repeat(129), state: 'online' }, 'conversation_id'],
-    ['a conversation_id that is a number', { conversation_id: 1, state: 'online' }, 'conversation_id'],
-    ['an unknown field', { conversation_id: 'c-1', state: 'online', ttl_seconds: 60 }, 'ttl_seconds'],
-    ['an empty user_amojo_id', { conversation_id: 'c-1', state: 'online', user_amojo_id: '' }, 'user_amojo_id'],
+    ['an unknown state', { state: 'away' }, 'state'],
+    ['no state', {}, 'state'],
+    ['a state that is a number', { state: 1 }, 'state'],
+    ['an unknown field', { state: 'online', ttl_seconds: 60 }, 'ttl_seconds'],
     [
-      'a user_amojo_id over 128 characters',
-      { conversation_id: 'c-1', state: 'online', user_amojo_id: 'u'.repeat(129) },
-      'user_amojo_id',
+      'a conversation_id (v1 named the chat in the body; v2 names it in the path)',
+      { conversation_id: 'c-1', state: 'online' },
+      'conversation_id',
     ],
-    ['an array', [{ conversation_id: 'c-1', state: 'online' }], 'object'],
-  ])('POST /widget/presence refuses %s with a 400 naming it, storing and queuing nothing', async (_, body, named) => {
-    const response = await widgetRequest(bridge, 'POST', '/widget/presence', body);
+    ['an empty user_amojo_id', { state: 'online', user_amojo_id: '' }, 'user_amojo_id'],
+    ['a user_amojo_id over 128 characters', { state: 'online', user_amojo_id: 'u'.repeat(129) }, 'user_amojo_id'],
+    ['an array', [{ state: 'online' }], 'object'],
+  ])('a presence heartbeat refuses %s with a 400 naming it, storing and queuing nothing', async (_, body, named) => {
+    const response = await widgetRequest(bridge, 'POST', `${chatPath('c-1')}/presence`, body);
 
     expectContractError(response, 400);
     expect(response.body.error.message).toContain(named);
@@ -611,14 +633,9 @@ describe('widget input', () => {
   it.each([
     ['not JSON', '{"conversation_id":', 400, 'invalid_json'],
     ['no body', '', 400, 'invalid_json'],
-    [
-      'a body over 64 KiB',
-      JSON.stringify({ conversation_id: 'c-1', state: 'online', pad: 'x'.repeat(70_000) }),
-      413,
-      'body_too_large',
-    ],
-  ])('POST /widget/presence refuses %s', async (_, raw, status, code) => {
-    const response = await widgetRequest(bridge, 'POST', '/widget/presence', undefined, {
+    ['a body over 64 KiB', JSON.stringify({ state: 'online', pad: 'x'.repeat(70_000) }), 413, 'body_too_large'],
+  ])('a presence heartbeat refuses %s', async (_, raw, status, code) => {
+    const response = await widgetRequest(bridge, 'POST', `${chatPath('c-1')}/presence`, undefined, {
       rawBody: raw,
       headers: { 'content-type': 'application/json' },
     });
@@ -628,8 +645,8 @@ describe('widget input', () => {
   });
 
   it.each([
-    ['read', () => read('c'.repeat(129)), 'conversation_id'],
-    ['client presence', () => clientPresence('u'.repeat(129)), 'client_id'],
+    ['read', () => read('c'.repeat(129)), 'kommo_conversation_id'],
+    ['the chat', () => chatView('c'.repeat(129)), 'kommo_conversation_id'],
   ])('%s refuses a path id over 128 characters with a 400 naming it', async (_, call, named) => {
     const response = await call();
 
@@ -639,7 +656,7 @@ describe('widget input', () => {
   });
 
   it('a wrong method on a widget route is a 405', async () => {
-    const response = await widgetRequest(bridge, 'GET', '/widget/presence');
+    const response = await widgetRequest(bridge, 'GET', `${chatPath('c-1')}/presence`);
 
     expectContractError(response, 405, 'method_not_allowed');
   });
@@ -684,28 +701,33 @@ describe('CORS', () => {
     expect(corsHeaders(response)).toEqual({});
   });
 
-  it.each(['/widget/presence', '/widget/clients/u-7/presence', '/widget/conversations/c-1/read'])(
-    'answers the preflight of %s for a Kommo account origin, without a token',
-    async (path) => {
-      const response = await widgetRequest(bridge, 'OPTIONS', path, undefined, {
-        token: null,
-        headers: {
-          'access-control-request-method': 'POST',
-          'access-control-request-headers': 'x-auth-token,content-type',
-        },
-      });
+  it.each([
+    '/widget/chats/k-c-1',
+    '/widget/chats/k-c-1/presence',
+    '/widget/chats/k-c-1/read',
+    // The retired v1 routes still answer their preflight, so the browser shows their 410, not a CORS failure.
+    '/widget/presence',
+    '/widget/clients/u-7/presence',
+    '/widget/conversations/c-1/read',
+  ])('answers the preflight of %s for a Kommo account origin, without a token', async (path) => {
+    const response = await widgetRequest(bridge, 'OPTIONS', path, undefined, {
+      token: null,
+      headers: {
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'x-auth-token,content-type',
+      },
+    });
 
-      expect(response.status).toBe(204);
-      expect(corsHeaders(response)).toEqual({
-        'access-control-allow-origin': TEST_KOMMO_ORIGIN,
-        vary: 'Origin',
-        'access-control-allow-methods': 'GET, POST',
-        'access-control-allow-headers': 'X-Auth-Token, Content-Type',
-        'access-control-max-age': '600',
-      });
-      await expectNothingStoredOrQueued();
-    },
-  );
+    expect(response.status).toBe(204);
+    expect(corsHeaders(response)).toEqual({
+      'access-control-allow-origin': TEST_KOMMO_ORIGIN,
+      vary: 'Origin',
+      'access-control-allow-methods': 'GET, POST',
+      'access-control-allow-headers': 'X-Auth-Token, Content-Type',
+      'access-control-max-age': '600',
+    });
+    await expectNothingStoredOrQueued();
+  });
 
   it.each([
     ['another site', 'https://evil.example'],
@@ -747,8 +769,8 @@ describe('a bridge without the widget settings', () => {
       const widget = await widgetRequest(
         unconfigured,
         'POST',
-        '/widget/presence',
-        { conversation_id: 'c-1', state: 'online' },
+        '/widget/chats/k-c-1/presence',
+        { state: 'online' },
         { secret: 'any-secret-at-all-0123456789' },
       );
       const chat = await unconfigured.chat('POST', `/chat/${unconfigured.scopeId}/presence`, {
@@ -770,5 +792,47 @@ describe('a bridge without the widget settings', () => {
     } finally {
       await unconfigured.close();
     }
+  });
+});
+
+describe('the retired v1 widget routes', () => {
+  const v1: ['GET' | 'POST', string, string, unknown][] = [
+    [
+      'POST',
+      '/widget/presence',
+      'POST /widget/chats/{kommo_conversation_id}/presence',
+      { conversation_id: 'cb-1', state: 'online' },
+    ],
+    ['GET', '/widget/clients/u-b1/presence', 'GET /widget/chats/{kommo_conversation_id}', undefined],
+    ['POST', '/widget/conversations/cb-1/read', 'POST /widget/chats/{kommo_conversation_id}/read', undefined],
+  ];
+
+  it.each(v1)(
+    "%s %s with a valid token, naming a conversation this account's directory never saw: 410 naming %s, and nothing is emitted, stored or queued",
+    async (method, path, replacement, body) => {
+      // Act: before the retirement, a read here emitted conversation.read for cb-1 under this account's scope.
+      const response = await widgetRequest(bridge, method, path, body);
+      await bridge.advance(0);
+
+      // Assess
+      expectContractError(response, 410, 'route_retired');
+      expect(response.body.error.message).toContain(replacement);
+      expect(bridge.sink.events).toEqual([]);
+      await expectNothingStoredOrQueued();
+    },
+  );
+
+  it.each(v1)('%s %s without a token is still 401, and nothing is stored or queued', async (method, path, _, body) => {
+    const response = await widgetRequest(bridge, method, path, body, { token: null });
+
+    expectContractError(response, 401, 'missing_token');
+    await expectNothingStoredOrQueued();
+  });
+
+  it.each(v1)('%s %s for an account no one connected is still 403', async (method, path, _, body) => {
+    const response = await widgetRequest(bridge, method, path, body, { kommoAccountId: 31_000_999 });
+
+    expectContractError(response, 403, 'account_not_connected');
+    await expectNothingStoredOrQueued();
   });
 });

@@ -11,7 +11,6 @@ import { liveFrameSchema } from '../../functions/live/handler';
 import {
   widgetChatPresenceRequestSchema,
   widgetFieldCheckSchema,
-  widgetPresenceRequestSchema,
   widgetReadRequestSchema,
 } from '../../functions/widget/handler';
 
@@ -76,7 +75,6 @@ const schemas: Record<string, JsonSchema> = {
   PresenceRequest: jsonSchema(presenceRequestSchema, 'input'),
   StatusRequest: withErrorCodes(jsonSchema(statusRequestSchema, 'input')),
   ConversationRegistration: jsonSchema(conversationRegistrationSchema, 'input'),
-  WidgetPresenceRequest: jsonSchema(widgetPresenceRequestSchema, 'input'),
   WidgetChatPresenceRequest: jsonSchema(widgetChatPresenceRequestSchema, 'input'),
   WidgetReadRequest: jsonSchema(widgetReadRequestSchema, 'input'),
   WidgetFieldCheck: jsonSchema(widgetFieldCheckSchema, 'input'),
@@ -210,6 +208,15 @@ const widget = (operation: Record<string, unknown>) => ({
   responses: { ...(operation.responses as object), ...widgetErrors },
 });
 
+/** A v1 widget route kept only to answer 410 (after the token check) with the v2 route that replaces it. */
+const retiredWidget = (operation: Record<string, unknown>) =>
+  widget({
+    ...operation,
+    deprecated: true,
+    description: "Retired: it named a chat by the chat service's id, which the token's account could not vouch for.",
+    responses: { '410': errorAnswer('`route_retired`: the message names the v2 route to use') },
+  });
+
 const msgidParameter = pathParameter('msgid', msgidSchema, "Kommo's message id (from the outgoing-message hook)");
 const idParameter = (name: string, description: string) => pathParameter(name, identifier(name), description);
 
@@ -278,28 +285,23 @@ const paths = {
     }),
   },
   '/widget/presence': {
-    post: widget({
+    post: retiredWidget({
       operationId: 'widgetPresence',
-      summary: 'v1: a Kommo user is in a conversation (heartbeat every 30 s), or left it',
-      requestBody: jsonBody('WidgetPresenceRequest'),
-      responses: { '202': jsonAnswer('Accepted', 'Ok') },
+      summary: 'v1, retired: use `POST /widget/chats/{kommo_conversation_id}/presence`',
     }),
   },
   '/widget/clients/{client_id}/presence': {
-    get: widget({
+    get: retiredWidget({
       operationId: 'widgetClientPresence',
-      summary: "v1: a client's presence, as the chat-side query answers it",
+      summary: 'v1, retired: use `GET /widget/chats/{kommo_conversation_id}`',
       parameters: [idParameter('client_id', "The chat service's client id")],
-      responses: { '200': jsonAnswer('The presence', 'Presence') },
     }),
   },
   '/widget/conversations/{conversation_id}/read': {
-    post: widget({
+    post: retiredWidget({
       operationId: 'widgetRead',
-      summary: 'v1: a Kommo user read the conversation (emits `conversation.read`)',
+      summary: 'v1, retired: use `POST /widget/chats/{kommo_conversation_id}/read`',
       parameters: [idParameter('conversation_id', "The chat service's conversation id")],
-      requestBody: jsonBody('WidgetReadRequest', false),
-      responses: { '202': jsonAnswer('Accepted', 'Ok') },
     }),
   },
   '/widget/chats/{kommo_conversation_id}': {

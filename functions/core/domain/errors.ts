@@ -9,6 +9,7 @@ export type FailureKind =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'gone'
   | 'too_large'
   | 'unavailable';
 
@@ -30,3 +31,5 @@ export const unauthenticated = (code: string, message: string) => new BridgeErro
 export const forbidden = (code: string, message: string) => new BridgeError('forbidden', code, message);
 export const notFound = (code: string, message: string) => new BridgeError('not_found', code, message);
 export const conflict = (code: string, message: string) => new BridgeError('conflict', code, message);
+/** A route that existed and was retired: the message names what replaces it. */
+export const gone = (code: string, message: string) => new BridgeError('gone', code, message);
