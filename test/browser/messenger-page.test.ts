@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localDynamoClient } from '../../local/dynamodb-local';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { signKommoWidgetToken } from '../../local/kommo-widget-token';
 import { kommoMessageHookBody, kommoTypingHookBody, signedChatRequest, signedKommoHook } from '../../local/requests';
 import {
@@ -9,10 +8,8 @@ import {
   SANDBOX_CHAT,
   SANDBOX_KOMMO_ACCOUNT_ID,
   SANDBOX_KOMMO_SUBDOMAIN,
-  startLocalRuntime,
-  type LocalRuntime,
 } from '../../local/runtime';
-import { launchBrowser } from '../support/kommo-browser';
+import { BROWSER_TEST_LIMITS, givenBrowserOnLocalRuntime, SOON } from '../support/browser-on-local-runtime';
 
 /**
  * `npm start`'s messenger page: the client's side of the sandbox chat, built on the chat-service
@@ -24,31 +21,15 @@ import { launchBrowser } from '../support/kommo-browser';
  * screenshot (docs/images/messenger-page.png).
  */
 
-const SOON = { timeout: 45_000, interval: 50 };
-const BROWSER_TEST_LIMITS = { timeout: 180_000 };
 const SCREENSHOT = new URL('../../docs/images/messenger-page.png', import.meta.url);
 
-let browser: Browser;
-let runtime: LocalRuntime;
-const dynamo = localDynamoClient(inject('dynamoEndpoint'));
-
-beforeAll(async () => {
-  [browser, runtime] = await Promise.all([
-    launchBrowser(),
-    startLocalRuntime({ env: {}, port: 0, dynamo, logLevel: 'silent' }),
-  ]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await runtime?.stop();
-  dynamo.destroy();
-});
+const sandbox = givenBrowserOnLocalRuntime();
 
 /** A signed Kommo hook, as Kommo posts it to the bridge. */
 async function kommoHook(body: string): Promise<number> {
-  const response = await fetch(`${runtime.url}/kommo/${runtime.scopeId}`, {
+  const response = await fetch(`${sandbox.runtime.url}/kommo/${sandbox.runtime.scopeId}`, {
     method: 'POST',
-    headers: signedKommoHook(runtime.config.KOMMO_CHANNEL_SECRET, body),
+    headers: signedKommoHook(sandbox.runtime.config.KOMMO_CHANNEL_SECRET, body),
     body,
   });
   return response.status;
@@ -57,14 +38,14 @@ async function kommoHook(body: string): Promise<number> {
 /** The Kommo user opens the chat: the widget's read, with a one-time token as Kommo mints it. */
 async function widgetRead(): Promise<number> {
   const token = await signKommoWidgetToken({
-    clientSecret: runtime.config.KOMMO_CLIENT_SECRET!,
-    redirectUri: runtime.config.KOMMO_REDIRECT_URI!,
+    clientSecret: sandbox.runtime.config.KOMMO_CLIENT_SECRET!,
+    redirectUri: sandbox.runtime.config.KOMMO_REDIRECT_URI!,
     kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID,
     kommoUserId: 7001,
     subdomain: SANDBOX_KOMMO_SUBDOMAIN,
     nowMs: Date.now(),
   });
-  const response = await fetch(`${runtime.url}/widget/chats/${SANDBOX_CHAT.kommoConversationId}/read`, {
+  const response = await fetch(`${sandbox.runtime.url}/widget/chats/${SANDBOX_CHAT.kommoConversationId}/read`, {
     method: 'POST',
     headers: { origin: `https://${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`, 'x-auth-token': token },
   });
@@ -72,21 +53,24 @@ async function widgetRead(): Promise<number> {
 }
 
 async function clientPresence(): Promise<boolean> {
-  const response = await fetch(`${runtime.url}/chat/${runtime.scopeId}/presence/${SANDBOX_CHAT.clientId}`, {
-    headers: signedChatRequest(runtime.config.CHAT_SERVICE_SECRET, ''),
-  });
+  const response = await fetch(
+    `${sandbox.runtime.url}/chat/${sandbox.runtime.scopeId}/presence/${SANDBOX_CHAT.clientId}`,
+    {
+      headers: signedChatRequest(sandbox.runtime.config.CHAT_SERVICE_SECRET, ''),
+    },
+  );
   return ((await response.json()) as { online: boolean }).online;
 }
 
 const clientTypingCalls = () =>
-  runtime.kommo!.typingCalls().filter((call) => call.body.conversation_id === SANDBOX_CHAT.conversationId);
+  sandbox.runtime.kommo!.typingCalls().filter((call) => call.body.conversation_id === SANDBOX_CHAT.conversationId);
 
 describe('the messenger page of npm start', BROWSER_TEST_LIMITS, () => {
   it('moves typing, presence, reads and delivery statuses both ways, beside the Kommo card', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const context = await sandbox.browser.newContext({ viewport: { width: 1280, height: 720 } });
     const page: Page = await context.newPage();
     try {
-      await page.goto(runtime.messengerPageUrl!);
+      await page.goto(sandbox.runtime.messengerPageUrl!);
       const card = page.frameLocator('#kommo');
       const mark = card.locator(`.klb-mark[data-klb-chat="${SANDBOX_CHAT.kommoConversationId}"]`);
       await expect.poll(() => mark.getAttribute('data-klb-state'), SOON).toBe('offline');
@@ -137,7 +121,7 @@ describe('the messenger page of npm start', BROWSER_TEST_LIMITS, () => {
       await expect
         .poll(
           () =>
-            runtime
+            sandbox.runtime
               .kommo!.deliveryStatusCalls()
               .filter((call) => call.msgid === 'msg-page-1')
               .map((call) => call.body.delivery_status),
@@ -160,11 +144,12 @@ describe('the messenger page of npm start', BROWSER_TEST_LIMITS, () => {
   it('refuses an empty message with a clear error and records nothing', async () => {
     // Prepare
     const messages = async () =>
-      ((await (await fetch(`${runtime.url}/sandbox/messenger/state`)).json()) as { messages: unknown[] }).messages;
+      ((await (await fetch(`${sandbox.runtime.url}/sandbox/messenger/state`)).json()) as { messages: unknown[] })
+        .messages;
     const before = await messages();
 
     // Act
-    const answer = await fetch(`${runtime.url}/sandbox/messenger/messages`, {
+    const answer = await fetch(`${sandbox.runtime.url}/sandbox/messenger/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text: '   ' }),

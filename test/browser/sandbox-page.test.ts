@@ -1,11 +1,10 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localDynamoClient } from '../../local/dynamodb-local';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { serveBridge } from '../../local/http-server';
 import { signedChatRequest } from '../../local/requests';
-import { SANDBOX_CHAT, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { SANDBOX_CHAT } from '../../local/runtime';
 import { KommoAccountStandIn } from '../../local/sandbox/kommo-account';
-import { launchBrowser } from '../support/kommo-browser';
+import { BROWSER_TEST_LIMITS, givenBrowserOnLocalRuntime, SOON } from '../support/browser-on-local-runtime';
 
 /**
  * `npm start` in sandbox mode: the local runtime (real-time queues, system clock) also serves a
@@ -13,54 +12,33 @@ import { launchBrowser } from '../support/kommo-browser';
  * and reads move while sending the chat service's requests (what `npm run send` sends).
  */
 
-const SOON = { timeout: 45_000, interval: 50 };
-/**
- * A test is several such waits in a row, on a machine that may be running other suites beside it:
- * its own limit is far above what any of them needs when the machine is idle (a few seconds).
- */
-const BROWSER_TEST_LIMITS = { timeout: 180_000 };
-
-let browser: Browser;
-let runtime: LocalRuntime;
-const dynamo = localDynamoClient(inject('dynamoEndpoint'));
-
-beforeAll(async () => {
-  [browser, runtime] = await Promise.all([
-    launchBrowser(),
-    startLocalRuntime({ env: {}, port: 0, dynamo, logLevel: 'silent' }),
-  ]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await runtime?.stop();
-  dynamo.destroy();
-});
+const sandbox = givenBrowserOnLocalRuntime();
 
 /** A request signed with the sandbox's chat-service secret, as `npm run send` makes it. */
 async function send(path: string, body: unknown): Promise<number> {
   const raw = JSON.stringify(body);
-  const response = await fetch(`${runtime.url}/chat/${runtime.scopeId}${path}`, {
+  const response = await fetch(`${sandbox.runtime.url}/chat/${sandbox.runtime.scopeId}${path}`, {
     method: 'POST',
-    headers: signedChatRequest(runtime.config.CHAT_SERVICE_SECRET, raw),
+    headers: signedChatRequest(sandbox.runtime.config.CHAT_SERVICE_SECRET, raw),
     body: raw,
   });
   return response.status;
 }
 
 const sandboxEvents = (type: string) =>
-  runtime.sink!.events.filter(
+  sandbox.runtime.sink!.events.filter(
     (event) => event.type === type && event.data.kommo_conversation_id === SANDBOX_CHAT.kommoConversationId,
   );
 
 describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
   it('is served by the local server at /sandbox/kommo, never by the API: its prefixes cannot shadow a route', async () => {
-    const page = await fetch(runtime.sandboxPageUrl!);
+    const page = await fetch(sandbox.runtime.sandboxPageUrl!);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('/sandbox/kommo/assets/kommo-stand-in.js');
 
     // The same request through the API's routes (what API Gateway and the Lambdas serve): no such route.
-    const viaApi = await runtime.bridge.invoke({
+    const viaApi = await sandbox.runtime.bridge.invoke({
       method: 'GET',
       url: '/sandbox/kommo',
       headers: {},
@@ -69,10 +47,13 @@ describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
     expect(viaApi.statusCode).toBe(404);
 
     await expect(
-      serveBridge(runtime.bridge, { port: 0, localPages: { prefixes: ['/widget/'], handle: async () => undefined } }),
+      serveBridge(sandbox.runtime.bridge, {
+        port: 0,
+        localPages: { prefixes: ['/widget/'], handle: async () => undefined },
+      }),
     ).rejects.toThrow(/would shadow the API \(POST \/widget\/presence\)/);
     await expect(
-      serveBridge(runtime.bridge, {
+      serveBridge(sandbox.runtime.bridge, {
         port: 0,
         localPages: { prefixes: ['/chat/pages/'], handle: async () => undefined },
       }),
@@ -81,11 +62,11 @@ describe('the sandbox page of npm start', BROWSER_TEST_LIMITS, () => {
   });
 
   it('shows the client presence, typing and reads moving while the chat service sends its requests', async () => {
-    const context = await browser.newContext();
+    const context = await sandbox.browser.newContext();
     const page: Page = await context.newPage();
     await page.clock.install();
     try {
-      await page.goto(runtime.sandboxPageUrl!);
+      await page.goto(sandbox.runtime.sandboxPageUrl!);
       const mark = page.locator(`.klb-mark[data-klb-chat="${SANDBOX_CHAT.kommoConversationId}"]`);
       await expect.poll(() => mark.getAttribute('data-klb-state'), SOON).toBe('offline');
       await expect
