@@ -11,7 +11,6 @@ import type {
  * Three heartbeats fit in a window, so one lost heartbeat (a slow network, a busy tab) never flips
  * the user offline.
  */
-export const KOMMO_USER_HEARTBEAT_SECONDS = 30;
 export const KOMMO_USER_OFFLINE_AFTER_SECONDS = 90;
 
 export type KommoUserPresenceState = 'online' | 'offline';
