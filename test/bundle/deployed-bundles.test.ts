@@ -526,15 +526,13 @@ describe('kommo-hook', () => {
     // Act
     for (const event of events) await kommoHook.invoke(event);
 
-    // Assess: the lines reach stdout apart from the answers, so wait for them (bounded).
-    const dropped = () =>
-      kommoHook
-        .structuredLogs()
-        .slice(linesBefore)
-        .filter((line) => line.message === 'answered');
-    for (const deadline = Date.now() + 10_000; dropped().length < 2 && Date.now() < deadline; )
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    const lines = dropped();
+    // Assess: the lines reach stdout apart from the answers, so wait for them (bounded). An earlier test's
+    // line may still be on its way, so only the lines naming these two requests count.
+    const ids = new Set(events.map((event) => event.requestContext.requestId));
+    const lines = await kommoHook.structuredLogsWhen(
+      (line) => line.message === 'answered' && ids.has(String(line.api_gateway_request_id)),
+      2,
+    );
     expect(lines.map((line) => line.api_gateway_request_id)).toEqual(
       events.map((event) => event.requestContext.requestId),
     );
@@ -1141,7 +1139,7 @@ describe('a bundle whose secret lacks a setting', () => {
       // Assess
       expect(outcome).toBeInstanceOf(InvocationFailed);
       expect(outcome).toMatchObject({ errorType: 'ConfigError', errorMessage: expect.stringContaining(variable) });
-      const errors = incomplete.structuredLogs().filter((entry) => entry.level === 'ERROR');
+      const errors = await incomplete.structuredLogsWhen((entry) => entry.level === 'ERROR', 1);
       expect(errors.length).toBeGreaterThan(0);
       for (const entry of errors) {
         expect(entry.message).toMatch(new RegExp(`^Configuration error: ${variable} [^\\n]+$`));

@@ -144,6 +144,22 @@ export class DeployedFunction {
     });
   }
 
+  /**
+   * The structured lines that match, once at least `count` of them are there: the child writes its lines to
+   * stdout apart from its answers, so a line can arrive after the answer it belongs to. Bounded, not a wait
+   * for time to pass: it returns as soon as the lines are there, and with what there is after `boundMs`.
+   */
+  async structuredLogsWhen(
+    matches: (line: Record<string, unknown>) => boolean,
+    count: number,
+    boundMs = 10_000,
+  ): Promise<Record<string, unknown>[]> {
+    const found = () => this.structuredLogs().filter(matches);
+    for (const deadline = Date.now() + boundMs; found().length < count && Date.now() < deadline; )
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    return found();
+  }
+
   async stop(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
