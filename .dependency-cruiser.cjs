@@ -21,9 +21,7 @@ module.exports = {
       name: 'domain-imports-nothing-above-it',
       severity: 'error',
       comment: 'The domain is pure rules: no ports, adapters, use cases, HTTP, Lambda or composition.',
-      // TEMPORARY: kommo-user-presence.ts takes three types from its store's port; the file is being
-      // rewritten on another branch (Kommo user presence), so the types move into the domain after it merges.
-      from: { path: `${core}domain/`, pathNot: `${core}domain/kommo-user-presence\\.ts$` },
+      from: { path: `${core}domain/` },
       to: { path: [above('ports', 'adapters', 'use-cases', 'http', 'lambda'), compositionRoots, functionFolders] },
     },
     {
