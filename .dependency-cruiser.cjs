@@ -49,7 +49,8 @@ module.exports = {
       name: 'handlers-are-adapters-not-composition',
       severity: 'error',
       comment: 'A handler parses, calls a use case and maps the result; its index.ts creates the clients it needs.',
-      from: { path: '^functions/[^/]+/handler\\.ts$' },
+      // The handler and the route, request and page modules it is split into: every file of a function's folder but its index.ts.
+      from: { path: '^functions/(?!core/)[^/]+/(?!index\\.ts$)[^/]+$' },
       to: { path: [above('adapters', 'lambda'), compositionRoots, '^node_modules/@aws-sdk/'] },
     },
     {
