@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { documentClient } from '../../functions/core/adapters/dynamodb/table';
 import { signKommoDisableHook } from '../../functions/core/domain/kommo-disable-hook';
 import { INSTALLED_CHANNEL_TITLE } from '../../functions/core/use-cases/kommo-installation';
-import { INSTALL_RECORD_SECONDS } from '../../functions/kommo-install/handler';
+import { INSTALL_RECORD_SECONDS } from '../../functions/core/use-cases/kommo-install-requests';
 import { AUTHORIZATION_CODE_LIFETIME_MS } from '../../local/sandbox/kommo-sandbox';
 import {
   adminRequest,

@@ -7,12 +7,12 @@ import { outboundEventSchemas } from '../../functions/core/domain/outbound-event
 import { liveServerFrameSchemas } from '../../functions/core/domain/live-frame-schemas';
 import { identifier } from '../../functions/core/http/fields';
 import * as z from '../../functions/core/zod';
-import { liveFrameSchema } from '../../functions/live/handler';
+import { liveFrameSchema } from '../../functions/live/frames';
 import {
   widgetChatPresenceRequestSchema,
   widgetFieldCheckSchema,
   widgetReadRequestSchema,
-} from '../../functions/widget/handler';
+} from '../../functions/widget/requests';
 
 /**
  * The bridge's OpenAPI 3.1 document (docs/openapi.json), built from the zod schemas the handlers

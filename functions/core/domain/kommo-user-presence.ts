@@ -1,9 +1,39 @@
 import { createHash } from 'node:crypto';
-import type {
-  KommoUserPresenceKey,
-  KommoUserPresenceLabels,
-  KommoUserWindow,
-} from '../ports/kommo-user-presence-store';
+
+/** A Kommo user in one conversation: the widget reports it, the chat service hears of transitions. */
+export interface KommoUserPresenceKey {
+  scopeId: string;
+  /** The scope's account (amojo id), for the events. */
+  accountId: string;
+  /** The chat service's conversation id. */
+  conversationId: string;
+  /** Kommo's numeric user id, as a string. */
+  userId: string;
+}
+
+/**
+ * What a window's events say about the chat and the user besides the key: Kommo's chat id (known when
+ * the widget named the chat by it) and the Kommo user's amojo id (when the widget sent it). The
+ * heartbeat that opens a window sets them; the window's offline event repeats them.
+ */
+export interface KommoUserPresenceLabels {
+  kommoConversationId?: string;
+  userAmojoId?: string;
+}
+
+/** An online window: opened by a heartbeat after silence, extended by each heartbeat after that. */
+export interface KommoUserWindow extends KommoUserPresenceLabels {
+  /** Names this window in its timer and its events, so neither can be confused with a later window. */
+  windowId: string;
+  openedAtMs: number;
+  onlineUntilMs: number;
+  lastSeenAtMs: number;
+  /**
+   * The window's timer chain: the one end-of-window timer that may queue the next (absent on windows
+   * written before windows named their timer).
+   */
+  timerId?: string;
+}
 
 /**
  * A Kommo user's presence in a conversation, as the widget reports it (docs/contract.md, "Kommo widget →

@@ -7,10 +7,12 @@ import { BridgeError, unauthenticated } from '../domain/errors';
 import { StandardWebhookVerifier } from '../domain/standard-webhooks';
 import type { BridgeDeps } from '../deps';
 import type { WebhookRequest } from '../ports/replay-store';
+import { runOnce, type RunOnceDeps, type RunOnceRules } from '../use-cases/run-once';
 import type { Log } from '../ports/telemetry';
 import { errorAnswer, header, MAX_BODY_BYTES, rawBody, type ApiEvent, type ApiResult } from './api';
 
 type HttpMiddleware = middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context>;
+type Route = (event: ApiEvent) => Promise<ApiResult>;
 
 /** Maps every error to the contract's JSON error; unexpected ones are logged (with their stack) and answered 500 without it. */
 export function jsonErrors(log: Log): HttpMiddleware {
@@ -66,14 +68,8 @@ function claimsWebhookId(routeKey: string): boolean {
 export type ChatServiceAuthDeps = Pick<BridgeDeps, 'config' | 'clock' | 'replays' | 'log'>;
 
 /**
- * Standard Webhooks authentication for `/chat/...` routes, with replay protection where the route's
- * manifest entry says a repeat would do harm (`replay: 'claimed'`); idempotent routes (typing,
- * presence heartbeats, GETs) only check the signature and the 5-minute window. A claimed `webhook-id` is
- * single use across the whole API: the first request with it claims it; a repeat of that same request
- * gets the first answer again and changes nothing; the id with any other request (another route, scope,
- * method or body) is refused with 409 `webhook_id_used`, whichever was first, even while the first
- * runs. A request that failed on our side (5xx) releases its claim so the chat service's retry of that
- * same request is processed.
+ * Standard Webhooks authentication for `/chat/...` routes: the signature and the 5-minute window.
+ * Replay protection is `webhookIdClaims`, around the route, where the route's manifest entry asks for it.
  */
 export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
   const { CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS } = requireSettings(
@@ -87,7 +83,6 @@ export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
       ? CHAT_SERVICE_SECRET
       : [CHAT_SERVICE_SECRET, CHAT_SERVICE_SECRET_PREVIOUS],
   );
-  const claimed = new WeakMap<object, WebhookRequest>();
   return {
     before: async (request) => {
       const event = request.event;
@@ -101,74 +96,60 @@ export function chatServiceAuth(deps: ChatServiceAuthDeps): HttpMiddleware {
         deps.clock.now(),
       );
       if (!verdict.ok) throw unauthenticated(verdict.code, verdict.message);
-      // A repeat of an idempotent request only extends what is there, or reads: no write to claim it.
-      if (!claimsWebhookId(event.routeKey)) return;
-      const webhookRequest: WebhookRequest = {
-        webhookId: verdict.webhookId,
-        fingerprint: requestFingerprint(event, rawBody(event)),
-      };
-      const claim = await deps.replays.claim(webhookRequest, deps.clock.now(), REPLAY_RECORD_SECONDS);
-      if (claim.state === 'used_elsewhere') {
-        throw new BridgeError(
-          'conflict',
-          'webhook_id_used',
-          'This webhook-id was already used for another request (another route, scope, method or body); every request needs its own webhook-id',
-        );
-      }
-      if (claim.state === 'answered') {
+    },
+  };
+}
+
+/**
+ * Replay protection for `/chat/...` routes whose manifest entry says a repeat would do harm
+ * (`replay: 'claimed'`); idempotent routes (typing, presence heartbeats, GETs) only get the signature
+ * and window check. A claimed `webhook-id` is single use across the whole API (`runOnce`): the first
+ * request with it claims it; a repeat of that same request gets the first answer again and changes
+ * nothing; the id with any other request (another route, scope, method or body) is refused with 409
+ * `webhook_id_used`, whichever was first, even while the first runs. A request that failed on our side
+ * (5xx) releases its claim so the chat service's retry of that same request is processed. Runs after
+ * `chatServiceAuth`, so the `webhook-id` it reads is the verified one.
+ */
+export function webhookIdClaims(deps: RunOnceDeps, route: Route): Route {
+  const rules: RunOnceRules<ApiResult> = {
+    ttlSeconds: REPLAY_RECORD_SECONDS,
+    keep: (answer) => ({ statusCode: answer.statusCode, body: answer.body }),
+    keepError: (error) => {
+      const answer = errorAnswer(error);
+      return answer.statusCode < 500 ? { statusCode: answer.statusCode, body: answer.body } : 'release';
+    },
+    unrecorded: 'could not record the answer for a webhook-id',
+  };
+  return async (event) => {
+    // A repeat of an idempotent request only extends what is there, or reads: no write to claim it.
+    if (!claimsWebhookId(event.routeKey)) return route(event);
+    const webhookRequest: WebhookRequest = {
+      webhookId: header(event, 'webhook-id') ?? '',
+      fingerprint: requestFingerprint(event, rawBody(event)),
+    };
+    const outcome = await runOnce(deps, webhookRequest, rules, () => route(event));
+    switch (outcome.state) {
+      case 'ran':
+        return outcome.result;
+      case 'answered':
         return {
-          statusCode: claim.answer.statusCode,
+          statusCode: outcome.answer.statusCode,
           headers: { 'content-type': 'application/json; charset=utf-8', 'webhook-replayed': 'true' },
-          body: claim.answer.body,
+          body: outcome.answer.body,
         };
-      }
-      if (claim.state === 'in_progress') {
+      case 'in_progress':
         throw new BridgeError(
           'conflict',
           'request_in_progress',
           'A request with this webhook-id is still being processed; retry shortly',
         );
-      }
-      claimed.set(request, webhookRequest);
-    },
-    after: async (request) => {
-      const webhookRequest = claimed.get(request);
-      if (webhookRequest === undefined || !request.response) return;
-      try {
-        await deps.replays.answer(
-          webhookRequest,
-          { statusCode: request.response.statusCode, body: request.response.body },
-          deps.clock.now(),
-          REPLAY_RECORD_SECONDS,
+      case 'used_elsewhere':
+        throw new BridgeError(
+          'conflict',
+          'webhook_id_used',
+          'This webhook-id was already used for another request (another route, scope, method or body); every request needs its own webhook-id',
         );
-      } catch (error) {
-        // The request took effect: answer it truly. Its claim lapses on its own, so a retry is processed again.
-        deps.log.warn('could not record the answer for a webhook-id', {
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-    },
-    onError: async (request) => {
-      const webhookRequest = claimed.get(request);
-      if (webhookRequest === undefined) return;
-      const answer = errorAnswer(request.error);
-      try {
-        if (answer.statusCode < 500) {
-          await deps.replays.answer(
-            webhookRequest,
-            { statusCode: answer.statusCode, body: answer.body },
-            deps.clock.now(),
-            REPLAY_RECORD_SECONDS,
-          );
-        } else {
-          await deps.replays.release(webhookRequest);
-        }
-      } catch (error) {
-        deps.log.warn('could not record the answer for a webhook-id', {
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-    },
+    }
   };
 }
 

@@ -5,7 +5,14 @@ import type { BridgeDeps } from '../deps';
 import { notFound } from '../domain/errors';
 import type { FunctionName, RouteKey } from '../../manifest';
 import type { ApiEvent, ApiResult } from './api';
-import { bodyLimit, chatServiceAuth, flushMetrics, jsonErrors, type ChatServiceAuthDeps } from './middleware';
+import {
+  bodyLimit,
+  chatServiceAuth,
+  flushMetrics,
+  jsonErrors,
+  webhookIdClaims,
+  type ChatServiceAuthDeps,
+} from './middleware';
 
 export type RouteAuth = 'chat-service' | 'none';
 
@@ -46,7 +53,9 @@ export function httpHandler(
 ): ReturnType<typeof build>;
 export function httpHandler(deps: HttpHandlerDeps, auth: 'none', route: Route): ReturnType<typeof build>;
 export function httpHandler(deps: HttpHandlerDeps & Partial<ChatServiceAuthDeps>, auth: RouteAuth, route: Route) {
-  return build(deps, auth === 'chat-service' ? chatServiceAuth(deps as ChatServiceHttpHandlerDeps) : undefined, route);
+  if (auth === 'none') return build(deps, undefined, route);
+  const chatServiceDeps = deps as ChatServiceHttpHandlerDeps;
+  return build(deps, chatServiceAuth(chatServiceDeps), webhookIdClaims(chatServiceDeps, route));
 }
 
 type Route = (event: ApiEvent) => Promise<ApiResult>;
