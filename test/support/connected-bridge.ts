@@ -78,32 +78,52 @@ export function givenConnectedBridge(options: ConnectedBridgeOptions = {}): Conn
 function withSteps(bridge: TestBridge): ConnectedBridge {
   return {
     ...bridge,
-    async registerChat({ conversationId = 'c-1', kommoConversationId = TEST_KOMMO_CHAT, clientId = 'u-7' } = {}) {
-      const response = await bridge.chat(
-        'PUT',
-        `/chat/${bridge.scopeId}/conversations/${encodeURIComponent(conversationId)}`,
-        { kommo_conversation_id: kommoConversationId, client_id: clientId },
-      );
-      expect(response.status, JSON.stringify(response.body)).toBe(200);
-    },
-    async openLiveConnection(options: WidgetRequestOptions = {}) {
-      const answer = await widgetRequest(bridge, 'POST', '/widget/live', undefined, options);
-      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-      const client = await bridge.bridge.live.connectInProcess(answer.body.url);
-      expect(client.status).toBe(200);
-      return client;
-    },
-    async storedItems() {
-      const items: Record<string, unknown>[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await documentClient(bridge.dynamo).send(
-          new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
-        );
-        items.push(...(page.Items ?? []));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      return items;
-    },
+    registerChat: (chat) => givenRegisteredChat(bridge, chat),
+    openLiveConnection: (options) => givenLiveConnection(bridge, options),
+    storedItems: () => storedItems(bridge),
   };
+}
+
+/** `registerChat` for a bridge of another set-up (one whose account is connected by the test). */
+export async function givenRegisteredChat(
+  bridge: Pick<TestBridge, 'chat' | 'scopeId'>,
+  { conversationId = 'c-1', kommoConversationId = TEST_KOMMO_CHAT, clientId = 'u-7' }: RegisteredChat = {},
+): Promise<void> {
+  const response = await bridge.chat(
+    'PUT',
+    `/chat/${bridge.scopeId}/conversations/${encodeURIComponent(conversationId)}`,
+    {
+      kommo_conversation_id: kommoConversationId,
+      client_id: clientId,
+    },
+  );
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+}
+
+/** `openLiveConnection` for a bridge of another set-up. */
+export async function givenLiveConnection(
+  bridge: Pick<TestBridge, 'bridge' | 'config' | 'clock' | 'send'>,
+  options: WidgetRequestOptions = {},
+): Promise<InProcessLiveClient> {
+  const answer = await widgetRequest(bridge, 'POST', '/widget/live', undefined, options);
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  const client = await bridge.bridge.live.connectInProcess(answer.body.url);
+  expect(client.status).toBe(200);
+  return client;
+}
+
+/** `storedItems` for a bridge of another set-up. */
+export async function storedItems(
+  bridge: Pick<TestBridge, 'dynamo' | 'tableName'>,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documentClient(bridge.dynamo).send(
+      new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }
