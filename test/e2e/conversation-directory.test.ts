@@ -1,16 +1,15 @@
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/core/adapters/dynamodb/table';
 import { signKommoHook } from '../../functions/core/domain/amojo-signature';
 import { processKommoHook } from '../../functions/core/use-cases/process-kommo-hook';
+import { givenConnectedBridge } from '../support/connected-bridge';
 import { TEST_START } from '../support/manual-clock';
 import {
-  givenBridge,
-  givenConnectedAccount,
   messageHook,
+  TEST_KOMMO_CHAT as KOMMO_CHAT,
   typingHook,
   widgetRequest,
-  type TestBridge,
   type TestResponse,
 } from '../support/test-bridge';
 
@@ -20,17 +19,9 @@ import {
  * `PUT /chat/{scope_id}/conversations/{conversation_id}`; the widget reads it by Kommo's chat id.
  */
 
-let bridge: TestBridge;
-beforeEach(async () => {
-  bridge = await givenBridge();
-  await givenConnectedAccount(bridge);
-});
-afterEach(async () => {
-  await bridge.close();
-});
+const bridge = givenConnectedBridge();
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const KOMMO_CHAT = '30477717-9f3c-4d3f-8101-60327e14dc48';
 
 /** An outgoing-message hook about `kommoChat`; `null` leaves a field out, as Kommo does for chats a Kommo user started. */
 function messageHookAbout(kommoChat: string, ids: { conversationId?: string | null; clientId?: string | null } = {}) {
@@ -55,10 +46,7 @@ async function hookProcessed(hook: unknown): Promise<void> {
 
 /** The directory's items, as stored. */
 async function directoryItems(): Promise<Record<string, unknown>[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(
-    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
-  );
-  return Items.filter((item) => String(item.pk).startsWith('CHAT#'));
+  return (await bridge.storedItems()).filter((item) => String(item.pk).startsWith('CHAT#'));
 }
 
 async function directoryItem(kommoChat = KOMMO_CHAT): Promise<Record<string, unknown> | undefined> {

@@ -1,20 +1,20 @@
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { documentClient, partitionKey } from '../../functions/core/adapters/dynamodb/table';
 import type { LiveFrame } from '../../functions/core/domain/live-channel';
 import { serveBridge, type RunningHttpServer } from '../../local/http-server';
 import type { InProcessLiveClient } from '../../local/live-gateway';
+import { givenConnectedBridge } from '../support/connected-bridge';
 import { TEST_START } from '../support/manual-clock';
 import {
-  givenBridge,
-  givenConnectedAccount,
+  TEST_KOMMO_CHAT as KOMMO_CHAT,
   TEST_KOMMO_ORIGIN,
   TEST_KOMMO_USER_ID,
+  TEST_USER_AMOJO_ID as USER_AMOJO_ID,
   typingHook,
   widgetRequest,
   widgetToken,
-  type TestBridge,
   type WidgetRequestOptions,
 } from '../support/test-bridge';
 
@@ -26,27 +26,13 @@ import {
  * last block, which goes over a real WebSocket on the HTTP server's port.
  */
 
-let bridge: TestBridge;
-beforeEach(async () => {
-  bridge = await givenBridge();
-  await givenConnectedAccount(bridge);
-});
-afterEach(async () => {
-  await bridge.close();
-});
+const bridge = givenConnectedBridge();
 
-const KOMMO_CHAT = '30477717-9f3c-4d3f-8101-60327e14dc48';
 const OTHER_KOMMO_CHAT = '6f1d2c83-61a4-4a52-9d0c-2f0f8b1f7e11';
-const USER_AMOJO_ID = 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89';
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
 
-async function givenRegisteredChat(kommoChat = KOMMO_CHAT, conversationId = 'c-1', clientId = 'u-7'): Promise<void> {
-  const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${conversationId}`, {
-    kommo_conversation_id: kommoChat,
-    client_id: clientId,
-  });
-  expect(response.status).toBe(200);
-}
+const givenRegisteredChat = (kommoChat = KOMMO_CHAT, conversationId = 'c-1', clientId = 'u-7') =>
+  bridge.registerChat({ conversationId, kommoConversationId: kommoChat, clientId });
 
 const askForLive = (options: WidgetRequestOptions = {}) =>
   widgetRequest(bridge, 'POST', '/widget/live', undefined, options);
@@ -56,13 +42,7 @@ async function connect(url: string): Promise<InProcessLiveClient> {
 }
 
 /** Given: a widget connected to the live channel (a ticket asked for and used). */
-async function givenConnection(options: WidgetRequestOptions = {}): Promise<InProcessLiveClient> {
-  const answer = await askForLive(options);
-  expect(answer.status).toBe(200);
-  const client = await connect(answer.body.url);
-  expect(client.status).toBe(200);
-  return client;
-}
+const givenConnection = (options: WidgetRequestOptions = {}) => bridge.openLiveConnection(options);
 
 /** Given: a connection watching a chat, its first frame taken. */
 async function givenWatching(kommoChat = KOMMO_CHAT, options: WidgetRequestOptions = {}): Promise<InProcessLiveClient> {
@@ -87,10 +67,7 @@ const kommoUserPresence = () =>
     .map((event) => [event.data.state, event.data.kommo_conversation_id, event.data.at]);
 
 async function storedKeys(prefix: string): Promise<string[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(
-    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
-  );
-  return Items.map((item) => `${item.pk} ${item.sk}`).filter((key) => key.startsWith(prefix));
+  return (await bridge.storedItems()).map((item) => `${item.pk} ${item.sk}`).filter((key) => key.startsWith(prefix));
 }
 
 async function watchersOf(clientId: string): Promise<string[]> {

@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { givenConnectedBridge } from '../support/connected-bridge';
 import { DynamoWriteMeter } from '../support/dynamo-writes';
-import { givenBridge, givenConnectedAccount, widgetRequest, type TestBridge } from '../support/test-bridge';
+import { TEST_KOMMO_CHAT as KOMMO_CHAT } from '../support/test-bridge';
 
 /**
  * What a live-channel ping costs in DynamoDB writes (docs/cost-model.md, "The widget on the live
@@ -9,26 +10,13 @@ import { givenBridge, givenConnectedAccount, widgetRequest, type TestBridge } fr
  * Writes are counted as AWS charges them (test/support/dynamo-writes.ts).
  */
 
-const KOMMO_CHAT = '30477717-9f3c-4d3f-8101-60327e14dc48';
-
-let bridge: TestBridge;
+const bridge = givenConnectedBridge();
 let meter: DynamoWriteMeter;
-beforeEach(async () => {
-  bridge = await givenBridge();
+beforeEach(() => {
   meter = new DynamoWriteMeter(bridge.dynamo);
-  await givenConnectedAccount(bridge);
-});
-afterEach(async () => {
-  await bridge.close();
 });
 
-async function connect() {
-  const ticket = await widgetRequest(bridge, 'POST', '/widget/live');
-  expect(ticket.status).toBe(200);
-  const client = await bridge.bridge.live.connectInProcess((ticket.body as { url: string }).url);
-  expect(client.status).toBe(200);
-  return client;
-}
+const connect = () => bridge.openLiveConnection();
 
 describe('a live-channel ping writes only what it changes', () => {
   it('a ping on a connection that watches no chat writes nothing, and is answered', async () => {
@@ -46,11 +34,7 @@ describe('a live-channel ping writes only what it changes', () => {
 
   it("a ping while watching a chat renews that chat's window with one conditional write, and queues nothing", async () => {
     // Prepare: the chat service registered the chat; the widget watches it.
-    const registered = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, {
-      kommo_conversation_id: KOMMO_CHAT,
-      client_id: 'u-1',
-    });
-    expect(registered.status).toBeLessThan(300);
+    await bridge.registerChat({ conversationId: 'c-1', kommoConversationId: KOMMO_CHAT, clientId: 'u-1' });
     const client = await connect();
     await client.sendFrame({ action: 'watch', kommo_conversation_id: KOMMO_CHAT });
     await bridge.advance(0);

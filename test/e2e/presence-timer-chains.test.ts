@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TimerJob } from '../../functions/core/queue-messages';
 import { kommoUserHeartbeat } from '../../functions/core/use-cases/kommo-user-presence';
 import { announcedPresence, storedPresence } from '../support/client-presence';
+import { givenRegisteredChat } from '../support/connected-bridge';
 import { DynamoFaults, type FaultMode } from '../support/hostile';
 import { TEST_START } from '../support/manual-clock';
 import { givenBridge, givenConnectedAccount, widgetRequest, type TestBridge } from '../support/test-bridge';
@@ -142,11 +143,7 @@ describe('Kommo user presence: one timer chain per window', () => {
 
   beforeEach(async () => {
     await givenConnectedAccount(bridge);
-    const registered = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-1`, {
-      kommo_conversation_id: 'k-c-1',
-      client_id: 'u-7',
-    });
-    expect(registered.status).toBe(200);
+    await givenRegisteredChat(bridge, { conversationId: 'c-1', kommoConversationId: 'k-c-1', clientId: 'u-7' });
   });
 
   /** Widget heartbeats every 30 s for `ms`: the window never lapses, so every timer at its end waits on. */

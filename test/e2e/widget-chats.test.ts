@@ -1,16 +1,14 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { describe, expect, it } from 'vitest';
+import { givenConnectedBridge } from '../support/connected-bridge';
 import { TEST_START } from '../support/manual-clock';
 import {
   adminRequest,
-  givenBridge,
-  givenConnectedAccount,
+  TEST_KOMMO_CHAT as KOMMO_CHAT,
   TEST_KOMMO_ORIGIN,
+  TEST_USER_AMOJO_ID as USER_AMOJO_ID,
   typingHook,
   widgetRequest,
   widgetToken,
-  type TestBridge,
   type TestResponse,
   type WidgetRequestOptions,
 } from '../support/test-bridge';
@@ -20,18 +18,8 @@ import {
  * bridge finds the chat service's ids in its conversation directory.
  */
 
-let bridge: TestBridge;
-beforeEach(async () => {
-  bridge = await givenBridge();
-  await givenConnectedAccount(bridge);
-});
-afterEach(async () => {
-  await bridge.close();
-});
+const bridge = givenConnectedBridge();
 
-const KOMMO_CHAT = '30477717-9f3c-4d3f-8101-60327e14dc48';
-/** `APP.constant('user').amojo_id` of the widget's user: the id typing hooks carry as `user.id`. */
-const USER_AMOJO_ID = 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89';
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
 
 const chat = (kommoChat = KOMMO_CHAT, options: WidgetRequestOptions = {}) =>
@@ -41,13 +29,8 @@ const presence = (body: unknown, kommoChat = KOMMO_CHAT, options: WidgetRequestO
 const read = (body: unknown, kommoChat = KOMMO_CHAT, options: WidgetRequestOptions = {}) =>
   widgetRequest(bridge, 'POST', `/widget/chats/${encodeURIComponent(kommoChat)}/read`, body, options);
 
-async function givenRegisteredChat(conversationId = 'c-1', clientId = 'u-7', kommoChat = KOMMO_CHAT): Promise<void> {
-  const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/${conversationId}`, {
-    kommo_conversation_id: kommoChat,
-    client_id: clientId,
-  });
-  expect(response.status).toBe(200);
-}
+const givenRegisteredChat = (conversationId = 'c-1', clientId = 'u-7', kommoChat = KOMMO_CHAT) =>
+  bridge.registerChat({ conversationId, kommoConversationId: kommoChat, clientId });
 
 /** A chat a Kommo user started: the bridge knows Kommo's id from a typing hook, not the chat service's. */
 async function givenWriteFirstChat(): Promise<void> {
@@ -59,12 +42,9 @@ async function givenWriteFirstChat(): Promise<void> {
 
 /** Keys of the items a widget request may have changed: everything but bindings, used tokens, the directory and replay records. */
 async function changedItems(): Promise<string[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(
-    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
-  );
-  return Items.map((item) => `${item.pk} ${item.sk}`).filter(
-    (key) => !/^(ACCOUNT|AMOJO_ACCOUNT|WIDGET_TOKEN|CHAT|WEBHOOK|MTYPING)#/.test(key),
-  );
+  return (await bridge.storedItems())
+    .map((item) => `${item.pk} ${item.sk}`)
+    .filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT|WIDGET_TOKEN|CHAT|WEBHOOK|MTYPING)#/.test(key));
 }
 
 async function expectNothingChanged(): Promise<void> {

@@ -1,26 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  givenBridge,
-  givenConnectedAccount,
-  TEST_KOMMO_USER_ID,
-  widgetRequest,
-  widgetToken,
-  type TestBridge,
-} from '../support/test-bridge';
+import { describe, expect, it } from 'vitest';
+import { givenConnectedBridge } from '../support/connected-bridge';
+import { TEST_KOMMO_USER_ID, widgetRequest, widgetToken } from '../support/test-bridge';
 
 /**
  * `POST /widget/field-check`: the settings page's self-test reports what the real Kommo page did
  * (docs/kommo.md, "A field check on a first real install"); the bridge logs it as one structured line.
  */
 
-let bridge: TestBridge;
-beforeEach(async () => {
-  bridge = await givenBridge();
-  await givenConnectedAccount(bridge);
-});
-afterEach(async () => {
-  await bridge.close();
-});
+const bridge = givenConnectedBridge();
 
 const report = {
   widget_version: '0.3.0',

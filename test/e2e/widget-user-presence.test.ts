@@ -1,15 +1,8 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { describe, expect, it } from 'vitest';
 import type { InProcessLiveClient } from '../../local/live-gateway';
+import { givenConnectedBridge } from '../support/connected-bridge';
 import { TEST_START } from '../support/manual-clock';
-import {
-  givenBridge,
-  givenConnectedAccount,
-  TEST_KOMMO_USER_ID,
-  widgetRequest,
-  type TestBridge,
-} from '../support/test-bridge';
+import { TEST_KOMMO_USER_ID, TEST_USER_AMOJO_ID as USER_AMOJO_ID } from '../support/test-bridge';
 
 /**
  * `user.presence.changed` (docs/contract.md, "v3 changes"): a Kommo user is online while a tab of
@@ -19,25 +12,10 @@ import {
  * sink refuses anything else). Connections are in process, through the local gateway.
  */
 
-let bridge: TestBridge;
-beforeEach(async () => {
-  bridge = await givenBridge();
-  await givenConnectedAccount(bridge);
-});
-afterEach(async () => {
-  await bridge.close();
-});
-
-const USER_AMOJO_ID = 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89';
+const bridge = givenConnectedBridge();
 
 /** A tab of the Kommo user with a live connection (a ticket asked for and used). */
-async function givenTab(): Promise<InProcessLiveClient> {
-  const answer = await widgetRequest(bridge, 'POST', '/widget/live', undefined, {});
-  expect(answer.status).toBe(200);
-  const client = await bridge.bridge.live.connectInProcess(answer.body.url);
-  expect(client.status).toBe(200);
-  return client;
-}
+const givenTab = () => bridge.openLiveConnection();
 
 const visible = (tab: InProcessLiveClient, isVisible: boolean) =>
   tab.sendFrame({ action: 'visibility', visible: isVisible, user_amojo_id: USER_AMOJO_ID });
@@ -181,10 +159,8 @@ describe('user.presence.changed', () => {
     await bridge.advance(60_000);
 
     expect(transitions()).toEqual([]);
-    const { Items = [] } = await documentClient(bridge.dynamo).send(
-      new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
-    );
-    expect(Items.filter((item) => String(item.pk).startsWith('USER_PRESENCE#'))).toEqual([]);
+    const items = await bridge.storedItems();
+    expect(items.filter((item) => String(item.pk).startsWith('USER_PRESENCE#'))).toEqual([]);
   });
 
   it.each([

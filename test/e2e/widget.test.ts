@@ -1,11 +1,9 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import { describe, expect, it } from 'vitest';
 import { kommoUserHeartbeat } from '../../functions/core/use-cases/kommo-user-presence';
+import { givenConnectedBridge } from '../support/connected-bridge';
 import { TEST_START } from '../support/manual-clock';
 import {
   givenBridge,
-  givenConnectedAccount,
   TEST_KOMMO_ORIGIN,
   widgetRequest,
   type TestBridge,
@@ -15,20 +13,19 @@ import {
   type WidgetTokenOptions,
 } from '../support/test-bridge';
 
-let bridge: TestBridge;
-beforeEach(async () => {
-  bridge = await givenBridge();
-  await givenConnectedAccount(bridge);
-  await givenRegisteredChat('c-1', 'u-7');
-  await givenRegisteredChat('c-2', 'u-8');
-});
-afterEach(async () => {
-  await bridge.close();
-});
-
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
 /** The v2 routes name a chat by Kommo's id; here chat-service conversation `c-1` is Kommo chat `k-c-1`. */
 const kommoChat = (conversationId: string) => `k-${conversationId}`;
+
+const bridge = givenConnectedBridge({
+  chats: [
+    { conversationId: 'c-1', kommoConversationId: kommoChat('c-1'), clientId: 'u-7' },
+    { conversationId: 'c-2', kommoConversationId: kommoChat('c-2'), clientId: 'u-8' },
+  ],
+});
+/** The chat service names the Kommo chat of one of its conversations, as it does once Kommo answers. */
+const givenRegisteredChat = (conversationId: string, clientId = 'u-7') =>
+  bridge.registerChat({ conversationId, kommoConversationId: kommoChat(conversationId), clientId });
 const chatPath = (conversationId: string) => `/widget/chats/${encodeURIComponent(kommoChat(conversationId))}`;
 const presence = (state: 'online' | 'offline', conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
   widgetRequest(bridge, 'POST', `${chatPath(conversationId)}/presence`, { state }, options);
@@ -38,35 +35,15 @@ const read = (conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
 const chatView = (conversationId = 'c-1', options: WidgetRequestOptions = {}) =>
   widgetRequest(bridge, 'GET', chatPath(conversationId), undefined, options);
 
-/** The chat service names the Kommo chat of one of its conversations, as it does once Kommo answers. */
-async function givenRegisteredChat(conversationId: string, clientId = 'u-7'): Promise<void> {
-  const response = await bridge.chat(
-    'PUT',
-    `/chat/${bridge.scopeId}/conversations/${encodeURIComponent(conversationId)}`,
-    {
-      kommo_conversation_id: kommoChat(conversationId),
-      client_id: clientId,
-    },
-  );
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-}
-
 /** What the chat service received, in order: `[state, conversation, Kommo's numeric user id, at]`. */
 const presenceChanges = () =>
   bridge.sink
     .eventsOfType('presence.changed')
     .map((event) => [event.data.state, event.data.conversation_id, event.data.kommo_user_id, event.data.at]);
 
-async function storedItems(): Promise<Record<string, unknown>[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(
-    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
-  );
-  return Items;
-}
-
 /** Every item in the table but the account binding, the registered chats and their replay records. */
 async function storedBeyondBinding(): Promise<string[]> {
-  return (await storedItems())
+  return (await bridge.storedItems())
     .map((item) => `${item.pk} ${item.sk}`)
     .filter((key) => !/^(ACCOUNT|AMOJO_ACCOUNT|CHAT|WEBHOOK)#/.test(key));
 }
@@ -514,7 +491,9 @@ describe('one-time tokens, reused as Kommo reuses them (contract v3)', () => {
 
       // Assess
       for (const response of [first, again, later]) expect(response.status).toBeLessThan(300);
-      expect(await storedItems()).not.toContainEqual(expect.objectContaining({ pk: expect.stringMatching(/TOKEN/) }));
+      expect(await bridge.storedItems()).not.toContainEqual(
+        expect.objectContaining({ pk: expect.stringMatching(/TOKEN/) }),
+      );
     },
   );
 

@@ -1,10 +1,9 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/core/adapters/dynamodb/table';
 import { signKommoDisableHook } from '../../functions/core/domain/kommo-disable-hook';
 import { MAX_WATCHES_PER_CONNECTION } from '../../functions/core/domain/live-channel';
 import { INSTALL_EXCHANGE_LIMITS } from '../../functions/core/use-cases/kommo-installation';
 import type { InProcessLiveClient } from '../../local/live-gateway';
+import { givenLiveConnection, givenRegisteredChat, storedItems } from '../support/connected-bridge';
 import { ProbeTally } from '../support/probe-tally';
 import { expectContractError, NO_EFFECT, observe } from '../support/hostile';
 import {
@@ -101,13 +100,12 @@ describe("Kommo's error_description: kept short, and the update still settles", 
 /** Kommo chat `n` of the test account, registered by the chat service as conversation `c-<n>` of client `u-<n>`. */
 const kommoChat = (n: number) => `kchat-${n}`;
 async function givenRegisteredChats(count: number): Promise<void> {
-  for (let n = 0; n < count; n += 1) {
-    const response = await bridge.chat('PUT', `/chat/${bridge.scopeId}/conversations/c-${n}`, {
-      kommo_conversation_id: kommoChat(n),
-      client_id: `u-${n}`,
+  for (let n = 0; n < count; n += 1)
+    await givenRegisteredChat(bridge, {
+      conversationId: `c-${n}`,
+      kommoConversationId: kommoChat(n),
+      clientId: `u-${n}`,
     });
-    expect(response.status).toBe(200);
-  }
 }
 
 /** A live-channel URL with a fresh ticket, as `POST /widget/live` answers it. */
@@ -115,12 +113,6 @@ async function liveUrl(): Promise<string> {
   const answer = await widgetRequest(bridge, 'POST', '/widget/live');
   expect(answer.status).toBe(200);
   return answer.body.url;
-}
-
-async function givenLiveConnection(): Promise<InProcessLiveClient> {
-  const client = await bridge.bridge.live.connectInProcess(await liveUrl());
-  expect(client.status).toBe(200);
-  return client;
 }
 
 const watch = (client: InProcessLiveClient, n: number) =>
@@ -133,10 +125,7 @@ const kommoUserPresence = () =>
     .map((event) => `${event.data.state} ${event.data.kommo_conversation_id}`);
 
 async function storedKinds(): Promise<string[]> {
-  const { Items = [] } = await documentClient(bridge.dynamo).send(
-    new ScanCommand({ TableName: bridge.tableName, ConsistentRead: true }),
-  );
-  return Items.map((item) => String(item.pk).split('#', 1)[0]!).sort();
+  return (await storedItems(bridge)).map((item) => String(item.pk).split('#', 1)[0]!).sort();
 }
 
 const uninstallHook = () => {
@@ -164,7 +153,7 @@ describe('a disconnected account keeps no live channel', () => {
     'after %s: open sockets are closed with their watches ended, old tickets refused, and no event follows',
     async (_, disconnect) => {
       // Prepare: a socket watching chat 0 (the Kommo user online there), and a ticket not used yet.
-      const socket = await givenLiveConnection();
+      const socket = await givenLiveConnection(bridge);
       await watch(socket, 0);
       const unusedTicket = await liveUrl();
       await bridge.advance(1_000);
@@ -201,7 +190,7 @@ describe('a disconnected account keeps no live channel', () => {
 
   it('a socket whose account was disconnected without its close reaching it is refused and closed at its next frame', async () => {
     // Prepare: the binding goes, but the socket is not closed (as if the Management API's DELETE had failed).
-    const socket = await givenLiveConnection();
+    const socket = await givenLiveConnection(bridge);
     await bridge.deps.accountBindings.claimToDisconnect(
       { amojoAccountId: bridge.accountId, kommoAccountId: TEST_KOMMO_ACCOUNT_ID },
       { claimId: 'test-claim', nowMs: bridge.clock.now() },
@@ -234,7 +223,7 @@ describe('live channel races', () => {
   it(`60 concurrent watch frames on one connection: exactly ${MAX_WATCHES_PER_CONNECTION} get in`, async () => {
     // Prepare
     await givenRegisteredChats(60);
-    const socket = await givenLiveConnection();
+    const socket = await givenLiveConnection(bridge);
 
     // Act
     await Promise.all(Array.from({ length: 60 }, (_, n) => watch(socket, n)));
@@ -255,7 +244,7 @@ describe('live channel races', () => {
   it('unwatching gives the place back: a 21st chat gets in after one of 20 is unwatched', async () => {
     // Prepare
     await givenRegisteredChats(MAX_WATCHES_PER_CONNECTION + 1);
-    const socket = await givenLiveConnection();
+    const socket = await givenLiveConnection(bridge);
     for (let n = 0; n < MAX_WATCHES_PER_CONNECTION; n += 1) await watch(socket, n);
     await watch(socket, 0);
 
@@ -273,7 +262,7 @@ describe('live channel races', () => {
     await givenRegisteredChats(8);
 
     for (let run = 0; run < 8; run += 1) {
-      const socket = await givenLiveConnection();
+      const socket = await givenLiveConnection(bridge);
 
       // Act: the watch frame and the close at once.
       await Promise.all([watch(socket, run), socket.close()]);

@@ -217,7 +217,7 @@ export function typingHook(
 ) {
   const nowSeconds = Math.floor(bridge.clock.now() / 1000);
   const conversation: Record<string, string> = {
-    id: overrides.conversationId ?? '30477717-9f3c-4d3f-8101-60327e14dc48',
+    id: overrides.conversationId ?? TEST_KOMMO_CHAT,
   };
   if (overrides.clientId !== null) conversation.client_id = overrides.clientId ?? 'c-1';
   return {
@@ -225,7 +225,7 @@ export function typingHook(
     time: nowSeconds,
     action: {
       typing: {
-        user: { id: overrides.userId ?? 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89' },
+        user: { id: overrides.userId ?? TEST_USER_AMOJO_ID },
         conversation,
         expired_at: overrides.expiredAtSeconds ?? nowSeconds + 5,
       },
@@ -238,6 +238,10 @@ export const TEST_KOMMO_ACCOUNT_ID = 31_000_001;
 export const TEST_KOMMO_USER_ID = 7001;
 export const TEST_KOMMO_SUBDOMAIN = 'testaccount';
 export const TEST_KOMMO_ORIGIN = `https://${TEST_KOMMO_SUBDOMAIN}.kommo.com`;
+/** `APP.constant('user').amojo_id` of the widget's user: the id typing hooks carry as `user.id`. */
+export const TEST_USER_AMOJO_ID = 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89';
+/** The Kommo chat the tests speak of when one is enough (typing hooks name it unless told otherwise). */
+export const TEST_KOMMO_CHAT = '30477717-9f3c-4d3f-8101-60327e14dc48';
 
 export interface WidgetTokenOptions {
   kommoAccountId?: number;
