@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CLIENT_ID,
+  BROWSER_TEST_LIMITS,
   CONTACT_ID,
   CONVERSATION_ID,
   givenKommoPage,
@@ -11,6 +12,7 @@ import {
   OTHER_CHANNEL_CHAT_ID,
   OTHER_CONTACT_ID,
   OTHER_LEAD_CHAT_ID,
+  SOON,
   KOMMO_TALK_ID,
   USER_AMOJO_ID,
   type KommoPage,
@@ -23,14 +25,6 @@ import { givenBridge, TEST_KOMMO_ORIGIN, TEST_KOMMO_USER_ID, type TestBridge } f
  * Page timers run on Playwright's clock and the bridge on its manual clock: neither moves unless a
  * test moves it, and every wait for the page is a bounded poll of something observable.
  */
-
-/** Bound for waiting on the browser and the bridge's background delivery: generous, for a busy machine. */
-const SOON = { timeout: 45_000, interval: 50 };
-/**
- * A test is several such waits in a row, on a machine that may be running other suites beside it:
- * its own limit is far above what any of them needs when the machine is idle (a few seconds).
- */
-const BROWSER_TEST_LIMITS = { timeout: 180_000 };
 
 let browser: Browser;
 let t: TestBridge;

@@ -10,6 +10,7 @@ import {
   type TestBridge,
   type TestResponse,
 } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 let bridge: TestBridge;
 beforeEach(async () => {
@@ -47,12 +48,6 @@ async function storedItems(): Promise<string[]> {
 
 const bindingItems = (kommoAccountId: number, amojoAccountId: string) =>
   [`ACCOUNT#${kommoAccountId} BINDING`, `AMOJO_ACCOUNT#${amojoAccountId} BINDING`].sort();
-
-function expectContractError(response: TestResponse, status: number, code?: string) {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(Object.keys(response.body)).toEqual(['error']);
-  expect(response.body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
-}
 
 const kommoCalls = <M extends 'connect' | 'disconnect'>(method: M) =>
   bridge.kommo.calls.filter((call): call is Extract<KommoSandboxCall, { method: M }> => call.method === method);

@@ -5,13 +5,8 @@ import { signKommoHook } from '../../functions/core/domain/amojo-signature';
 import { processKommoHook } from '../../functions/core/use-cases/process-kommo-hook';
 import { givenConnectedBridge } from '../support/connected-bridge';
 import { TEST_START } from '../support/manual-clock';
-import {
-  messageHook,
-  TEST_KOMMO_CHAT as KOMMO_CHAT,
-  typingHook,
-  widgetRequest,
-  type TestResponse,
-} from '../support/test-bridge';
+import { messageHook, TEST_KOMMO_CHAT as KOMMO_CHAT, typingHook, widgetRequest } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 /**
  * The conversation directory: which Kommo chat is which chat-service conversation and client. The
@@ -58,12 +53,6 @@ async function directoryItem(kommoChat = KOMMO_CHAT): Promise<Record<string, unk
     }),
   );
   return Item;
-}
-
-function expectContractError(response: TestResponse, status: number, code?: string) {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(Object.keys(response.body)).toEqual(['error']);
-  expect(response.body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
 }
 
 describe('learning from Kommo hooks', () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
 import { toApiGatewayEvent } from '../../local/api-gateway-event';
 import { serveBridge } from '../../local/http-server';
-import { expectContractError, NO_EFFECT, observe } from '../support/hostile';
+import { NO_EFFECT, observe } from '../support/hostile';
 import {
   givenBridge,
   givenConnectedAccount,
@@ -11,6 +11,7 @@ import {
   type TestBridge,
   type TestResponse,
 } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 /**
  * Ids name resources in paths, the bridge's and Kommo's: `.` and `..` (which URL normalisation turns

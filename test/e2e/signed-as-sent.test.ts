@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectContractError, NO_EFFECT, observe } from '../support/hostile';
+import { NO_EFFECT, observe } from '../support/hostile';
 import { givenBridge, type TestBridge } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 /**
  * `/chat/...` requests are verified over the `webhook-timestamp` header and the body exactly as sent,

@@ -2,8 +2,9 @@ import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
 import { announcedPresence } from '../support/client-presence';
-import { DynamoFaults, expectContractError, NO_EFFECT, observe } from '../support/hostile';
+import { DynamoFaults, NO_EFFECT, observe } from '../support/hostile';
 import { givenBridge, type TestBridge, type TestResponse } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 /**
  * A Standard Webhooks signature covers the webhook-id, the timestamp and the body, not the method or

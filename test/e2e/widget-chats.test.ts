@@ -9,9 +9,9 @@ import {
   typingHook,
   widgetRequest,
   widgetToken,
-  type TestResponse,
   type WidgetRequestOptions,
 } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 /**
  * The widget's v2 routes, which name a chat by Kommo's id (the only id the Kommo page shows): the
@@ -52,12 +52,6 @@ async function expectNothingChanged(): Promise<void> {
   expect(bridge.sink.events).toEqual([]);
   expect(bridge.bridge.queues.timers.depth).toBe(0);
   expect(await changedItems()).toEqual([]);
-}
-
-function expectContractError(response: TestResponse, status: number, code?: string) {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(Object.keys(response.body)).toEqual(['error']);
-  expect(response.body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
 }
 
 describe('GET /widget/chats/{kommo_conversation_id}', () => {

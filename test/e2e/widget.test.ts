@@ -12,6 +12,7 @@ import {
   type WidgetRequestOptions,
   type WidgetTokenOptions,
 } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 const iso = (offsetMs: number) => new Date(TEST_START + offsetMs).toISOString();
 /** The v2 routes name a chat by Kommo's id; here chat-service conversation `c-1` is Kommo chat `k-c-1`. */
@@ -52,12 +53,6 @@ async function expectNothingStoredOrQueued(): Promise<void> {
   expect(bridge.bridge.queues.events.depth).toBe(0);
   expect(bridge.bridge.queues.timers.depth).toBe(0);
   expect(await storedBeyondBinding()).toEqual([]);
-}
-
-function expectContractError(response: TestResponse, status: number, code?: string) {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(Object.keys(response.body)).toEqual(['error']);
-  expect(response.body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
 }
 
 describe('Kommo user presence (POST /widget/chats/{kommo_conversation_id}/presence)', () => {

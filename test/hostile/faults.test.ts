@@ -8,10 +8,11 @@ import { freePort, localDynamoClient, startDynamoDbLocal, type RunningDynamoDb }
 import { serveBridge } from '../../local/http-server';
 import { announcedPresence, storedPresence } from '../support/client-presence';
 import { ForwardTarget } from '../support/forward-target';
-import { DynamoFaults, expectErrorBody, givenBridgeWith, nextAcceptedCall, type FaultMode } from '../support/hostile';
+import { DynamoFaults, givenBridgeWith, nextAcceptedCall, type FaultMode } from '../support/hostile';
 import { propertyRuns } from '../support/hostile-arbitraries';
 import { TEST_START } from '../support/manual-clock';
 import { givenBridge, messageHook, typingHook, type TestBridge, type TestResponse } from '../support/test-bridge';
+import { expectErrorBody } from '../support/contract-errors';
 
 /**
  * The other parties fail and the bridge holds: DynamoDB gone (the process stopped, or one call lost),

@@ -25,8 +25,6 @@ import {
   setPath,
 } from '../support/hostile-arbitraries';
 import {
-  expectContractError,
-  expectErrorBody,
   expectErrorPage,
   expectRouteError,
   NO_EFFECT,
@@ -37,6 +35,7 @@ import {
   type Observed,
 } from '../support/hostile';
 import { givenBridge, TEST_CLIENT_ID, typingHook, type TestBridge, type TestResponse } from '../support/test-bridge';
+import { expectContractError, expectErrorBody } from '../support/contract-errors';
 
 /**
  * Every route of functions/manifest.ts (and every route that is not there) under random and malformed

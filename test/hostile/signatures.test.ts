@@ -4,7 +4,7 @@ import { signKommoHook } from '../../functions/core/domain/amojo-signature';
 import { signKommoDisableHook } from '../../functions/core/domain/kommo-disable-hook';
 import { StandardWebhookVerifier } from '../../functions/core/domain/standard-webhooks';
 import { announcedPresence } from '../support/client-presence';
-import { expectContractError, NO_EFFECT, observe, replayOf, replayRecord, watchBridge } from '../support/hostile';
+import { NO_EFFECT, observe, replayOf, replayRecord, watchBridge } from '../support/hostile';
 import { propertyRuns } from '../support/hostile-arbitraries';
 import {
   adminRequest,
@@ -16,6 +16,7 @@ import {
   type TestBridge,
   type TestResponse,
 } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 /**
  * The signatures the bridge checks, on every route that carries one: Kommo's X-Signature on

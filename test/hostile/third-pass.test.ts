@@ -5,7 +5,7 @@ import { INSTALL_EXCHANGE_LIMITS } from '../../functions/core/use-cases/kommo-in
 import type { InProcessLiveClient } from '../../local/live-gateway';
 import { givenLiveConnection, givenRegisteredChat, storedItems } from '../support/connected-bridge';
 import { ProbeTally } from '../support/probe-tally';
-import { expectContractError, NO_EFFECT, observe } from '../support/hostile';
+import { NO_EFFECT, observe } from '../support/hostile';
 import {
   adminRequest,
   givenBridge,
@@ -16,6 +16,7 @@ import {
   widgetRequest,
   type TestBridge,
 } from '../support/test-bridge';
+import { expectContractError } from '../support/contract-errors';
 
 /**
  * The third hostile pass (install, uninstall, widget, live channel, outbound answers): each probe

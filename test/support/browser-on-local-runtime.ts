@@ -4,13 +4,7 @@ import { localDynamoClient } from '../../local/dynamodb-local';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { launchBrowser } from './kommo-browser';
 
-/** A wait for what the page shows: bounds far above what an idle machine needs, never waits. */
-export const SOON = { timeout: 45_000, interval: 50 };
-/**
- * A test is several such waits in a row, on a machine that may be running other suites beside it:
- * its own limit is far above what any of them needs when the machine is idle (a few seconds).
- */
-export const BROWSER_TEST_LIMITS = { timeout: 180_000 };
+export { BROWSER_TEST_LIMITS, SOON } from './kommo-browser';
 
 /** What a browser test file of the sandbox pages gets: both are there from its first test on. */
 export interface BrowserOnLocalRuntime {

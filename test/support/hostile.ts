@@ -5,6 +5,7 @@ import { RecordingLog } from '../../functions/core/adapters/telemetry/in-memory'
 import type { BridgeConfig } from '../../functions/core/config';
 import { httpRoutes, queues as queueSpecs, type HttpRoute, type QueueName } from '../../functions/manifest';
 import type { SandboxServer } from '../../local/sandbox/sandbox-server';
+import { expectContractError } from './contract-errors';
 import { givenBridge, type TestBridge, type TestResponse } from './test-bridge';
 
 /**
@@ -35,26 +36,6 @@ export function givenBridgeWith(options: BridgeOptions = {}): Promise<TestBridge
     ...(options.dynamo ? { dynamo: options.dynamo } : {}),
     ...(options.quiet ? { log: new DiscardingLog({ level: 'silent' }) } : {}),
   });
-}
-
-/** docs/contract.md: every error is `{"error": {"code", "message"}}` with a 4xx status, and nothing else. */
-export function expectContractError(response: TestResponse, statuses?: readonly number[]): void {
-  if (statuses)
-    expect(statuses, `status ${response.status} ${JSON.stringify(response.body)}`).toContain(response.status);
-  expect(response.status, JSON.stringify(response.body)).toBeGreaterThanOrEqual(400);
-  expect(response.status, JSON.stringify(response.body)).toBeLessThan(500);
-  expectErrorBody(response);
-}
-
-/** The error body alone: two strings under `error`, no stack, no other key. */
-export function expectErrorBody(response: TestResponse): void {
-  expect(String(response.headers['content-type'])).toMatch(/^application\/json/);
-  expect(Object.keys(response.body ?? {})).toEqual(['error']);
-  expect(Object.keys(response.body.error).sort()).toEqual(['code', 'message']);
-  expect(response.body.error.code).toMatch(/^[a-z][a-z_]*$/);
-  expect(typeof response.body.error.message).toBe('string');
-  expect(response.body.error.message.length).toBeGreaterThan(0);
-  expect(JSON.stringify(response.body)).not.toMatch(/stack|\n\s+at |\.ts:\d+|node_modules/i);
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   TEST_KOMMO_ACCOUNT_ID,
   TEST_KOMMO_ORIGIN,
   TEST_KOMMO_USER_ID,
+  TEST_USER_AMOJO_ID,
   widgetToken,
   type TestBridge,
 } from './test-bridge';
@@ -30,12 +31,20 @@ export async function launchBrowser(): Promise<Browser> {
   return playwright.launch({ executablePath: await chromium.executablePath(), args, headless: true });
 }
 
+/** A wait for what the page shows: bounds far above what an idle machine needs, never waits. */
+export const SOON = { timeout: 45_000, interval: 50 };
+/**
+ * A test is several such waits in a row, on a machine that may be running other suites beside it:
+ * its own limit is far above what any of them needs when the machine is idle (a few seconds).
+ */
+export const BROWSER_TEST_LIMITS = { timeout: 180_000 };
+
 /** The Kommo account the page stands in for: a lead with a contact who has a chat of this channel, and a contact whose chat is another channel's. */
 export const KOMMO_CHAT_ID = '6cbab3d5-c4c0-4e8f-a8a0-6f7a4be3ca76';
 export const OTHER_CHANNEL_CHAT_ID = '0d5e7c2a-3b1f-4a8e-9c6d-2f4b8a1e7c90';
 export const CONVERSATION_ID = 'c-1';
 export const CLIENT_ID = 'u-7';
-export const USER_AMOJO_ID = 'b0bc49f0-ec21-4463-965f-1fe1d4cd5b89';
+export const USER_AMOJO_ID = TEST_USER_AMOJO_ID;
 export const LEAD_ID = 101;
 export const CONTACT_ID = 201;
 export const OTHER_CONTACT_ID = 202;
