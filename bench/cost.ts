@@ -553,6 +553,8 @@ export async function measureCost(
     windows?: Partial<Batching>;
     tracing?: boolean;
     noPlatformLines?: boolean;
+    /** Every function's memory (`functionMemoryMb`), at the same assumed duration. */
+    memoryMb?: number;
   }
   // With the stack's window (0) a queue batches as the load run measured (bench/batching.json); with a
   // window, which no run measured, as the poller model has it, never below the measurement.
@@ -584,7 +586,13 @@ export async function measureCost(
     let invocations = 0;
     for (const [name, perMonth] of Object.entries(monthly)) {
       const usage = usages[name]!;
-      const eventParts = eventCostParts(usage, batching, sizes, tracing);
+      const eventParts = eventCostParts(
+        usage,
+        batching,
+        sizes,
+        tracing,
+        choices.memoryMb === undefined ? undefined : choices.memoryMb / 1024,
+      );
       byEvent[name] = perMonth * Object.values(eventParts).reduce((sum, cost) => sum + cost, 0);
       for (const key of Object.keys(parts) as (keyof typeof parts)[]) parts[key] += perMonth * eventParts[key];
       invocations += perMonth * (usage.apiRequests + usage.liveMessagesIn + queueInvocations(usage, batching));
@@ -650,6 +658,11 @@ export async function measureCost(
       name: 'no Lambda START/END/REPORT lines',
       gives: "per-invocation duration and memory in the logs (Lambda's metrics keep them in aggregate)",
       choices: { noPlatformLines: true },
+    },
+    {
+      name: 'every function at 256 MB',
+      gives: 'half the CPU: durations not measured here, priced as if they held (a lower bound)',
+      choices: { memoryMb: 256 },
     },
   ];
   log('\n  choices at 100 accounts (stack props; none is the default)');

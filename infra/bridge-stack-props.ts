@@ -89,6 +89,14 @@ export interface BridgeStackProps extends StackProps {
    */
   readonly lambdaPlatformLogs?: boolean;
   /**
+   * Memory of every function in MB (a whole number from 128 to 10,240), in place of the manifest's
+   * (512 MB, 256 MB for the 404 answer). Lambda bills GB-seconds and gives CPU in proportion to
+   * memory: 256 MB halves the price of a second but may lengthen each invocation, which no run here
+   * measures (docs/cost-model.md, "Against the target"); measure the Duration metric before and after.
+   * @default - the manifest's
+   */
+  readonly functionMemoryMb?: number;
+  /**
    * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
    * a frame every 30 s, plus one per chat it starts or stops watching. The default carries 100 accounts
    * of 20 managers (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within

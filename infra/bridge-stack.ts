@@ -99,6 +99,7 @@ export class BridgeStack extends Stack {
       logRetention,
       tracing: props.tracing ?? false,
       platformLogs: props.lambdaPlatformLogs ?? true,
+      ...(props.functionMemoryMb === undefined ? {} : { memoryMb: validMemoryMb(props.functionMemoryMb) }),
       ...(props.reservedConcurrency ? { reservedConcurrency: props.reservedConcurrency } : {}),
     });
     liveChannel.routeTo(functions.functions);
@@ -200,4 +201,11 @@ export class BridgeStack extends Stack {
       value: this.dashboard.dashboardName,
     });
   }
+}
+
+/** Lambda's memory range: whole megabytes from 128 to 10,240. */
+function validMemoryMb(memoryMb: number): number {
+  if (!Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 10_240)
+    throw new Error(`functionMemoryMb must be a whole number of MB from 128 to 10240, got ${memoryMb}`);
+  return memoryMb;
 }
