@@ -12,12 +12,15 @@ import type {
  * the user offline.
  */
 export const KOMMO_USER_OFFLINE_AFTER_SECONDS = 90;
+/** The defaults of the deployment's choice (`KOMMO_USER_PING_SECONDS`, `KOMMO_USER_WINDOW_SECONDS`): today's guarantees. */
+export const KOMMO_USER_PING_DEFAULT_SECONDS = 30;
+export const KOMMO_USER_WINDOW_DEFAULT_SECONDS = KOMMO_USER_OFFLINE_AFTER_SECONDS;
 
 export type KommoUserPresenceState = 'online' | 'offline';
 
 /** The end of the window a heartbeat at `nowMs` opens, or extends the open one to. */
-export function kommoUserOnlineUntil(nowMs: number): number {
-  return nowMs + KOMMO_USER_OFFLINE_AFTER_SECONDS * 1000;
+export function kommoUserOnlineUntil(nowMs: number, windowSeconds = KOMMO_USER_OFFLINE_AFTER_SECONDS): number {
+  return nowMs + windowSeconds * 1000;
 }
 
 /**
@@ -28,8 +31,12 @@ export function kommoUserOnlineUntil(nowMs: number): number {
  * renewed nothing the window has about 60 s left, so a heartbeat lost right after it (a 60-s gap)
  * may end the window just before the next one reopens it (offline, then online again).
  */
-export function kommoUserWindowNeedsRenewal(onlineUntilMs: number, nowMs: number): boolean {
-  return onlineUntilMs - nowMs < (KOMMO_USER_OFFLINE_AFTER_SECONDS * 1000) / 2;
+export function kommoUserWindowNeedsRenewal(
+  onlineUntilMs: number,
+  nowMs: number,
+  windowSeconds = KOMMO_USER_OFFLINE_AFTER_SECONDS,
+): boolean {
+  return onlineUntilMs - nowMs < (windowSeconds * 1000) / 2;
 }
 
 /**

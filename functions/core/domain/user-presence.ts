@@ -7,15 +7,24 @@ import { createHash } from 'node:crypto';
 
 /** After the last visible tab closes or hides, the user goes offline this long later (a reload or a quick tab switch does not flap). */
 export const USER_OFFLINE_GRACE_MS = 15_000;
-/** A visible connection that sends no frame for this long (the widget pings every 30 s) vanished with its browser. */
+/**
+ * A visible connection that sends no frame for this long (the widget pings every 30 s) vanished with its
+ * browser: the default; a deployment's `KOMMO_USER_WINDOW_SECONDS` sets it (`userConnectionSilentMs`).
+ */
 export const USER_CONNECTION_SILENT_MS = 90_000;
+export const userConnectionSilentMs = (config: { KOMMO_USER_WINDOW_SECONDS: number }): number =>
+  config.KOMMO_USER_WINDOW_SECONDS * 1000;
 /**
  * Whether a frame at `nowMs` renews a visible connection counted until `untilMs`: only when less than
  * half of `USER_CONNECTION_SILENT_MS` is left, so pings every 30 s write once a minute, and a
  * connection that goes silent still counts for at most 90 s (at least 45 s) after its last frame.
  */
-export function userConnectionNeedsRenewal(untilMs: number | undefined, nowMs: number): boolean {
-  return untilMs === undefined || untilMs - nowMs < USER_CONNECTION_SILENT_MS / 2;
+export function userConnectionNeedsRenewal(
+  untilMs: number | undefined,
+  nowMs: number,
+  silentMs = USER_CONNECTION_SILENT_MS,
+): boolean {
+  return untilMs === undefined || untilMs - nowMs < silentMs / 2;
 }
 /** A check scheduled this long ago that never ran is taken as lost, so the next frame schedules a new one. */
 export const USER_CHECK_LOST_AFTER_MS = 60_000;

@@ -14,8 +14,9 @@ import type {
 } from '../ports/kommo-user-presence-store';
 import { emitEvent } from './outbound-events';
 
-export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'kommoUserPresence'> &
-  QueuesOf<'timers' | 'events'>;
+export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'kommoUserPresence'> & {
+  config: Pick<BridgeDeps['config'], 'KOMMO_USER_WINDOW_SECONDS'>;
+} & QueuesOf<'timers' | 'events'>;
 
 /**
  * A heartbeat that opens a window announces it within the widget function's timeout (10 s); a window
@@ -47,9 +48,10 @@ export async function kommoUserHeartbeat(
 ): Promise<'kept' | 'extended' | 'went-online'> {
   const now = deps.clock.now();
   // A strongly consistent read (1 RRU, a fifth of the write it saves): a window another tab just closed is seen closed.
+  const windowSeconds = deps.config.KOMMO_USER_WINDOW_SECONDS;
   const stored = await deps.kommoUserPresence.read(key);
-  if (stored?.announced && !kommoUserWindowNeedsRenewal(stored.onlineUntilMs, now)) return 'kept';
-  const onlineUntilMs = kommoUserOnlineUntil(now);
+  if (stored?.announced && !kommoUserWindowNeedsRenewal(stored.onlineUntilMs, now, windowSeconds)) return 'kept';
+  const onlineUntilMs = kommoUserOnlineUntil(now, windowSeconds);
   // Racing heartbeats: one opens the window, the others find it open and extend it.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     if (await deps.kommoUserPresence.extend(key, now, onlineUntilMs)) return 'extended';
