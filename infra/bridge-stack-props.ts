@@ -97,6 +97,16 @@ export interface BridgeStackProps extends StackProps {
    */
   readonly functionMemoryMb?: number;
   /**
+   * The Kommo user's presence, a guarantee priced in money (docs/cost-model.md, "Against the target"):
+   * how often the widget pings its live channel (10 to 300 s; the widget learns it from
+   * `POST /widget/live`), and the window after which a silent widget's user is offline (30 to 900 s, at
+   * least twice the ping plus 15 s). A 60-s ping with a 150-s window costs about $1.80 less per
+   * account-month at 100 accounts, and announces a vanished user up to 150 s after the last ping
+   * instead of 90 s.
+   * @default { pingSeconds: 30, windowSeconds: 90 }
+   */
+  readonly kommoUserPresence?: { readonly pingSeconds: number; readonly windowSeconds: number };
+  /**
    * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
    * a frame every 30 s, plus one per chat it starts or stops watching. The default carries 100 accounts
    * of 20 managers (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within

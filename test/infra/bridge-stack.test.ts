@@ -1119,6 +1119,7 @@ describe('limits set at deploy time', () => {
       tracing: true,
       lambdaPlatformLogs: false,
       functionMemoryMb: 256,
+      kommoUserPresence: { pingSeconds: 60, windowSeconds: 150 },
     });
     // Act
     limitedTemplate = Template.fromStack(limited);
@@ -1142,6 +1143,20 @@ describe('limits set at deploy time', () => {
     );
     expect(lambdas).toHaveLength(functions.length);
     for (const resource of lambdas) expect(resource.Properties).toMatchObject({ MemorySize: 256 });
+  });
+
+  it("tells every function but the 404 answer the Kommo user's ping and window chosen", () => {
+    const lambdas = Object.values(limitedTemplate.findResources('AWS::Lambda::Function')).filter(
+      (resource) => (resource.Properties as { Handler?: string }).Handler === 'index.handler',
+    );
+    const variables = lambdas.map(
+      (resource) =>
+        (resource.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables,
+    );
+    const told = variables.filter((vars) => vars.KOMMO_USER_PING_SECONDS !== undefined);
+    expect(told).toHaveLength(functions.length - 1);
+    for (const vars of told)
+      expect(vars).toMatchObject({ KOMMO_USER_PING_SECONDS: '60', KOMMO_USER_WINDOW_SECONDS: '150' });
   });
 
   it('gives the kommo-status mapping its batching window, and no other', () => {
