@@ -252,7 +252,7 @@ export function monthlyEventCounts(): Record<string, number> {
 /**
  * The other choice a deployment can make for the Kommo user's presence (stack props
  * `kommoUserPingSeconds`, `kommoUserWindowSeconds`): a ping every 60 s, offline at most 150 s after the
- * last one; the widget then asks for no pong. Priced from its own measure (`live-ping-60s-no-pong`).
+ * last one. Priced from its own measure (`live-ping-60s`).
  */
 export const SLOW_PING = { pingSeconds: 60, windowSeconds: 150 } as const;
 
