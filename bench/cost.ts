@@ -417,7 +417,7 @@ export async function measureCost(
     );
 
     // The widget on the live channel, as it runs when the bridge has one: a ticket, the connect and a
-    // watch of the chat; a ping every 30 s (every other one renews the Kommo user's window; none asks for a
+    // watch of the chat; a ping every 30 s (each renews the Kommo user's window; none asks for a
     // pong); the socket closing (the user goes offline at once). The HTTP heartbeats above are its fallback.
     let socket: Awaited<ReturnType<typeof plain.bridge.live.connectInProcess>> | undefined;
     await measure(

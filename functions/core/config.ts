@@ -210,8 +210,8 @@ export const configSchema = z.object({
 export type BridgeConfig = z.output<typeof configSchema>;
 
 /**
- * A ping renews a window only when less than half of it is left, so the half window must outlast a ping
- * interval with 15 s to spare for a late ping: the window is at least twice (ping + 15 s).
+ * Every ping renews the window, which must outlast one lost ping and a late next one: at least two ping
+ * intervals with 15 s to spare for each, twice (ping + 15 s); the default 30-s ping and 90-s window are that bound.
  */
 export const KOMMO_USER_PING_SLACK_SECONDS = 15;
 export function kommoUserTimingProblem(pingSeconds: number, windowSeconds: number): string | undefined {

@@ -24,22 +24,6 @@ export function kommoUserOnlineUntil(nowMs: number, windowSeconds = KOMMO_USER_O
 }
 
 /**
- * Whether a heartbeat at `nowMs` renews a window that ends at `onlineUntilMs`: only when less than
- * half of the window is left. A user who keeps sending heartbeats every 30 s then costs one write a
- * minute instead of two, and the end stays within one window of the last heartbeat: the user is
- * offline at most 90 s (and at least 45 s) after it. What this gives up: after a heartbeat that
- * renewed nothing the window has about 60 s left, so a heartbeat lost right after it (a 60-s gap)
- * may end the window just before the next one reopens it (offline, then online again).
- */
-export function kommoUserWindowNeedsRenewal(
-  onlineUntilMs: number,
-  nowMs: number,
-  windowSeconds = KOMMO_USER_OFFLINE_AFTER_SECONDS,
-): boolean {
-  return onlineUntilMs - nowMs < (windowSeconds * 1000) / 2;
-}
-
-/**
  * How long a window item outlives its end (its `expiresAt`): the timer at the end must still find
  * it to send the `offline`, even when the timers queue runs late, and DynamoDB TTL may delete an
  * item any time after `expiresAt`.

@@ -14,18 +14,6 @@ export const USER_OFFLINE_GRACE_MS = 15_000;
 export const USER_CONNECTION_SILENT_MS = 90_000;
 export const userConnectionSilentMs = (config: { KOMMO_USER_WINDOW_SECONDS: number }): number =>
   config.KOMMO_USER_WINDOW_SECONDS * 1000;
-/**
- * Whether a frame at `nowMs` renews a visible connection counted until `untilMs`: only when less than
- * half of `USER_CONNECTION_SILENT_MS` is left, so pings every 30 s write once a minute, and a
- * connection that goes silent still counts for at most 90 s (at least 45 s) after its last frame.
- */
-export function userConnectionNeedsRenewal(
-  untilMs: number | undefined,
-  nowMs: number,
-  silentMs = USER_CONNECTION_SILENT_MS,
-): boolean {
-  return untilMs === undefined || untilMs - nowMs < silentMs / 2;
-}
 /** A check scheduled this long ago that never ran is taken as lost, so the next frame schedules a new one. */
 export const USER_CHECK_LOST_AFTER_MS = 60_000;
 /** How long the item outlives its last change: garbage only; no decision ever waits for TTL. */

@@ -2,7 +2,6 @@ import {
   kommoUserOnlineUntil,
   kommoUserPresenceData,
   kommoUserPresenceEventId,
-  kommoUserWindowNeedsRenewal,
   type KommoUserPresenceState,
 } from '../domain/kommo-user-presence';
 import { secondsUntil } from '../domain/typing-session';
@@ -25,11 +24,9 @@ export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' |
 const ANNOUNCING_MS = 10_000;
 
 /**
- * A widget heartbeat: the Kommo user is in the conversation. A heartbeat reads the window first: an
- * open, announced window with more than half of it left is kept as it is (one read, nothing
- * written: `kommoUserWindowNeedsRenewal`); otherwise extending it is one conditional write and
- * nothing else; only a user who was offline costs more: the window opens, a timer is set for its
- * end, and the chat service hears `presence.changed` online, at once.
+ * A widget heartbeat: the Kommo user is in the conversation. Extending an open window is one
+ * conditional write and nothing else; only a user who was offline costs more: the window opens, a
+ * timer is set for its end, and the chat service hears `presence.changed` online.
  *
  * A window is announced (its timer and online event queued) after it opened, and marked so. A
  * heartbeat that fails half-way (or whose answer from DynamoDB or SQS was lost) leaves the window
@@ -45,13 +42,9 @@ export async function kommoUserHeartbeat(
   deps: KommoUserPresenceDeps,
   key: KommoUserPresenceKey,
   labels: KommoUserPresenceLabels = {},
-): Promise<'kept' | 'extended' | 'went-online'> {
+): Promise<'extended' | 'went-online'> {
   const now = deps.clock.now();
-  // A strongly consistent read (1 RRU, a fifth of the write it saves): a window another tab just closed is seen closed.
-  const windowSeconds = deps.config.KOMMO_USER_WINDOW_SECONDS;
-  const stored = await deps.kommoUserPresence.read(key);
-  if (stored?.announced && !kommoUserWindowNeedsRenewal(stored.onlineUntilMs, now, windowSeconds)) return 'kept';
-  const onlineUntilMs = kommoUserOnlineUntil(now, windowSeconds);
+  const onlineUntilMs = kommoUserOnlineUntil(now, deps.config.KOMMO_USER_WINDOW_SECONDS);
   // Racing heartbeats: one opens the window, the others find it open and extend it.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     if (await deps.kommoUserPresence.extend(key, now, onlineUntilMs)) return 'extended';

@@ -4,7 +4,6 @@ import {
   USER_CHECK_LOST_AFTER_MS,
   userConnectionSilentMs,
   USER_OFFLINE_GRACE_MS,
-  userConnectionNeedsRenewal,
   userPresenceEventId,
   userPresenceVerdict,
   type UserPresenceState,
@@ -46,9 +45,7 @@ export async function userTabVisible(
 /**
  * Any frame of a connection (its pings every 30 s): a visible one stays counted for 90 s more. A
  * connection that is not visible is refused by the condition; the live channel does not call this for
- * a connection whose tab it knows is hidden, so a hidden tab's ping writes nothing. The record is read
- * first: while the connection still counts for more than half of the 90 s, and the period's check is
- * not lost, nothing is written (`userConnectionNeedsRenewal`).
+ * a connection whose tab it knows is hidden, so a hidden tab's ping writes nothing.
  */
 export async function userTabSeen(
   deps: UserPresenceDeps,
@@ -56,15 +53,6 @@ export async function userTabSeen(
   connectionId: string,
 ): Promise<'went-online' | 'online' | 'not-visible'> {
   const now = deps.clock.now();
-  const stored = await deps.userPresence.read(user);
-  if (
-    stored?.state === 'online' &&
-    stored.periodId !== undefined &&
-    !userConnectionNeedsRenewal(stored.visible[connectionId], now, userConnectionSilentMs(deps.config)) &&
-    stored.checkDueAtMs !== undefined &&
-    stored.checkDueAtMs >= now - USER_CHECK_LOST_AFTER_MS
-  )
-    return 'online';
   const record = await deps.userPresence.renewVisible(
     user,
     connectionId,
