@@ -13,7 +13,7 @@ export const PRICES = {
   lambdaInvocation: 0.2 / 1e6,
   /** Lambda on arm64, per GB-second. */
   lambdaGbSecond: 0.0000133334,
-  /** Every function is configured with 512 MB (functions/manifest.ts). */
+  /** Every function is configured with 512 MB (functions/manifest.ts; the stack's `functionMemoryMb` sets another). */
   lambdaMemoryGb: 0.5,
   /** Assumed billed duration of a warm invocation: most wait on one DynamoDB call or one outbound call. */
   lambdaDurationSeconds: 0.05,
@@ -47,9 +47,14 @@ export const LOG_EVENT_OVERHEAD_BYTES = 26;
 /** X-Ray's default sampling rule: the first request each second, then 5% of the rest. */
 export const XRAY_SAMPLING = { reservoirPerSecond: 1, rate: 0.05 } as const;
 
-/** One Lambda invocation at the assumed duration: the request price plus the compute. */
-export const LAMBDA_INVOCATION_COST =
-  PRICES.lambdaInvocation + PRICES.lambdaGbSecond * PRICES.lambdaMemoryGb * PRICES.lambdaDurationSeconds;
+/**
+ * One Lambda invocation at the assumed duration: the request price plus the compute, at `memoryGb`.
+ * The duration is the same at any memory: no run here measures Lambda's durations, and a function
+ * with less memory gets less CPU, so a smaller size is priced as a lower bound.
+ */
+export const lambdaInvocationCost = (memoryGb: number = PRICES.lambdaMemoryGb): number =>
+  PRICES.lambdaInvocation + PRICES.lambdaGbSecond * memoryGb * PRICES.lambdaDurationSeconds;
+export const LAMBDA_INVOCATION_COST = lambdaInvocationCost();
 
 /**
  * A queue message is three SQS requests: the producer's send, the event source mapping's receive, and
@@ -150,6 +155,7 @@ export function eventCostParts(
   batching: Batching = UNBATCHED,
   logSizes?: LogSizes,
   tracing: boolean = TRACING_BY_DEFAULT,
+  memoryGb: number = PRICES.lambdaMemoryGb,
 ): { requests: number; dynamo: number; webSocket: number; logs: number; tracing: number } {
   const messages = queueMessagesOf(usage);
   const consumers = queueInvocations(usage, batching);
@@ -162,7 +168,7 @@ export function eventCostParts(
   return {
     requests:
       usage.apiRequests * PRICES.httpApiRequest +
-      invocations * LAMBDA_INVOCATION_COST +
+      invocations * lambdaInvocationCost(memoryGb) +
       sqsRequests * PRICES.sqsRequest,
     dynamo: usage.dynamoWriteUnits * PRICES.dynamoWriteUnit + usage.dynamoReadUnits * PRICES.dynamoReadUnit,
     webSocket: (usage.webSocketMessages + usage.liveMessagesIn) * PRICES.webSocketMessage,
@@ -242,6 +248,13 @@ export function monthlyEventCounts(): Record<string, number> {
     'widget-chat-read': sideMessages,
   };
 }
+
+/**
+ * The other choice a deployment can make for the Kommo user's presence (stack props
+ * `kommoUserPingSeconds`, `kommoUserWindowSeconds`): a ping every 60 s, offline at most 150 s after the
+ * last one. Priced from its own measure (`live-ping-60s`).
+ */
+export const SLOW_PING = { pingSeconds: 60, windowSeconds: 150 } as const;
 
 /** API Gateway closes a WebSocket connection after 2 hours; the widget connects again. */
 export const LIVE_CONNECTION_HOURS = 2;

@@ -27,6 +27,7 @@ import {
   monthlyEventCounts,
   PRICES,
   queueInvocations,
+  SLOW_PING,
   SQS_REQUESTS_PER_MESSAGE,
   TRACING_BY_DEFAULT,
   UNBATCHED,
@@ -134,10 +135,18 @@ export async function measureCost(
   const handlerTelemetry = { log: logMeter.log, metrics: logMeter.metrics };
   const plain = await givenBridge({}, { dynamo: dynamo.client, handlerTelemetry });
   const polling = await givenBridge({}, { dynamo: dynamo.client, pollStatuses: true, handlerTelemetry });
+  // The deployment's other choice of the Kommo user's presence (docs/cost-model.md, "Against the target").
+  const slowPing = await givenBridge(
+    {
+      KOMMO_USER_PING_SECONDS: String(SLOW_PING.pingSeconds),
+      KOMMO_USER_WINDOW_SECONDS: String(SLOW_PING.windowSeconds),
+    },
+    { dynamo: dynamo.client, handlerTelemetry },
+  );
   const batchLines = { lines: 0, bytes: 0 };
   const usages: Record<string, EventUsage> = {};
   try {
-    for (const bridge of [plain, polling]) {
+    for (const bridge of [plain, polling, slowPing]) {
       meterBridge(bridge, counts);
       await givenConnectedAccount(bridge);
       // Every request the bench sends goes through the API; count them where they enter.
@@ -408,7 +417,7 @@ export async function measureCost(
     );
 
     // The widget on the live channel, as it runs when the bridge has one: a ticket, the connect and a
-    // watch of the chat; a ping every 30 s (each renews the Kommo user's window, and is answered with a
+    // watch of the chat; a ping every 30 s (each renews the Kommo user's window; none asks for a
     // pong); the socket closing (the user goes offline at once). The HTTP heartbeats above are its fallback.
     let socket: Awaited<ReturnType<typeof plain.bridge.live.connectInProcess>> | undefined;
     await measure(
@@ -430,12 +439,44 @@ export async function measureCost(
       async () => {
         for (let ping = 0; ping < pings; ping += 1) {
           await plain.advance(heartbeat);
-          await socket!.sendFrame({ action: 'ping' });
+          // As the widget pings a bridge whose ticket names the interval: no pong asked for.
+          await socket!.sendFrame({ action: 'ping', pong: false });
         }
       },
       { aftermathMs: 0, continues: true, events: pings },
     );
     await measure('live-close', plain, async () => socket!.close(), { aftermathMs: 3 * 60_000, continues: true });
+
+    // The same widget on a deployment that chose a 60-s ping and a 150-s window: the ticket says so, and the
+    // widget's pings ask for no pong, as at 30 s.
+    {
+      ok(
+        await slowPing.chat('PUT', `/chat/${slowPing.scopeId}/conversations/c-w2`, {
+          kommo_conversation_id: kommoChat,
+          client_id: 'u-w2',
+        }),
+        'conversation',
+      );
+      const ticket = await widgetRequest(slowPing, 'POST', '/widget/live');
+      ok(ticket, 'live ticket');
+      const told = ticket.body as { url: string; ping_seconds: number };
+      if (told.ping_seconds !== SLOW_PING.pingSeconds)
+        throw new Error(`the ticket said ping_seconds ${told.ping_seconds}`);
+      const slowSocket = await slowPing.bridge.live.connectInProcess(told.url);
+      await slowSocket.sendFrame({ action: 'watch', kommo_conversation_id: kommoChat });
+      await measure(
+        'live-ping-60s',
+        slowPing,
+        async () => {
+          for (let ping = 0; ping < pings; ping += 1) {
+            await slowPing.advance(told.ping_seconds * 1000);
+            await slowSocket.sendFrame({ action: 'ping', pong: false });
+          }
+        },
+        { aftermathMs: 0, continues: true, events: pings },
+      );
+      await slowSocket.close();
+    }
 
     // An outgoing message from Kommo, forwarded to the chat service; then the same with status polls configured
     // (delivered at 2 s, read at 1 min, over the polling window).
@@ -553,6 +594,10 @@ export async function measureCost(
     windows?: Partial<Batching>;
     tracing?: boolean;
     noPlatformLines?: boolean;
+    /** Every function's memory (`functionMemoryMb`), at the same assumed duration. */
+    memoryMb?: number;
+    /** The widget's pings as another measure prices them, `perMonth` of them (`kommoUserPresence`). */
+    livePing?: { event: string; perMonth: number };
   }
   // With the stack's window (0) a queue batches as the load run measured (bench/batching.json); with a
   // window, which no run measured, as the poller model has it, never below the measurement.
@@ -582,9 +627,18 @@ export async function measureCost(
     const byEvent: Record<string, number> = {};
     const parts = { requests: 0, dynamo: 0, webSocket: 0, logs: 0, tracing: 0 };
     let invocations = 0;
-    for (const [name, perMonth] of Object.entries(monthly)) {
+    const monthlyHere = choices.livePing
+      ? { ...monthly, 'live-ping': 0, [choices.livePing.event]: choices.livePing.perMonth }
+      : monthly;
+    for (const [name, perMonth] of Object.entries(monthlyHere)) {
       const usage = usages[name]!;
-      const eventParts = eventCostParts(usage, batching, sizes, tracing);
+      const eventParts = eventCostParts(
+        usage,
+        batching,
+        sizes,
+        tracing,
+        choices.memoryMb === undefined ? undefined : choices.memoryMb / 1024,
+      );
       byEvent[name] = perMonth * Object.values(eventParts).reduce((sum, cost) => sum + cost, 0);
       for (const key of Object.keys(parts) as (keyof typeof parts)[]) parts[key] += perMonth * eventParts[key];
       invocations += perMonth * (usage.apiRequests + usage.liveMessagesIn + queueInvocations(usage, batching));
@@ -651,6 +705,21 @@ export async function measureCost(
       gives: "per-invocation duration and memory in the logs (Lambda's metrics keep them in aggregate)",
       choices: { noPlatformLines: true },
     },
+    {
+      name: 'every function at 256 MB',
+      gives: 'half the CPU: durations not measured here, priced as if they held (a lower bound)',
+      choices: { memoryMb: 256 },
+    },
+    {
+      name: `a ${SLOW_PING.pingSeconds}-s ping, a ${SLOW_PING.windowSeconds}-s window`,
+      gives: `offline up to ${SLOW_PING.windowSeconds} s after the last ping instead of 90 s`,
+      choices: {
+        livePing: {
+          event: 'live-ping-60s',
+          perMonth: (monthly['live-ping']! * ACCOUNT_PROFILE.heartbeatSeconds) / SLOW_PING.pingSeconds,
+        },
+      },
+    },
   ];
   log('\n  choices at 100 accounts (stack props; none is the default)');
   for (const choice of choices) {
@@ -660,14 +729,14 @@ export async function measureCost(
     );
   }
   const allChoices = monthAt(100, Object.assign({}, ...choices.map((choice) => choice.choices)) as Choices);
-  log(`  ${'both'.padEnd(52)} $${fmt(allChoices.total)}, typing $${fmt(allChoices.typing)}`);
+  log(`  ${'all of them'.padEnd(52)} $${fmt(allChoices.total)}, typing $${fmt(allChoices.typing)}`);
   const traced = monthAt(100, { tracing: true });
   log(
     `  ${'X-Ray tracing on (tracing: true; off by default)'.padEnd(52)} $${fmt(traced.total)} (costs $${fmt(traced.total - reference.total)} more)`,
   );
   results.details.costChoicesAt100 = Object.fromEntries([
     ...choices.map((choice) => [choice.name, monthAt(100, choice.choices).total]),
-    ['both', allChoices.total],
+    ['all of them', allChoices.total],
     ['X-Ray tracing on', traced.total],
   ]);
 

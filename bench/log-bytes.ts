@@ -1,3 +1,8 @@
+import {
+  accessLogFormat,
+  HTTP_ACCESS_LOG_FIELDS,
+  WEBSOCKET_ACCESS_LOG_FIELDS,
+} from '../infra/constructs/access-log-formats';
 import { powertoolsLog, powertoolsMetrics } from '../functions/core/adapters/telemetry/powertools';
 import type { Log, Metrics } from '../functions/core/ports/telemetry';
 
@@ -29,39 +34,47 @@ export const PLATFORM_LINES = [
 /** What active tracing adds to every REPORT line. */
 export const XRAY_REPORT_LINE = `XRAY TraceId: ${TRACE_ID}\tSegmentId: 0123456789abcdef\tSampled: true\t\n`;
 
-/** An HTTP API access log line in the stack's format (infra/bridge-stack.ts, `declareApi`), typical values. */
-export const HTTP_ACCESS_LINE = `${JSON.stringify({
-  requestId: 'ZyXwVuTsIAMEJkQ=',
-  requestTime: '06/Dec/2026:20:55:01 +0000',
-  sourceIp: '203.0.113.17',
-  userAgent: 'chat-service/1.4 (+https://messenger.example.com)',
-  routeKey: 'POST /chat/{scope_id}/messages/{msgid}/status',
-  method: 'POST',
-  path: '/chat/c0ffee00-0000-4000-8000-000000000001_52e591f7-c98f-4255-8495-827210138c81/messages/m-1/status',
-  status: '202',
-  responseLength: '16',
-  responseLatency: '48',
-  integrationStatus: '202',
-  integrationLatency: '46',
-  integrationError: '-',
-  error: '-',
-})}\n`;
-
-/** A WebSocket API access log line in the stack's format (`declareLiveChannel`), for a frame. */
-export const WEBSOCKET_ACCESS_LINE = `${JSON.stringify({
-  requestId: 'ZyXwVuTsIAMEJkQ=',
-  requestTime: '06/Dec/2026:20:55:01 +0000',
-  eventType: 'MESSAGE',
-  routeKey: '$default',
-  connectionId: 'ZyXwVdTsoAMCJkQ=',
-  messageId: 'ZyXwWeMnoAMCJkQ=',
-  status: '200',
-  sourceIp: '203.0.113.17',
-  userAgent:
+/**
+ * Typical values of the context variables the stack's access log formats use
+ * (infra/constructs/access-log-formats.ts): a delivery status from the chat service, a frame of the
+ * widget. The lines are built from the stack's formats themselves, so the count follows any change to
+ * them; a variable with no typical value here fails the bench rather than count as nothing.
+ */
+const TYPICAL_CONTEXT_VALUES: Readonly<Record<string, string>> = {
+  '$context.requestId': 'ZyXwVuTsIAMEJkQ=',
+  '$context.requestTime': '06/Dec/2026:20:55:01 +0000',
+  '$context.identity.sourceIp': '203.0.113.17',
+  '$context.identity.userAgent':
     'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
-  integrationLatency: '41',
-  error: '-',
-})}\n`;
+  '$context.routeKey': 'POST /chat/{scope_id}/messages/{msgid}/status',
+  '$context.httpMethod': 'POST',
+  '$context.path':
+    '/chat/c0ffee00-0000-4000-8000-000000000001_52e591f7-c98f-4255-8495-827210138c81/messages/m-1/status',
+  '$context.status': '202',
+  '$context.responseLength': '16',
+  '$context.responseLatency': '48',
+  '$context.integrationStatus': '202',
+  '$context.integrationLatency': '46',
+  '$context.integrationErrorMessage': '-',
+  '$context.error.message': '-',
+  '$context.eventType': 'MESSAGE',
+  '$context.connectionId': 'ZyXwVdTsoAMCJkQ=',
+  '$context.messageId': 'ZyXwWeMnoAMCJkQ=',
+};
+
+/** One access log line of a format: each context variable replaced by its typical value. */
+export function accessLogLine(format: string): string {
+  const line = format.replace(/\$context\.[A-Za-z.]+/g, (variable) => {
+    const value = TYPICAL_CONTEXT_VALUES[variable];
+    if (value === undefined) throw new Error(`bench/log-bytes.ts: no typical value for ${variable}; add one`);
+    return value;
+  });
+  return `${line}\n`;
+}
+
+/** An HTTP API access log line in the stack's format, and a WebSocket API one for a frame. */
+export const HTTP_ACCESS_LINE = accessLogLine(accessLogFormat(HTTP_ACCESS_LOG_FIELDS));
+export const WEBSOCKET_ACCESS_LINE = accessLogLine(accessLogFormat(WEBSOCKET_ACCESS_LOG_FIELDS));
 
 const bytes = (lines: readonly string[]) => lines.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
 export const PLATFORM_BYTES = bytes(PLATFORM_LINES);

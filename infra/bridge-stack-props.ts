@@ -89,6 +89,24 @@ export interface BridgeStackProps extends StackProps {
    */
   readonly lambdaPlatformLogs?: boolean;
   /**
+   * Memory of every function in MB (a whole number from 128 to 10,240), in place of the manifest's
+   * (512 MB, 256 MB for the 404 answer). Lambda bills GB-seconds and gives CPU in proportion to
+   * memory: 256 MB halves the price of a second but may lengthen each invocation, which no run here
+   * measures (docs/cost-model.md, "Against the target"); measure the Duration metric before and after.
+   * @default - the manifest's
+   */
+  readonly functionMemoryMb?: number;
+  /**
+   * The Kommo user's presence, a guarantee priced in money (docs/cost-model.md, "Against the target"):
+   * how often the widget pings its live channel (10 to 300 s; the widget learns it from
+   * `POST /widget/live`), and the window after which a silent widget's user is offline (30 to 900 s, at
+   * least twice the ping plus 15 s). A 60-s ping with a 150-s window costs about $1.23 less per
+   * account-month at 100 accounts, and announces a vanished user up to 150 s after the last ping
+   * instead of 90 s.
+   * @default { pingSeconds: 30, windowSeconds: 90 }
+   */
+  readonly kommoUserPresence?: { readonly pingSeconds: number; readonly windowSeconds: number };
+  /**
    * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
    * a frame every 30 s, plus one per chat it starts or stops watching. The default carries 100 accounts
    * of 20 managers (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within

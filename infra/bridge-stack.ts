@@ -6,8 +6,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { secretGroups, type SecretGroup } from '../functions/core/config';
-import { httpRoutes, queues as queueSpecs, type FunctionName, type QueueName } from '../functions/manifest';
+import { kommoUserTimingProblem, secretGroups, type SecretGroup } from '../functions/core/config';
+import {
+  fallbackFunction,
+  httpRoutes,
+  queues as queueSpecs,
+  type FunctionName,
+  type QueueName,
+} from '../functions/manifest';
 import {
   type BridgeStackProps,
   defaultApiThrottle,
@@ -99,6 +105,7 @@ export class BridgeStack extends Stack {
       logRetention,
       tracing: props.tracing ?? false,
       platformLogs: props.lambdaPlatformLogs ?? true,
+      ...(props.functionMemoryMb === undefined ? {} : { memoryMb: validMemoryMb(props.functionMemoryMb) }),
       ...(props.reservedConcurrency ? { reservedConcurrency: props.reservedConcurrency } : {}),
     });
     liveChannel.routeTo(functions.functions);
@@ -108,6 +115,15 @@ export class BridgeStack extends Stack {
     if (sampleRate > 0)
       for (const bridgeFunction of functions.functions.values())
         bridgeFunction.function.addEnvironment('POWERTOOLS_LOGGER_SAMPLE_RATE', String(sampleRate));
+    if (props.kommoUserPresence) {
+      const { pingSeconds, windowSeconds } = validKommoUserPresence(props.kommoUserPresence);
+      for (const [name, bridgeFunction] of functions.functions) {
+        // The 404 answer reads no settings.
+        if (name === fallbackFunction) continue;
+        bridgeFunction.function.addEnvironment('KOMMO_USER_PING_SECONDS', String(pingSeconds));
+        bridgeFunction.function.addEnvironment('KOMMO_USER_WINDOW_SECONDS', String(windowSeconds));
+      }
+    }
     connectConsumers(queues, functions.functions, {
       maxConcurrency: props.consumerMaxConcurrency ?? defaultConsumerMaxConcurrency,
       ...(props.reservedConcurrency ? { reservedConcurrency: props.reservedConcurrency } : {}),
@@ -200,4 +216,23 @@ export class BridgeStack extends Stack {
       value: this.dashboard.dashboardName,
     });
   }
+}
+
+/** The handlers' own rules for the two settings (functions/core/config.ts), so a bad choice fails the synth, not every cold start. */
+function validKommoUserPresence(choice: { pingSeconds: number; windowSeconds: number }) {
+  const { pingSeconds, windowSeconds } = choice;
+  if (!Number.isInteger(pingSeconds) || pingSeconds < 10 || pingSeconds > 300)
+    throw new Error(`kommoUserPresence.pingSeconds must be a whole number from 10 to 300, got ${pingSeconds}`);
+  if (!Number.isInteger(windowSeconds) || windowSeconds < 30 || windowSeconds > 900)
+    throw new Error(`kommoUserPresence.windowSeconds must be a whole number from 30 to 900, got ${windowSeconds}`);
+  const problem = kommoUserTimingProblem(pingSeconds, windowSeconds);
+  if (problem) throw new Error(`kommoUserPresence: ${problem}`);
+  return choice;
+}
+
+/** Lambda's memory range: whole megabytes from 128 to 10,240. */
+function validMemoryMb(memoryMb: number): number {
+  if (!Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 10_240)
+    throw new Error(`functionMemoryMb must be a whole number of MB from 128 to 10240, got ${memoryMb}`);
+  return memoryMb;
 }

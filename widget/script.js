@@ -14,8 +14,10 @@
 define(['jquery'], function ($) {
   'use strict';
 
-  // The bridge counts a live socket as gone after 90 s without a frame: a ping every 30 s survives a lost one.
+  // The bridge's deployment chooses how often the live socket pings (`ping_seconds` of its live ticket) and
+  // keeps the Kommo user's presence for its window; a bridge that does not say gets a ping every 30 s.
   var PING_MS = 30 * 1000;
+  var PING_SECONDS_RANGE = [10, 300];
   // Without the live channel the widget falls back to heartbeats, which the bridge keeps for 90 s.
   var HEARTBEAT_MS = 30 * 1000;
   // The read mark (the fallback when no talk event says a client wrote): one read per 30 s at most.
@@ -545,7 +547,7 @@ define(['jquery'], function ($) {
           if (!wantLive()) return;
           if (!answer || typeof answer.url !== 'string' || typeof window.WebSocket !== 'function')
             return useHeartbeats();
-          openSocket(answer.url);
+          openSocket(answer.url, answer.ping_seconds);
         },
         function (status, code) {
           live.connecting = false;
@@ -568,7 +570,18 @@ define(['jquery'], function ($) {
       live.attempt += 1;
     }
 
-    function openSocket(url) {
+    /**
+     * `pingSeconds`: what the bridge's ticket said. A bridge that names the interval also takes pings that
+     * ask for no pong (nothing here reads pongs: a closed socket says it is gone); an older one gets plain pings.
+     */
+    function openSocket(url, pingSeconds) {
+      var told =
+        typeof pingSeconds === 'number' &&
+        pingSeconds % 1 === 0 &&
+        pingSeconds >= PING_SECONDS_RANGE[0] &&
+        pingSeconds <= PING_SECONDS_RANGE[1];
+      var pingMs = told ? pingSeconds * 1000 : PING_MS;
+      var ping = told ? { action: 'ping', pong: false } : { action: 'ping' };
       var socket;
       try {
         socket = new window.WebSocket(url);
@@ -585,8 +598,8 @@ define(['jquery'], function ($) {
         send(socket, shown);
         syncLive();
         live.pingTimer = setInterval(function () {
-          send(socket, { action: 'ping' });
-        }, PING_MS);
+          send(socket, ping);
+        }, pingMs);
       };
       socket.onmessage = function (event) {
         if (live.socket !== socket) return;

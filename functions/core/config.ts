@@ -1,3 +1,4 @@
+import { KOMMO_USER_PING_DEFAULT_SECONDS, KOMMO_USER_WINDOW_DEFAULT_SECONDS } from './domain/kommo-user-presence';
 import * as z from './zod';
 
 /**
@@ -200,9 +201,26 @@ export const configSchema = z.object({
   KOMMO_TIMEOUT_MS: int('KOMMO_TIMEOUT_MS', 100, 30_000, 3_000),
   CHAT_SERVICE_TIMEOUT_MS: int('CHAT_SERVICE_TIMEOUT_MS', 100, 30_000, 5_000),
   DELIVERY_MAX_ATTEMPTS: int('DELIVERY_MAX_ATTEMPTS', 1, 20, 8),
+  /** How often the widget pings its live channel (it learns it from `POST /widget/live`). */
+  KOMMO_USER_PING_SECONDS: int('KOMMO_USER_PING_SECONDS', 10, 300, KOMMO_USER_PING_DEFAULT_SECONDS),
+  /** A Kommo user's presence window (in a chat, and in the interface): offline at most this long after the last frame. */
+  KOMMO_USER_WINDOW_SECONDS: int('KOMMO_USER_WINDOW_SECONDS', 30, 900, KOMMO_USER_WINDOW_DEFAULT_SECONDS),
 });
 
 export type BridgeConfig = z.output<typeof configSchema>;
+
+/**
+ * Every ping renews the window, which must outlast one lost ping and a late next one: at least two ping
+ * intervals with 15 s to spare for each, twice (ping + 15 s); the default 30-s ping and 90-s window are that bound.
+ */
+export const KOMMO_USER_PING_SLACK_SECONDS = 15;
+export function kommoUserTimingProblem(pingSeconds: number, windowSeconds: number): string | undefined {
+  const least = 2 * (pingSeconds + KOMMO_USER_PING_SLACK_SECONDS);
+  return windowSeconds < least
+    ? `KOMMO_USER_WINDOW_SECONDS must be at least twice KOMMO_USER_PING_SECONDS plus ${KOMMO_USER_PING_SLACK_SECONDS} s ` +
+        `(${least} for a ${pingSeconds}-s ping), got ${windowSeconds}`
+    : undefined;
+}
 
 /**
  * The secret settings, grouped by who holds them. In AWS each group is a Secrets Manager secret of its
@@ -283,6 +301,8 @@ export function loadConfig(
   for (const name of requiredSecrets) {
     if (result.data[name] === undefined) throw new ConfigError(`Configuration error: ${name} is required`);
   }
+  const timing = kommoUserTimingProblem(result.data.KOMMO_USER_PING_SECONDS, result.data.KOMMO_USER_WINDOW_SECONDS);
+  if (timing) throw new ConfigError(`Configuration error: ${timing}`);
   return result.data;
 }
 

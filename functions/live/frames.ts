@@ -21,7 +21,7 @@ export const liveFrameSchema = z.discriminatedUnion(
       visible: z.boolean(),
       user_amojo_id: z.optional(identifier('user_amojo_id')),
     }),
-    z.strictObject({ action: z.literal('ping') }),
+    z.strictObject({ action: z.literal('ping'), pong: z.optional(z.boolean()) }),
   ],
   { error: 'action must be "watch", "unwatch", "visibility" or "ping"' },
 );
@@ -48,6 +48,6 @@ export function requestIn(event: { body?: string; isBase64Encoded: boolean }): L
         ...(frame.user_amojo_id === undefined ? {} : { userAmojoId: frame.user_amojo_id }),
       };
     case 'ping':
-      return { action: 'ping' };
+      return { action: 'ping', pong: frame.pong !== false };
   }
 }

@@ -77,6 +77,11 @@ export interface BridgeFunctionProps {
    * @default true
    */
   readonly platformLogs?: boolean;
+  /**
+   * Memory in MB, in place of the manifest's (the stack's `functionMemoryMb`).
+   * @default - the manifest's `memoryMb`
+   */
+  readonly memoryMb?: number;
 }
 
 /**
@@ -119,7 +124,7 @@ export class BridgeFunction extends Construct {
       description: spec.description,
       runtime: bridgeRuntime,
       architecture: bridgeArchitecture,
-      memorySize: spec.memoryMb,
+      memorySize: props.memoryMb ?? spec.memoryMb,
       timeout: Duration.seconds(spec.timeoutSeconds),
       ...(props.reservedConcurrentExecutions === undefined
         ? {}

@@ -34,6 +34,11 @@ export interface BridgeFunctionsProps {
   /** Lambda's START, END and REPORT lines; `false` uses Lambda's JSON log format with system logs at WARN. */
   readonly platformLogs: boolean;
   /**
+   * Memory of every function in MB, in place of the manifest's.
+   * @default - the manifest's
+   */
+  readonly memoryMb?: number;
+  /**
    * Reserved concurrent executions by function.
    * @default - none reserved
    */
@@ -82,6 +87,7 @@ export class BridgeFunctions extends StackPart {
       logRetention: props.logRetention,
       tracing: props.tracing,
       platformLogs: props.platformLogs,
+      ...(props.memoryMb === undefined ? {} : { memoryMb: props.memoryMb }),
       ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
     });
     const lambdaFunction = bridgeFunction.function;

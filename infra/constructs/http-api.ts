@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { fallbackFunction, httpRoutes, type FunctionName, type HttpRoute } from '../../functions/manifest';
 import type { ApiThrottleSettings, BridgeCustomDomain } from '../bridge-stack-props';
+import { accessLogFormat, HTTP_ACCESS_LOG_FIELDS } from './access-log-formats';
 import type { BridgeFunction } from './bridge-function';
 import { declared, pascalCase } from './names';
 import { StackPart } from './stack-part';
@@ -90,26 +91,8 @@ export class BridgeHttpApi extends StackPart {
       throttle: props.throttle,
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        // HTTP API context variables; headers are left out on purpose (they carry signatures and tokens).
         // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            sourceIp: '$context.identity.sourceIp',
-            userAgent: '$context.identity.userAgent',
-            routeKey: '$context.routeKey',
-            method: '$context.httpMethod',
-            path: '$context.path',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationStatus: '$context.integrationStatus',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            error: '$context.error.message',
-          }),
-        ),
+        format: AccessLogFormat.custom(accessLogFormat(HTTP_ACCESS_LOG_FIELDS)),
       },
     });
 

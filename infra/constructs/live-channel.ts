@@ -15,6 +15,7 @@ import {
   type WebSocketRouteKey,
 } from '../../functions/manifest';
 import type { ApiThrottleSettings } from '../bridge-stack-props';
+import { accessLogFormat, WEBSOCKET_ACCESS_LOG_FIELDS } from './access-log-formats';
 import type { BridgeFunction } from './bridge-function';
 import { declared, pascalCase } from './names';
 import { StackPart } from './stack-part';
@@ -75,23 +76,8 @@ export class LiveChannel extends StackPart {
       throttle: props.throttle,
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        // WebSocket API context variables; never the query string, which carries the ticket.
         // https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-logging.html
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            eventType: '$context.eventType',
-            routeKey: '$context.routeKey',
-            connectionId: '$context.connectionId',
-            messageId: '$context.messageId',
-            status: '$context.status',
-            sourceIp: '$context.identity.sourceIp',
-            userAgent: '$context.identity.userAgent',
-            integrationLatency: '$context.integrationLatency',
-            error: '$context.error.message',
-          }),
-        ),
+        format: AccessLogFormat.custom(accessLogFormat(WEBSOCKET_ACCESS_LOG_FIELDS)),
       },
     });
     if (props.setAccountLogsRole) this.stage.node.addDependency(this.declareApiGatewayLogsRole());

@@ -49,6 +49,10 @@ const clientPresence = (state: 'online' | 'offline', ttlSeconds = 60) =>
   t.chat('POST', `/chat/${t.scopeId}/presence`, { client_id: CLIENT_ID, state, ttl_seconds: ttlSeconds });
 const presenceStates = (page: KommoPage) => page.events('presence.changed').map((event) => event.data.state);
 const reads = (page: KommoPage) => page.events('conversation.read').length;
+/** Whether the bridge has handled every frame the page sent on its live socket (one `answered` line each). */
+const framesHandled = (page: KommoPage) =>
+  t.log.lines.filter((line) => line.message === 'answered' && line.attributes?.route === '$default').length >=
+  page.liveFrames.sent.length;
 /** The Kommo user's presence in the interface (any page), as the chat service heard it. */
 const userStates = (_page?: KommoPage) => t.sink.eventsOfType('user.presence.changed').map((event) => event.data.state);
 
@@ -128,20 +132,45 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(t.clock.now()).toBe(bridgeTime);
   });
 
-  it("while the card stays open the widget pings every 30 s, and the Kommo user stays in the chat past the bridge's 90 s window", async () => {
+  it("while the card stays open the widget pings every 30 s (the bridge's default), asks for no pong, and the Kommo user stays in the chat past the 90 s window", async () => {
     kommo = await givenKommoPage(t, browser);
     await kommo.open('leads', LEAD_ID);
     await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
     await kommo.pauseClock();
-    const pongs = () => kommo!.liveFrames.received.filter((frame) => frame.type === 'pong').length;
+    const pings = () => kommo!.liveFrames.sent.filter((frame) => frame.action === 'ping');
 
     for (let round = 1; round <= 4; round += 1) {
       await kommo.page.clock.runFor(30_000);
-      await expect.poll(pongs, SOON).toBe(round);
+      await expect.poll(() => pings().length, SOON).toBe(round);
+      await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
       await kommo.advance(30_000);
     }
 
-    expect(kommo.liveFrames.sent.filter((frame) => frame.action === 'ping')).toHaveLength(4);
+    expect(pings()).toEqual(Array(4).fill({ action: 'ping', pong: false }));
+    expect(kommo.liveFrames.received.filter((frame) => frame.type === 'pong')).toEqual([]);
+    expect(presenceStates(kommo)).toEqual(['online']);
+  });
+
+  it('a bridge deployed with a 60-s ping and a 150-s window: the widget follows what the live ticket says, and the user stays in the chat', async () => {
+    await t.close();
+    t = await givenBridge({ KOMMO_USER_PING_SECONDS: '60', KOMMO_USER_WINDOW_SECONDS: '150' });
+    kommo = await givenKommoPage(t, browser);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    await kommo.pauseClock();
+    const pings = () => kommo!.liveFrames.sent.filter((frame) => frame.action === 'ping').length;
+
+    // 30 s: when a widget that did not listen would have pinged.
+    await kommo.page.clock.runFor(30_000);
+    const before = pings();
+    for (let round = 1; round <= 4; round += 1) {
+      await kommo.page.clock.runFor(round === 1 ? 30_000 : 60_000);
+      await expect.poll(pings, SOON).toBe(round);
+      await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+      await kommo.advance(60_000);
+    }
+
+    expect(before).toBe(0);
     expect(presenceStates(kommo)).toEqual(['online']);
   });
 

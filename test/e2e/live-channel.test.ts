@@ -89,7 +89,8 @@ describe('POST /widget/live', () => {
 
     // Assess
     expect(answer.status).toBe(200);
-    expect(Object.keys(answer.body).sort()).toEqual(['expires_at', 'url']);
+    expect(Object.keys(answer.body).sort()).toEqual(['expires_at', 'ping_seconds', 'url']);
+    expect(answer.body.ping_seconds).toBe(30);
     const url = new URL(answer.body.url);
     expect(`${url.protocol}//${url.host}${url.pathname}`).toBe('ws://localhost/live');
     expect(url.searchParams.get('ticket')).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -502,6 +503,23 @@ describe('a watch is the Kommo user in that chat', () => {
 });
 
 describe('frames', () => {
+  it('a ping that asks for no pong gets none, and still keeps the user in the chat', async () => {
+    // Prepare
+    await givenRegisteredChat();
+    const client = await givenWatching();
+
+    // Act: pings every 30 s for 10 minutes, none asking for a pong.
+    for (let ping = 0; ping < 20; ping += 1) {
+      await bridge.advance(30_000);
+      await client.sendFrame({ action: 'ping', pong: false });
+    }
+    await bridge.advance(0);
+
+    // Assess
+    expect(client.frames).toEqual([]);
+    expect(kommoUserPresence()).toEqual([['online', KOMMO_CHAT, iso(0)]]);
+  });
+
   it('ping: pong', async () => {
     // Prepare
     const client = await givenConnection();
@@ -532,6 +550,11 @@ describe('frames', () => {
     {
       case: 'unwatch with a number for the chat',
       frame: { action: 'unwatch', kommo_conversation_id: 7 },
+      code: 'invalid_field',
+    },
+    {
+      case: 'ping with a pong that is not true or false',
+      frame: { action: 'ping', pong: 'no' },
       code: 'invalid_field',
     },
     {
@@ -691,4 +714,69 @@ describe('over a real WebSocket, on the HTTP server’s port', () => {
     // Assess
     expect(status).toBe(404);
   });
+});
+
+describe('a deployment that chose a 60-s ping and a 150-s window (KOMMO_USER_PING_SECONDS, KOMMO_USER_WINDOW_SECONDS)', () => {
+  const slow = givenConnectedBridge({
+    settings: { KOMMO_USER_PING_SECONDS: '60', KOMMO_USER_WINDOW_SECONDS: '150' },
+    chats: [{ conversationId: 'c-1', kommoConversationId: KOMMO_CHAT, clientId: 'u-7' }],
+  });
+
+  const presenceOf = () =>
+    slow.sink.eventsOfType('presence.changed').map((event) => [event.data.state, event.data.at] as [string, string]);
+
+  async function watching(): Promise<{ client: InProcessLiveClient; pingSeconds: number }> {
+    const answer = await widgetRequest(slow, 'POST', '/widget/live');
+    expect(answer.status).toBe(200);
+    const client = await slow.bridge.live.connectInProcess(answer.body.url);
+    await client.sendFrame({ action: 'watch', kommo_conversation_id: KOMMO_CHAT });
+    return { client, pingSeconds: answer.body.ping_seconds };
+  }
+
+  it('the live ticket tells the widget to ping every 60 s; pings every 60 s keep the user in the chat for 20 minutes', async () => {
+    // Act
+    const { client, pingSeconds } = await watching();
+    for (let ping = 0; ping < 20; ping += 1) {
+      await slow.advance(pingSeconds * 1000);
+      await client.sendFrame({ action: 'ping', pong: false });
+    }
+    await slow.advance(0);
+
+    // Assess
+    expect(pingSeconds).toBe(60);
+    expect(presenceOf()).toEqual([['online', iso(0)]]);
+  });
+
+  it.each([
+    { pingsAtSeconds: [] },
+    { pingsAtSeconds: [60] },
+    { pingsAtSeconds: [60, 120] },
+    { pingsAtSeconds: [74] },
+    { pingsAtSeconds: [76] },
+  ])(
+    'a socket that goes silent after pings at $pingsAtSeconds s: offline 150 s after its last frame',
+    async ({ pingsAtSeconds }) => {
+      // Prepare
+      const { client } = await watching();
+      let atSeconds = 0;
+      for (const pingAt of pingsAtSeconds) {
+        await slow.advance((pingAt - atSeconds) * 1000);
+        atSeconds = pingAt;
+        await client.sendFrame({ action: 'ping', pong: false });
+      }
+
+      // Act
+      await slow.advance(75_000 - 1);
+      const atHalf = presenceOf();
+      await slow.advance(75_000 + 1);
+
+      // Assess
+      expect(atHalf).toEqual([['online', iso(0)]]);
+      const changes = presenceOf();
+      expect(changes).toHaveLength(2);
+      expect(changes[1]![0]).toBe('offline');
+      const offlineAtMs = Date.parse(changes[1]![1]) - TEST_START;
+      expect(offlineAtMs).toBe((atSeconds + 150) * 1000);
+    },
+  );
 });

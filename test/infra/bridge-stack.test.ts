@@ -22,6 +22,11 @@ import {
   type QueueName,
 } from '../../functions/manifest';
 import { BridgeStack } from '../../infra/bridge-stack';
+import {
+  accessLogFormat,
+  HTTP_ACCESS_LOG_FIELDS,
+  WEBSOCKET_ACCESS_LOG_FIELDS,
+} from '../../infra/constructs/access-log-formats';
 import { sdkEventStreams } from '../../infra/constructs/bridge-function';
 
 /** The same feature flags `cdk synth` uses, so the template under test is the one deployed. */
@@ -264,7 +269,17 @@ describe('HTTP API', () => {
       DestinationArn: { 'Fn::GetAtt': [string, string] };
       Format: string;
     };
-    expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    // What only the gateway knows (its own refusals, the integration's failures, who sent it) and the id that joins
+    // the line to the function's own INFO line; nothing the function's line already says, and no header.
+    expect(JSON.parse(accessLogs.Format)).toEqual({
+      requestId: '$context.requestId',
+      sourceIp: '$context.identity.sourceIp',
+      status: '$context.status',
+      integrationStatus: '$context.integrationStatus',
+      integrationError: '$context.integrationErrorMessage',
+      error: '$context.error.message',
+    });
+    expect(accessLogs.Format).toBe(accessLogFormat(HTTP_ACCESS_LOG_FIELDS));
     expect(resources[accessLogs.DestinationArn['Fn::GetAtt'][0]]!.Properties!.RetentionInDays).toBeGreaterThan(0);
   });
 });
@@ -319,12 +334,14 @@ describe('live channel (WebSocket API)', () => {
       DestinationArn: { 'Fn::GetAtt': [string, string] };
       Format: string;
     };
-    expect(JSON.parse(accessLogs.Format)).toMatchObject({
+    expect(JSON.parse(accessLogs.Format)).toEqual({
       requestId: '$context.requestId',
-      routeKey: '$context.routeKey',
       connectionId: '$context.connectionId',
+      sourceIp: '$context.identity.sourceIp',
       status: '$context.status',
+      error: '$context.error.message',
     });
+    expect(accessLogs.Format).toBe(accessLogFormat(WEBSOCKET_ACCESS_LOG_FIELDS));
     expect(accessLogs.Format).not.toMatch(/querystring|ticket/i);
     expect(resources[accessLogs.DestinationArn['Fn::GetAtt'][0]]!.Properties!.RetentionInDays).toBe(30);
   });
@@ -1101,6 +1118,8 @@ describe('limits set at deploy time', () => {
       consumerBatchingWindowSeconds: { 'kommo-status': 2 },
       tracing: true,
       lambdaPlatformLogs: false,
+      functionMemoryMb: 256,
+      kommoUserPresence: { pingSeconds: 60, windowSeconds: 150 },
     });
     // Act
     limitedTemplate = Template.fromStack(limited);
@@ -1116,6 +1135,28 @@ describe('limits set at deploy time', () => {
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'DEBUG' },
       });
+  });
+
+  it("gives every function the memory asked for, in place of the manifest's", () => {
+    const lambdas = Object.values(limitedTemplate.findResources('AWS::Lambda::Function')).filter(
+      (resource) => (resource.Properties as { Handler?: string }).Handler === 'index.handler',
+    );
+    expect(lambdas).toHaveLength(functions.length);
+    for (const resource of lambdas) expect(resource.Properties).toMatchObject({ MemorySize: 256 });
+  });
+
+  it("tells every function but the 404 answer the Kommo user's ping and window chosen", () => {
+    const lambdas = Object.values(limitedTemplate.findResources('AWS::Lambda::Function')).filter(
+      (resource) => (resource.Properties as { Handler?: string }).Handler === 'index.handler',
+    );
+    const variables = lambdas.map(
+      (resource) =>
+        (resource.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables,
+    );
+    const told = variables.filter((vars) => vars.KOMMO_USER_PING_SECONDS !== undefined);
+    expect(told).toHaveLength(functions.length - 1);
+    for (const vars of told)
+      expect(vars).toMatchObject({ KOMMO_USER_PING_SECONDS: '60', KOMMO_USER_WINDOW_SECONDS: '150' });
   });
 
   it('gives the kommo-status mapping its batching window, and no other', () => {
@@ -1240,6 +1281,16 @@ describe('limits set at deploy time', () => {
 
   it.each([
     ['a sample rate above 1', { debugLogSampleRate: 2 }, /debugLogSampleRate must be between 0 and 1, got 2/],
+    [
+      "memory below Lambda's 128 MB",
+      { functionMemoryMb: 64 },
+      /functionMemoryMb must be a whole number of MB from 128 to 10240, got 64/,
+    ],
+    [
+      'memory that is not whole megabytes',
+      { functionMemoryMb: 256.5 },
+      /functionMemoryMb must be a whole number of MB from 128 to 10240, got 256.5/,
+    ],
     [
       'a batching window over 300 s',
       { consumerBatchingWindowSeconds: { timers: 301 } },

@@ -1,6 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { documentClient } from '../../functions/core/adapters/dynamodb/table';
+import type { BridgeConfig } from '../../functions/core/config';
 import type { InProcessLiveClient } from '../../local/live-gateway';
 import {
   givenBridge,
@@ -24,6 +25,8 @@ export interface RegisteredChat {
 export interface ConnectedBridgeOptions {
   /** Chats the chat service registers before each test, in this order. */
   chats?: readonly RegisteredChat[];
+  /** Settings of the deployment under test, over `givenBridge`'s (for example a Kommo user's ping and window). */
+  settings?: Partial<Record<keyof BridgeConfig, string>>;
 }
 
 /** The test bridge of `givenBridge`, with the steps the tests of a connected account take again and again. */
@@ -51,7 +54,7 @@ export interface ConnectedBridge extends TestBridge {
 export function givenConnectedBridge(options: ConnectedBridgeOptions = {}): ConnectedBridge {
   let current: ConnectedBridge | undefined;
   beforeEach(async () => {
-    const bridge = await givenBridge();
+    const bridge = await givenBridge(options.settings);
     try {
       await givenConnectedAccount(bridge);
       current = withSteps(bridge);

@@ -29,6 +29,26 @@ function failure(settings: Record<string, string | undefined>): ConfigError {
 }
 
 describe('configuration', () => {
+  it("the Kommo user's presence: a 30-s ping and a 90-s window by default, another choice when set", () => {
+    expect(loadConfig(valid)).toMatchObject({ KOMMO_USER_PING_SECONDS: 30, KOMMO_USER_WINDOW_SECONDS: 90 });
+    expect(loadConfig({ ...valid, KOMMO_USER_PING_SECONDS: '60', KOMMO_USER_WINDOW_SECONDS: '150' })).toMatchObject({
+      KOMMO_USER_PING_SECONDS: 60,
+      KOMMO_USER_WINDOW_SECONDS: 150,
+    });
+  });
+
+  it.each([
+    [{ KOMMO_USER_PING_SECONDS: '5' }, 'KOMMO_USER_PING_SECONDS must be a whole number from 10 to 300'],
+    [{ KOMMO_USER_WINDOW_SECONDS: '901' }, 'KOMMO_USER_WINDOW_SECONDS must be a whole number from 30 to 900'],
+    [
+      { KOMMO_USER_PING_SECONDS: '60', KOMMO_USER_WINDOW_SECONDS: '120' },
+      'KOMMO_USER_WINDOW_SECONDS must be at least twice KOMMO_USER_PING_SECONDS plus 15 s (150 for a 60-s ping), got 120',
+    ],
+    [{ KOMMO_USER_WINDOW_SECONDS: '80' }, '(90 for a 30-s ping), got 80'],
+  ])("refuses a Kommo user's presence timing %j that a steady widget could not keep", (settings, message) => {
+    expect(failure({ ...valid, ...settings }).message).toContain(message);
+  });
+
   it('applies the contract defaults', () => {
     const config = loadConfig(valid);
 

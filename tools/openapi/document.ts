@@ -102,7 +102,7 @@ const schemas: Record<string, JsonSchema> = {
     z.object({ ok: z.literal(true), client_presence: z.nullable(clientPresence) }),
     'output',
   ),
-  LiveTicket: jsonSchema(z.object({ url: z.string(), expires_at: isoTime }), 'output'),
+  LiveTicket: jsonSchema(z.object({ url: z.string(), expires_at: isoTime, ping_seconds: z.int() }), 'output'),
   StatusPullAnswer: withErrorCodes(
     jsonSchema(z.union([z.strictObject({ status: z.literal('sent') }), statusRequestSchema]), 'input'),
   ),
@@ -356,7 +356,7 @@ const paths = {
       operationId: 'widgetLive',
       summary: "The live channel's WebSocket URL, with a ticket for one connect within 60 s",
       description:
-        'Frames on the channel (JSON text): the widget sends `LiveClientFrame` (watch, unwatch, ping, visibility: whether its tab is visible, which drives `user.presence.changed`); the bridge sends `LiveClientPresenceFrame` (at once on watch, then on every transition), `LivePongFrame` and `LiveErrorFrame` (a bad frame; the connection stays open). See components.schemas.',
+        'Frames on the channel (JSON text): the widget sends `LiveClientFrame` (watch, unwatch, ping every `ping_seconds` of this answer, visibility: whether its tab is visible, which drives `user.presence.changed`); the bridge sends `LiveClientPresenceFrame` (at once on watch, then on every transition), `LivePongFrame` (unless the ping says `"pong": false`) and `LiveErrorFrame` (a bad frame; the connection stays open). See components.schemas.',
       responses: { '200': jsonAnswer('The URL', 'LiveTicket') },
     }),
   },

@@ -42,12 +42,15 @@ export interface KommoUserWindow extends KommoUserPresenceLabels {
  * the user offline.
  */
 export const KOMMO_USER_OFFLINE_AFTER_SECONDS = 90;
+/** The defaults of the deployment's choice (`KOMMO_USER_PING_SECONDS`, `KOMMO_USER_WINDOW_SECONDS`): today's guarantees. */
+export const KOMMO_USER_PING_DEFAULT_SECONDS = 30;
+export const KOMMO_USER_WINDOW_DEFAULT_SECONDS = KOMMO_USER_OFFLINE_AFTER_SECONDS;
 
 export type KommoUserPresenceState = 'online' | 'offline';
 
 /** The end of the window a heartbeat at `nowMs` opens, or extends the open one to. */
-export function kommoUserOnlineUntil(nowMs: number): number {
-  return nowMs + KOMMO_USER_OFFLINE_AFTER_SECONDS * 1000;
+export function kommoUserOnlineUntil(nowMs: number, windowSeconds = KOMMO_USER_OFFLINE_AFTER_SECONDS): number {
+  return nowMs + windowSeconds * 1000;
 }
 
 /**

@@ -13,8 +13,9 @@ import type {
 } from '../ports/kommo-user-presence-store';
 import { emitEvent } from './outbound-events';
 
-export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'kommoUserPresence'> &
-  QueuesOf<'timers' | 'events'>;
+export type KommoUserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'kommoUserPresence'> & {
+  config: Pick<BridgeDeps['config'], 'KOMMO_USER_WINDOW_SECONDS'>;
+} & QueuesOf<'timers' | 'events'>;
 
 /**
  * A heartbeat that opens a window announces it within the widget function's timeout (10 s); a window
@@ -43,7 +44,7 @@ export async function kommoUserHeartbeat(
   labels: KommoUserPresenceLabels = {},
 ): Promise<'extended' | 'went-online'> {
   const now = deps.clock.now();
-  const onlineUntilMs = kommoUserOnlineUntil(now);
+  const onlineUntilMs = kommoUserOnlineUntil(now, deps.config.KOMMO_USER_WINDOW_SECONDS);
   // Racing heartbeats: one opens the window, the others find it open and extend it.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     if (await deps.kommoUserPresence.extend(key, now, onlineUntilMs)) return 'extended';

@@ -17,6 +17,7 @@ import type { WidgetCaller } from './widget-caller';
 
 export type LiveChannelDeps = Pick<
   BridgeDeps,
+  | 'config'
   | 'clock'
   | 'newId'
   | 'log'
@@ -37,9 +38,9 @@ export type LiveChannelDeps = Pick<
  * the URL because browsers cannot set headers on a WebSocket handshake.
  */
 export async function issueLiveTicket(
-  deps: Pick<BridgeDeps, 'clock' | 'live' | 'liveConnections'>,
+  deps: Pick<BridgeDeps, 'config' | 'clock' | 'live' | 'liveConnections'>,
   caller: WidgetCaller,
-): Promise<{ url: string; expires_at: string }> {
+): Promise<{ url: string; expires_at: string; ping_seconds: number }> {
   const address = deps.liveConnections.address();
   if (address === undefined)
     throw new BridgeError(
@@ -59,7 +60,12 @@ export async function issueLiveTicket(
   });
   const url = new URL(address);
   url.searchParams.set('ticket', ticketId);
-  return { url: url.toString(), expires_at: new Date(validUntilMs).toISOString() };
+  // The deployment chooses the ping interval (and the window it keeps); the widget follows what it is told here.
+  return {
+    url: url.toString(),
+    expires_at: new Date(validUntilMs).toISOString(),
+    ping_seconds: deps.config.KOMMO_USER_PING_SECONDS,
+  };
 }
 
 /**
@@ -161,7 +167,7 @@ export type LiveRequest =
   | { action: 'watch'; kommoConversationId: string; userAmojoId?: string }
   | { action: 'unwatch'; kommoConversationId: string }
   | { action: 'visibility'; visible: boolean; userAmojoId?: string }
-  | { action: 'ping' };
+  | { action: 'ping'; pong: boolean };
 
 /**
  * A frame from the widget. Every frame that names what the user is doing is a heartbeat of the Kommo
@@ -206,7 +212,8 @@ export async function handleLiveRequest(
           kommoUserHeartbeat(deps, kommoUserIn(connection, watch), labelsOf(watch)),
         ),
       );
-      await send(deps, connection.connectionId, { type: 'pong' });
+      // A widget that told the bridge it ignores pongs (`"pong": false`) gets none: a message and a log line less.
+      if (request.pong) await send(deps, connection.connectionId, { type: 'pong' });
       return;
   }
 }

@@ -2,7 +2,7 @@ import { userPresenceChangedData } from '../domain/outbound-event';
 import { secondsUntil } from '../domain/typing-session';
 import {
   USER_CHECK_LOST_AFTER_MS,
-  USER_CONNECTION_SILENT_MS,
+  userConnectionSilentMs,
   USER_OFFLINE_GRACE_MS,
   userPresenceEventId,
   userPresenceVerdict,
@@ -20,8 +20,9 @@ import { emitEvent } from './outbound-events';
  * kept by one chain of checks on the timers queue (DynamoDB TTL is never a clock): the item names
  * the check that is due, and only that one acts.
  */
-export type UserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'userPresence'> &
-  QueuesOf<'timers' | 'events'>;
+export type UserPresenceDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'userPresence'> & {
+  config: Pick<BridgeDeps['config'], 'KOMMO_USER_WINDOW_SECONDS'>;
+} & QueuesOf<'timers' | 'events'>;
 
 /** A connection's tab is visible (the `visibility` frame): the user is online, if not already. */
 export async function userTabVisible(
@@ -34,7 +35,7 @@ export async function userTabVisible(
   const record = await deps.userPresence.setVisible(
     user,
     connectionId,
-    now + USER_CONNECTION_SILENT_MS,
+    now + userConnectionSilentMs(deps.config),
     now,
     userAmojoId,
   );
@@ -52,7 +53,12 @@ export async function userTabSeen(
   connectionId: string,
 ): Promise<'went-online' | 'online' | 'not-visible'> {
   const now = deps.clock.now();
-  const record = await deps.userPresence.renewVisible(user, connectionId, now + USER_CONNECTION_SILENT_MS, now);
+  const record = await deps.userPresence.renewVisible(
+    user,
+    connectionId,
+    now + userConnectionSilentMs(deps.config),
+    now,
+  );
   if (!record) return 'not-visible';
   return settleOnline(deps, user, record);
 }
@@ -124,7 +130,7 @@ async function settleOnline(
   record: UserPresenceRecord,
 ): Promise<'went-online' | 'online'> {
   const now = deps.clock.now();
-  const dueAtMs = now + USER_CONNECTION_SILENT_MS;
+  const dueAtMs = now + userConnectionSilentMs(deps.config);
   if (record.state === 'online' && record.periodId !== undefined) {
     const lostBeforeMs = now - USER_CHECK_LOST_AFTER_MS;
     if (record.checkDueAtMs === undefined || record.checkDueAtMs < lostBeforeMs) {
