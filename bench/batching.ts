@@ -146,24 +146,24 @@ async function drive(
     );
   };
 
-  // Each account's managers keep the widget open on the live channel, watching a chat of their own.
+  // Each account's Kommo users keep the widget open on the live channel, watching a chat of their own.
   const p = ACCOUNT_PROFILE;
-  const managers: { userId: number; kommoChat: string; socket?: InProcessLiveClient }[] = [];
+  const kommoUsers: { userId: number; kommoChat: string; socket?: InProcessLiveClient }[] = [];
   for (let account = 0; account < options.accounts; account += 1)
     for (let user = 0; user < p.kommoUsers; user += 1)
-      managers.push({ userId: 7001 + account * 100 + user, kommoChat: `kc-${options.runId}-${account}-${user}` });
-  for (const manager of managers) {
-    await chat('PUT', `/conversations/c-${manager.kommoChat}`, {
-      kommo_conversation_id: manager.kommoChat,
-      client_id: `u-${manager.kommoChat}`,
+      kommoUsers.push({ userId: 7001 + account * 100 + user, kommoChat: `kc-${options.runId}-${account}-${user}` });
+  for (const kommoUser of kommoUsers) {
+    await chat('PUT', `/conversations/c-${kommoUser.kommoChat}`, {
+      kommo_conversation_id: kommoUser.kommoChat,
+      client_id: `u-${kommoUser.kommoChat}`,
     });
-    const ticket = await widget(manager.userId, '/widget/live');
+    const ticket = await widget(kommoUser.userId, '/widget/live');
     if (ticket.statusCode !== 200) throw new Error(`POST /widget/live: ${ticket.statusCode} ${ticket.body}`);
-    manager.socket = await bridge.live.connectInProcess((JSON.parse(ticket.body!) as { url: string }).url);
-    if (manager.socket.status !== 200) throw new Error(`live connect: ${manager.socket.status}`);
-    await manager.socket.sendFrame({ action: 'watch', kommo_conversation_id: manager.kommoChat });
+    kommoUser.socket = await bridge.live.connectInProcess((JSON.parse(ticket.body!) as { url: string }).url);
+    if (kommoUser.socket.status !== 200) throw new Error(`live connect: ${kommoUser.socket.status}`);
+    await kommoUser.socket.sendFrame({ action: 'watch', kommo_conversation_id: kommoUser.kommoChat });
   }
-  if (failedRequests > 0) throw new Error(`setting up the managers failed: ${failures.join(' | ')}`);
+  if (failedRequests > 0) throw new Error(`setting up the Kommo users failed: ${failures.join(' | ')}`);
 
   // The profile's working-hours rates, per second, for all the accounts.
   const busy = busySecondsPerMonth();
@@ -185,7 +185,7 @@ async function drive(
       plan.push({ at, run: async () => void (await step()) });
   };
 
-  // A manager's typing: a Kommo hook every 5 s, 3 of them.
+  // A Kommo user's typing: a Kommo hook every 5 s, 3 of them.
   arrivals(rate('kommo-typing-session'), (id) =>
     Array.from({ length: p.kommoTypingHooksPerSession }, (_, index) => [
       index * p.kommoTypingHookEverySeconds * 1000,
@@ -194,7 +194,7 @@ async function drive(
           kommoTypingHookBody(SANDBOX_ACCOUNT_ID, {
             kommoConversationId: `kt-${id}`,
             clientConversationId: `ct-${id}`,
-            userId: 'manager',
+            userId: 'kommo-user',
           }),
         ),
     ]),
@@ -214,7 +214,7 @@ async function drive(
       () => chat('POST', '/typing', { conversation_id: `ty-${id}`, sender_id: `s-${id}`, state: 'stop' }),
     ],
   ]);
-  // A manager's message: Kommo's hook; the chat service reports it delivered, then read 10 s later.
+  // A Kommo user's message: Kommo's hook; the chat service reports it delivered, then read 10 s later.
   arrivals(rate('outgoing-message'), (id) => [
     [
       0,
@@ -231,10 +231,10 @@ async function drive(
     [1000, () => chat('POST', `/messages/m-${id}/status`, { status: 'delivered' })],
     [11_000, () => chat('POST', `/messages/m-${id}/status`, { status: 'read' })],
   ]);
-  // A manager reads a client's message in the widget.
+  // A Kommo user reads a client's message in the widget.
   arrivals(rate('widget-chat-read'), () => {
-    const manager = managers[Math.floor(random() * managers.length)]!;
-    return [[0, () => widget(manager.userId, `/widget/chats/${manager.kommoChat}/read`, {})]];
+    const kommoUser = kommoUsers[Math.floor(random() * kommoUsers.length)]!;
+    return [[0, () => widget(kommoUser.userId, `/widget/chats/${kommoUser.kommoChat}/read`, {})]];
   });
   // Clients online: as many as the profile's stays overlap, each with a heartbeat every 30 s.
   const clients = Math.round(rate('presence-session') * p.clientOnlineSeconds);
@@ -242,9 +242,9 @@ async function drive(
     periodic(p.heartbeatSeconds * 1000, () =>
       chat('POST', '/presence', { client_id: `pc-${options.runId}-${client}`, state: 'online' }),
     );
-  // Every manager's widget pings every 30 s.
-  for (const manager of managers)
-    periodic(p.heartbeatSeconds * 1000, () => manager.socket!.sendFrame({ action: 'ping' }));
+  // Every Kommo user's widget pings every 30 s.
+  for (const kommoUser of kommoUsers)
+    periodic(p.heartbeatSeconds * 1000, () => kommoUser.socket!.sendFrame({ action: 'ping' }));
   plan.sort((a, b) => a.at - b.at);
 
   const snapshot = () =>
@@ -256,7 +256,7 @@ async function drive(
     ) as Record<QueueName, { invocations: number; messages: number; busyMs: number; byBatchSize: Map<number, number> }>;
 
   log(
-    `  ${options.accounts} accounts: ${plan.length} requests and frames over ${totalMs / 1000} s (${options.warmUpSeconds} s warm-up), ${managers.length} live connections, ${clients} clients online`,
+    `  ${options.accounts} accounts: ${plan.length} requests and frames over ${totalMs / 1000} s (${options.warmUpSeconds} s warm-up), ${kommoUsers.length} live connections, ${clients} clients online`,
   );
   const lags: number[] = [];
   const inFlight = new Set<Promise<void>>();

@@ -65,7 +65,7 @@ export function postChatTyping(target: BenchTarget, event: ChatTypingEvent): Pro
   });
 }
 
-/** A manager-typing hook as Kommo sends it (expiring 5 s after now), signed with the channel secret. */
+/** A Kommo-user typing hook as Kommo sends it (expiring 5 s after now), signed with the channel secret. */
 export function postKommoTypingHook(
   target: BenchTarget,
   hook: { kommoConversationId: string; clientConversationId: string; userId: string },

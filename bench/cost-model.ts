@@ -190,8 +190,8 @@ export function requestCost(usage: EventUsage, batching: Batching = UNBATCHED): 
 
 /**
  * The account the monthly figure is for: 20 Kommo users, 500 conversations a day of 30 messages each
- * (half from the client, half from a manager), someone typing before 40% of the messages, presence
- * heartbeats every 30 s while a client or a manager is there.
+ * (half from the client, half from a Kommo user), someone typing before 40% of the messages, presence
+ * heartbeats every 30 s while a client or a Kommo user is there.
  */
 export const ACCOUNT_PROFILE = {
   days: 30,
@@ -207,16 +207,16 @@ export const ACCOUNT_PROFILE = {
    * commonly send). One start per keystroke (10 a second) is the worst case, reported beside it.
    */
   chatTypingStartEverySeconds: 3,
-  /** Kommo sends a typing hook about every 5 s while a manager types: 3 for a 12-s session (an assumption). */
+  /** Kommo sends a typing hook about every 5 s while a Kommo user types: 3 for a 12-s session (an assumption). */
   kommoTypingHooksPerSession: 3,
   kommoTypingHookEverySeconds: 5,
   /** A conversation keeps its client online 10 minutes: one window opened, extended every 30 s, then lapsing. */
   clientOnlineSeconds: 600,
   heartbeatSeconds: 30,
-  /** Managers keep the widget open 8 hours a day, one heartbeat every 30 s and one live-channel connection each. */
-  managerHoursPerDay: 8,
-  /** Every manager message is reported delivered and then read by the chat service; every client message is read in Kommo. */
-  statusUpdatesPerManagerMessage: 2,
+  /** Kommo users keep the widget open 8 hours a day, one heartbeat every 30 s and one live-channel connection each. */
+  kommoUserHoursPerDay: 8,
+  /** Every Kommo user message is reported delivered and then read by the chat service; every client message is read in Kommo. */
+  statusUpdatesPerKommoUserMessage: 2,
 } as const;
 
 /**
@@ -229,21 +229,21 @@ export function monthlyEventCounts(): Record<string, number> {
   const conversations = p.conversationsPerDay * p.days;
   const sideMessages = conversations * (p.messagesPerConversation / 2);
   const typingSessionsPerSide = sideMessages * p.typingShare;
-  const managerDays = p.kommoUsers * p.days;
-  const managerHeartbeats = managerDays * ((p.managerHoursPerDay * 3600) / p.heartbeatSeconds);
-  const liveConnectionsPerDay = Math.ceil(p.managerHoursPerDay / LIVE_CONNECTION_HOURS);
+  const kommoUserDays = p.kommoUsers * p.days;
+  const kommoUserHeartbeats = kommoUserDays * ((p.kommoUserHoursPerDay * 3600) / p.heartbeatSeconds);
+  const liveConnectionsPerDay = Math.ceil(p.kommoUserHoursPerDay / LIVE_CONNECTION_HOURS);
   return {
     'kommo-typing-session': typingSessionsPerSide,
     'typing-session-throttled': typingSessionsPerSide,
     'status-delivered': sideMessages,
-    'status-read': sideMessages * (p.statusUpdatesPerManagerMessage - 1),
+    'status-read': sideMessages * (p.statusUpdatesPerKommoUserMessage - 1),
     'presence-session': conversations,
-    // The widget on the live channel, as the profile's managers run it: API Gateway ends a WebSocket
+    // The widget on the live channel, as the profile's Kommo users run it: API Gateway ends a WebSocket
     // connection after 2 hours, so a working day is 4 connections (ticket, connect, watch; closing),
-    // and a ping every 30 s in between (each renews the manager's window; its expiry timers included).
-    'live-open': managerDays * liveConnectionsPerDay,
-    'live-ping': managerHeartbeats,
-    'live-close': managerDays * liveConnectionsPerDay,
+    // and a ping every 30 s in between (each renews the Kommo user's window; its expiry timers included).
+    'live-open': kommoUserDays * liveConnectionsPerDay,
+    'live-ping': kommoUserHeartbeats,
+    'live-close': kommoUserDays * liveConnectionsPerDay,
     'outgoing-message': sideMessages,
     'widget-chat-read': sideMessages,
   };
@@ -259,10 +259,10 @@ export const SLOW_PING = { pingSeconds: 60, windowSeconds: 150 } as const;
 /** API Gateway closes a WebSocket connection after 2 hours; the widget connects again. */
 export const LIVE_CONNECTION_HOURS = 2;
 
-/** Live-channel connection minutes in a month of the profile (one connection per manager while the widget is open). */
+/** Live-channel connection minutes in a month of the profile (one connection per Kommo user while the widget is open). */
 export function monthlyConnectionMinutes(): number {
   const p = ACCOUNT_PROFILE;
-  return p.kommoUsers * p.days * p.managerHoursPerDay * 60;
+  return p.kommoUsers * p.days * p.kommoUserHoursPerDay * 60;
 }
 
 /**
@@ -298,7 +298,7 @@ export function deploymentFixedCosts(deployment: Deployment): Record<string, num
 
 /** Seconds of a month the profile's traffic runs (its working hours): X-Ray's reservoir traces one request each. */
 export function busySecondsPerMonth(): number {
-  return ACCOUNT_PROFILE.days * ACCOUNT_PROFILE.managerHoursPerDay * 3600;
+  return ACCOUNT_PROFILE.days * ACCOUNT_PROFILE.kommoUserHoursPerDay * 3600;
 }
 
 /** X-Ray's reservoir: the first invocation of each busy second is traced whatever the rate (capped by the invocations). */

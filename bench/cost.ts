@@ -227,7 +227,7 @@ export async function measureCost(
       if (answer.status >= 300) throw new Error(`${what} answered ${answer.status} ${JSON.stringify(answer.body)}`);
     };
 
-    // Kommo typing hooks: the first of a manager's session (chat service told typing started, then stopped), and one more inside it.
+    // Kommo typing hooks: the first of a Kommo user's session (chat service told typing started, then stopped), and one more inside it.
     await measure('kommo-typing-hook', plain, async () =>
       ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-1' })), 'typing hook'),
     );
@@ -240,7 +240,7 @@ export async function measureCost(
       async () => ok(await plain.kommoHook(typingHook(plain, { conversationId: 'kc-2' })), 'typing hook'),
       { continues: true },
     );
-    // A manager's whole typing session as the profile has it: a hook every 5 s, then typing stops.
+    // A Kommo user's whole typing session as the profile has it: a hook every 5 s, then typing stops.
     await measure(
       'kommo-typing-session',
       plain,
@@ -342,7 +342,7 @@ export async function measureCost(
       { aftermathMs: 'quiet' },
     );
 
-    // The widget: a manager's presence heartbeat in a chat (first, then every 30 s), a look at a client's presence, a read.
+    // The widget: a Kommo user's presence heartbeat in a chat (first, then every 30 s), a look at a client's presence, a read.
     const widget = (method: 'GET' | 'POST', path: string, body?: unknown) => widgetRequest(plain, method, path, body);
     // The v1 widget routes are retired (410): these measures use v2, on a chat the chat service registered first.
     ok(
@@ -392,7 +392,7 @@ export async function measureCost(
     const chatHeartbeat = async () =>
       ok(await widget('POST', `/widget/chats/${kommoChat}/presence`, { state: 'online' }), 'widget chat presence');
     await measure('widget-chat-heartbeat-first', plain, chatHeartbeat, { aftermathMs: 0, continues: true });
-    // Heartbeats every 30 s inside the manager's window, with the window's expiry timers that fire and re-arm meanwhile.
+    // Heartbeats every 30 s inside the Kommo user's window, with the window's expiry timers that fire and re-arm meanwhile.
     const steadyHeartbeats = 20;
     await measure(
       'widget-chat-heartbeat',
@@ -405,8 +405,8 @@ export async function measureCost(
       },
       { aftermathMs: 0, continues: true, events: steadyHeartbeats },
     );
-    // The manager closes the widget: the window lapses (its timer, the offline event). Not 'quiet': the chat's client
-    // stays online for an hour, and its window's timers are not the manager's.
+    // The Kommo user closes the widget: the window lapses (its timer, the offline event). Not 'quiet': the chat's client
+    // stays online for an hour, and its window's timers are not the Kommo user's.
     await measure('widget-chat-lapse', plain, async () => undefined, { aftermathMs: 3 * 60_000, continues: true });
     await registerChat();
     await measure(

@@ -34,7 +34,7 @@ export async function measureLatency(
     hookToAnswer: path(
       'kommo_hook_to_200',
       'Kommo hook → 200',
-      'client-side latency of a signed manager-typing hook to POST /kommo/{scope} (send to full answer)',
+      'client-side latency of a signed Kommo-user typing hook to POST /kommo/{scope} (send to full answer)',
     ),
     hookToEvent: path(
       'kommo_hook_to_chat_event',
@@ -109,7 +109,7 @@ async function oneRound(target: BenchTarget, clock: ArrivalClock, id: string): P
   const hook = await postKommoTypingHook(target, {
     kommoConversationId,
     clientConversationId: id,
-    userId: 'bench-manager',
+    userId: 'bench-kommo-user',
   });
   if (hook.status === 200) {
     latencies.hookToAnswer = hook.answeredAt - hook.sentAt;

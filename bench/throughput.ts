@@ -34,7 +34,7 @@ interface SignedHook {
 }
 
 /**
- * Signed manager-typing hooks at 50 connections for 10 s. Bodies are signed before the run, one set per
+ * Signed Kommo-user typing hooks at 50 connections for 10 s. Bodies are signed before the run, one set per
  * second of the run with that second's `time`, each a new conversation, so no hook is stale when it
  * arrives and no signing happens while measuring. Autocannon, the bridge and the sandboxes share this
  * process and its event loop; DynamoDB Local runs beside it in its own JVM.
@@ -190,7 +190,7 @@ function presign(target: BenchTarget, runId: string, firstSecond: number): Signe
         time,
         action: {
           typing: {
-            user: { id: `bench-manager-${index % 20}` },
+            user: { id: `bench-kommo-user-${index % 20}` },
             conversation: { id: `tp-${runId}-${second}-${index}`, client_id: `c-tp-${runId}-${second}-${index}` },
             expired_at: time + EXPIRES_AFTER_SECONDS,
           },

@@ -362,7 +362,7 @@ export const functions: readonly FunctionSpec[] = [
     sendsTo: ['hooks', 'events', 'timers'],
     // A typing event it could not deliver is retried on the events queue, or dead-lettered there.
     deadLettersTo: ['hooks', 'events'],
-    table: { read: [], readWrite: ['managerTyping', 'conversation', 'statusPoll'] },
+    table: { read: [], readWrite: ['kommoUserTyping', 'conversation', 'statusPoll'] },
     // It signs the typing.started of a hook and sends it itself, one queue hop fewer per hook (docs/cost-model.md).
     // Forwarded hooks keep Kommo's own X-Signature, and a status poll it starts is queued, not made.
     secrets: ['chat-service'],
@@ -397,7 +397,7 @@ export const functions: readonly FunctionSpec[] = [
       read: [],
       readWrite: [
         'clientTyping',
-        'managerTyping',
+        'kommoUserTyping',
         'presence',
         'kommoUserPresence',
         'userPresence',

@@ -109,7 +109,7 @@ export interface BridgeStackProps extends StackProps {
   /**
    * Request limits of the live channel's stage (WebSocket connects and frames): each open widget sends
    * a frame every 30 s, plus one per chat it starts or stops watching. The default carries 100 accounts
-   * of 20 managers (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within
+   * of 20 Kommo users (about 70 frames/s) with 3× headroom, and lets all 2,000 widgets reconnect within
    * about 10 s after a deploy drops their connections.
    * @default { rateLimit: 200, burstLimit: 500 } (`defaultLiveChannelThrottle`)
    */

@@ -1,4 +1,4 @@
-import { AmojoClient } from '../functions/core/adapters/kommo-amojo/amojo-client';
+import { KommoChatApiClient } from '../functions/core/adapters/kommo-chat-api/kommo-chat-api-client';
 import { configSchema, ConfigError } from '../functions/core/config';
 import { systemClock } from '../functions/core/ports/clock';
 import { OutboundCallError } from '../functions/core/ports/outbound';
@@ -39,7 +39,7 @@ async function main([command, accountId, ...titleWords]: string[]): Promise<void
     throw new ConfigError('Configuration error: KOMMO_CHANNEL_ID is required');
   if (settings.KOMMO_CHANNEL_SECRET === undefined)
     throw new ConfigError('Configuration error: KOMMO_CHANNEL_SECRET is required');
-  const kommo = new AmojoClient({
+  const kommoChatApi = new KommoChatApiClient({
     baseUrl: settings.KOMMO_API_URL,
     channelId: settings.KOMMO_CHANNEL_ID,
     channelSecret: settings.KOMMO_CHANNEL_SECRET,
@@ -48,13 +48,13 @@ async function main([command, accountId, ...titleWords]: string[]): Promise<void
   });
   if (command === 'connect') {
     const { scopeId } = await connectKommoChannel(
-      { config: settings, kommo },
+      { config: settings, kommoChatApi },
       accountId,
       titleWords.join(' ') || 'Kommo Live Bridge',
     );
     process.stdout.write(`connected: scope_id ${scopeId}\n`);
   } else {
-    await kommo.disconnect(accountId);
+    await kommoChatApi.disconnect(accountId);
     process.stdout.write(`disconnected account ${accountId}\n`);
   }
 }

@@ -18,7 +18,7 @@ export function signedKommoHook(channelSecret: string, body: string) {
   return { 'content-type': 'application/json', 'x-signature': signKommoHook(Buffer.from(body), channelSecret) };
 }
 
-/** A manager-typing hook as Kommo sends it, expiring 5 s from now. */
+/** A Kommo-user typing hook as Kommo sends it, expiring 5 s from now. */
 export function kommoTypingHookBody(
   accountId: string,
   options: { kommoConversationId: string; clientConversationId?: string; userId: string; nowMs?: number },

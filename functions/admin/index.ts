@@ -14,7 +14,7 @@ export const handler = lambdaEntry(
     return {
       ...base,
       accountBindings: new DynamoAccountBindingStore(table),
-      kommo: kommoChatApi(base.config, base.clock),
+      kommoChatApi: kommoChatApi(base.config, base.clock),
       // A disconnect closes the account's live connections.
       live: new DynamoLiveChannelStore(table),
       liveConnections: lambdaLiveConnections(),

@@ -15,7 +15,7 @@ export const handler = lambdaEntry(
       ...base,
       replays: new DynamoReplayStore(table),
       clientTyping: new DynamoClientTypingStore(table),
-      kommo: kommoChatApi(base.config, base.clock),
+      kommoChatApi: kommoChatApi(base.config, base.clock),
       queues: lambdaQueues('timers'),
     };
   },

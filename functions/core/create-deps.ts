@@ -11,7 +11,7 @@ import { DynamoReplayStore } from './adapters/dynamodb/replay-store';
 import { DynamoStatusStore } from './adapters/dynamodb/status-store';
 import { DynamoStatusPollStore } from './adapters/dynamodb/status-poll-store';
 import { documentClient, type TableRef } from './adapters/dynamodb/table';
-import { DynamoClientTypingStore, DynamoManagerTypingStore } from './adapters/dynamodb/typing-store';
+import { DynamoClientTypingStore, DynamoKommoUserTypingStore } from './adapters/dynamodb/typing-store';
 import type { BridgeConfig } from './config';
 import type { BridgeDeps, BridgeQueues } from './deps';
 import { newEventId } from './ids';
@@ -56,7 +56,7 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     newId: parts.newId ?? newEventId,
     replays: new DynamoReplayStore(table),
     clientTyping: new DynamoClientTypingStore(table),
-    managerTyping: new DynamoManagerTypingStore(table),
+    kommoUserTyping: new DynamoKommoUserTypingStore(table),
     presence: new DynamoPresenceStore(table),
     statuses: new DynamoStatusStore(table),
     statusPolls: new DynamoStatusPollStore(table),
@@ -68,7 +68,7 @@ export function createDeps(parts: DepsParts): BridgeDeps {
     live: new DynamoLiveChannelStore(table),
     liveConnections: parts.liveConnections ?? new ApiGatewayLiveConnections({}),
     queues: parts.queues,
-    kommo: kommoChatApi(config, clock),
+    kommoChatApi: kommoChatApi(config, clock),
     kommoAccounts: kommoAccountApi(config, clock),
     chatService: chatServiceClient(config, clock),
     hookForwarder: hookForwarder(config),

@@ -13,7 +13,7 @@ import type { PresenceStore } from './ports/presence-store';
 import type { ReplayStore } from './ports/replay-store';
 import type { StatusStore } from './ports/status-store';
 import type { StatusPollStore } from './ports/status-poll-store';
-import type { ClientTypingStore, ManagerTypingStore } from './ports/typing-store';
+import type { ClientTypingStore, KommoUserTypingStore } from './ports/typing-store';
 import type { UserPresenceStore } from './ports/user-presence-store';
 import type { Log, Metrics } from './ports/telemetry';
 import type { EventJob, KommoHookJob, StatusSyncJob, TimerJob } from './queue-messages';
@@ -58,7 +58,7 @@ export interface BridgeDeps {
   metrics: Metrics;
   replays: ReplayStore;
   clientTyping: ClientTypingStore;
-  managerTyping: ManagerTypingStore;
+  kommoUserTyping: KommoUserTypingStore;
   presence: PresenceStore;
   statuses: StatusStore;
   /** Messages whose delivery status is polled from the chat service, each naming its one poll timer. */
@@ -78,7 +78,7 @@ export interface BridgeDeps {
   /** The live channel's connections: where clients connect, and pushes to them. */
   liveConnections: LiveConnections;
   queues: BridgeQueues;
-  kommo: KommoChatApi;
+  kommoChatApi: KommoChatApi;
   /** Kommo accounts' own API (OAuth code exchange, account details), for installs. */
   kommoAccounts: KommoAccountApi;
   chatService: ChatServiceClient;

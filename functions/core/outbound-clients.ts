@@ -3,7 +3,7 @@ import {
   StandardWebhooksStatusSource,
   HttpHookForwarder,
 } from './adapters/chat-service/chat-service-client';
-import { AmojoClient } from './adapters/kommo-amojo/amojo-client';
+import { KommoChatApiClient } from './adapters/kommo-chat-api/kommo-chat-api-client';
 import { KommoAccountClient } from './adapters/kommo-account/kommo-account-client';
 import { ConfigError, type BridgeConfig } from './config';
 import type { Clock } from './ports/clock';
@@ -39,7 +39,7 @@ export function kommoChatApi(config: BridgeConfig, clock: Clock): KommoChatApi {
       'calls to Kommo',
     );
   }
-  return new AmojoClient({
+  return new KommoChatApiClient({
     baseUrl: config.KOMMO_API_URL,
     channelId: config.KOMMO_CHANNEL_ID,
     channelSecret: config.KOMMO_CHANNEL_SECRET,

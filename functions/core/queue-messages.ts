@@ -37,7 +37,7 @@ export const clientTypingRefreshSchema = z.object({
   senderId: id,
 });
 
-export const managerTypingExpirySchema = z.object({
+export const kommoUserTypingExpirySchema = z.object({
   kind: z.literal('manager-typing-expiry'),
   scopeId: id,
   kommoConversationId: id,
@@ -94,7 +94,7 @@ export const statusPollSchema = z.object({
 
 export const timerJobSchema = z.discriminatedUnion('kind', [
   clientTypingRefreshSchema,
-  managerTypingExpirySchema,
+  kommoUserTypingExpirySchema,
   presenceExpirySchema,
   kommoUserPresenceExpirySchema,
   userPresenceCheckSchema,

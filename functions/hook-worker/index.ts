@@ -1,6 +1,6 @@
 import { DynamoConversationDirectory } from '../core/adapters/dynamodb/conversation-directory';
 import { DynamoStatusPollStore } from '../core/adapters/dynamodb/status-poll-store';
-import { DynamoManagerTypingStore } from '../core/adapters/dynamodb/typing-store';
+import { DynamoKommoUserTypingStore } from '../core/adapters/dynamodb/typing-store';
 import { lambdaSecretReader } from '../core/adapters/secrets-manager/secrets-manager-reader';
 import { lambdaQueues } from '../core/lambda/queues';
 import { lambdaTable } from '../core/lambda/table';
@@ -14,7 +14,7 @@ export const handler = lambdaEntry(
     const table = lambdaTable();
     return {
       ...base,
-      managerTyping: new DynamoManagerTypingStore(table),
+      kommoUserTyping: new DynamoKommoUserTypingStore(table),
       conversations: new DynamoConversationDirectory(table, base.clock),
       statusPolls: new DynamoStatusPollStore(table),
       chatService: chatServiceClient(base.config, base.clock),

@@ -18,7 +18,7 @@ export const handler = lambdaEntry(
       replays: new DynamoReplayStore(table),
       installLimits: new DynamoInstallLimitStore(table),
       accountBindings: new DynamoAccountBindingStore(table),
-      kommo: kommoChatApi(base.config, base.clock),
+      kommoChatApi: kommoChatApi(base.config, base.clock),
       kommoAccounts: kommoAccountApi(base.config, base.clock),
       // An uninstall closes the account's live connections.
       live: new DynamoLiveChannelStore(table),

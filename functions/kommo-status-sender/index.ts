@@ -11,7 +11,7 @@ export const handler = lambdaEntry(
   (base) => ({
     ...base,
     statuses: new DynamoStatusStore(lambdaTable()),
-    kommo: kommoChatApi(base.config, base.clock),
+    kommoChatApi: kommoChatApi(base.config, base.clock),
     queues: lambdaQueues('kommoStatus'),
   }),
   lambdaSecretReader,

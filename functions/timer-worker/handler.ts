@@ -2,7 +2,7 @@ import type { DepsOf } from '../core/deps';
 import { queueHandler, type QueueConsumerDeps } from '../core/queue-consumer';
 import { timerJobSchema, type TimerJob } from '../core/queue-messages';
 import { refreshClientTyping } from '../core/use-cases/client-typing';
-import { managerTypingDeadline } from '../core/use-cases/manager-typing';
+import { kommoUserTypingDeadline } from '../core/use-cases/kommo-user-typing';
 import { kommoUserWindowEnd } from '../core/use-cases/kommo-user-presence';
 import { presenceDeadline } from '../core/use-cases/presence';
 import { statusPollTimer } from '../core/use-cases/status-poll';
@@ -10,7 +10,7 @@ import { userPresenceCheck } from '../core/use-cases/user-presence';
 
 export type TimerWorkerDeps = QueueConsumerDeps &
   DepsOf<typeof refreshClientTyping> &
-  DepsOf<typeof managerTypingDeadline> &
+  DepsOf<typeof kommoUserTypingDeadline> &
   DepsOf<typeof presenceDeadline> &
   DepsOf<typeof kommoUserWindowEnd> &
   DepsOf<typeof statusPollTimer> &
@@ -29,7 +29,7 @@ function runTimer(deps: TimerWorkerDeps, job: TimerJob): Promise<unknown> {
         senderId: job.senderId,
       });
     case 'manager-typing-expiry':
-      return managerTypingDeadline(
+      return kommoUserTypingDeadline(
         deps,
         { scopeId: job.scopeId, kommoConversationId: job.kommoConversationId, userId: job.userId },
         job.expiresAtMs,

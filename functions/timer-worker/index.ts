@@ -4,7 +4,7 @@ import { DynamoLiveChannelStore } from '../core/adapters/dynamodb/live-channel-s
 import { DynamoPresenceStore } from '../core/adapters/dynamodb/presence-store';
 import { DynamoStatusPollStore } from '../core/adapters/dynamodb/status-poll-store';
 import { DynamoStatusStore } from '../core/adapters/dynamodb/status-store';
-import { DynamoClientTypingStore, DynamoManagerTypingStore } from '../core/adapters/dynamodb/typing-store';
+import { DynamoClientTypingStore, DynamoKommoUserTypingStore } from '../core/adapters/dynamodb/typing-store';
 import { lambdaSecretReader } from '../core/adapters/secrets-manager/secrets-manager-reader';
 import { lambdaLiveConnections } from '../core/lambda/live-connections';
 import { lambdaQueues } from '../core/lambda/queues';
@@ -20,7 +20,7 @@ export const handler = lambdaEntry(
     return {
       ...base,
       clientTyping: new DynamoClientTypingStore(table),
-      managerTyping: new DynamoManagerTypingStore(table),
+      kommoUserTyping: new DynamoKommoUserTypingStore(table),
       presence: new DynamoPresenceStore(table),
       kommoUserPresence: new DynamoKommoUserPresenceStore(table),
       userPresence: new DynamoUserPresenceStore(table),
@@ -28,7 +28,7 @@ export const handler = lambdaEntry(
       statuses: new DynamoStatusStore(table),
       live: new DynamoLiveChannelStore(table),
       liveConnections: lambdaLiveConnections(),
-      kommo: kommoChatApi(base.config, base.clock),
+      kommoChatApi: kommoChatApi(base.config, base.clock),
       chatService: chatServiceClient(base.config, base.clock),
       chatServiceStatuses: chatServiceStatusSource(base.config, base.clock),
       queues: lambdaQueues('timers', 'events', 'kommoStatus'),

@@ -366,7 +366,7 @@ const callAsChatService = (method: 'GET' | 'POST' | 'PUT', path: string, body?: 
   callApi(chatServiceRequest(method, path, body));
 const callAsKommo = (hook: unknown, channelSecret?: string) => callApi(kommoHookRequest(hook, channelSecret));
 
-/** A manager-typing hook as Kommo sends it (docs/kommo.md). */
+/** A Kommo-user typing hook as Kommo sends it (docs/kommo.md). */
 function typingHook(conversation: { kommoId: string; clientId: string }, expiresInSeconds: number) {
   const nowSeconds = Math.floor(Date.now() / 1000);
   return {
@@ -837,7 +837,7 @@ describe('queue consumers', () => {
   });
 
   it('timer-worker: at the deadline of a typing that was not renewed, typing.stopped goes out, once', async () => {
-    // Prepare: a manager typing that ends within 3 s, through kommo-hook and hook-worker (typing.started sent from there).
+    // Prepare: a Kommo user typing that ends within 3 s, through kommo-hook and hook-worker (typing.started sent from there).
     const conversation = aConversation();
     const { sent: hookJobs } = await messagesSentDuring(() => callAsKommo(typingHook(conversation, 3)));
     const { sent: fromHookWorker } = await messagesSentDuring(() => deliver(hookJobs));

@@ -57,14 +57,17 @@ const kommoCalls = <M extends 'connect' | 'disconnect'>(method: M) =>
  * a connect or disconnect stays in progress while the test sends others. Later calls pass at once.
  */
 function holdFirstKommoAnswer(method: 'connect' | 'disconnect') {
-  const kommo = bridge.deps.kommo as unknown as Record<typeof method, (...args: unknown[]) => Promise<unknown>>;
-  const call = kommo[method].bind(kommo);
+  const kommoChatApi = bridge.deps.kommoChatApi as unknown as Record<
+    typeof method,
+    (...args: unknown[]) => Promise<unknown>
+  >;
+  const call = kommoChatApi[method].bind(kommoChatApi);
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   let reached!: () => void;
   const held = new Promise<void>((resolve) => (reached = resolve));
   let holding = false;
-  kommo[method] = async (...args) => {
+  kommoChatApi[method] = async (...args) => {
     const answer = await call(...args);
     if (!holding) {
       holding = true;

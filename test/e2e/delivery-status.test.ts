@@ -386,10 +386,10 @@ describe('what a status update costs in DynamoDB', () => {
 
   it('keeps the lease for an update that arrives while the latest one is being sent, and sends it too', async () => {
     // Prepare: "read" is applied while Kommo is being told "delivered".
-    const kommo = bridge.deps.kommo;
-    const send = kommo.deliveryStatus.bind(kommo);
+    const kommoChatApi = bridge.deps.kommoChatApi;
+    const send = kommoChatApi.deliveryStatus.bind(kommoChatApi);
     let readPosted: Promise<unknown> | undefined;
-    vi.spyOn(kommo, 'deliveryStatus').mockImplementation(async (...args) => {
+    vi.spyOn(kommoChatApi, 'deliveryStatus').mockImplementation(async (...args) => {
       readPosted ??= postStatus('m-cost-3', { status: 'read' });
       await readPosted;
       return send(...args);

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { partitionKey } from '../../functions/core/adapters/dynamodb/table';
-import { DynamoClientTypingStore, DynamoManagerTypingStore } from '../../functions/core/adapters/dynamodb/typing-store';
-import type { ClientTypingKey, ManagerTyping } from '../../functions/core/ports/typing-store';
 import {
-  aManagerTyping,
+  DynamoClientTypingStore,
+  DynamoKommoUserTypingStore,
+} from '../../functions/core/adapters/dynamodb/typing-store';
+import type { ClientTypingKey, KommoUserTyping } from '../../functions/core/ports/typing-store';
+import {
+  aKommoUserTyping,
   aTypingClient,
   clientTypingStoreContract,
-  managerTypingStoreContract,
+  kommoUserTypingStoreContract,
   typingWindow,
 } from '../support/contracts/typing-store-contract';
 import { TEST_START } from '../support/manual-clock';
@@ -14,14 +17,14 @@ import { storeTable } from '../support/store-table';
 
 const { table, item } = storeTable('typing');
 const clientTyping = new DynamoClientTypingStore(table);
-const managerTyping = new DynamoManagerTypingStore(table);
+const kommoUserTyping = new DynamoKommoUserTypingStore(table);
 
 const HOUR_MS = 60 * 60 * 1000;
 const seconds = (ms: number) => Math.floor(ms / 1000);
 const clientItem = (key: ClientTypingKey) =>
   item(partitionKey('clientTyping', key.scopeId, key.conversationId, key.senderId), 'CLIENT');
-const managerItem = (typing: ManagerTyping) =>
-  item(partitionKey('managerTyping', typing.scopeId, typing.kommoConversationId, typing.userId), 'MANAGER');
+const kommoUserItem = (typing: KommoUserTyping) =>
+  item(partitionKey('kommoUserTyping', typing.scopeId, typing.kommoConversationId, typing.userId), 'MANAGER');
 
 describe("client typing (the port's contract)", () => clientTypingStoreContract(clientTyping));
 
@@ -74,31 +77,34 @@ describe('client typing items', () => {
   });
 });
 
-describe("manager typing (the port's contract)", () => managerTypingStoreContract(managerTyping));
+describe("Kommo user typing (the port's contract)", () => kommoUserTypingStoreContract(kommoUserTyping));
 
-describe('manager typing items', () => {
+describe('Kommo user typing items', () => {
   it('are kept an hour past the deadline (the TTL attribute)', async () => {
     // Prepare
-    const typing = aManagerTyping(TEST_START + 5_000);
+    const typing = aKommoUserTyping(TEST_START + 5_000);
 
     // Act
-    await managerTyping.renew(typing, TEST_START);
+    await kommoUserTyping.renew(typing, TEST_START);
 
     // Assess
-    expect((await managerItem(typing))?.expiresAt).toBe(seconds(TEST_START + 5_000 + HOUR_MS));
+    expect((await kommoUserItem(typing))?.expiresAt).toBe(seconds(TEST_START + 5_000 + HOUR_MS));
   });
 
   it('are left exactly as they were by an older hook, and by a stop claim for a moved deadline', async () => {
     // Prepare
-    const typing = aManagerTyping(TEST_START + 8_000);
-    await managerTyping.renew(typing, TEST_START);
-    const before = await managerItem(typing);
+    const typing = aKommoUserTyping(TEST_START + 8_000);
+    await kommoUserTyping.renew(typing, TEST_START);
+    const before = await kommoUserItem(typing);
 
     // Act
-    await managerTyping.renew({ ...typing, deadlineMs: TEST_START + 5_000, accountId: 'another' }, TEST_START + 1_000);
-    await managerTyping.claimStop(typing, TEST_START + 5_000);
+    await kommoUserTyping.renew(
+      { ...typing, deadlineMs: TEST_START + 5_000, accountId: 'another' },
+      TEST_START + 1_000,
+    );
+    await kommoUserTyping.claimStop(typing, TEST_START + 5_000);
 
     // Assess
-    expect(await managerItem(typing)).toEqual(before);
+    expect(await kommoUserItem(typing)).toEqual(before);
   });
 });

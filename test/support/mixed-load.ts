@@ -587,7 +587,7 @@ export function describeMixedLoad(size: MixedLoadSize): void {
         replayRecords: count((pk) => pk.startsWith('WEBHOOK#')),
         statusRecords: count((pk) => pk.startsWith('STATUS#')),
         typingSessions: count((pk) => pk.startsWith('TYPING#')),
-        managerTyping: count((pk) => pk.startsWith('MTYPING#')),
+        kommoUserTyping: count((pk) => pk.startsWith('MTYPING#')),
         // Every hook is about a Kommo chat of its own, which the conversation directory learns.
         kommoChats: count((pk) => pk.startsWith('CHAT#')),
         // Client presence keeps one item per client; its transitions are announced, not stored one by one.
@@ -606,7 +606,7 @@ export function describeMixedLoad(size: MixedLoadSize): void {
         replayRecords: claimedIds.size,
         statusRecords: workload.expected.statusSequences.size,
         typingSessions: workload.expected.typingSessions,
-        managerTyping: workload.expected.hooks,
+        kommoUserTyping: workload.expected.hooks,
         kommoChats: workload.expected.hooks,
         presenceTransitions: workload.expected.transitions,
         clientsSeen: workload.expected.clientsWithTransitions,

@@ -210,7 +210,7 @@ export async function givenBridge(
 
 export type TestBridge = Awaited<ReturnType<typeof givenBridge>>;
 
-/** A manager-typing hook as Kommo sends it (docs/kommo.md), for the bridge's test account. */
+/** A Kommo-user typing hook as Kommo sends it (docs/kommo.md), for the bridge's test account. */
 export function typingHook(
   bridge: Pick<TestBridge, 'accountId' | 'clock'>,
   overrides: { userId?: string; conversationId?: string; clientId?: string | null; expiredAtSeconds?: number } = {},

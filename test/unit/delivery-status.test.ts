@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { msgidSchema, statusRequestSchema } from '../../functions/chat-status/handler';
-import { AmojoClient } from '../../functions/core/adapters/kommo-amojo/amojo-client';
+import { KommoChatApiClient } from '../../functions/core/adapters/kommo-chat-api/kommo-chat-api-client';
 import {
   syncMayBeMissing,
   kommoDeliveryStatus,
@@ -208,7 +208,7 @@ describe('the Kommo delivery-status call', () => {
   ] satisfies { update: StatusUpdate; body: unknown }[])('sends $body for $update', async ({ update, body }) => {
     // Prepare
     const fetch = vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response('{}', { status: 200 }));
-    const client = new AmojoClient({
+    const client = new KommoChatApiClient({
       baseUrl: 'https://amojo.example',
       channelId: 'c0ffee00-0000-4000-8000-000000000001',
       channelSecret: 'f2d7f8704eff95087ed45b23ba99c0b5aac8278e',

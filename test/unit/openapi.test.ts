@@ -13,12 +13,12 @@ import {
   type OutboundEventUnion,
 } from '../../functions/core/domain/outbound-event-schemas';
 import { conversationRead } from '../../functions/core/use-cases/conversation-read';
-import { managerTypingDeadline, managerTypingHook } from '../../functions/core/use-cases/manager-typing';
+import { kommoUserTypingDeadline, kommoUserTypingHook } from '../../functions/core/use-cases/kommo-user-typing';
 import { httpRoutes } from '../../functions/manifest';
 import { eventSchemaName, openApiDocument } from '../../tools/openapi/document';
 import { OPENAPI_FILE } from '../../tools/openapi/write';
 import { FakeChatServiceClient } from '../support/fakes/outbound';
-import { InMemoryManagerTypingStore } from '../support/fakes/typing-stores';
+import { InMemoryKommoUserTypingStore } from '../support/fakes/typing-stores';
 import { baseDeps, UNIT_ACCOUNT_ID, UNIT_SCOPE_ID } from '../support/fakes/unit-deps';
 import { TEST_START } from '../support/manual-clock';
 
@@ -76,18 +76,18 @@ function expectExactly(schema: { shape: Record<string, unknown> }, value: Record
 }
 
 describe('the event schemas describe what the bridge builds', () => {
-  it('typing.started and typing.stopped, from the manager-typing use case', async () => {
+  it('typing.started and typing.stopped, from the Kommo-user typing use case', async () => {
     // Prepare
     const deps = {
       ...baseDeps(),
-      managerTyping: new InMemoryManagerTypingStore(),
+      kommoUserTyping: new InMemoryKommoUserTypingStore(),
       chatService: new FakeChatServiceClient(),
     };
     const hook = {
       account_id: UNIT_ACCOUNT_ID,
       action: {
         typing: {
-          user: { id: 'manager-1' },
+          user: { id: 'kommo-user-1' },
           conversation: { id: 'kommo-chat-1', client_id: 'conv-1' },
           expired_at: TEST_START / 1000 + 5,
         },
@@ -95,11 +95,11 @@ describe('the event schemas describe what the bridge builds', () => {
     };
 
     // Act
-    await managerTypingHook(deps, UNIT_SCOPE_ID, hook);
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, hook);
     deps.clock.advanceBy(60_000);
-    await managerTypingDeadline(
+    await kommoUserTypingDeadline(
       deps,
-      { scopeId: UNIT_SCOPE_ID, kommoConversationId: 'kommo-chat-1', userId: 'manager-1' },
+      { scopeId: UNIT_SCOPE_ID, kommoConversationId: 'kommo-chat-1', userId: 'kommo-user-1' },
       TEST_START + 5_000,
     );
 

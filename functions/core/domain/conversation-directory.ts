@@ -42,7 +42,7 @@ function record(value: unknown): Record<string, unknown> | undefined {
 
 /**
  * What a Kommo hook teaches about its chat (docs/kommo.md, "Webhooks Kommo sends us"): the
- * manager-typing hook and the outgoing-message hook both carry `conversation.id` (Kommo's chat id)
+ * Kommo-user typing hook and the outgoing-message hook both carry `conversation.id` (Kommo's chat id)
  * and, unless a Kommo user started the chat ("write first"), `conversation.client_id` (the chat
  * service's conversation id); the message hook's `receiver.client_id` is the chat service's id of
  * the client it goes to. An id that breaks the chat service's id rules is left out, not stored.

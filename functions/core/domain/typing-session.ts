@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * Typing, both ways. Kommo shows "client is typing" for 5 s per typing call and has no stop call
- * (docs/kommo.md, "Methods"); Kommo sends a manager-typing hook at most every 5 s with
+ * (docs/kommo.md, "Methods"); Kommo sends a Kommo-user typing hook at most every 5 s with
  * `expired_at` = start + 5 s.
  */
 
@@ -32,10 +32,10 @@ export function secondsUntil(deadlineMs: number, nowMs: number): number {
 }
 
 /**
- * Event ids for manager typing derive from what they announce, so a retried hook or timer produces
+ * Event ids for Kommo user typing derive from what they announce, so a retried hook or timer produces
  * the same id and the chat service's `webhook-id` de-duplication removes the repeat.
  */
-export function managerTypingEventId(
+export function kommoUserTypingEventId(
   type: 'started' | 'stopped',
   key: { scopeId: string; kommoConversationId: string; userId: string },
   deadlineMs: number,

@@ -27,13 +27,13 @@ export interface ClientTypingStore {
   claimRefresh(key: ClientTypingKey, nowMs: number, nextCallAtMs: number): Promise<boolean>;
 }
 
-export interface ManagerTypingKey {
+export interface KommoUserTypingKey {
   scopeId: string;
   kommoConversationId: string;
   userId: string;
 }
 
-export interface ManagerTyping extends ManagerTypingKey {
+export interface KommoUserTyping extends KommoUserTypingKey {
   accountId: string;
   /** The chat service's conversation id; null for chats started with Kommo's "write first". */
   conversationId: string | null;
@@ -41,15 +41,15 @@ export interface ManagerTyping extends ManagerTypingKey {
 }
 
 /** Kommo users' typing (Kommo → chat service): the latest deadline per user and conversation. */
-export interface ManagerTypingStore {
+export interface KommoUserTypingStore {
   /** Moves the deadline forward (never back); `moved` is false for a hook older than what is stored. */
-  renew(typing: ManagerTyping, nowMs: number): Promise<{ moved: boolean }>;
-  get(key: ManagerTypingKey): Promise<ManagerTyping | undefined>;
+  renew(typing: KommoUserTyping, nowMs: number): Promise<{ moved: boolean }>;
+  get(key: KommoUserTypingKey): Promise<KommoUserTyping | undefined>;
   /**
    * Claims the one `typing.stopped` for `deadlineMs`: succeeds only if that is still the deadline and
    * no stop was claimed for it. Returns the typing item when claimed.
    */
-  claimStop(key: ManagerTypingKey, deadlineMs: number): Promise<ManagerTyping | undefined>;
+  claimStop(key: KommoUserTypingKey, deadlineMs: number): Promise<KommoUserTyping | undefined>;
   /** Gives a claim back when the stop event could not be queued, so the timer's retry can claim it. */
-  releaseStop(key: ManagerTypingKey, deadlineMs: number): Promise<void>;
+  releaseStop(key: KommoUserTypingKey, deadlineMs: number): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { endAccountLiveChannel } from './live-channel';
 
 export type AccountConnectionDeps = Pick<
   BridgeDeps,
-  'config' | 'clock' | 'log' | 'kommo' | 'accountBindings' | 'newId' | 'live' | 'liveConnections'
+  'config' | 'clock' | 'log' | 'kommoChatApi' | 'accountBindings' | 'newId' | 'live' | 'liveConnections'
 >;
 
 export interface AccountToConnect {
@@ -22,11 +22,11 @@ export interface AccountToConnect {
  * `connectAccount` wraps it in a claim.
  */
 export async function connectKommoChannel(
-  deps: { config: Pick<BridgeConfig, 'KOMMO_CHANNEL_ID'>; kommo: Pick<KommoChatApi, 'connect'> },
+  deps: { config: Pick<BridgeConfig, 'KOMMO_CHANNEL_ID'>; kommoChatApi: Pick<KommoChatApi, 'connect'> },
   amojoAccountId: string,
   title: string,
 ): Promise<{ scopeId: string }> {
-  const { scopeId } = await deps.kommo.connect(amojoAccountId, title);
+  const { scopeId } = await deps.kommoChatApi.connect(amojoAccountId, title);
   // Every route under a scope requires this channel's prefix (docs/contract.md, "Identifiers").
   const { KOMMO_CHANNEL_ID } = deps.config;
   if (KOMMO_CHANNEL_ID === undefined)
@@ -88,7 +88,7 @@ export async function disconnectAccount(
     throw changeInProgress(amojoAccountId);
   }
   await underClaim(deps, target, claimId, async () => {
-    await deps.kommo.disconnect(amojoAccountId);
+    await deps.kommoChatApi.disconnect(amojoAccountId);
     if (!(await deps.accountBindings.unbindClaimed(target, claimId))) throw claimLost('disconnect');
   });
   deps.log.info('Kommo account disconnected', { amojoAccountId, kommoAccountId: binding?.kommoAccountId });

@@ -5,7 +5,7 @@ import type { ClientTypingKey } from '../ports/typing-store';
 
 export type ClientTypingDeps = Pick<
   BridgeDeps,
-  'config' | 'clock' | 'kommo' | 'metrics' | 'log' | 'clientTyping' | 'newId'
+  'config' | 'clock' | 'kommoChatApi' | 'metrics' | 'log' | 'clientTyping' | 'newId'
 > &
   QueuesOf<'timers'>;
 
@@ -71,7 +71,7 @@ async function scheduleRefresh(deps: ClientTypingDeps, key: ClientTypingKey): Pr
 /** A typing call that fails is logged and counted, never retried: a late "typing" would be wrong information. */
 async function callKommoTyping(deps: ClientTypingDeps, key: ClientTypingKey): Promise<void> {
   try {
-    await deps.kommo.typing(key.scopeId, { conversationId: key.conversationId, senderId: key.senderId });
+    await deps.kommoChatApi.typing(key.scopeId, { conversationId: key.conversationId, senderId: key.senderId });
     deps.metrics.count('KommoTypingCall');
     deps.metrics.count('KommoCallSucceeded');
   } catch (error) {

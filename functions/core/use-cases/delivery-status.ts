@@ -20,7 +20,7 @@ import { retryOrDeadLetter } from './retry-or-dead-letter';
 
 export type DeliveryStatusDeps = Pick<
   BridgeDeps,
-  'config' | 'clock' | 'random' | 'newId' | 'kommo' | 'metrics' | 'log' | 'statuses'
+  'config' | 'clock' | 'random' | 'newId' | 'kommoChatApi' | 'metrics' | 'log' | 'statuses'
 > &
   QueuesOf<'kommoStatus'>;
 
@@ -177,7 +177,7 @@ async function sendUnsettled(
     // Settling the latest entry known gives the lease up at once: one write instead of a settle and a release.
     const releaseIfLatest = entry.seq === record.history.length;
     try {
-      await deps.kommo.deliveryStatus(key.scopeId, kommoDeliveryStatus(key.msgid, entry), { deadlineAtMs });
+      await deps.kommoChatApi.deliveryStatus(key.scopeId, kommoDeliveryStatus(key.msgid, entry), { deadlineAtMs });
     } catch (error) {
       if (!(error instanceof OutboundCallError)) throw error;
       deps.metrics.count('KommoCallFailed');

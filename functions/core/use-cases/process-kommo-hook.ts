@@ -3,12 +3,12 @@ import type { BridgeDeps, QueuesOf } from '../deps';
 import { OutboundCallError } from '../ports/outbound';
 import type { KommoHookJob } from '../queue-messages';
 import { learnFromKommoHook, type ConversationDirectoryDeps } from './conversation-directory';
-import { managerTypingHook, type ManagerTypingDeps } from './manager-typing';
+import { kommoUserTypingHook, type KommoUserTypingDeps } from './kommo-user-typing';
 import { retryOrDeadLetter, type RetryDeps } from './retry-or-dead-letter';
 import { startStatusPoll, type StatusPollStartDeps } from './status-poll';
 
 export type ProcessKommoHookDeps = ConversationDirectoryDeps &
-  ManagerTypingDeps &
+  KommoUserTypingDeps &
   StatusPollStartDeps &
   RetryDeps &
   Pick<BridgeDeps, 'hookForwarder' | 'metrics'> &
@@ -29,7 +29,7 @@ export async function processKommoHook(
   // First, so that the widget finds the chat by the time the chat service hears of the hook; never fails the hook.
   await learnFromKommoHook(deps, job.scopeId, hook);
   if (classified.data.kind === 'typing') {
-    await managerTypingHook(deps, job.scopeId, classified.data.hook);
+    await kommoUserTypingHook(deps, job.scopeId, classified.data.hook);
     return 'typing';
   }
   // An outgoing message: its delivery status is polled from the chat service when CHAT_SERVICE_STATUS_URL is set.

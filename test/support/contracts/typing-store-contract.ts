@@ -3,13 +3,13 @@ import { expect, it } from 'vitest';
 import type {
   ClientTypingKey,
   ClientTypingStore,
-  ManagerTyping,
-  ManagerTypingStore,
+  KommoUserTyping,
+  KommoUserTypingStore,
 } from '../../../functions/core/ports/typing-store';
 import { TEST_START } from '../manual-clock';
 
 /**
- * What every ClientTypingStore and ManagerTypingStore must do, seen only through the port: run
+ * What every ClientTypingStore and KommoUserTypingStore must do, seen only through the port: run
  * against the DynamoDB adapters (test/integration) and the in-memory fakes the unit tests use
  * (test/unit/fakes), so a fake never drifts from the store it stands in for. Each test uses keys of
  * its own, so one store (one table) serves them all.
@@ -136,22 +136,22 @@ export function clientTypingStoreContract(store: ClientTypingStore): void {
 }
 
 /** Every test types in its own Kommo chat. */
-export function aManagerTyping(deadlineMs: number): ManagerTyping {
+export function aKommoUserTyping(deadlineMs: number): KommoUserTyping {
   return {
     scopeId,
     kommoConversationId: `kommo-chat-${randomUUID()}`,
-    userId: 'manager-1',
+    userId: 'kommo-user-1',
     accountId: 'account-1',
     conversationId: 'conv-1',
     deadlineMs,
   };
 }
 
-export function managerTypingStoreContract(store: ManagerTypingStore): void {
+export function kommoUserTypingStoreContract(store: KommoUserTypingStore): void {
   it('keeps the latest deadline with the ids it came with; "write first" chats have no conversation id', async () => {
     // Prepare
-    const typing = aManagerTyping(TEST_START + 5_000);
-    const writeFirst = { ...aManagerTyping(TEST_START + 5_000), conversationId: null };
+    const typing = aKommoUserTyping(TEST_START + 5_000);
+    const writeFirst = { ...aKommoUserTyping(TEST_START + 5_000), conversationId: null };
 
     // Act
     const outcomes = [await store.renew(typing, TEST_START), await store.renew(writeFirst, TEST_START)];
@@ -163,7 +163,7 @@ export function managerTypingStoreContract(store: ManagerTypingStore): void {
 
   it('never moves the deadline back: an older hook changes nothing; the same one re-arms', async () => {
     // Prepare
-    const typing = aManagerTyping(TEST_START + 8_000);
+    const typing = aKommoUserTyping(TEST_START + 8_000);
     await store.renew(typing, TEST_START);
 
     // Act
@@ -180,7 +180,7 @@ export function managerTypingStoreContract(store: ManagerTypingStore): void {
 
   it('claims exactly one stop per deadline, of 10 concurrent timers', async () => {
     // Prepare
-    const typing = aManagerTyping(TEST_START + 5_000);
+    const typing = aKommoUserTyping(TEST_START + 5_000);
     await store.renew(typing, TEST_START);
 
     // Act
@@ -192,7 +192,7 @@ export function managerTypingStoreContract(store: ManagerTypingStore): void {
 
   it('claims no stop for a deadline a renewal moved', async () => {
     // Prepare
-    const typing = aManagerTyping(TEST_START + 5_000);
+    const typing = aKommoUserTyping(TEST_START + 5_000);
     await store.renew(typing, TEST_START);
     await store.renew({ ...typing, deadlineMs: TEST_START + 9_000 }, TEST_START + 4_000);
 
@@ -208,7 +208,7 @@ export function managerTypingStoreContract(store: ManagerTypingStore): void {
 
   it("lets a stop given back be claimed again, and ignores giving back another deadline's", async () => {
     // Prepare
-    const typing = aManagerTyping(TEST_START + 5_000);
+    const typing = aKommoUserTyping(TEST_START + 5_000);
     await store.renew(typing, TEST_START);
     await store.claimStop(typing, TEST_START + 5_000);
 

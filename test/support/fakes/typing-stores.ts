@@ -1,13 +1,13 @@
 import type {
   ClientTypingKey,
   ClientTypingStore,
-  ManagerTyping,
-  ManagerTypingKey,
-  ManagerTypingStore,
+  KommoUserTyping,
+  KommoUserTypingKey,
+  KommoUserTypingStore,
 } from '../../../functions/core/ports/typing-store';
 
 const clientKey = (key: ClientTypingKey) => JSON.stringify([key.scopeId, key.conversationId, key.senderId]);
-const managerKey = (key: ManagerTypingKey) => JSON.stringify([key.scopeId, key.kommoConversationId, key.userId]);
+const kommoUserKey = (key: KommoUserTypingKey) => JSON.stringify([key.scopeId, key.kommoConversationId, key.userId]);
 
 interface ClientTypingItem {
   activeUntilMs: number;
@@ -57,37 +57,37 @@ export class InMemoryClientTypingStore implements ClientTypingStore {
 }
 
 /** Kommo users' typing in memory: the deadline only moves forward, and one stop is claimed per deadline. */
-export class InMemoryManagerTypingStore implements ManagerTypingStore {
-  private readonly items = new Map<string, ManagerTyping & { stoppedForMs?: number }>();
+export class InMemoryKommoUserTypingStore implements KommoUserTypingStore {
+  private readonly items = new Map<string, KommoUserTyping & { stoppedForMs?: number }>();
 
-  async renew(typing: ManagerTyping, _nowMs: number): Promise<{ moved: boolean }> {
-    const item = this.items.get(managerKey(typing));
+  async renew(typing: KommoUserTyping, _nowMs: number): Promise<{ moved: boolean }> {
+    const item = this.items.get(kommoUserKey(typing));
     if (item && item.deadlineMs > typing.deadlineMs) return { moved: false };
-    this.items.set(managerKey(typing), {
+    this.items.set(kommoUserKey(typing), {
       ...typing,
       ...(item?.stoppedForMs !== undefined ? { stoppedForMs: item.stoppedForMs } : {}),
     });
     return { moved: true };
   }
 
-  async get(key: ManagerTypingKey): Promise<ManagerTyping | undefined> {
-    const item = this.items.get(managerKey(key));
+  async get(key: KommoUserTypingKey): Promise<KommoUserTyping | undefined> {
+    const item = this.items.get(kommoUserKey(key));
     return item ? typingOf(item) : undefined;
   }
 
-  async claimStop(key: ManagerTypingKey, deadlineMs: number): Promise<ManagerTyping | undefined> {
-    const item = this.items.get(managerKey(key));
+  async claimStop(key: KommoUserTypingKey, deadlineMs: number): Promise<KommoUserTyping | undefined> {
+    const item = this.items.get(kommoUserKey(key));
     if (!item || item.deadlineMs !== deadlineMs || item.stoppedForMs === deadlineMs) return undefined;
     item.stoppedForMs = deadlineMs;
     return typingOf(item);
   }
 
-  async releaseStop(key: ManagerTypingKey, deadlineMs: number): Promise<void> {
-    const item = this.items.get(managerKey(key));
+  async releaseStop(key: KommoUserTypingKey, deadlineMs: number): Promise<void> {
+    const item = this.items.get(kommoUserKey(key));
     if (item?.stoppedForMs === deadlineMs) delete item.stoppedForMs;
   }
 }
 
-function typingOf({ stoppedForMs: _, ...typing }: ManagerTyping & { stoppedForMs?: number }): ManagerTyping {
+function typingOf({ stoppedForMs: _, ...typing }: KommoUserTyping & { stoppedForMs?: number }): KommoUserTyping {
   return { ...typing };
 }

@@ -21,7 +21,7 @@ const typingHook = (expiredAtSeconds = startSeconds + 5, accountId = UNIT_ACCOUN
   account_id: accountId,
   action: {
     typing: {
-      user: { id: 'manager-1' },
+      user: { id: 'kommo-user-1' },
       conversation: { id: 'kommo-chat-1', client_id: 'conv-1' },
       expired_at: expiredAtSeconds,
     },

@@ -13,7 +13,7 @@ const key = { scopeId: UNIT_SCOPE_ID, conversationId: 'conv-1', senderId: 'clien
 function givenClientTyping() {
   return {
     ...baseDeps({ TYPING_REFRESH_SECONDS: '4' }),
-    kommo: new FakeKommoChatApi(),
+    kommoChatApi: new FakeKommoChatApi(),
     clientTyping: new InMemoryClientTypingStore(),
   };
 }
@@ -30,7 +30,7 @@ describe('a client starts typing', () => {
 
     // Assess
     expect(outcome).toEqual({ kommoCalled: true });
-    expect(deps.kommo.typingCalls).toEqual([
+    expect(deps.kommoChatApi.typingCalls).toEqual([
       { scopeId: UNIT_SCOPE_ID, typing: { conversationId: 'conv-1', senderId: 'client-1' } },
     ]);
     expect(deps.queues.timers.sent).toEqual([{ body: refreshTimer, delaySeconds: 4 }]);
@@ -50,7 +50,7 @@ describe('a client starts typing', () => {
 
     // Assess
     expect(outcomes.filter((outcome) => outcome.kommoCalled)).toHaveLength(1);
-    expect(deps.kommo.typingCalls).toHaveLength(1);
+    expect(deps.kommoChatApi.typingCalls).toHaveLength(1);
     expect(deps.queues.timers.sent).toHaveLength(1);
     expect(deps.metrics.get('TypingStartCoalesced')).toBe(99);
   });
@@ -66,7 +66,7 @@ describe('a client starts typing', () => {
 
     // Assess
     expect(outcome).toEqual({ kommoCalled: true });
-    expect(deps.kommo.typingCalls).toHaveLength(2);
+    expect(deps.kommoChatApi.typingCalls).toHaveLength(2);
   });
 
   it('keeps typing for each sender apart', async () => {
@@ -78,20 +78,20 @@ describe('a client starts typing', () => {
     await startClientTyping(deps, { ...key, senderId: 'client-2' }, 6);
 
     // Assess
-    expect(deps.kommo.typingCalls.map((call) => call.typing.senderId)).toEqual(['client-1', 'client-2']);
+    expect(deps.kommoChatApi.typingCalls.map((call) => call.typing.senderId)).toEqual(['client-1', 'client-2']);
   });
 
   it('does not retry a typing call Kommo refused, and says so in the metrics', async () => {
     // Prepare
     const deps = givenClientTyping();
-    deps.kommo.failTyping(callFailure('kommo', 403, 'ORIGIN_INVALID_SIGNATURE'));
+    deps.kommoChatApi.failTyping(callFailure('kommo', 403, 'ORIGIN_INVALID_SIGNATURE'));
 
     // Act
     const outcome = await startClientTyping(deps, key, 6);
 
     // Assess: a late "typing" would be wrong information, so nothing is queued to try again.
     expect(outcome).toEqual({ kommoCalled: true });
-    expect(deps.kommo.typingCalls).toHaveLength(1);
+    expect(deps.kommoChatApi.typingCalls).toHaveLength(1);
     expect(deps.queues.timers.bodies()).toEqual([refreshTimer]);
     expect([
       deps.metrics.get('KommoCallFailed'),
@@ -112,7 +112,7 @@ describe('a client starts typing', () => {
 
     // Assess
     expect(retried).toEqual({ kommoCalled: true });
-    expect(deps.kommo.typingCalls).toHaveLength(1);
+    expect(deps.kommoChatApi.typingCalls).toHaveLength(1);
     expect(deps.queues.timers.sent).toHaveLength(1);
   });
 });
@@ -129,7 +129,7 @@ describe('the refresh timer', () => {
 
     // Assess
     expect(outcome).toEqual({ kommoCalled: true });
-    expect(deps.kommo.typingCalls).toHaveLength(2);
+    expect(deps.kommoChatApi.typingCalls).toHaveLength(2);
     expect(deps.queues.timers.sent).toEqual([
       { body: refreshTimer, delaySeconds: 4 },
       { body: refreshTimer, delaySeconds: 4 },
@@ -147,7 +147,7 @@ describe('the refresh timer', () => {
 
     // Assess
     expect(outcome).toEqual({ kommoCalled: false });
-    expect(deps.kommo.typingCalls).toHaveLength(1);
+    expect(deps.kommoChatApi.typingCalls).toHaveLength(1);
     expect(deps.queues.timers.sent).toHaveLength(1);
   });
 
@@ -164,7 +164,7 @@ describe('the refresh timer', () => {
 
     // Assess
     expect(outcome).toEqual({ kommoCalled: false });
-    expect(deps.kommo.typingCalls).toHaveLength(1);
+    expect(deps.kommoChatApi.typingCalls).toHaveLength(1);
     expect(deps.queues.timers.sent).toHaveLength(1);
   });
 
@@ -179,7 +179,7 @@ describe('the refresh timer', () => {
 
     // Assess
     expect(outcome).toEqual({ kommoCalled: false });
-    expect(deps.kommo.typingCalls).toHaveLength(1);
+    expect(deps.kommoChatApi.typingCalls).toHaveLength(1);
   });
 
   it('does nothing for a sender who never typed', async () => {
@@ -191,7 +191,7 @@ describe('the refresh timer', () => {
 
     // Assess
     expect(outcome).toEqual({ kommoCalled: false });
-    expect(deps.kommo.typingCalls).toEqual([]);
+    expect(deps.kommoChatApi.typingCalls).toEqual([]);
     expect(deps.queues.timers.sent).toEqual([]);
   });
 });

@@ -17,13 +17,13 @@ const job = { ...key, attempt: 1 };
 function givenDeliveryStatus(settings: { DELIVERY_MAX_ATTEMPTS?: string } = {}) {
   return {
     ...baseDeps({ KOMMO_TIMEOUT_MS: '3000', ...settings }),
-    kommo: new FakeKommoChatApi(),
+    kommoChatApi: new FakeKommoChatApi(),
     statuses: new InMemoryStatusStore(),
   };
 }
 
 const sentToKommo = (deps: ReturnType<typeof givenDeliveryStatus>) =>
-  deps.kommo.deliveryStatuses.map((call) => call.status);
+  deps.kommoChatApi.deliveryStatuses.map((call) => call.status);
 
 describe('a status report from the chat service', () => {
   it('is applied and queues the sync to Kommo; the answer does not wait for Kommo', async () => {
@@ -36,7 +36,7 @@ describe('a status report from the chat service', () => {
     // Assess
     expect(outcome).toEqual({ applied: true, status: 'delivered' });
     expect(deps.queues.kommoStatus.sent).toEqual([{ body: job, delaySeconds: 0 }]);
-    expect(deps.kommo.deliveryStatuses).toEqual([]);
+    expect(deps.kommoChatApi.deliveryStatuses).toEqual([]);
   });
 
   it('changes nothing and queues nothing when it is older than what is recorded', async () => {
@@ -108,7 +108,7 @@ describe('the sync job', () => {
       { msgid: 'msg-1', deliveryStatus: 1 },
       { msgid: 'msg-1', deliveryStatus: 2 },
     ]);
-    expect(deps.kommo.deliveryStatuses.map((call) => call.call?.deadlineAtMs)).toEqual([
+    expect(deps.kommoChatApi.deliveryStatuses.map((call) => call.call?.deadlineAtMs)).toEqual([
       TEST_START + 3_000,
       TEST_START + 3_000,
     ]);
@@ -129,7 +129,7 @@ describe('the sync job', () => {
 
     // Assess
     expect(outcomes).toEqual(['up-to-date', 'absent']);
-    expect(deps.kommo.deliveryStatuses).toHaveLength(1);
+    expect(deps.kommoChatApi.deliveryStatuses).toHaveLength(1);
   });
 
   it('sends an error with its code and text, as Kommo requires for -1', async () => {
@@ -150,7 +150,7 @@ describe('the sync job', () => {
     // Prepare
     const deps = givenDeliveryStatus();
     await updateDeliveryStatus(deps, key, { status: 'delivered' });
-    deps.kommo.failDeliveryStatus(callFailure('kommo', 503));
+    deps.kommoChatApi.failDeliveryStatus(callFailure('kommo', 503));
 
     // Act
     const first = await syncDeliveryStatus(deps, job);
@@ -162,7 +162,7 @@ describe('the sync job', () => {
       { body: { ...job, attempt: 2 }, delaySeconds: 1 },
       { body: job, delaySeconds: 1 },
     ]);
-    expect(deps.kommo.deliveryStatuses).toHaveLength(1);
+    expect(deps.kommoChatApi.deliveryStatuses).toHaveLength(1);
     expect((await readDeliveryStatus(deps, key)).kommo).toEqual({
       delivered: false,
       attempts: 1,
@@ -174,7 +174,7 @@ describe('the sync job', () => {
     // Prepare
     const deps = givenDeliveryStatus();
     await updateDeliveryStatus(deps, key, { status: 'delivered' });
-    deps.kommo.failDeliveryStatus(callFailure('kommo'));
+    deps.kommoChatApi.failDeliveryStatus(callFailure('kommo'));
     await syncDeliveryStatus(deps, job);
     deps.clock.advanceBy(1_000);
 
@@ -183,7 +183,7 @@ describe('the sync job', () => {
 
     // Assess
     expect(outcome).toBe('up-to-date');
-    expect(deps.kommo.deliveryStatuses).toHaveLength(2);
+    expect(deps.kommoChatApi.deliveryStatuses).toHaveLength(2);
     expect((await readDeliveryStatus(deps, key)).kommo).toMatchObject({ delivered: true, attempts: 2 });
   });
 
@@ -192,7 +192,7 @@ describe('the sync job', () => {
     const deps = givenDeliveryStatus();
     await updateDeliveryStatus(deps, key, { status: 'delivered' });
     await updateDeliveryStatus(deps, key, { status: 'read' });
-    deps.kommo.failDeliveryStatus(callFailure('kommo', 404));
+    deps.kommoChatApi.failDeliveryStatus(callFailure('kommo', 404));
 
     // Act
     const outcome = await syncDeliveryStatus(deps, job);
@@ -214,7 +214,7 @@ describe('the sync job', () => {
     // Prepare
     const deps = givenDeliveryStatus({ DELIVERY_MAX_ATTEMPTS: '2' });
     await updateDeliveryStatus(deps, key, { status: 'delivered' });
-    deps.kommo.failDeliveryStatus(callFailure('kommo', 500), callFailure('kommo', 500));
+    deps.kommoChatApi.failDeliveryStatus(callFailure('kommo', 500), callFailure('kommo', 500));
     await syncDeliveryStatus(deps, job);
     deps.clock.advanceBy(1_000);
 
@@ -224,7 +224,7 @@ describe('the sync job', () => {
 
     // Assess
     expect([outcome, later]).toEqual(['up-to-date', 'up-to-date']);
-    expect(deps.kommo.deliveryStatuses).toHaveLength(2);
+    expect(deps.kommoChatApi.deliveryStatuses).toHaveLength(2);
     expect(deps.queues.kommoStatus.deadLettered.map((letter) => letter.reason)).toEqual([
       'gave up after 2 attempts: delivery status "delivered" (update 1) of message msg-1: answered 500',
     ]);
@@ -241,7 +241,7 @@ describe('the sync job', () => {
 
     // Assess
     expect(outcome).toBe('lease-held');
-    expect(deps.kommo.deliveryStatuses).toEqual([]);
+    expect(deps.kommoChatApi.deliveryStatuses).toEqual([]);
     expect(deps.queues.kommoStatus.sent.at(-1)).toEqual({ body: job, delaySeconds: 2 });
   });
 
@@ -249,7 +249,7 @@ describe('the sync job', () => {
     // Prepare
     const deps = givenDeliveryStatus();
     await updateDeliveryStatus(deps, key, { status: 'delivered' });
-    deps.kommo.failDeliveryStatus(callFailure('kommo', 403));
+    deps.kommoChatApi.failDeliveryStatus(callFailure('kommo', 403));
     await syncDeliveryStatus(deps, job);
 
     // Act

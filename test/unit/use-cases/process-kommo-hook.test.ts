@@ -7,7 +7,7 @@ import { TEST_START } from '../../support/manual-clock';
 import { InMemoryConversationDirectory } from '../../support/fakes/conversation-directory';
 import { callFailure, FakeChatServiceClient, FakeHookForwarder, FakeStatusSource } from '../../support/fakes/outbound';
 import { InMemoryStatusPollStore } from '../../support/fakes/status-stores';
-import { InMemoryManagerTypingStore } from '../../support/fakes/typing-stores';
+import { InMemoryKommoUserTypingStore } from '../../support/fakes/typing-stores';
 import { baseDeps, UNIT_ACCOUNT_ID, UNIT_SCOPE_ID, unitSecrets } from '../../support/fakes/unit-deps';
 
 function givenHookWorker(
@@ -17,7 +17,7 @@ function givenHookWorker(
   return {
     ...base,
     conversations: options.conversations ?? new InMemoryConversationDirectory(base.clock),
-    managerTyping: new InMemoryManagerTypingStore(),
+    kommoUserTyping: new InMemoryKommoUserTypingStore(),
     chatService: new FakeChatServiceClient(),
     hookForwarder: new FakeHookForwarder(options.forward ?? false),
     chatServiceStatuses: new FakeStatusSource(options.pollStatuses ?? false),
@@ -44,7 +44,7 @@ const typingHook = {
   account_id: UNIT_ACCOUNT_ID,
   action: {
     typing: {
-      user: { id: 'manager-1' },
+      user: { id: 'kommo-user-1' },
       conversation: { id: 'kommo-chat-1', client_id: 'conv-1' },
       expired_at: TEST_START / 1000 + 5,
     },
@@ -55,7 +55,7 @@ const messageHook = {
   account_id: UNIT_ACCOUNT_ID,
   message: {
     receiver: { id: 'r-1', client_id: 'client-7' },
-    sender: { id: 'manager-1' },
+    sender: { id: 'kommo-user-1' },
     conversation: { id: 'kommo-chat-1', client_id: 'conv-1' },
     message: { id: 'msg-1', type: 'text', text: 'Hello' },
   },

@@ -11,7 +11,7 @@ const key = { scopeId: UNIT_SCOPE_ID, msgid: 'msg-1' };
 function givenPolling(enabled = true) {
   return {
     ...baseDeps(),
-    kommo: new FakeKommoChatApi(),
+    kommoChatApi: new FakeKommoChatApi(),
     statuses: new InMemoryStatusStore(),
     statusPolls: new InMemoryStatusPollStore(),
     chatServiceStatuses: new FakeStatusSource(enabled),

@@ -10,7 +10,7 @@ export const itemKinds = {
   /** A client's typing window in a conversation. */
   clientTyping: 'TYPING',
   /** A Kommo user's typing in a chat, from Kommo's typing hooks. */
-  managerTyping: 'MTYPING',
+  kommoUserTyping: 'MTYPING',
   /** A client's online window and last-seen time. */
   presence: 'PRESENCE',
   /** A message's delivery status and its progress towards Kommo. */

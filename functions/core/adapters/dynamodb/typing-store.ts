@@ -2,9 +2,9 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   ClientTypingKey,
   ClientTypingStore,
-  ManagerTyping,
-  ManagerTypingKey,
-  ManagerTypingStore,
+  KommoUserTyping,
+  KommoUserTypingKey,
+  KommoUserTypingStore,
 } from '../../ports/typing-store';
 import { epochSeconds, isConditionFailure, partitionKey, type TableRef, writeIf } from './table';
 
@@ -132,20 +132,20 @@ export class DynamoClientTypingStore implements ClientTypingStore {
   }
 }
 
-const managerKey = (key: ManagerTypingKey) => ({
-  pk: partitionKey('managerTyping', key.scopeId, key.kommoConversationId, key.userId),
+const kommoUserKey = (key: KommoUserTypingKey) => ({
+  pk: partitionKey('kommoUserTyping', key.scopeId, key.kommoConversationId, key.userId),
   sk: 'MANAGER',
 });
 
-export class DynamoManagerTypingStore implements ManagerTypingStore {
+export class DynamoKommoUserTypingStore implements KommoUserTypingStore {
   constructor(private readonly table: TableRef) {}
 
-  async renew(typing: ManagerTyping, nowMs: number): Promise<{ moved: boolean }> {
+  async renew(typing: KommoUserTyping, nowMs: number): Promise<{ moved: boolean }> {
     try {
       await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.tableName,
-          Key: managerKey(typing),
+          Key: kommoUserKey(typing),
           UpdateExpression:
             'SET deadlineMs = :deadline, accountId = :account, conversationId = :conversation, expiresAt = :exp',
           // `<=` so that a retried hook re-arms its timer; an older hook never moves the deadline back.
@@ -165,19 +165,19 @@ export class DynamoManagerTypingStore implements ManagerTypingStore {
     }
   }
 
-  async get(key: ManagerTypingKey): Promise<ManagerTyping | undefined> {
+  async get(key: KommoUserTypingKey): Promise<KommoUserTyping | undefined> {
     const { Item } = await this.table.doc.send(
-      new GetCommand({ TableName: this.table.tableName, Key: managerKey(key), ConsistentRead: true }),
+      new GetCommand({ TableName: this.table.tableName, Key: kommoUserKey(key), ConsistentRead: true }),
     );
-    return Item ? toManagerTyping(key, Item) : undefined;
+    return Item ? toKommoUserTyping(key, Item) : undefined;
   }
 
-  async claimStop(key: ManagerTypingKey, deadlineMs: number): Promise<ManagerTyping | undefined> {
+  async claimStop(key: KommoUserTypingKey, deadlineMs: number): Promise<KommoUserTyping | undefined> {
     try {
       const { Attributes } = await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.tableName,
-          Key: managerKey(key),
+          Key: kommoUserKey(key),
           UpdateExpression: 'SET stoppedForMs = :deadline',
           ConditionExpression:
             'deadlineMs = :deadline AND (attribute_not_exists(stoppedForMs) OR stoppedForMs <> :deadline)',
@@ -185,19 +185,19 @@ export class DynamoManagerTypingStore implements ManagerTypingStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return Attributes ? toManagerTyping(key, Attributes) : undefined;
+      return Attributes ? toKommoUserTyping(key, Attributes) : undefined;
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }
 
-  async releaseStop(key: ManagerTypingKey, deadlineMs: number): Promise<void> {
+  async releaseStop(key: KommoUserTypingKey, deadlineMs: number): Promise<void> {
     await writeIf(
       this.table,
       new UpdateCommand({
         TableName: this.table.tableName,
-        Key: managerKey(key),
+        Key: kommoUserKey(key),
         UpdateExpression: 'REMOVE stoppedForMs',
         ConditionExpression: 'stoppedForMs = :deadline',
         ExpressionAttributeValues: { ':deadline': deadlineMs },
@@ -206,7 +206,7 @@ export class DynamoManagerTypingStore implements ManagerTypingStore {
   }
 }
 
-function toManagerTyping(key: ManagerTypingKey, item: Record<string, unknown>): ManagerTyping {
+function toKommoUserTyping(key: KommoUserTypingKey, item: Record<string, unknown>): KommoUserTyping {
   return {
     ...key,
     accountId: String(item.accountId),

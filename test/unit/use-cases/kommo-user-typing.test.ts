@@ -1,23 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import type { TypingHook } from '../../../functions/core/domain/kommo-hooks';
 import {
-  managerTypingDeadline,
-  managerTypingHook,
-  MANAGER_TYPING_STOP_GRACE_MS,
-} from '../../../functions/core/use-cases/manager-typing';
+  kommoUserTypingDeadline,
+  kommoUserTypingHook,
+  KOMMO_USER_TYPING_STOP_GRACE_MS,
+} from '../../../functions/core/use-cases/kommo-user-typing';
 import { TEST_START } from '../../support/manual-clock';
 import { callFailure, FakeChatServiceClient } from '../../support/fakes/outbound';
-import { InMemoryManagerTypingStore } from '../../support/fakes/typing-stores';
+import { InMemoryKommoUserTypingStore } from '../../support/fakes/typing-stores';
 import { baseDeps, UNIT_ACCOUNT_ID, UNIT_SCOPE_ID } from '../../support/fakes/unit-deps';
 
 const startSeconds = TEST_START / 1000;
 
-function givenManagerTyping() {
-  return { ...baseDeps(), managerTyping: new InMemoryManagerTypingStore(), chatService: new FakeChatServiceClient() };
+function givenKommoUserTyping() {
+  return {
+    ...baseDeps(),
+    kommoUserTyping: new InMemoryKommoUserTypingStore(),
+    chatService: new FakeChatServiceClient(),
+  };
 }
 
 /** The typing events the chat service received, by type. */
-const receivedTypes = (deps: ReturnType<typeof givenManagerTyping>) =>
+const receivedTypes = (deps: ReturnType<typeof givenKommoUserTyping>) =>
   deps.chatService.received.map((event) => event.type);
 
 /** Kommo's typing hook: `expired_at` is the start plus 5 s. */
@@ -28,7 +32,7 @@ function typingHook(
     account_id: UNIT_ACCOUNT_ID,
     action: {
       typing: {
-        user: { id: overrides.userId ?? 'manager-1' },
+        user: { id: overrides.userId ?? 'kommo-user-1' },
         conversation: {
           id: 'kommo-chat-1',
           ...(overrides.clientId === null ? {} : { client_id: overrides.clientId ?? 'conv-1' }),
@@ -39,15 +43,15 @@ function typingHook(
   };
 }
 
-const typingKey = { scopeId: UNIT_SCOPE_ID, kommoConversationId: 'kommo-chat-1', userId: 'manager-1' };
+const typingKey = { scopeId: UNIT_SCOPE_ID, kommoConversationId: 'kommo-chat-1', userId: 'kommo-user-1' };
 
-describe('a manager-typing hook', () => {
+describe('a Kommo-user typing hook', () => {
   it('sends typing.started itself, queues nothing for it, and sets a timer at the deadline plus the grace', async () => {
     // Prepare
-    const deps = givenManagerTyping();
+    const deps = givenKommoUserTyping();
 
     // Act
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
 
     // Assess
     const [started] = deps.chatService.received;
@@ -59,24 +63,24 @@ describe('a manager-typing hook', () => {
         account_id: UNIT_ACCOUNT_ID,
         conversation_id: 'conv-1',
         kommo_conversation_id: 'kommo-chat-1',
-        user_id: 'manager-1',
+        user_id: 'kommo-user-1',
         expires_at: new Date(TEST_START + 5_000).toISOString(),
       },
     });
     expect(deps.queues.timers.sent).toEqual([
       {
         body: { kind: 'manager-typing-expiry', ...typingKey, expiresAtMs: TEST_START + 5_000 },
-        delaySeconds: Math.ceil((5_000 + MANAGER_TYPING_STOP_GRACE_MS) / 1000),
+        delaySeconds: Math.ceil((5_000 + KOMMO_USER_TYPING_STOP_GRACE_MS) / 1000),
       },
     ]);
   });
 
   it('says conversation_id null for a chat a Kommo user started ("write first")', async () => {
     // Prepare
-    const deps = givenManagerTyping();
+    const deps = givenKommoUserTyping();
 
     // Act
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook({ clientId: null }));
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook({ clientId: null }));
 
     // Assess
     expect(deps.chatService.received[0]?.data).toMatchObject({ conversation_id: null });
@@ -84,11 +88,11 @@ describe('a manager-typing hook', () => {
 
   it('announces an older hook but never moves the deadline back, so it sets no timer', async () => {
     // Prepare
-    const deps = givenManagerTyping();
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook({ expiredAtSeconds: startSeconds + 8 }));
+    const deps = givenKommoUserTyping();
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook({ expiredAtSeconds: startSeconds + 8 }));
 
     // Act
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook({ expiredAtSeconds: startSeconds + 5 }));
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook({ expiredAtSeconds: startSeconds + 5 }));
 
     // Assess
     expect(receivedTypes(deps)).toEqual(['typing.started', 'typing.started']);
@@ -99,11 +103,11 @@ describe('a manager-typing hook', () => {
 
   it('gives a repeated hook the same event id, so the chat service drops the repeat', async () => {
     // Prepare
-    const deps = givenManagerTyping();
+    const deps = givenKommoUserTyping();
 
     // Act
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
 
     // Assess
     const [first, second] = deps.chatService.received;
@@ -112,11 +116,11 @@ describe('a manager-typing hook', () => {
 
   it('a chat service that fails the first attempt: typing.started goes on the events queue as the second attempt, with backoff', async () => {
     // Prepare
-    const deps = givenManagerTyping();
+    const deps = givenKommoUserTyping();
     deps.chatService.failNext(callFailure('chat-service', 503));
 
     // Act
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
 
     // Assess
     expect(deps.queues.events.sent).toEqual([
@@ -129,11 +133,11 @@ describe('a manager-typing hook', () => {
 
   it('a final answer from the chat service dead-letters typing.started, with the reason, and the timer is still set', async () => {
     // Prepare
-    const deps = givenManagerTyping();
+    const deps = givenKommoUserTyping();
     deps.chatService.failNext(callFailure('chat-service', 400));
 
     // Act
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
 
     // Assess
     expect(deps.queues.events.sent).toEqual([]);
@@ -144,17 +148,17 @@ describe('a manager-typing hook', () => {
   });
 });
 
-describe('the timer at a manager-typing deadline', () => {
+describe('the timer at a Kommo-user typing deadline', () => {
   it('sends exactly one typing.stopped once the deadline and the grace have passed', async () => {
     // Prepare
-    const deps = givenManagerTyping();
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
-    deps.clock.advanceBy(5_000 + MANAGER_TYPING_STOP_GRACE_MS);
+    const deps = givenKommoUserTyping();
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    deps.clock.advanceBy(5_000 + KOMMO_USER_TYPING_STOP_GRACE_MS);
 
     // Act
     const outcomes = [
-      await managerTypingDeadline(deps, typingKey, TEST_START + 5_000),
-      await managerTypingDeadline(deps, typingKey, TEST_START + 5_000),
+      await kommoUserTypingDeadline(deps, typingKey, TEST_START + 5_000),
+      await kommoUserTypingDeadline(deps, typingKey, TEST_START + 5_000),
     ];
 
     // Assess
@@ -163,21 +167,21 @@ describe('the timer at a manager-typing deadline', () => {
     expect(deps.queues.events.sent).toEqual([]);
     expect(deps.chatService.received[1]?.data).toMatchObject({
       kommo_conversation_id: 'kommo-chat-1',
-      user_id: 'manager-1',
+      user_id: 'kommo-user-1',
       expires_at: new Date(TEST_START + 5_000).toISOString(),
     });
   });
 
   it('does nothing for a deadline a renewal moved: the renewal set its own timer', async () => {
     // Prepare
-    const deps = givenManagerTyping();
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    const deps = givenKommoUserTyping();
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
     deps.clock.advanceBy(4_000);
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook({ expiredAtSeconds: startSeconds + 9 }));
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook({ expiredAtSeconds: startSeconds + 9 }));
     deps.clock.advanceBy(3_000);
 
     // Act
-    const outcome = await managerTypingDeadline(deps, typingKey, TEST_START + 5_000);
+    const outcome = await kommoUserTypingDeadline(deps, typingKey, TEST_START + 5_000);
 
     // Assess
     expect(outcome).toBe('renewed');
@@ -186,12 +190,12 @@ describe('the timer at a manager-typing deadline', () => {
 
   it('comes back later when SQS delivered it before the grace was over', async () => {
     // Prepare
-    const deps = givenManagerTyping();
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    const deps = givenKommoUserTyping();
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
     deps.clock.advanceBy(5_000);
 
     // Act
-    const outcome = await managerTypingDeadline(deps, typingKey, TEST_START + 5_000);
+    const outcome = await kommoUserTypingDeadline(deps, typingKey, TEST_START + 5_000);
 
     // Assess
     expect(outcome).toBe('early');
@@ -204,17 +208,17 @@ describe('the timer at a manager-typing deadline', () => {
 
   it('gives the stop back when typing.stopped can neither be sent nor queued for a retry, so the timer retry sends it', async () => {
     // Prepare
-    const deps = givenManagerTyping();
-    await managerTypingHook(deps, UNIT_SCOPE_ID, typingHook());
+    const deps = givenKommoUserTyping();
+    await kommoUserTypingHook(deps, UNIT_SCOPE_ID, typingHook());
     deps.clock.advanceBy(7_000);
     deps.chatService.failNext(callFailure('chat-service'));
     deps.queues.events.failNextSends(1);
 
     // Act
-    await expect(managerTypingDeadline(deps, typingKey, TEST_START + 5_000)).rejects.toThrow(
+    await expect(kommoUserTypingDeadline(deps, typingKey, TEST_START + 5_000)).rejects.toThrow(
       'the queue is unreachable',
     );
-    const retried = await managerTypingDeadline(deps, typingKey, TEST_START + 5_000);
+    const retried = await kommoUserTypingDeadline(deps, typingKey, TEST_START + 5_000);
 
     // Assess
     expect(retried).toBe('stopped');

@@ -9,7 +9,7 @@ import {
 } from '../../ports/outbound';
 import { parseJsonObject, remoteText, sendHttp } from '../http/send-http';
 
-export interface AmojoClientOptions {
+export interface KommoChatApiClientOptions {
   /** amojo base URL, e.g. `https://amojo.kommo.com`. */
   baseUrl: string;
   channelId: string;
@@ -23,8 +23,8 @@ export interface AmojoClientOptions {
  * Kommo Chat API client. Every request is serialized once and that exact string is signed and sent
  * (docs/kommo.md: "Hash exactly the bytes you send").
  */
-export class AmojoClient implements KommoChatApi {
-  constructor(private readonly options: AmojoClientOptions) {}
+export class KommoChatApiClient implements KommoChatApi {
+  constructor(private readonly options: KommoChatApiClientOptions) {}
 
   async typing(scopeId: string, typing: KommoTyping): Promise<void> {
     await this.call('POST', customChannelPath(scopeId, 'typing'), {

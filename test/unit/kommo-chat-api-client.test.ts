@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AmojoClient, customChannelPath } from '../../functions/core/adapters/kommo-amojo/amojo-client';
+import {
+  KommoChatApiClient,
+  customChannelPath,
+} from '../../functions/core/adapters/kommo-chat-api/kommo-chat-api-client';
 import { KommoSandbox } from '../../local/sandbox/kommo-sandbox';
 import { ManualClock, TEST_START } from '../support/manual-clock';
 
@@ -15,13 +18,13 @@ const SCOPE_ID = `${CHANNEL_ID}_52e591f7-c98f-4255-8495-827210138c81`;
 
 let clock: ManualClock;
 let kommo: KommoSandbox;
-let client: AmojoClient;
+let client: KommoChatApiClient;
 beforeEach(async () => {
   clock = new ManualClock(TEST_START);
   const channelSecret = randomBytes(20).toString('hex');
   kommo = new KommoSandbox({ channelId: CHANNEL_ID, channelSecret, clock });
   const baseUrl = await kommo.start();
-  client = new AmojoClient({ baseUrl, channelId: CHANNEL_ID, channelSecret, timeoutMs: 5000, clock });
+  client = new KommoChatApiClient({ baseUrl, channelId: CHANNEL_ID, channelSecret, timeoutMs: 5000, clock });
 });
 afterEach(async () => {
   await kommo.close();
@@ -45,7 +48,7 @@ describe('customChannelPath', () => {
   });
 });
 
-describe('AmojoClient', () => {
+describe('KommoChatApiClient', () => {
   it('delivers a status for a msgid holding URL syntax to that msgid, with a signature Kommo accepts', async () => {
     // Act
     await client.deliveryStatus(SCOPE_ID, { msgid: 'm 1?x#y%2E%2E', deliveryStatus: 2 });

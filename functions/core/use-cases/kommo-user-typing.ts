@@ -1,7 +1,7 @@
 import type { TypingHook } from '../domain/kommo-hooks';
-import { managerTypingEventId, secondsUntil } from '../domain/typing-session';
+import { kommoUserTypingEventId, secondsUntil } from '../domain/typing-session';
 import type { BridgeDeps, QueuesOf } from '../deps';
-import type { ManagerTyping, ManagerTypingKey } from '../ports/typing-store';
+import type { KommoUserTyping, KommoUserTypingKey } from '../ports/typing-store';
 import { sendEvent, type DispatchEventDeps } from './outbound-events';
 
 /**
@@ -9,7 +9,7 @@ import { sendEvent, type DispatchEventDeps } from './outbound-events';
  * through the events queue: a typing hook is one queue hop (its job) and one timer instead of four
  * messages. The events queue still takes every retry (`sendEvent`).
  */
-export type ManagerTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'managerTyping'> &
+export type KommoUserTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'kommoUserTyping'> &
   DispatchEventDeps &
   QueuesOf<'timers' | 'events'>;
 
@@ -21,9 +21,9 @@ export type ManagerTypingDeps = Pick<BridgeDeps, 'clock' | 'newId' | 'log' | 'ma
  * 1.5 s covers a renewal up to 1 s late plus SQS's whole-second delays, and keeps the stop within the
  * contract's 2 s of `expires_at`.
  */
-export const MANAGER_TYPING_STOP_GRACE_MS = 1_500;
+export const KOMMO_USER_TYPING_STOP_GRACE_MS = 1_500;
 
-function eventData(typing: ManagerTyping) {
+function eventData(typing: KommoUserTyping) {
   return {
     scope_id: typing.scopeId,
     account_id: typing.accountId,
@@ -35,12 +35,12 @@ function eventData(typing: ManagerTyping) {
 }
 
 /**
- * A manager-typing hook: every hook is announced as `typing.started`; the deadline only moves forward,
+ * A Kommo-user typing hook: every hook is announced as `typing.started`; the deadline only moves forward,
  * and each move sets a timer at the new deadline that decides whether typing stopped.
  */
-export async function managerTypingHook(deps: ManagerTypingDeps, scopeId: string, hook: TypingHook): Promise<void> {
+export async function kommoUserTypingHook(deps: KommoUserTypingDeps, scopeId: string, hook: TypingHook): Promise<void> {
   const typingAction = hook.action.typing;
-  const typing: ManagerTyping = {
+  const typing: KommoUserTyping = {
     scopeId,
     accountId: hook.account_id,
     kommoConversationId: typingAction.conversation.id,
@@ -49,15 +49,19 @@ export async function managerTypingHook(deps: ManagerTypingDeps, scopeId: string
     deadlineMs: typingAction.expired_at * 1000,
   };
   const now = deps.clock.now();
-  const { moved } = await deps.managerTyping.renew(typing, now);
+  const { moved } = await deps.kommoUserTyping.renew(typing, now);
   await sendEvent(deps, 'typing.started', eventData(typing), {
-    id: managerTypingEventId('started', typing, typing.deadlineMs),
+    id: kommoUserTypingEventId('started', typing, typing.deadlineMs),
   });
   if (moved) await scheduleExpiryCheck(deps, typing, typing.deadlineMs);
 }
 
 /** A timer at the deadline plus the grace; the message names the deadline it checks. */
-async function scheduleExpiryCheck(deps: ManagerTypingDeps, key: ManagerTypingKey, deadlineMs: number): Promise<void> {
+async function scheduleExpiryCheck(
+  deps: KommoUserTypingDeps,
+  key: KommoUserTypingKey,
+  deadlineMs: number,
+): Promise<void> {
   await deps.queues.timers.send(
     {
       kind: 'manager-typing-expiry',
@@ -66,7 +70,7 @@ async function scheduleExpiryCheck(deps: ManagerTypingDeps, key: ManagerTypingKe
       userId: key.userId,
       expiresAtMs: deadlineMs,
     },
-    { delaySeconds: Math.min(900, secondsUntil(deadlineMs + MANAGER_TYPING_STOP_GRACE_MS, deps.clock.now())) },
+    { delaySeconds: Math.min(900, secondsUntil(deadlineMs + KOMMO_USER_TYPING_STOP_GRACE_MS, deps.clock.now())) },
   );
 }
 
@@ -74,25 +78,25 @@ async function scheduleExpiryCheck(deps: ManagerTypingDeps, key: ManagerTypingKe
  * The timer at a deadline (plus the grace): if no renewal moved it, exactly one `typing.stopped` is
  * claimed and sent. A renewal set its own timer, so this one does nothing.
  */
-export async function managerTypingDeadline(
-  deps: ManagerTypingDeps,
-  key: ManagerTypingKey,
+export async function kommoUserTypingDeadline(
+  deps: KommoUserTypingDeps,
+  key: KommoUserTypingKey,
   deadlineMs: number,
 ): Promise<'stopped' | 'renewed' | 'early' | 'already-stopped'> {
-  const current = await deps.managerTyping.get(key);
+  const current = await deps.kommoUserTyping.get(key);
   if (!current || current.deadlineMs !== deadlineMs) return 'renewed';
-  if (deps.clock.now() < deadlineMs + MANAGER_TYPING_STOP_GRACE_MS) {
+  if (deps.clock.now() < deadlineMs + KOMMO_USER_TYPING_STOP_GRACE_MS) {
     await scheduleExpiryCheck(deps, key, deadlineMs);
     return 'early';
   }
-  const claimed = await deps.managerTyping.claimStop(key, deadlineMs);
+  const claimed = await deps.kommoUserTyping.claimStop(key, deadlineMs);
   if (!claimed) return 'already-stopped';
   try {
     await sendEvent(deps, 'typing.stopped', eventData(claimed), {
-      id: managerTypingEventId('stopped', key, deadlineMs),
+      id: kommoUserTypingEventId('stopped', key, deadlineMs),
     });
   } catch (error) {
-    await deps.managerTyping.releaseStop(key, deadlineMs);
+    await deps.kommoUserTyping.releaseStop(key, deadlineMs);
     throw error;
   }
   return 'stopped';
