@@ -38,6 +38,7 @@ export const clientTypingRefreshSchema = z.object({
 });
 
 export const kommoUserTypingExpirySchema = z.object({
+  // The kind predates the name "Kommo user"; queued timers carry it, so it stays.
   kind: z.literal('manager-typing-expiry'),
   scopeId: id,
   kommoConversationId: id,

@@ -42,7 +42,7 @@ export interface CallDeadline {
   deadlineAtMs?: number;
 }
 
-/** The amojo methods the bridge calls. Every method throws `OutboundCallError` on failure. */
+/** The Kommo Chat API (amojo) methods the bridge calls. Every method throws `OutboundCallError` on failure. */
 export interface KommoChatApi {
   typing(scopeId: string, typing: KommoTyping): Promise<void>;
   deliveryStatus(scopeId: string, status: KommoDeliveryStatus, call?: CallDeadline): Promise<void>;

@@ -134,6 +134,7 @@ export class DynamoClientTypingStore implements ClientTypingStore {
 
 const kommoUserKey = (key: KommoUserTypingKey) => ({
   pk: partitionKey('kommoUserTyping', key.scopeId, key.kommoConversationId, key.userId),
+  // The sort key predates the name "Kommo user"; deployed tables hold it, so it stays.
   sk: 'MANAGER',
 });
 
