@@ -100,7 +100,7 @@ export interface BridgeStackProps extends StackProps {
    * The Kommo user's presence, a guarantee priced in money (docs/cost-model.md, "Against the target"):
    * how often the widget pings its live channel (10 to 300 s; the widget learns it from
    * `POST /widget/live`), and the window after which a silent widget's user is offline (30 to 900 s, at
-   * least twice the ping plus 15 s). A 60-s ping with a 150-s window costs about $1.23 less per
+   * least twice the ping plus 15 s). A 60-s ping with a 150-s window costs about $1.30 less per
    * account-month at 100 accounts, and announces a vanished user up to 150 s after the last ping
    * instead of 90 s.
    * @default { pingSeconds: 30, windowSeconds: 90 }
