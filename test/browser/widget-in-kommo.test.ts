@@ -17,6 +17,7 @@ import {
   USER_AMOJO_ID,
   type KommoPage,
 } from '../support/kommo-browser';
+import { DynamoFaults } from '../support/hostile';
 import { givenBridge, TEST_KOMMO_ORIGIN, TEST_KOMMO_USER_ID, type TestBridge } from '../support/test-bridge';
 
 /**
@@ -48,6 +49,8 @@ afterEach(async () => {
 const clientPresence = (state: 'online' | 'offline', ttlSeconds = 60) =>
   t.chat('POST', `/chat/${t.scopeId}/presence`, { client_id: CLIENT_ID, state, ttl_seconds: ttlSeconds });
 const presenceStates = (page: KommoPage) => page.events('presence.changed').map((event) => event.data.state);
+const watchesOf = (page: KommoPage, chatId = KOMMO_CHAT_ID) =>
+  page.liveFrames.sent.filter((frame) => frame.action === 'watch' && JSON.stringify(frame).includes(chatId)).length;
 const reads = (page: KommoPage) => page.events('conversation.read').length;
 /** Whether the bridge has handled every frame the page sent on its live socket (one `answered` line each). */
 const framesHandled = (page: KommoPage) =>
@@ -151,6 +154,52 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(presenceStates(kommo)).toEqual(['online']);
   });
 
+  it("a watch the bridge refuses with a transient error (DynamoDB fails the chat's lookup) is sent again 10 s later: the mark then shows the client online and the Kommo user is in the chat", async () => {
+    // A real fault on the bridge's DynamoDB client: the first request about the chat never reaches DynamoDB Local.
+    const faults = new DynamoFaults(t.dynamo);
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+
+    await kommo.open('leads', LEAD_ID);
+    // The refusal names no chat: only its code says the frame may be sent again.
+    await expect
+      .poll(() => kommo!.liveFrames.received.filter((frame) => frame.type === 'error'), SOON)
+      .toEqual([expect.objectContaining({ code: 'internal_error' })]);
+    await kommo.pauseClock();
+    expect(faults.disarm()).toEqual(['GetItem']);
+    expect(await kommo.markState()).toBe('none');
+    expect(presenceStates(kommo)).toEqual([]);
+
+    await kommo.page.clock.runFor(10_000);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    expect(watchesOf(kommo)).toBe(2);
+    // Confirmed: never sent again on this socket, however long the card stays open.
+    await kommo.page.clock.runFor(10 * 60_000);
+    await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    expect(watchesOf(kommo)).toBe(2);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('with no fault a card left open for an hour sends its watch once: the pings keep it, nothing is watched again', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    await kommo.pauseClock();
+
+    for (let minutes = 5; minutes <= 60; minutes += 5) {
+      await kommo.page.clock.runFor(5 * 60_000);
+      await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    }
+
+    expect(kommo.liveFrames.sent.filter((frame) => frame.action === 'ping').length).toBeGreaterThanOrEqual(120);
+    expect(watchesOf(kommo)).toBe(1);
+    expect(kommo.liveFrames.received.filter((frame) => frame.type === 'error')).toEqual([]);
+    expect(await kommo.markState()).toBe('online');
+  });
+
   it('a bridge deployed with a 60-s ping and a 150-s window: the widget follows what the live ticket says, and the user stays in the chat', async () => {
     await t.close();
     t = await givenBridge({ KOMMO_USER_PING_SECONDS: '60', KOMMO_USER_WINDOW_SECONDS: '150' });
@@ -220,6 +269,14 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
       .toBe('Client with a chat of another channel');
     expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
     expect(t.sink.events.filter((event) => event.data.kommo_conversation_id !== undefined)).toEqual([]);
+    // Refused for good (its code says so): the widget does not ask about that chat again while the card stays open.
+    await expect
+      .poll(() => kommo!.liveFrames.received.filter((frame) => frame.type === 'error'), SOON)
+      .toEqual([expect.objectContaining({ code: 'unknown_conversation' })]);
+    await kommo.pauseClock();
+    await kommo.page.clock.runFor(30 * 60_000);
+    await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    expect(watchesOf(kommo, OTHER_CHANNEL_CHAT_ID)).toBe(1);
     expect(kommo.pageErrors).toEqual([]);
   });
 
