@@ -182,6 +182,59 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(kommo.pageErrors).toEqual([]);
   });
 
+  it('a watch refused again and again is sent after 10 s, 30 s, 90 s, then every 5 min, and no more once the chat leaves the card', async () => {
+    const faults = new DynamoFaults(t.dynamo);
+    kommo = await givenKommoPage(t, browser);
+    faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+    await kommo.open('leads', LEAD_ID);
+    const refusals = () => kommo!.liveFrames.received.filter((frame) => frame.type === 'error').length;
+    await expect.poll(refusals, SOON).toBe(1);
+    await kommo.pauseClock();
+    // Counted in the page as the widget sends them, so a count read right after the clock runs is exact.
+    await kommo.page.evaluate(() => {
+      const page = globalThis as unknown as {
+        WebSocket: { prototype: { send(data: string): void } };
+        watchesSent: number;
+      };
+      const send = page.WebSocket.prototype.send;
+      page.watchesSent = 0;
+      page.WebSocket.prototype.send = function (this: unknown, data: string) {
+        if (String(data).includes('"action":"watch"')) page.watchesSent += 1;
+        return send.call(this, data);
+      };
+    });
+    const watchesSent = () =>
+      kommo!.page.evaluate(() => (globalThis as unknown as { watchesSent: number }).watchesSent);
+    // The first watch left while the page's clock ran: second by second until it is sent again (at most 10 s),
+    // so each later watch is known to the second and each wait below is measured from the watch before it.
+    faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+    for (let seconds = 1; seconds <= 10 && (await watchesSent()) === 0; seconds += 1)
+      await kommo.page.clock.runFor(1_000);
+    expect(await watchesSent()).toBe(1);
+    await expect.poll(() => watchesOf(kommo!), SOON).toBe(2);
+    await expect.poll(refusals, SOON).toBe(2);
+
+    // A second short of each wait sends nothing; the wait's end sends the watch again.
+    for (const [round, waitMs] of [30_000, 90_000, 300_000, 300_000].entries()) {
+      faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+      await kommo.page.clock.runFor(waitMs - 1_000);
+      expect(await watchesSent()).toBe(round + 1);
+      await kommo.page.clock.runFor(1_000);
+      expect(await watchesSent()).toBe(round + 2);
+      await expect.poll(() => watchesOf(kommo!), SOON).toBe(round + 3);
+      await expect.poll(refusals, SOON).toBe(round + 3);
+    }
+    faults.disarm();
+    expect(await kommo.markState()).toBe('none');
+    expect(presenceStates(kommo)).toEqual([]);
+
+    await kommo.navigate('/');
+    await kommo.page.clock.runFor(30 * 60_000);
+    await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    expect(watchesOf(kommo)).toBe(6);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
   it('with no fault a card left open for an hour sends its watch once: the pings keep it, nothing is watched again', async () => {
     kommo = await givenKommoPage(t, browser);
     await clientPresence('online');
