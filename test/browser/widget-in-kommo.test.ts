@@ -235,6 +235,29 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(kommo.pageErrors).toEqual([]);
   });
 
+  it('a refused watch whose socket closes is not sent again on it: the new socket watches afresh, once', async () => {
+    const faults = new DynamoFaults(t.dynamo);
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => kommo!.liveFrames.received.filter((frame) => frame.type === 'error').length, SOON).toBe(1);
+    faults.disarm();
+    await kommo.pauseClock();
+
+    await kommo.stopBridge();
+    await kommo.startBridge();
+    // The widget reconnects with backoff (1 s and up, jittered) and watches the chat on the new socket.
+    await expect.poll(() => kommo!.markStateAfter(1_000), SOON).toBe('online');
+    await kommo.page.clock.runFor(10 * 60_000);
+    await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    // One watch per socket: the refused one on the first, the confirmed one on the second (a second ticket).
+    expect(watchesOf(kommo)).toBe(2);
+    expect(kommo.standIn.authorizedCalls.filter((call) => call.url.endsWith('/widget/live'))).toHaveLength(2);
+    expect(presenceStates(kommo)).toEqual(['online']);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
   it('with no fault a card left open for an hour sends its watch once: the pings keep it, nothing is watched again', async () => {
     kommo = await givenKommoPage(t, browser);
     await clientPresence('online');
