@@ -30,6 +30,12 @@ define(['jquery'], function ($) {
   // Retries after the bridge (or the CRM API) failed: 1 s, 2 s, 4 s … up to 1 min, with jitter.
   var RETRY_MIN_MS = 1000;
   var RETRY_MAX_MS = 60 * 1000;
+  // A watch the bridge has not confirmed (its client.presence frame) this long after it was sent is sent again:
+  // 10 s, then 30 s, 90 s, then every 5 min. The bridge answers a refused frame with an error that names no chat,
+  // so one refused for good (another channel's chat) is told apart only by the error's code.
+  var WATCH_CONFIRM_MS = [10 * 1000, 30 * 1000, 90 * 1000, 5 * 60 * 1000];
+  // The one refusal the bridge asks to be sent again (a DynamoDB throttle, a failed request behind the frame).
+  var TRANSIENT_REFUSALS = ['internal_error'];
   // The CRM API allows 7 requests per second per account: a lead's chats are looked up for a few contacts only,
   // and a card's chats are asked about (one bridge request each) up to a bound the live channel also keeps (20 watches).
   /** The chats inbox opens a talk at `/chats/{talk_id}/leads/detail/{lead_id}` (docs/kommo.md: observed). */
@@ -154,6 +160,7 @@ define(['jquery'], function ($) {
       retryTimer: null,
       pingTimer: null,
       watched: {}, // chat id → true once the watch frame is sent on this socket
+      unconfirmed: {}, // chat id → { timer, attempt, transient, refused } while this socket's watch awaits its client.presence
       heartbeatTimer: null
     };
 
@@ -590,6 +597,7 @@ define(['jquery'], function ($) {
       }
       live.socket = socket;
       live.watched = {};
+      forgetUnconfirmed();
       socket.onopen = function () {
         if (live.socket !== socket) return;
         var shown = { action: 'visibility', visible: true };
@@ -609,8 +617,10 @@ define(['jquery'], function ($) {
         } catch (_error) {
           return;
         }
+        if (frame && frame.type === 'error') noteRefusal(frame.code);
         if (frame && frame.type === 'client.presence') {
           live.attempt = 0;
+          watchConfirmed(frame.kommo_conversation_id);
           confirmChat(frame.kommo_conversation_id, frame.client_id);
           showPresence(frame.kommo_conversation_id, frame);
         }
@@ -620,6 +630,7 @@ define(['jquery'], function ($) {
         clearInterval(live.pingTimer);
         live.socket = null;
         live.watched = {};
+        forgetUnconfirmed();
         // What was shown may be stale now: nothing is better than a wrong "online".
         forgetPresence();
         if (wantLive()) retryLive();
@@ -642,6 +653,7 @@ define(['jquery'], function ($) {
         clearInterval(live.pingTimer);
         for (var gone in live.watched) send(socket, { action: 'unwatch', kommo_conversation_id: gone });
         live.watched = {};
+        forgetUnconfirmed();
         send(socket, { action: 'visibility', visible: false });
         socket.close(1000, 'tab hidden or widget stopped');
         return;
@@ -649,16 +661,67 @@ define(['jquery'], function ($) {
       var ids = chatIds();
       for (var i = 0; i < ids.length; i += 1) {
         if (live.watched[ids[i]]) continue;
-        var frame = { action: 'watch', kommo_conversation_id: ids[i] };
-        var user = userAmojoId();
-        if (user) frame.user_amojo_id = user;
-        if (send(socket, frame)) live.watched[ids[i]] = true;
+        if (sendWatch(socket, ids[i])) {
+          live.watched[ids[i]] = true;
+          awaitConfirmation(ids[i], 0);
+        }
       }
       for (var watched in live.watched) {
         if (state.chats[watched]) continue;
         send(socket, { action: 'unwatch', kommo_conversation_id: watched });
         delete live.watched[watched];
+        watchConfirmed(watched);
       }
+    }
+
+    function sendWatch(socket, chatId) {
+      var frame = { action: 'watch', kommo_conversation_id: chatId };
+      var user = userAmojoId();
+      if (user) frame.user_amojo_id = user;
+      return send(socket, frame);
+    }
+
+    /**
+     * A watch sent on this socket waits for its client.presence frame; without one it is sent again, with
+     * backoff, unless the only refusals the socket got meanwhile were for good (a chat of another channel
+     * stays refused, so it is not asked about again). A confirmed watch is never sent again on this socket.
+     */
+    function awaitConfirmation(chatId, attempt) {
+      watchConfirmed(chatId);
+      var pending = { timer: null, attempt: attempt, transient: false, refused: false };
+      pending.timer = setTimeout(
+        function () {
+          if (live.unconfirmed[chatId] !== pending) return;
+          delete live.unconfirmed[chatId];
+          var socket = live.socket;
+          if (!socket || !live.watched[chatId] || !state.chats[chatId] || !wantLive()) return;
+          if (pending.refused && !pending.transient) return;
+          if (sendWatch(socket, chatId)) awaitConfirmation(chatId, attempt + 1);
+        },
+        WATCH_CONFIRM_MS[Math.min(attempt, WATCH_CONFIRM_MS.length - 1)]
+      );
+      live.unconfirmed[chatId] = pending;
+    }
+
+    function watchConfirmed(chatId) {
+      var pending = live.unconfirmed[chatId];
+      if (!pending) return;
+      clearTimeout(pending.timer);
+      delete live.unconfirmed[chatId];
+    }
+
+    /** An error frame names no chat: it counts for every watch still waiting on this socket. */
+    function noteRefusal(code) {
+      var transient = contains(TRANSIENT_REFUSALS, code);
+      for (var chatId in live.unconfirmed) {
+        if (transient) live.unconfirmed[chatId].transient = true;
+        else live.unconfirmed[chatId].refused = true;
+      }
+    }
+
+    function forgetUnconfirmed() {
+      for (var chatId in live.unconfirmed) clearTimeout(live.unconfirmed[chatId].timer);
+      live.unconfirmed = {};
     }
 
     function useHeartbeats() {

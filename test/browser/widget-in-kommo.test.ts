@@ -17,6 +17,7 @@ import {
   USER_AMOJO_ID,
   type KommoPage,
 } from '../support/kommo-browser';
+import { DynamoFaults } from '../support/hostile';
 import { givenBridge, TEST_KOMMO_ORIGIN, TEST_KOMMO_USER_ID, type TestBridge } from '../support/test-bridge';
 
 /**
@@ -48,6 +49,8 @@ afterEach(async () => {
 const clientPresence = (state: 'online' | 'offline', ttlSeconds = 60) =>
   t.chat('POST', `/chat/${t.scopeId}/presence`, { client_id: CLIENT_ID, state, ttl_seconds: ttlSeconds });
 const presenceStates = (page: KommoPage) => page.events('presence.changed').map((event) => event.data.state);
+const watchesOf = (page: KommoPage, chatId = KOMMO_CHAT_ID) =>
+  page.liveFrames.sent.filter((frame) => frame.action === 'watch' && JSON.stringify(frame).includes(chatId)).length;
 const reads = (page: KommoPage) => page.events('conversation.read').length;
 /** Whether the bridge has handled every frame the page sent on its live socket (one `answered` line each). */
 const framesHandled = (page: KommoPage) =>
@@ -151,6 +154,128 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
     expect(presenceStates(kommo)).toEqual(['online']);
   });
 
+  it("a watch the bridge refuses with a transient error (DynamoDB fails the chat's lookup) is sent again 10 s later: the mark then shows the client online and the Kommo user is in the chat", async () => {
+    // A real fault on the bridge's DynamoDB client: the first request about the chat never reaches DynamoDB Local.
+    const faults = new DynamoFaults(t.dynamo);
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+
+    await kommo.open('leads', LEAD_ID);
+    // The refusal names no chat: only its code says the frame may be sent again.
+    await expect
+      .poll(() => kommo!.liveFrames.received.filter((frame) => frame.type === 'error'), SOON)
+      .toEqual([expect.objectContaining({ code: 'internal_error' })]);
+    await kommo.pauseClock();
+    expect(faults.disarm()).toEqual(['GetItem']);
+    expect(await kommo.markState()).toBe('none');
+    expect(presenceStates(kommo)).toEqual([]);
+
+    await kommo.page.clock.runFor(10_000);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    await expect.poll(() => presenceStates(kommo!), SOON).toEqual(['online']);
+    expect(watchesOf(kommo)).toBe(2);
+    // Confirmed: never sent again on this socket, however long the card stays open.
+    await kommo.page.clock.runFor(10 * 60_000);
+    await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    expect(watchesOf(kommo)).toBe(2);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('a watch refused again and again is sent after 10 s, 30 s, 90 s, then every 5 min, and no more once the chat leaves the card', async () => {
+    const faults = new DynamoFaults(t.dynamo);
+    kommo = await givenKommoPage(t, browser);
+    faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+    await kommo.open('leads', LEAD_ID);
+    const refusals = () => kommo!.liveFrames.received.filter((frame) => frame.type === 'error').length;
+    await expect.poll(refusals, SOON).toBe(1);
+    await kommo.pauseClock();
+    // Counted in the page as the widget sends them, so a count read right after the clock runs is exact.
+    await kommo.page.evaluate(() => {
+      const page = globalThis as unknown as {
+        WebSocket: { prototype: { send(data: string): void } };
+        watchesSent: number;
+      };
+      const send = page.WebSocket.prototype.send;
+      page.watchesSent = 0;
+      page.WebSocket.prototype.send = function (this: unknown, data: string) {
+        if (String(data).includes('"action":"watch"')) page.watchesSent += 1;
+        return send.call(this, data);
+      };
+    });
+    const watchesSent = () =>
+      kommo!.page.evaluate(() => (globalThis as unknown as { watchesSent: number }).watchesSent);
+    // The first watch left while the page's clock ran: second by second until it is sent again (at most 10 s),
+    // so each later watch is known to the second and each wait below is measured from the watch before it.
+    faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+    for (let seconds = 1; seconds <= 10 && (await watchesSent()) === 0; seconds += 1)
+      await kommo.page.clock.runFor(1_000);
+    expect(await watchesSent()).toBe(1);
+    await expect.poll(() => watchesOf(kommo!), SOON).toBe(2);
+    await expect.poll(refusals, SOON).toBe(2);
+
+    // A second short of each wait sends nothing; the wait's end sends the watch again.
+    for (const [round, waitMs] of [30_000, 90_000, 300_000, 300_000].entries()) {
+      faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+      await kommo.page.clock.runFor(waitMs - 1_000);
+      expect(await watchesSent()).toBe(round + 1);
+      await kommo.page.clock.runFor(1_000);
+      expect(await watchesSent()).toBe(round + 2);
+      await expect.poll(() => watchesOf(kommo!), SOON).toBe(round + 3);
+      await expect.poll(refusals, SOON).toBe(round + 3);
+    }
+    faults.disarm();
+    expect(await kommo.markState()).toBe('none');
+    expect(presenceStates(kommo)).toEqual([]);
+
+    await kommo.navigate('/');
+    await kommo.page.clock.runFor(30 * 60_000);
+    await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    expect(watchesOf(kommo)).toBe(6);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('a refused watch whose socket closes is not sent again on it: the new socket watches afresh, once', async () => {
+    const faults = new DynamoFaults(t.dynamo);
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    faults.arm(1, 'request-lost', KOMMO_CHAT_ID);
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => kommo!.liveFrames.received.filter((frame) => frame.type === 'error').length, SOON).toBe(1);
+    faults.disarm();
+    await kommo.pauseClock();
+
+    await kommo.stopBridge();
+    await kommo.startBridge();
+    // The widget reconnects with backoff (1 s and up, jittered) and watches the chat on the new socket.
+    await expect.poll(() => kommo!.markStateAfter(1_000), SOON).toBe('online');
+    await kommo.page.clock.runFor(10 * 60_000);
+    await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    // One watch per socket: the refused one on the first, the confirmed one on the second (a second ticket).
+    expect(watchesOf(kommo)).toBe(2);
+    expect(kommo.standIn.authorizedCalls.filter((call) => call.url.endsWith('/widget/live'))).toHaveLength(2);
+    expect(presenceStates(kommo)).toEqual(['online']);
+    expect(kommo.pageErrors).toEqual([]);
+  });
+
+  it('with no fault a card left open for an hour sends its watch once: the pings keep it, nothing is watched again', async () => {
+    kommo = await givenKommoPage(t, browser);
+    await clientPresence('online');
+    await kommo.open('leads', LEAD_ID);
+    await expect.poll(() => kommo!.markState(), SOON).toBe('online');
+    await kommo.pauseClock();
+
+    for (let minutes = 5; minutes <= 60; minutes += 5) {
+      await kommo.page.clock.runFor(5 * 60_000);
+      await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    }
+
+    expect(kommo.liveFrames.sent.filter((frame) => frame.action === 'ping').length).toBeGreaterThanOrEqual(120);
+    expect(watchesOf(kommo)).toBe(1);
+    expect(kommo.liveFrames.received.filter((frame) => frame.type === 'error')).toEqual([]);
+    expect(await kommo.markState()).toBe('online');
+  });
+
   it('a bridge deployed with a 60-s ping and a 150-s window: the widget follows what the live ticket says, and the user stays in the chat', async () => {
     await t.close();
     t = await givenBridge({ KOMMO_USER_PING_SECONDS: '60', KOMMO_USER_WINDOW_SECONDS: '150' });
@@ -220,6 +345,14 @@ describe('the widget in a Kommo account page', BROWSER_TEST_LIMITS, () => {
       .toBe('Client with a chat of another channel');
     expect(await kommo.page.locator('.klb-mark').count()).toBe(0);
     expect(t.sink.events.filter((event) => event.data.kommo_conversation_id !== undefined)).toEqual([]);
+    // Refused for good (its code says so): the widget does not ask about that chat again while the card stays open.
+    await expect
+      .poll(() => kommo!.liveFrames.received.filter((frame) => frame.type === 'error'), SOON)
+      .toEqual([expect.objectContaining({ code: 'unknown_conversation' })]);
+    await kommo.pauseClock();
+    await kommo.page.clock.runFor(30 * 60_000);
+    await expect.poll(() => framesHandled(kommo!), SOON).toBe(true);
+    expect(watchesOf(kommo, OTHER_CHANNEL_CHAT_ID)).toBe(1);
     expect(kommo.pageErrors).toEqual([]);
   });
 

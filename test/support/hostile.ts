@@ -250,18 +250,21 @@ export type FaultMode = 'request-lost' | 'answer-lost';
  * Fault injection on a DynamoDB client (every adapter of the bridge shares its middleware stack):
  * while armed, the `nth` command either never reaches DynamoDB (`request-lost`, as on a refused
  * connection) or is applied and its answer lost (`answer-lost`, as on a timeout after the write).
- * Either way the caller sees a network error, once. `commands` lists what ran while armed.
+ * Either way the caller sees a network error, once. `commands` lists what ran while armed (only those
+ * whose input holds `touching`, when armed with it: the one request about a given key, whatever runs around it).
  */
 export class DynamoFaults {
   readonly commands: string[] = [];
   private armed = false;
   private failAt = 0;
   private mode: FaultMode = 'request-lost';
+  private touching: string | undefined;
 
   constructor(client: DynamoDBClient) {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (!this.armed) return next(args);
+        if (this.touching !== undefined && !JSON.stringify(args.input).includes(this.touching)) return next(args);
         const name = String((context as { commandName?: string }).commandName ?? 'command').replace(/Command$/, '');
         this.commands.push(name);
         if (this.commands.length !== this.failAt) return next(args);
@@ -277,11 +280,12 @@ export class DynamoFaults {
     );
   }
 
-  /** Counts commands from now on and fails the `nth` (1-based; 0 fails none). */
-  arm(nth: number, mode: FaultMode = 'request-lost'): void {
+  /** Counts commands from now on (those whose input holds `touching`, if given) and fails the `nth` (1-based; 0 fails none). */
+  arm(nth: number, mode: FaultMode = 'request-lost', touching?: string): void {
     this.commands.length = 0;
     this.failAt = nth;
     this.mode = mode;
+    this.touching = touching;
     this.armed = true;
   }
 
