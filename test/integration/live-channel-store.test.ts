@@ -8,6 +8,7 @@ import {
   aLiveTicket,
   liveChannelStoreContract,
   liveScopeId,
+  watchChat,
 } from '../support/contracts/live-channel-store-contract';
 import { TEST_START } from '../support/manual-clock';
 import { storeTable } from '../support/store-table';
@@ -54,15 +55,7 @@ describe('live-channel items', () => {
 
     // Act
     await store.openConnection(connection);
-    await store.watch(
-      connection,
-      {
-        connectionId: connection.connectionId,
-        kommoConversationId: 'kommo-chat-1',
-        clientId,
-      },
-      20,
-    );
+    await watchChat(store, connection, 'kommo-chat-1', { clientId });
 
     // Assess
     const items = [
@@ -81,7 +74,7 @@ describe('live-channel items', () => {
     await store.openConnection(connection);
 
     // Act
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' }, 20);
+    await watchChat(store, connection, 'kommo-chat-1');
 
     // Assess
     expect(

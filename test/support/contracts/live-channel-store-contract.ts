@@ -6,6 +6,7 @@ import type {
   LiveChannelStore,
   LiveConnection,
   LiveTicket,
+  LiveWatch,
 } from '../../../functions/core/ports/live-channel';
 import { TEST_START } from '../manual-clock';
 
@@ -34,6 +35,17 @@ export const aLiveConnection = (caller: LiveCaller = aLiveCaller(), connectedAtM
   connectedAtMs,
   ...caller,
 });
+
+/** The widget's limit on one connection's watches. */
+const WATCH_LIMIT = 20;
+
+/** `connection` watches `kommoConversationId` (with whatever else the watch carries), under the widget's limit. */
+export const watchChat = (
+  store: LiveChannelStore,
+  connection: LiveConnection,
+  kommoConversationId: string,
+  more: Omit<LiveWatch, 'connectionId' | 'kommoConversationId'> = {},
+) => store.watch(connection, { connectionId: connection.connectionId, kommoConversationId, ...more }, WATCH_LIMIT);
 
 export function liveChannelStoreContract(store: LiveChannelStore): void {
   it('never issues one ticket id twice', async () => {
@@ -143,17 +155,11 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     const clientId = `client-${randomUUID()}`;
 
     // Act
-    await store.watch(
-      connection,
-      {
-        connectionId: connection.connectionId,
-        kommoConversationId: 'kommo-chat-1',
-        conversationId: 'conv-1',
-        clientId,
-        userAmojoId: 'amojo-user-1',
-      },
-      20,
-    );
+    await watchChat(store, connection, 'kommo-chat-1', {
+      conversationId: 'conv-1',
+      clientId,
+      userAmojoId: 'amojo-user-1',
+    });
 
     // Assess
     expect(await store.watchesOf(connection, TEST_START)).toEqual([
@@ -175,18 +181,10 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     const connection = aLiveConnection();
     await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
-    await store.watch(connection, { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1' }, 20);
+    await watchChat(store, connection, 'kommo-chat-1');
 
     // Act
-    await store.watch(
-      connection,
-      {
-        connectionId: connection.connectionId,
-        kommoConversationId: 'kommo-chat-1',
-        clientId,
-      },
-      20,
-    );
+    await watchChat(store, connection, 'kommo-chat-1', { clientId });
 
     // Assess
     expect(await store.watchesOf(connection, TEST_START)).toEqual([
@@ -200,24 +198,8 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     const connection = aLiveConnection();
     await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
-    await store.watch(
-      connection,
-      {
-        connectionId: connection.connectionId,
-        kommoConversationId: 'kommo-chat-1',
-        clientId,
-      },
-      20,
-    );
-    await store.watch(
-      connection,
-      {
-        connectionId: connection.connectionId,
-        kommoConversationId: 'kommo-chat-2',
-        clientId,
-      },
-      20,
-    );
+    await watchChat(store, connection, 'kommo-chat-1', { clientId });
+    await watchChat(store, connection, 'kommo-chat-2', { clientId });
 
     // Act
     const never = await store.unwatch(connection, 'kommo-chat-never');
@@ -243,8 +225,8 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     await store.openConnection(secondTab);
     const otherUser = aLiveConnection();
     await store.openConnection(otherUser);
-    await store.watch(firstTab, { connectionId: firstTab.connectionId, kommoConversationId: 'kommo-chat-1' }, 20);
-    await store.watch(otherUser, { connectionId: otherUser.connectionId, kommoConversationId: 'kommo-chat-2' }, 20);
+    await watchChat(store, firstTab, 'kommo-chat-1');
+    await watchChat(store, otherUser, 'kommo-chat-2');
 
     // Act
     const seen = [
@@ -263,15 +245,7 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     const connection = aLiveConnection();
     await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
-    await store.watch(
-      connection,
-      {
-        connectionId: connection.connectionId,
-        kommoConversationId: 'kommo-chat-1',
-        clientId,
-      },
-      20,
-    );
+    await watchChat(store, connection, 'kommo-chat-1', { clientId });
 
     // Act
     await store.forgetWatcher(liveScopeId, clientId, {
@@ -289,15 +263,7 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     const connection = aLiveConnection();
     await store.openConnection(connection);
     const clientId = `client-${randomUUID()}`;
-    await store.watch(
-      connection,
-      {
-        connectionId: connection.connectionId,
-        kommoConversationId: 'kommo-chat-1',
-        clientId,
-      },
-      20,
-    );
+    await watchChat(store, connection, 'kommo-chat-1', { clientId });
 
     // Act
     const late = [
@@ -316,11 +282,7 @@ export function liveChannelStoreContract(store: LiveChannelStore): void {
     await store.closeConnection(connection.connectionId);
 
     // Act
-    const outcome = await store.watch(
-      connection,
-      { connectionId: connection.connectionId, kommoConversationId: 'kommo-chat-1', clientId: 'client-x' },
-      20,
-    );
+    const outcome = await watchChat(store, connection, 'kommo-chat-1', { clientId: 'client-x' });
 
     // Assess
     expect(outcome).toBe('closed');
