@@ -1,10 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { queues as queueSpecs, type QueueName } from '../functions/manifest';
-import { signKommoWidgetToken } from '../local/kommo-widget-token';
 import type { InProcessLiveClient } from '../local/live-gateway';
 import { kommoMessageHookBody, kommoTypingHookBody, signedChatRequest, signedKommoHook } from '../local/requests';
-import { SANDBOX_ACCOUNT_ID, SANDBOX_KOMMO_SUBDOMAIN, startLocalRuntime, type LocalRuntime } from '../local/runtime';
+import {
+  SANDBOX_ACCOUNT_ID,
+  startLocalRuntime,
+  type LocalRuntime,
+  SANDBOX_KOMMO_ORIGIN,
+  sandboxWidgetToken,
+} from '../local/runtime';
 import { ACCOUNT_PROFILE, busySecondsPerMonth, monthlyEventCounts } from './cost-model';
 import { percentile, type BenchResults } from './figures';
 
@@ -127,16 +132,9 @@ async function drive(
     return send(method, `/chat/${scope}${path}`, signedChatRequest(config.CHAT_SERVICE_SECRET, raw), raw);
   };
   const hook = (raw: string) => send('POST', `/kommo/${scope}`, signedKommoHook(config.KOMMO_CHANNEL_SECRET, raw), raw);
-  const origin = `https://${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`;
+  const origin = SANDBOX_KOMMO_ORIGIN;
   const widget = async (userId: number, path: string, body?: unknown) => {
-    const token = await signKommoWidgetToken({
-      clientSecret: config.KOMMO_CLIENT_SECRET!,
-      redirectUri: config.KOMMO_REDIRECT_URI!,
-      kommoAccountId: runtime.kommoAccountId!,
-      kommoUserId: userId,
-      subdomain: SANDBOX_KOMMO_SUBDOMAIN,
-      nowMs: Date.now(),
-    });
+    const token = await sandboxWidgetToken(config, { nowMs: Date.now(), kommoUserId: userId });
     const raw = body === undefined ? '' : JSON.stringify(body);
     return send(
       'POST',

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { ClientPresenceFrame, LiveFrame } from '../functions/core/domain/live-channel';
-import { signKommoWidgetToken } from '../local/kommo-widget-token';
 import { signedChatRequest } from '../local/requests';
-import { SANDBOX_KOMMO_SUBDOMAIN, type LocalRuntime } from '../local/runtime';
+import { type LocalRuntime, SANDBOX_KOMMO_ORIGIN, sandboxWidgetToken } from '../local/runtime';
 import { postChat, type BenchTarget } from './bridge-client';
 import { percentile, type BenchResults } from './figures';
 
@@ -100,15 +99,8 @@ export async function measureLivePresence(
 /** The widget's way in: a one-time token for `POST /widget/live`, then the URL it answered. */
 async function connectWidget(target: BenchTarget, runtime: LocalRuntime): Promise<WebSocket> {
   const { config } = runtime;
-  const origin = `https://${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`;
-  const token = await signKommoWidgetToken({
-    clientSecret: config.KOMMO_CLIENT_SECRET!,
-    redirectUri: config.KOMMO_REDIRECT_URI!,
-    kommoAccountId: runtime.kommoAccountId!,
-    kommoUserId: 7001,
-    subdomain: SANDBOX_KOMMO_SUBDOMAIN,
-    nowMs: Date.now(),
-  });
+  const origin = SANDBOX_KOMMO_ORIGIN;
+  const token = await sandboxWidgetToken(config, { nowMs: Date.now() });
   const answer = await fetch(`${target.url}/widget/live`, {
     method: 'POST',
     headers: { origin, 'x-auth-token': token },

@@ -1,14 +1,15 @@
 import { createServer } from 'node:net';
 import { ConfigError } from '../functions/core/config';
 import { writeDevSettings } from './dev-settings';
-import { signKommoWidgetToken } from './kommo-widget-token';
 import { signedKommoHook } from './requests';
 import {
   SANDBOX_ACCOUNT_ID,
   SANDBOX_CHAT,
-  SANDBOX_KOMMO_SUBDOMAIN,
   startLocalRuntime,
   type LocalRuntime,
+  SANDBOX_KOMMO_ORIGIN,
+  SANDBOX_KOMMO_SUBDOMAIN,
+  sandboxWidgetToken,
 } from './runtime';
 
 /**
@@ -105,18 +106,9 @@ async function main(): Promise<void> {
   const hookHeaders = signedKommoHook(config.KOMMO_CHANNEL_SECRET, hookBody);
   // A dev token lives 1 h, the longest the bridge accepts (Kommo's own live about 30 min).
   const widgetTokenTtlSeconds = 60 * 60;
-  const kommoOrigin = `https://${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`;
   // One token for every printed request, as Kommo reuses one per page: the bridge accepts it until `exp`.
-  const widgetToken = await signKommoWidgetToken({
-    clientSecret: config.KOMMO_CLIENT_SECRET!,
-    redirectUri: config.KOMMO_REDIRECT_URI!,
-    kommoAccountId: runtime.kommoAccountId!,
-    kommoUserId: 7001,
-    subdomain: SANDBOX_KOMMO_SUBDOMAIN,
-    nowMs: Date.now(),
-    ttlSeconds: widgetTokenTtlSeconds,
-  });
-  const widgetHeaders = async () => `-H 'origin: ${kommoOrigin}' -H 'x-auth-token: ${widgetToken}'`;
+  const widgetToken = await sandboxWidgetToken(config, { nowMs: Date.now(), ttlSeconds: widgetTokenTtlSeconds });
+  const widgetHeaders = async () => `-H 'origin: ${SANDBOX_KOMMO_ORIGIN}' -H 'x-auth-token: ${widgetToken}'`;
   const tampered = hookBody.replace('Hello', 'Hellp');
   print(`
 Sandbox mode: Kommo and the chat service are simulated in this process; secrets are fresh dev values.
@@ -154,7 +146,7 @@ ${runtime.kommoAccountId} already connected to ${scopeId} with POST /admin/conne
   KOMMO_CLIENT_SECRET  ${config.KOMMO_CLIENT_SECRET}
   KOMMO_REDIRECT_URI   ${config.KOMMO_REDIRECT_URI}
   ADMIN_TOKEN          ${config.ADMIN_TOKEN}
-Requests as the widget sends them from ${kommoOrigin} (one token of Kommo user 7001, valid ${widgetTokenTtlSeconds / 3600} h
+Requests as the widget sends them from ${SANDBOX_KOMMO_ORIGIN} (one token of Kommo user 7001, valid ${widgetTokenTtlSeconds / 3600} h
 and reusable until then, as Kommo reuses one per page):
   # heartbeat: the user is in Kommo chat kommo-c-1, conversation c-1 (presence.changed online once; offline after 90 s without one)
   curl -s -X POST ${runtime.url}/widget/chats/kommo-c-1/presence -H 'content-type: application/json' ${await widgetHeaders()} -d '{"state":"online"}'
@@ -165,7 +157,7 @@ and reusable until then, as Kommo reuses one per page):
   # the chat's ids, and is its client u-7 online? (after npm run send -- presence u-7 online 30)
   curl -s ${runtime.url}/widget/chats/kommo-c-1 ${await widgetHeaders()}
   # the browser's CORS preflight
-  curl -s -i -X OPTIONS ${runtime.url}/widget/chats/kommo-c-1/presence -H 'origin: ${kommoOrigin}' -H 'access-control-request-method: POST' -H 'access-control-request-headers: x-auth-token,content-type'
+  curl -s -i -X OPTIONS ${runtime.url}/widget/chats/kommo-c-1/presence -H 'origin: ${SANDBOX_KOMMO_ORIGIN}' -H 'access-control-request-method: POST' -H 'access-control-request-headers: x-auth-token,content-type'
   # a retired v1 route: 410 route_retired, naming the v2 route
   curl -s -X POST ${runtime.url}/widget/conversations/c-1/read ${await widgetHeaders()}
   # operator: connect a second Kommo account (amojo id ${SECOND_ACCOUNT.amojoId}, account ${SECOND_ACCOUNT.kommoAccountId}) to the channel → 200

@@ -21,6 +21,8 @@ export const SANDBOX_ACCOUNT_ID = '52e591f7-c98f-4255-8495-827210138c81';
 /** The sandbox account's numeric Kommo id (what widget tokens carry) and its subdomain. */
 export const SANDBOX_KOMMO_ACCOUNT_ID = 30_000_001;
 export const SANDBOX_KOMMO_SUBDOMAIN = 'sandbox';
+/** Where the sandbox account's pages live, and so the `Origin` of its widget's requests. */
+export const SANDBOX_KOMMO_ORIGIN = `https://${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`;
 /**
  * The sandbox integration's Redirect URI, as registered in the Kommo sandbox: installs send it with
  * their code, widget tokens carry its origin. Kommo only sends the admin's browser there, so it need
@@ -245,6 +247,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
  * The operator step, done for the sandbox account through the real route: Kommo's `connect` (the
  * sandbox records it) and the binding of the numeric account id that widget tokens carry.
  */
+/**
+ * A widget token as Kommo mints it for the sandbox account (its Kommo user unless another is named),
+ * signed with the runtime's integration secret: for the stand-in pages, the printed requests, the
+ * bench and tests.
+ */
+export function sandboxWidgetToken(
+  config: Pick<AllFunctionsConfig, 'KOMMO_CLIENT_SECRET' | 'KOMMO_REDIRECT_URI'>,
+  options: { nowMs: number; kommoUserId?: number; ttlSeconds?: number },
+): Promise<string> {
+  if (!config.KOMMO_CLIENT_SECRET || !config.KOMMO_REDIRECT_URI)
+    throw new Error('Sandbox widget tokens need KOMMO_CLIENT_SECRET and KOMMO_REDIRECT_URI (set in sandbox mode)');
+  return signKommoWidgetToken({
+    clientSecret: config.KOMMO_CLIENT_SECRET,
+    redirectUri: config.KOMMO_REDIRECT_URI,
+    kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID,
+    kommoUserId: options.kommoUserId ?? SANDBOX_KOMMO_USER.id,
+    subdomain: SANDBOX_KOMMO_SUBDOMAIN,
+    nowMs: options.nowMs,
+    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+  });
+}
+
 async function connectSandboxAccount(bridge: LocalBridge, config: AllFunctionsConfig): Promise<void> {
   const answer = await bridge.invoke({
     method: 'POST',
@@ -327,15 +351,7 @@ function sandboxKommoAccount(
       },
     ],
     settings: { bridge_url: bridgeUrl },
-    mintToken: () =>
-      signKommoWidgetToken({
-        clientSecret: config.KOMMO_CLIENT_SECRET!,
-        redirectUri: config.KOMMO_REDIRECT_URI!,
-        kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID,
-        kommoUserId: SANDBOX_KOMMO_USER.id,
-        subdomain: SANDBOX_KOMMO_SUBDOMAIN,
-        nowMs: clock.now(),
-      }),
+    mintToken: () => sandboxWidgetToken(config, { nowMs: clock.now() }),
     nowMs: () => clock.now(),
     observe: {
       typing: () =>

@@ -1,14 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { signKommoWidgetToken } from '../../local/kommo-widget-token';
 import { kommoMessageHookBody, kommoTypingHookBody, signedChatRequest, signedKommoHook } from '../../local/requests';
-import {
-  SANDBOX_ACCOUNT_ID,
-  SANDBOX_CHAT,
-  SANDBOX_KOMMO_ACCOUNT_ID,
-  SANDBOX_KOMMO_SUBDOMAIN,
-} from '../../local/runtime';
+import { SANDBOX_ACCOUNT_ID, SANDBOX_CHAT, SANDBOX_KOMMO_ORIGIN, sandboxWidgetToken } from '../../local/runtime';
 import { BROWSER_TEST_LIMITS, givenBrowserOnLocalRuntime, SOON } from '../support/browser-on-local-runtime';
 
 /**
@@ -37,17 +31,10 @@ async function kommoHook(body: string): Promise<number> {
 
 /** The Kommo user opens the chat: the widget's read, with a one-time token as Kommo mints it. */
 async function widgetRead(): Promise<number> {
-  const token = await signKommoWidgetToken({
-    clientSecret: sandbox.runtime.config.KOMMO_CLIENT_SECRET!,
-    redirectUri: sandbox.runtime.config.KOMMO_REDIRECT_URI!,
-    kommoAccountId: SANDBOX_KOMMO_ACCOUNT_ID,
-    kommoUserId: 7001,
-    subdomain: SANDBOX_KOMMO_SUBDOMAIN,
-    nowMs: Date.now(),
-  });
+  const token = await sandboxWidgetToken(sandbox.runtime.config, { nowMs: Date.now() });
   const response = await fetch(`${sandbox.runtime.url}/widget/chats/${SANDBOX_CHAT.kommoConversationId}/read`, {
     method: 'POST',
-    headers: { origin: `https://${SANDBOX_KOMMO_SUBDOMAIN}.kommo.com`, 'x-auth-token': token },
+    headers: { origin: SANDBOX_KOMMO_ORIGIN, 'x-auth-token': token },
   });
   return response.status;
 }
