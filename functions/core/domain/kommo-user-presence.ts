@@ -37,19 +37,18 @@ export interface KommoUserWindow extends KommoUserPresenceLabels {
 
 /**
  * A Kommo user's presence in a conversation, as the widget reports it (docs/contract.md, "Kommo widget →
- * bridge"): heartbeats every 30 s keep the user online; 90 s without one, and the user is offline.
- * Three heartbeats fit in a window, so one lost heartbeat (a slow network, a busy tab) never flips
- * the user offline.
+ * bridge"): pings or heartbeats keep the user online; a window without one, and the user is offline.
+ * The defaults of the deployment's choice (`KOMMO_USER_PING_SECONDS`, `KOMMO_USER_WINDOW_SECONDS`): a
+ * ping every 30 s and a 90-s window, so three fit in a window and one lost ping (a slow network, a busy
+ * tab) never flips the user offline.
  */
-export const KOMMO_USER_OFFLINE_AFTER_SECONDS = 90;
-/** The defaults of the deployment's choice (`KOMMO_USER_PING_SECONDS`, `KOMMO_USER_WINDOW_SECONDS`): today's guarantees. */
 export const KOMMO_USER_PING_DEFAULT_SECONDS = 30;
-export const KOMMO_USER_WINDOW_DEFAULT_SECONDS = KOMMO_USER_OFFLINE_AFTER_SECONDS;
+export const KOMMO_USER_WINDOW_DEFAULT_SECONDS = 90;
 
 export type KommoUserPresenceState = 'online' | 'offline';
 
 /** The end of the window a heartbeat at `nowMs` opens, or extends the open one to. */
-export function kommoUserOnlineUntil(nowMs: number, windowSeconds = KOMMO_USER_OFFLINE_AFTER_SECONDS): number {
+export function kommoUserOnlineUntil(nowMs: number, windowSeconds: number): number {
   return nowMs + windowSeconds * 1000;
 }
 

@@ -8,10 +8,9 @@ import { createHash } from 'node:crypto';
 /** After the last visible tab closes or hides, the user goes offline this long later (a reload or a quick tab switch does not flap). */
 export const USER_OFFLINE_GRACE_MS = 15_000;
 /**
- * A visible connection that sends no frame for this long (the widget pings every 30 s) vanished with its
- * browser: the default; a deployment's `KOMMO_USER_WINDOW_SECONDS` sets it (`userConnectionSilentMs`).
+ * A visible connection that sends no frame for this long vanished with its browser: the deployment's
+ * Kommo-user window (`KOMMO_USER_WINDOW_SECONDS`, 90 s by default, three of the widget's 30-s pings).
  */
-export const USER_CONNECTION_SILENT_MS = 90_000;
 export const userConnectionSilentMs = (config: { KOMMO_USER_WINDOW_SECONDS: number }): number =>
   config.KOMMO_USER_WINDOW_SECONDS * 1000;
 /** A check scheduled this long ago that never ran is taken as lost, so the next frame schedules a new one. */

@@ -43,7 +43,7 @@ export async function userTabVisible(
 }
 
 /**
- * Any frame of a connection (its pings every 30 s): a visible one stays counted for 90 s more. A
+ * Any frame of a connection (its pings): a visible one stays counted for the window (90 s by default) more. A
  * connection that is not visible is refused by the condition; the live channel does not call this for
  * a connection whose tab it knows is hidden, so a hidden tab's ping writes nothing.
  */
