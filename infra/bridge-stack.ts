@@ -6,7 +6,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { kommoUserTimingProblem, secretGroups, type SecretGroup } from '../functions/core/config';
+import {
+  KOMMO_USER_PING_SECONDS_RANGE as PING,
+  KOMMO_USER_WINDOW_SECONDS_RANGE as WINDOW,
+  kommoUserTimingProblem,
+  secretGroups,
+  type SecretGroup,
+} from '../functions/core/config';
 import {
   fallbackFunction,
   httpRoutes,
@@ -221,10 +227,14 @@ export class BridgeStack extends Stack {
 /** The handlers' own rules for the two settings (functions/core/config.ts), so a bad choice fails the synth, not every cold start. */
 function validKommoUserPresence(choice: { pingSeconds: number; windowSeconds: number }) {
   const { pingSeconds, windowSeconds } = choice;
-  if (!Number.isInteger(pingSeconds) || pingSeconds < 10 || pingSeconds > 300)
-    throw new Error(`kommoUserPresence.pingSeconds must be a whole number from 10 to 300, got ${pingSeconds}`);
-  if (!Number.isInteger(windowSeconds) || windowSeconds < 30 || windowSeconds > 900)
-    throw new Error(`kommoUserPresence.windowSeconds must be a whole number from 30 to 900, got ${windowSeconds}`);
+  if (!Number.isInteger(pingSeconds) || pingSeconds < PING.min || pingSeconds > PING.max)
+    throw new Error(
+      `kommoUserPresence.pingSeconds must be a whole number from ${PING.min} to ${PING.max}, got ${pingSeconds}`,
+    );
+  if (!Number.isInteger(windowSeconds) || windowSeconds < WINDOW.min || windowSeconds > WINDOW.max)
+    throw new Error(
+      `kommoUserPresence.windowSeconds must be a whole number from ${WINDOW.min} to ${WINDOW.max}, got ${windowSeconds}`,
+    );
   const problem = kommoUserTimingProblem(pingSeconds, windowSeconds);
   if (problem) throw new Error(`kommoUserPresence: ${problem}`);
   return choice;

@@ -18,6 +18,10 @@ const url = (name: string) =>
     z.transform((value: string) => value.replace(/\/+$/, '')),
   );
 
+/** The ranges of the Kommo user's ping and window, shared with the stack's `kommoUserPresence` check. */
+export const KOMMO_USER_PING_SECONDS_RANGE = { min: 10, max: 300 } as const;
+export const KOMMO_USER_WINDOW_SECONDS_RANGE = { min: 30, max: 900 } as const;
+
 const int = (name: string, min: number, max: number, fallback: number) =>
   z.pipe(
     z.optional(z.string()),
@@ -202,9 +206,19 @@ export const configSchema = z.object({
   CHAT_SERVICE_TIMEOUT_MS: int('CHAT_SERVICE_TIMEOUT_MS', 100, 30_000, 5_000),
   DELIVERY_MAX_ATTEMPTS: int('DELIVERY_MAX_ATTEMPTS', 1, 20, 8),
   /** How often the widget pings its live channel (it learns it from `POST /widget/live`). */
-  KOMMO_USER_PING_SECONDS: int('KOMMO_USER_PING_SECONDS', 10, 300, KOMMO_USER_PING_DEFAULT_SECONDS),
-  /** A Kommo user's presence window (in a chat, and in the interface): offline at most this long after the last frame. */
-  KOMMO_USER_WINDOW_SECONDS: int('KOMMO_USER_WINDOW_SECONDS', 30, 900, KOMMO_USER_WINDOW_DEFAULT_SECONDS),
+  KOMMO_USER_PING_SECONDS: int(
+    'KOMMO_USER_PING_SECONDS',
+    KOMMO_USER_PING_SECONDS_RANGE.min,
+    KOMMO_USER_PING_SECONDS_RANGE.max,
+    KOMMO_USER_PING_DEFAULT_SECONDS,
+  ),
+  /** A Kommo user's presence window (in a chat, and in the interface): offline this long after the last frame. */
+  KOMMO_USER_WINDOW_SECONDS: int(
+    'KOMMO_USER_WINDOW_SECONDS',
+    KOMMO_USER_WINDOW_SECONDS_RANGE.min,
+    KOMMO_USER_WINDOW_SECONDS_RANGE.max,
+    KOMMO_USER_WINDOW_DEFAULT_SECONDS,
+  ),
 });
 
 export type BridgeConfig = z.output<typeof configSchema>;
